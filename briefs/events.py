@@ -1,0 +1,308 @@
+"""The generic event contract (POST /webhooks/events, `leadbrief ingest`): parsing and validation.
+
+Pure: bytes or Python objects in, validated events or a list of field errors out.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    TypeAdapter,
+    ValidationError,
+    field_validator,
+)
+
+MAX_BATCH = 1000
+
+ACTIVITY_KINDS = (
+    "web_visit",
+    "content_download",
+    "email_sent",
+    "email_delivered",
+    "email_open",
+    "email_click",
+    "form_submit",
+    "webinar_registered",
+    "webinar_attended",
+    "event_attended",
+    "chat",
+    "meeting_booked",
+    "unsubscribe",
+)
+QUALIFY_REASONS = ("score_threshold", "hand_raiser", "lifecycle_change", "re_engaged", "manual")
+
+# C0/C1 control characters (tab and newline kept) are never meaningful in lead data and can
+# break terminals and Slack rendering; \x02/\x03 are also our own emphasis markers.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_SPACES = re.compile(r"\s+")
+EMAIL_RE = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
+
+
+def clean_text(value: Any) -> Any:
+    """Drop control and bidi-override characters; keep line breaks."""
+    if isinstance(value, str):
+        return _CONTROL.sub("", value).strip()
+    return value
+
+
+def clean_line(value: Any) -> Any:
+    """Single-line fields (names, titles): also fold runs of white space."""
+    if isinstance(value, str):
+        return _SPACES.sub(" ", _CONTROL.sub("", value)).strip()
+    return value
+
+
+def normalise_email(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.strip().lower()
+    return value
+
+
+def _email_check(value: str) -> str:
+    if not EMAIL_RE.match(value):
+        raise ValueError("is not an email address (expected name@domain)")
+    return value
+
+
+def Line(max_length: int):  # noqa: N802 - reads as a type
+    return Annotated[
+        str, BeforeValidator(clean_line), StringConstraints(max_length=max_length)
+    ]
+
+
+def Body(max_length: int):  # noqa: N802
+    return Annotated[
+        str, BeforeValidator(clean_text), StringConstraints(max_length=max_length)
+    ]
+
+
+Email = Annotated[
+    str,
+    BeforeValidator(normalise_email),
+    StringConstraints(min_length=3, max_length=320),
+]
+EventId = Annotated[str, BeforeValidator(clean_line), StringConstraints(min_length=1, max_length=200)]
+Source = Annotated[
+    str,
+    BeforeValidator(clean_line),
+    StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$"),
+]
+
+
+class _Strict(BaseModel):
+    # Unknown keys are ignored so that senders may add fields without breaking us.
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=False)
+
+
+class LeadFields(_Strict):
+    email: Email
+    first_name: Line(200) | None = None
+    last_name: Line(200) | None = None
+    title: Line(300) | None = None
+    company: Line(300) | None = None
+    phone: Line(64) | None = None
+    owner_email: Email | None = None
+    lifecycle_stage: Line(64) | None = None
+    score: int | None = Field(default=None, ge=-1_000_000, le=1_000_000)
+    persona: Line(100) | None = None
+    is_customer: bool | None = None
+    customer_since: Line(32) | None = None
+    nps: int | None = Field(default=None, ge=0, le=10)
+    csat: int | None = Field(default=None, ge=1, le=5)
+    crm_url: Line(2000) | None = None
+
+    _emails = field_validator("email", "owner_email")(lambda v: v if v is None else _email_check(v))
+
+    @field_validator("crm_url")
+    @classmethod
+    def _http_only(cls, v: str | None) -> str | None:
+        if v and not v.lower().startswith(("https://", "http://")):
+            raise ValueError("must be an http(s) URL")
+        return v or None
+
+
+class Asset(_Strict):
+    title: Line(500) | None = None
+    url: Line(2000) | None = None
+    type: Line(100) | None = None
+    topic: Line(200) | None = None
+
+
+class _Event(_Strict):
+    id: EventId
+    occurred_at: AwareDatetime
+    source: Source = "api"
+
+
+class LeadUpsert(_Event):
+    type: Literal["lead.upsert"]
+    lead: LeadFields
+
+    @property
+    def email(self) -> str:
+        return self.lead.email
+
+
+class ActivityEvent(_Event):
+    type: Literal["activity"]
+    email: Email
+    kind: Literal[ACTIVITY_KINDS]  # type: ignore[valid-type]
+    asset: Asset | None = None
+    campaign: Line(300) | None = None
+    subject: Line(500) | None = None
+    url: Line(2000) | None = None
+    form: Line(300) | None = None
+    comments: Body(10_000) | None = None
+    properties: dict[str, Any] | None = None
+
+    _email = field_validator("email")(lambda v: _email_check(v))
+
+    @field_validator("properties")
+    @classmethod
+    def _small_properties(cls, v: dict | None) -> dict | None:
+        if v is not None and len(json.dumps(v, default=str)) > 20_000:
+            raise ValueError("is larger than 20,000 characters of JSON")
+        return v
+
+
+class QualifiedEvent(_Event):
+    type: Literal["lead.qualified"]
+    email: Email
+    reason: Literal[QUALIFY_REASONS]  # type: ignore[valid-type]
+    score: int | None = Field(default=None, ge=-1_000_000, le=1_000_000)
+    note: Body(2000) | None = None
+
+    _email = field_validator("email")(lambda v: _email_check(v))
+
+
+class NoteEvent(_Event):
+    type: Literal["lead.note"]
+    email: Email
+    author: Line(200)
+    text: Body(3000)
+
+    _email = field_validator("email")(lambda v: _email_check(v))
+
+    @field_validator("text", "author")
+    @classmethod
+    def _not_blank(cls, v: str) -> str:
+        if not v:
+            raise ValueError("must not be empty")
+        return v
+
+
+Event = Annotated[
+    LeadUpsert | ActivityEvent | QualifiedEvent | NoteEvent, Field(discriminator="type")
+]
+EVENT_TYPES = ("lead.upsert", "activity", "lead.qualified", "lead.note")
+_event_adapter: TypeAdapter[Event] = TypeAdapter(Event)
+
+
+@dataclass(frozen=True)
+class FieldError:
+    index: int
+    field: str
+    message: str
+
+    def as_dict(self) -> dict:
+        return {"index": self.index, "field": self.field, "message": self.message}
+
+
+class InvalidBatch(Exception):
+    def __init__(self, error: str, details: list[FieldError] | None = None, status: int = 400):
+        super().__init__(error)
+        self.error = error
+        self.details = details or []
+        self.status = status
+
+    def as_dict(self) -> dict:
+        return {"error": self.error, "details": [d.as_dict() for d in self.details]}
+
+
+def _message(err: dict) -> str:
+    kind = err["type"]
+    if kind == "missing":
+        return "is required"
+    if kind == "literal_error":
+        expected = err.get("ctx", {}).get("expected", "")
+        return f"got {err.get('input')!r}, expected one of {expected}"
+    if kind == "union_tag_invalid":
+        return f"got {err['ctx']['tag']!r}, expected one of {', '.join(repr(t) for t in EVENT_TYPES)}"
+    if kind == "union_tag_not_found":
+        return f"is required (one of {', '.join(repr(t) for t in EVENT_TYPES)})"
+    if kind == "timezone_aware":
+        return "needs a UTC offset or Z (ISO 8601, e.g. 2026-11-23T15:04:05Z)"
+    if kind.startswith("datetime"):
+        return "is not an ISO 8601 date-time (expected e.g. 2026-11-23T15:04:05Z)"
+    if kind == "string_too_long":
+        return f"is longer than {err['ctx']['max_length']} characters"
+    if kind in ("string_too_short", "too_short"):
+        return "must not be empty"
+    if kind == "string_pattern_mismatch":
+        return "may only contain letters, digits and . _ : -"
+    msg = err.get("msg", "is invalid")
+    return msg.removeprefix("Value error, ")
+
+
+def _field(err: dict) -> str:
+    if err["type"].startswith("union_tag"):
+        return "type"
+    # Drop the discriminator tag pydantic inserts ("activity", "lead.upsert", ...).
+    parts = [str(p) for p in err["loc"] if p not in EVENT_TYPES]
+    return ".".join(parts) or "(event)"
+
+
+def validate_event(obj: Any, index: int = 0) -> tuple[Event | None, list[FieldError]]:
+    if not isinstance(obj, dict):
+        return None, [FieldError(index, "(event)", f"expected a JSON object, got {type(obj).__name__}")]
+    try:
+        return _event_adapter.validate_python(obj), []
+    except ValidationError as exc:
+        return None, [FieldError(index, _field(e), _message(e)) for e in exc.errors()]
+
+
+def parse_batch(body: bytes | str | Any) -> list[Event]:
+    """One event object or {"events": [...]}. Raises InvalidBatch naming every bad field."""
+    if isinstance(body, bytes | str):
+        try:
+            body = json.loads(body)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise InvalidBatch(f"body is not valid JSON: {exc}") from None
+    if isinstance(body, dict) and "events" in body and "type" not in body:
+        items = body["events"]
+        if not isinstance(items, list):
+            raise InvalidBatch("events must be a list", [FieldError(0, "events", "expected a JSON array")])
+    elif isinstance(body, dict):
+        items = [body]
+    else:
+        raise InvalidBatch('body must be one event object or {"events": [...]}')
+    if len(items) > MAX_BATCH:
+        raise InvalidBatch(f"batch has {len(items)} events; at most {MAX_BATCH} are accepted", status=413)
+    if not items:
+        raise InvalidBatch("batch is empty", [FieldError(0, "events", "expected at least one event")])
+    events: list[Event] = []
+    errors: list[FieldError] = []
+    for i, item in enumerate(items):
+        event, errs = validate_event(item, i)
+        if errs:
+            errors.extend(errs)
+        else:
+            events.append(event)
+    if errors:
+        raise InvalidBatch(f"{len({e.index for e in errors})} of {len(items)} events are invalid; nothing was stored", errors)
+    return events
+
+
+def event_time(event: Event) -> datetime:
+    return event.occurred_at

@@ -1,0 +1,424 @@
+"""The brief: everything a rep needs in ten seconds, most important first. Pure: data in, model out."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from briefs import customer as customer_state
+from briefs import readiness as readiness_mod
+from briefs import talktrack
+from briefs.customer import CustomerState
+from briefs.markup import ago, day, duration, em, plain
+from briefs.readiness import Readiness
+from briefs.rules import Rules
+from briefs.signals import (
+    ActivityView,
+    LeadView,
+    NoteView,
+    OwnWords,
+    is_hand_raiser_form,
+    is_notable_page,
+    normalise_stage,
+    own_words,
+    page_key,
+    page_label,
+    stage_label,
+    touch_times,
+)
+from briefs.talktrack import TalkTrack
+
+REASON_WORDS = {
+    "score_threshold": "lead score",
+    "hand_raiser": "asked for sales",
+    "lifecycle_change": "lifecycle stage",
+    "re_engaged": "customer back in buying mode",
+    "manual": "qualified by marketing",
+}
+ASSET_TYPE_WORDS = {"whitepaper": "white paper", "white_paper": "white paper", "ebook": "e-book", "case_study": "case study"}
+
+
+@dataclass(frozen=True)
+class QualificationView:
+    reason: str
+    detail: str
+    triggered_at: datetime
+    qualified_at: datetime
+    id: int | None = None
+    note: str | None = None
+    status: str = "open"
+
+
+@dataclass
+class BriefInput:
+    lead: LeadView
+    activities: list[ActivityView]  # any order; newest are used first
+    notes: list[NoteView] = field(default_factory=list)
+    qualification: QualificationView | None = None
+    now: datetime | None = None
+    # When the store only handed over the most recent activities: touches beyond them.
+    older_touches: int = 0
+    older_first_touch: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Fact:
+    label: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Brief:
+    email: str
+    icon: str
+    headline: str  # name · title, company
+    status_line: str  # Prospect · owner … · qualified … : detail
+    warning: str | None
+    why_now: str
+    own_words: OwnWords | None
+    word_facts: list[Fact]
+    engagement: list[str]
+    engagement_summary: str
+    readiness: Readiness
+    customer: CustomerState
+    customer_lines: list[str]
+    talk_track: TalkTrack
+    notes: list[str]
+    crm_url: str | None
+    qualification: QualificationView | None
+    fallback: str
+
+
+def _asset_type(value: str | None) -> str | None:
+    if not value:
+        return None
+    key = value.strip().lower().replace(" ", "_").replace("-", "_")
+    return ASSET_TYPE_WORDS.get(key, value.strip().lower())
+
+
+def _newest_first(items: list[ActivityView]) -> list[ActivityView]:
+    return sorted(items, key=lambda a: a.occurred_at, reverse=True)
+
+
+def _group(items: list[ActivityView], key) -> OrderedDict:
+    groups: OrderedDict = OrderedDict()
+    for a in items:  # newest first, so each group's first item is its latest
+        groups.setdefault(key(a), []).append(a)
+    return groups
+
+
+def _more(n: int, noun: str) -> str:
+    return f"…and {n} more {noun}"
+
+
+def _content_lines(acts: list[ActivityView], now: datetime, limit: int) -> tuple[list[str], list[dict]]:
+    downloads = [a for a in acts if a.kind == "content_download"]
+    groups = _group(downloads, lambda a: (a.asset_url or "") or (a.title or "").lower())
+    lines, content = [], []
+    for items in groups.values():
+        a = items[0]
+        title = a.title or page_label(ActivityView(kind="web_visit", occurred_at=a.occurred_at, url=a.asset_url))
+        kind = _asset_type(a.asset_type)
+        repeat = f" ×{len(items)}" if len(items) > 1 else ""
+        content.append({"title": title, "type": kind, "topic": a.topic})
+        if len(lines) < limit:
+            lines.append(f"📄 {em(title)}{f' ({kind})' if kind else ''}{repeat}, {ago(a.occurred_at, now)}")
+    if len(groups) > limit:
+        lines.append(_more(len(groups) - limit, "downloads"))
+    return lines, content
+
+
+def _event_lines(acts: list[ActivityView], now: datetime, limit: int) -> tuple[list[str], list[str]]:
+    kinds = ("webinar_registered", "webinar_attended", "event_attended")
+    items = [a for a in acts if a.kind in kinds]
+    groups = _group(items, lambda a: (a.title or a.campaign or a.kind).lower())
+    lines, attended = [], []
+    for group in groups.values():
+        a = group[0]
+        done = {g.kind for g in group}
+        name = a.title or a.campaign or ("an event" if a.kind == "event_attended" else "a webinar")
+        if "event_attended" in done:
+            what, icon = "attended", "🎟️"
+        elif "webinar_attended" in done:
+            what, icon = ("registered and attended" if "webinar_registered" in done else "attended"), "🎤"
+        else:
+            what, icon = "registered", "🎤"
+        if "attended" in what:
+            attended.append(name)
+        if len(lines) < limit:
+            lines.append(f"{icon} {em(name)}: {what}, {ago(a.occurred_at, now)}")
+    if len(groups) > limit:
+        lines.append(_more(len(groups) - limit, "webinars and events"))
+    return lines, attended
+
+
+def _email_lines(acts: list[ActivityView], now: datetime, limit: int) -> tuple[list[str], list[str]]:
+    mails = [a for a in acts if a.kind in ("email_sent", "email_delivered", "email_open", "email_click")]
+    if not mails:
+        return [], []
+    groups = _group(mails, lambda a: (a.subject or a.campaign or "").strip().lower())
+    engaged = [(k, g) for k, g in groups.items() if any(x.kind in ("email_open", "email_click") for x in g)]
+    # Clicked first: a click says more than an open.
+    engaged.sort(key=lambda kg: (not any(x.kind == "email_click" for x in kg[1]), -kg[1][0].occurred_at.timestamp()))
+    lines, clicked = [], []
+    for _key, g in engaged:
+        kinds = {x.kind for x in g}
+        subject = next((x.subject or x.campaign for x in g if x.subject or x.campaign), None) or "an email"
+        last = max(x.occurred_at for x in g if x.kind in ("email_open", "email_click"))
+        if "email_click" in kinds:
+            clicked.append(subject)
+            what = "opened and clicked" if "email_open" in kinds else "clicked"
+        else:
+            what = "opened"
+        if len(lines) < limit:
+            quoted = f"“{subject}”" if subject != "an email" else subject
+            lines.append(f"✉️ {quoted}: {what}, {ago(last, now)}")
+    if len(engaged) > limit:
+        lines.append(_more(len(engaged) - limit, "emails opened or clicked"))
+    sent = sum(1 for k in groups.values() if any(x.kind in ("email_sent", "email_delivered") for x in k))
+    opened = sum(1 for _k, g in engaged)
+    if sent > opened or len(engaged) > limit:
+        lines.append(f"✉️ {max(sent, opened)} emails sent · {opened} opened · {len(clicked)} clicked")
+    return lines, clicked
+
+
+def _page_lines(acts: list[ActivityView], now: datetime, rules: Rules) -> tuple[list[str], list[str], bool]:
+    visits = [a for a in acts if a.kind == "web_visit"]
+    if not visits:
+        return [], [], False
+    groups = _group(visits, lambda a: page_key(a.url) or (a.title or "").lower())
+    notable = [(g[0], len(g)) for g in groups.values() if is_notable_page(g[0].url, rules.notable_pages)]
+    others = [(g[0], len(g)) for g in groups.values() if not is_notable_page(g[0].url, rules.notable_pages)]
+    pricing = any("pric" in (a.url or "").lower() or "pric" in (a.title or "").lower() for a, _n in notable)
+    shown = (notable + others)[:4]
+    parts = [f"{page_label(a)}{f' ×{n}' if n > 1 else ''}, {ago(a.occurred_at, now)}" for a, n in shown]
+    line = "🌐 " + " · ".join(parts)
+    if len(groups) > len(shown):
+        line += f" · {len(groups) - len(shown)} more pages"
+    return [line], [page_label(a) for a, _n in notable], pricing
+
+
+def _other_lines(acts: list[ActivityView], now: datetime, rules: Rules, limit: int) -> list[str]:
+    lines = []
+    forms = [a for a in acts if a.kind == "form_submit" and not is_hand_raiser_form(a.form, rules.hand_raiser_forms)]
+    for a in forms[:2]:
+        lines.append(f"📝 Form {em(a.form or 'on the website')}, {ago(a.occurred_at, now)}")
+    for kind, icon, words in (("meeting_booked", "📅", "Booked a meeting"), ("chat", "💬", "Chatted with us")):
+        items = [a for a in acts if a.kind == kind]
+        if items:
+            count = f" ({len(items)}×)" if len(items) > 1 else ""
+            lines.append(f"{icon} {words}{count}, {ago(items[0].occurred_at, now)}")
+    unsub = next((a for a in acts if a.kind == "unsubscribe"), None)
+    if unsub:
+        lines.append(f"🚫 Unsubscribed from email, {ago(unsub.occurred_at, now)}: do not add them to a sequence")
+    return lines[:limit]
+
+
+def _why_now(lead: LeadView, q: QualificationView | None, acts: list[ActivityView], ready: Readiness,
+             summary: str, now: datetime, rules: Rules) -> str:
+    who = lead.first_name or "They"
+    parts = []
+    if q:
+        parts.append(f"{q.detail[:1].upper()}{q.detail[1:]}, {ago(q.triggered_at, now)}.")
+    parts.append(summary + ".")
+    recent = []
+    price = next((a for a in acts if a.kind == "web_visit" and is_notable_page(a.url, rules.notable_pages)), None)
+    if price:
+        recent.append(f"looked at the {page_label(price)} page {ago(price.occurred_at, now)}")
+    dl = next((a for a in acts if a.kind == "content_download"), None)
+    if dl:
+        kind = _asset_type(dl.asset_type) or "content"
+        recent.append(f"downloaded {em(dl.title) if dl.title else 'a ' + kind} {ago(dl.occurred_at, now)}")
+    if recent:
+        parts.append(f"{who} {' and '.join(recent)}.")
+    if ready.stage == "past_ready":
+        parts.append(f"That is past the usual {rules.ready_min_touches}–{rules.ready_max_touches} touches before a buyer is ready to talk.")
+    elif ready.stage == "ready":
+        parts.append(f"That is within the usual {rules.ready_min_touches}–{rules.ready_max_touches} touches before a buyer is ready to talk.")
+    elif ready.stage in ("early", "warming") and q and q.reason not in ("hand_raiser", "re_engaged"):
+        parts.append("That is early for a buyer: qualify gently and teach before you sell.")
+    return " ".join(parts)
+
+
+def _summary(ready: Readiness, acts: list[ActivityView], now: datetime) -> str:
+    if ready.touches == 0:
+        return "No engagement recorded yet"
+    campaigns = {a.campaign.strip().lower() for a in acts if a.campaign}
+    text = f"{ready.touches} touch{'es' if ready.touches != 1 else ''} in {duration(ready.span_days)}"
+    if campaigns:
+        text += f" across {len(campaigns)} campaign{'s' if len(campaigns) != 1 else ''}"
+    return text
+
+
+def _customer_lines(state: CustomerState, lead: LeadView, ready: Readiness) -> tuple[str | None, list[str]]:
+    if not state.is_customer:
+        return None, []
+    warning = None
+    since = f" since {lead.customer_since}" if lead.customer_since else ""
+    head = f"Existing customer{since}" + (f" · {state.score_label}" if state.score_label else "")
+    lines = [head]
+    if state.unhappy:
+        warning = (
+            f"⚠️ Unhappy customer ({state.score_label}). Acknowledge the open issues before anything else. "
+            "Do not pitch the upgrade."
+        )
+    elif state.reengaged:
+        r = state.reengaged
+        lines.append(
+            f"Back in buying mode: customer{since}; quiet for {duration(r.quiet_days)}; "
+            f"{r.recent_touches} touches in the last {duration(r.window_days)}."
+        )
+    if state.promoter and not state.unhappy:
+        lines.append("Promoter: ask for a referral or a case study, and look for expansion.")
+    elif state.sentiment == "passive":
+        lines.append("Passive: find out what would make them a promoter before proposing more.")
+    if not state.unhappy:
+        lines.append("Treat this as cross-sell or upsell, not a new sale.")
+    return warning, lines
+
+
+def _word_facts(words: OwnWords | None) -> list[Fact]:
+    if not words:
+        return []
+    facts = [Fact(label, text) for label, text in (
+        ("Referral", words.referral), ("Need", words.need), ("Timeline", words.timeline), ("Budget", words.budget)
+    ) if text]
+    return facts
+
+
+def _icon(reason: str | None, state: CustomerState, ready: Readiness) -> str:
+    if state.unhappy:
+        return "⚠️"
+    if reason == "hand_raiser":
+        return "🙋"
+    if state.reengaged or reason == "re_engaged":
+        return "🔁"
+    if ready.stage in ("ready", "past_ready"):
+        return "🔥"
+    return "🌱"
+
+
+def build_brief(data: BriefInput, rules: Rules | None = None) -> Brief:
+    rules = rules or Rules()
+    now = data.now or datetime.now().astimezone()
+    lead, q = data.lead, data.qualification
+    acts = _newest_first(data.activities)
+    limit = rules.max_items
+
+    hand_form = next(
+        (a for a in acts if a.kind == "form_submit" and is_hand_raiser_form(a.form, rules.hand_raiser_forms)), None
+    )
+    words = own_words(hand_form) if hand_form else None
+    if words and not (words.quote or words.referral or words.need or words.timeline):
+        words = None
+
+    touches = touch_times(acts)
+    if data.older_touches:
+        touches = touches + [data.older_first_touch or min(touches, default=now)] * data.older_touches
+    ready = readiness_mod.assess(touches, rules, asked_for_sales=bool(hand_form) or (q and q.reason == "hand_raiser"))
+    state = customer_state.assess(lead, touches, now, rules)
+
+    content_lines, content = _content_lines(acts, now, limit)
+    event_lines, webinars = _event_lines(acts, now, limit)
+    email_lines, clicked = _email_lines(acts, now, limit)
+    page_lines, notable_pages, pricing = _page_lines(acts, now, rules)
+    engagement = content_lines + event_lines + email_lines + page_lines + _other_lines(acts, now, rules, limit)
+
+    summary = _summary(ready, acts, now)
+    first, last = ready.first_touch, ready.last_touch
+    engagement_summary = summary
+    if first and last:
+        engagement_summary += f" · first touch {day(first)} · last touch {ago(last, now)}"
+
+    warning, customer_lines = _customer_lines(state, lead, ready)
+    topics = list(OrderedDict.fromkeys(c["topic"] for c in content if c.get("topic")))[:3]
+    track = talktrack.select_track(
+        unhappy=state.unhappy,
+        hand_raiser=words is not None or (q is not None and q.reason == "hand_raiser"),
+        reengaged=state.reengaged is not None or (q is not None and q.reason == "re_engaged"),
+        customer=state.is_customer,
+        downloads=len(content),
+    )
+    context = {
+        "greeting": lead.greeting_name,
+        "lead": {
+            "name": lead.name,
+            "first_name": lead.first_name,
+            "company": lead.company,
+            "title": lead.title,
+            "persona": lead.persona,
+        },
+        "reason": q.reason if q else None,
+        "detail": q.detail if q else None,
+        "note": q.note if q else None,
+        "content": content[:3],
+        "topics": topics,
+        "pricing": pricing,
+        "pages": notable_pages,
+        "webinars": webinars,
+        "emails_clicked": clicked,
+        "words": None if words is None else {
+            "quote": words.quote,
+            "form": words.form,
+            "referral": words.referral,
+            "need": words.need,
+            "timeline": words.timeline,
+            "budget": words.budget,
+        },
+        "customer": {
+            "is_customer": state.is_customer,
+            "since": lead.customer_since,
+            "sentiment": state.sentiment,
+            "label": state.score_label,
+            "promoter": state.promoter,
+            "unhappy": state.unhappy,
+            "reengaged": None if not state.reengaged else {
+                "quiet": duration(state.reengaged.quiet_days),
+                "touches": state.reengaged.recent_touches,
+                "window": duration(state.reengaged.window_days),
+            },
+        },
+        "readiness": {"touches": ready.touches, "stage": ready.stage},
+    }
+    track_result = talktrack.render(track, lead.persona, context, rules.templates_dir)
+
+    role = ", ".join(p for p in (lead.title, lead.company) if p)
+    headline = lead.name + (f" · {role}" if role else "")
+    kind = "Customer" if state.is_customer else "Prospect"
+    stage = stage_label(normalise_stage(lead.lifecycle_stage))
+    status = [kind + (f" ({stage})" if stage and stage.lower() != kind.lower() else "")]
+    status.append(f"owner {lead.owner_email}" if lead.owner_email else "no owner yet")
+    if q:
+        status.append(f"qualified {ago(q.qualified_at, now)}: {q.detail}")
+    if lead.score is not None and not (q and q.reason == "score_threshold"):
+        status.append(f"score {lead.score}")
+
+    notes = [f"{plain(n.author)} ({ago(n.created_at, now)}): “{plain(n.body)}”" for n in
+             sorted(data.notes, key=lambda n: n.created_at, reverse=True)]
+    if q and q.note:
+        notes.insert(0, f"From the qualification: “{plain(q.note)}”")
+
+    icon = _icon(q.reason if q else None, state, ready)
+    fallback = f"{icon} {lead.name}" + (f" ({lead.company})" if lead.company else "")
+    fallback += f" qualified: {q.detail}" if q else f": {ready.label}"
+    return Brief(
+        email=lead.email,
+        icon=icon,
+        headline=headline,
+        status_line=" · ".join(status),
+        warning=warning,
+        why_now=_why_now(lead, q, acts, ready, summary, now, rules),
+        own_words=words,
+        word_facts=_word_facts(words),
+        engagement=engagement,
+        engagement_summary=engagement_summary,
+        readiness=ready,
+        customer=state,
+        customer_lines=customer_lines,
+        talk_track=track_result,
+        notes=notes,
+        crm_url=lead.crm_url,
+        qualification=q,
+        fallback=fallback,
+    )

@@ -1,0 +1,252 @@
+"""What the domain knows of a lead and what they did: plain data, and the signals read from it."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import datetime
+from urllib.parse import unquote, urlsplit
+
+# Engagement by the lead themselves. Our sends (email_sent, email_delivered) and unsubscribes are not touches.
+ENGAGEMENT_KINDS = frozenset(
+    {
+        "web_visit",
+        "content_download",
+        "email_open",
+        "email_click",
+        "form_submit",
+        "webinar_registered",
+        "webinar_attended",
+        "event_attended",
+        "chat",
+        "meeting_booked",
+    }
+)
+
+STAGE_ALIASES = {
+    "marketingqualifiedlead": "mql",
+    "marketing qualified lead": "mql",
+    "marketing-qualified lead": "mql",
+    "mql": "mql",
+    "salesqualifiedlead": "sql",
+    "sales qualified lead": "sql",
+    "sales-qualified lead": "sql",
+    "sql": "sql",
+    "subscriber": "subscriber",
+    "lead": "lead",
+    "opportunity": "opportunity",
+    "customer": "customer",
+    "evangelist": "evangelist",
+}
+STAGE_LABELS = {
+    "subscriber": "Subscriber",
+    "lead": "Lead",
+    "mql": "MQL",
+    "sql": "SQL",
+    "opportunity": "Opportunity",
+    "customer": "Customer",
+    "evangelist": "Evangelist",
+}
+
+
+@dataclass(frozen=True)
+class LeadView:
+    email: str
+    first_name: str | None = None
+    last_name: str | None = None
+    title: str | None = None
+    company: str | None = None
+    phone: str | None = None
+    owner_email: str | None = None
+    lifecycle_stage: str | None = None
+    score: int | None = None
+    persona: str | None = None
+    is_customer: bool = False
+    customer_since: str | None = None
+    nps: int | None = None
+    csat: int | None = None
+    crm_url: str | None = None
+    first_seen_at: datetime | None = None
+    last_seen_at: datetime | None = None
+
+    @property
+    def name(self) -> str:
+        full = " ".join(p for p in (self.first_name, self.last_name) if p)
+        return full or self.email
+
+    @property
+    def greeting_name(self) -> str:
+        return self.first_name or (self.name if self.name != self.email else "there")
+
+
+@dataclass(frozen=True)
+class ActivityView:
+    kind: str
+    occurred_at: datetime
+    title: str | None = None
+    asset_type: str | None = None
+    topic: str | None = None
+    asset_url: str | None = None
+    url: str | None = None
+    campaign: str | None = None
+    subject: str | None = None
+    form: str | None = None
+    comments: str | None = None
+    properties: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class NoteView:
+    author: str
+    body: str
+    created_at: datetime
+
+
+def normalise_stage(stage: str | None) -> str | None:
+    if not stage:
+        return None
+    key = " ".join(stage.strip().lower().replace("_", " ").split())
+    return STAGE_ALIASES.get(key, STAGE_ALIASES.get(key.replace(" ", ""), key))
+
+
+def stage_label(stage: str | None) -> str | None:
+    return STAGE_LABELS.get(stage, stage) if stage else None
+
+
+def fold(text: str) -> str:
+    """Lowercase, accents removed, punctuation to spaces: for matching names and searching."""
+    text = unicodedata.normalize("NFKD", text)
+    text = "".join(c for c in text if not unicodedata.combining(c)).lower()
+    return " ".join(re.sub(r"[^\w@.]+", " ", text).split())
+
+
+def is_hand_raiser_form(form: str | None, hand_raiser_forms: tuple[str, ...]) -> bool:
+    if not form:
+        return False
+    name = " " + " ".join(re.sub(r"[^a-z0-9]+", " ", fold(form)).split()) + " "
+    return any(f" {pattern} " in name for pattern in hand_raiser_forms)
+
+
+def is_touch(activity: ActivityView) -> bool:
+    return activity.kind in ENGAGEMENT_KINDS
+
+
+def touch_times(activities: list[ActivityView]) -> list[datetime]:
+    """One touch per engagement, but page views count once per page per day (a browsing session is one touch)."""
+    seen_pages: set[tuple] = set()
+    times: list[datetime] = []
+    for a in activities:
+        if a.kind not in ENGAGEMENT_KINDS:
+            continue
+        if a.kind == "web_visit":
+            key = (a.occurred_at.date(), page_key(a.url))
+            if key in seen_pages:
+                continue
+            seen_pages.add(key)
+        times.append(a.occurred_at)
+    return times
+
+
+def page_key(url: str | None) -> str:
+    if not url:
+        return ""
+    parts = urlsplit(url)
+    return (parts.path or "/").rstrip("/").lower() or "/"
+
+
+def page_label(activity: ActivityView) -> str:
+    """A human name for a page: its title when the source sent one, else its path (/solutions/widgets -> Solutions › Widgets)."""
+    title = activity.title or (activity.properties or {}).get("page_title") or (activity.properties or {}).get("title")
+    if isinstance(title, str) and title.strip():
+        return title.strip()[:120]
+    if not activity.url:
+        return "a page on the website"
+    parts = urlsplit(activity.url)
+    segments = [unquote(s) for s in parts.path.split("/") if s]
+    if not segments:
+        return "Home page"
+    words = [re.sub(r"\.(html?|php|aspx?)$", "", s).replace("-", " ").replace("_", " ").strip() for s in segments[-3:]]
+    return " › ".join(w[:1].upper() + w[1:] for w in words if w)[:120]
+
+
+def is_notable_page(url: str | None, notable: tuple[str, ...]) -> bool:
+    if not url:
+        return False
+    tokens = re.split(r"[^a-z0-9]+", urlsplit(url).path.lower())
+    path = urlsplit(url).path.lower()
+    return any(n in tokens or (len(n) > 3 and n in path) for n in notable)
+
+
+# --- A hand-raiser's own words ----------------------------------------------------------------
+
+_REFERRAL = re.compile(
+    r"\b(referr?(ed|al)|recommend(ed|ation)?|heard (about|of) (you|your)|sent me|introduc(ed|tion)|pointed me|told me about)\b",
+    re.I,
+)
+_TIMELINE = re.compile(
+    r"\b((this|next|the end of (the|this)) (quarter|month|week|year|fiscal year)|q[1-4]|h[12]|asap|urgent(ly)?|"
+    r"deadline|go[ -]live|live by|by (the )?(end of|january|february|march|april|may|june|july|august|september|"
+    r"october|november|december|monday|tuesday|wednesday|thursday|friday|\d)|within \d+ (days?|weeks?|months?)|"
+    r"in \d+ (days|weeks|months)|before (the )?(end|january|february|march|april|may|june|july|august|september|"
+    r"october|november|december)|20\d\d)\b",
+    re.I,
+)
+_NEED = re.compile(
+    r"\b(need|needs|looking for|want|require|evaluat\w*|replac\w*|problem|struggl\w*|interested in|"
+    r"solution|help with|pain|challenge|budget)\b",
+    re.I,
+)
+_CLAUSE_SPLIT = re.compile(r"(?<=[.!?;])\s+|\n+|,\s+(?=and\b|but\b|so\b)|\s+(?:and|but)\s+(?=(?:we|i|must|need|have|are|it)\b)", re.I)
+
+
+@dataclass(frozen=True)
+class OwnWords:
+    """What a hand-raiser told us, in their words, with the three facts a rep opens with."""
+
+    quote: str
+    form: str | None
+    at: datetime
+    referral: str | None = None
+    need: str | None = None
+    timeline: str | None = None
+    budget: str | None = None
+
+
+def _prop(props: dict, *names: str) -> str | None:
+    for name in names:
+        v = props.get(name)
+        if isinstance(v, str | int | float) and str(v).strip():
+            return str(v).strip()[:300]
+    return None
+
+
+def _trim_clause(text: str) -> str:
+    return text.strip().strip(",;").rstrip(".!").strip()
+
+
+def own_words(activity: ActivityView) -> OwnWords:
+    comments = (activity.comments or "").strip()
+    props = activity.properties or {}
+    clauses = [_trim_clause(c) for c in _CLAUSE_SPLIT.split(comments) if c and _trim_clause(c)]
+
+    def first(pattern: re.Pattern, exclude: set[str]) -> str | None:
+        return next((c for c in clauses if pattern.search(c) and c not in exclude), None)
+
+    referral = _prop(props, "referral", "referred_by", "referrer") or first(_REFERRAL, set())
+    timeline = _prop(props, "timeline", "timeframe", "purchase_timeline", "time_frame") or first(
+        _TIMELINE, {referral or ""}
+    )
+    need = _prop(props, "need", "use_case", "challenge", "project") or first(
+        _NEED, {referral or "", timeline or ""}
+    )
+    budget = _prop(props, "budget")
+    return OwnWords(
+        quote=comments,
+        form=activity.form,
+        at=activity.occurred_at,
+        referral=referral,
+        need=need,
+        timeline=timeline,
+        budget=budget,
+    )

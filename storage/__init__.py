@@ -1,0 +1,1 @@
+"""Persistence: SQLAlchemy models, every query, and the Alembic migrations."""

@@ -1,0 +1,195 @@
+"""SQLAlchemy 2 models. Every timestamp is stored in UTC and read back timezone-aware."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+# Stable constraint names so Alembic migrations are identical on SQLite and PostgreSQL.
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator):
+    """SQLite keeps no offset: normalise to UTC on the way in, attach it on the way out."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+Json = JSON().with_variant(JSONB(), "postgresql")
+# BIGINT primary keys autoincrement on PostgreSQL; SQLite only autoincrements INTEGER.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Lead(Base):
+    __tablename__ = "leads"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    first_name: Mapped[str | None] = mapped_column(String(200))
+    last_name: Mapped[str | None] = mapped_column(String(200))
+    title: Mapped[str | None] = mapped_column(String(300))
+    company: Mapped[str | None] = mapped_column(String(300))
+    phone: Mapped[str | None] = mapped_column(String(64))
+    owner_email: Mapped[str | None] = mapped_column(String(320), index=True)
+    lifecycle_stage: Mapped[str | None] = mapped_column(String(64))
+    score: Mapped[int | None] = mapped_column(Integer)
+    persona: Mapped[str | None] = mapped_column(String(100))
+    is_customer: Mapped[bool] = mapped_column(Boolean, default=False)
+    customer_since: Mapped[str | None] = mapped_column(String(32))
+    nps: Mapped[int | None] = mapped_column(Integer)
+    csat: Mapped[int | None] = mapped_column(Integer)
+    crm_url: Mapped[str | None] = mapped_column(String(2000))
+    # Lowercased, accent-free name/company/email for lookups.
+    search_text: Mapped[str] = mapped_column(String(1200), default="")
+    # occurred_at of the newest lead.upsert applied: older upserts only fill empty fields.
+    profile_as_of: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    first_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Last engagement by the lead (not our sends); the re-engagement rule measures quiet spells from it.
+    last_touch_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ContentAsset(Base):
+    __tablename__ = "content_assets"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    # url when known, else "title:<lowercased title>": the same white paper is one asset across sources.
+    key: Mapped[str] = mapped_column(String(2100), unique=True)
+    title: Mapped[str | None] = mapped_column(String(500))
+    url: Mapped[str | None] = mapped_column(String(2000))
+    type: Mapped[str | None] = mapped_column(String(100))
+    topic: Mapped[str | None] = mapped_column(String(200))
+
+
+class Activity(Base):
+    __tablename__ = "activities"
+    __table_args__ = (
+        UniqueConstraint("source", "source_event_id"),
+        Index("ix_activities_lead_id_occurred_at", "lead_id", "occurred_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(32))
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    asset_id: Mapped[int | None] = mapped_column(ForeignKey("content_assets.id"))
+    campaign: Mapped[str | None] = mapped_column(String(300))
+    subject: Mapped[str | None] = mapped_column(String(500))
+    url: Mapped[str | None] = mapped_column(String(2000))
+    form: Mapped[str | None] = mapped_column(String(300))
+    comments: Mapped[str | None] = mapped_column(Text)
+    properties: Mapped[dict | None] = mapped_column(Json)
+    source: Mapped[str] = mapped_column(String(64))
+    source_event_id: Mapped[str] = mapped_column(String(200))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ProcessedEvent(Base):
+    """Idempotency log for events that are not activities (activities dedupe on their own key)."""
+
+    __tablename__ = "processed_events"
+
+    source: Mapped[str] = mapped_column(String(64), primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    type: Mapped[str] = mapped_column(String(32))
+    lead_id: Mapped[int | None] = mapped_column(ForeignKey("leads.id", ondelete="CASCADE"), index=True)
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Qualification(Base):
+    __tablename__ = "qualifications"
+    __table_args__ = (Index("ix_qualifications_lead_id_status", "lead_id", "status"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id", ondelete="CASCADE"))
+    reason: Mapped[str] = mapped_column(String(32))
+    # Plain-words detail of the trigger ("lead score crossed 100 (now 110)").
+    detail: Mapped[str | None] = mapped_column(String(1000))
+    score: Mapped[int | None] = mapped_column(Integer)
+    note: Mapped[str | None] = mapped_column(Text)
+    trigger_event: Mapped[str | None] = mapped_column(String(300))
+    triggered_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    qualified_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # open -> claimed/contacted -> closed | not_a_fit; an open one blocks re-qualification.
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    status_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    status_by: Mapped[str | None] = mapped_column(String(320))
+    status_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class HandoffNote(Base):
+    __tablename__ = "handoff_notes"
+    __table_args__ = (Index("ix_handoff_notes_lead_id_created_at", "lead_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id", ondelete="CASCADE"))
+    author: Mapped[str] = mapped_column(String(320))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    source: Mapped[str] = mapped_column(String(64))
+
+
+class Delivery(Base):
+    """Outbox: a brief waiting to be shown to a rep, written in the qualification's transaction."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (Index("ix_deliveries_status_next_attempt_at", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    qualification_id: Mapped[int] = mapped_column(
+        ForeignKey("qualifications.id", ondelete="CASCADE"), unique=True
+    )
+    lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id", ondelete="CASCADE"), index=True)
+    payload: Mapped[dict] = mapped_column(Json)
+    text: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    channel: Mapped[str | None] = mapped_column(String(64))
+    ts: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
