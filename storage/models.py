@@ -127,7 +127,7 @@ class Activity(Base):
 
 
 class ProcessedEvent(Base):
-    """Idempotency log for events that are not activities (activities dedupe on their own key)."""
+    """Idempotency log: one row per (source, event id) ever accepted, whatever the event type."""
 
     __tablename__ = "processed_events"
 

@@ -1,0 +1,203 @@
+"""The `leadbrief` command."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+from sqlalchemy.exc import OperationalError
+
+from bot.config import ConfigError, Settings, load_settings
+from briefs.blocks import to_blocks
+from briefs.events import MAX_BATCH
+from briefs.model import build_brief
+from briefs.text import to_text_brief
+from storage import db, queries
+from storage.ingest import IngestResult, ingest
+
+err = Console(stderr=True, highlight=False)
+out = Console(highlight=False, soft_wrap=True)
+
+# Above this size `ingest` shows a progress bar.
+PROGRESS_BYTES = 1 << 20
+MAX_REJECTS_SHOWN = 50
+
+
+def _services(settings: Settings, *, auto_upgrade: bool = True):
+    from bot.app import Services
+
+    services = Services.from_settings(settings)
+    if auto_upgrade:
+        db.ensure_schema(services.engine)
+    return services
+
+
+def cmd_db(args, settings: Settings) -> int:
+    engine = db.make_engine(settings.database_url)
+    if args.action == "upgrade":
+        before = db.current_revision(engine)
+        db.upgrade(engine)
+        after = db.current_revision(engine)
+        out.print(f"database at revision {after}" + (" (already current)" if before == after else f" (was {before or 'empty'})"))
+    else:
+        current = db.current_revision(engine)
+        head = db.head_revision()
+        out.print(f"database at revision {current or 'none'}; this version needs {head}")
+        return 0 if current == head else 1
+    return 0
+
+
+def cmd_ingest(args, settings: Settings) -> int:
+    from handlers.files import FileError, read_events
+
+    services = _services(settings)
+    path = Path(args.file)
+    total = IngestResult()
+    rejects: list[str] = []
+    batch: list = []
+
+    def flush() -> None:
+        if batch:
+            total.add(ingest(services.sessions, batch, settings.rules))
+            batch.clear()
+
+    size = path.stat().st_size if path.is_file() else 0
+    show = size >= PROGRESS_BYTES and not args.quiet
+    with Progress(TextColumn("ingesting"), BarColumn(), DownloadColumn(), TimeRemainingColumn(),
+                  console=err, disable=not show, transient=True) as progress:
+        task = progress.add_task("ingest", total=size)
+        try:
+            for item in read_events(path, lambda n: progress.advance(task, n)):
+                if item.errors:
+                    rejects.append(f"line {item.line}: " + "; ".join(f"{e.field}: {e.message}" for e in item.errors))
+                    continue
+                batch.append(item.event)
+                if len(batch) >= MAX_BATCH:
+                    flush()
+            flush()
+        except FileError as exc:
+            flush()
+            err.print(f"error: {exc}", markup=False)
+            rejects.append(str(exc))
+    out.print(
+        f"accepted {total.accepted}, duplicates {total.duplicates}, rejected {len(rejects)}"
+        + (f", new qualified leads {len(total.qualifications)}" if total.qualifications else "")
+    )
+    for line in rejects[:MAX_REJECTS_SHOWN]:
+        err.print(f"  rejected {line}", markup=False)
+    if len(rejects) > MAX_REJECTS_SHOWN:
+        err.print(f"  …and {len(rejects) - MAX_REJECTS_SHOWN} more rejected lines")
+    if total.qualifications and not settings.slack_enabled:
+        out.print("Run `leadbrief serve` (or `leadbrief brief EMAIL`) to see the new briefs.")
+    return 1 if rejects else 0
+
+
+def cmd_brief(args, settings: Settings) -> int:
+    services = _services(settings)
+    now = datetime.now(UTC)
+    with services.sessions() as session:
+        lead = queries.find_lead(session, args.email)
+        if lead is None:
+            err.print(f"no lead with email {args.email.strip().lower()!r}", markup=False)
+            return 1
+        brief = build_brief(queries.brief_input(session, lead, now), settings.rules)
+    if args.format == "blocks":
+        out.print(json.dumps(to_blocks(brief), indent=2, ensure_ascii=False), markup=False)
+    else:
+        out.print(to_text_brief(brief), markup=False, emoji=False)
+    return 0
+
+
+def cmd_demo(args, settings: Settings) -> int:
+    from bot.app import Services
+    from bot.demo import DEMO_EMAILS, demo_events
+    from bot.worker import DeliveryWorker, TerminalSink
+    from briefs.events import parse_batch
+
+    now = datetime.now(UTC)
+    events = demo_events(now)
+    if args.export:
+        Path(args.export).write_text("".join(json.dumps(e) + "\n" for e in events), encoding="utf-8")
+        out.print(f"wrote {len(events)} sample events to {args.export} (JSON Lines); try `leadbrief ingest {args.export}`")
+        return 0
+    with tempfile.TemporaryDirectory(prefix="leadbrief-demo-") as tmp:
+        demo_settings = Settings(database_url=f"sqlite:///{tmp}/demo.db", rules=settings.rules)
+        services = Services.from_settings(demo_settings)
+        db.upgrade(services.engine)
+        result = ingest(services.sessions, parse_batch({"events": events}), settings.rules, now)
+        out.print(
+            f"Loaded {result.accepted} sample events for {len(DEMO_EMAILS)} leads into a temporary SQLite database; "
+            f"{len(result.qualifications)} qualified. Their briefs, as a rep would get them:\n"
+        )
+        DeliveryWorker(services.sessions, TerminalSink(out), clock=lambda: now).run_once()
+        services.engine.dispose()
+    out.print("Next: `leadbrief demo --export sample.jsonl`, `leadbrief ingest sample.jsonl`, "
+              "`leadbrief brief jon.doe@acme.example`, or `leadbrief serve`.")
+    return 0
+
+
+def cmd_serve(args, settings: Settings) -> int:
+    from bot.server import serve
+
+    settings.require_webhook_secret()
+    port = args.port or settings.port
+    return serve(settings, port=port, host=args.host)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="leadbrief", description="Talk-track briefs for qualified leads.")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    s = sub.add_parser("serve", help="run the HTTP app (webhooks, health) and deliver briefs")
+    s.add_argument("--port", type=int, help="port (default: PORT or 3000)")
+    s.add_argument("--host", default="0.0.0.0", help="interface to listen on (default 0.0.0.0)")  # noqa: S104
+    s.set_defaults(func=cmd_serve)
+
+    s = sub.add_parser("ingest", help="load events from a JSON Lines or JSON array file")
+    s.add_argument("file")
+    s.add_argument("--quiet", action="store_true", help="no progress bar")
+    s.set_defaults(func=cmd_ingest)
+
+    s = sub.add_parser("brief", help="print the brief for a lead")
+    s.add_argument("email")
+    s.add_argument("--format", choices=("text", "blocks"), default="text")
+    s.set_defaults(func=cmd_brief)
+
+    s = sub.add_parser("demo", help="load sample leads into a temporary database and print their briefs")
+    s.add_argument("--export", metavar="FILE", help="only write the sample events to FILE as JSON Lines")
+    s.set_defaults(func=cmd_demo)
+
+    s = sub.add_parser("db", help="database schema")
+    s.add_argument("action", choices=("upgrade", "current"))
+    s.set_defaults(func=cmd_db)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        settings = load_settings()
+        return args.func(args, settings)
+    except ConfigError as exc:
+        err.print(f"configuration error: {exc}", markup=False)
+        return 2
+    except db.SchemaOutOfDate as exc:
+        err.print(f"error: {exc}", markup=False)
+        return 2
+    except OperationalError as exc:
+        err.print(f"error: cannot use the database ({exc.orig.__class__.__name__}: {str(exc.orig).strip()})", markup=False)
+        return 3
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,140 @@
+"""Settings from the environment (and .env), rules from leadbrief.toml. Bad settings stop startup with one line."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from dotenv import load_dotenv
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from briefs.rules import Rules, RulesError
+
+DEFAULT_DATABASE_URL = "sqlite:///./leadbrief.db"
+DEFAULT_CONFIG_FILE = "leadbrief.toml"
+MIN_SECRET_LENGTH = 16
+
+
+class ConfigError(Exception):
+    """One line naming the setting, what is wrong and what is expected."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = DEFAULT_DATABASE_URL
+    port: int = 3000
+    config_path: str | None = None
+    rules: Rules = field(default_factory=Rules)
+    max_body_bytes: int = 8 * 1024 * 1024
+    webhook_secret: str | None = field(default=None, repr=False)
+    slack_bot_token: str | None = field(default=None, repr=False)
+    slack_signing_secret: str | None = field(default=None, repr=False)
+    slack_app_token: str | None = field(default=None, repr=False)
+    slack_api_url: str | None = None
+
+    @property
+    def slack_enabled(self) -> bool:
+        return bool(self.slack_bot_token and self.slack_signing_secret)
+
+    def require_webhook_secret(self) -> str:
+        if not self.webhook_secret:
+            raise ConfigError(
+                "LEADBRIEF_WEBHOOK_SECRET is not set: webhooks cannot be authenticated "
+                f"(expected a random string of at least {MIN_SECRET_LENGTH} characters, e.g. from `openssl rand -hex 32`)"
+            )
+        return self.webhook_secret
+
+
+def _int(env: Mapping[str, str], name: str, default: int, lo: int, hi: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} is not a whole number (expected {lo}-{hi})") from None
+    if not lo <= value <= hi:
+        raise ConfigError(f"{name}={value} is out of range (expected {lo}-{hi})")
+    return value
+
+
+def database_url(raw: str) -> str:
+    raw = raw.strip()
+    # Plain postgresql:// would pick psycopg2, which we do not ship.
+    for prefix in ("postgres://", "postgresql://"):
+        if raw.startswith(prefix):
+            raw = "postgresql+psycopg://" + raw[len(prefix):]
+    try:
+        url = make_url(raw)
+    except ArgumentError:
+        raise ConfigError(
+            "DATABASE_URL is not a database URL (expected e.g. sqlite:///./leadbrief.db "
+            "or postgresql+psycopg://user:password@host:5432/leadbrief)"
+        ) from None
+    if url.get_backend_name() not in ("sqlite", "postgresql"):
+        raise ConfigError(f"DATABASE_URL uses {url.get_backend_name()!r} (expected sqlite or postgresql)")
+    return raw
+
+
+def load_rules(path: str | None, *, required: bool) -> Rules:
+    if not path:
+        return Rules()
+    p = Path(path).expanduser()
+    if not p.is_file():
+        if required:
+            raise ConfigError(f"LEADBRIEF_CONFIG={path!r}: no such file (expected a leadbrief.toml)")
+        return Rules()
+    try:
+        data = tomllib.loads(p.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"LEADBRIEF_CONFIG {p}: not valid TOML ({exc})") from None
+    try:
+        rules = Rules.from_mapping(data, extra_sections=("slack",))
+    except RulesError as exc:
+        raise ConfigError(f"LEADBRIEF_CONFIG {p}: {exc}") from None
+    if rules.templates_dir:
+        folder = (p.parent / rules.templates_dir).resolve()
+        if not folder.is_dir():
+            raise ConfigError(f"LEADBRIEF_CONFIG {p}: briefs.templates_dir {rules.templates_dir!r} is not a folder")
+        rules = replace(rules, templates_dir=str(folder))
+    return rules
+
+
+def _secret(env: Mapping[str, str], name: str) -> str | None:
+    value = env.get(name, "").strip()
+    if value and len(value) < MIN_SECRET_LENGTH:
+        raise ConfigError(f"{name} is too short (expected at least {MIN_SECRET_LENGTH} characters)")
+    return value or None
+
+
+def load_settings(env: Mapping[str, str] | None = None, *, dotenv: bool = True) -> Settings:
+    if env is None:
+        if dotenv:
+            load_dotenv(Path.cwd() / ".env", override=False)
+        env = os.environ
+    config_path = env.get("LEADBRIEF_CONFIG", "").strip() or None
+    required = config_path is not None
+    if not config_path and Path(DEFAULT_CONFIG_FILE).is_file():
+        config_path = DEFAULT_CONFIG_FILE
+    bot_token = env.get("SLACK_BOT_TOKEN", "").strip() or None
+    if bot_token and not bot_token.startswith("xoxb-"):
+        raise ConfigError("SLACK_BOT_TOKEN does not look like a bot token (expected it to start with xoxb-)")
+    app_token = env.get("SLACK_APP_TOKEN", "").strip() or None
+    if app_token and not app_token.startswith("xapp-"):
+        raise ConfigError("SLACK_APP_TOKEN does not look like an app-level token (expected it to start with xapp-)")
+    return Settings(
+        database_url=database_url(env.get("DATABASE_URL", "") or DEFAULT_DATABASE_URL),
+        port=_int(env, "PORT", 3000, 1, 65535),
+        config_path=config_path,
+        rules=load_rules(config_path, required=required),
+        max_body_bytes=_int(env, "LEADBRIEF_MAX_BODY_BYTES", 8 * 1024 * 1024, 1024, 256 * 1024 * 1024),
+        webhook_secret=_secret(env, "LEADBRIEF_WEBHOOK_SECRET"),
+        slack_bot_token=bot_token,
+        slack_signing_secret=env.get("SLACK_SIGNING_SECRET", "").strip() or None,
+        slack_app_token=app_token,
+        slack_api_url=env.get("SLACK_API_URL", "").strip() or None,
+    )

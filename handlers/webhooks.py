@@ -1,0 +1,113 @@
+"""POST /webhooks/events: the generic event contract. Parse, authenticate, hand to storage; nothing else."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import time
+
+from sqlalchemy.exc import OperationalError
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import JSONResponse
+
+from briefs.events import InvalidBatch, parse_batch
+from storage.ingest import ingest
+
+log = logging.getLogger("leadbrief.webhooks")
+
+TOLERANCE_SECONDS = 300
+TIMESTAMP_HEADER = "X-Leadbrief-Timestamp"
+SIGNATURE_HEADER = "X-Leadbrief-Signature"
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+def sign(secret: str, timestamp: str, body: bytes) -> str:
+    mac = hmac.new(secret.encode(), b"v1:" + timestamp.encode() + b":" + body, hashlib.sha256)
+    return "v1=" + mac.hexdigest()
+
+
+def check_signature(secret: str, timestamp: str | None, signature: str | None, body: bytes, now: float) -> str | None:
+    """None when authentic; otherwise what is wrong, for the 401 body."""
+    if not timestamp or not signature:
+        return f"missing {TIMESTAMP_HEADER} or {SIGNATURE_HEADER} header"
+    try:
+        ts = int(timestamp)
+    except ValueError:
+        return f"{TIMESTAMP_HEADER} must be unix seconds"
+    if abs(now - ts) > TOLERANCE_SECONDS:
+        return f"{TIMESTAMP_HEADER} is more than {TOLERANCE_SECONDS} s from our clock; sign each request when you send it"
+    expected = sign(secret, timestamp, body)
+    # Several space/comma separated signatures are allowed, so senders can rotate secrets.
+    offered = [s.strip() for s in signature.replace(",", " ").split() if s.strip()]
+    if not any(hmac.compare_digest(expected.encode(), s.encode()) for s in offered):
+        return f"{SIGNATURE_HEADER} does not match the body (expected v1=hex HMAC-SHA256 of \"v1:<timestamp>:<body>\")"
+    return None
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise BodyTooLarge
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise BodyTooLarge
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def error(status: int, message: str, **extra) -> JSONResponse:
+    return JSONResponse({"error": message, **extra}, status_code=status)
+
+
+def register(app: Starlette) -> None:
+    services = app.state.services
+
+    async def events(request: Request) -> JSONResponse:
+        settings = services.settings
+        try:
+            body = await read_body(request, settings.max_body_bytes)
+        except BodyTooLarge:
+            return error(413, f"body is larger than {settings.max_body_bytes} bytes")
+        except ClientDisconnect:
+            return error(400, "client disconnected before the body was read")
+        problem = check_signature(
+            settings.require_webhook_secret(),
+            request.headers.get(TIMESTAMP_HEADER),
+            request.headers.get(SIGNATURE_HEADER),
+            body,
+            time.time(),
+        )
+        if problem:
+            log.warning("rejected webhook from %s: %s", request.client.host if request.client else "?", problem)
+            return error(401, problem)
+        try:
+            batch = parse_batch(body)
+        except InvalidBatch as exc:
+            return JSONResponse(exc.as_dict(), status_code=exc.status)
+        try:
+            result = await run_in_threadpool(ingest, services.sessions, batch, settings.rules, services.clock())
+        except OperationalError:
+            log.exception("database unavailable while ingesting %d events", len(batch))
+            return JSONResponse(
+                {"error": "database unavailable; nothing was stored, retry later"},
+                status_code=503,
+                headers={"Retry-After": "5"},
+            )
+        if result.qualifications:
+            services.wake_delivery()
+        log.info("ingested %d events (%d duplicates, %d qualified)", result.accepted, result.duplicates,
+                 len(result.qualifications))
+        return JSONResponse(
+            {"accepted": result.accepted, "duplicates": result.duplicates, "qualified": len(result.qualifications)},
+            status_code=202,
+        )
+
+    app.add_route("/webhooks/events", events, methods=["POST"])

@@ -1,0 +1,320 @@
+"""Apply validated events to the store: idempotent, order-tolerant, one transaction per batch.
+
+Every event's (source, id) goes into processed_events with INSERT .. ON CONFLICT DO NOTHING RETURNING:
+what comes back is new and owned by this transaction; the rest are replays. A qualification and the
+brief it produces are written in the same transaction (the outbox), so neither is ever lost.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session, sessionmaker
+
+from briefs import qualification as rules_engine
+from briefs.events import ActivityEvent, Event, LeadUpsert, NoteEvent, QualifiedEvent
+from briefs.model import build_brief
+from briefs.rules import Rules
+from briefs.signals import ENGAGEMENT_KINDS, ActivityView, fold, normalise_stage
+from storage import outbox
+from storage.models import Activity, ContentAsset, HandoffNote, Lead, ProcessedEvent, Qualification
+from storage.queries import OPEN_STATUSES, brief_input, lead_view
+
+PROFILE_FIELDS = (
+    "first_name",
+    "last_name",
+    "title",
+    "company",
+    "phone",
+    "owner_email",
+    "lifecycle_stage",
+    "score",
+    "persona",
+    "is_customer",
+    "customer_since",
+    "nps",
+    "csat",
+    "crm_url",
+)
+
+
+@dataclass
+class IngestResult:
+    accepted: int = 0
+    duplicates: int = 0
+    qualifications: list[int] = field(default_factory=list)
+
+    def add(self, other: IngestResult) -> None:
+        self.accepted += other.accepted
+        self.duplicates += other.duplicates
+        self.qualifications += other.qualifications
+
+
+def _insert(session: Session, model):
+    dialect = session.get_bind().dialect.name
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(model)
+
+
+@dataclass
+class _LeadState:
+    lead: Lead
+    previous_score: int | None
+    previous_stage: str | None
+    score_changed_at: datetime | None = None
+    stage_changed_at: datetime | None = None
+    activities: list[ActivityView] = field(default_factory=list)
+    explicit: list[rules_engine.Explicit] = field(default_factory=list)
+    touched: bool = False
+
+
+def ingest(sessions: sessionmaker[Session], events: list[Event], rules: Rules, now: datetime | None = None) -> IngestResult:
+    """Apply one batch atomically. Returns counts and the ids of new qualifications."""
+    now = now or datetime.now(UTC)
+    with sessions.begin() as session:
+        return _apply(session, events, rules, now)
+
+
+def _claim(session: Session, events: list[Event], now: datetime) -> list[Event]:
+    """Record every event id; return the events seen for the first time, in batch order."""
+    unique: dict[tuple[str, str], Event] = {}
+    for e in events:
+        unique.setdefault((e.source, e.id), e)
+    rows = [
+        {"source": s, "event_id": i, "type": e.type, "occurred_at": e.occurred_at, "received_at": now}
+        for (s, i), e in unique.items()
+    ]
+    stmt = (
+        _insert(session, ProcessedEvent)
+        .on_conflict_do_nothing(index_elements=["source", "event_id"])
+        .returning(ProcessedEvent.source, ProcessedEvent.event_id)
+    )
+    fresh = {tuple(r) for r in session.execute(stmt, rows)} if rows else set()
+    return [e for key, e in unique.items() if key in fresh]
+
+
+def _leads(session: Session, emails: set[str], now: datetime) -> dict[str, Lead]:
+    rows = [
+        {"email": e, "is_customer": False, "search_text": fold(e), "created_at": now, "updated_at": now}
+        for e in sorted(emails)
+    ]
+    session.execute(_insert(session, Lead).on_conflict_do_nothing(index_elements=["email"]), rows)
+    found = session.scalars(select(Lead).where(Lead.email.in_(emails)).order_by(Lead.id)).all()
+    return {lead.email: lead for lead in found}
+
+
+def _apply_upsert(state: _LeadState, event: LeadUpsert) -> None:
+    lead = state.lead
+    given = event.lead.model_fields_set - {"email"}
+    newer = lead.profile_as_of is None or event.occurred_at >= lead.profile_as_of
+    values = {name: getattr(event.lead, name) for name in given if name in PROFILE_FIELDS}
+    if "lifecycle_stage" in values:
+        values["lifecycle_stage"] = normalise_stage(values["lifecycle_stage"])
+        if values["lifecycle_stage"] == "customer" and "is_customer" not in values:
+            values["is_customer"] = True
+    for name, value in values.items():
+        current = getattr(lead, name)
+        # Newer wins; an older, late event only fills what we do not know yet.
+        if (newer or current is None) and value != current:
+            setattr(lead, name, value)
+            if name == "score":
+                state.score_changed_at = event.occurred_at
+            elif name == "lifecycle_stage":
+                state.stage_changed_at = event.occurred_at
+    if newer:
+        lead.profile_as_of = event.occurred_at
+    lead.search_text = fold(" ".join(p for p in (lead.first_name, lead.last_name, lead.company, lead.email) if p))
+    state.touched = True
+
+
+def _assets(session: Session, events: list[ActivityEvent]) -> dict[str, int]:
+    wanted: dict[str, dict] = {}
+    for e in events:
+        a = e.asset
+        if a and (a.url or a.title):
+            key = _asset_key(a.url, a.title)
+            wanted.setdefault(key, {"key": key, "title": a.title, "url": a.url, "type": a.type, "topic": a.topic})
+    if not wanted:
+        return {}
+    session.execute(
+        _insert(session, ContentAsset).on_conflict_do_nothing(index_elements=["key"]), list(wanted.values())
+    )
+    rows = session.execute(select(ContentAsset).where(ContentAsset.key.in_(wanted))).scalars().all()
+    for asset in rows:  # fill in what the first sender did not know
+        w = wanted[asset.key]
+        for name in ("title", "type", "topic"):
+            if getattr(asset, name) is None and w[name]:
+                setattr(asset, name, w[name])
+    return {a.key: a.id for a in rows}
+
+
+def _asset_key(url: str | None, title: str | None) -> str:
+    return url.strip() if url else "title:" + fold(title or "")
+
+
+def _apply(session: Session, events: list[Event], rules: Rules, now: datetime) -> IngestResult:
+    fresh = _claim(session, events, now)
+    result = IngestResult(accepted=len(fresh), duplicates=len(events) - len(fresh))
+    if not fresh:
+        return result
+
+    leads = _leads(session, {e.email for e in fresh}, now)
+    states = {
+        email: _LeadState(lead, lead.score, lead.lifecycle_stage) for email, lead in leads.items()
+    }
+
+    for e in sorted((e for e in fresh if isinstance(e, LeadUpsert)), key=lambda e: e.occurred_at):
+        _apply_upsert(states[e.email], e)
+
+    acts = [e for e in fresh if isinstance(e, ActivityEvent)]
+    asset_ids = _assets(session, acts)
+    activity_rows = []
+    for e in acts:
+        state = states[e.email]
+        asset = e.asset
+        key = _asset_key(asset.url, asset.title) if asset and (asset.url or asset.title) else None
+        activity_rows.append({
+            "lead_id": state.lead.id,
+            "kind": e.kind,
+            "occurred_at": e.occurred_at,
+            "asset_id": asset_ids.get(key) if key else None,
+            "campaign": e.campaign,
+            "subject": e.subject,
+            "url": e.url,
+            "form": e.form,
+            "comments": e.comments,
+            "properties": e.properties,
+            "source": e.source,
+            "source_event_id": e.id,
+            "received_at": now,
+        })
+        state.activities.append(ActivityView(
+            kind=e.kind, occurred_at=e.occurred_at, title=asset.title if asset else None,
+            url=e.url, form=e.form, comments=e.comments, properties=e.properties or {},
+        ))
+        lead = state.lead
+        lead.first_seen_at = min(filter(None, (lead.first_seen_at, e.occurred_at)))
+        lead.last_seen_at = max(filter(None, (lead.last_seen_at, e.occurred_at)))
+        if e.kind in ENGAGEMENT_KINDS:
+            lead.last_touch_at = max(filter(None, (lead.last_touch_at, e.occurred_at)))
+        state.touched = True
+    if activity_rows:
+        session.execute(
+            _insert(session, Activity).on_conflict_do_nothing(index_elements=["source", "source_event_id"]),
+            activity_rows,
+        )
+
+    notes = [e for e in fresh if isinstance(e, NoteEvent)]
+    if notes:
+        session.execute(_insert(session, HandoffNote), [
+            {"lead_id": states[e.email].lead.id, "author": e.author, "body": e.text,
+             "created_at": e.occurred_at, "source": e.source}
+            for e in notes
+        ])
+
+    for e in fresh:
+        if isinstance(e, QualifiedEvent):
+            states[e.email].explicit.append(
+                rules_engine.Explicit(e.reason, e.occurred_at, e.score, e.note, e.source)
+            )
+    for state in states.values():
+        if state.touched:
+            state.lead.updated_at = now
+    session.flush()
+
+    result.qualifications = _qualify(session, states, rules, now)
+    return result
+
+
+def _candidates(states: dict[str, _LeadState], rules: Rules) -> list[_LeadState]:
+    """Only leads where a rule could fire: the rest skip the extra queries."""
+    out = []
+    for s in states.values():
+        if (
+            s.explicit
+            or s.score_changed_at
+            or s.stage_changed_at
+            or any(a.kind == "form_submit" for a in s.activities)
+            or (s.lead.is_customer and any(a.kind in ENGAGEMENT_KINDS for a in s.activities))
+        ):
+            out.append(s)
+    return out
+
+
+def _qualify(session: Session, states: dict[str, _LeadState], rules: Rules, now: datetime) -> list[int]:
+    candidates = _candidates(states, rules)
+    if not candidates:
+        return []
+    ids = [s.lead.id for s in candidates]
+    open_since = dict(session.execute(
+        select(Qualification.lead_id, func.max(Qualification.qualified_at))
+        .where(Qualification.lead_id.in_(ids), Qualification.status.in_(OPEN_STATUSES))
+        .group_by(Qualification.lead_id)
+    ).all())
+    history = _touch_history(session, [s.lead.id for s in candidates if s.lead.is_customer], rules, now)
+
+    created: list[Qualification] = []
+    for s in candidates:
+        change = rules_engine.LeadChange(
+            lead=lead_view(s.lead),
+            previous_score=s.previous_score,
+            score_changed_at=s.score_changed_at,
+            previous_stage=s.previous_stage,
+            stage_changed_at=s.stage_changed_at,
+            new_activities=s.activities,
+            explicit=s.explicit,
+            touch_history=history.get(s.lead.id),
+            open_since=open_since.get(s.lead.id),
+        )
+        decision = rules_engine.decide(change, rules, now)
+        if decision is None:
+            continue
+        q = Qualification(
+            lead_id=s.lead.id,
+            reason=decision.reason,
+            detail=decision.detail[:1000],
+            score=decision.score,
+            note=decision.note,
+            trigger_event=decision.trigger[:300],
+            triggered_at=decision.triggered_at,
+            qualified_at=now,
+            status="open",
+        )
+        session.add(q)
+        created.append(q)
+    if not created:
+        return []
+    session.flush()
+    by_id = {s.lead.id: s.lead for s in candidates}
+    for q in created:
+        brief = build_brief(brief_input(session, by_id[q.lead_id], now, q), rules)
+        outbox.enqueue(session, q, brief, now)
+    return [q.id for q in created]
+
+
+def _touch_history(session: Session, lead_ids: list[int], rules: Rules, now: datetime) -> dict[int, list[datetime]]:
+    """Customers' touches in the re-engagement window plus their last touch before it."""
+    if not lead_ids:
+        return {}
+    start = now - timedelta(days=rules.reengage_window_days)
+    out: dict[int, list[datetime]] = defaultdict(list)
+    recent = session.execute(
+        select(Activity.lead_id, Activity.occurred_at).where(
+            Activity.lead_id.in_(lead_ids), Activity.occurred_at >= start, Activity.kind.in_(ENGAGEMENT_KINDS)
+        )
+    )
+    for lead_id, at in recent:
+        out[lead_id].append(at)
+    before = session.execute(
+        select(Activity.lead_id, func.max(Activity.occurred_at))
+        .where(Activity.lead_id.in_(lead_ids), Activity.occurred_at < start, Activity.kind.in_(ENGAGEMENT_KINDS))
+        .group_by(Activity.lead_id)
+    )
+    for lead_id, at in before:
+        if at is not None:
+            out[lead_id].append(at)
+    return out
+
