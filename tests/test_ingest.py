@@ -1,0 +1,166 @@
+"""Ingestion against a real database: idempotency, ordering, qualification episodes, the outbox."""
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from storage import queries
+from storage.ingest import ingest
+from storage.models import Activity, ContentAsset, Delivery, HandoffNote, Lead, ProcessedEvent, Qualification
+from tests.factories import NOW, Events, parsed, researcher_history
+
+d = timedelta
+
+
+def count(services, model) -> int:
+    with services.sessions() as s:
+        return s.scalar(select(func.count()).select_from(model))
+
+
+def test_researcher_history_qualifies_once_and_writes_its_brief_to_the_outbox(services, rules):
+    ev = Events()
+    result = ingest(services.sessions, parsed(researcher_history(ev)), rules, NOW)
+    assert (result.accepted, result.duplicates, len(result.qualifications)) == (9, 0, 1)
+    with services.sessions() as s:
+        q = s.get(Qualification, result.qualifications[0])
+        assert (q.reason, q.detail, q.status) == ("score_threshold", "lead score crossed 100 (now 110)", "open")
+        assert q.triggered_at == NOW - d(minutes=2)
+        delivery = s.scalars(select(Delivery)).one()
+        assert delivery.qualification_id == q.id and delivery.status == "pending"
+        assert delivery.payload["blocks"][0]["text"]["text"].startswith("🔥 Jon Doe")
+        assert "I saw you downloaded “The Lifecycle of a Widget” and “10 Tips" in delivery.text
+        lead = queries.find_lead(s, " JON.DOE@acme.example ")
+        assert (lead.first_seen_at, lead.last_touch_at) == (NOW - d(days=9), NOW - d(days=1))
+    assert count(services, ContentAsset) == 2
+
+
+def test_replays_are_duplicates_and_never_applied_twice(services, rules):
+    ev = Events()
+    events = researcher_history(ev)
+    first = ingest(services.sessions, parsed(events), rules, NOW)
+    again = ingest(services.sessions, parsed(events), rules, NOW + d(minutes=1))
+    assert (again.accepted, again.duplicates, again.qualifications) == (0, 9, [])
+    # Inside one batch, too:
+    dup = ev.visit("x@y.example", "https://ourco.example/a", d(hours=1))
+    within = ingest(services.sessions, parsed([dup, dup, dup]), rules, NOW)
+    assert (within.accepted, within.duplicates) == (1, 2)
+    assert count(services, Activity) == 7 + 1
+    assert count(services, Qualification) == len(first.qualifications) == 1
+    assert count(services, ProcessedEvent) == 10
+
+
+def test_same_id_from_two_sources_is_two_events(services, rules):
+    ev = Events()
+    a = ev.visit("x@y.example", "https://ourco.example/a", d(hours=1))
+    b = {**a, "source": "hubspot"}
+    assert ingest(services.sessions, parsed([a, b]), rules, NOW).accepted == 2
+
+
+def test_activity_for_an_unknown_email_creates_the_lead(services, rules):
+    ev = Events()
+    ingest(services.sessions, parsed([ev.visit("New.Person@Example.com", "https://ourco.example/", d(hours=1))]), rules, NOW)
+    with services.sessions() as s:
+        lead = queries.find_lead(s, "new.person@example.com")
+        assert lead is not None and lead.first_seen_at == NOW - d(hours=1)
+
+
+def test_out_of_order_upserts_newer_wins_older_fills_gaps(services, rules):
+    ev = Events()
+    newer = ev.upsert("a@b.example", d(hours=1), title="VP Sales", company="Acme")
+    older = ev.upsert("a@b.example", d(days=3), title="Sales Manager", phone="+1 555 0100")
+    ingest(services.sessions, parsed([newer]), rules, NOW)
+    ingest(services.sessions, parsed([older]), rules, NOW)
+    with services.sessions() as s:
+        lead = queries.find_lead(s, "a@b.example")
+        assert (lead.title, lead.company, lead.phone) == ("VP Sales", "Acme", "+1 555 0100")
+        assert lead.profile_as_of == NOW - d(hours=1)
+
+
+def test_lifecycle_spellings_are_normalised_and_customer_stage_marks_customers(services, rules):
+    ev = Events()
+    ingest(services.sessions, parsed([ev.upsert("a@b.example", d(minutes=5), lifecycle_stage="marketingqualifiedlead")]),
+           rules, NOW)
+    ingest(services.sessions, parsed([ev.upsert("c@d.example", d(minutes=5), lifecycle_stage="customer")]), rules, NOW)
+    with services.sessions() as s:
+        a = queries.find_lead(s, "a@b.example")
+        assert a.lifecycle_stage == "mql"
+        assert queries.latest_qualification(s, a.id).reason == "lifecycle_change"
+        assert queries.find_lead(s, "c@d.example").is_customer is True
+
+
+def test_one_qualification_per_episode(services, rules):
+    ev = Events()
+    email = "h@r.example"
+    first = ingest(services.sessions, parsed([ev.form(email, "Contact Sales", "Call me", d(minutes=30))]), rules, NOW)
+    second = ingest(services.sessions, parsed([
+        ev.form(email, "Request a Demo", "Still waiting", d(minutes=5)),
+        ev.qualified(email, "manual", d(minutes=4)),
+        ev.upsert(email, d(minutes=3), score=500),
+    ]), rules, NOW)
+    assert len(first.qualifications) == 1 and second.qualifications == []
+    # Once the episode has closed, the lead can qualify again.
+    with services.sessions.begin() as s:
+        s.get(Qualification, first.qualifications[0]).status = "closed"
+    third = ingest(services.sessions, parsed([ev.form(email, "Contact Sales", "Back again", d(minutes=1))]), rules, NOW)
+    assert len(third.qualifications) == 1
+
+
+def test_stale_hand_raiser_form_from_a_backfill_does_not_page(services, rules):
+    ev = Events()
+    result = ingest(services.sessions, parsed([ev.form("old@x.example", "Contact Sales", "Old", d(days=40))]), rules, NOW)
+    assert result.accepted == 1 and result.qualifications == []
+
+
+def test_reengaged_customer_qualifies_from_stored_history(services, rules):
+    ev = Events()
+    email = "lee@umbrella.example"
+    ingest(services.sessions, parsed([
+        ev.upsert(email, d(days=400), first_name="Lee", is_customer=True, customer_since="2023"),
+        ev.activity(email, "email_open", d(days=215), subject="Quarterly review"),
+    ]), rules, NOW - d(days=200))
+    burst = [ev.visit(email, f"https://ourco.example/p{n}", d(days=n)) for n in (5, 3, 1)]
+    result = ingest(services.sessions, parsed(burst), rules, NOW)
+    assert len(result.qualifications) == 1
+    with services.sessions() as s:
+        q = s.get(Qualification, result.qualifications[0])
+        assert q.reason == "re_engaged" and "7 months quiet" in q.detail
+
+
+def test_notes_are_stored_and_shown_in_the_brief(services, rules):
+    ev = Events()
+    email = "n@x.example"
+    ingest(services.sessions, parsed([
+        ev.note(email, "Mia", "Met at the booth <!channel>", d(hours=2)),
+        ev.form(email, "Contact Sales", "Please call", d(minutes=1)),
+    ]), rules, NOW)
+    assert count(services, HandoffNote) == 1
+    with services.sessions() as s:
+        delivery = s.scalars(select(Delivery)).one()
+    notes = next(b for b in delivery.payload["blocks"] if b.get("text", {}).get("text", "").startswith("*Notes"))
+    assert "Mia (2 hours ago): “Met at the booth &lt;!channel&gt;”" in notes["text"]["text"]
+
+
+def test_brief_query_reads_the_stored_history(services, rules):
+    ev = Events()
+    ingest(services.sessions, parsed(researcher_history(ev)), rules, NOW)
+    with services.sessions() as s:
+        lead = queries.find_lead(s, "jon.doe@acme.example")
+        data = queries.brief_input(s, lead, NOW)
+    assert len(data.activities) == 7 and data.qualification.reason == "score_threshold"
+    assert data.activities[0].title == "The Lifecycle of a Widget" and data.activities[0].topic == "the widget lifecycle"
+    assert data.lead.email == "jon.doe@acme.example"
+
+
+def test_a_failed_batch_leaves_nothing_behind(services, rules, monkeypatch):
+    ev = Events()
+    import storage.ingest as mod
+
+    def boom(*a, **k):
+        raise RuntimeError("brief failed")
+
+    monkeypatch.setattr(mod, "build_brief", boom)
+    with pytest.raises(RuntimeError, match="brief failed"):
+        ingest(services.sessions, parsed(researcher_history(ev)), rules, NOW)
+    for model in (Lead, Activity, ProcessedEvent, Qualification, Delivery):
+        assert count(services, model) == 0
