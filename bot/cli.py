@@ -22,7 +22,7 @@ from briefs.text import to_text_brief
 from storage import db, queries
 from storage.ingest import IngestResult, ingest
 
-err = Console(stderr=True, highlight=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
 out = Console(highlight=False, soft_wrap=True)
 
 # Above this size `ingest` shows a progress bar.

@@ -232,6 +232,8 @@ def _why_now(lead: LeadView, q: QualificationView | None, acts: list[ActivityVie
         recent.append(f"downloaded {em(dl.title) if dl.title else 'a ' + kind} {ago(dl.occurred_at, now)}")
     if recent:
         parts.append(f"{who} {' and '.join(recent)}.")
+    if q and q.reason == "hand_raiser" and not lead.is_customer:
+        parts.append("Call now: a call within 5 minutes converts many times better than one within 30.")
     if ready.stage == "past_ready":
         parts.append(f"That is past the usual {rules.ready_min_touches}–{rules.ready_max_touches} touches before a buyer is ready to talk.")
     elif ready.stage == "ready":

@@ -257,6 +257,7 @@ def _qualify(session: Session, states: dict[str, _LeadState], rules: Rules, now:
     history = _touch_history(session, [s.lead.id for s in candidates if s.lead.is_customer], rules, now)
 
     created: list[Qualification] = []
+    decisions = []
     for s in candidates:
         change = rules_engine.LeadChange(
             lead=lead_view(s.lead),
@@ -270,8 +271,11 @@ def _qualify(session: Session, states: dict[str, _LeadState], rules: Rules, now:
             open_since=open_since.get(s.lead.id),
         )
         decision = rules_engine.decide(change, rules, now)
-        if decision is None:
-            continue
+        if decision is not None:
+            decisions.append((s, decision))
+    # Hand-raisers first, then the freshest: the outbox is drained in this order.
+    decisions.sort(key=lambda sd: (sd[1].reason != "hand_raiser", -sd[1].triggered_at.timestamp()))
+    for s, decision in decisions:
         q = Qualification(
             lead_id=s.lead.id,
             reason=decision.reason,

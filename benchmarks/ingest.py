@@ -1,0 +1,565 @@
+"""Ingest throughput benchmark (not a test).
+
+(a) `leadbrief ingest FILE --quiet` in-process on a fresh SQLite file;
+(b) the raw sqlite3 baseline over the same file in the same run (json.loads, executemany into a table with
+    the columns and indexes of `activities`, one commit per 1,000 rows);
+(c) POST /webhooks/events on the real app under uvicorn, signed batches from concurrent httpx clients.
+With --postgres URL, (a) and (c) also run against PostgreSQL (plus a raw psycopg baseline), each in a schema
+of its own that is dropped afterwards.
+
+    .venv/bin/python benchmarks/ingest.py [--events 100000] [--leads 5000] [--postgres URL]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import cProfile
+import io
+import json
+import os
+import pstats
+import queue
+import random
+import socket
+import sqlite3
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import _common
+import httpx
+import uvicorn
+from rich.console import Console
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+
+from bot import app as _bot_app  # noqa: F401 - imported here so the timed CLI run pays no import cost
+from bot import cli
+from bot.config import Settings
+from bot.server import build
+from handlers import files as _files  # noqa: F401 - same
+from handlers.webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
+from storage import db
+
+SECRET = "x" * 32
+COMMIT_EVERY = 1000  # our CLI commits one transaction per MAX_BATCH (1,000) events
+
+PAGES = [
+    "https://www.example.com/",
+    "https://www.example.com/pricing",
+    "https://www.example.com/product",
+    "https://www.example.com/product/integrations",
+    "https://www.example.com/compare/acme-vs-globex",
+    "https://www.example.com/case-studies/northwind",
+    "https://www.example.com/docs/getting-started",
+    "https://www.example.com/docs/api",
+    "https://www.example.com/security",
+    "https://www.example.com/careers",
+] + [f"https://www.example.com/blog/post-{i}" for i in range(40)]
+ASSET_TYPES = ("whitepaper", "ebook", "case_study", "report", "checklist")
+TOPICS = ("security", "onboarding", "pricing", "integrations", "analytics", "compliance")
+ASSETS = [
+    {
+        "title": f"The {TOPICS[i % len(TOPICS)]} guide, part {i}",
+        "url": f"https://www.example.com/resources/asset-{i}.pdf",
+        "type": ASSET_TYPES[i % len(ASSET_TYPES)],
+        "topic": TOPICS[i % len(TOPICS)],
+    }
+    for i in range(60)
+]
+CAMPAIGNS = [(f"Q{i % 4 + 1} nurture {i}", f"Subject line number {i}: what teams like yours do next") for i in range(30)]
+STAGES = ("subscriber", "lead", "lead", "lead", "mql")
+FIRST = ("Ana", "Jon", "Mei", "Olu", "Sam", "Ravi", "Lena", "Tom", "Zoë", "Kai")
+LAST = ("Doe", "Nguyen", "Okafor", "Smith", "Müller", "García", "Kowalski", "Tanaka")
+COMPANIES = ("Acme", "Globex", "Initech", "Umbrella", "Hooli", "Stark", "Wayne", "Tyrell")
+# activity kind, weight
+KINDS = (("web_visit", 50), ("content_download", 15), ("email_open", 25), ("email_click", 10))
+
+
+def make_events(n: int, leads: int, upsert_share: float, seed: int = 1) -> list[dict]:
+    rnd = random.Random(seed)
+    emails = [f"lead{i:05d}@company{i % 700}.example" for i in range(leads)]
+    kinds = [k for k, _w in KINDS]
+    weights = [w for _k, w in KINDS]
+    now = datetime.now(UTC).replace(microsecond=0)
+    start = now - timedelta(days=60)
+    step = (now - start - timedelta(hours=1)) / max(n, 1)
+    out = []
+    for i in range(n):
+        at = (start + step * i).isoformat().replace("+00:00", "Z")
+        source = ("hubspot", "marketo", "web")[i % 3]
+        email = emails[rnd.randrange(leads)]
+        if rnd.random() < upsert_share:
+            out.append({
+                "type": "lead.upsert", "id": f"u-{i:08d}", "source": source, "occurred_at": at,
+                "lead": {
+                    "email": email, "first_name": rnd.choice(FIRST), "last_name": rnd.choice(LAST),
+                    "company": rnd.choice(COMPANIES), "title": "Head of Operations",
+                    "score": rnd.randrange(0, 121), "lifecycle_stage": rnd.choice(STAGES),
+                },
+            })
+            continue
+        kind = rnd.choices(kinds, weights)[0]
+        e: dict = {"type": "activity", "id": f"a-{i:08d}", "source": source, "occurred_at": at,
+                   "email": email, "kind": kind}
+        if kind == "web_visit":
+            e["url"] = rnd.choice(PAGES)
+            if rnd.random() < 0.3:
+                e["properties"] = {"utm_source": "newsletter", "utm_campaign": rnd.choice(CAMPAIGNS)[0]}
+        elif kind == "content_download":
+            e["asset"] = rnd.choice(ASSETS)
+        else:
+            campaign, subject = rnd.choice(CAMPAIGNS)
+            e["campaign"], e["subject"] = campaign, subject
+            if kind == "email_click":
+                e["url"] = rnd.choice(PAGES)
+        out.append(e)
+    return out
+
+
+def write_jsonl(events: list[dict], path: Path) -> None:
+    with path.open("w", encoding="utf-8") as f:
+        for e in events:
+            f.write(json.dumps(e, ensure_ascii=False) + "\n")
+
+
+# -- (a) the CLI path ---------------------------------------------------------------------------
+
+
+def run_cli(file: Path, database_url: str, workdir: Path) -> float:
+    os.environ["DATABASE_URL"] = database_url
+    os.environ["LEADBRIEF_CONFIG"] = ""
+    # cwd = an empty folder, so no stray leadbrief.toml or .env is picked up.
+    with _common.chdir(workdir):
+        t0 = time.perf_counter()
+        rc = cli.main(["ingest", str(file), "--quiet"])
+        elapsed = time.perf_counter() - t0
+    if rc != 0:
+        raise SystemExit(f"leadbrief ingest exited {rc}")
+    return elapsed
+
+
+def count_rows(database_url: str) -> dict[str, int]:
+    engine = db.make_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            return {
+                t: conn.execute(text(f"SELECT count(*) FROM {t}")).scalar_one()
+                for t in ("activities", "leads", "processed_events", "qualifications", "deliveries")
+            }
+    finally:
+        engine.dispose()
+
+
+# -- (b) the raw baselines ----------------------------------------------------------------------
+
+RAW_COLUMNS = ("lead_id", "kind", "occurred_at", "asset_id", "campaign", "subject", "url", "form", "comments",
+               "properties", "source", "source_event_id", "received_at")
+RAW_SQLITE_DDL = """
+CREATE TABLE activities (
+    id INTEGER NOT NULL PRIMARY KEY,
+    lead_id INTEGER NOT NULL,
+    kind VARCHAR(32) NOT NULL,
+    occurred_at DATETIME NOT NULL,
+    asset_id INTEGER,
+    campaign VARCHAR(300),
+    subject VARCHAR(500),
+    url VARCHAR(2000),
+    form VARCHAR(300),
+    comments TEXT,
+    properties JSON,
+    source VARCHAR(64) NOT NULL,
+    source_event_id VARCHAR(200) NOT NULL,
+    received_at DATETIME NOT NULL,
+    CONSTRAINT uq_activities_source_source_event_id UNIQUE (source, source_event_id)
+);
+CREATE INDEX ix_activities_lead_id_occurred_at ON activities (lead_id, occurred_at);
+"""
+RAW_PG_DDL = """
+CREATE TABLE raw_activities (
+    id BIGSERIAL PRIMARY KEY,
+    lead_id BIGINT NOT NULL,
+    kind VARCHAR(32) NOT NULL,
+    occurred_at TIMESTAMPTZ NOT NULL,
+    asset_id BIGINT,
+    campaign VARCHAR(300),
+    subject VARCHAR(500),
+    url VARCHAR(2000),
+    form VARCHAR(300),
+    comments TEXT,
+    properties JSONB,
+    source VARCHAR(64) NOT NULL,
+    source_event_id VARCHAR(200) NOT NULL,
+    received_at TIMESTAMPTZ NOT NULL,
+    UNIQUE (source, source_event_id)
+);
+CREATE INDEX ON raw_activities (lead_id, occurred_at);
+"""
+
+
+def _raw_rows(file: Path, *, as_text: bool):
+    """Yield one tuple per activity line (lead and asset ids from in-memory maps); None for other lines."""
+    lead_ids: dict[str, int] = {}
+    asset_ids: dict[str, int] = {}
+    now = datetime.now(UTC)
+    received = now.replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds") if as_text else now
+    with file.open("rb") as f:
+        for line in f:
+            e = json.loads(line)
+            if e.get("type") != "activity":
+                yield None
+                continue
+            lead_id = lead_ids.setdefault(e["email"].strip().lower(), len(lead_ids) + 1)
+            asset = e.get("asset")
+            asset_id = asset_ids.setdefault(asset.get("url") or asset.get("title"), len(asset_ids) + 1) if asset else None
+            at = datetime.fromisoformat(e["occurred_at"]).astimezone(UTC)
+            if as_text:
+                at = at.replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
+            props = e.get("properties")
+            yield (lead_id, e["kind"], at, asset_id, e.get("campaign"), e.get("subject"), e.get("url"), e.get("form"),
+                   e.get("comments"), json.dumps(props) if props is not None else None, e.get("source", "api"),
+                   e["id"], received)
+
+
+def run_raw_sqlite(file: Path, path: Path) -> tuple[float, int]:
+    t0 = time.perf_counter()
+    conn = sqlite3.connect(path)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")  # the same pragmas as storage.db.make_engine
+    conn.executescript(RAW_SQLITE_DDL)
+    sql = (f"INSERT INTO activities ({', '.join(RAW_COLUMNS)}) VALUES ({', '.join('?' * len(RAW_COLUMNS))}) "
+           "ON CONFLICT (source, source_event_id) DO NOTHING")
+    batch, lines = [], 0
+    for row in _raw_rows(file, as_text=True):
+        lines += 1
+        if row is not None:
+            batch.append(row)
+        if lines % COMMIT_EVERY == 0:
+            conn.executemany(sql, batch)
+            conn.commit()
+            batch.clear()
+    conn.executemany(sql, batch)
+    conn.commit()
+    elapsed = time.perf_counter() - t0
+    rows = conn.execute("SELECT count(*) FROM activities").fetchone()[0]
+    conn.close()
+    return elapsed, rows
+
+
+def _psycopg_connect(url: str):
+    import psycopg
+
+    u = make_url(url)
+    kwargs = u.translate_connect_args(username="user", database="dbname")
+    kwargs.update({k: v for k, v in u.query.items() if isinstance(v, str)})
+    return psycopg.connect(**kwargs)
+
+
+def run_raw_postgres(file: Path, url: str) -> tuple[float, int]:
+    t0 = time.perf_counter()
+    with _psycopg_connect(url) as conn:
+        conn.execute(RAW_PG_DDL)
+        conn.commit()
+        sql = (f"INSERT INTO raw_activities ({', '.join(RAW_COLUMNS)}) VALUES ({', '.join(['%s'] * len(RAW_COLUMNS))}) "
+               "ON CONFLICT (source, source_event_id) DO NOTHING")
+        batch, lines = [], 0
+        with conn.cursor() as cur:
+            for row in _raw_rows(file, as_text=False):
+                lines += 1
+                if row is not None:
+                    batch.append(row)
+                if lines % COMMIT_EVERY == 0:
+                    cur.executemany(sql, batch)
+                    conn.commit()
+                    batch.clear()
+            cur.executemany(sql, batch)
+            conn.commit()
+        elapsed = time.perf_counter() - t0
+        rows = conn.execute("SELECT count(*) FROM raw_activities").fetchone()[0]
+    return elapsed, rows
+
+
+# -- (c) HTTP -----------------------------------------------------------------------------------
+
+
+def run_http(database_url: str, events: list[dict], batch_size: int, clients: int) -> dict:
+    devnull = open(os.devnull, "w")  # noqa: SIM115 - the delivery worker prints new briefs here
+    settings = Settings(database_url=database_url, webhook_secret=SECRET)
+    app, _services, _worker = build(settings, Console(file=devnull))
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise SystemExit("uvicorn did not start")
+        time.sleep(0.02)
+
+    bodies: queue.Queue[bytes] = queue.Queue()
+    for i in range(0, len(events), batch_size):
+        bodies.put(json.dumps({"events": events[i:i + batch_size]}, ensure_ascii=False).encode())
+    requests = bodies.qsize()
+    statuses: dict[int, int] = {}
+    counted = {"accepted": 0, "duplicates": 0}
+    latencies: list[float] = []
+    lock = threading.Lock()
+    failures: list[str] = []
+
+    def client() -> None:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=300) as c:
+            while True:
+                try:
+                    body = bodies.get_nowait()
+                except queue.Empty:
+                    return
+                ts = str(int(time.time()))
+                t = time.perf_counter()
+                try:
+                    r = c.post("/webhooks/events", content=body, headers={
+                        "Content-Type": "application/json", TIMESTAMP_HEADER: ts, SIGNATURE_HEADER: sign(SECRET, ts, body),
+                    })
+                except httpx.HTTPError as exc:
+                    with lock:
+                        failures.append(repr(exc))
+                    continue
+                dt = time.perf_counter() - t
+                with lock:
+                    latencies.append(dt)
+                    statuses[r.status_code] = statuses.get(r.status_code, 0) + 1
+                    if r.status_code == 202:
+                        data = r.json()
+                        counted["accepted"] += data["accepted"]
+                        counted["duplicates"] += data["duplicates"]
+                    elif len(failures) < 5:
+                        failures.append(f"{r.status_code}: {r.text[:200]}")
+
+    t0 = time.perf_counter()
+    threads = [threading.Thread(target=client) for _ in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.perf_counter() - t0
+    server.should_exit = True
+    thread.join(timeout=30)
+    devnull.close()
+    return {
+        "elapsed": elapsed, "requests": requests, "statuses": statuses, "failures": failures,
+        "stored": counted["accepted"] + counted["duplicates"], **counted,
+        "p50": _common.percentile(latencies, 50) if latencies else float("nan"),
+        "p95": _common.percentile(latencies, 95) if latencies else float("nan"),
+    }
+
+
+# -- PostgreSQL schemas -------------------------------------------------------------------------
+
+
+def normalise_pg_url(url: str) -> str:
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+@contextlib.contextmanager
+def pg_schema(base_url: str, *, migrate: bool = True):
+    """A fresh schema, migrated to head; yields a URL whose connections use it; dropped afterwards."""
+    name = f"bench_{uuid.uuid4().hex[:10]}"
+    admin = db.make_engine(base_url)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{name}"'))
+    url = make_url(base_url).update_query_dict({"options": f"-csearch_path={name}"}).render_as_string(hide_password=False)
+    try:
+        if migrate:
+            engine = db.make_engine(url)
+            db.upgrade(engine)
+            engine.dispose()
+        yield url
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{name}" CASCADE'))
+        admin.dispose()
+
+
+def pg_version(url: str) -> str:
+    engine = db.make_engine(url)
+    try:
+        with engine.connect() as conn:
+            return conn.execute(text("SHOW server_version")).scalar_one()
+    finally:
+        engine.dispose()
+
+
+# -- main ---------------------------------------------------------------------------------------
+
+
+def rate(n: int, seconds: float) -> str:
+    return f"{n / seconds:,.0f} events/s"
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--events", type=int, default=100_000, help="events in the file (default 100000)")
+    p.add_argument("--leads", type=int, default=5_000, help="distinct leads (default 5000)")
+    p.add_argument("--upsert-share", type=float, default=0.05, help="share of lead.upsert events (default 0.05)")
+    p.add_argument("--http-events", type=int, help="events to POST in (c) (default: --events)")
+    p.add_argument("--http-batch", type=int, default=500, help="events per request (default 500)")
+    p.add_argument("--clients", type=int, default=4, help="concurrent HTTP clients (default 4)")
+    p.add_argument("--postgres", metavar="URL", help="also run (a) and (c) against this PostgreSQL database")
+    p.add_argument("--skip-sqlite", action="store_true", help="with --postgres: only the PostgreSQL runs")
+    p.add_argument("--skip-http", action="store_true", help="skip (c)")
+    p.add_argument("--profile", action="store_true",
+                   help="afterwards, profile the SQLite CLI path with cProfile (slower; not written to RESULTS.md)")
+    p.add_argument("--no-results", action="store_true", help="print only; do not touch RESULTS.md")
+    args = p.parse_args(argv)
+    if args.skip_sqlite and not args.postgres:
+        p.error("--skip-sqlite needs --postgres")
+    http_n = args.http_events if args.http_events is not None else args.events
+
+    with tempfile.TemporaryDirectory(prefix="leadbrief-bench-") as tmp:
+        work = Path(tmp)
+        t = time.perf_counter()
+        events = make_events(args.events, args.leads, args.upsert_share)
+        file = work / "events.jsonl"
+        write_jsonl(events, file)
+        upserts = sum(1 for e in events if e["type"] == "lead.upsert")
+        size_mb = file.stat().st_size / 1e6
+        print(f"generated {file.name}: {args.events:,} events ({upserts:,} lead.upsert) for {args.leads:,} leads, "
+              f"{size_mb:.1f} MB, in {time.perf_counter() - t:.1f}s")
+        http_events = events[:http_n] if http_n <= len(events) else make_events(http_n, args.leads, args.upsert_share)
+
+        if not args.skip_sqlite:
+            lines = sqlite_runs(args, work, file, events, http_events, size_mb)
+            if not args.no_results:
+                _common.write_section("ingest-sqlite", "Ingest throughput: SQLite", lines)
+        if args.postgres:
+            lines = postgres_runs(args, work, file, events, http_events, size_mb)
+            if not args.no_results:
+                _common.write_section("ingest-postgres", "Ingest throughput: PostgreSQL", lines)
+        if args.profile:
+            profile_cli(file, work)
+    return 0
+
+
+def sqlite_runs(args, work: Path, file: Path, events: list[dict], http_events: list[dict], size_mb: float) -> list[str]:
+    n = len(events)
+    cli_db = work / "cli.db"
+    cli_url = f"sqlite:///{cli_db}"
+    print("(a) CLI path, SQLite ...", flush=True)
+    cli_s = run_cli(file, cli_url, work)
+    counts = count_rows(cli_url)
+    print(f"    {cli_s:.2f}s  {rate(n, cli_s)}  rows: {counts}")
+
+    mig_db = work / "migrate-only.db"
+    t = time.perf_counter()
+    engine = db.make_engine(f"sqlite:///{mig_db}")
+    db.upgrade(engine)
+    engine.dispose()
+    migrate_s = time.perf_counter() - t
+
+    print("(b) raw sqlite3 baseline ...", flush=True)
+    raw_s, raw_rows = run_raw_sqlite(file, work / "raw.db")
+    print(f"    {raw_s:.2f}s  {rate(n, raw_s)}  rows: {raw_rows:,}")
+    ratio = raw_s / cli_s
+    print(f"    ours / raw = {ratio:.3f}x (target >= 0.5x): {'met' if ratio >= 0.5 else 'NOT met'}")
+
+    lines = [
+        *_common.run_header(),
+        f"Input: {n:,} events ({sum(1 for e in events if e['type'] == 'lead.upsert'):,} `lead.upsert`, the rest "
+        f"`activity`: web_visit 50%, email_open 25%, content_download 15%, email_click 10%) for {args.leads:,} leads; "
+        f"JSON Lines, {size_mb:.1f} MB.",
+        "",
+        "| run | time | throughput | notes |",
+        "| --- | ---: | ---: | --- |",
+        f"| (a) `leadbrief ingest FILE --quiet`, in-process | {cli_s:.2f} s | {rate(n, cli_s)} | "
+        f"fresh file incl. schema migration (~{migrate_s:.2f} s of it); stored {counts['activities']:,} activities, "
+        f"{counts['leads']:,} leads, {counts['qualifications']:,} qualifications (briefs built in-transaction) |",
+        f"| (b) raw `sqlite3` executemany baseline | {raw_s:.2f} s | {rate(n, raw_s)} | same file, json.loads, same "
+        f"columns/indexes as `activities`, commit per {COMMIT_EVERY:,}; stored {raw_rows:,} rows |",
+    ]
+    verdict = [f"- Target (a) ≥ 0.5× raw: ours is **{ratio:.2f}×** raw: {_common.met(ratio >= 0.5)}."]
+
+    if not args.skip_http:
+        lines_http, ok = http_section("SQLite", f"sqlite:///{work / 'http.db'}", args, http_events)
+        lines += lines_http
+        verdict.append(ok)
+    return [*lines, "", *verdict, ""]
+
+
+def http_section(label: str, url: str, args, http_events: list[dict]) -> tuple[list[str], str]:
+    print(f"(c) HTTP, {label}: {len(http_events):,} events in batches of {args.http_batch} "
+          f"from {args.clients} clients ...", flush=True)
+    r = run_http(url, http_events, args.http_batch, args.clients)
+    eps = r["stored"] / r["elapsed"]
+    print(f"    {r['elapsed']:.2f}s  {eps:,.0f} events/s  statuses {r['statuses']}  "
+          f"request p50 {r['p50'] * 1000:.0f} ms p95 {r['p95'] * 1000:.0f} ms")
+    for f in r["failures"][:5]:
+        print("    failure:", f)
+    statuses = ", ".join(f"{k}×{v}" for k, v in sorted(r["statuses"].items()))
+    row = (f"| (c) HTTP POST /webhooks/events | {r['elapsed']:.2f} s | {eps:,.0f} events/s | {r['requests']} signed "
+           f"requests of {args.http_batch} events, {args.clients} httpx client threads in the same process as uvicorn; "
+           f"statuses {statuses}; request latency p50 {r['p50'] * 1000:.0f} ms, p95 {r['p95'] * 1000:.0f} ms |")
+    ok = (f"- Target (c) ≥ 5,000 events/s over HTTP ({label}): **{eps:,.0f} events/s**: "
+          f"{_common.met(eps >= 5000 and r['statuses'].get(202, 0) == r['requests'])}.")
+    return [row], ok
+
+
+def postgres_runs(args, work: Path, file: Path, events: list[dict], http_events: list[dict], size_mb: float) -> list[str]:
+    base = normalise_pg_url(args.postgres)
+    version = pg_version(base)
+    n = len(events)
+    print(f"PostgreSQL {version}")
+    with pg_schema(base) as url:
+        print("(a) CLI path, PostgreSQL ...", flush=True)
+        cli_s = run_cli(file, url, work)
+        counts = count_rows(url)
+        print(f"    {cli_s:.2f}s  {rate(n, cli_s)}  rows: {counts}")
+    with pg_schema(base, migrate=False) as url:
+        print("(b) raw psycopg baseline ...", flush=True)
+        raw_s, raw_rows = run_raw_postgres(file, url)
+        print(f"    {raw_s:.2f}s  {rate(n, raw_s)}  rows: {raw_rows:,}")
+    ratio = raw_s / cli_s
+    lines = [
+        *_common.run_header(version),
+        f"Input: the same generator as the SQLite section: {n:,} events for {args.leads:,} leads, {size_mb:.1f} MB. "
+        "Each run uses a fresh schema (search_path), migrated with storage.db.upgrade before timing, dropped after.",
+        "",
+        "| run | time | throughput | notes |",
+        "| --- | ---: | ---: | --- |",
+        f"| (a) `leadbrief ingest FILE --quiet`, in-process | {cli_s:.2f} s | {rate(n, cli_s)} | stored "
+        f"{counts['activities']:,} activities, {counts['leads']:,} leads, {counts['qualifications']:,} qualifications |",
+        f"| (b) raw psycopg executemany baseline | {raw_s:.2f} s | {rate(n, raw_s)} | same table shape, commit per "
+        f"{COMMIT_EVERY:,}; stored {raw_rows:,} rows; for reference (the 0.5× target is against raw SQLite) |",
+    ]
+    verdict = [f"- (a) vs raw psycopg: ours is {ratio:.2f}× raw."]
+    if not args.skip_http:
+        with pg_schema(base) as url:
+            lines_http, ok = http_section("PostgreSQL", url, args, http_events)
+        lines += lines_http
+        verdict.append(ok)
+    return [*lines, "", *verdict, ""]
+
+
+def profile_cli(file: Path, work: Path) -> None:
+    print("\nprofiling the CLI path (SQLite) ...", flush=True)
+    prof = cProfile.Profile()
+    prof.enable()
+    run_cli(file, f"sqlite:///{work / 'profile.db'}", work)
+    prof.disable()
+    buf = io.StringIO()
+    stats = pstats.Stats(prof, stream=buf).strip_dirs()
+    stats.sort_stats("cumulative").print_stats(35)
+    stats.sort_stats("tottime").print_stats(25)
+    print(buf.getvalue())
+
+
+if __name__ == "__main__":
+    sys.exit(main())
