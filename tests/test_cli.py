@@ -59,7 +59,7 @@ def test_ingest_json_array_reports_the_line_of_a_bad_element(run, tmp_path):
     f = tmp_path / "events.json"
     f.write_text(json.dumps(events, indent=2), encoding="utf-8")
     text = f.read_text().splitlines()
-    bad_line = next(i for i, line in enumerate(text, 1) if '"id": "%s"' % events[4]["id"] in line) - 2
+    bad_line = next(i for i, line in enumerate(text, 1) if f'"id": "{events[4]["id"]}"' in line) - 2
     proc = run("ingest", str(f), check_rc=1)
     assert "accepted 8, duplicates 0, rejected 1" in proc.stdout
     assert f"rejected line {bad_line}: kind: got 'telepathy'" in proc.stderr

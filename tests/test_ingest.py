@@ -164,3 +164,16 @@ def test_a_failed_batch_leaves_nothing_behind(services, rules, monkeypatch):
         ingest(services.sessions, parsed(researcher_history(ev)), rules, NOW)
     for model in (Lead, Activity, ProcessedEvent, Qualification, Delivery):
         assert count(services, model) == 0
+
+
+def test_racing_deliveries_of_the_same_batch_apply_it_once(services, rules):
+    from concurrent.futures import ThreadPoolExecutor
+
+    ev = Events()
+    events = parsed(researcher_history(ev) + [ev.form("race@x.example", "Contact Sales", "Call me")])
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(lambda _: ingest(services.sessions, events, rules, NOW), range(4)))
+    assert sum(r.accepted for r in results) == len(events)
+    assert sum(r.duplicates for r in results) == 3 * len(events)
+    assert sum(len(r.qualifications) for r in results) == 2
+    assert count(services, Activity) == 8 and count(services, Delivery) == 2

@@ -1,0 +1,39 @@
+"""Settings and the rules file."""
+
+import tomllib
+
+import pytest
+
+from bot.config import ConfigError, load_settings
+from briefs.rules import Rules
+from tests.conftest import ROOT
+
+
+def test_example_rules_file_documents_exactly_the_defaults():
+    data = tomllib.loads((ROOT / "leadbrief.example.toml").read_text())
+    assert Rules.from_mapping(data) == Rules()
+
+
+def test_defaults_and_postgres_url_normalisation():
+    s = load_settings({}, dotenv=False)
+    assert (s.database_url, s.port, s.webhook_secret) == ("sqlite:///./leadbrief.db", 3000, None)
+    s = load_settings({"DATABASE_URL": "postgresql://u@h/db", "PORT": "8080"}, dotenv=False)
+    assert s.database_url == "postgresql+psycopg://u@h/db" and s.port == 8080
+
+
+def test_secrets_never_appear_in_repr():
+    s = load_settings({"LEADBRIEF_WEBHOOK_SECRET": "s3cret-s3cret-s3cret", "SLACK_BOT_TOKEN": "xoxb-123-abc",
+                       "SLACK_SIGNING_SECRET": "signing-secret-xyz"}, dotenv=False)
+    text = repr(s)
+    assert "s3cret" not in text and "xoxb-123" not in text and "signing-secret" not in text
+
+
+def test_templates_dir_is_relative_to_the_rules_file(tmp_path):
+    (tmp_path / "tracks").mkdir()
+    cfg = tmp_path / "leadbrief.toml"
+    cfg.write_text('[briefs]\ntemplates_dir = "tracks"\n')
+    s = load_settings({"LEADBRIEF_CONFIG": str(cfg)}, dotenv=False)
+    assert s.rules.templates_dir == str((tmp_path / "tracks").resolve())
+    cfg.write_text('[briefs]\ntemplates_dir = "missing"\n')
+    with pytest.raises(ConfigError, match="briefs.templates_dir 'missing' is not a folder"):
+        load_settings({"LEADBRIEF_CONFIG": str(cfg)}, dotenv=False)
