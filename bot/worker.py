@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from rich.console import Console
@@ -19,12 +20,29 @@ log = logging.getLogger("leadbrief.worker")
 
 
 class DeliveryError(Exception):
+    """The post failed: retry after retry_in, or never (dead letter) when retry_in is None."""
+
     def __init__(self, message: str, retry_in: timedelta | None = timedelta(seconds=30)):
         super().__init__(message)
         self.retry_in = retry_in
 
 
-Sink = Callable[[PendingDelivery], tuple[str, str | None]]
+class Deferred(Exception):  # noqa: N818 - not an error
+    """Not now (channel pacing, Retry-After); does not count as an attempt."""
+
+    def __init__(self, wait: timedelta):
+        super().__init__(f"deferred {wait.total_seconds():.1f}s")
+        self.wait = wait
+
+
+@dataclass(frozen=True)
+class Sent:
+    channel: str
+    ts: str | None = None
+    queue_reason: str | None = None
+
+
+Sink = Callable[[PendingDelivery], Sent]
 
 
 class TerminalSink:
@@ -37,7 +55,7 @@ class TerminalSink:
         self.console.print(Rule(f"New brief #{item.qualification_id}"))
         self.console.print(item.text, markup=False, emoji=False)
         self.console.print()
-        return "terminal", None
+        return Sent("terminal")
 
 
 class DeliveryWorker:
@@ -63,14 +81,18 @@ class DeliveryWorker:
         delivered = 0
         for item in items:
             try:
-                channel, ts = self.sink(item)
+                sent = self.sink(item)
+            except Deferred as exc:
+                with self.sessions.begin() as s:
+                    outbox.defer(s, item.id, self.clock() + exc.wait)
+                continue
             except DeliveryError as exc:
                 log.warning("delivery %d failed: %s", item.id, exc)
                 with self.sessions.begin() as s:
                     outbox.mark_failed(s, item.id, self.clock(), str(exc), exc.retry_in)
                 continue
             with self.sessions.begin() as s:
-                outbox.mark_sent(s, item.id, self.clock(), channel, ts)
+                outbox.mark_sent(s, item.id, self.clock(), sent.channel, sent.ts, sent.queue_reason)
             delivered += 1
         return delivered
 

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from briefs.markup import escape_mrkdwn, fit_mrkdwn, plain, shorten, to_mrkdwn, to_text
+import json
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+from briefs.markup import ago, escape_mrkdwn, fit_mrkdwn, plain, shorten, to_mrkdwn, to_text
 from briefs.model import Brief
 
 MAX_BLOCKS = 50
@@ -89,3 +94,160 @@ def to_blocks(brief: Brief) -> dict:
         footer += f" · ⚠️ {track.problem}"
     blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": fit_mrkdwn(footer, MAX_CONTEXT)}]})
     return {"text": fit_mrkdwn(brief.fallback, MAX_FALLBACK), "blocks": blocks[:MAX_BLOCKS]}
+
+
+# --- Delivered briefs: queue notice, who did what, and the buttons ------------------------------
+
+ACTION_CLAIM = "lead_claim"
+ACTION_CONTACTED = "lead_contacted"
+ACTION_NOT_A_FIT = "lead_not_a_fit"
+ACTION_OPEN_CRM = "open_crm"
+ACTION_OPEN_BRIEF = "lead_open"
+NOT_A_FIT_VIEW = "not_a_fit_view"
+NOT_A_FIT_REASONS = (
+    ("no_budget", "No budget"),
+    ("no_need", "No need or wrong problem"),
+    ("wrong_person", "Wrong person or role"),
+    ("competitor", "Competitor or partner"),
+    ("student", "Student, job seeker or spam"),
+    ("existing", "Already in a deal"),
+    ("other", "Other"),
+)
+_USER = re.compile(r"^[UW][A-Z0-9]{2,}$")
+
+
+@dataclass(frozen=True)
+class FollowUp:
+    qualification_id: int
+    status: str = "open"
+    queue_reason: str | None = None
+    claimed_by: str | None = None
+    claimed_at: datetime | None = None
+    contacted_by: str | None = None
+    contacted_at: datetime | None = None
+    closed_by: str | None = None
+    closed_at: datetime | None = None
+    closed_reason: str | None = None
+    crm_url: str | None = None
+    qualified_at: datetime | None = None
+
+
+def _mention(user_id: str | None) -> str:
+    # Only ids Slack gave us become mentions; anything else is shown as text.
+    return f"<@{user_id}>" if user_id and _USER.match(user_id) else escape_mrkdwn(user_id or "someone")
+
+
+def _clock(when: datetime | None) -> str:
+    return f"<!date^{int(when.timestamp())}^{{time}} {{date_short_pretty}}|{when:%H:%M %b %d} UTC>" if when else ""
+
+
+def _button(text: str, action_id: str, value: str, style: str | None = None) -> dict:
+    b = {"type": "button", "action_id": action_id, "text": {"type": "plain_text", "text": text}, "value": value}
+    if style:
+        b["style"] = style
+    return b
+
+
+def followup_blocks(f: FollowUp) -> list[dict]:
+    blocks: list[dict] = []
+    done = []
+    if f.claimed_by:
+        done.append(f"✋ Claimed by {_mention(f.claimed_by)} {_clock(f.claimed_at)}")
+    if f.contacted_by:
+        done.append(f"📞 Contacted by {_mention(f.contacted_by)} {_clock(f.contacted_at)}")
+    if f.status == "not_a_fit":
+        reason = dict(NOT_A_FIT_REASONS).get(f.closed_reason or "", None) or escape_mrkdwn(shorten(f.closed_reason or "", 300))
+        done.append(f"🚫 Not a fit ({reason}), marked by {_mention(f.closed_by)} {_clock(f.closed_at)}")
+    if done:
+        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": " · ".join(done)[:MAX_CONTEXT]}]})
+    value = str(f.qualification_id)
+    buttons = []
+    open_ = f.status not in ("not_a_fit", "closed")
+    if open_ and not f.claimed_by:
+        buttons.append(_button("Claim", ACTION_CLAIM, value, "primary"))
+    if open_ and not f.contacted_at:
+        buttons.append(_button("Contacted", ACTION_CONTACTED, value, None if not f.claimed_by else "primary"))
+    if open_:
+        buttons.append(_button("Not a fit", ACTION_NOT_A_FIT, value))
+    if f.crm_url and len(f.crm_url) <= MAX_URL:
+        buttons.append({"type": "button", "action_id": ACTION_OPEN_CRM, "text": {"type": "plain_text", "text": "Open in CRM ↗"},
+                        "url": f.crm_url})
+    if buttons:
+        blocks.append({"type": "actions", "block_id": f"followup_{f.qualification_id}", "elements": buttons})
+    return blocks
+
+
+def delivered(payload: dict, f: FollowUp) -> dict:
+    """The stored brief with the queue notice up top and the follow-up state and buttons below."""
+    base = [b for b in payload["blocks"] if b.get("block_id") != "lead_links"]
+    head, rest = base[:2], base[2:]
+    notice = []
+    if f.queue_reason:
+        text = f"📥 *Unassigned queue:* {escape_mrkdwn(shorten(f.queue_reason, 500))}. Claim it and call."
+        notice.append({"type": "section", "text": {"type": "mrkdwn", "text": text}})
+    footer = rest[-1:] if rest and rest[-1]["type"] == "context" else []
+    body = rest[: len(rest) - len(footer)]
+    blocks = head + notice + body + followup_blocks(f) + footer
+    return {"text": payload["text"], "blocks": blocks[:MAX_BLOCKS]}
+
+
+def not_a_fit_view(qualification_id: int, channel: str | None, ts: str | None, lead_name: str) -> dict:
+    meta = json.dumps({"q": qualification_id, "channel": channel, "ts": ts})
+    return {
+        "type": "modal",
+        "callback_id": NOT_A_FIT_VIEW,
+        "private_metadata": meta,
+        "title": {"type": "plain_text", "text": "Not a fit"},
+        "submit": {"type": "plain_text", "text": "Save"},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "blocks": [
+            {"type": "section", "text": {"type": "mrkdwn", "text": f"Why is *{escape_mrkdwn(shorten(lead_name, 200))}* not a fit? Marketing sees your answer."}},
+            {
+                "type": "input",
+                "block_id": "reason",
+                "label": {"type": "plain_text", "text": "Reason"},
+                "element": {
+                    "type": "static_select",
+                    "action_id": "value",
+                    "options": [{"text": {"type": "plain_text", "text": label}, "value": value} for value, label in NOT_A_FIT_REASONS],
+                },
+            },
+            {
+                "type": "input",
+                "block_id": "detail",
+                "optional": True,
+                "label": {"type": "plain_text", "text": "Anything marketing should know?"},
+                "element": {"type": "plain_text_input", "action_id": "value", "multiline": True, "max_length": 1000},
+            },
+        ],
+    }
+
+
+def search_blocks(query: str, matches: list) -> dict:
+    """Up to ten matches, each with a button that opens its brief."""
+    q = escape_mrkdwn(shorten(query, 100))
+    if not matches:
+        return {"text": f"No lead matches {q}", "blocks": []}
+    blocks: list[dict] = [{"type": "section", "text": {"type": "mrkdwn", "text": f"*{len(matches)} lead{'s' if len(matches) != 1 else ''} matching “{q}”*"}}]
+    for m in matches[:10]:
+        role = ", ".join(p for p in (m.title, m.company) if p)
+        line = f"*{escape_mrkdwn(shorten(m.name, 150))}*" + (f" · {escape_mrkdwn(shorten(role, 300))}" if role else "")
+        line += f"\n{escape_mrkdwn(m.email)}"
+        blocks.append({
+            "type": "section",
+            "text": {"type": "mrkdwn", "text": line},
+            "accessory": _button("Open brief", ACTION_OPEN_BRIEF, m.email),
+        })
+    return {"text": f"{len(matches)} leads matching {q}", "blocks": blocks}
+
+
+def open_leads_blocks(leads: list, now: datetime) -> dict:
+    if not leads:
+        return {"text": "You have no open leads right now.", "blocks": []}
+    lines = []
+    for lead in leads[:20]:
+        # Plain text: _section escapes each line.
+        who = shorten(plain(lead.name), 100) + (f" ({shorten(plain(lead.company), 100)})" if lead.company else "")
+        detail = shorten(plain(lead.detail or lead.reason), 200)
+        lines.append(f"• *{who}*: {detail}, {ago(lead.qualified_at, now)} · {lead.status} · {lead.email}")
+    return {"text": f"Your open leads ({len(leads)})", "blocks": [_section(f"Your open leads ({len(leads)})", lines)]}

@@ -155,6 +155,10 @@ class Qualification(Base):
     qualified_at: Mapped[datetime] = mapped_column(UTCDateTime)
     # open -> claimed/contacted -> closed | not_a_fit; an open one blocks re-qualification.
     status: Mapped[str] = mapped_column(String(16), default="open")
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    claimed_by: Mapped[str | None] = mapped_column(String(64))  # Slack user id
+    contacted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    contacted_by: Mapped[str | None] = mapped_column(String(64))
     status_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     status_by: Mapped[str | None] = mapped_column(String(320))
     status_reason: Mapped[str | None] = mapped_column(Text)
@@ -191,5 +195,18 @@ class Delivery(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     channel: Mapped[str | None] = mapped_column(String(64))
     ts: Mapped[str | None] = mapped_column(String(32))
+    # Why the brief went to the team queue rather than to the rep ("no owner in the CRM"), if it did.
+    queue_reason: Mapped[str | None] = mapped_column(String(300))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class RepRoute(Base):
+    """Where a rep wants their briefs: set with `/lead route #channel` or in leadbrief.toml."""
+
+    __tablename__ = "rep_routes"
+
+    email: Mapped[str] = mapped_column(String(320), primary_key=True)
+    channel_id: Mapped[str] = mapped_column(String(64))
+    set_by: Mapped[str | None] = mapped_column(String(64))
+    set_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -51,12 +51,34 @@ def due(session: Session, now: datetime, limit: int = 50) -> list[PendingDeliver
     return [PendingDelivery(d.id, d.lead_id, d.qualification_id, d.payload, d.text, d.attempts) for d in rows]
 
 
-def mark_sent(session: Session, delivery_id: int, now: datetime, channel: str, ts: str | None = None) -> None:
+def mark_sent(session: Session, delivery_id: int, now: datetime, channel: str, ts: str | None = None,
+              queue_reason: str | None = None) -> None:
     session.execute(
         update(Delivery)
         .where(Delivery.id == delivery_id)
-        .values(status="sent", sent_at=now, channel=channel, ts=ts, attempts=Delivery.attempts + 1, last_error=None)
+        .values(status="sent", sent_at=now, channel=channel, ts=ts, queue_reason=queue_reason,
+                attempts=Delivery.attempts + 1, last_error=None)
     )
+
+
+def defer(session: Session, delivery_id: int, until: datetime) -> None:
+    """Not a failure (pacing, Retry-After): try again later without using up an attempt."""
+    session.execute(update(Delivery).where(Delivery.id == delivery_id).values(next_attempt_at=until))
+
+
+def listing(session: Session, status: str | None = None, limit: int = 50) -> list[Delivery]:
+    stmt = select(Delivery).order_by(Delivery.id.desc()).limit(limit)
+    if status:
+        stmt = stmt.where(Delivery.status == status)
+    return list(session.scalars(stmt))
+
+
+def retry(session: Session, delivery_id: int | None, now: datetime) -> int:
+    """Put failed deliveries (one, or all when delivery_id is None) back in the queue."""
+    stmt = update(Delivery).where(Delivery.status == "failed")
+    if delivery_id is not None:
+        stmt = stmt.where(Delivery.id == delivery_id)
+    return session.execute(stmt.values(status="pending", attempts=0, next_attempt_at=now)).rowcount
 
 
 def mark_failed(session: Session, delivery_id: int, now: datetime, error: str, retry_in: timedelta | None) -> None:

@@ -11,6 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from storage import db
 from tests.conftest import SECRET, free_port, signed_headers, wait_for
 from tests.factories import Events, researcher_history
 
@@ -103,7 +104,7 @@ def test_demo_prints_the_sample_briefs(run, tmp_path):
 def test_db_upgrade_and_current(run, tmp_path):
     env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'fresh.db'}"}
     assert run("db", "current", env=env, check_rc=1).stdout.startswith("database at revision none")
-    assert "database at revision 0001 (was empty)" in run("db", "upgrade", env=env, check_rc=0).stdout
+    assert f"database at revision {db.head_revision()} (was empty)" in run("db", "upgrade", env=env, check_rc=0).stdout
     assert "already current" in run("db", "upgrade", env=env, check_rc=0).stdout
 
 

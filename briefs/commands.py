@@ -1,0 +1,83 @@
+"""`/lead` command text -> what the user asked for. Pure parsing, with help for anything unrecognised.
+
+Slack escapes the command text (should_escape: true): a channel arrives as <#C123|name>, an email as
+<mailto:a@b.co|a@b.co>, a user as <@U123|name>. Both the escaped and the plain forms are understood.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from briefs.events import EMAIL_RE
+
+_MAILTO = re.compile(r"<mailto:([^|>]+)(?:\|[^>]*)?>")
+_CHANNEL = re.compile(r"^<#([CG][A-Z0-9]+)(?:\|([^>]*))?>$")
+_CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{6,}$")
+_LINK = re.compile(r"<([^|>]+)\|([^>]+)>")
+
+HELP = """*/lead* looks up leads and keeps marketing and sales on the same page.
+• `/lead jane@acme.com`: the lead's full brief, just for you
+• `/lead acme` or `/lead jane doe`: search by name or company (up to 10 matches)
+• `/lead note jane@acme.com Met her at the expo; budget approved`: a handoff note that travels with the lead
+• `/lead route #my-leads`: send my new briefs to that channel (`/lead route` shows where they go now)
+• `/lead mine`: my open leads
+• `/lead help`: this message"""
+
+
+@dataclass(frozen=True)
+class Command:
+    action: str  # help | lookup | search | note | route | route_show | mine | invalid
+    email: str | None = None
+    text: str | None = None
+    channel: str | None = None
+    error: str | None = None
+
+
+def _unescape(text: str) -> str:
+    text = _MAILTO.sub(lambda m: m.group(1), text)
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+def _email(token: str) -> str | None:
+    token = _MAILTO.sub(lambda m: m.group(1), token).strip().lower()
+    return token if EMAIL_RE.match(token) else None
+
+
+def parse(text: str | None) -> Command:
+    text = (text or "").strip()
+    if not text or text.lower() in ("help", "?", "-h", "--help"):
+        return Command("help")
+    head, _, rest = text.partition(" ")
+    verb = head.lower()
+    rest = rest.strip()
+    if verb == "note":
+        target, _, body = rest.partition(" ")
+        email = _email(target)
+        if not email:
+            return Command("invalid", error="Usage: `/lead note EMAIL TEXT`, e.g. `/lead note jane@acme.com Met at the expo`.")
+        body = _unescape(body).strip()
+        if not body:
+            return Command("invalid", error=f"What should the note on {email} say? `/lead note {email} TEXT`.")
+        if len(body) > 3000:
+            return Command("invalid", error=f"Notes are limited to 3,000 characters; this one has {len(body):,}.")
+        return Command("note", email=email, text=body)
+    if verb == "route":
+        if not rest:
+            return Command("route_show")
+        m = _CHANNEL.match(rest)
+        if m:
+            return Command("route", channel=m.group(1), text=m.group(2))
+        if _CHANNEL_ID.match(rest):
+            return Command("route", channel=rest)
+        return Command("invalid", error="Usage: `/lead route #channel` (pick the channel from the list Slack offers).")
+    if verb == "mine" and not rest:
+        return Command("mine")
+    if " " not in text:
+        email = _email(text)
+        if email:
+            return Command("lookup", email=email)
+    query = _LINK.sub(lambda m: m.group(2), _unescape(text)).strip()
+    if len(query) < 2:
+        return Command("invalid", error="Give me at least two characters to search for, or an email address.")
+    return Command("search", text=query[:200])

@@ -1,0 +1,956 @@
+"""A real HTTP fake of the Slack Web API, for tests.
+
+In the spirit of bolt-python's own test mock server: a stdlib ``ThreadingHTTPServer`` on 127.0.0.1
+(OS-chosen port) run in a daemon thread. Point ``slack_sdk.WebClient(base_url=fake.url)`` at it::
+
+    with FakeSlack() as fake:
+        fake.add_channel("C0SALES", "sales")
+        client = WebClient(token="xoxb-test", base_url=fake.url)
+        client.chat_postMessage(channel="C0SALES", text="hi")
+        assert fake.calls_to("chat.postMessage")[0]["text"] == "hi"
+
+Requests arrive as ``POST /api/<method>`` (slack_sdk always POSTs; "GET" methods such as
+``users.lookupByEmail`` carry their arguments in the query string). Bodies may be form-urlencoded or
+JSON; query-string, form and JSON arguments are merged into one ``params`` dict, and the JSON-string
+fields ``blocks``, ``attachments``, ``view`` and ``metadata`` are decoded into objects.
+
+Every request to ``/api/`` is recorded in ``fake.calls`` *before* anything is checked, so calls that
+were answered with a scripted failure, a 429 or ``invalid_auth`` are recorded too. Then, in order:
+
+1. scripted outcomes (``server_error``, ``rate_limit``, ``fail``) queued for that method, first in
+   first out, one per call;
+2. authentication: ``Authorization: Bearer <token>`` (or a ``token`` argument); no token gives
+   ``not_authed``, a token not starting with ``xoxb-`` (or not in ``fake.valid_tokens`` when that is
+   set) gives ``invalid_auth``;
+3. the method itself (``unknown_method`` for methods the fake does not implement).
+
+Slack answers errors with HTTP 200 and ``{"ok": false, "error": ...}``; so does the fake, except for
+rate limits (HTTP 429 with ``Retry-After``) and ``server_error`` (the given status, plain body).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import json
+import threading
+import time
+import traceback
+from collections import Counter, deque
+from dataclasses import dataclass, field
+from datetime import datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+from zoneinfo import ZoneInfo
+
+TEAM_ID = "T0FAKE"
+TEAM_NAME = "Leadbrief Fake"
+TEAM_URL = "https://leadbrief-fake.slack.com/"
+BOT_USER_ID = "U0BOT"
+BOT_USER_NAME = "leadbrief"
+BOT_ID = "B0BOT"
+APP_ID = "A0FAKE"
+
+#: Fields that slack_sdk (or a caller) may send as JSON strings inside a form body.
+JSON_STRING_FIELDS = ("blocks", "attachments", "view", "metadata")
+
+MAX_MESSAGE_BLOCKS = 50
+MAX_VIEW_BLOCKS = 100
+MAX_MESSAGE_TEXT = 40000
+
+#: Block types the fake knows; anything else is rejected as Slack rejects unknown types.
+KNOWN_BLOCK_TYPES = frozenset(
+    {
+        "actions",
+        "context",
+        "divider",
+        "file",
+        "header",
+        "image",
+        "input",
+        "markdown",
+        "rich_text",
+        "section",
+        "table",
+        "video",
+    }
+)
+
+
+@dataclass(frozen=True)
+class Call:
+    """One request to ``/api/<method>``: decoded params, request headers (names lower-cased), ``time.time()``."""
+
+    method: str
+    params: dict
+    headers: dict
+    at: float
+
+
+@dataclass
+class _Reply:
+    status: int = 200
+    body: Any = field(default_factory=dict)  # dict -> JSON, str -> text/plain
+    headers: dict = field(default_factory=dict)
+
+
+def _ok(**fields: Any) -> _Reply:
+    return _Reply(body={"ok": True, **fields})
+
+
+def _error(error: str, **fields: Any) -> _Reply:
+    return _Reply(body={"ok": False, "error": error, **fields})
+
+
+def _missing(*names: str) -> _Reply:
+    messages = [f"[ERROR] missing required field: {name}" for name in names]
+    return _error("invalid_arguments", response_metadata={"messages": messages})
+
+
+def _ratelimited(retry_after: int) -> _Reply:
+    return _Reply(
+        status=429, body={"ok": False, "error": "ratelimited"}, headers={"Retry-After": str(retry_after)}
+    )
+
+
+def _tz_offset(tz: str) -> int:
+    try:
+        offset = datetime.now(ZoneInfo(tz)).utcoffset()
+    except Exception:  # unknown zone or no tz database: Slack would still answer
+        return 0
+    return int(offset.total_seconds()) if offset is not None else 0
+
+
+# --------------------------------------------------------------------------------------------------
+# Block Kit validation
+# --------------------------------------------------------------------------------------------------
+
+
+class _BlockErrors:
+    """Collects Slack-style error strings: ``"<what> [json-pointer:/blocks/3/text/text]"``."""
+
+    def __init__(self) -> None:
+        self.errors: list[str] = []
+
+    def add(self, pointer: str, message: str) -> None:
+        self.errors.append(f"{message} [json-pointer:{pointer}]")
+
+    def text(
+        self,
+        obj: Any,
+        pointer: str,
+        max_len: int | None,
+        *,
+        plain_only: bool = False,
+        required: bool = True,
+    ) -> None:
+        """A composition text object ``{"type": "plain_text"|"mrkdwn", "text": "..."}``."""
+        if obj is None:
+            if required:
+                self.add(pointer, "must provide an object")
+            return
+        if not isinstance(obj, dict):
+            self.add(pointer, "must be an object")
+            return
+        kind = obj.get("type")
+        if kind not in ("plain_text", "mrkdwn"):
+            self.add(f"{pointer}/type", f'must be one of "plain_text", "mrkdwn" (got {kind!r})')
+        elif plain_only and kind != "plain_text":
+            self.add(f"{pointer}/type", f'must be "plain_text" (got {kind!r})')
+        text = obj.get("text")
+        if not isinstance(text, str):
+            self.add(f"{pointer}/text", "must be a string")
+            return
+        if not text:
+            self.add(f"{pointer}/text", "must be more than 0 characters")
+        if max_len is not None and len(text) > max_len:
+            self.add(f"{pointer}/text", f"must be less than {max_len + 1} characters (got {len(text)})")
+
+    def string(self, value: Any, pointer: str, max_len: int) -> None:
+        if value is None:
+            return
+        if not isinstance(value, str):
+            self.add(pointer, "must be a string")
+        elif len(value) > max_len:
+            self.add(pointer, f"must be less than {max_len + 1} characters (got {len(value)})")
+
+    def image(self, obj: dict, pointer: str) -> None:
+        if "image_url" not in obj and "slack_file" not in obj:
+            self.add(pointer, "must provide either image_url or slack_file")
+        self.string(obj.get("image_url"), f"{pointer}/image_url", 3000)
+        if not isinstance(obj.get("alt_text"), str) or not obj["alt_text"]:
+            self.add(f"{pointer}/alt_text", "must provide a non-empty string")
+        self.string(obj.get("alt_text"), f"{pointer}/alt_text", 2000)
+
+    def element(self, el: Any, pointer: str) -> None:
+        """An interactive element (accessory, actions element, input element)."""
+        if not isinstance(el, dict) or not isinstance(el.get("type"), str):
+            self.add(pointer, "must be an object with a type")
+            return
+        self.string(el.get("action_id"), f"{pointer}/action_id", 255)
+        kind = el["type"]
+        if kind == "button":
+            self.text(el.get("text"), f"{pointer}/text", 75, plain_only=True)
+            self.string(el.get("url"), f"{pointer}/url", 3000)
+            self.string(el.get("value"), f"{pointer}/value", 2000)
+            if "style" in el and el["style"] not in ("primary", "danger"):
+                self.add(f"{pointer}/style", 'must be one of "primary", "danger"')
+        elif kind == "image":
+            self.image(el, pointer)
+        if "placeholder" in el:
+            self.text(el["placeholder"], f"{pointer}/placeholder", 150, plain_only=True)
+
+    def block(self, block: Any, pointer: str) -> None:
+        if not isinstance(block, dict):
+            self.add(pointer, "must be an object")
+            return
+        kind = block.get("type")
+        if not isinstance(kind, str):
+            self.add(f"{pointer}/type", "must provide a block type")
+            return
+        if kind not in KNOWN_BLOCK_TYPES:
+            self.add(f"{pointer}/type", f"unknown block type {kind!r}")
+            return
+        self.string(block.get("block_id"), f"{pointer}/block_id", 255)
+        if kind == "section":
+            if "text" not in block and "fields" not in block:
+                self.add(pointer, "must provide either text or fields")
+            if "text" in block:
+                self.text(block["text"], f"{pointer}/text", 3000)
+            if "fields" in block:
+                fields = block["fields"]
+                if not isinstance(fields, list):
+                    self.add(f"{pointer}/fields", "must be an array")
+                else:
+                    if len(fields) > 10:
+                        self.add(f"{pointer}/fields", f"must be no more than 10 items (got {len(fields)})")
+                    for i, f in enumerate(fields):
+                        self.text(f, f"{pointer}/fields/{i}", 2000)
+            if "accessory" in block:
+                self.element(block["accessory"], f"{pointer}/accessory")
+        elif kind == "header":
+            self.text(block.get("text"), f"{pointer}/text", 150, plain_only=True)
+        elif kind == "context":
+            elements = block.get("elements")
+            if not isinstance(elements, list) or not elements:
+                self.add(f"{pointer}/elements", "must provide a non-empty array")
+                return
+            if len(elements) > 10:
+                self.add(f"{pointer}/elements", f"must be no more than 10 items (got {len(elements)})")
+            for i, el in enumerate(elements):
+                if isinstance(el, dict) and el.get("type") == "image":
+                    self.image(el, f"{pointer}/elements/{i}")
+                else:
+                    self.text(el, f"{pointer}/elements/{i}", 3000)
+        elif kind == "actions":
+            elements = block.get("elements")
+            if not isinstance(elements, list) or not elements:
+                self.add(f"{pointer}/elements", "must provide a non-empty array")
+                return
+            if len(elements) > 25:
+                self.add(f"{pointer}/elements", f"must be no more than 25 items (got {len(elements)})")
+            for i, el in enumerate(elements):
+                self.element(el, f"{pointer}/elements/{i}")
+        elif kind == "image":
+            self.image(block, pointer)
+            if "title" in block:
+                self.text(block["title"], f"{pointer}/title", 2000, plain_only=True)
+        elif kind == "input":
+            self.text(block.get("label"), f"{pointer}/label", 2000, plain_only=True)
+            if "hint" in block:
+                self.text(block["hint"], f"{pointer}/hint", 2000, plain_only=True)
+            if "element" not in block:
+                self.add(f"{pointer}/element", "must provide an object")
+            else:
+                self.element(block["element"], f"{pointer}/element")
+
+    def blocks(self, blocks: Any, pointer: str, max_blocks: int) -> None:
+        if not isinstance(blocks, list):
+            self.add(pointer, "must be an array")
+            return
+        if len(blocks) > max_blocks:
+            self.add(pointer, f"must be no more than {max_blocks} items (got {len(blocks)})")
+        for i, block in enumerate(blocks):
+            self.block(block, f"{pointer}/{i}")
+
+
+def validate_message_blocks(blocks: Any, text: Any = None) -> list[str]:
+    """Errors for a message's ``blocks`` (≤ 50) and top-level ``text`` (≤ 40000 chars); empty when valid."""
+    v = _BlockErrors()
+    if blocks is not None:
+        v.blocks(blocks, "/blocks", MAX_MESSAGE_BLOCKS)
+    if isinstance(text, str) and len(text) > MAX_MESSAGE_TEXT:
+        v.add("/text", f"must be less than {MAX_MESSAGE_TEXT + 1} characters (got {len(text)})")
+    return v.errors
+
+
+def validate_view(view: Any) -> list[str]:
+    """Errors for a ``views.*`` view (modal or home); empty when valid."""
+    v = _BlockErrors()
+    if not isinstance(view, dict):
+        v.add("/view", "must be an object")
+        return v.errors
+    kind = view.get("type")
+    if kind not in ("modal", "home"):
+        v.add("/view/type", f'must be one of "modal", "home" (got {kind!r})')
+    if kind == "modal":
+        v.text(view.get("title"), "/view/title", 24, plain_only=True)
+        for key in ("submit", "close"):
+            if key in view:
+                v.text(view[key], f"/view/{key}", 24, plain_only=True)
+    v.string(view.get("callback_id"), "/view/callback_id", 255)
+    v.string(view.get("private_metadata"), "/view/private_metadata", 3000)
+    v.string(view.get("external_id"), "/view/external_id", 255)
+    blocks = view.get("blocks")
+    if blocks is None:
+        v.add("/view/blocks", "must provide an array")
+    else:
+        v.blocks(blocks, "/view/blocks", MAX_VIEW_BLOCKS)
+        has_input = isinstance(blocks, list) and any(
+            isinstance(b, dict) and b.get("type") == "input" for b in blocks
+        )
+        if kind == "modal" and has_input and "submit" not in view:
+            v.add("/view", "must provide a submit property when an input block is used")
+    return v.errors
+
+
+# --------------------------------------------------------------------------------------------------
+# The fake
+# --------------------------------------------------------------------------------------------------
+
+
+class FakeSlack:
+    """Fake Slack Web API server. See the module docstring for the request pipeline.
+
+    State you may read (guard with ``fake.lock`` if the server is busy):
+
+    - ``calls``: list of :class:`Call`, every request to ``/api/``, in arrival order.
+    - ``responses``: list of ``(name, body_dict)`` posted to :meth:`response_url` URLs.
+    - ``users``: ``{user_id: user_object}``; ``channels``: ``{channel_id: channel_object}``.
+    - ``messages``: ``{(channel_id, ts): {"channel", "ts", "text", "blocks", "thread_ts", ...}}``
+      for messages posted with chat.postMessage (and updated by chat.update).
+    - ``views``: ``{view_id: view_object}`` opened, pushed, updated or published.
+    - ``valid_tokens``: ``None`` (any ``xoxb-`` token) or a set of accepted tokens.
+    - ``internal_errors``: tracebacks of exceptions inside the fake itself (answered HTTP 500).
+    """
+
+    def __init__(self, *, enforce_channel_rate: float | None = None):
+        """``enforce_channel_rate``: if set, a chat.postMessage to a channel less than this many seconds
+        after the previous accepted post to the same channel is answered 429, ``Retry-After: 1``.
+        Only accepted posts count, and the check comes after channel and block validation."""
+        self.enforce_channel_rate = enforce_channel_rate
+        self.valid_tokens: set[str] | None = None
+        self.lock = threading.RLock()
+        self.calls: list[Call] = []
+        self.responses: list[tuple[str, dict]] = []
+        self.users: dict[str, dict] = {}
+        self.channels: dict[str, dict] = {}
+        self.messages: dict[tuple[str, str], dict] = {}
+        self.views: dict[str, dict] = {}
+        self.internal_errors: list[str] = []
+        self._scripted: dict[str, deque[_Reply]] = {}
+        self._last_post: dict[str, float] = {}
+        self._ts_counter = itertools.count(1)
+        self._view_counter = itertools.count(1)
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # ---- lifecycle -------------------------------------------------------------------------------
+
+    def start(self) -> FakeSlack:
+        """Bind 127.0.0.1 on a free port and serve in a daemon thread. Returns ``self``."""
+        if self._server is not None:
+            return self
+        fake = self
+
+        class Handler(_Handler):
+            pass
+
+        Handler.fake = fake
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="fake-slack", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Shut the server down and release the port. Safe to call twice."""
+        server, self._server = self._server, None
+        if server is None:
+            return
+        server.shutdown()
+        server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def __enter__(self) -> FakeSlack:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def port(self) -> int:
+        """The port the server listens on (after :meth:`start`)."""
+        if self._server is None:
+            raise RuntimeError("FakeSlack is not started")
+        return self._server.server_address[1]
+
+    @property
+    def base(self) -> str:
+        """``"http://127.0.0.1:PORT"``."""
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def url(self) -> str:
+        """``"http://127.0.0.1:PORT/api/"``: pass as ``WebClient(base_url=...)``."""
+        return f"{self.base}/api/"
+
+    def response_url(self, name: str) -> str:
+        """A ``response_url`` to hand to code under test; JSON POSTs there land in ``self.responses``."""
+        return f"{self.base}/response/{name}"
+
+    # ---- fixtures --------------------------------------------------------------------------------
+
+    def add_user(
+        self,
+        email: str,
+        user_id: str,
+        name: str,
+        *,
+        tz: str = "America/New_York",
+        real_name: str | None = None,
+    ) -> dict:
+        """Add (or replace) a user; findable by ``users.lookupByEmail``/``users.info``, DM-able by id.
+        ``real_name`` defaults to ``name``. Returns the user object."""
+        real = real_name if real_name is not None else name
+        user = {
+            "id": user_id,
+            "team_id": TEAM_ID,
+            "name": name,
+            "real_name": real,
+            "deleted": False,
+            "is_bot": False,
+            "is_admin": False,
+            "tz": tz,
+            "tz_label": tz,
+            "tz_offset": _tz_offset(tz),
+            "profile": {
+                "email": email,
+                "real_name": real,
+                "real_name_normalized": real,
+                "display_name": name,
+                "display_name_normalized": name,
+            },
+        }
+        with self.lock:
+            self.users[user_id] = user
+        return user
+
+    def add_channel(
+        self, channel_id: str, name: str, *, is_member: bool = True, is_private: bool = False
+    ) -> dict:
+        """Add (or replace) a channel. Returns the channel object."""
+        channel = {
+            "id": channel_id,
+            "name": name,
+            "name_normalized": name,
+            "is_channel": not is_private,
+            "is_group": is_private,
+            "is_im": False,
+            "is_mpim": False,
+            "is_private": is_private,
+            "is_archived": False,
+            "is_member": is_member,
+            "context_team_id": TEAM_ID,
+        }
+        with self.lock:
+            self.channels[channel_id] = channel
+        return channel
+
+    @staticmethod
+    def dm_channel_id(user_id: str) -> str:
+        """The DM channel id the fake uses for a user: ``"D" + user_id[1:]``."""
+        return "D" + user_id[1:]
+
+    # ---- scripting -------------------------------------------------------------------------------
+
+    def _script(self, method: str, reply: _Reply, times: int) -> None:
+        with self.lock:
+            queue = self._scripted.setdefault(method, deque())
+            queue.extend(reply for _ in range(times))
+
+    def fail(self, method: str, error: str, times: int = 1) -> None:
+        """The next ``times`` calls to ``method`` answer ``{"ok": false, "error": error}`` (HTTP 200)."""
+        self._script(method, _error(error), times)
+
+    def rate_limit(self, method: str, times: int = 1, retry_after: int = 1) -> None:
+        """The next ``times`` calls answer HTTP 429, ``Retry-After: retry_after``, error ``ratelimited``."""
+        self._script(method, _ratelimited(retry_after), times)
+
+    def server_error(self, method: str, times: int = 1, status: int = 503) -> None:
+        """The next ``times`` calls answer HTTP ``status`` with a plain-text (non-JSON) body."""
+        self._script(method, _Reply(status=status, body=f"fake slack: HTTP {status}"), times)
+
+    def reset(self) -> None:
+        """Forget calls, responses, scripted outcomes, messages, views and rate-limit history.
+        Users, channels and ``valid_tokens`` are kept; ``ts`` values keep increasing."""
+        with self.lock:
+            self.calls.clear()
+            self.responses.clear()
+            self._scripted.clear()
+            self.messages.clear()
+            self.views.clear()
+            self._last_post.clear()
+            self.internal_errors.clear()
+
+    # ---- assertions ------------------------------------------------------------------------------
+
+    def calls_to(self, method: str) -> list[dict]:
+        """Params of each call to ``method``, in order."""
+        with self.lock:
+            return [c.params for c in self.calls if c.method == method]
+
+    def _summary(self) -> str:
+        with self.lock:
+            counts = Counter(c.method for c in self.calls)
+        return ", ".join(f"{m} x{n}" for m, n in counts.items()) or "nothing"
+
+    def wait_for(self, method: str, count: int = 1, timeout: float = 10.0) -> list[dict]:
+        """Poll until at least ``count`` calls to ``method`` arrived; return all their params.
+        Raises ``AssertionError`` naming what was called instead."""
+        deadline = time.monotonic() + timeout
+        while True:
+            found = self.calls_to(method)
+            if len(found) >= count:
+                return found
+            if time.monotonic() >= deadline:
+                raise AssertionError(
+                    f"expected {count} call(s) to {method} within {timeout}s, got {len(found)}; "
+                    f"called: {self._summary()}"
+                )
+            time.sleep(0.01)
+
+    def wait_for_responses(self, name: str, count: int = 1, timeout: float = 10.0) -> list[dict]:
+        """Poll until at least ``count`` bodies were posted to ``response_url(name)``; return them."""
+        deadline = time.monotonic() + timeout
+        while True:
+            with self.lock:
+                found = [body for n, body in self.responses if n == name]
+                names = Counter(n for n, _ in self.responses)
+            if len(found) >= count:
+                return found
+            if time.monotonic() >= deadline:
+                raise AssertionError(
+                    f"expected {count} POST(s) to response_url({name!r}) within {timeout}s, "
+                    f"got {len(found)}; posted to: {dict(names) or 'nothing'}"
+                )
+            time.sleep(0.01)
+
+    # ---- request handling ------------------------------------------------------------------------
+
+    def _handle_api(self, method: str, params: dict, headers: dict) -> _Reply:
+        with self.lock:
+            self.calls.append(Call(method=method, params=params, headers=headers, at=time.time()))
+            queue = self._scripted.get(method)
+            if queue:
+                return queue.popleft()
+            auth = headers.get("authorization", "")
+            token = auth[len("Bearer ") :].strip() if auth.startswith("Bearer ") else params.get("token")
+            if not token:
+                return _error("not_authed")
+            if not isinstance(token, str) or not token.startswith("xoxb-"):
+                return _error("invalid_auth")
+            if self.valid_tokens is not None and token not in self.valid_tokens:
+                return _error("invalid_auth")
+            handler = self._methods().get(method)
+            if handler is None:
+                return _error("unknown_method")
+            return handler(params)
+
+    def _handle_response_url(self, name: str, body: dict) -> None:
+        with self.lock:
+            self.responses.append((name, body))
+
+    def _methods(self) -> dict:
+        return {
+            "auth.test": self._auth_test,
+            "chat.postMessage": self._chat_post_message,
+            "chat.update": self._chat_update,
+            "chat.postEphemeral": self._chat_post_ephemeral,
+            "users.lookupByEmail": self._users_lookup_by_email,
+            "users.info": self._users_info,
+            "conversations.info": self._conversations_info,
+            "conversations.open": self._conversations_open,
+            "conversations.join": self._conversations_join,
+            "views.open": self._views_open,
+            "views.push": self._views_push,
+            "views.update": self._views_update,
+            "views.publish": self._views_publish,
+        }
+
+    # ---- helpers ---------------------------------------------------------------------------------
+
+    def _next_ts(self) -> str:
+        micros = 1_700_000_000_000_000 + 100 * next(self._ts_counter)
+        return f"{micros // 1_000_000}.{micros % 1_000_000:06d}"
+
+    def _resolve_channel(self, channel: Any) -> tuple[str | None, str | None]:
+        """``(channel_id, None)`` or ``(None, error)`` for a channel id, ``#name``, user id or DM id."""
+        if not isinstance(channel, str) or not channel:
+            return None, "channel_not_found"
+        if channel in self.channels:
+            info = self.channels[channel]
+            if info["is_private"] and not info["is_member"]:
+                return None, "not_in_channel"
+            return channel, None
+        if channel in self.users:
+            return self.dm_channel_id(channel), None
+        if channel.startswith("D") and any(self.dm_channel_id(u) == channel for u in self.users):
+            return channel, None
+        by_name = channel.removeprefix("#")
+        for cid, info in self.channels.items():
+            if info["name"] == by_name:
+                return self._resolve_channel(cid)
+        return None, "channel_not_found"
+
+    @staticmethod
+    def _invalid_blocks(errors: list[str]) -> _Reply:
+        return _error(
+            "invalid_blocks", errors=errors, response_metadata={"messages": [f"[ERROR] {e}" for e in errors]}
+        )
+
+    @staticmethod
+    def _message_content_error(params: dict) -> _Reply | None:
+        blocks, text, attachments = params.get("blocks"), params.get("text"), params.get("attachments")
+        if isinstance(blocks, str):  # a JSON string that did not decode
+            return _error("invalid_blocks_format")
+        if isinstance(attachments, str):
+            return _error("invalid_attachments")
+        if not text and not blocks and not attachments:
+            return _error("no_text")
+        errors = validate_message_blocks(blocks, text)
+        return FakeSlack._invalid_blocks(errors) if errors else None
+
+    @staticmethod
+    def _message_object(msg: dict) -> dict:
+        out = {
+            "type": "message",
+            "user": BOT_USER_ID,
+            "bot_id": BOT_ID,
+            "app_id": APP_ID,
+            "team": TEAM_ID,
+            "text": msg.get("text") or "",
+            "ts": msg["ts"],
+        }
+        if msg.get("blocks") is not None:
+            out["blocks"] = msg["blocks"]
+        if msg.get("thread_ts"):
+            out["thread_ts"] = msg["thread_ts"]
+        return out
+
+    # ---- methods ---------------------------------------------------------------------------------
+
+    def _auth_test(self, params: dict) -> _Reply:
+        return _ok(
+            url=TEAM_URL,
+            team=TEAM_NAME,
+            user=BOT_USER_NAME,
+            team_id=TEAM_ID,
+            user_id=BOT_USER_ID,
+            bot_id=BOT_ID,
+            is_enterprise_install=False,
+        )
+
+    def _chat_post_message(self, params: dict) -> _Reply:
+        channel, problem = self._resolve_channel(params.get("channel"))
+        if problem:
+            return _error(problem)
+        assert channel is not None
+        bad = self._message_content_error(params)
+        if bad:
+            return bad
+        if self.enforce_channel_rate is not None:
+            now = time.monotonic()
+            last = self._last_post.get(channel)
+            if last is not None and now - last < self.enforce_channel_rate:
+                return _ratelimited(1)
+            self._last_post[channel] = now
+        ts = self._next_ts()
+        msg = {
+            "channel": channel,
+            "ts": ts,
+            "text": params.get("text"),
+            "blocks": params.get("blocks"),
+            "thread_ts": params.get("thread_ts"),
+            "attachments": params.get("attachments"),
+            "metadata": params.get("metadata"),
+        }
+        self.messages[(channel, ts)] = msg
+        return _ok(channel=channel, ts=ts, message=self._message_object(msg))
+
+    def _chat_update(self, params: dict) -> _Reply:
+        if not params.get("channel") or not params.get("ts"):
+            return _missing(*[k for k in ("channel", "ts") if not params.get(k)])
+        channel, problem = self._resolve_channel(params["channel"])
+        if problem:
+            return _error(problem)
+        msg = self.messages.get((channel, params["ts"]))  # type: ignore[arg-type]
+        if msg is None:
+            return _error("message_not_found")
+        bad = self._message_content_error(params)
+        if bad:
+            return bad
+        for key in ("text", "blocks", "attachments", "metadata"):
+            if key in params:
+                msg[key] = params[key]
+        msg["edited_at"] = time.time()
+        return _ok(
+            channel=channel, ts=msg["ts"], text=msg.get("text") or "", message=self._message_object(msg)
+        )
+
+    def _chat_post_ephemeral(self, params: dict) -> _Reply:
+        if not params.get("channel") or not params.get("user"):
+            return _missing(*[k for k in ("channel", "user") if not params.get(k)])
+        _, problem = self._resolve_channel(params["channel"])
+        if problem:
+            return _error(problem)
+        if params["user"] not in self.users:
+            return _error("user_not_found")
+        bad = self._message_content_error(params)
+        if bad:
+            return bad
+        return _ok(message_ts=self._next_ts())
+
+    def _users_lookup_by_email(self, params: dict) -> _Reply:
+        email = params.get("email")
+        if not email:
+            return _missing("email")
+        for user in self.users.values():
+            if user["profile"]["email"].lower() == str(email).lower():
+                return _ok(user=user)
+        return _error("users_not_found")
+
+    def _users_info(self, params: dict) -> _Reply:
+        user_id = params.get("user")
+        if not user_id:
+            return _missing("user")
+        user = self.users.get(user_id)
+        return _ok(user=user) if user else _error("user_not_found")
+
+    def _conversations_info(self, params: dict) -> _Reply:
+        channel = params.get("channel")
+        if not channel:
+            return _missing("channel")
+        if channel in self.channels:
+            return _ok(channel=self.channels[channel])
+        for user_id in self.users:
+            if self.dm_channel_id(user_id) == channel:
+                return _ok(channel={"id": channel, "is_im": True, "user": user_id, "is_open": True})
+        return _error("channel_not_found")
+
+    def _conversations_open(self, params: dict) -> _Reply:
+        if params.get("channel"):
+            return self._conversations_info({"channel": params["channel"]})
+        users = params.get("users")
+        if isinstance(users, str):
+            users = [u.strip() for u in users.split(",") if u.strip()]
+        if not users:
+            return _missing("users")
+        for user_id in users:
+            if user_id not in self.users:
+                return _error("user_not_found")
+        if len(users) == 1:
+            return _ok(channel={"id": self.dm_channel_id(users[0])}, no_op=False, already_open=False)
+        return _ok(channel={"id": "G" + "".join(u[1:] for u in sorted(users))[:20]})
+
+    def _conversations_join(self, params: dict) -> _Reply:
+        channel = params.get("channel")
+        if not channel:
+            return _missing("channel")
+        info = self.channels.get(channel)
+        if info is None:
+            return _error("channel_not_found")
+        if info["is_private"]:
+            return _error("method_not_supported_for_channel_type")
+        info["is_member"] = True
+        return _ok(channel=info)
+
+    def _view_error(self, params: dict) -> _Reply | None:
+        view = params.get("view")
+        if view is None:
+            return _missing("view")
+        errors = validate_view(view)
+        if errors:
+            return _error(
+                "invalid_arguments",
+                errors=errors,
+                response_metadata={"messages": [f"[ERROR] {e}" for e in errors]},
+            )
+        return None
+
+    def _store_view(self, view: dict, *, view_id: str | None = None, previous: dict | None = None) -> dict:
+        if view_id is None:
+            view_id = f"V{next(self._view_counter):08d}"
+        stored = {
+            "id": view_id,
+            "team_id": TEAM_ID,
+            "app_id": APP_ID,
+            "bot_id": BOT_ID,
+            "type": view.get("type"),
+            "blocks": view.get("blocks", []),
+            "private_metadata": view.get("private_metadata", ""),
+            "callback_id": view.get("callback_id", ""),
+            "external_id": view.get("external_id", ""),
+            "state": {"values": {}},
+            "hash": f"{int(time.time())}.{next(self._view_counter):08d}",
+            "root_view_id": (previous or {}).get("root_view_id", view_id),
+            "previous_view_id": None,
+            "clear_on_close": bool(view.get("clear_on_close", False)),
+            "notify_on_close": bool(view.get("notify_on_close", False)),
+        }
+        for key in ("title", "submit", "close"):
+            stored[key] = view.get(key)
+        self.views[view_id] = stored
+        return stored
+
+    def _views_open(self, params: dict) -> _Reply:
+        if not params.get("trigger_id"):
+            return _missing("trigger_id")
+        bad = self._view_error(params)
+        return bad or _ok(view=self._store_view(params["view"]))
+
+    def _views_push(self, params: dict) -> _Reply:
+        return self._views_open(params)
+
+    def _views_update(self, params: dict) -> _Reply:
+        view_id = params.get("view_id")
+        external_id = params.get("external_id")
+        if not view_id and not external_id:
+            return _missing("view_id")
+        bad = self._view_error(params)
+        if bad:
+            return bad
+        if not view_id:
+            view_id = next((i for i, v in self.views.items() if v["external_id"] == external_id), None)
+        previous = self.views.get(view_id) if view_id else None
+        if previous is None:
+            return _error("not_found")
+        if params.get("hash") and params["hash"] != previous["hash"]:
+            return _error("hash_conflict")
+        return _ok(view=self._store_view(params["view"], view_id=view_id, previous=previous))
+
+    def _views_publish(self, params: dict) -> _Reply:
+        user_id = params.get("user_id")
+        if not user_id:
+            return _missing("user_id")
+        if user_id not in self.users:
+            return _error("user_not_found")
+        bad = self._view_error(params)
+        return bad or _ok(view=self._store_view(params["view"]))
+
+
+# --------------------------------------------------------------------------------------------------
+# HTTP plumbing
+# --------------------------------------------------------------------------------------------------
+
+
+def _decode_json_fields(params: dict) -> dict:
+    for key in JSON_STRING_FIELDS:
+        value = params.get(key)
+        if isinstance(value, str) and value.strip()[:1] in ("[", "{"):
+            # If it does not decode it stays a string: the method answers invalid_blocks_format etc.
+            with contextlib.suppress(ValueError):
+                params[key] = json.loads(value)
+    return params
+
+
+def _parse_params(query: str, content_type: str, raw: bytes) -> dict:
+    """Query string, then the body (JSON object or form-urlencoded) on top; JSON-string fields decoded."""
+    params: dict[str, Any] = _parse_form(query)
+    text = raw.decode("utf-8", errors="replace")
+    if "json" in content_type or (not content_type and text.lstrip().startswith("{")):
+        if text.strip():
+            body = json.loads(text)
+            if not isinstance(body, dict):
+                raise ValueError("JSON body must be an object")
+            params.update(body)
+    else:
+        params.update(_parse_form(text))
+    return _decode_json_fields(params)
+
+
+def _parse_form(text: str) -> dict[str, Any]:
+    """Form/query pairs; a key given once maps to a string, a repeated key to a list."""
+    return {
+        key: values[0] if len(values) == 1 else values
+        for key, values in parse_qs(text, keep_blank_values=True).items()
+    }
+
+
+class _Handler(BaseHTTPRequestHandler):
+    fake: FakeSlack
+    server_version = "FakeSlack/1.0"
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - quiet test output
+        pass
+
+    def _send(self, reply: _Reply) -> None:
+        if isinstance(reply.body, str):
+            payload = reply.body.encode("utf-8")
+            content_type = "text/plain; charset=utf-8"
+        else:
+            payload = json.dumps(reply.body).encode("utf-8")
+            content_type = "application/json; charset=utf-8"
+        self.send_response(reply.status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(payload)))
+        for key, value in reply.headers.items():
+            self.send_header(key, value)
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def _read_body(self) -> bytes:
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length > 0 else b""
+
+    def _dispatch(self) -> None:
+        try:
+            parts = urlsplit(self.path)
+            raw = self._read_body()
+            headers = {k.lower(): v for k, v in self.headers.items()}
+            if parts.path.startswith("/api/"):
+                method = parts.path[len("/api/") :]
+                try:
+                    params = _parse_params(parts.query, headers.get("content-type", ""), raw)
+                except ValueError:
+                    self._send(_error("invalid_json"))
+                    return
+                self._send(self.fake._handle_api(method, params, headers))
+            elif parts.path.startswith("/response/") and self.command == "POST":
+                name = parts.path[len("/response/") :]
+                text = raw.decode("utf-8", errors="replace")
+                try:
+                    body = json.loads(text) if text.strip() else {}
+                except ValueError:
+                    body = {"_raw": text}
+                if not isinstance(body, dict):
+                    body = {"_raw": body}
+                self.fake._handle_response_url(name, body)
+                self._send(_Reply(body="ok"))
+            else:
+                self._send(_Reply(status=404, body="not found"))
+        except Exception:
+            with self.fake.lock:
+                self.fake.internal_errors.append(traceback.format_exc())
+            self._send(_Reply(status=500, body="fake slack internal error"))
+
+    def do_POST(self) -> None:  # noqa: N802 - http.server API
+        self._dispatch()
+
+    def do_GET(self) -> None:  # noqa: N802 - http.server API
+        self._dispatch()
