@@ -6,6 +6,7 @@ import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
@@ -30,6 +31,8 @@ class Services:
     clock: Callable[[], datetime] = utcnow
     # Set by whoever runs the delivery worker, so a new brief goes out now rather than at the next poll.
     wake_delivery: Callable[[], None] = field(default=lambda: None)
+    # bot.slack.SlackContext when Slack is configured.
+    slack: Any = None
 
     @classmethod
     def from_settings(cls, settings: Settings, **kwargs) -> Services:

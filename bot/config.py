@@ -35,10 +35,13 @@ class Settings:
     slack_signing_secret: str | None = field(default=None, repr=False)
     slack_app_token: str | None = field(default=None, repr=False)
     slack_api_url: str | None = None
+    slack_default_channel: str | None = None
+    # Rep email -> channel id, from [slack] routes in leadbrief.toml.
+    slack_routes: dict[str, str] = field(default_factory=dict)
 
     @property
     def slack_enabled(self) -> bool:
-        return bool(self.slack_bot_token and self.slack_signing_secret)
+        return bool(self.slack_bot_token)
 
     def require_webhook_secret(self) -> str:
         if not self.webhook_secret:
@@ -80,18 +83,36 @@ def database_url(raw: str) -> str:
     return raw
 
 
-def load_rules(path: str | None, *, required: bool) -> Rules:
+def _slack_routes(p: Path, data: dict) -> dict[str, str]:
+    slack = data.get("slack", {})
+    if not isinstance(slack, dict) or set(slack) - {"routes"}:
+        raise ConfigError(f"LEADBRIEF_CONFIG {p}: [slack] takes only routes = {{\"rep@company.com\" = \"C0123ABCD\"}}")
+    routes = slack.get("routes", {})
+    if not isinstance(routes, dict) or not all(
+        isinstance(k, str) and "@" in k and isinstance(v, str) and v.strip() for k, v in routes.items()
+    ):
+        raise ConfigError(f"LEADBRIEF_CONFIG {p}: slack.routes must map rep emails to channel ids")
+    return {k.strip().lower(): v.strip() for k, v in routes.items()}
+
+
+def _read_toml(path: str | None, *, required: bool) -> tuple[Path | None, dict]:
     if not path:
-        return Rules()
+        return None, {}
     p = Path(path).expanduser()
     if not p.is_file():
         if required:
             raise ConfigError(f"LEADBRIEF_CONFIG={path!r}: no such file (expected a leadbrief.toml)")
-        return Rules()
+        return None, {}
     try:
-        data = tomllib.loads(p.read_text(encoding="utf-8"))
+        return p, tomllib.loads(p.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"LEADBRIEF_CONFIG {p}: not valid TOML ({exc})") from None
+
+
+def load_rules(path: str | None, *, required: bool) -> Rules:
+    p, data = _read_toml(path, required=required)
+    if p is None:
+        return Rules()
     try:
         rules = Rules.from_mapping(data, extra_sections=("slack",))
     except RulesError as exc:
@@ -126,7 +147,19 @@ def load_settings(env: Mapping[str, str] | None = None, *, dotenv: bool = True) 
     app_token = env.get("SLACK_APP_TOKEN", "").strip() or None
     if app_token and not app_token.startswith("xapp-"):
         raise ConfigError("SLACK_APP_TOKEN does not look like an app-level token (expected it to start with xapp-)")
+    signing_secret = env.get("SLACK_SIGNING_SECRET", "").strip() or None
+    default_channel = env.get("LEADBRIEF_DEFAULT_CHANNEL", "").strip().lstrip("#") or None
+    if bot_token and not signing_secret:
+        raise ConfigError("SLACK_SIGNING_SECRET is not set (expected the Signing Secret from your Slack app's Basic Information page)")
+    if bot_token and not default_channel:
+        raise ConfigError(
+            "LEADBRIEF_DEFAULT_CHANNEL is not set (expected the id of the team's unassigned-leads channel, e.g. C0123ABCD)"
+        )
+    toml_path, toml_data = _read_toml(config_path, required=required)
     return Settings(
+        slack_signing_secret=signing_secret,
+        slack_default_channel=default_channel,
+        slack_routes=_slack_routes(toml_path, toml_data) if toml_path else {},
         database_url=database_url(env.get("DATABASE_URL", "") or DEFAULT_DATABASE_URL),
         port=_int(env, "PORT", 3000, 1, 65535),
         config_path=config_path,
@@ -134,7 +167,6 @@ def load_settings(env: Mapping[str, str] | None = None, *, dotenv: bool = True) 
         max_body_bytes=_int(env, "LEADBRIEF_MAX_BODY_BYTES", 8 * 1024 * 1024, 1024, 256 * 1024 * 1024),
         webhook_secret=_secret(env, "LEADBRIEF_WEBHOOK_SECRET"),
         slack_bot_token=bot_token,
-        slack_signing_secret=env.get("SLACK_SIGNING_SECRET", "").strip() or None,
         slack_app_token=app_token,
         slack_api_url=env.get("SLACK_API_URL", "").strip() or None,
     )

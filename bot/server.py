@@ -16,23 +16,57 @@ from storage import db
 log = logging.getLogger("leadbrief.server")
 
 
-def build(settings: Settings, console: Console | None = None):
-    """The app plus a lifespan that runs the delivery worker; used by serve and by tests."""
+def delivery_sink(services: Services, console: Console | None = None):
+    """Slack when configured, else the terminal."""
+    if not services.settings.slack_enabled:
+        return TerminalSink(console)
+    from bot.slack import ChannelPacer, SlackSink, web_client
+
+    return SlackSink(services, web_client(services.settings, interactive=False), services.slack.directory, ChannelPacer())
+
+
+def attach_slack(services: Services) -> None:
+    from bot.slack import Directory, SlackContext, create_bolt_app, verify_token, web_client
+
+    client = web_client(services.settings, interactive=True)
+    verify_token(client)
+    services.slack = SlackContext(client=client, directory=Directory(client))
+    services.slack.bolt = create_bolt_app(services, client)
+
+
+def build(settings: Settings, console: Console | None = None, *, worker: bool = True):
+    """The app plus a lifespan that runs the delivery worker (and Socket Mode); used by serve and by tests."""
     services = Services.from_settings(settings)
     db.ensure_schema(services.engine)
-    worker = DeliveryWorker(services.sessions, TerminalSink(console), clock=services.clock)
-    services.wake_delivery = worker.wake
+    if settings.slack_enabled:
+        attach_slack(services)
+    delivery = DeliveryWorker(services.sessions, delivery_sink(services, console), clock=services.clock)
+    if worker:
+        services.wake_delivery = delivery.wake
+    socket = []
 
     @contextlib.asynccontextmanager
     async def lifespan(_app):
-        worker.start()
+        if worker:
+            delivery.start()
+        if settings.slack_enabled and settings.slack_app_token:
+            from bot.slack import start_socket_mode
+
+            socket.append(start_socket_mode(services.slack.bolt, settings.slack_app_token))
         try:
             yield
         finally:
-            worker.stop()
+            for handler in socket:
+                handler.close()
+            delivery.stop()
             services.engine.dispose()
 
-    return create_app(services, lifespan=lifespan), services, worker
+    app = create_app(services, lifespan=lifespan)
+    if settings.slack_enabled and not settings.slack_app_token:
+        from bot.slack import register_http
+
+        register_http(app, services.slack.bolt)
+    return app, services, delivery
 
 
 def serve(settings: Settings, *, port: int, host: str = "0.0.0.0") -> int:  # noqa: S104
@@ -40,11 +74,11 @@ def serve(settings: Settings, *, port: int, host: str = "0.0.0.0") -> int:  # no
     console = Console(highlight=False)
     app, _services, _worker = build(settings, console)
     if not settings.slack_enabled:
-        console.print(
-            "Slack is not configured (SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET unset): "
-            "new briefs are printed here.",
-            markup=False,
-        )
+        console.print("Slack is not configured (SLACK_BOT_TOKEN unset): new briefs are printed here.", markup=False)
+    elif settings.slack_app_token:
+        console.print("Slack: Socket Mode (SLACK_APP_TOKEN set); briefs are posted to Slack.", markup=False)
+    else:
+        console.print("Slack: requests at POST /slack/events; briefs are posted to Slack.", markup=False)
     console.print(f"Listening on http://{host}:{port} (POST /webhooks/events, GET /healthz)", markup=False)
     uvicorn.run(app, host=host, port=port, log_level="info", access_log=False, proxy_headers=True)
     return 0

@@ -27,7 +27,7 @@ class DeliveryError(Exception):
         self.retry_in = retry_in
 
 
-class Deferred(Exception):  # noqa: N818 - not an error
+class DeferredError(Exception):
     """Not now (channel pacing, Retry-After); does not count as an attempt."""
 
     def __init__(self, wait: timedelta):
@@ -82,7 +82,7 @@ class DeliveryWorker:
         for item in items:
             try:
                 sent = self.sink(item)
-            except Deferred as exc:
+            except DeferredError as exc:
                 with self.sessions.begin() as s:
                     outbox.defer(s, item.id, self.clock() + exc.wait)
                 continue

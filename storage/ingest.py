@@ -87,13 +87,27 @@ def _claim(session: Session, events: list[Event], now: datetime) -> list[Event]:
         {"source": s, "event_id": i, "type": e.type, "occurred_at": e.occurred_at, "received_at": now}
         for (s, i), e in unique.items()
     ]
+    fresh = claim_keys(session, rows)
+    return [e for key, e in unique.items() if key in fresh]
+
+
+def claim_keys(session: Session, rows: list[dict]) -> set[tuple[str, str]]:
+    """Insert processed_events rows; return the (source, event_id) keys that were new."""
+    if not rows:
+        return set()
     stmt = (
         _insert(session, ProcessedEvent)
         .on_conflict_do_nothing(index_elements=["source", "event_id"])
         .returning(ProcessedEvent.source, ProcessedEvent.event_id)
     )
-    fresh = {tuple(r) for r in session.execute(stmt, rows)} if rows else set()
-    return [e for key, e in unique.items() if key in fresh]
+    return {tuple(r) for r in session.execute(stmt, rows)}
+
+
+def claim_once(sessions: sessionmaker[Session], source: str, event_id: str, type_: str, now: datetime) -> bool:
+    """True the first time (source, event_id) is seen: for deliveries that carry no batch (Slack retries)."""
+    with sessions.begin() as session:
+        row = {"source": source, "event_id": event_id[:200], "type": type_[:32], "occurred_at": now, "received_at": now}
+        return bool(claim_keys(session, [row]))
 
 
 def _leads(session: Session, emails: set[str], now: datetime) -> dict[str, Lead]:

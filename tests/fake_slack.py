@@ -353,6 +353,7 @@ class FakeSlack:
         self._last_post: dict[str, float] = {}
         self._ts_counter = itertools.count(1)
         self._view_counter = itertools.count(1)
+        self._hash_counter = itertools.count(1)
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -368,8 +369,7 @@ class FakeSlack:
             pass
 
         Handler.fake = fake
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
+        self._server = _Server(("127.0.0.1", 0), Handler)
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="fake-slack", daemon=True
         )
@@ -807,7 +807,7 @@ class FakeSlack:
             "callback_id": view.get("callback_id", ""),
             "external_id": view.get("external_id", ""),
             "state": {"values": {}},
-            "hash": f"{int(time.time())}.{next(self._view_counter):08d}",
+            "hash": f"{int(time.time())}.{next(self._hash_counter):08d}",
             "root_view_id": (previous or {}).get("root_view_id", view_id),
             "previous_view_id": None,
             "clear_on_close": bool(view.get("clear_on_close", False)),
@@ -890,6 +890,12 @@ def _parse_form(text: str) -> dict[str, Any]:
         key: values[0] if len(values) == 1 else values
         for key, values in parse_qs(text, keep_blank_values=True).items()
     }
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    # The default backlog of 5 drops SYNs under concurrent clients, which then retry after ~1 s.
+    request_queue_size = 128
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -23,7 +23,7 @@ def test_defaults_and_postgres_url_normalisation():
 
 def test_secrets_never_appear_in_repr():
     s = load_settings({"LEADBRIEF_WEBHOOK_SECRET": "s3cret-s3cret-s3cret", "SLACK_BOT_TOKEN": "xoxb-123-abc",
-                       "SLACK_SIGNING_SECRET": "signing-secret-xyz"}, dotenv=False)
+                       "SLACK_SIGNING_SECRET": "signing-secret-xyz", "LEADBRIEF_DEFAULT_CHANNEL": "C0QUEUE"}, dotenv=False)
     text = repr(s)
     assert "s3cret" not in text and "xoxb-123" not in text and "signing-secret" not in text
 

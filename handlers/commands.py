@@ -1,0 +1,110 @@
+"""`/lead`: acknowledge at once, then answer privately through response_url."""
+
+from __future__ import annotations
+
+import logging
+
+from briefs import commands
+from briefs.blocks import open_leads_blocks, search_blocks, to_blocks
+from briefs.markup import escape_mrkdwn, shorten
+from storage import leads as lead_store
+from storage import queries
+
+log = logging.getLogger("leadbrief.commands")
+
+
+def register(app) -> None:
+    app.command("/lead")(lead_command)
+
+
+def lead_command(ack, command, respond, context):
+    ack()
+    services = context["services"]
+    cmd = commands.parse(command.get("text"))
+    try:
+        reply = handle(cmd, command["user_id"], services)
+    except Exception:
+        log.exception("/lead %s failed", cmd.action)
+        reply = {"text": "Sorry, that did not work. Please try again in a moment."}
+    respond(response_type="ephemeral", replace_original=False, **reply)
+
+
+def handle(cmd: commands.Command, user_id: str, services) -> dict:
+    if cmd.action == "help":
+        return {"text": commands.HELP}
+    if cmd.action == "invalid":
+        return {"text": f"{cmd.error}\n\n{commands.HELP}"}
+    if cmd.action == "lookup":
+        return lookup(cmd.email, services)
+    if cmd.action == "search":
+        return search(cmd.text, services)
+    if cmd.action == "note":
+        return note(cmd.email, cmd.text, user_id, services)
+    if cmd.action in ("route", "route_show"):
+        return route(cmd, user_id, services)
+    if cmd.action == "mine":
+        email = services.slack.directory.email_of(user_id)
+        with services.sessions() as s:
+            mine = lead_store.open_leads(s, email, user_id)
+        return open_leads_blocks(mine, services.clock())
+    return {"text": commands.HELP}  # pragma: no cover - parse() returns only the actions above
+
+
+def lookup(email: str, services) -> dict:
+    brief = queries.lookup_brief(services.sessions, email, services.settings.rules, services.clock())
+    if brief is None:
+        local = email.split("@")[0].replace(".", " ")
+        found = search(local, services) if len(local) >= 2 else {"blocks": []}
+        hint = "" if not found.get("blocks") else " Did you mean one of these?"
+        reply = {"text": f"No lead with the email {escape_mrkdwn(email)}.{hint} You can also search by name or company: `/lead acme`."}
+        if hint:
+            reply["blocks"] = [{"type": "section", "text": {"type": "mrkdwn", "text": reply["text"]}}] + found["blocks"][1:]
+        return reply
+    return to_blocks(brief)
+
+
+def search(query: str, services) -> dict:
+    with services.sessions() as s:
+        matches = lead_store.search(s, query)
+    if not matches:
+        return {"text": f"No lead matches “{escape_mrkdwn(shorten(query, 100))}”. Try a last name, a company, "
+                        "or an email address; `/lead help` shows everything I can do."}
+    return search_blocks(query, matches)
+
+
+def note(email: str, text: str, user_id: str, services) -> dict:
+    directory = services.slack.directory
+    author = directory.name_of(user_id)
+    with services.sessions.begin() as s:
+        added = lead_store.add_note(s, email, author, text, services.clock())
+    if added is None:
+        return {"text": f"No lead with the email {escape_mrkdwn(email)}, so the note was not saved. "
+                        "Check the address, or find the lead with `/lead NAME`."}
+    if added.thread_ts:
+        services.slack.client.chat_postMessage(
+            channel=added.channel,
+            thread_ts=added.thread_ts,
+            text=f"📝 Note from <@{user_id}>: “{escape_mrkdwn(text)}”",
+            unfurl_links=False,
+            unfurl_media=False,
+        )
+        where = " and posted in the brief's thread"
+    else:
+        where = "; it will appear in their brief"
+    return {"text": f"Saved your note on {escape_mrkdwn(added.lead_name)}{where}."}
+
+
+def route(cmd: commands.Command, user_id: str, services) -> dict:
+    email = services.slack.directory.email_of(user_id)
+    if not email:
+        return {"text": "I could not read your email address from Slack, so I cannot route leads to you. "
+                        "Ask an admin to check that the app has the users:read.email scope."}
+    if cmd.action == "route_show":
+        with services.sessions() as s:
+            channel = lead_store.get_route(s, email) or services.settings.slack_routes.get(email)
+        if channel:
+            return {"text": f"Your new briefs go to <#{channel}>. Change it with `/lead route #channel`."}
+        return {"text": "Your new briefs come to you as a direct message. Send them to a channel with `/lead route #channel`."}
+    with services.sessions.begin() as s:
+        lead_store.set_route(s, email, cmd.channel, user_id, services.clock())
+    return {"text": f"Done: your new briefs will go to <#{cmd.channel}>. If it is a private channel, invite me there first."}
