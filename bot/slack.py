@@ -113,7 +113,7 @@ class Directory:
     def name_of(self, user_id: str) -> str:
         user = self.user(user_id) or {}
         profile = user.get("profile") or {}
-        return profile.get("display_name") or profile.get("real_name") or user.get("real_name") or user.get("name") or user_id
+        return profile.get("real_name") or user.get("real_name") or profile.get("display_name") or user.get("name") or user_id
 
 
 class ChannelPacer:
@@ -215,7 +215,8 @@ class SlackSink:
         return Sent(resp["channel"], resp["ts"], route.queue_reason)
 
     def _error(self, exc: SlackApiError, item: PendingDelivery) -> Exception:
-        error = exc.response.get("error") or f"HTTP {exc.response.status_code}"
+        status = exc.response.status_code
+        error = f"HTTP {status}" if status >= 500 else (exc.response.get("error") or f"HTTP {status}")
         if exc.response.status_code == 429:
             retry_after = float(exc.response.headers.get("Retry-After", exc.response.headers.get("retry-after", 1)))
             return DeferredError(timedelta(seconds=max(1.0, retry_after)))

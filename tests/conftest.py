@@ -129,12 +129,14 @@ def free_port() -> int:
 
 
 class LiveServer:
-    def __init__(self, settings: Settings):
+    """The real app under uvicorn on loopback. run_worker=False leaves delivery to the test (time control)."""
+
+    def __init__(self, settings: Settings, *, run_worker: bool = True):
         from bot.server import build
 
         self.output = io.StringIO()
         console = Console(file=self.output, width=120, force_terminal=False, highlight=False)
-        self.app, self.services, self.worker = build(settings, console)
+        self.app, self.services, self.worker = build(settings, console, worker=run_worker)
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on")
@@ -192,3 +194,53 @@ def wait_for(predicate, timeout: float = 10.0, interval: float = 0.05):
 
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+# --- Slack: a real HTTP fake of the Web API, and signed requests to our app ---------------------
+
+SLACK_SIGNING_SECRET = "slack-signing-secret-for-tests"
+QUEUE = "C0QUEUE"
+
+
+@pytest.fixture
+def fake_slack():
+    from tests.fake_slack import FakeSlack
+
+    with FakeSlack() as fake:
+        fake.add_user("jane@ourco.example", "U0JANE", "jane", real_name="Jane Rep")
+        fake.add_user("omar@ourco.example", "U0OMAR", "omar", real_name="Omar Rep")
+        fake.add_user("mia@ourco.example", "U0MIA", "mia", real_name="Mia Marketing")
+        fake.add_channel(QUEUE, "leads-queue")
+        fake.add_channel("C0JANE", "jane-leads")
+        yield fake
+
+
+@pytest.fixture
+def slack_settings(settings, fake_slack) -> Settings:
+    from dataclasses import replace
+
+    return replace(
+        settings,
+        slack_bot_token="xoxb-test-token-1234",
+        slack_signing_secret=SLACK_SIGNING_SECRET,
+        slack_api_url=fake_slack.url,
+        slack_default_channel=QUEUE,
+    )
+
+
+@pytest.fixture
+def slack_server(slack_settings):
+    with LiveServer(slack_settings) as server:
+        yield server
+
+
+def slack_headers(body: str, timestamp: int | None = None, secret: str = SLACK_SIGNING_SECRET,
+                  content_type: str = "application/x-www-form-urlencoded") -> dict:
+    from slack_sdk.signature import SignatureVerifier
+
+    ts = str(int(time.time()) if timestamp is None else timestamp)
+    return {
+        "Content-Type": content_type,
+        "X-Slack-Request-Timestamp": ts,
+        "X-Slack-Signature": SignatureVerifier(secret).generate_signature(timestamp=ts, body=body),
+    }
