@@ -148,7 +148,56 @@ def cmd_serve(args, settings: Settings) -> int:
 
     settings.require_webhook_secret()
     port = args.port or settings.port
-    return serve(settings, port=port, host=args.host)
+    return serve(settings, port=port, host=args.host, worker=not args.no_worker)
+
+
+def cmd_worker(args, settings: Settings) -> int:
+    """Deliver briefs from the outbox without serving HTTP."""
+    import signal
+    import threading
+
+    from bot.server import attach_slack, delivery_sink
+    from bot.worker import DeliveryWorker
+
+    services = _services(settings)
+    if settings.slack_enabled:
+        attach_slack(services)
+    worker = DeliveryWorker(services.sessions, delivery_sink(services, out), clock=services.clock,
+                            poll_seconds=args.poll)
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    err.print(f"delivering to {'Slack' if settings.slack_enabled else 'the terminal'}; Ctrl-C to stop")
+    while not stop.is_set():
+        worker.run_once()
+        stop.wait(args.poll)
+    return 0
+
+
+def cmd_outbox(args, settings: Settings) -> int:
+    from storage import outbox
+
+    services = _services(settings)
+    now = datetime.now(UTC)
+    if args.action == "retry":
+        target = None if args.id == "all" else int(args.id)
+        with services.sessions.begin() as s:
+            n = outbox.retry(s, target, now)
+        out.print(f"{n} failed deliver{'y' if n == 1 else 'ies'} queued again")
+        return 0 if n else 1
+    with services.sessions() as s:
+        counts = outbox.counts(s)
+        rows = outbox.listing(s, None if args.status == "all" else args.status, args.limit)
+        out.print(" · ".join(f"{k}: {v}" for k, v in sorted(counts.items())) or "the outbox is empty")
+        for d in rows:
+            where = f"{d.channel}/{d.ts}" if d.ts else (d.channel or "-")
+            line = f"#{d.id} {d.status:<8} lead {d.lead_id} attempts {d.attempts} next {d.next_attempt_at:%Y-%m-%d %H:%M:%S} {where}"
+            if d.queue_reason:
+                line += f" queue: {d.queue_reason}"
+            if d.last_error:
+                line += f" error: {d.last_error}"
+            out.print(line, markup=False)
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -158,7 +207,19 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("serve", help="run the HTTP app (webhooks, health) and deliver briefs")
     s.add_argument("--port", type=int, help="port (default: PORT or 3000)")
     s.add_argument("--host", default="0.0.0.0", help="interface to listen on (default 0.0.0.0)")  # noqa: S104
+    s.add_argument("--no-worker", action="store_true", help="do not deliver briefs here (run `leadbrief worker`)")
     s.set_defaults(func=cmd_serve)
+
+    s = sub.add_parser("worker", help="deliver briefs from the outbox (when serve runs with --no-worker)")
+    s.add_argument("--poll", type=float, default=1.0, help="seconds between outbox checks (default 1)")
+    s.set_defaults(func=cmd_worker)
+
+    s = sub.add_parser("outbox", help="show deliveries, or retry failed ones")
+    s.add_argument("action", nargs="?", choices=("list", "retry"), default="list")
+    s.add_argument("id", nargs="?", default="all", help="with retry: a delivery id, or all (default)")
+    s.add_argument("--status", choices=("pending", "sent", "failed", "all"), default="all")
+    s.add_argument("--limit", type=int, default=50)
+    s.set_defaults(func=cmd_outbox)
 
     s = sub.add_parser("ingest", help="load events from a JSON Lines or JSON array file")
     s.add_argument("file")

@@ -69,10 +69,10 @@ def build(settings: Settings, console: Console | None = None, *, worker: bool = 
     return app, services, delivery
 
 
-def serve(settings: Settings, *, port: int, host: str = "0.0.0.0") -> int:  # noqa: S104
+def serve(settings: Settings, *, port: int, host: str = "0.0.0.0", worker: bool = True) -> int:  # noqa: S104
     logging.getLogger("leadbrief").setLevel(logging.INFO)
     console = Console(highlight=False)
-    app, _services, _worker = build(settings, console)
+    app, _services, _worker = build(settings, console, worker=worker)
     if not settings.slack_enabled:
         console.print("Slack is not configured (SLACK_BOT_TOKEN unset): new briefs are printed here.", markup=False)
     elif settings.slack_app_token:

@@ -173,3 +173,36 @@ def test_serve_prints_new_briefs_without_slack(db_url, tmp_path):
     assert "🙋 Sam Rivera · Globex" in out
     assert "Referral: Pat Lee at Initech referred me" in out
     assert SECRET not in out
+
+
+def test_outbox_lists_and_retries_and_worker_delivers(run, db_url, tmp_path):
+    from sqlalchemy import update
+
+    from storage.db import make_engine
+    from storage.models import Delivery
+
+    ev = now_events()
+    f = write_jsonl(tmp_path / "e.jsonl", [ev.form("w@x.example", "Contact Sales", "ring me")])
+    run("ingest", str(f), check_rc=0)
+    listing = run("outbox", check_rc=0).stdout
+    assert "pending: 1" in listing and "#1 pending" in listing
+    engine = make_engine(db_url)
+    with engine.begin() as c:
+        c.execute(update(Delivery).values(status="failed", last_error="Slack refused the post: invalid_blocks"))
+    engine.dispose()
+    assert "error: Slack refused the post: invalid_blocks" in run("outbox", "--status", "failed", check_rc=0).stdout
+    assert "1 failed delivery queued again" in run("outbox", "retry", "1", check_rc=0).stdout
+    assert run("outbox", "retry", "1", check_rc=1).stdout.startswith("0 failed deliveries")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("LEADBRIEF_", "SLACK_"))}
+    env.update({"DATABASE_URL": db_url, "COLUMNS": "120"})
+    proc = subprocess.Popen([*COMMAND, "worker", "--poll", "0.2"], cwd=tmp_path, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        def delivered():
+            return "sent: 1" in run("outbox", check_rc=0).stdout
+        wait_for(delivered, timeout=20, interval=0.3)
+    finally:
+        proc.terminate()
+        out, _err = proc.communicate(timeout=15)
+    assert proc.returncode == 0
+    assert "Form “Contact Sales”" not in out and "ring me" in out

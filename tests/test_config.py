@@ -37,3 +37,16 @@ def test_templates_dir_is_relative_to_the_rules_file(tmp_path):
     cfg.write_text('[briefs]\ntemplates_dir = "missing"\n')
     with pytest.raises(ConfigError, match="briefs.templates_dir 'missing' is not a folder"):
         load_settings({"LEADBRIEF_CONFIG": str(cfg)}, dotenv=False)
+
+
+def test_app_manifest_declares_what_the_app_uses_and_no_more():
+    import yaml
+
+    manifest = yaml.safe_load((ROOT / "app_manifest.yml").read_text())
+    scopes = set(manifest["oauth_config"]["scopes"]["bot"])
+    assert scopes == {"chat:write", "chat:write.public", "commands", "users:read", "users:read.email", "im:write"}
+    (command,) = manifest["features"]["slash_commands"]
+    assert command["command"] == "/lead" and command["should_escape"] is True
+    assert manifest["settings"]["interactivity"]["is_enabled"] is True
+    assert manifest["settings"]["event_subscriptions"]["bot_events"] == ["app_home_opened"]
+    assert manifest["settings"]["socket_mode_enabled"] is True
