@@ -7,7 +7,7 @@ import random
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from slack_bolt import App, BoltResponse
@@ -149,6 +149,9 @@ class SlackContext:
     client: WebClient  # for listeners: may wait out one 429
     directory: Directory
     bolt: App | None = None
+    # Work done after an ack (building briefs, searching) takes one of these slots, so a burst of lookups
+    # cannot starve the acknowledgements of the next requests of CPU.
+    work_slots: threading.BoundedSemaphore = field(default_factory=lambda: threading.BoundedSemaphore(2))
 
 
 @dataclass(frozen=True)

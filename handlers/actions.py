@@ -123,5 +123,7 @@ def on_not_a_fit_submitted(ack, body, view, context):
 
 def on_open_brief(ack, action, respond, context):
     ack()
-    reply = lookup(str(action.get("value") or ""), context["services"])
+    services = context["services"]
+    with services.slack.work_slots:
+        reply = lookup(str(action.get("value") or ""), services)
     respond(response_type="ephemeral", replace_original=False, **reply)

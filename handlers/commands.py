@@ -22,7 +22,8 @@ def lead_command(ack, command, respond, context):
     services = context["services"]
     cmd = commands.parse(command.get("text"))
     try:
-        reply = handle(cmd, command["user_id"], services)
+        with services.slack.work_slots:
+            reply = handle(cmd, command["user_id"], services)
     except Exception:
         log.exception("/lead %s failed", cmd.action)
         reply = {"text": "Sorry, that did not work. Please try again in a moment."}
