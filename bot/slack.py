@@ -73,37 +73,40 @@ class Directory:
         self._by_email: dict[str, tuple[float, str | None]] = {}
         self._by_user: dict[str, tuple[float, dict | None]] = {}
 
+    def _cached(self, store: dict, key: str, fetch):
+        with self._lock:
+            hit = store.get(key)
+        if hit and time.monotonic() - hit[0] < self.TTL:
+            return hit[1]
+        value = fetch()
+        with self._lock:
+            store[key] = (time.monotonic(), value)
+        return value
+
     def user_id(self, email: str) -> str | None:
         email = email.strip().lower()
-        with self._lock:
-            hit = self._by_email.get(email)
-        if hit and time.monotonic() - hit[0] < self.TTL:
-            return hit[1]
-        try:
-            user = self.client.users_lookupByEmail(email=email)["user"]
-            uid = None if user.get("deleted") or user.get("is_bot") else user["id"]
-        except SlackApiError as exc:
-            if exc.response.get("error") not in ("users_not_found", "user_not_found"):
-                raise
-            uid = None
-        with self._lock:
-            self._by_email[email] = (time.monotonic(), uid)
-        return uid
+
+        def fetch():
+            try:
+                user = self.client.users_lookupByEmail(email=email)["user"]
+            except SlackApiError as exc:
+                if exc.response.get("error") not in ("users_not_found", "user_not_found"):
+                    raise
+                return None
+            return None if user.get("deleted") or user.get("is_bot") else user["id"]
+
+        return self._cached(self._by_email, email, fetch)
 
     def user(self, user_id: str) -> dict | None:
-        with self._lock:
-            hit = self._by_user.get(user_id)
-        if hit and time.monotonic() - hit[0] < self.TTL:
-            return hit[1]
-        try:
-            user = self.client.users_info(user=user_id)["user"]
-        except SlackApiError as exc:
-            if exc.response.get("error") != "user_not_found":
-                raise
-            user = None
-        with self._lock:
-            self._by_user[user_id] = (time.monotonic(), user)
-        return user
+        def fetch():
+            try:
+                return self.client.users_info(user=user_id)["user"]
+            except SlackApiError as exc:
+                if exc.response.get("error") != "user_not_found":
+                    raise
+                return None
+
+        return self._cached(self._by_user, user_id, fetch)
 
     def email_of(self, user_id: str) -> str | None:
         user = self.user(user_id) or {}

@@ -8,21 +8,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from urllib.parse import unquote, urlsplit
 
+from briefs.events import ACTIVITY_KINDS
+
 # Engagement by the lead themselves. Our sends (email_sent, email_delivered) and unsubscribes are not touches.
-ENGAGEMENT_KINDS = frozenset(
-    {
-        "web_visit",
-        "content_download",
-        "email_open",
-        "email_click",
-        "form_submit",
-        "webinar_registered",
-        "webinar_attended",
-        "event_attended",
-        "chat",
-        "meeting_booked",
-    }
-)
+ENGAGEMENT_KINDS = frozenset(ACTIVITY_KINDS) - {"email_sent", "email_delivered", "unsubscribe"}
 
 STAGE_ALIASES = {
     "marketingqualifiedlead": "mql",

@@ -53,46 +53,47 @@ def _outcome(changed: bool, message: str, q: Qualification, lead: Lead, delivery
     return Outcome(changed, message, delivery, state)
 
 
-def claim(session: Session, qualification_id: int, user_id: str, user_email: str | None, now: datetime) -> Outcome | None:
+def _change(session: Session, qualification_id: int, apply) -> Outcome | None:
+    """Load under a row lock, refuse closed episodes, then apply(q, lead) -> (changed, message)."""
     loaded = _load(session, qualification_id)
     if loaded is None:
         return None
     q, lead, delivery = loaded
     if q.status in CLOSED:
         return _outcome(False, "This lead was already closed.", q, lead, delivery)
-    if q.claimed_by:
-        who = "you" if q.claimed_by == user_id else f"<@{q.claimed_by}>"
-        return _outcome(False, f"Already claimed by {who}.", q, lead, delivery)
-    q.claimed_by, q.claimed_at = user_id, now
-    if q.status == "open":
-        q.status = "claimed"
-    if user_email:
-        lead.owner_email = user_email.lower()
-    return _outcome(True, "It's yours. Call now: the first five minutes matter most.", q, lead, delivery)
+    changed, message = apply(q, lead)
+    return _outcome(changed, message, q, lead, delivery)
+
+
+def claim(session: Session, qualification_id: int, user_id: str, user_email: str | None, now: datetime) -> Outcome | None:
+    def apply(q: Qualification, lead: Lead):
+        if q.claimed_by:
+            return False, f"Already claimed by {'you' if q.claimed_by == user_id else f'<@{q.claimed_by}>'}."
+        q.claimed_by, q.claimed_at = user_id, now
+        if q.status == "open":
+            q.status = "claimed"
+        if user_email:
+            lead.owner_email = user_email.lower()
+        return True, "It's yours. Call now: the first five minutes matter most."
+
+    return _change(session, qualification_id, apply)
 
 
 def contacted(session: Session, qualification_id: int, user_id: str, now: datetime) -> Outcome | None:
-    loaded = _load(session, qualification_id)
-    if loaded is None:
-        return None
-    q, lead, delivery = loaded
-    if q.status in CLOSED:
-        return _outcome(False, "This lead was already closed.", q, lead, delivery)
-    if q.contacted_at:
-        return _outcome(False, f"First touch was already recorded by <@{q.contacted_by}>.", q, lead, delivery)
-    q.contacted_by, q.contacted_at = user_id, now
-    q.status = "contacted"
-    if not q.claimed_by:
-        q.claimed_by, q.claimed_at = user_id, now
-    return _outcome(True, "First touch recorded.", q, lead, delivery)
+    def apply(q: Qualification, _lead: Lead):
+        if q.contacted_at:
+            return False, f"First touch was already recorded by <@{q.contacted_by}>."
+        q.contacted_by, q.contacted_at, q.status = user_id, now, "contacted"
+        if not q.claimed_by:
+            q.claimed_by, q.claimed_at = user_id, now
+        return True, "First touch recorded."
+
+    return _change(session, qualification_id, apply)
 
 
 def not_a_fit(session: Session, qualification_id: int, user_id: str, reason: str, now: datetime) -> Outcome | None:
-    loaded = _load(session, qualification_id)
-    if loaded is None:
-        return None
-    q, lead, delivery = loaded
-    if q.status in CLOSED:
-        return _outcome(False, "This lead was already closed.", q, lead, delivery)
-    q.status, q.status_by, q.status_changed_at, q.status_reason = "not_a_fit", user_id, now, reason
-    return _outcome(True, "Marked as not a fit; marketing will see your reason.", q, lead, delivery)
+    def apply(q: Qualification, _lead: Lead):
+        q.status, q.status_by, q.status_changed_at, q.status_reason = "not_a_fit", user_id, now, reason
+        return True, "Marked as not a fit; marketing will see your reason."
+
+    return _change(session, qualification_id, apply)
