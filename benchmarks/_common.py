@@ -60,6 +60,9 @@ def machine_lines(postgres_version: str | None = None) -> list[str]:
     ]
     if postgres_version:
         lines.append(f"- PostgreSQL {postgres_version}")
+    with contextlib.suppress(OSError):
+        lines.append("- Load average (1/5/15 min) when the run started: " + ", ".join(f"{x:.2f}" for x in os.getloadavg())
+                     + " (other work on the machine makes the figures noisier)")
     return lines
 
 
