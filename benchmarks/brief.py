@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import gc
 import io
 import json
 import pstats
@@ -227,6 +228,7 @@ def run(args, path: Path, n_leads: int, n_acts: int, load_s: float | None) -> in
           f"{len(blocks['blocks'])} blocks")
     for i in range(args.warmup):
         lookup(sessions, emails[i % len(emails)], rules, None)
+    gc.freeze()  # as `leadbrief serve` does once it has started (bot/server.py)
     timings: list[tuple[float, float, float, float]] = []
     c0, t = time.process_time(), time.perf_counter()
     for i in range(args.iterations):

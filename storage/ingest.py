@@ -10,8 +10,9 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -55,13 +56,15 @@ class IngestResult:
 
 
 def _insert(session: Session, model):
+    """A Core INSERT on the model's table: one executemany per batch (the ORM's bulk insert splits a
+    batch into one statement per distinct set of non-null keys)."""
     dialect = session.get_bind().dialect.name
-    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(model)
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(model.__table__)
 
 
 @dataclass
 class _LeadState:
-    lead: Lead
+    lead: LeadRow
     previous_score: int | None
     previous_stage: str | None
     score_changed_at: datetime | None = None
@@ -110,14 +113,51 @@ def claim_once(sessions: sessionmaker[Session], source: str, event_id: str, type
         return bool(claim_keys(session, [row]))
 
 
-def _leads(session: Session, emails: set[str], now: datetime) -> dict[str, Lead]:
-    rows = [
-        {"email": e, "is_customer": False, "search_text": fold(e), "created_at": now, "updated_at": now}
-        for e in sorted(emails)
-    ]
-    session.execute(_insert(session, Lead).on_conflict_do_nothing(index_elements=["email"]), rows)
-    found = session.scalars(select(Lead).where(Lead.email.in_(emails)).order_by(Lead.id)).all()
-    return {lead.email: lead for lead in found}
+LEAD_COLUMNS = tuple(c.name for c in Lead.__table__.columns)
+# Written back once per batch, with one executemany UPDATE.
+LEAD_WRITABLE = (*PROFILE_FIELDS, "search_text", "profile_as_of", "first_seen_at", "last_seen_at", "last_touch_at",
+                 "updated_at")
+
+
+class LeadRow(SimpleNamespace):
+    """A lead as plain attributes (what briefs and qualification read), without ORM change tracking."""
+
+
+def _leads(session: Session, emails: set[str], now: datetime) -> dict[str, LeadRow]:
+    """The batch's leads, created where missing, row-locked in id order so that concurrent batches
+    touching the same leads queue up instead of deadlocking (PostgreSQL; SQLite serialises writers)."""
+    table = Lead.__table__
+
+    def locked(wanted) -> dict[str, LeadRow]:
+        rows = session.execute(
+            select(table).where(table.c.email.in_(wanted)).order_by(table.c.id).with_for_update()
+        ).mappings()
+        return {r["email"]: LeadRow(**r) for r in rows}
+
+    found = locked(emails)
+    missing = sorted(emails - found.keys())
+    if missing:
+        rows = [{"email": e, "is_customer": False, "search_text": fold(e), "created_at": now, "updated_at": now}
+                for e in missing]
+        session.execute(_insert(session, Lead).on_conflict_do_nothing(index_elements=["email"]), rows)
+        found.update(locked(missing))
+    return found
+
+
+def _save_leads(session: Session, leads: list[LeadRow]) -> None:
+    if not leads:
+        return
+    table = Lead.__table__
+    stmt = (
+        table.update()
+        .where(table.c.id == bindparam("b_id"))
+        .values({name: bindparam(f"b_{name}") for name in LEAD_WRITABLE})
+    )
+    session.execute(
+        stmt,
+        [{"b_id": lead.id, **{f"b_{name}": getattr(lead, name) for name in LEAD_WRITABLE}}
+         for lead in sorted(leads, key=lambda r: r.id)],
+    )
 
 
 def _apply_upsert(state: _LeadState, event: LeadUpsert) -> None:
@@ -154,7 +194,8 @@ def _assets(session: Session, events: list[ActivityEvent]) -> dict[str, int]:
     if not wanted:
         return {}
     session.execute(
-        _insert(session, ContentAsset).on_conflict_do_nothing(index_elements=["key"]), list(wanted.values())
+        _insert(session, ContentAsset).on_conflict_do_nothing(index_elements=["key"]),
+        [wanted[k] for k in sorted(wanted)],
     )
     rows = session.execute(select(ContentAsset).where(ContentAsset.key.in_(wanted))).scalars().all()
     for asset in rows:  # fill in what the first sender did not know
@@ -170,10 +211,17 @@ def _asset_key(url: str | None, title: str | None) -> str:
 
 
 def _apply(session: Session, events: list[Event], rules: Rules, now: datetime) -> IngestResult:
+    result, states = _write(session, events, now)
+    if states:
+        result.qualifications = _qualify(session, states, rules, now)
+    return result
+
+
+def _write(session: Session, events: list[Event], now: datetime) -> tuple[IngestResult, dict[str, _LeadState]]:
     fresh = _claim(session, events, now)
     result = IngestResult(accepted=len(fresh), duplicates=len(events) - len(fresh))
     if not fresh:
-        return result
+        return result, {}
 
     leads = _leads(session, {e.email for e in fresh}, now)
     states = {
@@ -234,13 +282,11 @@ def _apply(session: Session, events: list[Event], rules: Rules, now: datetime) -
             states[e.email].explicit.append(
                 rules_engine.Explicit(e.reason, e.occurred_at, e.score, e.note, e.source)
             )
-    for state in states.values():
-        if state.touched:
-            state.lead.updated_at = now
-    session.flush()
-
-    result.qualifications = _qualify(session, states, rules, now)
-    return result
+    touched = [state.lead for state in states.values() if state.touched]
+    for lead in touched:
+        lead.updated_at = now
+    _save_leads(session, touched)
+    return result, states
 
 
 def _candidates(states: dict[str, _LeadState], rules: Rules) -> list[_LeadState]:

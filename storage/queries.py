@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import String, func, select, type_coerce
 from sqlalchemy.orm import Session
 
 from briefs.model import BriefInput, QualificationView
 from briefs.signals import ENGAGEMENT_KINDS, ActivityView, LeadView, NoteView
 from storage.models import Activity, ContentAsset, HandoffNote, Lead, Qualification
 
-# A brief reads at most this many recent activities; older ones are only counted.
-HISTORY_LIMIT = 5000
+# A brief reads this many recent activities in detail, plus up to OLDER_NOTABLE older ones of the kinds
+# that say the most; the rest are only counted.
+RECENT_ACTIVITIES = 300
+OLDER_NOTABLE = 300
+NOTABLE_KINDS = ("content_download", "form_submit", "webinar_attended", "webinar_registered", "event_attended",
+                 "meeting_booked", "email_click")
 OPEN_STATUSES = ("open", "claimed", "contacted")
 
 
@@ -67,11 +71,21 @@ def latest_qualification(session: Session, lead_id: int) -> Qualification | None
     ).first()
 
 
-def activity_views(session: Session, lead_id: int, limit: int = HISTORY_LIMIT) -> list[ActivityView]:
-    rows = session.execute(
+def _utc(value) -> datetime:
+    # SQLite hands back text (read raw: parsing it in C is several times faster); PostgreSQL a datetime.
+    if isinstance(value, str):
+        return datetime.fromisoformat(value).replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+def activity_views(
+    session: Session, lead_id: int, limit: int = RECENT_ACTIVITIES, before: datetime | None = None,
+    kinds: tuple[str, ...] | None = None,
+) -> list[ActivityView]:
+    stmt = (
         select(
             Activity.kind,
-            Activity.occurred_at,
+            type_coerce(Activity.occurred_at, String),
             ContentAsset.title,
             ContentAsset.type,
             ContentAsset.topic,
@@ -87,11 +101,15 @@ def activity_views(session: Session, lead_id: int, limit: int = HISTORY_LIMIT) -
         .where(Activity.lead_id == lead_id)
         .order_by(Activity.occurred_at.desc())
         .limit(limit)
-    ).all()
+    )
+    if before is not None:
+        stmt = stmt.where(Activity.occurred_at < before)
+    if kinds:
+        stmt = stmt.where(Activity.kind.in_(kinds))
     return [
         ActivityView(
             kind=r[0],
-            occurred_at=r[1],
+            occurred_at=_utc(r[1]),
             title=r[2],
             asset_type=r[3],
             topic=r[4],
@@ -103,7 +121,7 @@ def activity_views(session: Session, lead_id: int, limit: int = HISTORY_LIMIT) -
             comments=r[10],
             properties=r[11] or {},
         )
-        for r in rows
+        for r in session.execute(stmt)
     ]
 
 
@@ -118,17 +136,22 @@ def note_views(session: Session, lead_id: int, limit: int = 20) -> list[NoteView
 
 
 def brief_input(session: Session, lead: Lead, now: datetime, qualification: Qualification | None = None) -> BriefInput:
+    """The recent history in detail, plus the older activities that say the most (content, forms, webinars,
+    clicks); everything older is only counted. Keeps a lookup fast however long the history."""
     activities = activity_views(session, lead.id)
     older, older_first = 0, None
-    if len(activities) >= HISTORY_LIMIT:
+    if len(activities) >= RECENT_ACTIVITIES:
         oldest_loaded = activities[-1].occurred_at
-        older, older_first = session.execute(
+        notable = activity_views(session, lead.id, limit=OLDER_NOTABLE, before=oldest_loaded, kinds=NOTABLE_KINDS)
+        total, older_first = session.execute(
             select(func.count(), func.min(Activity.occurred_at)).where(
                 Activity.lead_id == lead.id,
                 Activity.occurred_at < oldest_loaded,
                 Activity.kind.in_(ENGAGEMENT_KINDS),
             )
         ).one()
+        activities += notable
+        older = max(0, (total or 0) - len(notable))
     q = qualification if qualification is not None else latest_qualification(session, lead.id)
     return BriefInput(
         lead=lead_view(lead),
@@ -136,7 +159,7 @@ def brief_input(session: Session, lead: Lead, now: datetime, qualification: Qual
         notes=note_views(session, lead.id),
         qualification=qualification_view(q) if q else None,
         now=now,
-        older_touches=older or 0,
+        older_touches=older,
         older_first_touch=older_first,
     )
 

@@ -177,3 +177,21 @@ def test_racing_deliveries_of_the_same_batch_apply_it_once(services, rules):
     assert sum(r.duplicates for r in results) == 3 * len(events)
     assert sum(len(r.qualifications) for r in results) == 2
     assert count(services, Activity) == 8 and count(services, Delivery) == 2
+
+
+def test_long_histories_load_recent_detail_plus_older_content_and_count_the_rest(services, rules):
+    from storage.queries import OLDER_NOTABLE, RECENT_ACTIVITIES
+
+    ev = Events()
+    email = "long@history.example"
+    events = [ev.visit(email, f"https://ourco.example/p{i}", d(hours=i)) for i in range(RECENT_ACTIVITIES + 200)]
+    events += [ev.download(email, f"Old paper {i}", d(days=60, hours=i), topic="old topic") for i in range(50)]
+    for start in range(0, len(events), 500):
+        ingest(services.sessions, parsed(events[start:start + 500]), rules, NOW)
+    with services.sessions() as s:
+        data = queries.brief_input(s, queries.find_lead(s, email), NOW)
+    assert len(data.activities) == RECENT_ACTIVITIES + 50 <= RECENT_ACTIVITIES + OLDER_NOTABLE
+    assert sum(a.kind == "content_download" for a in data.activities) == 50
+    assert data.older_touches == 200
+    assert data.older_first_touch == NOW - d(days=60, hours=49)
+    assert all(a.occurred_at.tzinfo is not None for a in data.activities)

@@ -21,7 +21,7 @@ def test_upgrade_from_empty_matches_the_models_and_downgrades_cleanly(empty_db_u
         assert {"leads", "activities", "content_assets", "qualifications", "handoff_notes", "processed_events",
                 "deliveries"} <= tables
         indexes = {i["name"] for i in inspect(engine).get_indexes("activities")}
-        assert "ix_activities_lead_id_occurred_at" in indexes
+        assert "ix_activities_lead_id_occurred_at_kind" in indexes
         db.downgrade(engine, "base")
         assert set(inspect(engine).get_table_names()) <= {"alembic_version"}
         db.upgrade(engine)
