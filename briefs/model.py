@@ -159,8 +159,12 @@ def _email_lines(acts: list[ActivityView], now: datetime, limit: int) -> tuple[l
         return [], []
     groups = _group(mails, lambda a: (a.subject or a.campaign or "").strip().lower())
     engaged = [(k, g) for k, g in groups.items() if any(x.kind in ("email_open", "email_click") for x in g)]
-    # Clicked first: a click says more than an open.
-    engaged.sort(key=lambda kg: (not any(x.kind == "email_click" for x in kg[1]), -kg[1][0].occurred_at.timestamp()))
+
+    def last_engaged(g: list[ActivityView]) -> float:
+        return max(x.occurred_at for x in g if x.kind in ("email_open", "email_click")).timestamp()
+
+    # Clicked first (a click says more than an open), then by when they last opened or clicked.
+    engaged.sort(key=lambda kg: (not any(x.kind == "email_click" for x in kg[1]), -last_engaged(kg[1])))
     lines, clicked = [], []
     for _key, g in engaged:
         kinds = {x.kind for x in g}

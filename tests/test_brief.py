@@ -234,3 +234,13 @@ def test_notes_and_qualification_note_travel_with_the_brief():
                            "Mia (yesterday): “Met him at the Widget Expo booth; budget approved in March.”"]
     text = to_text_brief(brief)
     assert text.index("Talk track") < text.index("Notes from marketing")
+
+
+def test_emails_are_ordered_by_when_they_were_opened_not_sent():
+    acts = [
+        ActivityView("email_sent", NOW - d(days=1), subject="Sent yesterday, opened long ago"),
+        ActivityView("email_open", NOW - d(days=60), subject="Sent yesterday, opened long ago"),
+        ActivityView("email_open", NOW - d(days=7), subject="Opened last week"),
+    ]
+    lines = [x for x in build_brief(BriefInput(JON, acts, [], None, NOW)).engagement if x.startswith("✉️ “")]
+    assert lines == ["✉️ “Opened last week”: opened, 7 days ago", "✉️ “Sent yesterday, opened long ago”: opened, 2 months ago"]
