@@ -7,6 +7,7 @@ brief it produces are written in the same transaction (the outbox), so neither i
 
 from __future__ import annotations
 
+import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -14,6 +15,7 @@ from types import SimpleNamespace
 
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from briefs import qualification as rules_engine
@@ -24,6 +26,9 @@ from briefs.signals import ENGAGEMENT_KINDS, ActivityView, fold, normalise_stage
 from storage import outbox
 from storage.models import Activity, ContentAsset, HandoffNote, Lead, ProcessedEvent, Qualification
 from storage.queries import OPEN_STATUSES, brief_input, lead_view
+
+RETRIES = 3
+RETRYABLE_SQLSTATES = {"40P01", "40001"}  # deadlock detected, serialization failure (PostgreSQL)
 
 PROFILE_FIELDS = (
     "first_name",
@@ -77,8 +82,16 @@ class _LeadState:
 def ingest(sessions: sessionmaker[Session], events: list[Event], rules: Rules, now: datetime | None = None) -> IngestResult:
     """Apply one batch atomically. Returns counts and the ids of new qualifications."""
     now = now or datetime.now(UTC)
-    with sessions.begin() as session:
-        return _apply(session, events, rules, now)
+    for attempt in range(RETRIES + 1):
+        try:
+            with sessions.begin() as session:
+                return _apply(session, events, rules, now)
+        except OperationalError as exc:
+            # The batch was rolled back whole; a deadlock or serialisation failure is worth another go.
+            if attempt == RETRIES or getattr(exc.orig, "sqlstate", None) not in RETRYABLE_SQLSTATES:
+                raise
+            time.sleep(0.05 * (attempt + 1))
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def _claim(session: Session, events: list[Event], now: datetime) -> list[Event]:
@@ -134,14 +147,15 @@ def _leads(session: Session, emails: set[str], now: datetime) -> dict[str, LeadR
         ).mappings()
         return {r["email"]: LeadRow(**r) for r in rows}
 
-    found = locked(emails)
-    missing = sorted(emails - found.keys())
+    # Create first, then lock everything in one pass in id order: locking in two rounds would let two
+    # batches take the same rows in different orders.
+    known = set(session.scalars(select(table.c.email).where(table.c.email.in_(emails))))
+    missing = sorted(emails - known)
     if missing:
         rows = [{"email": e, "is_customer": False, "search_text": fold(e), "created_at": now, "updated_at": now}
                 for e in missing]
         session.execute(_insert(session, Lead).on_conflict_do_nothing(index_elements=["email"]), rows)
-        found.update(locked(missing))
-    return found
+    return locked(emails)
 
 
 def _save_leads(session: Session, leads: list[LeadRow]) -> None:

@@ -195,3 +195,29 @@ def test_long_histories_load_recent_detail_plus_older_content_and_count_the_rest
     assert data.older_touches == 200
     assert data.older_first_touch == NOW - d(days=60, hours=49)
     assert all(a.occurred_at.tzinfo is not None for a in data.activities)
+
+
+def test_concurrent_batches_over_shared_leads_all_land(services, rules):
+    """Four writers, overlapping leads and assets, new and existing leads mixed: no deadlock, nothing lost."""
+    import random
+    from concurrent.futures import ThreadPoolExecutor
+
+    def batch(w: int, b: int) -> list[dict]:
+        rnd = random.Random(w * 100 + b)
+        ev = Events(prefix=f"w{w}b{b}")
+        out = []
+        for _ in range(200):
+            email = f"shared{rnd.randrange(40 + 60 * b)}@x.example"  # new leads keep arriving
+            if rnd.random() < 0.1:
+                out.append(ev.upsert(email, d(minutes=rnd.randrange(100)), score=rnd.randrange(90)))
+            else:
+                out.append(ev.download(email, f"Asset {rnd.randrange(20)}", d(minutes=rnd.randrange(1000))))
+        return out
+
+    def writer(w: int) -> int:
+        return sum(ingest(services.sessions, parsed(batch(w, b)), rules, NOW).accepted for b in range(5))
+
+    with ThreadPoolExecutor(4) as pool:
+        accepted = sum(pool.map(writer, range(4)))
+    assert accepted == 4 * 5 * 200
+    assert count(services, ProcessedEvent) == 4000
