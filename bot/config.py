@@ -149,8 +149,11 @@ def load_settings(env: Mapping[str, str] | None = None, *, dotenv: bool = True) 
         raise ConfigError("SLACK_APP_TOKEN does not look like an app-level token (expected it to start with xapp-)")
     signing_secret = env.get("SLACK_SIGNING_SECRET", "").strip() or None
     default_channel = env.get("LEADBRIEF_DEFAULT_CHANNEL", "").strip().lstrip("#") or None
-    if bot_token and not signing_secret:
-        raise ConfigError("SLACK_SIGNING_SECRET is not set (expected the Signing Secret from your Slack app's Basic Information page)")
+    if bot_token and not signing_secret and not app_token:
+        raise ConfigError(
+            "SLACK_SIGNING_SECRET is not set (expected the Signing Secret from your Slack app's Basic Information "
+            "page; or set SLACK_APP_TOKEN for Socket Mode)"
+        )
     if bot_token and not default_channel:
         raise ConfigError(
             "LEADBRIEF_DEFAULT_CHANNEL is not set (expected the id of the team's unassigned-leads channel, e.g. C0123ABCD)"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import gc
 import logging
@@ -27,10 +28,12 @@ def delivery_sink(services: Services, console: Console | None = None):
 
 
 def attach_slack(services: Services) -> None:
-    from bot.slack import Directory, SlackContext, create_bolt_app, verify_token, web_client
+    from bot.slack import Directory, SlackContext, create_bolt_app, verify_app_token, verify_token, web_client
 
     client = web_client(services.settings, interactive=True)
     verify_token(client)
+    if services.settings.slack_app_token:
+        verify_app_token(client, services.settings.slack_app_token)
     services.slack = SlackContext(client=client, directory=Directory(client))
     services.slack.bolt = create_bolt_app(services, client)
 
@@ -48,18 +51,22 @@ def build(settings: Settings, console: Console | None = None, *, worker: bool = 
 
     @contextlib.asynccontextmanager
     async def lifespan(_app):
-        if worker:
-            delivery.start()
-        if settings.slack_enabled and settings.slack_app_token:
-            from bot.slack import start_socket_mode
-
-            socket.append(start_socket_mode(services.slack.bolt, settings.slack_app_token))
         try:
+            if worker:
+                delivery.start()
+            if settings.slack_enabled and settings.slack_app_token:
+                from bot.slack import start_socket_mode
+
+                # connect() and close() block: keep them off the event loop.
+                socket.append(await asyncio.to_thread(start_socket_mode, services.slack.bolt, settings.slack_app_token))
             yield
         finally:
             for handler in socket:
-                handler.close()
+                await asyncio.to_thread(handler.close)
             delivery.stop()
+            if services.slack:
+                # Let replies already being sent finish before the database goes away.
+                await asyncio.to_thread(services.slack.executor.shutdown, True)
             services.engine.dispose()
 
     app = create_app(services, lifespan=lifespan)

@@ -155,6 +155,10 @@ class SlackContext:
     # Work done after an ack (building briefs, searching) takes one of these slots, so a burst of lookups
     # cannot starve the acknowledgements of the next requests of CPU.
     work_slots: threading.BoundedSemaphore = field(default_factory=lambda: threading.BoundedSemaphore(2))
+    # Bolt's listener threads: enough that 20+ concurrent lookups never wait for a free one to be acked.
+    executor: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(max_workers=32, thread_name_prefix="leadbrief-bolt")
+    )
 
 
 @dataclass(frozen=True)
@@ -231,6 +235,17 @@ class SlackSink:
         return DeliveryError(f"Slack error: {error}", retry_in=backoff(item.attempts))
 
 
+def verify_app_token(client: WebClient, app_token: str) -> None:
+    """Socket Mode needs an app-level token with connections:write; say so before starting, not in a traceback."""
+    try:
+        client.apps_connections_open(app_token=app_token)
+    except SlackApiError as exc:
+        raise ConfigError(
+            f"SLACK_APP_TOKEN was refused by Slack ({exc.response.get('error')}); "
+            "expected an app-level token with the connections:write scope"
+        ) from None
+
+
 def verify_token(client: WebClient) -> dict:
     try:
         return client.auth_test().data
@@ -245,9 +260,10 @@ def create_bolt_app(services, client: WebClient) -> App:
     app = App(
         client=client,
         signing_secret=settings.slack_signing_secret,
+        # Socket Mode traffic is authenticated by the connection itself; HTTP requests always are verified.
+        request_verification_enabled=not settings.slack_app_token,
         token_verification_enabled=False,  # verified once at startup by verify_token
-        # Enough threads that 20+ concurrent lookups never wait for a free worker to be acked.
-        listener_executor=ThreadPoolExecutor(max_workers=32, thread_name_prefix="leadbrief-bolt"),
+        listener_executor=services.slack.executor,
         raise_error_for_unhandled_request=False,
     )
 

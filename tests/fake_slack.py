@@ -26,16 +26,32 @@ were answered with a scripted failure, a 429 or ``invalid_auth`` are recorded to
 
 Slack answers errors with HTTP 200 and ``{"ok": false, "error": ...}``; so does the fake, except for
 rate limits (HTTP 429 with ``Retry-After``) and ``server_error`` (the given status, plain body).
+
+Socket Mode: ``apps.connections.open`` takes an app-level token (``xapp-``; a bot token is ``invalid_auth``,
+and so is an app token for every other method) and answers a one-use ``ws://127.0.0.1:PORT/socket?ticket=...``
+on the same port. The WebSocket side is stdlib only (RFC 6455 handshake, text/ping/pong/close frames,
+unmasked from the server). On connect the fake sends ``{"type": "hello", ...}`` as Slack does and answers the
+client's pings; :meth:`FakeSlack.socket_send` pushes an envelope, ``fake.socket_acks`` collects what the
+client sends back (``{"envelope_id": ..., "payload": ...?}``)::
+
+    fake.wait_for_socket_client()
+    envelope_id = fake.socket_send({"type": "slash_commands", "payload": {...}})
+    assert fake.wait_for_ack(envelope_id) == {"envelope_id": envelope_id}
 """
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import hashlib
 import itertools
 import json
+import socket
+import struct
 import threading
 import time
 import traceback
+import uuid
 from collections import Counter, deque
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -51,6 +67,13 @@ BOT_USER_ID = "U0BOT"
 BOT_USER_NAME = "leadbrief"
 BOT_ID = "B0BOT"
 APP_ID = "A0FAKE"
+
+#: Web API methods that take an app-level (``xapp-``) token instead of a bot token.
+APP_TOKEN_METHODS = frozenset({"apps.connections.open"})
+#: Path of the fake's Socket Mode WebSocket endpoint (on the Web API's port).
+SOCKET_PATH = "/socket"
+_WS_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+_OP_CONTINUATION, _OP_TEXT, _OP_BINARY, _OP_CLOSE, _OP_PING, _OP_PONG = 0x0, 0x1, 0x2, 0x8, 0x9, 0xA
 
 #: Fields that slack_sdk (or a caller) may send as JSON strings inside a form body.
 JSON_STRING_FIELDS = ("blocks", "attachments", "view", "metadata")
@@ -316,6 +339,98 @@ def validate_view(view: Any) -> list[str]:
 
 
 # --------------------------------------------------------------------------------------------------
+# Socket Mode: a minimal RFC 6455 WebSocket server side
+# --------------------------------------------------------------------------------------------------
+
+
+def _ws_accept(key: str) -> str:
+    return base64.b64encode(hashlib.sha1((key + _WS_GUID).encode("ascii")).digest()).decode("ascii")  # noqa: S324
+
+
+def _ws_frame(opcode: int, payload: bytes) -> bytes:
+    """One final, unmasked frame (servers never mask)."""
+    n = len(payload)
+    if n < 126:
+        head = struct.pack("!BB", 0x80 | opcode, n)
+    elif n < 1 << 16:
+        head = struct.pack("!BBH", 0x80 | opcode, 126, n)
+    else:
+        head = struct.pack("!BBQ", 0x80 | opcode, 127, n)
+    return head + payload
+
+
+def _read_exact(rfile: Any, n: int) -> bytes:
+    data = rfile.read(n) if n else b""
+    if len(data) < n:
+        raise EOFError("websocket closed")
+    return data
+
+
+def _ws_read_frame(rfile: Any) -> tuple[bool, int, bytes]:
+    """``(fin, opcode, unmasked payload)``; ``EOFError`` when the peer is gone."""
+    b0, b1 = _read_exact(rfile, 2)
+    length = b1 & 0x7F
+    if length == 126:
+        (length,) = struct.unpack("!H", _read_exact(rfile, 2))
+    elif length == 127:
+        (length,) = struct.unpack("!Q", _read_exact(rfile, 8))
+    mask = _read_exact(rfile, 4) if b1 & 0x80 else b""
+    payload = _read_exact(rfile, length)
+    if mask:
+        payload = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+    return bool(b0 & 0x80), b0 & 0x0F, payload
+
+
+class SocketConnection:
+    """One Socket Mode WebSocket client of the fake.
+
+    ``id`` (1, 2, ... in connection order), ``ticket`` (from apps.connections.open), ``open``,
+    ``received`` (every text message from the client, decoded JSON where it parses, else the raw string),
+    ``pings`` (from the client, each answered) and ``pongs`` (answers to the fake's pings), ``close_code``
+    (from the client's close frame, if any)."""
+
+    def __init__(self, conn_id: int, ticket: str, sock: socket.socket):
+        self.id = conn_id
+        self.ticket = ticket
+        self.connected_at = time.time()
+        self.open = True
+        self.received: list[Any] = []
+        self.pings = 0
+        self.pongs = 0
+        self.close_code: int | None = None
+        self._sock = sock
+        self._send_lock = threading.Lock()
+        self._done = threading.Event()  # set when the reader loop has exited
+
+    def __repr__(self) -> str:
+        return f"<SocketConnection {self.id} {'open' if self.open else 'closed'}>"
+
+    def _send_raw(self, data: bytes) -> bool:
+        with self._send_lock:
+            if not self.open:
+                return False
+            try:
+                self._sock.sendall(data)
+            except OSError:
+                self.open = False
+                return False
+            return True
+
+    def send_text(self, text: str) -> bool:
+        """Send one text frame; ``False`` if the connection is gone."""
+        return self._send_raw(_ws_frame(_OP_TEXT, text.encode("utf-8")))
+
+    def close(self, code: int | None = 1001, reason: str = "") -> None:
+        """Send a close frame (unless ``code`` is None: just drop the TCP connection) and shut the socket."""
+        if code is not None:
+            self._send_raw(_ws_frame(_OP_CLOSE, struct.pack("!H", code) + reason.encode("utf-8")))
+        with self._send_lock:
+            self.open = False
+            with contextlib.suppress(OSError):
+                self._sock.shutdown(socket.SHUT_RDWR)
+
+
+# --------------------------------------------------------------------------------------------------
 # The fake
 # --------------------------------------------------------------------------------------------------
 
@@ -333,13 +448,24 @@ class FakeSlack:
     - ``views``: ``{view_id: view_object}`` opened, pushed, updated or published.
     - ``valid_tokens``: ``None`` (any ``xoxb-`` token) or a set of accepted tokens.
     - ``internal_errors``: tracebacks of exceptions inside the fake itself (answered HTTP 500).
+    - ``valid_app_tokens``: ``None`` (any ``xapp-`` token) or a set of accepted app-level tokens.
+    - ``socket_connections``: every :class:`SocketConnection` accepted, open or closed, in order.
+    - ``socket_sent``: envelopes pushed with :meth:`socket_send` (and ``disconnect`` messages).
+    - ``socket_acks``: the messages Socket Mode clients sent that carry an ``envelope_id``, as sent:
+      ``{"envelope_id": ...}`` or ``{"envelope_id": ..., "payload": {...}}``.
     """
 
-    def __init__(self, *, enforce_channel_rate: float | None = None):
+    def __init__(self, *, enforce_channel_rate: float | None = None, socket_ping_interval: float | None = 0.25):
         """``enforce_channel_rate``: if set, a chat.postMessage to a channel less than this many seconds
         after the previous accepted post to the same channel is answered 429, ``Retry-After: 1``.
-        Only accepted posts count, and the check comes after channel and block validation."""
+        Only accepted posts count, and the check comes after channel and block validation.
+
+        ``socket_ping_interval``: seconds between the ping frames the fake sends each Socket Mode client
+        (Slack pings too, only less often); ``None`` for none. Besides checking that the client answers,
+        frequent pings keep shutdown quick: slack_sdk's builtin client holds its receive lock in a
+        ``recv`` with a 3 s timeout, and its ``close()`` waits for that lock."""
         self.enforce_channel_rate = enforce_channel_rate
+        self.socket_ping_interval = socket_ping_interval
         self.valid_tokens: set[str] | None = None
         self.lock = threading.RLock()
         self.calls: list[Call] = []
@@ -354,6 +480,12 @@ class FakeSlack:
         self._ts_counter = itertools.count(1)
         self._view_counter = itertools.count(1)
         self._hash_counter = itertools.count(1)
+        self.valid_app_tokens: set[str] | None = None
+        self.socket_connections: list[SocketConnection] = []
+        self.socket_sent: list[dict] = []
+        self.socket_acks: list[dict] = []
+        self._socket_tickets: set[str] = set()
+        self._socket_counter = itertools.count(1)
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -381,7 +513,13 @@ class FakeSlack:
         server, self._server = self._server, None
         if server is None:
             return
-        server.shutdown()
+        server.shutdown()  # no new connections, so a client that reconnects on close finds nobody
+        with self.lock:
+            connections = [c for c in self.socket_connections if c.open]
+        for conn in connections:
+            conn.close(1001, "fake slack stopped")
+        for conn in connections:
+            conn._done.wait(timeout=2)
         server.server_close()
         if self._thread is not None:
             self._thread.join(timeout=5)
@@ -409,6 +547,11 @@ class FakeSlack:
     def url(self) -> str:
         """``"http://127.0.0.1:PORT/api/"``: pass as ``WebClient(base_url=...)``."""
         return f"{self.base}/api/"
+
+    @property
+    def socket_url(self) -> str:
+        """``"ws://127.0.0.1:PORT/socket"``: the Socket Mode endpoint (needs a ticket from apps.connections.open)."""
+        return f"ws://127.0.0.1:{self.port}{SOCKET_PATH}"
 
     def response_url(self, name: str) -> str:
         """A ``response_url`` to hand to code under test; JSON POSTs there land in ``self.responses``."""
@@ -507,6 +650,8 @@ class FakeSlack:
             self.views.clear()
             self._last_post.clear()
             self.internal_errors.clear()
+            self.socket_sent.clear()
+            self.socket_acks.clear()
 
     # ---- assertions ------------------------------------------------------------------------------
 
@@ -551,6 +696,154 @@ class FakeSlack:
                 )
             time.sleep(0.01)
 
+    # ---- Socket Mode -----------------------------------------------------------------------------
+
+    def socket_clients(self) -> list[SocketConnection]:
+        """The Socket Mode connections open now, oldest first."""
+        with self.lock:
+            return [c for c in self.socket_connections if c.open]
+
+    def wait_for_socket_client(self, timeout: float = 10.0, count: int = 1) -> SocketConnection:
+        """Poll until ``count`` Socket Mode connections were accepted in all (since start) and one is open;
+        return the newest open one. It has been sent ``hello`` already."""
+        deadline = time.monotonic() + timeout
+        while True:
+            with self.lock:
+                total = len(self.socket_connections)
+                open_now = [c for c in self.socket_connections if c.open]
+            if total >= count and open_now:
+                return open_now[-1]
+            if time.monotonic() >= deadline:
+                raise AssertionError(
+                    f"expected {count} Socket Mode connection(s) within {timeout}s, got {total} "
+                    f"({len(open_now)} open); apps.connections.open calls: "
+                    f"{len(self.calls_to('apps.connections.open'))}; called: {self._summary()}"
+                )
+            time.sleep(0.01)
+
+    def socket_send(self, envelope: dict, connection: SocketConnection | None = None) -> str:
+        """Push one envelope (``{"type": "slash_commands"|"interactive"|"events_api", "payload": ...}``) to
+        ``connection``, by default the newest open one (Slack, too, picks one connection per envelope).
+        An ``envelope_id`` is generated when missing; returns it. ``AssertionError`` if nobody is connected."""
+        envelope = dict(envelope)
+        envelope.setdefault("envelope_id", str(uuid.uuid4()))
+        if connection is None:
+            clients = self.socket_clients()
+            if not clients:
+                raise AssertionError("no Socket Mode client is connected to the fake")
+            connection = clients[-1]
+        with self.lock:
+            self.socket_sent.append(envelope)
+        if not connection.send_text(json.dumps(envelope)):
+            raise AssertionError(f"Socket Mode connection {connection.id} is closed")
+        return envelope["envelope_id"]
+
+    def socket_disconnect(self, reason: str = "refresh_requested") -> None:
+        """Tell every open client to reconnect, as Slack does before it recycles a connection
+        (``{"type": "disconnect", "reason": ...}``). The connection itself stays open until the client
+        closes it."""
+        message = {"type": "disconnect", "reason": reason, "debug_info": {"host": "fake-slack"}}
+        with self.lock:
+            self.socket_sent.append(message)
+        for conn in self.socket_clients():
+            conn.send_text(json.dumps(message))
+
+    def wait_for_ack(self, envelope_id: str, timeout: float = 10.0) -> dict:
+        """Poll until a client acknowledged ``envelope_id``; return the ack as sent."""
+        deadline = time.monotonic() + timeout
+        while True:
+            with self.lock:
+                found = next((a for a in self.socket_acks if a.get("envelope_id") == envelope_id), None)
+                acked = [a.get("envelope_id") for a in self.socket_acks]
+            if found is not None:
+                return found
+            if time.monotonic() >= deadline:
+                raise AssertionError(
+                    f"envelope {envelope_id} was not acknowledged within {timeout}s; acked: {acked or 'nothing'}"
+                )
+            time.sleep(0.01)
+
+    def _socket_claim_ticket(self, ticket: str) -> bool:
+        with self.lock:
+            if ticket not in self._socket_tickets:
+                return False
+            self._socket_tickets.discard(ticket)
+            return True
+
+    def _socket_accept(self, ticket: str, sock: socket.socket, accept: str) -> SocketConnection:
+        """Answer the handshake and send hello (one write, before anyone else may send), then register."""
+        with self.lock:
+            conn = SocketConnection(next(self._socket_counter), ticket, sock)
+            num = 1 + sum(1 for c in self.socket_connections if c.open)
+        hello = {
+            "type": "hello",
+            "num_connections": num,
+            "debug_info": {"host": "fake-slack", "build_number": 1, "approximate_connection_time": 18060},
+            "connection_info": {"app_id": APP_ID},
+        }
+        handshake = (
+            "HTTP/1.1 101 Switching Protocols\r\n"
+            "Upgrade: websocket\r\n"
+            "Connection: Upgrade\r\n"
+            f"Sec-WebSocket-Accept: {accept}\r\n\r\n"
+        ).encode("ascii")
+        conn._send_raw(handshake + _ws_frame(_OP_TEXT, json.dumps(hello).encode("utf-8")))
+        with self.lock:
+            self.socket_connections.append(conn)
+        if self.socket_ping_interval:
+            threading.Thread(
+                target=self._socket_pinger, args=(conn, self.socket_ping_interval), name=f"fake-slack-ping-{conn.id}",
+                daemon=True,
+            ).start()
+        return conn
+
+    @staticmethod
+    def _socket_pinger(conn: SocketConnection, interval: float) -> None:
+        while not conn._done.wait(interval):
+            if not conn._send_raw(_ws_frame(_OP_PING, f"fake-slack:{time.time()}".encode())):
+                return
+
+    def _socket_serve(self, conn: SocketConnection, rfile: Any) -> None:
+        """Read the client's frames until it closes (or the fake stops)."""
+        fragments: list[bytes] = []
+        try:
+            while True:
+                fin, opcode, payload = _ws_read_frame(rfile)
+                if opcode == _OP_PING:
+                    with self.lock:
+                        conn.pings += 1
+                    conn._send_raw(_ws_frame(_OP_PONG, payload))
+                elif opcode == _OP_PONG:
+                    with self.lock:
+                        conn.pongs += 1
+                elif opcode == _OP_CLOSE:
+                    if len(payload) >= 2:
+                        conn.close_code = struct.unpack("!H", payload[:2])[0]
+                    conn.close(1000)
+                    return
+                elif opcode in (_OP_TEXT, _OP_CONTINUATION, _OP_BINARY):
+                    fragments.append(payload)
+                    if fin:
+                        data, fragments = b"".join(fragments), []
+                        if opcode != _OP_BINARY:
+                            self._socket_received(conn, data.decode("utf-8", errors="replace"))
+        except (EOFError, OSError, ValueError):
+            pass
+        finally:
+            with conn._send_lock:
+                conn.open = False
+            conn._done.set()
+
+    def _socket_received(self, conn: SocketConnection, text: str) -> None:
+        try:
+            message: Any = json.loads(text)
+        except ValueError:
+            message = text
+        with self.lock:
+            conn.received.append(message)
+            if isinstance(message, dict) and "envelope_id" in message:
+                self.socket_acks.append(message)
+
     # ---- request handling ------------------------------------------------------------------------
 
     def _handle_api(self, method: str, params: dict, headers: dict) -> _Reply:
@@ -563,9 +856,13 @@ class FakeSlack:
             token = auth[len("Bearer ") :].strip() if auth.startswith("Bearer ") else params.get("token")
             if not token:
                 return _error("not_authed")
-            if not isinstance(token, str) or not token.startswith("xoxb-"):
+            # Bot token everywhere except apps.connections.open, which wants the app-level token.
+            prefix, accepted = (
+                ("xapp-", self.valid_app_tokens) if method in APP_TOKEN_METHODS else ("xoxb-", self.valid_tokens)
+            )
+            if not isinstance(token, str) or not token.startswith(prefix):
                 return _error("invalid_auth")
-            if self.valid_tokens is not None and token not in self.valid_tokens:
+            if accepted is not None and token not in accepted:
                 return _error("invalid_auth")
             handler = self._methods().get(method)
             if handler is None:
@@ -578,6 +875,7 @@ class FakeSlack:
 
     def _methods(self) -> dict:
         return {
+            "apps.connections.open": self._apps_connections_open,
             "auth.test": self._auth_test,
             "chat.postMessage": self._chat_post_message,
             "chat.update": self._chat_update,
@@ -654,6 +952,11 @@ class FakeSlack:
         return out
 
     # ---- methods ---------------------------------------------------------------------------------
+
+    def _apps_connections_open(self, params: dict) -> _Reply:
+        ticket = uuid.uuid4().hex
+        self._socket_tickets.add(ticket)
+        return _ok(url=f"{self.socket_url}?ticket={ticket}&app_id={APP_ID}")
 
     def _auth_test(self, params: dict) -> _Reply:
         return _ok(
@@ -959,4 +1262,25 @@ class _Handler(BaseHTTPRequestHandler):
         self._dispatch()
 
     def do_GET(self) -> None:  # noqa: N802 - http.server API
-        self._dispatch()
+        if self.headers.get("Upgrade", "").lower() == "websocket":
+            self._websocket()
+        else:
+            self._dispatch()
+
+    def _websocket(self) -> None:
+        """Socket Mode: upgrade ``GET /socket?ticket=...`` and serve the connection on this thread."""
+        self.close_connection = True
+        parts = urlsplit(self.path)
+        key = self.headers.get("Sec-WebSocket-Key", "").strip()
+        if parts.path != SOCKET_PATH:
+            self._send(_Reply(status=404, body="not found"))
+            return
+        if not key or self.headers.get("Sec-WebSocket-Version", "").strip() != "13":
+            self._send(_Reply(status=400, body="bad websocket handshake"))
+            return
+        ticket = (parse_qs(parts.query).get("ticket") or [""])[0]
+        if not self.fake._socket_claim_ticket(ticket):
+            self._send(_Reply(status=401, body="invalid or used ticket; call apps.connections.open"))
+            return
+        conn = self.fake._socket_accept(ticket, self.connection, _ws_accept(key))
+        self.fake._socket_serve(conn, self.rfile)
