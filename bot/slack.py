@@ -152,9 +152,9 @@ class SlackContext:
     client: WebClient  # for listeners: may wait out one 429
     directory: Directory
     bolt: App | None = None
-    # Work done after an ack (building briefs, searching) takes one of these slots, so a burst of lookups
-    # cannot starve the acknowledgements of the next requests of CPU.
-    work_slots: threading.BoundedSemaphore = field(default_factory=lambda: threading.BoundedSemaphore(2))
+    # Work done after an ack (building briefs, searching) takes the one slot: it is CPU-bound under the GIL,
+    # so more at once adds no throughput and only makes the acknowledgements of new requests wait.
+    work_slots: threading.BoundedSemaphore = field(default_factory=lambda: threading.BoundedSemaphore(1))
     # Bolt's listener threads: enough that 20+ concurrent lookups never wait for a free one to be acked.
     executor: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(max_workers=32, thread_name_prefix="leadbrief-bolt")
