@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import String, func, select, type_coerce
+from sqlalchemy import String, func, or_, select, type_coerce
 from sqlalchemy.orm import Session
 
 from briefs.model import BriefInput, QualificationView
@@ -79,9 +79,10 @@ def _utc(value) -> datetime:
 
 
 def activity_views(
-    session: Session, lead_id: int, limit: int = RECENT_ACTIVITIES, before: datetime | None = None,
-    kinds: tuple[str, ...] | None = None,
+    session: Session, lead_id: int, limit: int = RECENT_ACTIVITIES, since: datetime | None = None,
+    or_kinds: tuple[str, ...] = (),
 ) -> list[ActivityView]:
+    """Newest first. With `since`: only activities from then on, plus older ones of `or_kinds`."""
     stmt = (
         select(
             Activity.kind,
@@ -102,10 +103,9 @@ def activity_views(
         .order_by(Activity.occurred_at.desc())
         .limit(limit)
     )
-    if before is not None:
-        stmt = stmt.where(Activity.occurred_at < before)
-    if kinds:
-        stmt = stmt.where(Activity.kind.in_(kinds))
+    if since is not None:
+        # Both columns are in the (lead_id, occurred_at, kind) index: rows are only read once they match.
+        stmt = stmt.where(or_(Activity.occurred_at >= since, Activity.kind.in_(or_kinds)))
     return [
         ActivityView(
             kind=r[0],
@@ -138,20 +138,26 @@ def note_views(session: Session, lead_id: int, limit: int = 20) -> list[NoteView
 def brief_input(session: Session, lead: Lead, now: datetime, qualification: Qualification | None = None) -> BriefInput:
     """The recent history in detail, plus the older activities that say the most (content, forms, webinars,
     clicks); everything older is only counted. Keeps a lookup fast however long the history."""
-    activities = activity_views(session, lead.id)
+    cutoff = session.scalar(
+        select(Activity.occurred_at)
+        .where(Activity.lead_id == lead.id)
+        .order_by(Activity.occurred_at.desc())
+        .offset(RECENT_ACTIVITIES - 1)
+        .limit(1)
+    )
     older, older_first = 0, None
-    if len(activities) >= RECENT_ACTIVITIES:
-        oldest_loaded = activities[-1].occurred_at
-        notable = activity_views(session, lead.id, limit=OLDER_NOTABLE, before=oldest_loaded, kinds=NOTABLE_KINDS)
+    if cutoff is None:  # a short history: all of it
+        activities = activity_views(session, lead.id)
+    else:
+        activities = activity_views(session, lead.id, RECENT_ACTIVITIES + OLDER_NOTABLE, cutoff, NOTABLE_KINDS)
         total, older_first = session.execute(
             select(func.count(), func.min(Activity.occurred_at)).where(
                 Activity.lead_id == lead.id,
-                Activity.occurred_at < oldest_loaded,
+                Activity.occurred_at < cutoff,
                 Activity.kind.in_(ENGAGEMENT_KINDS),
             )
         ).one()
-        activities += notable
-        older = max(0, (total or 0) - len(notable))
+        older = max(0, (total or 0) - sum(1 for a in activities if a.occurred_at < cutoff))
     q = qualification if qualification is not None else latest_qualification(session, lead.id)
     return BriefInput(
         lead=lead_view(lead),
