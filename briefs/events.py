@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -302,7 +301,3 @@ def parse_batch(body: bytes | str | Any) -> list[Event]:
     if errors:
         raise InvalidBatch(f"{len({e.index for e in errors})} of {len(items)} events are invalid; nothing was stored", errors)
     return events
-
-
-def event_time(event: Event) -> datetime:
-    return event.occurred_at

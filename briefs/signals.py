@@ -117,10 +117,6 @@ def is_hand_raiser_form(form: str | None, hand_raiser_forms: tuple[str, ...]) ->
     return any(f" {pattern} " in name for pattern in hand_raiser_forms)
 
 
-def is_touch(activity: ActivityView) -> bool:
-    return activity.kind in ENGAGEMENT_KINDS
-
-
 def touch_times(activities: list[ActivityView]) -> list[datetime]:
     """One touch per engagement, but page views count once per page per day (a browsing session is one touch)."""
     seen_pages: set[tuple] = set()

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from sqlalchemy import String, func, or_, select, type_coerce
 from sqlalchemy.orm import Session
 
+from briefs.events import normalise_email
 from briefs.model import BriefInput, QualificationView
 from briefs.signals import ENGAGEMENT_KINDS, ActivityView, LeadView, NoteView
 from storage.models import Activity, ContentAsset, HandoffNote, Lead, Qualification
@@ -18,10 +19,6 @@ OLDER_NOTABLE = 300
 NOTABLE_KINDS = ("content_download", "form_submit", "webinar_attended", "webinar_registered", "event_attended",
                  "meeting_booked", "email_click")
 OPEN_STATUSES = ("open", "claimed", "contacted")
-
-
-def normalise_email(email: str) -> str:
-    return email.strip().lower()
 
 
 def lead_view(lead: Lead) -> LeadView:
