@@ -58,6 +58,10 @@ def clean_text(value: Any) -> Any:
 def clean_line(value: Any) -> Any:
     """Single-line fields (names, titles): also fold runs of white space."""
     if isinstance(value, str):
+        # Fast path for the usual clean value: isprintable() is False for every control, bidi and
+        # line-breaking character the regexes below remove.
+        if value.isprintable() and "  " not in value and value[:1] != " " and value[-1:] != " ":
+            return value
         return _SPACES.sub(" ", _CONTROL.sub("", value)).strip()
     return value
 
