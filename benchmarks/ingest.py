@@ -3,7 +3,7 @@
 (a) `leadbrief ingest FILE --quiet` in-process on a fresh SQLite file;
 (b) the raw sqlite3 baseline over the same file in the same run (json.loads, executemany into a table with
     the columns and indexes of `activities`, one commit per 1,000 rows);
-(c) POST /webhooks/events on the real app under uvicorn, signed batches from concurrent httpx clients.
+(c) POST /webhooks/events on `leadbrief serve` in its own process, signed batches from concurrent httpx clients.
 With --postgres URL, (a) and (c) also run against PostgreSQL (plus a raw psycopg baseline), each in a schema
 of its own that is dropped afterwards.
 
@@ -17,13 +17,13 @@ import contextlib
 import cProfile
 import io
 import json
-import logging
 import os
 import pstats
 import queue
 import random
 import socket
 import sqlite3
+import subprocess
 import sys
 import tempfile
 import threading
@@ -34,15 +34,11 @@ from pathlib import Path
 
 import _common
 import httpx
-import uvicorn
-from rich.console import Console
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from bot import app as _bot_app  # noqa: F401 - imported here so the timed CLI run pays no import cost
 from bot import cli
-from bot.config import Settings
-from bot.server import build
 from handlers import files as _files  # noqa: F401 - same
 from handlers.webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
 from storage import db
@@ -288,23 +284,32 @@ def run_raw_postgres(file: Path, url: str) -> tuple[float, float, int]:
 # -- (c) HTTP -----------------------------------------------------------------------------------
 
 
+def _cpu_seconds(pid: int) -> float:
+    """utime + stime of a process, from /proc (the server runs in its own process)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def run_http(database_url: str, events: list[dict], batch_size: int, clients: int) -> dict:
-    devnull = open(os.devnull, "w")  # noqa: SIM115 - the delivery worker prints new briefs here
-    # A 503 logs a traceback per request; the figures report them instead.
-    logging.getLogger("leadbrief").setLevel(logging.CRITICAL)
-    settings = Settings(database_url=database_url, webhook_secret=SECRET)
-    app, _services, _worker = build(settings, Console(file=devnull))
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
+    """`leadbrief serve` in its own process, as deployed, so the load generator does not share its GIL."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("LEADBRIEF_", "SLACK_", "DATABASE_URL"))}
+    env.update({"DATABASE_URL": database_url, "LEADBRIEF_WEBHOOK_SECRET": SECRET})
+    server = subprocess.Popen([str(Path(sys.executable).parent / "leadbrief"), "serve", "--host", "127.0.0.1",
+                               "--port", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 30
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise SystemExit("uvicorn did not start")
-        time.sleep(0.02)
+    while True:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > deadline or server.poll() is not None:
+            server.kill()
+            raise SystemExit("leadbrief serve did not start")
+        time.sleep(0.1)
 
     bodies: queue.Queue[tuple[bytes, int]] = queue.Queue()
     for i in range(0, len(events), batch_size):
@@ -347,16 +352,15 @@ def run_http(database_url: str, events: list[dict], batch_size: int, clients: in
                 if r.status_code == 503 and attempt < MAX_ATTEMPTS:
                     bodies.put((body, attempt + 1))  # nothing was stored: send it again, as a real sender would
 
-    c0, t0 = time.process_time(), time.perf_counter()
+    c0, t0 = _cpu_seconds(server.pid), time.perf_counter()
     threads = [threading.Thread(target=client) for _ in range(clients)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    elapsed, cpu = time.perf_counter() - t0, time.process_time() - c0
-    server.should_exit = True
-    thread.join(timeout=30)
-    devnull.close()
+    elapsed, cpu = time.perf_counter() - t0, _cpu_seconds(server.pid) - c0
+    server.terminate()
+    server.wait(30)
     return {
         "elapsed": elapsed, "cpu": cpu, "requests": requests, "statuses": statuses, "failures": failures,
         "stored": counted["accepted"] + counted["duplicates"], **counted,
@@ -518,7 +522,7 @@ def http_section(label: str, url: str, args, http_events: list[dict]) -> tuple[s
     statuses = ", ".join(f"{k}×{v}" for k, v in sorted(r["statuses"].items()))
     text = row("(c) HTTP POST /webhooks/events", r["stored"], r["elapsed"], r["cpu"],
                f"{r['requests']} signed requests of {args.http_batch} events from {args.clients} httpx client "
-               f"threads, in the same process as uvicorn; statuses {statuses}; request latency "
+               f"threads against `leadbrief serve` in its own process (CPU / wall is the server's); statuses {statuses}; request latency "
                f"p50 {r['p50'] * 1000:.0f} ms, p95 {r['p95'] * 1000:.0f} ms")
     complete = r["stored"] == len(http_events)
     ok = (f"- Target (c) ≥ 5,000 events/s over HTTP ({label}): **{eps:,.0f} events/s**: "
