@@ -6,13 +6,16 @@ import hashlib
 import hmac
 import logging
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from sqlalchemy.exc import OperationalError
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect, Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 
+from bot.config import Settings
 from briefs.events import InvalidBatch, parse_batch
 from storage.ingest import ingest
 
@@ -67,10 +70,48 @@ def error(status: int, message: str, **extra) -> JSONResponse:
     return JSONResponse({"error": message, **extra}, status_code=status)
 
 
-def register(app: Starlette) -> None:
+@dataclass(frozen=True)
+class Translated:
+    events: list
+    ignored: int = 0  # events of types we do not use: acknowledged and counted, not errors
+
+
+@dataclass(frozen=True)
+class Source:
+    """One inbound webhook: how it authenticates and how its payload becomes our events.
+
+    authenticate(request, body, settings) returns None when authentic, else the 401 message; it raises
+    SourceNotConfigured when its secret is not set. translate(body, request, settings) returns Translated
+    or raises InvalidBatch (400, naming the field)."""
+
+    name: str
+    authenticate: Callable[[Request, bytes, Settings], str | None]
+    translate: Callable[[bytes, Request, Settings], Translated]
+    # Some senders need a particular answer (Salesforce wants a SOAP Ack); default: our JSON.
+    respond: Callable[[dict], Response] | None = None
+
+
+class SourceNotConfigured(Exception):
+    pass
+
+
+def _generic_auth(request: Request, body: bytes, settings: Settings) -> str | None:
+    return check_signature(
+        settings.require_webhook_secret(),
+        request.headers.get(TIMESTAMP_HEADER),
+        request.headers.get(SIGNATURE_HEADER),
+        body,
+        time.time(),
+    )
+
+
+GENERIC = Source("events", _generic_auth, lambda body, _request, _settings: Translated(parse_batch(body)))
+
+
+def add_source(app: Starlette, source: Source) -> None:
     services = app.state.services
 
-    async def events(request: Request) -> JSONResponse:
+    async def endpoint(request: Request) -> Response:
         settings = services.settings
         try:
             body = await read_body(request, settings.max_body_bytes)
@@ -78,36 +119,47 @@ def register(app: Starlette) -> None:
             return error(413, f"body is larger than {settings.max_body_bytes} bytes")
         except ClientDisconnect:
             return error(400, "client disconnected before the body was read")
-        problem = check_signature(
-            settings.require_webhook_secret(),
-            request.headers.get(TIMESTAMP_HEADER),
-            request.headers.get(SIGNATURE_HEADER),
-            body,
-            time.time(),
-        )
+        try:
+            problem = source.authenticate(request, body, settings)
+        except SourceNotConfigured as exc:
+            return error(404, str(exc))
         if problem:
-            log.warning("rejected webhook from %s: %s", request.client.host if request.client else "?", problem)
+            log.warning("rejected %s webhook from %s: %s", source.name,
+                        request.client.host if request.client else "?", problem)
             return error(401, problem)
         try:
-            batch = parse_batch(body)
+            translated = source.translate(body, request, settings)
         except InvalidBatch as exc:
             return JSONResponse(exc.as_dict(), status_code=exc.status)
-        try:
-            result = await run_in_threadpool(ingest, services.sessions, batch, settings.rules, services.clock())
-        except OperationalError:
-            log.exception("database unavailable while ingesting %d events", len(batch))
-            return JSONResponse(
-                {"error": "database unavailable; nothing was stored, retry later"},
-                status_code=503,
-                headers={"Retry-After": "5"},
-            )
-        if result.qualifications:
-            services.wake_delivery()
-        log.info("ingested %d events (%d duplicates, %d qualified)", result.accepted, result.duplicates,
-                 len(result.qualifications))
-        return JSONResponse(
-            {"accepted": result.accepted, "duplicates": result.duplicates, "qualified": len(result.qualifications)},
-            status_code=202,
-        )
+        result = None
+        if translated.events:
+            try:
+                result = await run_in_threadpool(
+                    ingest, services.sessions, translated.events, settings.rules, services.clock()
+                )
+            except OperationalError:
+                log.exception("database unavailable while ingesting %d %s events", len(translated.events), source.name)
+                return JSONResponse(
+                    {"error": "database unavailable; nothing was stored, retry later"},
+                    status_code=503,
+                    headers={"Retry-After": "5"},
+                )
+            if result.qualifications:
+                services.wake_delivery()
+        summary = {
+            "accepted": result.accepted if result else 0,
+            "duplicates": result.duplicates if result else 0,
+            "qualified": len(result.qualifications) if result else 0,
+        }
+        if translated.ignored:
+            summary["ignored"] = translated.ignored
+        log.info("%s webhook: %s", source.name, summary)
+        if source.respond:
+            return source.respond(summary)
+        return JSONResponse(summary, status_code=202)
 
-    app.add_route("/webhooks/events", events, methods=["POST"])
+    app.add_route(f"/webhooks/{source.name}", endpoint, methods=["POST"])
+
+
+def register(app: Starlette) -> None:
+    add_source(app, GENERIC)
