@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from bot.config import Settings
-from handlers import webhooks
+from handlers import sources, webhooks
 from storage.db import make_engine, make_sessionmaker
 
 
@@ -57,6 +57,7 @@ def create_app(services: Services, lifespan=None) -> Starlette:
     app.add_route("/healthz", healthz, methods=["GET"])
     app.add_route("/readyz", readyz, methods=["GET"])
     webhooks.register(app)
+    sources.register(app)
     return app
 
 

@@ -38,6 +38,12 @@ class Settings:
     slack_default_channel: str | None = None
     # Rep email -> channel id, from [slack] routes in leadbrief.toml.
     slack_routes: dict[str, str] = field(default_factory=dict)
+    # Source webhooks (issue #4): each is enabled by its secret.
+    mautic_secret: str | None = field(default=None, repr=False)
+    segment_secret: str | None = field(default=None, repr=False)
+    # Segment track event name -> activity kind, from [sources.segment] events in leadbrief.toml
+    # (merged over the defaults in handlers/sources/segment.py).
+    segment_events: dict[str, str] = field(default_factory=dict)
 
     @property
     def slack_enabled(self) -> bool:
@@ -95,6 +101,25 @@ def _slack_routes(p: Path, data: dict) -> dict[str, str]:
     return {k.strip().lower(): v.strip() for k, v in routes.items()}
 
 
+def _segment_events(p: Path, data: dict) -> dict[str, str]:
+    from briefs.events import ACTIVITY_KINDS
+
+    sources = data.get("sources", {})
+    if not isinstance(sources, dict) or set(sources) - {"segment"}:
+        raise ConfigError(f"LEADBRIEF_CONFIG {p}: [sources] knows only [sources.segment]")
+    segment = sources.get("segment", {})
+    if not isinstance(segment, dict) or set(segment) - {"events"}:
+        raise ConfigError(f"LEADBRIEF_CONFIG {p}: [sources.segment] takes only events = {{\"Event Name\" = \"kind\"}}")
+    events = segment.get("events", {})
+    bad = [f"{k!r} = {v!r}" for k, v in events.items() if not isinstance(v, str) or v not in (*ACTIVITY_KINDS, "ignore")]
+    if bad:
+        raise ConfigError(
+            f"LEADBRIEF_CONFIG {p}: sources.segment.events {', '.join(bad)}: expected one of "
+            f"{', '.join(ACTIVITY_KINDS)} or ignore"
+        )
+    return dict(events)
+
+
 def _read_toml(path: str | None, *, required: bool) -> tuple[Path | None, dict]:
     if not path:
         return None, {}
@@ -114,7 +139,7 @@ def load_rules(path: str | None, *, required: bool) -> Rules:
     if p is None:
         return Rules()
     try:
-        rules = Rules.from_mapping(data, extra_sections=("slack",))
+        rules = Rules.from_mapping(data, extra_sections=("slack", "sources"))
     except RulesError as exc:
         raise ConfigError(f"LEADBRIEF_CONFIG {p}: {exc}") from None
     if rules.templates_dir:
@@ -163,6 +188,9 @@ def load_settings(env: Mapping[str, str] | None = None, *, dotenv: bool = True) 
         slack_signing_secret=signing_secret,
         slack_default_channel=default_channel,
         slack_routes=_slack_routes(toml_path, toml_data) if toml_path else {},
+        segment_events=_segment_events(toml_path, toml_data) if toml_path else {},
+        mautic_secret=_secret(env, "MAUTIC_WEBHOOK_SECRET"),
+        segment_secret=_secret(env, "SEGMENT_SHARED_SECRET"),
         database_url=database_url(env.get("DATABASE_URL", "") or DEFAULT_DATABASE_URL),
         port=_int(env, "PORT", 3000, 1, 65535),
         config_path=config_path,

@@ -1,0 +1,25 @@
+"""Source webhooks: each vendor's own payload and authentication, turned into our events.
+
+Each module defines SOURCE, a handlers.webhooks.Source. A source whose secret is not configured answers 404.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from starlette.applications import Starlette
+
+from handlers.webhooks import add_source
+
+MODULES = ("mautic", "segment")
+
+
+def register(app: Starlette) -> None:
+    for name in MODULES:
+        try:
+            module = importlib.import_module(f"handlers.sources.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"handlers.sources.{name}":
+                raise
+            continue  # not built yet
+        add_source(app, module.SOURCE)
