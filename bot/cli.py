@@ -54,13 +54,14 @@ def cmd_db(args, settings: Settings) -> int:
     return 0
 
 
-def cmd_ingest(args, settings: Settings) -> int:
-    from handlers.files import FileError, read_events
+def _load(settings: Settings, path: Path, read, quiet: bool) -> int:
+    """Feed validated items from `read(progress)` to ingestion in batches; print counts and rejected lines."""
+    from handlers.files import FileError
 
     services = _services(settings)
-    path = Path(args.file)
     total = IngestResult()
     rejects: list[str] = []
+    skipped = 0
     batch: list = []
 
     def flush() -> None:
@@ -69,14 +70,17 @@ def cmd_ingest(args, settings: Settings) -> int:
             batch.clear()
 
     size = path.stat().st_size if path.is_file() else 0
-    show = size >= PROGRESS_BYTES and not args.quiet
-    with Progress(TextColumn("ingesting"), BarColumn(), DownloadColumn(), TimeRemainingColumn(),
+    show = size >= PROGRESS_BYTES and not quiet
+    with Progress(TextColumn("loading"), BarColumn(), DownloadColumn(), TimeRemainingColumn(),
                   console=err, disable=not show, transient=True) as progress:
-        task = progress.add_task("ingest", total=size)
+        task = progress.add_task("load", total=size)
         try:
-            for item in read_events(path, lambda n: progress.advance(task, n)):
+            for item in read(lambda n: progress.advance(task, n)):
                 if item.errors:
                     rejects.append(f"line {item.line}: " + "; ".join(f"{e.field}: {e.message}" for e in item.errors))
+                    continue
+                if item.event is None:
+                    skipped += 1
                     continue
                 batch.append(item.event)
                 if len(batch) >= MAX_BATCH:
@@ -88,6 +92,7 @@ def cmd_ingest(args, settings: Settings) -> int:
             rejects.append(str(exc))
     out.print(
         f"accepted {total.accepted}, duplicates {total.duplicates}, rejected {len(rejects)}"
+        + (f", skipped {skipped} (types not used)" if skipped else "")
         + (f", new qualified leads {len(total.qualifications)}" if total.qualifications else "")
     )
     for line in rejects[:MAX_REJECTS_SHOWN]:
@@ -97,6 +102,28 @@ def cmd_ingest(args, settings: Settings) -> int:
     if total.qualifications and not settings.slack_enabled:
         out.print("Run `leadbrief serve` (or `leadbrief brief EMAIL`) to see the new briefs.")
     return 1 if rejects else 0
+
+
+def cmd_ingest(args, settings: Settings) -> int:
+    from handlers.files import read_events
+
+    path = Path(args.file)
+    return _load(settings, path, lambda progress: read_events(path, progress), args.quiet)
+
+
+def cmd_import(args, settings: Settings) -> int:
+    from handlers.csv_import import PARDOT_KINDS, parse_mapping, read_csv
+    from handlers.files import FileError
+
+    path = Path(args.file)
+    try:
+        mapping = parse_mapping(args.map or [], args.kind)
+    except FileError as exc:
+        err.print(f"error: {exc}", markup=False)
+        return 2
+    kind_map = PARDOT_KINDS if args.types == "pardot" else None
+    return _load(settings, path, lambda progress: read_csv(path, args.kind, mapping, kind_map=kind_map,
+                                                           source=args.source, progress=progress), args.quiet)
 
 
 def cmd_brief(args, settings: Settings) -> int:
@@ -225,6 +252,17 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("file")
     s.add_argument("--quiet", action="store_true", help="no progress bar")
     s.set_defaults(func=cmd_ingest)
+
+    s = sub.add_parser("import", help="load leads or activities from a CSV file (re-runs are idempotent)")
+    s.add_argument("file")
+    s.add_argument("--kind", choices=("leads", "activities"), default="leads", help="what the rows are (default leads)")
+    s.add_argument("--map", action="append", metavar="HEADER=FIELD",
+                   help="map a column to a field, e.g. --map \"E-mail=email\" (repeatable)")
+    s.add_argument("--types", choices=("ours", "pardot"), default="ours",
+                   help="activity type values: our kinds, or Account Engagement (Pardot) type codes")
+    s.add_argument("--source", default="csv", help="source name for idempotency (default csv)")
+    s.add_argument("--quiet", action="store_true", help="no progress bar")
+    s.set_defaults(func=cmd_import)
 
     s = sub.add_parser("brief", help="print the brief for a lead")
     s.add_argument("email")

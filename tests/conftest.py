@@ -10,6 +10,8 @@ import io
 import os
 import shutil
 import socket
+import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -244,3 +246,24 @@ def slack_headers(body: str, timestamp: int | None = None, secret: str = SLACK_S
         "X-Slack-Request-Timestamp": ts,
         "X-Slack-Signature": SignatureVerifier(secret).generate_signature(timestamp=ts, body=body),
     }
+
+
+# --- The `leadbrief` command as a user runs it -------------------------------------------------
+
+BIN = Path(sys.executable).parent / "leadbrief"
+COMMAND = [str(BIN)] if BIN.exists() else [sys.executable, "-m", "bot.cli"]
+
+
+@pytest.fixture
+def run(db_url, tmp_path):
+    """Run `leadbrief ARGS` in a clean environment against this test's database."""
+    def _run(*args, env=None, check_rc=None, timeout=60):
+        full_env = {k: v for k, v in os.environ.items() if not k.startswith(("LEADBRIEF_", "SLACK_", "DATABASE_URL", "PORT"))}
+        full_env.update({"DATABASE_URL": db_url, "COLUMNS": "120", **(env or {})})
+        full_env = {k: v for k, v in full_env.items() if v is not None}
+        proc = subprocess.run([*COMMAND, *args], cwd=tmp_path, env=full_env, capture_output=True, text=True,
+                              timeout=timeout, check=False)
+        if check_rc is not None:
+            assert proc.returncode == check_rc, proc.stdout + proc.stderr
+        return proc
+    return _run

@@ -3,7 +3,6 @@
 import json
 import os
 import subprocess
-import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -12,25 +11,8 @@ import httpx
 import pytest
 
 from storage import db
-from tests.conftest import SECRET, free_port, signed_headers, wait_for
+from tests.conftest import COMMAND, SECRET, free_port, signed_headers, wait_for
 from tests.factories import Events, researcher_history
-
-BIN = Path(sys.executable).parent / "leadbrief"
-COMMAND = [str(BIN)] if BIN.exists() else [sys.executable, "-m", "bot.cli"]
-
-
-@pytest.fixture
-def run(db_url, tmp_path):
-    def _run(*args, env=None, check_rc=None, timeout=60):
-        full_env = {k: v for k, v in os.environ.items() if not k.startswith(("LEADBRIEF_", "SLACK_", "DATABASE_URL", "PORT"))}
-        full_env.update({"DATABASE_URL": db_url, "COLUMNS": "120", **(env or {})})
-        full_env = {k: v for k, v in full_env.items() if v is not None}
-        proc = subprocess.run([*COMMAND, *args], cwd=tmp_path, env=full_env, capture_output=True, text=True,
-                              timeout=timeout, check=False)
-        if check_rc is not None:
-            assert proc.returncode == check_rc, proc.stdout + proc.stderr
-        return proc
-    return _run
 
 
 def write_jsonl(path: Path, lines: list) -> Path:

@@ -1,0 +1,172 @@
+"""CSV files for `leadbrief import`: leads or activities, with a column mapping, as our events.
+
+Each row becomes one event validated like any other. Its id is a hash of the row's content, so running the
+same file again changes nothing, while an edited row is applied as new. A row's time comes from its own
+column when it has one, else (for leads) from the file's modification time, so that an old export never
+overwrites newer data that arrived by webhook.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+from briefs.events import ACTIVITY_KINDS, FieldError, validate_event
+from handlers.files import FileError, Item
+
+LEAD_FIELDS = ("email", "first_name", "last_name", "title", "company", "phone", "owner_email", "lifecycle_stage",
+               "score", "persona", "is_customer", "customer_since", "nps", "csat", "crm_url")
+ACTIVITY_FIELDS = ("id", "email", "kind", "occurred_at", "asset_title", "asset_type", "asset_topic", "asset_url",
+                   "campaign", "subject", "url", "form", "comments")
+# Header spellings from common CRM and marketing-automation exports, folded (lowercase, no punctuation).
+ALIASES = {
+    "emailaddress": "email", "email": "email", "contactemail": "email",
+    "firstname": "first_name", "lastname": "last_name", "jobtitle": "title", "title": "title",
+    "company": "company", "companyname": "company", "account": "company", "accountname": "company",
+    "phone": "phone", "phonenumber": "phone", "mobilephone": "phone",
+    "owner": "owner_email", "owneremail": "owner_email", "leadowner": "owner_email", "contactowner": "owner_email",
+    "lifecyclestage": "lifecycle_stage", "stage": "lifecycle_stage", "leadstatus": "lifecycle_stage",
+    "score": "score", "leadscore": "score", "hubspotscore": "score", "points": "score",
+    "persona": "persona", "iscustomer": "is_customer", "customer": "is_customer", "customersince": "customer_since",
+    "nps": "nps", "npsscore": "nps", "csat": "csat", "crmurl": "crm_url", "recordurl": "crm_url",
+    "updatedat": "occurred_at", "lastmodified": "occurred_at", "lastmodifieddate": "occurred_at",
+    "occurredat": "occurred_at", "date": "occurred_at", "timestamp": "occurred_at", "createdat": "occurred_at",
+    "activitydate": "occurred_at", "kind": "kind", "type": "kind", "activitytype": "kind",
+    "assettitle": "asset_title", "contenttitle": "asset_title", "assettype": "asset_type", "contenttype": "asset_type",
+    "assettopic": "asset_topic", "topic": "asset_topic", "asseturl": "asset_url", "contenturl": "asset_url",
+    "campaign": "campaign", "campaignname": "campaign", "subject": "subject", "emailsubject": "subject",
+    "url": "url", "pageurl": "url", "form": "form", "formname": "form", "comments": "comments", "message": "comments",
+    "id": "id", "activityid": "id",
+}
+# Salesforce Account Engagement (Pardot) visitor activity type codes.
+PARDOT_KINDS = {"1": "email_click", "2": "web_visit", "4": "form_submit", "6": "email_sent", "11": "email_open",
+                "20": "web_visit", "24": "webinar_attended", "21": "webinar_registered", "12": "unsubscribe"}
+TRUE = {"1", "true", "yes", "y", "x", "customer"}
+FALSE = {"0", "false", "no", "n", ""}
+
+
+def _fold(header: str) -> str:
+    return "".join(c for c in header.lower() if c.isalnum())
+
+
+def parse_mapping(pairs: list[str], kind: str) -> dict[str, str]:
+    """`--map "Email Address=email"` pairs -> {header: field}; unknown fields are an error."""
+    fields = ("occurred_at", *(LEAD_FIELDS if kind == "leads" else ACTIVITY_FIELDS))
+    out = {}
+    for pair in pairs:
+        header, sep, field = pair.partition("=")
+        if not sep or not header.strip() or field.strip() not in fields:
+            raise FileError(f"--map {pair!r}: expected \"Column Header=field\" with field one of {', '.join(fields)}")
+        out[header.strip()] = field.strip()
+    return out
+
+
+def _columns(headers: list[str], mapping: dict[str, str], kind: str) -> dict[str, str]:
+    fields = ("occurred_at", *(LEAD_FIELDS if kind == "leads" else ACTIVITY_FIELDS))
+    columns = {}
+    for header in headers:
+        field = mapping.get(header) or ALIASES.get(_fold(header))
+        if field in fields and field not in columns.values():
+            columns[header] = field
+    if "email" not in columns.values():
+        raise FileError(f"no email column among {', '.join(headers)}; map one with --map \"Header=email\"")
+    if kind == "activities":
+        for needed in ("kind", "occurred_at"):
+            if needed not in columns.values():
+                raise FileError(f"no {needed} column among {', '.join(headers)}; map one with --map \"Header={needed}\"")
+    return columns
+
+
+def _time(value: str) -> str:
+    value = value.strip()
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        for fmt in ("%m/%d/%Y %H:%M", "%m/%d/%Y %I:%M %p", "%m/%d/%Y", "%d.%m.%Y %H:%M", "%d.%m.%Y"):
+            try:
+                parsed = datetime.strptime(value, fmt)  # noqa: DTZ007 - naive export times are UTC
+                break
+            except ValueError:
+                continue
+        else:
+            return value  # left for validation to report
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.isoformat()
+
+
+def _row_id(path_name: str, row: dict) -> str:
+    digest = hashlib.sha256(repr(sorted(row.items())).encode()).hexdigest()[:32]
+    return f"{path_name}:{digest}"
+
+
+def read_csv(path: Path, kind: str, mapping: dict[str, str], *, kind_map: dict[str, str] | None = None,
+             source: str = "csv", progress: Callable[[int], None] | None = None) -> Iterator[Item]:
+    """Items per data row (line numbers as in the file). A row with nothing to import is Item(line, None, [])."""
+    if not path.is_file():
+        raise FileError(f"{path}: no such file")
+    file_time = datetime.fromtimestamp(path.stat().st_mtime, UTC).isoformat()
+    raw = path.read_bytes()
+    if progress:
+        progress(len(raw))
+    text = raw.decode("utf-8-sig", errors="replace")
+    try:
+        dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
+    except csv.Error:  # one column, or too little to tell: plain commas
+        dialect = csv.excel
+    reader = csv.DictReader(io.StringIO(text), dialect=dialect)
+    try:
+        columns = _columns(list(reader.fieldnames or []), mapping, kind)
+        yield from _rows(reader, columns, kind, source, path, file_time, kind_map)
+    except csv.Error as exc:
+        raise FileError(f"{path}: line {reader.line_num}: not valid CSV ({exc})") from None
+
+
+def _rows(reader, columns, kind, source, path, file_time, kind_map) -> Iterator[Item]:
+    for row in reader:
+        line = reader.line_num
+        values = {field: (row.get(header) or "").strip() for header, field in columns.items()}
+        if not any(values.values()):
+            continue
+        event_id = values.pop("id", "") or _row_id(f"{source}:{path.name}", row)
+        when = _time(values.pop("occurred_at", "") or "") or file_time
+        if kind == "leads":
+            event, errors = _lead(values, event_id, when, source, line)
+        else:
+            event, errors = _activity(values, event_id, when, source, line, kind_map)
+        yield Item(line, event, errors)
+
+
+def _lead(values: dict, event_id: str, when: str, source: str, line: int):
+    lead: dict = {k: v for k, v in values.items() if v}
+    for number in ("score", "nps", "csat"):
+        if number in lead:
+            try:
+                lead[number] = int(float(lead[number]))
+            except ValueError:
+                return None, [FieldError(line, number, f"{lead[number]!r} is not a number")]
+    if "is_customer" in lead:
+        flag = lead["is_customer"].lower()
+        if flag not in TRUE | FALSE:
+            return None, [FieldError(line, "is_customer", f"{lead['is_customer']!r}: expected yes/no, true/false or 1/0")]
+        lead["is_customer"] = flag in TRUE
+    return validate_event({"type": "lead.upsert", "id": event_id, "occurred_at": when, "source": source,
+                           "lead": lead}, line)
+
+
+def _activity(values: dict, event_id: str, when: str, source: str, line: int, kind_map: dict[str, str] | None):
+    raw_kind = values.pop("kind", "")
+    kind = (kind_map or {}).get(raw_kind, raw_kind.strip().lower().replace(" ", "_"))
+    if kind_map is not None and raw_kind not in kind_map and kind not in ACTIVITY_KINDS:
+        return None, []  # a type this source has that we do not use: skipped, counted
+    asset = {k.removeprefix("asset_"): values.pop(k) for k in ("asset_title", "asset_type", "asset_topic", "asset_url")
+             if values.get(k)}
+    event = {"type": "activity", "id": event_id, "occurred_at": when, "source": source, "kind": kind,
+             **{k: v for k, v in values.items() if v}}
+    if asset:
+        event["asset"] = asset
+    return validate_event(event, line)
