@@ -44,6 +44,11 @@ class Settings:
     # Segment track event name -> activity kind, from [sources.segment] events in leadbrief.toml
     # (merged over the defaults in handlers/sources/segment.py).
     segment_events: dict[str, str] = field(default_factory=dict)
+    salesforce_secret: str | None = field(default=None, repr=False)
+    salesforce_org_id: str | None = None
+    salesforce_instance_url: str | None = None
+    # Salesforce user id (15-character form) -> email, from [sources.salesforce] owners.
+    salesforce_owners: dict[str, str] = field(default_factory=dict)
 
     @property
     def slack_enabled(self) -> bool:
@@ -105,8 +110,8 @@ def _segment_events(p: Path, data: dict) -> dict[str, str]:
     from briefs.events import ACTIVITY_KINDS
 
     sources = data.get("sources", {})
-    if not isinstance(sources, dict) or set(sources) - {"segment"}:
-        raise ConfigError(f"LEADBRIEF_CONFIG {p}: [sources] knows only [sources.segment]")
+    if not isinstance(sources, dict) or set(sources) - {"segment", "salesforce"}:
+        raise ConfigError(f"LEADBRIEF_CONFIG {p}: [sources] knows only [sources.segment] and [sources.salesforce]")
     segment = sources.get("segment", {})
     if not isinstance(segment, dict) or set(segment) - {"events"}:
         raise ConfigError(f"LEADBRIEF_CONFIG {p}: [sources.segment] takes only events = {{\"Event Name\" = \"kind\"}}")
@@ -118,6 +123,16 @@ def _segment_events(p: Path, data: dict) -> dict[str, str]:
             f"{', '.join(ACTIVITY_KINDS)} or ignore"
         )
     return dict(events)
+
+
+def _salesforce_owners(p: Path, data: dict) -> dict[str, str]:
+    sf = (data.get("sources") or {}).get("salesforce", {})
+    if not isinstance(sf, dict) or set(sf) - {"owners"}:
+        raise ConfigError(f"LEADBRIEF_CONFIG {p}: [sources.salesforce] takes only owners = {{\"005...\" = \"rep@company.com\"}}")
+    owners = sf.get("owners", {})
+    if not isinstance(owners, dict) or not all(isinstance(v, str) and "@" in v for v in owners.values()):
+        raise ConfigError(f"LEADBRIEF_CONFIG {p}: sources.salesforce.owners must map user ids to emails")
+    return {k.strip()[:15]: v.strip().lower() for k, v in owners.items()}
 
 
 def _read_toml(path: str | None, *, required: bool) -> tuple[Path | None, dict]:
@@ -191,6 +206,10 @@ def load_settings(env: Mapping[str, str] | None = None, *, dotenv: bool = True) 
         segment_events=_segment_events(toml_path, toml_data) if toml_path else {},
         mautic_secret=_secret(env, "MAUTIC_WEBHOOK_SECRET"),
         segment_secret=_secret(env, "SEGMENT_SHARED_SECRET"),
+        salesforce_secret=_secret(env, "SALESFORCE_WEBHOOK_SECRET"),
+        salesforce_org_id=env.get("SALESFORCE_ORGANIZATION_ID", "").strip() or None,
+        salesforce_instance_url=env.get("SALESFORCE_INSTANCE_URL", "").strip() or None,
+        salesforce_owners=_salesforce_owners(toml_path, toml_data) if toml_path else {},
         database_url=database_url(env.get("DATABASE_URL", "") or DEFAULT_DATABASE_URL),
         port=_int(env, "PORT", 3000, 1, 65535),
         config_path=config_path,

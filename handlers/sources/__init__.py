@@ -11,7 +11,7 @@ from starlette.applications import Starlette
 
 from handlers.webhooks import add_source
 
-MODULES = ("mautic", "segment")
+MODULES = ("mautic", "segment", "salesforce")
 
 
 def register(app: Starlette) -> None:
