@@ -248,7 +248,7 @@ def _message(err: dict) -> str:
         return "needs a UTC offset or Z (ISO 8601, e.g. 2026-11-23T15:04:05Z)"
     if kind.startswith("datetime"):
         return "is not an ISO 8601 date-time (expected e.g. 2026-11-23T15:04:05Z)"
-    if kind == "string_too_long":
+    if kind in ("string_too_long", "too_long"):
         return f"is longer than {err['ctx']['max_length']} characters"
     if kind in ("string_too_short", "too_short"):
         return "must not be empty"

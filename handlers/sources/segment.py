@@ -1,0 +1,305 @@
+"""POST /webhooks/segment: Segment's Webhooks destination (Actions or Classic) into our events.
+
+A body is one Segment message (https://segment.com/docs/connections/spec/), a batch {"batch": [...]}
+(the HTTP Tracking API's import format) or a JSON array (Webhooks (Actions) with batching on).
+
+    identify -> lead.upsert (traits)
+    track    -> activity, kind from the event name (DEFAULT_EVENTS, overridden by [sources.segment] events)
+    page     -> activity web_visit
+    screen, group, alias, unmapped track events, messages without an email -> ignored (counted, not errors)
+
+Authentication: Segment signs with X-Signature, the hex HMAC-SHA1 of the body under the shared secret.
+With batching on, Webhooks (Actions) signs only the first event of the array (Twilio support article
+"How Segment Computes x-signature for Batched Webhooks"), which leaves the rest unauthenticated: such
+deliveries are refused with a message saying to turn batching off.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from typing import Any
+
+from starlette.requests import Request
+
+from bot.config import Settings
+from briefs.events import EMAIL_RE, MAX_BATCH, FieldError, InvalidBatch, validate_event
+from handlers.webhooks import Source, SourceNotConfigured, Translated
+
+SOURCE_NAME = "segment"
+SIGNATURE_HEADER = "X-Signature"
+MESSAGE_TYPES = ("identify", "track", "page", "screen", "group", "alias")
+IGNORED_TYPES = ("screen", "group", "alias")
+
+# Segment's spec'd Email events (https://segment.com/docs/connections/spec/email/) and the common B2B ones.
+DEFAULT_EVENTS: dict[str, str] = {
+    "Email Sent": "email_sent",
+    "Email Delivered": "email_delivered",
+    "Email Opened": "email_open",
+    "Email Link Clicked": "email_click",
+    "Unsubscribed": "unsubscribe",
+    "Form Submitted": "form_submit",
+    "Demo Requested": "form_submit",
+    "Webinar Registered": "webinar_registered",
+    "Webinar Attended": "webinar_attended",
+    "Content Downloaded": "content_download",
+    "Asset Downloaded": "content_download",
+    "Meeting Booked": "meeting_booked",
+}
+DEMO_FORM = "Request a Demo"
+
+
+def _sign(secret: str, data: bytes) -> str:
+    return hmac.new(secret.encode(), data, hashlib.sha1).hexdigest()
+
+
+def _first_of_array(body: bytes) -> tuple[bytes, bool] | None:
+    """For a JSON array body: the raw text of its first element, and whether more elements follow."""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    start = len(text) - len(text.lstrip())
+    if not text[start:].startswith("["):
+        return None
+    i = start + 1
+    while i < len(text) and text[i].isspace():
+        i += 1
+    try:
+        _value, end = json.JSONDecoder().raw_decode(text, i)
+    except ValueError:
+        return None
+    rest = text[end:].lstrip()
+    return text[i:end].encode("utf-8"), rest.startswith(",")
+
+
+def authenticate(request: Request, body: bytes, settings: Settings) -> str | None:
+    secret = settings.segment_secret
+    if not secret:
+        raise SourceNotConfigured("Segment webhooks are not enabled: set SEGMENT_SHARED_SECRET")
+    offered = (request.headers.get(SIGNATURE_HEADER) or "").strip().lower()
+    if not offered:
+        return f"missing {SIGNATURE_HEADER} header (set the Shared Secret in Segment's Webhooks destination)"
+    if hmac.compare_digest(_sign(secret, body).encode(), offered.encode()):
+        return None
+    first = _first_of_array(body)
+    if first and hmac.compare_digest(_sign(secret, first[0]).encode(), offered.encode()):
+        if not first[1]:
+            return None  # an array of one: the signature covers all of it
+        return ("batched delivery: Segment signs only the first event of a batch, so the others cannot be "
+                "authenticated; turn batching off in the Webhooks (Actions) mapping")
+    return f"{SIGNATURE_HEADER} does not match the body (expected the hex HMAC-SHA1 of the body with the shared secret)"
+
+
+# --- translation ---------------------------------------------------------------------------------
+
+
+def _get(msg: dict, path: str) -> Any:
+    value: Any = msg
+    for part in path.split("."):
+        if not isinstance(value, dict):
+            return None
+        value = value.get(part)
+    return value
+
+
+def _pick(msg: dict, *paths: str) -> tuple[Any, str | None]:
+    """The first present, non-empty value among paths, and its path."""
+    for path in paths:
+        value = _get(msg, path)
+        if value is not None and value != "":
+            return value, path
+    return None, None
+
+
+class _Builder:
+    """Builds one of our events from one Segment message, remembering where each field came from."""
+
+    def __init__(self, msg: dict):
+        self.msg = msg
+        self.origin: dict[str, str] = {}
+
+    def take(self, target: dict, key: str, field: str, *paths: str) -> None:
+        value, path = _pick(self.msg, *paths)
+        if path is not None:
+            target[key] = value
+            self.origin[field] = path
+
+
+def _email(msg: dict, *paths: str) -> tuple[str | None, str | None]:
+    for path in paths:
+        value = _get(msg, path)
+        if isinstance(value, str) and EMAIL_RE.match(value.strip()):
+            return value, path
+    return None, None
+
+
+def _timestamp(b: _Builder, event: dict) -> None:
+    b.take(event, "occurred_at", "occurred_at", "timestamp", "originalTimestamp", "receivedAt")
+    b.origin.setdefault("occurred_at", "timestamp")
+
+
+def _identify(b: _Builder, msg: dict) -> dict | None:
+    email, path = _email(msg, "traits.email", "context.traits.email")
+    if not email:
+        return None
+    lead: dict[str, Any] = {"email": email}
+    b.origin["lead.email"] = path
+    for ours, names in (
+        ("first_name", ("firstName", "first_name")),
+        ("last_name", ("lastName", "last_name")),
+        ("title", ("title", "jobTitle", "job_title")),
+        ("phone", ("phone",)),
+        ("lifecycle_stage", ("lifecycleStage", "lifecycle_stage", "lifecyclestage")),
+        ("score", ("leadScore", "lead_score", "score")),
+    ):
+        b.take(lead, ours, f"lead.{ours}", *(f"{root}.{n}" for n in names for root in ("traits", "context.traits")))
+    if "first_name" not in lead and "last_name" not in lead:
+        name, name_path = _pick(msg, "traits.name", "context.traits.name")
+        if isinstance(name, str) and name.strip():
+            first, _, last = name.strip().partition(" ")
+            lead["first_name"] = first
+            b.origin["lead.first_name"] = name_path
+            if last.strip():
+                lead["last_name"] = last
+                b.origin["lead.last_name"] = name_path
+    company, company_path = _pick(msg, "traits.company", "context.traits.company")
+    if isinstance(company, dict):
+        company, company_path = company.get("name"), f"{company_path}.name"
+    if company is not None and company != "":
+        lead["company"] = company
+        b.origin["lead.company"] = company_path
+    event = {"type": "lead.upsert", "lead": lead}
+    _timestamp(b, event)
+    return event
+
+
+def _props(*names: str) -> tuple[str, ...]:
+    return tuple(f"properties.{n}" for n in names)
+
+
+def _activity(b: _Builder, msg: dict, kind: str, event_name: str | None) -> dict | None:
+    email, path = _email(msg, "context.traits.email", "traits.email", "properties.email", "properties.recipient")
+    if not email:
+        return None
+    event: dict[str, Any] = {"type": "activity", "email": email, "kind": kind}
+    b.origin["email"] = path
+    _timestamp(b, event)
+    extra: dict[str, Any] = {}
+    if event_name:
+        extra["segment_event"] = event_name
+    if kind.startswith("email_") or kind == "unsubscribe":
+        b.take(event, "subject", "subject", *_props("email_subject", "subject"))
+        b.take(event, "campaign", "campaign", *_props("campaign_name", "campaign"))
+        b.take(event, "url", "url", *_props("link_url"))
+    elif kind == "form_submit":
+        b.take(event, "form", "form", *_props("form_name", "formName", "form_title", "form", "form_id"))
+        b.take(event, "comments", "comments", *_props("message", "comments", "comment"))
+        if "form" not in event and event_name and event_name.casefold() == "demo requested":
+            event["form"] = DEMO_FORM
+        b.take(event, "url", "url", *_props("url", "page_url"), "context.page.url")
+    elif kind == "content_download":
+        asset: dict[str, Any] = {}
+        b.take(asset, "title", "asset.title", *_props("asset_title", "content_title", "title", "asset_name", "name"))
+        b.take(asset, "type", "asset.type", *_props("asset_type", "content_type", "type"))
+        b.take(asset, "url", "asset.url", *_props("asset_url", "content_url", "url"))
+        if asset:
+            event["asset"] = asset
+    elif kind in ("webinar_registered", "webinar_attended", "event_attended"):
+        b.take(event, "campaign", "campaign", *_props("webinar_name", "webinar_title", "event_name", "name", "title"))
+        b.take(event, "url", "url", *_props("url"))
+    elif kind == "web_visit":
+        b.take(event, "url", "url", *_props("url"), "context.page.url")
+        title, _ = _pick(msg, *_props("title"), "context.page.title", "name")
+        if isinstance(title, str) and title.strip():
+            extra["page_title"] = title
+    else:
+        b.take(event, "url", "url", *_props("url"), "context.page.url")
+    if extra:
+        event["properties"] = extra
+    return event
+
+
+def _events(settings: Settings) -> dict[str, str]:
+    mapping = {k.casefold(): v for k, v in DEFAULT_EVENTS.items()}
+    mapping.update({k.casefold(): v for k, v in settings.segment_events.items()})
+    return mapping
+
+
+def _messages(body: bytes) -> tuple[list, str]:
+    """The messages and the prefix that names them in errors."""
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InvalidBatch(f"body is not valid JSON: {exc}") from None
+    if isinstance(data, list):
+        return data, ""
+    if isinstance(data, dict) and "batch" in data and "type" not in data:
+        if not isinstance(data["batch"], list):
+            raise InvalidBatch("batch must be a list", [FieldError(0, "batch", "expected a JSON array")])
+        return data["batch"], "batch"
+    if isinstance(data, dict):
+        return [data], ""
+    raise InvalidBatch('body must be a Segment message, {"batch": [...]} or an array of messages')
+
+
+def translate(body: bytes, _request: Request | None, settings: Settings) -> Translated:
+    messages, prefix = _messages(body)
+    if len(messages) > MAX_BATCH:
+        raise InvalidBatch(f"batch has {len(messages)} messages; at most {MAX_BATCH} are accepted", status=413)
+    if not messages:
+        raise InvalidBatch("batch is empty", [FieldError(0, prefix or "(body)", "expected at least one message")])
+    several = prefix or len(messages) > 1 or body.lstrip().startswith(b"[")
+
+    def where(i: int, field: str) -> str:
+        return f"{prefix}[{i}].{field}" if several else field
+
+    mapping = _events(settings)
+    events, errors, ignored = [], [], 0
+    for i, msg in enumerate(messages):
+        if not isinstance(msg, dict):
+            errors.append(FieldError(i, f"{prefix}[{i}]" if several else "(message)",
+                                     f"expected a JSON object, got {type(msg).__name__}"))
+            continue
+        problems = []
+        message_id = msg.get("messageId")
+        if not isinstance(message_id, str) or not message_id.strip():
+            problems.append(FieldError(i, where(i, "messageId"), "is required (a non-empty string)"))
+        kind_of = msg.get("type")
+        if kind_of not in MESSAGE_TYPES:
+            message = "is required" if kind_of is None else f"got {kind_of!r}, expected one of {', '.join(MESSAGE_TYPES)}"
+            problems.append(FieldError(i, where(i, "type"), message))
+        if kind_of == "track" and not (isinstance(msg.get("event"), str) and msg["event"].strip()):
+            problems.append(FieldError(i, where(i, "event"), "is required for a track call"))
+        if problems:
+            errors.extend(problems)
+            continue
+        b = _Builder(msg)
+        event: dict | None = None
+        if kind_of == "identify":
+            event = _identify(b, msg)
+        elif kind_of == "track":
+            kind = mapping.get(msg["event"].strip().casefold(), "ignore")
+            if kind != "ignore":
+                event = _activity(b, msg, kind, msg["event"].strip())
+        elif kind_of == "page":
+            event = _activity(b, msg, "web_visit", None)
+        if event is None:
+            ignored += 1
+            continue
+        event["id"] = message_id
+        event["source"] = SOURCE_NAME
+        b.origin["id"] = "messageId"
+        parsed, errs = validate_event(event, i)
+        if errs:
+            errors.extend(FieldError(i, where(i, b.origin.get(e.field, e.field)), e.message) for e in errs)
+        else:
+            events.append(parsed)
+    if errors:
+        bad = len({e.index for e in errors})
+        raise InvalidBatch(f"{bad} of {len(messages)} Segment messages are invalid; nothing was stored", errors)
+    return Translated(events, ignored)
+
+
+SOURCE = Source(SOURCE_NAME, authenticate, translate)
