@@ -16,10 +16,4 @@ MODULES = ("mautic", "segment", "salesforce")
 
 def register(app: Starlette) -> None:
     for name in MODULES:
-        try:
-            module = importlib.import_module(f"handlers.sources.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"handlers.sources.{name}":
-                raise
-            continue  # not built yet
-        add_source(app, module.SOURCE)
+        add_source(app, importlib.import_module(f"handlers.sources.{name}").SOURCE)
