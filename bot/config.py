@@ -49,6 +49,15 @@ class Settings:
     salesforce_instance_url: str | None = None
     # Salesforce user id (15-character form) -> email, from [sources.salesforce] owners.
     salesforce_owners: dict[str, str] = field(default_factory=dict)
+    # HubSpot: the app's client secret signs webhooks; a private-app token reads contacts and owners.
+    hubspot_client_secret: str | None = field(default=None, repr=False)
+    hubspot_access_token: str | None = field(default=None, repr=False)
+    hubspot_api_url: str = "https://api.hubapi.com"
+    # Marketo: a shared secret header on webhooks; REST credentials for `leadbrief sync marketo`.
+    marketo_webhook_secret: str | None = field(default=None, repr=False)
+    marketo_base_url: str | None = None
+    marketo_client_id: str | None = None
+    marketo_client_secret: str | None = field(default=None, repr=False)
 
     @property
     def slack_enabled(self) -> bool:
@@ -210,6 +219,13 @@ def load_settings(env: Mapping[str, str] | None = None, *, dotenv: bool = True) 
         salesforce_org_id=env.get("SALESFORCE_ORGANIZATION_ID", "").strip() or None,
         salesforce_instance_url=env.get("SALESFORCE_INSTANCE_URL", "").strip() or None,
         salesforce_owners=_salesforce_owners(toml_path, toml_data) if toml_path else {},
+        hubspot_client_secret=env.get("HUBSPOT_CLIENT_SECRET", "").strip() or None,
+        hubspot_access_token=env.get("HUBSPOT_ACCESS_TOKEN", "").strip() or None,
+        hubspot_api_url=(env.get("HUBSPOT_API_URL", "").strip() or "https://api.hubapi.com").rstrip("/"),
+        marketo_webhook_secret=_secret(env, "MARKETO_WEBHOOK_SECRET"),
+        marketo_base_url=(env.get("MARKETO_BASE_URL", "").strip() or None),
+        marketo_client_id=env.get("MARKETO_CLIENT_ID", "").strip() or None,
+        marketo_client_secret=env.get("MARKETO_CLIENT_SECRET", "").strip() or None,
         database_url=database_url(env.get("DATABASE_URL", "") or DEFAULT_DATABASE_URL),
         port=_int(env, "PORT", 3000, 1, 65535),
         config_path=config_path,
