@@ -128,7 +128,8 @@ def add_source(app: Starlette, source: Source) -> None:
                         request.client.host if request.client else "?", problem)
             return error(401, problem)
         try:
-            translated = source.translate(body, request, settings)
+            # Off the event loop: some sources call their vendor's API (HubSpot) to complete a delivery.
+            translated = await run_in_threadpool(source.translate, body, request, settings)
         except InvalidBatch as exc:
             return JSONResponse(exc.as_dict(), status_code=exc.status)
         result = None

@@ -1,0 +1,365 @@
+"""POST /webhooks/hubspot: HubSpot Webhooks API (v3) contact events into our lead.upsert events.
+
+A delivery is a JSON array of up to 100 events ({eventId, subscriptionId, portalId, appId, occurredAt (ms),
+subscriptionType, attemptNumber, objectId, propertyName, propertyValue, changeSource}). Events carry ids only,
+so each affected contact is read once per delivery from the CRM v3 API (private-app token) and its owner's
+email from the owners API (cached in memory).
+
+    contact.creation, contact.propertyChange, contact.restore, contact.merge -> lead.upsert (event id = eventId)
+    (new developer platform: object.* with objectTypeId "0-1" likewise)
+    contact.deletion, contact.privacyDeletion, other objects, contacts without an email,
+    contacts HubSpot no longer has (404) -> ignored (counted, not errors)
+
+Authentication: X-HubSpot-Signature-v3 (base64 HMAC-SHA256 of method + URI + body + X-HubSpot-Request-Timestamp
+under the app's client secret; timestamp in ms, at most 5 minutes old), else X-HubSpot-Signature with
+X-HubSpot-Signature-Version v1 (hex SHA-256 of secret + body) or v2 (secret + method + URI + body).
+The URI is the public one HubSpot called: behind a proxy, X-Forwarded-Proto and X-Forwarded-Host are honoured.
+
+HubSpot unreachable, rate limited twice or refusing our token: UpstreamUnavailable, answered 503 with nothing
+stored, so HubSpot retries the delivery later.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import logging
+import threading
+import time
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import unquote
+
+import httpx
+from starlette.requests import Request
+
+from bot.config import Settings
+from briefs.events import FieldError, InvalidBatch, validate_event
+from handlers.webhooks import Source, SourceNotConfigured, Translated
+
+log = logging.getLogger("leadbrief.hubspot")
+
+SOURCE_NAME = "hubspot"
+V3_HEADER = "X-HubSpot-Signature-v3"
+TIMESTAMP_HEADER = "X-HubSpot-Request-Timestamp"
+LEGACY_HEADER = "X-HubSpot-Signature"
+VERSION_HEADER = "X-HubSpot-Signature-Version"
+TOLERANCE_MS = 5 * 60 * 1000
+MAX_EVENTS = 1000  # HubSpot sends at most 100; more is not HubSpot
+TIMEOUT = 10.0
+MAX_RETRY_AFTER = 10.0  # longer waits give up (503) rather than hold the request
+CONTACT_TYPES = ("contact.creation", "contact.propertyChange", "contact.restore", "contact.merge")
+PLATFORM_TYPES = ("object.creation", "object.propertyChange", "object.restore", "object.merge")
+CONTACT_OBJECT_TYPE = "0-1"
+PROPERTIES = ("email", "firstname", "lastname", "jobtitle", "company", "phone", "lifecyclestage",
+              "hs_lead_status", "hubspotscore", "hubspot_owner_id")
+FIELDS = {
+    "email": "email",
+    "firstname": "first_name",
+    "lastname": "last_name",
+    "jobtitle": "title",
+    "company": "company",
+    "phone": "phone",
+    "lifecyclestage": "lifecycle_stage",
+}
+# HubSpot's v3 docs: these characters are decoded in the URI before signing.
+_DECODED = ("%3A", "%2F", "%3F", "%40", "%21", "%24", "%27", "%28", "%29", "%2A", "%2C", "%3B")
+
+
+class UpstreamUnavailable(InvalidBatch):
+    """HubSpot's API could not be read: 503, nothing stored, HubSpot redelivers later.
+
+    A subclass of InvalidBatch only so that handlers.webhooks.add_source answers it with its status."""
+
+    def __init__(self, error: str):
+        super().__init__(error, status=503)
+
+
+# --- authentication ------------------------------------------------------------------------------
+
+
+def public_uri(request: Request) -> str:
+    """The URI HubSpot requested, as it saw it (scheme and host from the proxy headers when present)."""
+    headers = request.headers
+    scheme = (headers.get("x-forwarded-proto") or request.url.scheme).split(",")[0].strip()
+    host = (headers.get("x-forwarded-host") or headers.get("host") or request.url.netloc).split(",")[0].strip()
+    raw_path = request.scope.get("raw_path")
+    path = raw_path.decode("latin-1") if raw_path else request.url.path
+    query = request.scope.get("query_string", b"").decode("latin-1")
+    return f"{scheme}://{host}{path}" + (f"?{query}" if query else "")
+
+
+def _decode_uri(uri: str) -> str:
+    for code in _DECODED:
+        uri = uri.replace(code, unquote(code)).replace(code.lower(), unquote(code))
+    return uri
+
+
+def sign_v3(secret: str, method: str, uri: str, body: bytes, timestamp: str) -> str:
+    message = method.encode() + uri.encode() + body + timestamp.encode()
+    return base64.b64encode(hmac.new(secret.encode(), message, hashlib.sha256).digest()).decode()
+
+
+def sign_v1(secret: str, body: bytes) -> str:
+    return hashlib.sha256(secret.encode() + body).hexdigest()
+
+
+def sign_v2(secret: str, method: str, uri: str, body: bytes) -> str:
+    return hashlib.sha256(secret.encode() + method.encode() + uri.encode() + body).hexdigest()
+
+
+def _matches(expected: str, offered: str) -> bool:
+    return hmac.compare_digest(expected.encode(), offered.strip().encode())
+
+
+def check(secret: str, method: str, uri: str, headers, body: bytes, now_ms: int) -> str | None:
+    """None when authentic; otherwise what is wrong, for the 401 body."""
+    uris = (uri, _decode_uri(uri))
+    v3 = headers.get(V3_HEADER)
+    if v3:
+        timestamp = (headers.get(TIMESTAMP_HEADER) or "").strip()
+        if not timestamp.isdigit():
+            return f"missing or malformed {TIMESTAMP_HEADER} header (expected milliseconds since the epoch)"
+        if abs(now_ms - int(timestamp)) > TOLERANCE_MS:
+            return f"{TIMESTAMP_HEADER} is more than 5 minutes from our clock; stale or replayed request"
+        if any(_matches(sign_v3(secret, method, u, body, timestamp), v3) for u in uris):
+            return None
+        return (f"{V3_HEADER} does not match (expected base64 HMAC-SHA256 of method + {uri} + body + timestamp "
+                "under the app's client secret)")
+    legacy, version = headers.get(LEGACY_HEADER), (headers.get(VERSION_HEADER) or "v1").strip().lower()
+    if not legacy:
+        return f"missing {V3_HEADER} (or {LEGACY_HEADER}) header"
+    if version == "v1":
+        if _matches(sign_v1(secret, body), legacy.lower()):
+            return None
+    elif version == "v2":
+        if any(_matches(sign_v2(secret, method, u, body), legacy.lower()) for u in uris):
+            return None
+    else:
+        return f"unknown {VERSION_HEADER} {version!r} (expected v1 or v2)"
+    return f"{LEGACY_HEADER} ({version}) does not match the body (check HUBSPOT_CLIENT_SECRET is the app's client secret)"
+
+
+def authenticate(request: Request, body: bytes, settings: Settings) -> str | None:
+    if not (settings.hubspot_client_secret and settings.hubspot_access_token):
+        raise SourceNotConfigured(
+            "HubSpot webhooks are not enabled: set HUBSPOT_CLIENT_SECRET and HUBSPOT_ACCESS_TOKEN"
+        )
+    return check(settings.hubspot_client_secret, request.method, public_uri(request), request.headers, body,
+                 int(time.time() * 1000))
+
+
+# --- the CRM API ---------------------------------------------------------------------------------
+
+_owners: dict[tuple[str, str], str | None] = {}
+_owners_lock = threading.Lock()
+
+
+class HubSpotAPI:
+    """Reads contacts and owners; a 429 is waited out once (Retry-After), then the delivery gives up."""
+
+    def __init__(self, settings: Settings, client: httpx.Client | None = None):
+        self.base = settings.hubspot_api_url.rstrip("/")
+        self.client = client or httpx.Client(
+            timeout=TIMEOUT, headers={"Authorization": f"Bearer {settings.hubspot_access_token}",
+                                      "Accept": "application/json"}
+        )
+        self.rate_limited = False
+
+    def close(self) -> None:
+        self.client.close()
+
+    def _get(self, path: str, params: dict | None = None) -> dict | None:
+        """The JSON object, or None for 404."""
+        url = f"{self.base}{path}"
+        for attempt in (1, 2):
+            try:
+                r = self.client.get(url, params=params)
+            except httpx.HTTPError as exc:
+                raise UpstreamUnavailable(f"HubSpot API unreachable ({type(exc).__name__}); retry later") from None
+            if r.status_code == 429 and attempt == 1 and not self.rate_limited:
+                self.rate_limited = True  # one wait per delivery
+                wait = _retry_after(r.headers.get("Retry-After"))
+                if wait is not None:
+                    time.sleep(wait)
+                    continue
+            if r.status_code == 429:
+                raise UpstreamUnavailable("HubSpot API rate limit reached; retry later")
+            if r.status_code == 404:
+                return None
+            if r.status_code in (401, 403):
+                raise UpstreamUnavailable(
+                    f"HubSpot API refused HUBSPOT_ACCESS_TOKEN ({r.status_code}); the private app needs the "
+                    "crm.objects.contacts.read and crm.objects.owners.read scopes"
+                )
+            if r.status_code != 200:
+                raise UpstreamUnavailable(f"HubSpot API answered {r.status_code} for {path}; retry later")
+            try:
+                data = r.json()
+            except ValueError:
+                raise UpstreamUnavailable(f"HubSpot API answered {path} with something other than JSON") from None
+            return data if isinstance(data, dict) else None
+        raise AssertionError("unreachable")
+
+    def contact(self, contact_id: str) -> dict | None:
+        data = self._get(f"/crm/v3/objects/contacts/{contact_id}", {"properties": ",".join(PROPERTIES)})
+        if data is None:
+            return None
+        props = data.get("properties")
+        return props if isinstance(props, dict) else {}
+
+    def owner_email(self, owner_id: str) -> str | None:
+        key = (self.base, owner_id)
+        with _owners_lock:
+            if key in _owners:
+                return _owners[key]
+        data = self._get(f"/crm/v3/owners/{owner_id}")
+        email = data.get("email") if data else None
+        email = email if isinstance(email, str) and email.strip() else None
+        with _owners_lock:
+            _owners[key] = email
+        return email
+
+
+def _retry_after(value: str | None) -> float | None:
+    """Seconds to wait, or None when too long to hold the request open."""
+    try:
+        seconds = float(value) if value else 1.0
+    except ValueError:
+        seconds = 1.0
+    return max(seconds, 0.0) if seconds <= MAX_RETRY_AFTER else None
+
+
+# --- translation ---------------------------------------------------------------------------------
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _validate(i: int, item: Any) -> list[FieldError]:
+    if not isinstance(item, dict):
+        return [FieldError(i, f"[{i}]", f"expected a JSON object, got {type(item).__name__}")]
+    problems = []
+    event_id = item.get("eventId")
+    if not (_is_int(event_id) or (isinstance(event_id, str) and event_id.strip())):
+        problems.append(FieldError(i, f"[{i}].eventId", "is required (a number)"))
+    if not isinstance(item.get("subscriptionType"), str) or not item["subscriptionType"].strip():
+        problems.append(FieldError(i, f"[{i}].subscriptionType", "is required (e.g. 'contact.creation')"))
+    if not _is_int(item.get("occurredAt")):
+        problems.append(FieldError(i, f"[{i}].occurredAt", "is required (milliseconds since the epoch)"))
+    object_id = item.get("objectId")
+    if not (_is_int(object_id) or (isinstance(object_id, str) and object_id.strip().isdigit())):
+        problems.append(FieldError(i, f"[{i}].objectId", "is required (the HubSpot record id)"))
+    return problems
+
+
+def _used(item: dict) -> bool:
+    kind = item["subscriptionType"]
+    if kind in CONTACT_TYPES:
+        return True
+    return kind in PLATFORM_TYPES and str(item.get("objectTypeId", "")) == CONTACT_OBJECT_TYPE
+
+
+def _lead(contact_id: str, props: dict, portal_id: Any, api: HubSpotAPI) -> tuple[dict, dict[str, str]]:
+    """Our lead fields, and where each came from (for error messages)."""
+    lead: dict[str, Any] = {}
+    origin: dict[str, str] = {}
+    for theirs, ours in FIELDS.items():
+        value = props.get(theirs)
+        if isinstance(value, str) and value.strip():
+            lead[ours] = value.strip()
+            origin[f"lead.{ours}"] = f"properties.{theirs}"
+    score = props.get("hubspotscore")
+    if score not in (None, ""):
+        try:
+            lead["score"] = int(float(score))
+        except (TypeError, ValueError):
+            lead["score"] = score  # let validation name it
+        origin["lead.score"] = "properties.hubspotscore"
+    owner_id = props.get("hubspot_owner_id")
+    if isinstance(owner_id, str | int) and str(owner_id).strip():
+        email = api.owner_email(str(owner_id).strip())
+        if email:
+            lead["owner_email"] = email
+    if _is_int(portal_id) or (isinstance(portal_id, str) and portal_id.isdigit()):
+        lead["crm_url"] = f"https://app.hubspot.com/contacts/{portal_id}/record/0-1/{contact_id}"
+    return lead, origin
+
+
+def _upsert(i: int, item: dict, when: str, lead: dict, origin: dict[str, str], contact_id: str):
+    """Our event; a contact field HubSpot holds that we cannot take is left out (logged), since
+    refusing the delivery would only make HubSpot redeliver it. An unusable email: None (ignored)."""
+    for _ in range(2):
+        event, errs = validate_event(
+            {"type": "lead.upsert", "id": str(item["eventId"]), "source": SOURCE_NAME, "occurred_at": when,
+             "lead": lead}, i)
+        if event:
+            return event
+        for e in errs:
+            log.warning("HubSpot contact %s: %s %s; left out", contact_id, origin.get(e.field, e.field), e.message)
+            if e.field == "lead.email" or not e.field.startswith("lead."):
+                return None
+            lead.pop(e.field.removeprefix("lead.").split(".")[0], None)
+    return None
+
+
+def _parse(body: bytes) -> list:
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InvalidBatch(f"body is not valid JSON: {exc}") from None
+    if isinstance(data, dict):
+        data = [data]
+    if not isinstance(data, list):
+        raise InvalidBatch("body must be a JSON array of HubSpot webhook events",
+                           [FieldError(0, "(body)", f"expected a JSON array, got {type(data).__name__}")])
+    if not data:
+        raise InvalidBatch("delivery is empty", [FieldError(0, "(body)", "expected at least one event")])
+    if len(data) > MAX_EVENTS:
+        raise InvalidBatch(f"delivery has {len(data)} events; at most {MAX_EVENTS} are accepted", status=413)
+    return data
+
+
+def translate(body: bytes, _request: Request | None, settings: Settings, api: HubSpotAPI | None = None) -> Translated:
+    items = _parse(body)
+    errors = [e for i, item in enumerate(items) for e in _validate(i, item)]
+    if errors:
+        bad = len({e.index for e in errors})
+        raise InvalidBatch(f"{bad} of {len(items)} HubSpot events are invalid; nothing was stored", errors)
+    wanted = [(i, item) for i, item in enumerate(items) if _used(item)]
+    ignored = len(items) - len(wanted)
+    if not wanted:
+        return Translated([], ignored)
+    own = api is None
+    api = api or HubSpotAPI(settings)
+    try:
+        contacts: dict[str, dict | None] = {}
+        leads: dict[str, tuple[dict, dict[str, str]] | None] = {}
+        events = []
+        for i, item in wanted:
+            contact_id = str(item["objectId"]).strip()
+            if contact_id not in contacts:  # each contact once per delivery
+                contacts[contact_id] = api.contact(contact_id)
+                props = contacts[contact_id]
+                leads[contact_id] = _lead(contact_id, props, item.get("portalId"), api) if props else None
+            found = leads[contact_id]
+            if found is None or "email" not in found[0]:
+                ignored += 1  # deleted since, or a contact without an email
+                continue
+            lead, origin = found
+            when = datetime.fromtimestamp(item["occurredAt"] / 1000, UTC).isoformat()
+            event = _upsert(i, item, when, dict(lead), origin, contact_id)
+            if event is None:
+                ignored += 1
+            else:
+                events.append(event)
+    finally:
+        if own:
+            api.close()
+    return Translated(events, ignored)
+
+
+SOURCE = Source(SOURCE_NAME, authenticate, translate)

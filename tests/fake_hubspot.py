@@ -1,0 +1,131 @@
+"""A real HTTP fake of the two HubSpot CRM v3 endpoints Leadbrief reads, for tests.
+
+A stdlib ``ThreadingHTTPServer`` on 127.0.0.1 (OS-chosen port) in a daemon thread::
+
+    with FakeHubSpot(token="pat-na1-test") as fake:
+        fake.add_contact("501", email="jon@acme.example", hubspot_owner_id="77")
+        fake.add_owner("77", "jane@ourco.example")
+        fake.rate_limit(retry_after=1)      # the next request answers 429 once
+
+    GET /crm/v3/objects/contacts/{id}?properties=a,b   -> {"id", "properties": {...requested...}, ...} or 404
+    GET /crm/v3/owners/{id}                            -> {"id", "email", "firstName", ...} or 404
+
+Every request is recorded in ``fake.calls`` (method, path, query) before anything is checked. Then: scripted
+outcomes (FIFO, one per request), then ``Authorization: Bearer <token>`` (401 like HubSpot otherwise).
+Error bodies are HubSpot's shape: {"status": "error", "message", "correlationId", "category"}.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import uuid
+from collections import deque
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
+
+CONTACTS = "/crm/v3/objects/contacts/"
+OWNERS = "/crm/v3/owners/"
+
+
+class FakeHubSpot:
+    def __init__(self, token: str):
+        self.token = token
+        self.contacts: dict[str, dict] = {}
+        self.owners: dict[str, dict] = {}
+        self.calls: list[dict] = []
+        self.script: deque[tuple[int, dict, dict]] = deque()
+        self.lock = threading.Lock()
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *_args):
+                pass
+
+            def do_GET(self):  # noqa: N802
+                fake._handle(self)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.server.shutdown()
+        self.server.server_close()
+
+    # --- scripting ---
+
+    def add_contact(self, contact_id: str, **properties) -> None:
+        self.contacts[str(contact_id)] = properties
+
+    def add_owner(self, owner_id: str, email: str, first: str = "Jane", last: str = "Rep") -> None:
+        self.owners[str(owner_id)] = {"id": str(owner_id), "email": email, "firstName": first, "lastName": last,
+                                      "userId": 9000 + len(self.owners), "createdAt": "2025-01-01T00:00:00Z",
+                                      "updatedAt": "2025-01-01T00:00:00Z", "archived": False}
+
+    def rate_limit(self, retry_after: int | None = 1, times: int = 1) -> None:
+        headers = {"Retry-After": str(retry_after)} if retry_after is not None else {}
+        body = {"status": "error", "message": "You have reached your secondly limit.", "errorType": "RATE_LIMIT",
+                "correlationId": str(uuid.uuid4()), "policyName": "SECONDLY"}
+        for _ in range(times):
+            self.script.append((429, headers, body))
+
+    def fail(self, status: int, times: int = 1) -> None:
+        for _ in range(times):
+            self.script.append((status, {}, {"status": "error", "message": "internal error",
+                                              "correlationId": str(uuid.uuid4())}))
+
+    def calls_to(self, prefix: str) -> list[dict]:
+        return [c for c in self.calls if c["path"].startswith(prefix)]
+
+    # --- serving ---
+
+    def _handle(self, h: BaseHTTPRequestHandler) -> None:
+        parts = urlsplit(h.path)
+        query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+        with self.lock:
+            self.calls.append({"method": "GET", "path": parts.path, "query": query,
+                               "authorization": h.headers.get("Authorization")})
+            scripted = self.script.popleft() if self.script else None
+        if scripted:
+            status, headers, body = scripted
+            return self._send(h, status, body, headers)
+        if h.headers.get("Authorization") != f"Bearer {self.token}":
+            return self._send(h, 401, {"status": "error", "category": "INVALID_AUTHENTICATION",
+                                       "message": "Authentication credentials not found.",
+                                       "correlationId": str(uuid.uuid4())})
+        if parts.path.startswith(CONTACTS):
+            contact_id = parts.path[len(CONTACTS):]
+            props = self.contacts.get(contact_id)
+            if props is None:
+                return self._not_found(h)
+            wanted = [p for p in query.get("properties", "").split(",") if p] or ["email", "firstname", "lastname"]
+            properties = {p: (None if props.get(p) is None else str(props[p])) for p in wanted}
+            properties.update(hs_object_id=contact_id, createdate="2026-03-01T09:00:00.000Z",
+                              lastmodifieddate="2026-03-02T09:00:00.000Z")
+            return self._send(h, 200, {"id": contact_id, "properties": properties,
+                                       "createdAt": "2026-03-01T09:00:00.000Z",
+                                       "updatedAt": "2026-03-02T09:00:00.000Z", "archived": False})
+        if parts.path.startswith(OWNERS):
+            owner = self.owners.get(parts.path[len(OWNERS):])
+            return self._send(h, 200, owner) if owner else self._not_found(h)
+        return self._not_found(h)
+
+    def _not_found(self, h) -> None:
+        self._send(h, 404, {"status": "error", "message": "resource not found", "category": "OBJECT_NOT_FOUND",
+                            "correlationId": str(uuid.uuid4())})
+
+    @staticmethod
+    def _send(h, status: int, body: dict, headers: dict | None = None) -> None:
+        data = json.dumps(body).encode()
+        h.send_response(status)
+        h.send_header("Content-Type", "application/json;charset=utf-8")
+        h.send_header("Content-Length", str(len(data)))
+        for k, v in (headers or {}).items():
+            h.send_header(k, v)
+        h.end_headers()
+        h.wfile.write(data)

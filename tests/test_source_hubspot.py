@@ -1,0 +1,246 @@
+"""POST /webhooks/hubspot over real HTTP against the running app, HubSpot's CRM API faked on loopback."""
+
+import base64
+import hashlib
+import hmac
+import json
+import time
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from handlers.sources import hubspot
+from storage.models import Lead, ProcessedEvent, Qualification
+from storage.queries import find_lead
+from tests.conftest import LiveServer
+from tests.fake_hubspot import FakeHubSpot
+
+FIXTURES = Path(__file__).parent / "fixtures" / "hubspot"
+CLIENT_SECRET = "hubspot-client-secret-0123456789"
+TOKEN = "pat-na1-11111111-2222-3333-4444-555555555555"
+OWNER_ID = "77120034"
+PATH = "/webhooks/hubspot"
+
+
+def fixture(name: str):
+    return json.loads((FIXTURES / f"{name}.json").read_text(encoding="utf-8"))
+
+
+def fresh(events: list, ago: timedelta = timedelta(minutes=5)) -> list:
+    """The delivery as if the changes happened just now (qualification ignores triggers older than 72 hours)."""
+    ms = int((datetime.now(UTC) - ago).timestamp() * 1000)
+    return [{**e, "occurredAt": ms + i} for i, e in enumerate(events)]
+
+
+def encode(payload) -> bytes:
+    return json.dumps(payload, separators=(",", ":")).encode()
+
+
+def v3_headers(uri: str, body: bytes, secret: str = CLIENT_SECRET, timestamp: int | None = None) -> dict:
+    ts = str(int(time.time() * 1000) if timestamp is None else timestamp)
+    mac = hmac.new(secret.encode(), b"POST" + uri.encode() + body + ts.encode(), hashlib.sha256).digest()
+    return {"Content-Type": "application/json", "X-HubSpot-Signature-v3": base64.b64encode(mac).decode(),
+            "X-HubSpot-Request-Timestamp": ts}
+
+
+def post(http, server, payload=None, *, raw: bytes | None = None, headers: dict | None = None):
+    body = raw if raw is not None else encode(payload)
+    return http.post(f"{server.url}{PATH}", content=body,
+                     headers=headers if headers is not None else v3_headers(f"{server.url}{PATH}", body))
+
+
+def count(server, model) -> int:
+    with server.services.sessions() as s:
+        return s.scalar(select(func.count()).select_from(model))
+
+
+@pytest.fixture
+def fake():
+    with FakeHubSpot(token=TOKEN) as f:
+        f.add_contact("501", **fixture("contact_501"))
+        f.add_owner(OWNER_ID, "jane@ourco.example")
+        yield f
+
+
+@pytest.fixture
+def hubspot_settings(settings, fake):
+    return replace(settings, hubspot_client_secret=CLIENT_SECRET, hubspot_access_token=TOKEN,
+                   hubspot_api_url=fake.url)
+
+
+@pytest.fixture
+def server(hubspot_settings):
+    with LiveServer(hubspot_settings) as s:
+        yield s
+
+
+def test_creation_and_mql_change_store_the_lead_with_its_owner_and_qualify_it(http, server, fake):
+    r = post(http, server, fresh(fixture("creation_and_mql")))
+    assert r.status_code == 202, r.text
+    # Two contact events for one contact; the company event is ignored.
+    assert r.json() == {"accepted": 2, "duplicates": 0, "qualified": 1, "ignored": 1}
+    with server.services.sessions() as s:
+        lead = find_lead(s, "jon.doe@acme.example")
+        assert (lead.first_name, lead.last_name, lead.title, lead.company, lead.phone) == (
+            "Jon", "Doe", "Director of Operations", "Acme Widgets", "+1 555 0100")
+        assert lead.score == 42 and lead.lifecycle_stage == "mql"
+        assert lead.owner_email == "jane@ourco.example"
+        assert lead.crm_url == "https://app.hubspot.com/contacts/62515/record/0-1/501"
+        q = s.scalars(select(Qualification).where(Qualification.lead_id == lead.id)).one()
+        assert q.reason == "lifecycle_change"
+        assert set(s.scalars(select(ProcessedEvent.event_id))) == {"1873946201", "1873946202"}
+        assert set(s.scalars(select(ProcessedEvent.source))) == {"hubspot"}
+    # The contact was read once for both events, with our properties and the private-app token.
+    contacts = fake.calls_to("/crm/v3/objects/contacts/")
+    assert len(contacts) == 1 and contacts[0]["path"] == "/crm/v3/objects/contacts/501"
+    assert set(contacts[0]["query"]["properties"].split(",")) == set(hubspot.PROPERTIES)
+    assert contacts[0]["authorization"] == f"Bearer {TOKEN}"
+    assert [c["path"] for c in fake.calls_to("/crm/v3/owners/")] == [f"/crm/v3/owners/{OWNER_ID}"]
+
+
+def test_redelivery_is_a_duplicate_and_owners_are_cached(http, server, fake):
+    delivery = fresh(fixture("creation_and_mql"))
+    assert post(http, server, delivery).json()["accepted"] == 2
+    again = [{**e, "attemptNumber": 1} for e in delivery]
+    r = post(http, server, again)
+    assert r.status_code == 202
+    assert r.json() == {"accepted": 0, "duplicates": 2, "qualified": 0, "ignored": 1}
+    assert count(server, Lead) == 1 and count(server, Qualification) == 1
+    assert len(fake.calls_to("/crm/v3/owners/")) == 1
+
+
+def test_v1_signature_is_accepted_and_hubspots_published_example_verifies(http, server):
+    # https://developers.hubspot.com/docs/faq/v1-request-validation
+    example = (b'[{"eventId":1,"subscriptionId":12345,"portalId":62515,"occurredAt":1564113600000,'
+               b'"subscriptionType":"contact.creation","attemptNumber":0,"objectId":123,"changeSource":"CRM",'
+               b'"changeFlag":"NEW","appId":54321}]')
+    assert hubspot.sign_v1("yyyyyyyy-yyyy-yyyy-yyyy-yyyyyyyyyyyy", example) == (
+        "232db2615f3d666fe21a8ec971ac7b5402d33b9a925784df3ca654d05f4817de")
+    body = encode(fresh(fixture("creation_and_mql"))[:1])
+    headers = {"Content-Type": "application/json", "X-HubSpot-Signature-Version": "v1",
+               "X-HubSpot-Signature": hashlib.sha256(CLIENT_SECRET.encode() + body).hexdigest()}
+    r = post(http, server, raw=body, headers=headers)
+    assert r.status_code == 202 and r.json()["accepted"] == 1
+
+
+def test_v3_signature_over_the_public_uri_behind_a_proxy(http, server):
+    body = encode(fresh(fixture("creation_and_mql"))[:1])
+    headers = v3_headers("https://leads.example.com/webhooks/hubspot", body)
+    headers.update({"Host": "leads.example.com", "X-Forwarded-Proto": "https"})
+    r = post(http, server, raw=body, headers=headers)
+    assert r.status_code == 202, r.text
+    # The same signature presented without the proxy's scheme does not verify.
+    del headers["X-Forwarded-Proto"]
+    assert post(http, server, raw=body, headers=headers).status_code == 401
+
+
+def test_v3_check_decodes_the_characters_hubspot_decodes():
+    uri, body, ts = "https://h.example/webhooks/hubspot?next=%2Fa%3Ab", b"[]", "1700000000000"
+    signature = hubspot.sign_v3(CLIENT_SECRET, "POST", "https://h.example/webhooks/hubspot?next=/a:b", body, ts)
+    headers = {"X-HubSpot-Signature-v3": signature, "X-HubSpot-Request-Timestamp": ts}
+    assert hubspot.check(CLIENT_SECRET, "POST", uri, headers, body, 1700000001000) is None
+
+
+@pytest.mark.parametrize("case", ["wrong secret", "stale", "tampered", "missing"])
+def test_bad_or_stale_signature_is_401_and_stores_nothing(http, server, fake, case):
+    body = encode(fresh(fixture("creation_and_mql")))
+    uri = f"{server.url}{PATH}"
+    headers = {
+        "wrong secret": v3_headers(uri, body, secret="not-the-secret"),
+        "stale": v3_headers(uri, body, timestamp=int(time.time() * 1000) - 6 * 60 * 1000),
+        "tampered": v3_headers(uri, body.replace(b"501", b"502")),
+        "missing": {"Content-Type": "application/json"},
+    }[case]
+    r = post(http, server, raw=body, headers=headers)
+    assert r.status_code == 401 and "HubSpot" in r.json()["error"]
+    if case == "stale":
+        assert "5 minutes" in r.json()["error"]
+    assert count(server, Lead) == 0 and count(server, ProcessedEvent) == 0
+    assert fake.calls == []
+
+
+def test_without_a_secret_the_endpoint_is_404(http, settings, fake):
+    with LiveServer(replace(settings, hubspot_access_token=TOKEN, hubspot_api_url=fake.url)) as server:
+        r = post(http, server, fresh(fixture("creation_and_mql")))
+        assert r.status_code == 404 and "HUBSPOT_CLIENT_SECRET" in r.json()["error"]
+
+
+def test_malformed_event_is_400_naming_the_field(http, server, fake):
+    delivery = fresh(fixture("creation_and_mql"))
+    del delivery[1]["objectId"]
+    delivery[0]["occurredAt"] = "yesterday"
+    r = post(http, server, delivery)
+    assert r.status_code == 400
+    fields = {d["field"] for d in r.json()["details"]}
+    assert fields == {"[1].objectId", "[0].occurredAt"}
+    assert count(server, Lead) == 0 and fake.calls == []
+
+
+@pytest.mark.parametrize("raw", [b"not json", b'{"a": 1}', b"[]", b"[1]"])
+def test_not_a_hubspot_delivery_is_400(http, server, raw):
+    r = post(http, server, raw=raw)
+    assert r.status_code == 400, r.text
+
+
+def test_rate_limited_once_then_stored(http, server, fake):
+    fake.rate_limit(retry_after=1)
+    started = time.monotonic()
+    r = post(http, server, fresh(fixture("creation_and_mql")))
+    assert r.status_code == 202 and r.json()["accepted"] == 2
+    assert time.monotonic() - started >= 0.9
+    assert len(fake.calls_to("/crm/v3/objects/contacts/501")) == 2
+
+
+def test_rate_limited_twice_is_503_and_stores_nothing(http, server, fake):
+    fake.rate_limit(retry_after=0, times=2)
+    r = post(http, server, fresh(fixture("creation_and_mql")))
+    assert r.status_code == 503 and "rate limit" in r.json()["error"]
+    assert count(server, Lead) == 0 and count(server, ProcessedEvent) == 0
+
+
+def test_hubspot_refusing_the_token_is_503_naming_the_scopes(http, hubspot_settings):
+    with LiveServer(replace(hubspot_settings, hubspot_access_token="pat-na1-wrong")) as server:
+        r = post(http, server, fresh(fixture("creation_and_mql")))
+        assert r.status_code == 503 and "crm.objects.contacts.read" in r.json()["error"]
+
+
+def test_unknown_contact_and_contact_without_email_are_ignored(http, server, fake):
+    fake.add_contact("502", firstname="No", lastname="Email")
+    base = fresh(fixture("creation_and_mql"))[0]
+    delivery = [{**base, "eventId": 11, "objectId": 999},
+                {**base, "eventId": 12, "objectId": 502},
+                {**base, "eventId": 13, "subscriptionType": "contact.deletion"}]
+    r = post(http, server, delivery)
+    assert r.status_code == 202
+    assert r.json() == {"accepted": 0, "duplicates": 0, "qualified": 0, "ignored": 3}
+    assert count(server, Lead) == 0
+
+
+def test_contact_field_we_cannot_take_is_left_out(http, server, fake):
+    fake.add_contact("503", email="ana@initech.example", firstname="Ana", hubspotscore="lots",
+                     hubspot_owner_id="404404")
+    base = fresh(fixture("creation_and_mql"))[0]
+    r = post(http, server, [{**base, "objectId": 503}])
+    assert r.status_code == 202 and r.json()["accepted"] == 1
+    with server.services.sessions() as s:
+        lead = find_lead(s, "ana@initech.example")
+        assert (lead.first_name, lead.score, lead.owner_email) == ("Ana", None, None)
+
+
+def test_hubspot_server_error_is_503_and_stores_nothing(http, server, fake):
+    fake.fail(502)
+    r = post(http, server, fresh(fixture("creation_and_mql")))
+    assert r.status_code == 503 and "502" in r.json()["error"]
+    assert count(server, Lead) == 0 and count(server, ProcessedEvent) == 0
+
+
+def test_developer_platform_object_events_for_contacts_are_used(http, server):
+    base = fresh(fixture("creation_and_mql"))[1]
+    platform = {**base, "subscriptionType": "object.propertyChange", "objectTypeId": "0-1"}
+    company = {**base, "eventId": 99, "subscriptionType": "object.propertyChange", "objectTypeId": "0-2"}
+    r = post(http, server, [platform, company])
+    assert r.status_code == 202
+    assert r.json() == {"accepted": 1, "duplicates": 0, "qualified": 1, "ignored": 1}
