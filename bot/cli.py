@@ -126,6 +126,37 @@ def cmd_import(args, settings: Settings) -> int:
                                                            source=args.source, progress=progress), args.quiet)
 
 
+def cmd_sync(args, settings: Settings) -> int:
+    """Pull a source's activity log over its API (Marketo for now)."""
+    from handlers.sources.marketo_sync import SyncError, sync
+
+    try:
+        since = datetime.fromisoformat(args.since.replace("Z", "+00:00"))
+    except ValueError:
+        err.print(f"error: --since {args.since!r} is not a date (expected e.g. 2026-11-01 or 2026-11-01T09:00:00Z)",
+                  markup=False)
+        return 2
+    services = _services(settings)
+
+    def report(r) -> str:
+        return (f"accepted {r.accepted}, duplicates {r.duplicates}, ignored {r.ignored}, pages {r.pages}"
+                + (f", new qualified leads {r.qualified}" if r.qualified else ""))
+
+    try:
+        result = sync(settings, services.sessions, settings.rules, since, page_token=args.resume,
+                      progress=None if args.quiet else lambda r: err.print(f"  {report(r)}", markup=False))
+    except SyncError as exc:
+        err.print(f"error: {exc}", markup=False)
+        if exc.result is not None:
+            out.print(report(exc.result), markup=False)
+            if exc.result.next_page_token:
+                out.print(f"resume with: leadbrief sync marketo --since {args.since} --resume {exc.result.next_page_token}",
+                          markup=False)
+        return 1
+    out.print(report(result), markup=False)
+    return 0
+
+
 def cmd_brief(args, settings: Settings) -> int:
     services = _services(settings)
     now = datetime.now(UTC)
@@ -263,6 +294,13 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--source", default="csv", help="source name for idempotency (default csv)")
     s.add_argument("--quiet", action="store_true", help="no progress bar")
     s.set_defaults(func=cmd_import)
+
+    s = sub.add_parser("sync", help="pull a source's activity log over its API")
+    s.add_argument("source", choices=("marketo",))
+    s.add_argument("--since", required=True, help="start date, e.g. 2026-11-01 or 2026-11-01T09:00:00Z (UTC if no offset)")
+    s.add_argument("--resume", metavar="TOKEN", help="continue from a page token printed by an interrupted sync")
+    s.add_argument("--quiet", action="store_true", help="no per-page progress")
+    s.set_defaults(func=cmd_sync)
 
     s = sub.add_parser("brief", help="print the brief for a lead")
     s.add_argument("email")
