@@ -119,6 +119,7 @@ class LeadFields(_Strict):
     lifecycle_stage: Line(64) | None = None
     score: int | None = Field(default=None, ge=-1_000_000, le=1_000_000)
     persona: Line(100) | None = None
+    lead_source: Line(200) | None = None
     is_customer: bool | None = None
     customer_since: Line(32) | None = None
     nps: int | None = Field(default=None, ge=0, le=10)

@@ -394,6 +394,8 @@ def build_brief(data: BriefInput, rules: Rules | None = None) -> Brief:
     kind = "Customer" if state.is_customer else "Prospect"
     stage = stage_label(normalise_stage(lead.lifecycle_stage))
     status = [kind + (f" ({stage})" if stage and stage.lower() != kind.lower() else "")]
+    if lead.lead_source:
+        status.append(f"source: {plain(lead.lead_source)}")
     status.append(f"owner {lead.owner_email}" if lead.owner_email else "no owner yet")
     if q:
         status.append(f"qualified {ago(q.qualified_at, now)}: {q.detail}")

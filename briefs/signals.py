@@ -51,6 +51,7 @@ class LeadView:
     lifecycle_stage: str | None = None
     score: int | None = None
     persona: str | None = None
+    lead_source: str | None = None
     is_customer: bool = False
     customer_since: str | None = None
     nps: int | None = None

@@ -41,6 +41,7 @@ PROFILE_FIELDS = (
     "lifecycle_stage",
     "score",
     "persona",
+    "lead_source",
     "is_customer",
     "customer_since",
     "nps",

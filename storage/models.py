@@ -74,6 +74,8 @@ class Lead(Base):
     lifecycle_stage: Mapped[str | None] = mapped_column(String(64))
     score: Mapped[int | None] = mapped_column(Integer)
     persona: Mapped[str | None] = mapped_column(String(100))
+    # Where the lead came from, as the CRM says it (Salesforce LeadSource, "Trade Show", "Web"...).
+    lead_source: Mapped[str | None] = mapped_column(String(200))
     is_customer: Mapped[bool] = mapped_column(Boolean, default=False)
     customer_since: Mapped[str | None] = mapped_column(String(32))
     nps: Mapped[int | None] = mapped_column(Integer)

@@ -33,6 +33,7 @@ def lead_view(lead: Lead) -> LeadView:
         lifecycle_stage=lead.lifecycle_stage,
         score=lead.score,
         persona=lead.persona,
+        lead_source=lead.lead_source,
         is_customer=bool(lead.is_customer),
         customer_since=lead.customer_since,
         nps=lead.nps,

@@ -30,6 +30,7 @@ FIELDS = {
     "Company": "company",
     "Phone": "phone",
     "Status": "lifecycle_stage",
+    "LeadSource": "lead_source",
 }
 ACK = (
     '<?xml version="1.0" encoding="UTF-8"?>'
