@@ -26,8 +26,10 @@ import threading
 import uuid
 from collections import deque
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, urlsplit
+
+from tests.loopback import LoopbackServer
 
 
 def _parse(value: str) -> datetime:
@@ -38,7 +40,7 @@ def _parse(value: str) -> datetime:
     return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
-class FakeMarketo:
+class FakeMarketo(LoopbackServer):
     def __init__(self, client_id: str, client_secret: str, page_size: int = 2):
         self.client_id, self.client_secret, self.page_size = client_id, client_secret, page_size
         self.leads: dict[int, dict] = {}
@@ -47,26 +49,7 @@ class FakeMarketo:
         self.calls: list[dict] = []
         self.script: deque[tuple[str, str]] = deque()
         self.lock = threading.Lock()
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *_args):
-                pass
-
-            def do_GET(self):  # noqa: N802
-                fake._handle(self)
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.server.shutdown()
-        self.server.server_close()
+        super().__init__()
 
     # --- scripting ---
 
@@ -99,7 +82,7 @@ class FakeMarketo:
 
     # --- serving ---
 
-    def _handle(self, h: BaseHTTPRequestHandler) -> None:
+    def handle(self, h: BaseHTTPRequestHandler) -> None:
         parts = urlsplit(h.path)
         query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
         auth = h.headers.get("Authorization") or ""
