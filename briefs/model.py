@@ -364,13 +364,14 @@ def build_brief(data: BriefInput, rules: Rules | None = None) -> Brief:
         "pages": notable_pages,
         "webinars": webinars,
         "emails_clicked": clicked,
-        "words": None if words is None else {
-            "quote": words.quote,
-            "form": words.form,
-            "referral": words.referral,
-            "need": words.need,
-            "timeline": words.timeline,
-            "budget": words.budget,
+        # Always every key: a hand-raiser's form may carry no comments at all (HubSpot, Segment).
+        "words": {
+            "quote": words.quote if words else None,
+            "form": words.form if words else (hand_form.form if hand_form else None),
+            "referral": words.referral if words else None,
+            "need": words.need if words else None,
+            "timeline": words.timeline if words else None,
+            "budget": words.budget if words else None,
         },
         "customer": {
             "is_customer": state.is_customer,

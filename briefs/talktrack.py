@@ -111,21 +111,27 @@ def parse(output: str) -> tuple[str, list[str], str]:
 
 
 def render(track: str, persona: str | None, context: dict[str, Any], templates_dir: str | None = None) -> TalkTrack:
+    """Never raises: a brief must not fail because of its talk track. Problems are reported on the result."""
     ctx = _clean(context)
     names = [f"{track}.{_slug(persona)}.j2"] if _slug(persona) else []
     names.append(f"{track}.j2")
-    problem = None
-    env = environment(templates_dir)
+    problem, name, output = None, names[-1], ""
     try:
-        template = env.select_template(names)
-        output = template.render(**ctx)
+        template = environment(templates_dir).select_template(names)
+        name, output = template.name, template.render(**ctx)
     except TemplateError as exc:
-        if not templates_dir:
-            raise
-        problem = f"custom talk-track template failed ({type(exc).__name__}: {exc}); the built-in one was used"
-        template = _builtin().select_template(names)
-        output = template.render(**ctx)
+        problem = f"talk-track template {name} failed ({type(exc).__name__}: {exc})"
+        if templates_dir:
+            problem = f"custom {problem}; the built-in one was used"
+            try:
+                template = _builtin().select_template(names)
+                name, output = template.name, template.render(**ctx)
+            except TemplateError:
+                output = ""
     opener, questions, next_step = parse(output)
-    if not opener and templates_dir and problem is None:
-        problem = f"custom template {template.name} wrote no OPENER: line"
-    return TalkTrack(track, opener, questions, next_step, template.name, problem)
+    if not opener:
+        if problem is None:
+            problem = f"template {name} wrote no OPENER: line"
+        opener = f"Hi {ctx.get('greeting') or 'there'}, thanks for your interest. What prompted you to look at us now?"
+        next_step = next_step or "Offer a short discovery call."
+    return TalkTrack(track, opener, questions, next_step, name, problem)

@@ -1,17 +1,22 @@
-"""A real HTTP fake of the two HubSpot CRM v3 endpoints Leadbrief reads, for tests.
+"""A real HTTP fake of the HubSpot API endpoints Leadbrief reads, for tests.
 
 A stdlib ``ThreadingHTTPServer`` on 127.0.0.1 (OS-chosen port) in a daemon thread::
 
     with FakeHubSpot(token="pat-na1-test") as fake:
         fake.add_contact("501", email="jon@acme.example", hubspot_owner_id="77")
         fake.add_owner("77", "jane@ourco.example")
+        fake.add_form_submission("501", "Contact Sales", timestamp_ms, page_url="https://ourco.example/contact")
+        fake.add_email_event("jon@acme.example", "OPEN", timestamp_ms, subject="Q3 webinar")
         fake.rate_limit(retry_after=1)      # the next request answers 429 once
+        fake.fail(403, path=fake.EMAIL_EVENTS)  # the next request to that path answers 403
 
     GET /crm/v3/objects/contacts/{id}?properties=a,b   -> {"id", "properties": {...requested...}, ...} or 404
     GET /crm/v3/owners/{id}                            -> {"id", "email", "firstName", ...} or 404
+    GET /contacts/v1/contact/vid/{id}/profile          -> {"vid", "properties", "form-submissions": [...]} or 404
+    GET /email/public/v1/events?recipient=&startTimestamp=&limit=  -> {"events": [...], "hasMore", "offset"}
 
 Every request is recorded in ``fake.calls`` (method, path, query) before anything is checked. Then: scripted
-outcomes (FIFO, one per request), then ``Authorization: Bearer <token>`` (401 like HubSpot otherwise).
+outcomes for that path (``fail(..., path=prefix)``), then scripted outcomes for any path (FIFO, one per request), then ``Authorization: Bearer <token>`` (401 like HubSpot otherwise).
 Error bodies are HubSpot's shape: {"status": "error", "message", "correlationId", "category"}.
 """
 
@@ -26,15 +31,23 @@ from urllib.parse import parse_qs, urlsplit
 
 CONTACTS = "/crm/v3/objects/contacts/"
 OWNERS = "/crm/v3/owners/"
+PROFILE = "/contacts/v1/contact/vid/"
+EMAIL_EVENTS = "/email/public/v1/events"
 
 
 class FakeHubSpot:
+    EMAIL_EVENTS = EMAIL_EVENTS
+    PROFILE = PROFILE
+
     def __init__(self, token: str):
         self.token = token
         self.contacts: dict[str, dict] = {}
         self.owners: dict[str, dict] = {}
+        self.forms: dict[str, list[dict]] = {}
+        self.email_events: list[dict] = []
         self.calls: list[dict] = []
         self.script: deque[tuple[int, dict, dict]] = deque()
+        self.path_script: dict[str, deque[tuple[int, dict, dict]]] = {}
         self.lock = threading.Lock()
         fake = self
 
@@ -67,6 +80,31 @@ class FakeHubSpot:
                                       "userId": 9000 + len(self.owners), "createdAt": "2025-01-01T00:00:00Z",
                                       "updatedAt": "2025-01-01T00:00:00Z", "archived": False}
 
+    def add_form_submission(self, contact_id: str, title: str, timestamp: int, *, page_url: str | None = None,
+                            conversion_id: str | None = None, form_id: str | None = None) -> str:
+        conversion_id = conversion_id or str(uuid.uuid4())
+        self.forms.setdefault(str(contact_id), []).append({
+            "conversion-id": conversion_id, "timestamp": timestamp, "form-id": form_id or str(uuid.uuid4()),
+            "portal-id": 62515, "page-url": page_url, "canonical-url": page_url, "title": title,
+            "page-title": f"{title} | OurCo", "form-type": "HUBSPOT", "meta-data": []})
+        return conversion_id
+
+    def add_email_event(self, recipient: str, kind: str, created: int, *, subject: str | None = None,
+                        url: str | None = None, campaign_id: int = 33161293, event_id: str | None = None,
+                        filtered: bool = False) -> str:
+        event_id = event_id or str(uuid.uuid4())
+        event = {"id": event_id, "created": created, "type": kind, "recipient": recipient, "portalId": 62515,
+                 "appId": 113, "appName": "BatchEmail", "emailCampaignId": campaign_id,
+                 "sentBy": {"id": str(uuid.uuid4()), "created": created}}
+        if subject is not None:
+            event["subject"] = subject
+        if url is not None:
+            event["url"] = url
+        if kind in ("OPEN", "CLICK"):
+            event["filteredEvent"] = filtered
+        self.email_events.append(event)
+        return event_id
+
     def rate_limit(self, retry_after: int | None = 1, times: int = 1) -> None:
         headers = {"Retry-After": str(retry_after)} if retry_after is not None else {}
         body = {"status": "error", "message": "You have reached your secondly limit.", "errorType": "RATE_LIMIT",
@@ -74,10 +112,13 @@ class FakeHubSpot:
         for _ in range(times):
             self.script.append((429, headers, body))
 
-    def fail(self, status: int, times: int = 1) -> None:
+    def fail(self, status: int, times: int = 1, path: str | None = None) -> None:
+        """The next `times` requests (to paths starting with `path`, if given) answer `status`."""
+        message = "This app hasn't been granted all required scopes" if status == 403 else "internal error"
+        queue = self.script if path is None else self.path_script.setdefault(path, deque())
         for _ in range(times):
-            self.script.append((status, {}, {"status": "error", "message": "internal error",
-                                              "correlationId": str(uuid.uuid4())}))
+            queue.append((status, {}, {"status": "error", "message": message,
+                                       "correlationId": str(uuid.uuid4())}))
 
     def calls_to(self, prefix: str) -> list[dict]:
         return [c for c in self.calls if c["path"].startswith(prefix)]
@@ -90,7 +131,10 @@ class FakeHubSpot:
         with self.lock:
             self.calls.append({"method": "GET", "path": parts.path, "query": query,
                                "authorization": h.headers.get("Authorization")})
-            scripted = self.script.popleft() if self.script else None
+            scripted = next((q.popleft() for prefix, q in self.path_script.items()
+                             if q and parts.path.startswith(prefix)), None)
+            if scripted is None and self.script:
+                scripted = self.script.popleft()
         if scripted:
             status, headers, body = scripted
             return self._send(h, status, body, headers)
@@ -113,6 +157,25 @@ class FakeHubSpot:
         if parts.path.startswith(OWNERS):
             owner = self.owners.get(parts.path[len(OWNERS):])
             return self._send(h, 200, owner) if owner else self._not_found(h)
+        if parts.path.startswith(PROFILE) and parts.path.endswith("/profile"):
+            contact_id = parts.path[len(PROFILE):-len("/profile")]
+            props = self.contacts.get(contact_id)
+            if props is None:
+                return self._not_found(h)
+            forms = sorted(self.forms.get(contact_id, []), key=lambda f: f["timestamp"], reverse=True)
+            wanted = [p for p in parse_qs(parts.query).get("property", []) if p] or list(props)
+            properties = {p: {"value": str(props[p])} for p in wanted if props.get(p) is not None}
+            return self._send(h, 200, {"vid": int(contact_id), "canonical-vid": int(contact_id), "merged-vids": [],
+                                       "portal-id": 62515, "is-contact": True, "properties": properties,
+                                       "form-submissions": forms, "identity-profiles": []})
+        if parts.path == EMAIL_EVENTS:
+            since = int(query.get("startTimestamp", "0") or 0)
+            limit = min(int(query.get("limit", "100") or 100), 1000)
+            matching = sorted((e for e in self.email_events
+                               if e["recipient"] == query.get("recipient", e["recipient"]) and e["created"] >= since),
+                              key=lambda e: e["created"], reverse=True)
+            return self._send(h, 200, {"events": matching[:limit], "hasMore": len(matching) > limit,
+                                       "offset": str(uuid.uuid4())})
         return self._not_found(h)
 
     def _not_found(self, h) -> None:

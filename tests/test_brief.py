@@ -224,7 +224,7 @@ def test_admin_templates_override_ours_and_are_sandboxed(tmp_path):
     evil = build_brief(BriefInput(JON, acts, [], q("hand_raiser", "filled in a form"), NOW), rules)
     assert evil.talk_track.problem and "built-in one was used" in evil.talk_track.problem
     assert evil.talk_track.opener.startswith("Hi Jon, thanks for reaching out")
-    assert "custom talk-track template failed" in json.dumps(to_blocks(evil))
+    assert "custom talk-track template hand_raiser.j2 failed (SecurityError" in json.dumps(to_blocks(evil))
 
 
 def test_notes_and_qualification_note_travel_with_the_brief():
@@ -244,3 +244,21 @@ def test_emails_are_ordered_by_when_they_were_opened_not_sent():
     ]
     lines = [x for x in build_brief(BriefInput(JON, acts, [], None, NOW)).engagement if x.startswith("✉️ “")]
     assert lines == ["✉️ “Opened last week”: opened, 7 days ago", "✉️ “Sent yesterday, opened long ago”: opened, 2 months ago"]
+
+
+def test_hand_raiser_form_without_comments_still_gets_a_hand_raiser_track():
+    acts = [ActivityView("form_submit", NOW - d(minutes=2), form="Contact Sales")]
+    brief = build_brief(BriefInput(JON, acts, [], q("hand_raiser", "filled in the Contact Sales form"), NOW))
+    assert brief.talk_track.track == "hand_raiser" and brief.talk_track.problem is None
+    assert brief.talk_track.opener.startswith("Hi Jon, thanks for reaching out through our Contact Sales form.")
+    assert brief.own_words is None
+
+
+def test_a_failing_builtin_template_never_fails_the_brief(monkeypatch):
+    from briefs import talktrack
+
+    monkeypatch.setattr(talktrack, "_clean", lambda ctx: {k: v for k, v in ctx.items() if k != "content"})
+    brief = build_brief(BriefInput(JON, researcher_acts(), [], q(), NOW))
+    assert "talk-track template researcher.j2 failed (UndefinedError" in brief.talk_track.problem
+    assert brief.talk_track.opener.startswith("Hi Jon, thanks for your interest")
+    assert "talk-track template researcher.j2 failed" in json.dumps(to_blocks(brief))

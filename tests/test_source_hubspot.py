@@ -13,8 +13,8 @@ import pytest
 from sqlalchemy import func, select
 
 from handlers.sources import hubspot
-from storage.models import Lead, ProcessedEvent, Qualification
-from storage.queries import find_lead
+from storage.models import Activity, Lead, ProcessedEvent, Qualification
+from storage.queries import brief_input, find_lead
 from tests.conftest import LiveServer
 from tests.fake_hubspot import FakeHubSpot
 
@@ -244,3 +244,113 @@ def test_developer_platform_object_events_for_contacts_are_used(http, server):
     r = post(http, server, [platform, company])
     assert r.status_code == 202
     assert r.json() == {"accepted": 1, "duplicates": 0, "qualified": 1, "ignored": 1}
+
+
+# --- engagements -----------------------------------------------------------------------------------
+
+EMAIL = "jon.doe@acme.example"
+
+
+def ms_ago(**delta) -> int:
+    return int((datetime.now(UTC) - timedelta(**delta)).timestamp() * 1000)
+
+
+def script_engagements(fake) -> None:
+    fake.add_form_submission("501", "Download: Buyer's Guide", ms_ago(days=3), conversion_id="conv-guide",
+                             page_url="https://ourco.example/guide")
+    fake.add_form_submission("501", "Old Newsletter", ms_ago(days=200), conversion_id="conv-old")
+    fake.add_email_event(EMAIL, "SENT", ms_ago(days=2), event_id="e-sent", subject="Your buyer's guide")
+    fake.add_email_event(EMAIL, "DELIVERED", ms_ago(days=2), event_id="e-delivered")
+    fake.add_email_event(EMAIL, "OPEN", ms_ago(days=1), event_id="e-open", subject="Your buyer's guide")
+    fake.add_email_event(EMAIL, "CLICK", ms_ago(hours=20), event_id="e-click", url="https://ourco.example/pricing")
+    fake.add_email_event(EMAIL, "OPEN", ms_ago(hours=19), event_id="e-bot", filtered=True)
+    fake.add_email_event(EMAIL, "BOUNCE", ms_ago(hours=18), event_id="e-bounce")
+    fake.add_email_event("someone@else.example", "OPEN", ms_ago(hours=1), event_id="e-other")
+
+
+def test_recent_form_and_email_engagements_are_stored_as_activities(http, server, fake):
+    script_engagements(fake)
+    r = post(http, server, fresh(fixture("creation_and_mql")))
+    assert r.status_code == 202, r.text
+    # 2 upserts + 1 recent form + sent, delivered, open, click (not the old form, the bot open, the bounce).
+    assert r.json() == {"accepted": 7, "duplicates": 0, "qualified": 1, "ignored": 1}
+    with server.services.sessions() as s:
+        lead = find_lead(s, EMAIL)
+        acts = brief_input(s, lead, datetime.now(UTC)).activities
+        by_kind = {a.kind: a for a in acts}
+        assert sorted(a.kind for a in acts) == ["email_click", "email_delivered", "email_open", "email_sent",
+                                                "form_submit"]
+        assert (by_kind["form_submit"].form, by_kind["form_submit"].url) == (
+            "Download: Buyer's Guide", "https://ourco.example/guide")
+        assert by_kind["email_open"].subject == "Your buyer's guide"
+        assert by_kind["email_click"].url == "https://ourco.example/pricing"
+        ids = set(s.scalars(select(ProcessedEvent.event_id)))
+        assert {"hubspot:form:conv-guide", "hubspot:email:e-open", "hubspot:email:e-click"} <= ids
+        assert "hubspot:form:conv-old" not in ids and "hubspot:email:e-bot" not in ids
+    # One call per kind for the contact, however many events named it; bounded and recent.
+    profile = fake.calls_to("/contacts/v1/contact/vid/")
+    assert [c["path"] for c in profile] == ["/contacts/v1/contact/vid/501/profile"]
+    emails = fake.calls_to("/email/public/v1/events")
+    assert len(emails) == 1 and emails[0]["query"]["recipient"] == EMAIL
+    assert emails[0]["query"]["limit"] == "50" and emails[0]["authorization"] == f"Bearer {TOKEN}"
+    assert int(emails[0]["query"]["startTimestamp"]) <= ms_ago(days=89)
+
+
+def test_contact_sales_form_makes_the_lead_a_hand_raiser(http, server, fake):
+    fake.add_form_submission("501", "Contact Sales", ms_ago(minutes=10), conversion_id="conv-sales",
+                             page_url="https://ourco.example/contact-sales")
+    r = post(http, server, fresh(fixture("creation_and_mql")))
+    assert r.status_code == 202, (r.status_code, r.text)
+    assert r.json()["qualified"] == 1
+    with server.services.sessions() as s:
+        lead = find_lead(s, EMAIL)
+        q = s.scalars(select(Qualification).where(Qualification.lead_id == lead.id)).one()
+        assert q.reason == "hand_raiser"
+        acts = brief_input(s, lead, datetime.now(UTC)).activities
+        assert [(a.kind, a.form) for a in acts] == [("form_submit", "Contact Sales")]
+
+
+def test_redelivery_does_not_duplicate_engagements(http, server, fake):
+    script_engagements(fake)
+    delivery = fresh(fixture("creation_and_mql"))
+    assert post(http, server, delivery).json()["accepted"] == 7
+    r = post(http, server, delivery)
+    assert r.status_code == 202
+    assert r.json() == {"accepted": 0, "duplicates": 7, "qualified": 0, "ignored": 1}
+    assert count(server, Activity) == 5
+
+
+def test_engagements_only_for_creations_and_stage_or_score_changes(http, server, fake):
+    script_engagements(fake)
+    base = fresh(fixture("creation_and_mql"))[1]
+    r = post(http, server, [{**base, "propertyName": "jobtitle", "propertyValue": "CTO"}])
+    assert r.status_code == 202 and r.json()["accepted"] == 1
+    assert fake.calls_to("/contacts/v1/") == [] and fake.calls_to("/email/") == []
+    assert count(server, Activity) == 0
+
+
+@pytest.mark.parametrize("status", [403, 404, 500])
+def test_failing_engagement_endpoint_still_stores_the_contact(http, server, fake, caplog, status):
+    script_engagements(fake)
+    fake.fail(status, path=fake.EMAIL_EVENTS)
+    r = post(http, server, fresh(fixture("creation_and_mql")))
+    assert r.status_code == 202, r.text
+    assert r.json()["accepted"] == 3  # the two upserts and the form; no email events
+    with server.services.sessions() as s:
+        lead = find_lead(s, EMAIL)
+        assert lead.owner_email == "jane@ourco.example"
+        assert [a.kind for a in brief_input(s, lead, datetime.now(UTC)).activities] == ["form_submit"]
+    warnings = [rec.getMessage() for rec in caplog.records if rec.name == "leadbrief.hubspot"]
+    assert any(f"email events answered {status}" in w for w in warnings)
+    assert not any(TOKEN in w or EMAIL in w for w in warnings)
+
+
+def test_rate_limited_engagement_call_is_waited_out_once(http, server, fake):
+    script_engagements(fake)
+    fake.rate_limit(retry_after=0)
+    fake.path_script.setdefault(fake.PROFILE, __import__("collections").deque()).append(
+        (429, {"Retry-After": "0"}, {"status": "error", "message": "secondly limit"}))
+    r = post(http, server, fresh(fixture("creation_and_mql")))
+    # The contact's 429 used the one wait; the profile's 429 is a second one: 503, nothing stored.
+    assert r.status_code == 503 and "rate limit" in r.json()["error"]
+    assert count(server, Lead) == 0 and count(server, Activity) == 0

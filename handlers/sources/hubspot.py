@@ -15,6 +15,18 @@ under the app's client secret; timestamp in ms, at most 5 minutes old), else X-H
 X-HubSpot-Signature-Version v1 (hex SHA-256 of secret + body) or v2 (secret + method + URI + body).
 The URI is the public one HubSpot called: behind a proxy, X-Forwarded-Proto and X-Forwarded-Host are honoured.
 
+Engagements: for each contact created, or whose lifecyclestage or hubspotscore changed, in the delivery (the
+moments a brief is likely), at most one call per kind reads its recent history (last 90 days, at most 50 each):
+
+    form submissions  GET /contacts/v1/contact/vid/{id}/profile (form-submissions) -> activity form_submit
+                      (form = title, url = page-url), id hubspot:form:{conversion-id}
+    marketing email   GET /email/public/v1/events?recipient=... (SENT, DELIVERED, OPEN, CLICK; bot-filtered
+                      events skipped) -> email_sent / email_delivered / email_open / email_click, id hubspot:email:{id}
+
+Page views are not read: the only documented API for them (Events API, e_visited_page) is Enterprise-only.
+An engagement call that fails (404, 401/403 missing scope, 5xx, unreachable, not JSON) is logged and skipped; the
+contact is stored without it. A 429 is waited out once per delivery like any other call.
+
 HubSpot unreachable, rate limited twice or refusing our token: UpstreamUnavailable, answered 503 with nothing
 stored, so HubSpot retries the delivery later.
 """
@@ -28,7 +40,7 @@ import json
 import logging
 import threading
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import unquote
 
@@ -64,8 +76,17 @@ FIELDS = {
     "phone": "phone",
     "lifecyclestage": "lifecycle_stage",
 }
+ENGAGEMENT_DAYS = 90
+ENGAGEMENT_LIMIT = 50
+# Property changes that make a brief likely, and so are worth reading the contact's engagements for.
+ENGAGEMENT_PROPERTIES = ("lifecyclestage", "hubspotscore")
+EMAIL_KINDS = {"SENT": "email_sent", "DELIVERED": "email_delivered", "OPEN": "email_open", "CLICK": "email_click"}
 # HubSpot's v3 docs: these characters are decoded in the URI before signing.
 _DECODED = ("%3A", "%2F", "%3F", "%40", "%21", "%24", "%27", "%28", "%29", "%2A", "%2C", "%3B")
+
+
+class _Skipped(Exception):
+    """An engagement call failed in a way that should not fail the delivery."""
 
 
 class UpstreamUnavailable(InvalidBatch):
@@ -171,13 +192,15 @@ class HubSpotAPI:
     def close(self) -> None:
         self.client.close()
 
-    def _get(self, path: str, params: dict | None = None) -> dict | None:
-        """The JSON object, or None for 404."""
+    def _get(self, path: str, params: dict | None = None, optional: bool = False) -> dict | None:
+        """The JSON object, or None for 404. optional: anything but 200 or a second 429 raises _Skipped."""
         url = f"{self.base}{path}"
         for attempt in (1, 2):
             try:
                 r = self.client.get(url, params=params)
             except httpx.HTTPError as exc:
+                if optional:
+                    raise _Skipped(f"unreachable ({type(exc).__name__})") from None
                 raise UpstreamUnavailable(f"HubSpot API unreachable ({type(exc).__name__}); retry later") from None
             if r.status_code == 429 and attempt == 1 and not self.rate_limited:
                 self.rate_limited = True  # one wait per delivery
@@ -187,6 +210,8 @@ class HubSpotAPI:
                     continue
             if r.status_code == 429:
                 raise UpstreamUnavailable("HubSpot API rate limit reached; retry later")
+            if optional and r.status_code != 200:
+                raise _Skipped(f"answered {r.status_code}")
             if r.status_code == 404:
                 return None
             if r.status_code in (401, 403):
@@ -199,6 +224,8 @@ class HubSpotAPI:
             try:
                 data = r.json()
             except ValueError:
+                if optional:
+                    raise _Skipped("answered something other than JSON") from None
                 raise UpstreamUnavailable(f"HubSpot API answered {path} with something other than JSON") from None
             return data if isinstance(data, dict) else None
         raise AssertionError("unreachable")
@@ -221,6 +248,22 @@ class HubSpotAPI:
         with _owners_lock:
             _owners[key] = email
         return email
+
+    def form_submissions(self, contact_id: str) -> list[dict]:
+        """The contact's form submissions (legacy contact profile; only the email property is asked for)."""
+        data = self._get(f"/contacts/v1/contact/vid/{contact_id}/profile",
+                         {"property": "email", "propertyMode": "value_only", "formSubmissionMode": "all",
+                          "showListMemberships": "false"}, optional=True)
+        items = data.get("form-submissions") if data else None
+        return [s for s in items if isinstance(s, dict)] if isinstance(items, list) else []
+
+    def email_events(self, email: str, since_ms: int) -> list[dict]:
+        """Marketing email events for one recipient since since_ms (at most ENGAGEMENT_LIMIT)."""
+        data = self._get("/email/public/v1/events",
+                         {"recipient": email, "startTimestamp": str(since_ms), "limit": str(ENGAGEMENT_LIMIT)},
+                         optional=True)
+        items = data.get("events") if data else None
+        return [e for e in items if isinstance(e, dict)] if isinstance(items, list) else []
 
 
 def _retry_after(value: str | None) -> float | None:
@@ -306,6 +349,88 @@ def _upsert(i: int, item: dict, when: str, lead: dict, origin: dict[str, str], c
     return None
 
 
+def _wants_engagements(item: dict) -> bool:
+    kind = item["subscriptionType"]
+    if kind.endswith(".creation"):
+        return True
+    return kind.endswith(".propertyChange") and item.get("propertyName") in ENGAGEMENT_PROPERTIES
+
+
+def _ms(value: Any) -> int | None:
+    if _is_int(value):
+        return value
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value.strip())
+    return None
+
+
+def _text(value: Any) -> str | None:
+    return value.strip() if isinstance(value, str) and value.strip() else None
+
+
+def _form_activity(email: str, sub: dict) -> tuple[int, dict] | None:
+    conversion, when = _text(sub.get("conversion-id")), _ms(sub.get("timestamp"))
+    if not conversion or when is None:
+        return None
+    event: dict[str, Any] = {"type": "activity", "id": f"hubspot:form:{conversion}", "kind": "form_submit"}
+    if _text(sub.get("title")):
+        event["form"] = _text(sub["title"])
+    if _text(sub.get("page-url")):
+        event["url"] = _text(sub["page-url"])
+    extra = {k: _text(sub.get(theirs)) for k, theirs in (("form_id", "form-id"), ("page_title", "page-title"))}
+    extra = {k: v for k, v in extra.items() if v}
+    if extra:
+        event["properties"] = extra
+    return when, event
+
+
+def _email_activity(email: str, ev: dict) -> tuple[int, dict] | None:
+    kind = EMAIL_KINDS.get(ev.get("type")) if isinstance(ev.get("type"), str) else None
+    event_id, when = _text(ev.get("id")), _ms(ev.get("created"))
+    if not kind or not event_id or when is None or ev.get("filteredEvent") is True:
+        return None  # other types (bounces, status changes), or an open/click HubSpot thinks was a bot
+    event: dict[str, Any] = {"type": "activity", "id": f"hubspot:email:{event_id}", "kind": kind}
+    if _text(ev.get("subject")):
+        event["subject"] = _text(ev["subject"])
+    if kind == "email_click" and _text(ev.get("url")):
+        event["url"] = _text(ev["url"])
+    campaign = ev.get("emailCampaignId")
+    if _is_int(campaign) or _text(campaign):
+        event["properties"] = {"email_campaign_id": str(campaign)}
+    return when, event
+
+
+def _engagements(i: int, contact_id: str, email: str, api: HubSpotAPI, now: datetime) -> list:
+    """The contact's recent form submissions and marketing email events as our activity events."""
+    since = int((now - timedelta(days=ENGAGEMENT_DAYS)).timestamp() * 1000)
+    found: list[tuple[int, dict]] = []
+    for name, read, build in (
+        ("form submissions", lambda: api.form_submissions(contact_id), _form_activity),
+        ("email events", lambda: api.email_events(email, since), _email_activity),
+    ):
+        try:
+            items = read()
+        except _Skipped as exc:
+            log.warning("HubSpot contact %s: reading %s %s; stored without them", contact_id, name, exc)
+            continue
+        built = [b for b in (build(email, item) for item in items) if b and b[0] >= since]
+        found.extend(sorted(built, key=lambda b: b[0], reverse=True)[:ENGAGEMENT_LIMIT])
+    events, seen = [], set()
+    for when, event in found:
+        if event["id"] in seen:
+            continue
+        seen.add(event["id"])
+        event.update(email=email, source=SOURCE_NAME,
+                     occurred_at=datetime.fromtimestamp(when / 1000, UTC).isoformat())
+        parsed, errs = validate_event(event, i)
+        if parsed:
+            events.append(parsed)
+        else:
+            log.warning("HubSpot contact %s: engagement %s left out (%s)", contact_id, event["id"],
+                        "; ".join(f"{e.field} {e.message}" for e in errs))
+    return events
+
+
 def _parse(body: bytes) -> list:
     try:
         data = json.loads(body)
@@ -338,7 +463,8 @@ def translate(body: bytes, _request: Request | None, settings: Settings, api: Hu
     try:
         contacts: dict[str, dict | None] = {}
         leads: dict[str, tuple[dict, dict[str, str]] | None] = {}
-        events = []
+        events: list = []
+        engaged: dict[str, tuple[int, str]] = {}  # contact id -> (index, email): engagements to read
         for i, item in wanted:
             contact_id = str(item["objectId"]).strip()
             if contact_id not in contacts:  # each contact once per delivery
@@ -356,6 +482,11 @@ def translate(body: bytes, _request: Request | None, settings: Settings, api: Hu
                 ignored += 1
             else:
                 events.append(event)
+                if _wants_engagements(item):
+                    engaged.setdefault(contact_id, (i, event.lead.email))
+        now = datetime.now(UTC)
+        for contact_id, (i, email) in engaged.items():  # after the upserts: the lead exists first
+            events.extend(_engagements(i, contact_id, email, api, now))
     finally:
         if own:
             api.close()
