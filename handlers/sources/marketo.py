@@ -37,6 +37,7 @@ from starlette.requests import Request
 
 from bot.config import Settings
 from briefs.events import ACTIVITY_KINDS, FieldError, InvalidBatch, validate_event
+from handlers.sources.payload import dig
 from handlers.webhooks import Source, SourceNotConfigured, Translated
 
 SOURCE_NAME = "marketo"
@@ -81,12 +82,7 @@ def _value(value: Any) -> Any:
 
 
 def _get(data: dict, path: str) -> Any:
-    value: Any = data
-    for part in path.split("."):
-        if not isinstance(value, dict):
-            return None
-        value = value.get(part)
-    return _value(value)
+    return _value(dig(data, path))
 
 
 def _event_id(data: dict) -> str | None:

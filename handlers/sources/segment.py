@@ -25,6 +25,7 @@ from starlette.requests import Request
 
 from bot.config import Settings
 from briefs.events import EMAIL_RE, MAX_BATCH, FieldError, InvalidBatch, validate_event
+from handlers.sources.payload import dig
 from handlers.webhooks import Source, SourceNotConfigured, Translated
 
 SOURCE_NAME = "segment"
@@ -95,13 +96,7 @@ def authenticate(request: Request, body: bytes, settings: Settings) -> str | Non
 # --- translation ---------------------------------------------------------------------------------
 
 
-def _get(msg: dict, path: str) -> Any:
-    value: Any = msg
-    for part in path.split("."):
-        if not isinstance(value, dict):
-            return None
-        value = value.get(part)
-    return value
+_get = dig
 
 
 def _pick(msg: dict, *paths: str) -> tuple[Any, str | None]:
