@@ -20,6 +20,8 @@ class SchemaOutOfDate(RuntimeError):
 
 
 def make_engine(url: str, **kwargs) -> Engine:
+    # Error messages and logs show the SQL, never the values: those are people's personal data.
+    kwargs.setdefault("hide_parameters", True)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         kwargs.setdefault("connect_args", {}).setdefault("check_same_thread", False)
