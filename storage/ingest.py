@@ -195,6 +195,15 @@ LEAD_WRITABLE = (*PROFILE_FIELDS, "search_text", "profile_as_of", "first_seen_at
 class LeadRow(SimpleNamespace):
     """A lead as plain attributes (what briefs and qualification read), without ORM change tracking."""
 
+    @classmethod
+    def loaded(cls, row) -> LeadRow:
+        lead = cls(**row)
+        lead._loaded = dict(row)  # to write back only what changed
+        return lead
+
+    def changed(self) -> tuple[str, ...]:
+        return tuple(c for c in LEAD_WRITABLE if getattr(self, c) != self._loaded.get(c))
+
 
 def _leads(session: Session, emails: set[str], now: datetime) -> dict[str, LeadRow]:
     """The batch's leads, created where missing, row-locked in id order so that concurrent batches
@@ -205,7 +214,7 @@ def _leads(session: Session, emails: set[str], now: datetime) -> dict[str, LeadR
         rows = session.execute(
             select(table).where(table.c.email.in_(wanted)).order_by(table.c.id).with_for_update()
         ).mappings()
-        return {r["email"]: LeadRow(**r) for r in rows}
+        return {r["email"]: LeadRow.loaded(r) for r in rows}
 
     # Create first, then lock everything in one pass in id order: locking in two rounds would let two
     # batches take the same rows in different orders.
@@ -219,12 +228,17 @@ def _leads(session: Session, emails: set[str], now: datetime) -> dict[str, LeadR
 
 
 def _save_leads(session: Session, leads: list[LeadRow]) -> None:
+    """One executemany per set of changed columns (usually one or two: the seen/touch times)."""
     driver = _Driver(session)
-    rows = [
-        (*(driver.time(getattr(lead, c)) if c in LEAD_TIMES else getattr(lead, c) for c in LEAD_WRITABLE), lead.id)
-        for lead in sorted(leads, key=lambda r: r.id)
-    ]
-    driver.update("leads", LEAD_WRITABLE, rows)
+    groups: dict[tuple[str, ...], list[tuple]] = defaultdict(list)
+    for lead in sorted(leads, key=lambda r: r.id):
+        columns = lead.changed()
+        if columns:
+            groups[columns].append(
+                (*(driver.time(getattr(lead, c)) if c in LEAD_TIMES else getattr(lead, c) for c in columns), lead.id)
+            )
+    for columns, rows in groups.items():
+        driver.update("leads", columns, rows)
 
 
 def _apply_upsert(state: _LeadState, event: LeadUpsert) -> None:
