@@ -77,6 +77,14 @@ class _Driver:
         # The text form SQLAlchemy's DateTime uses on SQLite, in UTC (see storage.models.UTCDateTime).
         return value.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
 
+    @staticmethod
+    def read_time(value):
+        if value is None:
+            return None
+        if isinstance(value, str):
+            return datetime.fromisoformat(value).replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
     def json(self, value):
         if value is None:
             return None
@@ -116,6 +124,7 @@ class _Driver:
 ACTIVITY_COLUMNS = ("lead_id", "kind", "occurred_at", "asset_id", "campaign", "subject", "url", "form", "comments",
                     "properties", "source", "source_event_id", "received_at")
 LEAD_TIMES = {"profile_as_of", "first_seen_at", "last_seen_at", "last_touch_at", "updated_at"}
+LEAD_READ_TIMES = (*LEAD_TIMES, "created_at")
 
 
 def _insert(session: Session, model):
@@ -210,11 +219,20 @@ def _leads(session: Session, emails: set[str], now: datetime) -> dict[str, LeadR
     touching the same leads queue up instead of deadlocking (PostgreSQL; SQLite serialises writers)."""
     table = Lead.__table__
 
-    def locked(wanted) -> dict[str, LeadRow]:
-        rows = session.execute(
-            select(table).where(table.c.email.in_(wanted)).order_by(table.c.id).with_for_update()
-        ).mappings()
-        return {r["email"]: LeadRow.loaded(r) for r in rows}
+    driver = _Driver(session)
+
+    def locked(wanted: set[str]) -> dict[str, LeadRow]:
+        marks = ", ".join([driver.mark] * len(wanted))
+        lock = "" if driver.sqlite else " FOR UPDATE"
+        sql = f"SELECT {', '.join(LEAD_COLUMNS)} FROM leads WHERE email IN ({marks}) ORDER BY id{lock}"  # noqa: S608
+        found = {}
+        for row in session.connection().exec_driver_sql(sql, tuple(sorted(wanted))):
+            values = dict(zip(LEAD_COLUMNS, row, strict=True))
+            for name in LEAD_READ_TIMES:
+                values[name] = driver.read_time(values[name])
+            values["is_customer"] = bool(values["is_customer"])
+            found[values["email"]] = LeadRow.loaded(values)
+        return found
 
     # Create first, then lock everything in one pass in id order: locking in two rounds would let two
     # batches take the same rows in different orders.
