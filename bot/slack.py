@@ -137,10 +137,6 @@ class ChannelPacer:
             self._next[channel] = now + self.interval
             return 0.0
 
-    def push_back(self, channel: str, seconds: float) -> None:
-        with self._lock:
-            self._next[channel] = max(self._next.get(channel, 0.0), time.monotonic() + seconds)
-
 
 def backoff(attempt: int) -> timedelta:
     base = min(300.0, 5.0 * (2 ** attempt))

@@ -25,7 +25,7 @@ from briefs.model import build_brief
 from briefs.rules import Rules
 from briefs.signals import ENGAGEMENT_KINDS, ActivityView, fold, normalise_stage
 from storage import outbox
-from storage.models import Activity, ContentAsset, HandoffNote, Lead, ProcessedEvent, Qualification
+from storage.models import Activity, ContentAsset, HandoffNote, Lead, Qualification
 from storage.queries import OPEN_STATUSES, brief_input, lead_view
 
 RETRIES = 3
@@ -166,37 +166,30 @@ def _claim(session: Session, events: list[Event], now: datetime) -> list[Event]:
     unique: dict[tuple[str, str], Event] = {}
     for e in events:
         unique.setdefault((e.source, e.id), e)
-    driver = _Driver(session)
-    received = driver.time(now)
-    rows = [(s, i, e.type, driver.time(e.occurred_at), received) for (s, i), e in unique.items()]
-    fresh = set(driver.insert_returning(
-        "processed_events", ("source", "event_id", "type", "occurred_at", "received_at"), rows,
-        ("source", "event_id"), ("source", "event_id"),
-    ))
+    fresh = claim_keys(session, [(s, i, e.type, e.occurred_at) for (s, i), e in unique.items()], now)
     return [e for key, e in unique.items() if key in fresh]
 
 
-def claim_keys(session: Session, rows: list[dict]) -> set[tuple[str, str]]:
-    """Insert processed_events rows; return the (source, event_id) keys that were new."""
-    if not rows:
-        return set()
-    stmt = (
-        _insert(session, ProcessedEvent)
-        .on_conflict_do_nothing(index_elements=["source", "event_id"])
-        .returning(ProcessedEvent.source, ProcessedEvent.event_id)
-    )
-    return {tuple(r) for r in session.execute(stmt, rows)}
+def claim_keys(session: Session, keys: list[tuple[str, str, str, datetime]], now: datetime) -> set[tuple[str, str]]:
+    """Record (source, event_id, type, occurred_at) in processed_events; return the (source, event_id) that
+    were new. INSERT .. ON CONFLICT DO NOTHING RETURNING: safe against a concurrent delivery of the same ids."""
+    driver = _Driver(session)
+    received = driver.time(now)
+    rows = [(s, i, t, driver.time(at), received) for s, i, t, at in keys]
+    return set(driver.insert_returning(
+        "processed_events", ("source", "event_id", "type", "occurred_at", "received_at"), rows,
+        ("source", "event_id"), ("source", "event_id"),
+    ))
 
 
 def claim_once(sessions: sessionmaker[Session], source: str, event_id: str, type_: str, now: datetime) -> bool:
     """True the first time (source, event_id) is seen: for deliveries that carry no batch (Slack retries)."""
     with sessions.begin() as session:
-        row = {"source": source, "event_id": event_id[:200], "type": type_[:32], "occurred_at": now, "received_at": now}
-        return bool(claim_keys(session, [row]))
+        return bool(claim_keys(session, [(source, event_id[:200], type_[:32], now)], now))
 
 
 LEAD_COLUMNS = tuple(c.name for c in Lead.__table__.columns)
-# Written back once per batch, with one executemany UPDATE.
+# The columns a batch may change; _save_leads writes back only those that did.
 LEAD_WRITABLE = (*PROFILE_FIELDS, "search_text", "profile_as_of", "first_seen_at", "last_seen_at", "last_touch_at",
                  "updated_at")
 
