@@ -53,7 +53,7 @@ TARGET_EMAIL = "target{k}@bigco.example"
 
 LEAD_COLS = ("id", "email", "first_name", "last_name", "title", "company", "phone", "owner_email",
              "lifecycle_stage", "score", "persona", "is_customer", "customer_since", "nps", "csat", "crm_url",
-             "search_text", "profile_as_of", "first_seen_at", "last_seen_at", "last_touch_at", "created_at",
+             "search_text", "profile_as_of", "created_at",
              "updated_at")
 ACT_COLS = ("lead_id", "kind", "occurred_at", "asset_id", "campaign", "subject", "url", "form", "comments",
             "properties", "source", "source_event_id", "received_at")
@@ -102,7 +102,7 @@ def populate(path: Path, leads: int, activities: int, targets: int, touches: int
             "customer" if customer else "mql", rnd.randrange(0, 150), "ops" if is_target else None,
             int(customer), "2023" if customer else None, 9 if customer else None, None,
             f"https://crm.example/leads/{i}", f"jon doe company {i % 5000} {email}",
-            stamp, start.strftime(FMT), stamp, stamp, stamp, stamp,
+            stamp, stamp, stamp,
         ))
     conn.executemany(_insert("leads", LEAD_COLS), rows)
     conn.commit()

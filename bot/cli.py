@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import logging
 import sys
 import tempfile
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -54,40 +56,53 @@ def cmd_db(args, settings: Settings) -> int:
     return 0
 
 
+def _chunks(read, progress) -> Iterator[tuple[list, list[str], int]]:
+    """Validated events in batches of MAX_BATCH, with the rejected lines and skipped count met on the way."""
+    batch: list = []
+    rejects: list[str] = []
+    skipped = 0
+    try:
+        for item in read(progress):
+            if item.errors:
+                rejects.append(f"line {item.line}: " + "; ".join(f"{e.field}: {e.message}" for e in item.errors))
+            elif item.event is None:
+                skipped += 1
+            else:
+                batch.append(item.event)
+                if len(batch) >= MAX_BATCH:
+                    yield batch, rejects, skipped
+                    batch, rejects, skipped = [], [], 0
+    except Exception:
+        yield batch, rejects, skipped  # what came before a broken spot is still stored
+        raise
+    yield batch, rejects, skipped
+
+
 def _load(settings: Settings, path: Path, read, quiet: bool) -> int:
     """Feed validated items from `read(progress)` to ingestion in batches; print counts and rejected lines."""
     from handlers.files import FileError
 
     services = _services(settings)
+    # Modules and settings live as long as the run: spare the collector from scanning them every batch.
+    gc.freeze()
     total = IngestResult()
     rejects: list[str] = []
     skipped = 0
-    batch: list = []
-
-    def flush() -> None:
-        if batch:
-            total.add(ingest(services.sessions, batch, settings.rules))
-            batch.clear()
 
     size = path.stat().st_size if path.is_file() else 0
     show = size >= PROGRESS_BYTES and not quiet
     with Progress(TextColumn("loading"), BarColumn(), DownloadColumn(), TimeRemainingColumn(),
                   console=err, disable=not show, transient=True) as progress:
         task = progress.add_task("load", total=size)
+        advance = (lambda n: progress.advance(task, n)) if show else None
         try:
-            for item in read(lambda n: progress.advance(task, n)):
-                if item.errors:
-                    rejects.append(f"line {item.line}: " + "; ".join(f"{e.field}: {e.message}" for e in item.errors))
-                    continue
-                if item.event is None:
-                    skipped += 1
-                    continue
-                batch.append(item.event)
-                if len(batch) >= MAX_BATCH:
-                    flush()
-            flush()
+            for batch, bad, skip in _chunks(read, advance):
+                rejects += bad
+                skipped += skip
+                if batch:
+                    total.add(ingest(services.sessions, batch, settings.rules))
         except FileError as exc:
-            flush()
+            # Everything before the broken spot was stored (_chunks hands over the partial batch first).
             err.print(f"error: {exc}", markup=False)
             rejects.append(str(exc))
     out.print(

@@ -57,8 +57,6 @@ class LeadView:
     nps: int | None = None
     csat: int | None = None
     crm_url: str | None = None
-    first_seen_at: datetime | None = None
-    last_seen_at: datetime | None = None
 
     @property
     def name(self) -> str:

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from briefs.events import Event, FieldError, validate_event
+from briefs.events import Event, FieldError, event_from_json, validate_event
 
 
 @dataclass(frozen=True)
@@ -48,6 +48,12 @@ def _lines(path: Path, progress) -> Iterator[Item]:
         for number, raw in enumerate(f, start=1):
             if progress:
                 progress(len(raw))
+            event = event_from_json(raw)
+            if event is not None:
+                yield Item(number, event, [])
+                continue
+            # Not a valid event as it stands: parse it the slow way to say why (or to find a BOM,
+            # a blank line, a {"events": [...]} line or a pretty-printed document).
             text = raw.decode("utf-8", errors="replace").strip().lstrip("\ufeff")
             if not text:
                 continue

@@ -123,7 +123,7 @@ class _Driver:
 
 ACTIVITY_COLUMNS = ("lead_id", "kind", "occurred_at", "asset_id", "campaign", "subject", "url", "form", "comments",
                     "properties", "source", "source_event_id", "received_at")
-LEAD_TIMES = {"profile_as_of", "first_seen_at", "last_seen_at", "last_touch_at", "updated_at"}
+LEAD_TIMES = {"profile_as_of", "updated_at"}
 LEAD_READ_TIMES = (*LEAD_TIMES, "created_at")
 
 
@@ -161,13 +161,41 @@ def ingest(sessions: sessionmaker[Session], events: list[Event], rules: Rules, n
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def _claim(session: Session, events: list[Event], now: datetime) -> list[Event]:
-    """Record every event id; return the events seen for the first time, in batch order."""
+def _claim(driver: _Driver, events: list[Event], now: datetime) -> tuple[list[Event], dict[tuple[str, str], object]]:
+    """Record every event id; return the events seen for the first time, in batch order, and each event's
+    occurred_at as bound (converted once, reused for its activity row)."""
     unique: dict[tuple[str, str], Event] = {}
     for e in events:
         unique.setdefault((e.source, e.id), e)
-    fresh = claim_keys(session, [(s, i, e.type, e.occurred_at) for (s, i), e in unique.items()], now)
-    return [e for key, e in unique.items() if key in fresh]
+    stamps = {key: driver.time(e.occurred_at) for key, e in unique.items()}
+    received = driver.time(now)
+    # Key order: concurrent batches claiming the same ids wait for each other instead of deadlocking.
+    fresh = _insert_claims(driver, [(s, i, e.type, stamps[s, i], received) for (s, i), e in sorted(unique.items())])
+    return [e for key, e in unique.items() if key in fresh], stamps
+
+
+_CLAIM_COLUMNS = ("source", "event_id", "type", "occurred_at", "received_at")
+_CLAIM_SQLITE = ("INSERT INTO processed_events (source, event_id, type, occurred_at, received_at) "
+                 "VALUES (?, ?, ?, ?, ?) ON CONFLICT (source, event_id) DO NOTHING")
+_CLAIMED_LAST_SQLITE = "SELECT source, event_id FROM processed_events ORDER BY rowid DESC LIMIT ?"
+
+
+def _insert_claims(driver: _Driver, rows: list[tuple]) -> set[tuple[str, str]]:
+    """rows: distinct (source, event_id, type, occurred_at, received_at). Returns the keys that were new."""
+    if not driver.sqlite:
+        return set(driver.insert_returning("processed_events", _CLAIM_COLUMNS, rows, ("source", "event_id"),
+                                           ("source", "event_id")))
+    # SQLite: a plain executemany is several times cheaper than a multi-row INSERT .. RETURNING. Its
+    # row count says how many were new; when that is not all of them, the new ones are the last rows:
+    # this transaction holds SQLite's single write lock from its first insert on, and a new rowid is
+    # always above every existing one (a rowid table; its primary key is the unique (source, event_id)).
+    conn = driver.session.connection()
+    new = conn.exec_driver_sql(_CLAIM_SQLITE, rows).rowcount
+    if new == len(rows):
+        return {(r[0], r[1]) for r in rows}
+    if new == 0:
+        return set()
+    return set(map(tuple, conn.exec_driver_sql(_CLAIMED_LAST_SQLITE, (new,)).fetchall()))
 
 
 def claim_keys(session: Session, keys: list[tuple[str, str, str, datetime]], now: datetime) -> set[tuple[str, str]]:
@@ -175,11 +203,7 @@ def claim_keys(session: Session, keys: list[tuple[str, str, str, datetime]], now
     were new. INSERT .. ON CONFLICT DO NOTHING RETURNING: safe against a concurrent delivery of the same ids."""
     driver = _Driver(session)
     received = driver.time(now)
-    rows = [(s, i, t, driver.time(at), received) for s, i, t, at in keys]
-    return set(driver.insert_returning(
-        "processed_events", ("source", "event_id", "type", "occurred_at", "received_at"), rows,
-        ("source", "event_id"), ("source", "event_id"),
-    ))
+    return _insert_claims(driver, [(s, i, t, driver.time(at), received) for s, i, t, at in keys])
 
 
 def claim_once(sessions: sessionmaker[Session], source: str, event_id: str, type_: str, now: datetime) -> bool:
@@ -190,8 +214,7 @@ def claim_once(sessions: sessionmaker[Session], source: str, event_id: str, type
 
 LEAD_COLUMNS = tuple(c.name for c in Lead.__table__.columns)
 # The columns a batch may change; _save_leads writes back only those that did.
-LEAD_WRITABLE = (*PROFILE_FIELDS, "search_text", "profile_as_of", "first_seen_at", "last_seen_at", "last_touch_at",
-                 "updated_at")
+LEAD_WRITABLE = (*PROFILE_FIELDS, "search_text", "profile_as_of", "updated_at")
 
 
 class LeadRow(SimpleNamespace):
@@ -207,35 +230,42 @@ class LeadRow(SimpleNamespace):
         return tuple(c for c in LEAD_WRITABLE if getattr(self, c) != self._loaded.get(c))
 
 
-def _leads(session: Session, emails: set[str], now: datetime) -> dict[str, LeadRow]:
-    """The batch's leads, created where missing, row-locked in id order so that concurrent batches
-    touching the same leads queue up instead of deadlocking (PostgreSQL; SQLite serialises writers)."""
-    table = Lead.__table__
-
-    driver = _Driver(session)
-
-    def locked(wanted: set[str]) -> dict[str, LeadRow]:
-        marks = ", ".join([driver.mark] * len(wanted))
-        lock = "" if driver.sqlite else " FOR UPDATE"
-        sql = f"SELECT {', '.join(LEAD_COLUMNS)} FROM leads WHERE email IN ({marks}) ORDER BY id{lock}"  # noqa: S608
-        found = {}
-        for row in session.connection().exec_driver_sql(sql, tuple(sorted(wanted))):
-            values = dict(zip(LEAD_COLUMNS, row, strict=True))
-            for name in LEAD_READ_TIMES:
-                values[name] = driver.read_time(values[name])
-            values["is_customer"] = bool(values["is_customer"])
-            found[values["email"]] = LeadRow.loaded(values)
-        return found
-
-    # Create first, then lock everything in one pass in id order: locking in two rounds would let two
-    # batches take the same rows in different orders.
-    known = set(session.scalars(select(table.c.email).where(table.c.email.in_(emails))))
-    missing = sorted(emails - known)
+def _lead_ids(driver: _Driver, emails: set[str], now: datetime) -> dict[str, tuple[int, bool]]:
+    """email -> (id, is_customer) for the batch's leads, created where missing (in email order, so that
+    concurrent batches creating the same leads wait for each other instead of deadlocking)."""
+    wanted = tuple(sorted(emails))
+    marks = ", ".join([driver.mark] * len(wanted))
+    select_sql = f"SELECT email, id, is_customer FROM leads WHERE email IN ({marks})"  # noqa: S608
+    conn = driver.session.connection()
+    found = {email: (id_, bool(customer)) for email, id_, customer in conn.exec_driver_sql(select_sql, wanted)}
+    missing = [e for e in wanted if e not in found]
     if missing:
-        rows = [{"email": e, "is_customer": False, "search_text": fold(e), "created_at": now, "updated_at": now}
-                for e in missing]
-        session.execute(_insert(session, Lead).on_conflict_do_nothing(index_elements=["email"]), rows)
-    return locked(emails)
+        stamp = driver.time(now)
+        created = driver.insert_returning(
+            "leads", ("email", "is_customer", "search_text", "created_at", "updated_at"),
+            [(e, False, fold(e), stamp, stamp) for e in missing], ("email",), ("email", "id"))
+        found.update((email, (id_, False)) for email, id_ in created)
+        if len(created) < len(missing):  # another transaction created some of them meanwhile
+            found = {email: (id_, bool(customer))
+                     for email, id_, customer in conn.exec_driver_sql(select_sql, wanted)}
+    return found
+
+
+def _load_leads(driver: _Driver, ids: list[int]) -> dict[int, LeadRow]:
+    """Whole rows of the leads this batch may change, locked in id order so that concurrent batches changing
+    the same leads queue up instead of deadlocking (PostgreSQL; SQLite serialises writers). FOR NO KEY
+    UPDATE: an activity's foreign key check on the same lead (FOR KEY SHARE) need not wait for it."""
+    marks = ", ".join([driver.mark] * len(ids))
+    lock = "" if driver.sqlite else " FOR NO KEY UPDATE"
+    sql = f"SELECT {', '.join(LEAD_COLUMNS)} FROM leads WHERE id IN ({marks}) ORDER BY id{lock}"  # noqa: S608
+    found = {}
+    for row in driver.session.connection().exec_driver_sql(sql, tuple(sorted(ids))):
+        values = dict(zip(LEAD_COLUMNS, row, strict=True))
+        for name in LEAD_READ_TIMES:
+            values[name] = driver.read_time(values[name])
+        values["is_customer"] = bool(values["is_customer"])
+        found[values["id"]] = LeadRow.loaded(values)
+    return found
 
 
 def _save_leads(session: Session, leads: list[LeadRow]) -> None:
@@ -309,50 +339,56 @@ def _apply(session: Session, events: list[Event], rules: Rules, now: datetime) -
     return result
 
 
+def _needs_row(e: Event, is_customer: bool) -> bool:
+    """Whether an event needs its lead's whole row: it changes the profile, or a qualification rule could
+    fire on it (see _candidates). Other activity only adds rows to `activities`."""
+    if isinstance(e, ActivityEvent):
+        return e.kind == "form_submit" or (is_customer and e.kind in ENGAGEMENT_KINDS)
+    return not isinstance(e, NoteEvent)
+
+
 def _write(session: Session, events: list[Event], now: datetime) -> tuple[IngestResult, dict[str, _LeadState]]:
-    fresh = _claim(session, events, now)
+    driver = _Driver(session)
+    fresh, stamps = _claim(driver, events, now)
     result = IngestResult(accepted=len(fresh), duplicates=len(events) - len(fresh))
     if not fresh:
         return result, {}
 
-    leads = _leads(session, {e.email for e in fresh}, now)
-    states = {
-        email: _LeadState(lead, lead.score, lead.lifecycle_stage) for email, lead in leads.items()
-    }
+    ids = _lead_ids(driver, {e.email for e in fresh}, now)
+    full = {e.email for e in fresh if _needs_row(e, ids[e.email][1])}
+    rows = _load_leads(driver, [ids[email][0] for email in full]) if full else {}
+    states = {}
+    for email in full:
+        lead = rows[ids[email][0]]
+        states[email] = _LeadState(lead, lead.score, lead.lifecycle_stage)
 
     for e in sorted((e for e in fresh if isinstance(e, LeadUpsert)), key=lambda e: e.occurred_at):
         _apply_upsert(states[e.email], e)
 
     acts = [e for e in fresh if isinstance(e, ActivityEvent)]
     asset_ids = _assets(session, acts)
-    driver = _Driver(session)
     received = driver.time(now)
     activity_rows = []
     for e in acts:
-        state = states[e.email]
         asset = e.asset
         key = _asset_key(asset.url, asset.title) if asset and (asset.url or asset.title) else None
         activity_rows.append((
-            state.lead.id, e.kind, driver.time(e.occurred_at), asset_ids.get(key) if key else None, e.campaign,
+            ids[e.email][0], e.kind, stamps[e.source, e.id], asset_ids.get(key) if key else None, e.campaign,
             e.subject, e.url, e.form, e.comments, driver.json(e.properties), e.source, e.id, received,
         ))
-        state.activities.append(ActivityView(
-            kind=e.kind, occurred_at=e.occurred_at, title=asset.title if asset else None,
-            url=e.url, form=e.form, comments=e.comments, properties=e.properties or {},
-        ))
-        lead = state.lead
-        lead.first_seen_at = min(filter(None, (lead.first_seen_at, e.occurred_at)))
-        lead.last_seen_at = max(filter(None, (lead.last_seen_at, e.occurred_at)))
-        if e.kind in ENGAGEMENT_KINDS:
-            lead.last_touch_at = max(filter(None, (lead.last_touch_at, e.occurred_at)))
-        state.touched = True
+        state = states.get(e.email)
+        if state is not None:  # a rule may fire on it
+            state.activities.append(ActivityView(
+                kind=e.kind, occurred_at=e.occurred_at, title=asset.title if asset else None,
+                url=e.url, form=e.form, comments=e.comments, properties=e.properties or {},
+            ))
     # A replay racing this batch was already filtered out by _claim; the conflict clause is a second guard.
     driver.insert("activities", ACTIVITY_COLUMNS, activity_rows, ("source", "source_event_id"))
 
     notes = [e for e in fresh if isinstance(e, NoteEvent)]
     if notes:
         session.execute(_insert(session, HandoffNote), [
-            {"lead_id": states[e.email].lead.id, "author": e.author, "body": e.text,
+            {"lead_id": ids[e.email][0], "author": e.author, "body": e.text,
              "created_at": e.occurred_at, "source": e.source}
             for e in notes
         ])

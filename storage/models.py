@@ -85,10 +85,6 @@ class Lead(Base):
     search_text: Mapped[str] = mapped_column(String(1200), default="")
     # occurred_at of the newest lead.upsert applied: older upserts only fill empty fields.
     profile_as_of: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    first_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    # Last engagement by the lead (not our sends); the re-engagement rule measures quiet spells from it.
-    last_touch_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 

@@ -39,8 +39,6 @@ def lead_view(lead: Lead) -> LeadView:
         nps=lead.nps,
         csat=lead.csat,
         crm_url=lead.crm_url,
-        first_seen_at=lead.first_seen_at,
-        last_seen_at=lead.last_seen_at,
     )
 
 

@@ -1,10 +1,11 @@
 """Ingestion against a real database: idempotency, ordering, qualification episodes, the outbox."""
 
-from datetime import timedelta
+from datetime import timedelta, timezone
 
 import pytest
 from sqlalchemy import func, select
 
+from briefs.text import to_text_brief
 from storage import queries
 from storage.ingest import ingest
 from storage.models import Activity, ContentAsset, Delivery, HandoffNote, Lead, ProcessedEvent, Qualification
@@ -31,7 +32,7 @@ def test_researcher_history_qualifies_once_and_writes_its_brief_to_the_outbox(se
         assert delivery.payload["blocks"][0]["text"]["text"].startswith("🔥 Jon Doe")
         assert "I saw you downloaded “The Lifecycle of a Widget” and “10 Tips" in delivery.text
         lead = queries.find_lead(s, " JON.DOE@acme.example ")
-        assert (lead.first_seen_at, lead.last_touch_at) == (NOW - d(days=9), NOW - d(days=1))
+        assert (lead.title, lead.score, lead.updated_at) == ("Director of Operations", 110, NOW)
     assert count(services, ContentAsset) == 2
 
 
@@ -41,13 +42,20 @@ def test_replays_are_duplicates_and_never_applied_twice(services, rules):
     first = ingest(services.sessions, parsed(events), rules, NOW)
     again = ingest(services.sessions, parsed(events), rules, NOW + d(minutes=1))
     assert (again.accepted, again.duplicates, again.qualifications) == (0, 9, [])
+    # Old and new mixed: only the new ones are applied.
+    fresh = [ev.visit(events[0]["lead"]["email"], f"https://ourco.example/new-{i}", d(minutes=i)) for i in range(3)]
+    mixed = ingest(services.sessions, parsed([events[1], fresh[0], events[2], fresh[1], fresh[2], events[3]]), rules, NOW)
+    assert (mixed.accepted, mixed.duplicates) == (3, 3)
+    with services.sessions() as s:
+        urls = set(s.scalars(select(Activity.url).where(Activity.url.like("%/new-%"))))
+        assert urls == {f"https://ourco.example/new-{i}" for i in range(3)}
     # Inside one batch, too:
     dup = ev.visit("x@y.example", "https://ourco.example/a", d(hours=1))
     within = ingest(services.sessions, parsed([dup, dup, dup]), rules, NOW)
     assert (within.accepted, within.duplicates) == (1, 2)
-    assert count(services, Activity) == 7 + 1
+    assert count(services, Activity) == 7 + 3 + 1
     assert count(services, Qualification) == len(first.qualifications) == 1
-    assert count(services, ProcessedEvent) == 10
+    assert count(services, ProcessedEvent) == 9 + 3 + 1
 
 
 def test_same_id_from_two_sources_is_two_events(services, rules):
@@ -62,7 +70,29 @@ def test_activity_for_an_unknown_email_creates_the_lead(services, rules):
     ingest(services.sessions, parsed([ev.visit("New.Person@Example.com", "https://ourco.example/", d(hours=1))]), rules, NOW)
     with services.sessions() as s:
         lead = queries.find_lead(s, "new.person@example.com")
-        assert lead is not None and lead.first_seen_at == NOW - d(hours=1)
+        assert lead is not None and lead.created_at == NOW
+        assert s.scalars(select(Activity.lead_id)).one() == lead.id
+
+
+def test_activity_only_batches_store_activity_without_rewriting_the_lead(services, rules):
+    # Plain activity never needs the lead's row: first/last touch come from the activities themselves.
+    ev = Events()
+    email = "quiet@reader.example"
+    ingest(services.sessions, parsed([ev.upsert(email, d(days=3), first_name="Quinn")]), rules, NOW - d(days=1))
+    plus_two = {**ev.visit(email, "https://ourco.example/a", d(days=2)),
+                "occurred_at": (NOW - d(days=2)).astimezone(timezone(d(hours=2))).isoformat()}
+    ingest(services.sessions, parsed([ev.activity(email, "email_delivered", d(hours=1), subject="Hello"), plus_two]),
+           rules, NOW)
+    ingest(services.sessions, parsed([ev.visit(email, "https://ourco.example/b", d(days=5))]), rules, NOW)
+    with services.sessions() as s:
+        lead = queries.find_lead(s, email)
+        assert (lead.first_name, lead.updated_at) == ("Quinn", NOW - d(days=1))
+        got = s.execute(select(Activity.url, Activity.occurred_at).where(Activity.lead_id == lead.id)
+                        .order_by(Activity.occurred_at)).all()
+        assert got == [("https://ourco.example/b", NOW - d(days=5)), ("https://ourco.example/a", NOW - d(days=2)),
+                       (None, NOW - d(hours=1))]
+    text = to_text_brief(queries.lookup_brief(services.sessions, email, rules, NOW))
+    assert "first touch Nov 18, 2026 · last touch 2 days ago" in text, text
 
 
 def test_out_of_order_upserts_newer_wins_older_fills_gaps(services, rules):

@@ -1,11 +1,17 @@
 """Alembic migrations build exactly the schema the models describe, on SQLite and PostgreSQL."""
 
+from datetime import UTC, datetime, timedelta
+
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 
+from bot.app import Services
+from bot.config import Settings
 from storage import db
+from storage.ingest import ingest
 from storage.models import Base
+from tests.factories import NOW, Events, parsed
 
 
 def test_upgrade_from_empty_matches_the_models_and_downgrades_cleanly(empty_db_url):
@@ -43,5 +49,26 @@ def test_ensure_schema_upgrades_sqlite_but_not_a_server(empty_db_url):
                 assert "leadbrief db upgrade" in str(exc)
             else:
                 raise AssertionError("a server database must not be upgraded implicitly")
+    finally:
+        engine.dispose()
+
+
+def test_downgrading_0005_rebuilds_the_lead_seen_times_from_activities(empty_db_url):
+    engine = db.make_engine(empty_db_url)
+    try:
+        db.upgrade(engine)
+        ev = Events()
+        batch = [ev.visit("a@b.example", "https://ourco.example/x", timedelta(days=3)),
+                 ev.activity("a@b.example", "email_open", timedelta(days=1)),
+                 ev.activity("a@b.example", "email_delivered", timedelta(hours=1))]
+        services = Services.from_settings(Settings(database_url=empty_db_url, webhook_secret="x" * 32))
+        ingest(services.sessions, parsed(batch), services.settings.rules, NOW)
+        db.downgrade(engine, "0004")
+        with engine.connect() as conn:
+            row = conn.execute(text("SELECT first_seen_at, last_seen_at, last_touch_at FROM leads")).one()
+        as_utc = [v if isinstance(v, datetime) else datetime.fromisoformat(v) for v in row]
+        as_utc = [v.replace(tzinfo=UTC) if v.tzinfo is None else v for v in as_utc]
+        assert as_utc == [NOW - timedelta(days=3), NOW - timedelta(hours=1), NOW - timedelta(days=1)]
+        services.engine.dispose()
     finally:
         engine.dispose()
