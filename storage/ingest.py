@@ -7,7 +7,6 @@ brief it produces are written in the same transaction (the outbox), so neither i
 
 from __future__ import annotations
 
-import json
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -25,6 +24,7 @@ from briefs.model import build_brief
 from briefs.rules import Rules
 from briefs.signals import ENGAGEMENT_KINDS, ActivityView, fold, normalise_stage
 from storage import outbox
+from storage.driver import Driver
 from storage.models import Activity, ContentAsset, HandoffNote, Lead, Qualification
 from storage.queries import OPEN_STATUSES, brief_input, lead_view
 
@@ -60,65 +60,6 @@ class IngestResult:
         self.accepted += other.accepted
         self.duplicates += other.duplicates
         self.qualifications += other.qualifications
-
-
-class _Driver:
-    """Bulk writes straight to the database driver: the two biggest writes of a batch (activities, lead
-    updates) skip SQLAlchemy's per-row parameter processing, which otherwise costs more than the writes."""
-
-    def __init__(self, session: Session):
-        self.session = session
-        self.sqlite = session.get_bind().dialect.name == "sqlite"
-        self.mark = "?" if self.sqlite else "%s"
-
-    def time(self, value: datetime | None):
-        if value is None or not self.sqlite:
-            return value
-        # The text form SQLAlchemy's DateTime uses on SQLite, in UTC (see storage.models.UTCDateTime).
-        return value.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
-
-    @staticmethod
-    def read_time(value):
-        if value is None:
-            return None
-        if isinstance(value, str):
-            return datetime.fromisoformat(value).replace(tzinfo=UTC)
-        return value.astimezone(UTC)
-
-    def json(self, value):
-        if value is None:
-            return None
-        if self.sqlite:
-            return json.dumps(value)
-        from psycopg.types.json import Jsonb
-
-        return Jsonb(value)
-
-    def insert(self, table: str, columns: tuple[str, ...], rows: list[tuple], conflict: tuple[str, ...]) -> None:
-        if rows:
-            # Names come from this module's constants, never from input; values are bound.
-            sql = (f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join([self.mark] * len(columns))}) "  # noqa: S608
-                   f"ON CONFLICT ({', '.join(conflict)}) DO NOTHING")
-            self.session.connection().exec_driver_sql(sql, rows)
-
-    def insert_returning(self, table: str, columns: tuple[str, ...], rows: list[tuple], conflict: tuple[str, ...],
-                         returning: tuple[str, ...], chunk: int = 1000) -> list[tuple]:
-        """One multi-row INSERT .. ON CONFLICT DO NOTHING RETURNING per chunk: the rows that were new."""
-        out: list[tuple] = []
-        one = f"({', '.join([self.mark] * len(columns))})"
-        for start in range(0, len(rows), chunk):
-            part = rows[start:start + chunk]
-            sql = (f"INSERT INTO {table} ({', '.join(columns)}) VALUES {', '.join([one] * len(part))} "  # noqa: S608
-                   f"ON CONFLICT ({', '.join(conflict)}) DO NOTHING RETURNING {', '.join(returning)}")
-            result = self.session.connection().exec_driver_sql(sql, tuple(v for row in part for v in row))
-            out.extend(tuple(r) for r in result)
-        return out
-
-    def update(self, table: str, columns: tuple[str, ...], rows: list[tuple]) -> None:
-        """rows: the values of `columns`, then the id."""
-        if rows:
-            sql = f"UPDATE {table} SET {', '.join(f'{c} = {self.mark}' for c in columns)} WHERE id = {self.mark}"  # noqa: S608
-            self.session.connection().exec_driver_sql(sql, rows)
 
 
 ACTIVITY_COLUMNS = ("lead_id", "kind", "occurred_at", "asset_id", "campaign", "subject", "url", "form", "comments",
@@ -161,7 +102,7 @@ def ingest(sessions: sessionmaker[Session], events: list[Event], rules: Rules, n
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def _claim(driver: _Driver, events: list[Event], now: datetime) -> tuple[list[Event], dict[tuple[str, str], object]]:
+def _claim(driver: Driver, events: list[Event], now: datetime) -> tuple[list[Event], dict[tuple[str, str], object]]:
     """Record every event id; return the events seen for the first time, in batch order, and each event's
     occurred_at as bound (converted once, reused for its activity row)."""
     unique: dict[tuple[str, str], Event] = {}
@@ -180,7 +121,7 @@ _CLAIM_SQLITE = ("INSERT INTO processed_events (source, event_id, type, occurred
 _CLAIMED_LAST_SQLITE = "SELECT source, event_id FROM processed_events ORDER BY rowid DESC LIMIT ?"
 
 
-def _insert_claims(driver: _Driver, rows: list[tuple]) -> set[tuple[str, str]]:
+def _insert_claims(driver: Driver, rows: list[tuple]) -> set[tuple[str, str]]:
     """rows: distinct (source, event_id, type, occurred_at, received_at). Returns the keys that were new."""
     if not driver.sqlite:
         return set(driver.insert_returning("processed_events", _CLAIM_COLUMNS, rows, ("source", "event_id"),
@@ -201,7 +142,7 @@ def _insert_claims(driver: _Driver, rows: list[tuple]) -> set[tuple[str, str]]:
 def claim_keys(session: Session, keys: list[tuple[str, str, str, datetime]], now: datetime) -> set[tuple[str, str]]:
     """Record (source, event_id, type, occurred_at) in processed_events; return the (source, event_id) that
     were new. INSERT .. ON CONFLICT DO NOTHING RETURNING: safe against a concurrent delivery of the same ids."""
-    driver = _Driver(session)
+    driver = Driver(session)
     received = driver.time(now)
     return _insert_claims(driver, [(s, i, t, driver.time(at), received) for s, i, t, at in keys])
 
@@ -230,7 +171,7 @@ class LeadRow(SimpleNamespace):
         return tuple(c for c in LEAD_WRITABLE if getattr(self, c) != self._loaded.get(c))
 
 
-def _lead_ids(driver: _Driver, emails: set[str], now: datetime) -> dict[str, tuple[int, bool]]:
+def _lead_ids(driver: Driver, emails: set[str], now: datetime) -> dict[str, tuple[int, bool]]:
     """email -> (id, is_customer) for the batch's leads, created where missing (in email order, so that
     concurrent batches creating the same leads wait for each other instead of deadlocking)."""
     wanted = tuple(sorted(emails))
@@ -251,7 +192,7 @@ def _lead_ids(driver: _Driver, emails: set[str], now: datetime) -> dict[str, tup
     return found
 
 
-def _load_leads(driver: _Driver, ids: list[int]) -> dict[int, LeadRow]:
+def _load_leads(driver: Driver, ids: list[int]) -> dict[int, LeadRow]:
     """Whole rows of the leads this batch may change, locked in id order so that concurrent batches changing
     the same leads queue up instead of deadlocking (PostgreSQL; SQLite serialises writers). FOR NO KEY
     UPDATE: an activity's foreign key check on the same lead (FOR KEY SHARE) need not wait for it."""
@@ -270,7 +211,7 @@ def _load_leads(driver: _Driver, ids: list[int]) -> dict[int, LeadRow]:
 
 def _save_leads(session: Session, leads: list[LeadRow]) -> None:
     """One executemany per set of changed columns (usually one or two: the seen/touch times)."""
-    driver = _Driver(session)
+    driver = Driver(session)
     groups: dict[tuple[str, ...], list[tuple]] = defaultdict(list)
     for lead in sorted(leads, key=lambda r: r.id):
         columns = lead.changed()
@@ -348,7 +289,7 @@ def _needs_row(e: Event, is_customer: bool) -> bool:
 
 
 def _write(session: Session, events: list[Event], now: datetime) -> tuple[IngestResult, dict[str, _LeadState]]:
-    driver = _Driver(session)
+    driver = Driver(session)
     fresh, stamps = _claim(driver, events, now)
     result = IngestResult(accepted=len(fresh), duplicates=len(events) - len(fresh))
     if not fresh:

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
-from sqlalchemy import String, func, or_, select, type_coerce
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from briefs.events import normalise_email
 from briefs.model import BriefInput, QualificationView
 from briefs.signals import ENGAGEMENT_KINDS, ActivityView, LeadView, NoteView
-from storage.models import Activity, ContentAsset, HandoffNote, Lead, Qualification
+from storage.driver import Driver
+from storage.models import Activity, HandoffNote, Lead, Qualification
 
 # A brief reads this many recent activities in detail, plus up to OLDER_NOTABLE older ones of the kinds
 # that say the most; the rest are only counted.
@@ -74,34 +76,30 @@ def _utc(value) -> datetime:
     return value.astimezone(UTC)
 
 
+_ACTIVITY_SELECT = (
+    "SELECT a.kind, a.occurred_at, c.title, c.type, c.topic, c.url, a.url, a.campaign, a.subject, a.form, "
+    "a.comments, a.properties FROM activities a LEFT OUTER JOIN content_assets c ON c.id = a.asset_id "
+    "WHERE a.lead_id = {m}{since} ORDER BY a.occurred_at DESC LIMIT {m}"
+)
+# Both columns are in the (lead_id, occurred_at, kind) index: rows are only read once they match.
+_SINCE = " AND (a.occurred_at >= {m} OR a.kind IN ({kinds}))"
+
+
 def activity_views(
     session: Session, lead_id: int, limit: int = RECENT_ACTIVITIES, since: datetime | None = None,
     or_kinds: tuple[str, ...] = (),
 ) -> list[ActivityView]:
-    """Newest first. With `since`: only activities from then on, plus older ones of `or_kinds`."""
-    stmt = (
-        select(
-            Activity.kind,
-            type_coerce(Activity.occurred_at, String),
-            ContentAsset.title,
-            ContentAsset.type,
-            ContentAsset.topic,
-            ContentAsset.url,
-            Activity.url,
-            Activity.campaign,
-            Activity.subject,
-            Activity.form,
-            Activity.comments,
-            Activity.properties,
-        )
-        .outerjoin(ContentAsset, ContentAsset.id == Activity.asset_id)
-        .where(Activity.lead_id == lead_id)
-        .order_by(Activity.occurred_at.desc())
-        .limit(limit)
-    )
+    """Newest first. With `since`: only activities from then on, plus older ones of `or_kinds`.
+    Read through the driver: a long history is hundreds of rows, and this is every lookup's hot path."""
+    driver = Driver(session)
+    m = driver.mark
+    params: tuple = (lead_id,)
+    where = ""
     if since is not None:
-        # Both columns are in the (lead_id, occurred_at, kind) index: rows are only read once they match.
-        stmt = stmt.where(or_(Activity.occurred_at >= since, Activity.kind.in_(or_kinds)))
+        where = _SINCE.format(m=m, kinds=", ".join([m] * len(or_kinds)))
+        params += (driver.time(since), *or_kinds)
+    sql = _ACTIVITY_SELECT.format(m=m, since=where)
+    loads = json.loads if driver.sqlite else None  # SQLite keeps JSON as text; psycopg decodes it
     return [
         ActivityView(
             kind=r[0],
@@ -115,9 +113,9 @@ def activity_views(
             subject=r[8],
             form=r[9],
             comments=r[10],
-            properties=r[11] or {},
+            properties=(loads(r[11]) if loads and r[11] is not None else r[11]) or {},
         )
-        for r in session.execute(stmt)
+        for r in session.connection().exec_driver_sql(sql, (*params, limit)).fetchall()
     ]
 
 
