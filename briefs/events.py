@@ -121,6 +121,7 @@ class LeadFields(_Strict):
     score: int | None = Field(default=None, ge=-1_000_000, le=1_000_000)
     persona: Line(100) | None = None
     lead_source: Line(200) | None = None
+    lead_status: Line(64) | None = None
     is_customer: bool | None = None
     customer_since: Line(32) | None = None
     nps: int | None = Field(default=None, ge=0, le=10)

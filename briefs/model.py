@@ -20,6 +20,7 @@ from briefs.signals import (
     OwnWords,
     is_hand_raiser_form,
     is_notable_page,
+    lead_status_label,
     normalise_stage,
     own_words,
     page_key,
@@ -397,6 +398,8 @@ def build_brief(data: BriefInput, rules: Rules | None = None) -> Brief:
     status = [kind + (f" ({stage})" if stage and stage.lower() != kind.lower() else "")]
     if lead.lead_source:
         status.append(f"source: {plain(lead.lead_source)}")
+    if lead.lead_status:
+        status.append(f"CRM status: {plain(lead_status_label(lead.lead_status))}")
     status.append(f"owner {lead.owner_email}" if lead.owner_email else "no owner yet")
     if q:
         status.append(f"qualified {ago(q.qualified_at, now)}: {q.detail}")

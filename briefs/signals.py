@@ -52,6 +52,7 @@ class LeadView:
     score: int | None = None
     persona: str | None = None
     lead_source: str | None = None
+    lead_status: str | None = None
     is_customer: bool = False
     customer_since: str | None = None
     nps: int | None = None
@@ -102,6 +103,14 @@ def normalise_stage(stage: str | None) -> str | None:
 
 def stage_label(stage: str | None) -> str | None:
     return STAGE_LABELS.get(stage, stage) if stage else None
+
+
+def lead_status_label(status: str) -> str:
+    """A CRM's enum spelling in words ("ATTEMPTED_TO_CONTACT" -> "Attempted to contact"); other text as is."""
+    if re.fullmatch(r"[A-Z0-9]+(?:_[A-Z0-9]+)*", status):
+        words = status.replace("_", " ").lower()
+        return words[:1].upper() + words[1:]
+    return status
 
 
 def fold(text: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from pathlib import Path
 
 from alembic import command
@@ -65,13 +66,38 @@ def _alembic_config(connection) -> Config:
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    with engine.begin() as conn:
+    with _migrating(engine) as conn:
         command.upgrade(_alembic_config(conn), revision)
 
 
 def downgrade(engine: Engine, revision: str) -> None:
-    with engine.begin() as conn:
+    with _migrating(engine) as conn:
         command.downgrade(_alembic_config(conn), revision)
+
+
+@contextmanager
+def _migrating(engine: Engine):
+    """One transaction for the migrations. On SQLite, foreign keys are off meanwhile: altering a table there
+    means copying it and dropping the old one, and with them on, that DROP would first delete every row
+    that references it (ON DELETE CASCADE: a lead table rebuild would empty activities). The pragma only
+    takes effect outside a transaction, so it is set before and restored after; the result is checked."""
+    with engine.connect() as conn:
+        sqlite = is_sqlite(engine)
+        if sqlite:
+            conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            conn.commit()
+        try:
+            with conn.begin():
+                yield conn
+                if sqlite:
+                    broken = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                    if broken:
+                        raise RuntimeError(f"migration left {len(broken)} rows with a dangling foreign key; "
+                                           "rolled back")
+        finally:
+            if sqlite:
+                conn.exec_driver_sql("PRAGMA foreign_keys=ON")
+                conn.commit()
 
 
 def head_revision() -> str:

@@ -42,6 +42,7 @@ PROFILE_FIELDS = (
     "score",
     "persona",
     "lead_source",
+    "lead_status",
     "is_customer",
     "customer_since",
     "nps",

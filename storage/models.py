@@ -76,6 +76,8 @@ class Lead(Base):
     persona: Mapped[str | None] = mapped_column(String(100))
     # Where the lead came from, as the CRM says it (Salesforce LeadSource, "Trade Show", "Web"...).
     lead_source: Mapped[str | None] = mapped_column(String(200))
+    # Where sales stands with the lead, as the CRM says it (HubSpot hs_lead_status: "ATTEMPTED_TO_CONTACT"...).
+    lead_status: Mapped[str | None] = mapped_column(String(64))
     is_customer: Mapped[bool] = mapped_column(Boolean, default=False)
     customer_since: Mapped[str | None] = mapped_column(String(32))
     nps: Mapped[int | None] = mapped_column(Integer)

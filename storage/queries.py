@@ -36,6 +36,7 @@ def lead_view(lead: Lead) -> LeadView:
         score=lead.score,
         persona=lead.persona,
         lead_source=lead.lead_source,
+        lead_status=lead.lead_status,
         is_customer=bool(lead.is_customer),
         customer_since=lead.customer_since,
         nps=lead.nps,

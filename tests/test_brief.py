@@ -262,3 +262,19 @@ def test_a_failing_builtin_template_never_fails_the_brief(monkeypatch):
     assert "talk-track template researcher.j2 failed (UndefinedError" in brief.talk_track.problem
     assert brief.talk_track.opener.startswith("Hi Jon, thanks for your interest")
     assert "talk-track template researcher.j2 failed" in json.dumps(to_blocks(brief))
+
+
+@pytest.mark.parametrize(("status", "shown"), [
+    ("ATTEMPTED_TO_CONTACT", "CRM status: Attempted to contact"),
+    ("OPEN_DEAL", "CRM status: Open deal"),
+    ("Working - Contacted", "CRM status: Working - Contacted"),
+])
+def test_the_crms_lead_status_is_shown_in_words(status, shown):
+    brief = build_brief(BriefInput(replace(JON, lead_status=status), researcher_acts(), [], q(), NOW))
+    assert shown in brief.status_line
+    assert shown in to_text_brief(brief)
+    assert any(shown in t for t in mrkdwn_texts(to_blocks(brief)))
+
+
+def test_a_brief_without_a_lead_status_does_not_mention_one():
+    assert "CRM status" not in build_brief(BriefInput(JON, researcher_acts(), [], q(), NOW)).status_line

@@ -251,3 +251,11 @@ def test_concurrent_batches_over_shared_leads_all_land(services, rules):
         accepted = sum(pool.map(writer, range(4)))
     assert accepted == 4 * 5 * 200
     assert count(services, ProcessedEvent) == 4000
+
+
+def test_lead_status_is_stored_and_newer_wins(services, rules):
+    ev = Events()
+    ingest(services.sessions, parsed([ev.upsert("s@t.example", d(hours=1), lead_status="CONNECTED"),
+                                      ev.upsert("s@t.example", d(hours=2), lead_status="NEW")]), rules, NOW)
+    with services.sessions() as s:
+        assert queries.find_lead(s, "s@t.example").lead_status == "CONNECTED"

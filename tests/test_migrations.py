@@ -66,9 +66,31 @@ def test_downgrading_0005_rebuilds_the_lead_seen_times_from_activities(empty_db_
         db.downgrade(engine, "0004")
         with engine.connect() as conn:
             row = conn.execute(text("SELECT first_seen_at, last_seen_at, last_touch_at FROM leads")).one()
+        assert None not in row, row
         as_utc = [v if isinstance(v, datetime) else datetime.fromisoformat(v) for v in row]
         as_utc = [v.replace(tzinfo=UTC) if v.tzinfo is None else v for v in as_utc]
         assert as_utc == [NOW - timedelta(days=3), NOW - timedelta(hours=1), NOW - timedelta(days=1)]
         services.engine.dispose()
+    finally:
+        engine.dispose()
+
+
+def test_upgrading_a_populated_database_keeps_every_row(empty_db_url):
+    # 0005 rebuilds the leads table on SQLite; nothing that references a lead may go with the old table.
+    engine = db.make_engine(empty_db_url)
+    try:
+        db.upgrade(engine, "0004")
+        with engine.begin() as conn:
+            conn.execute(text("INSERT INTO leads (id, email, is_customer, search_text, created_at, updated_at) "
+                              "VALUES (1, 'a@b.example', false, 'a@b.example', :t, :t)"), {"t": NOW})
+            conn.execute(text("INSERT INTO activities (lead_id, kind, occurred_at, source, source_event_id, "
+                              "received_at) VALUES (1, 'web_visit', :t, 'api', 'e1', :t)"), {"t": NOW})
+            conn.execute(text("INSERT INTO handoff_notes (lead_id, author, body, created_at, source) "
+                              "VALUES (1, 'Mia', 'Met at the expo', :t, 'api')"), {"t": NOW})
+        db.upgrade(engine)
+        with engine.connect() as conn:
+            counts = [conn.execute(text(f"SELECT count(*) FROM {t}")).scalar()  # noqa: S608 - constant names
+                      for t in ("leads", "activities", "handoff_notes")]
+        assert counts == [1, 1, 1]
     finally:
         engine.dispose()
