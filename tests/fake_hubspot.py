@@ -7,6 +7,8 @@ A stdlib ``ThreadingHTTPServer`` on 127.0.0.1 (OS-chosen port) in a daemon threa
         fake.add_owner("77", "jane@ourco.example")
         fake.add_form_submission("501", "Contact Sales", timestamp_ms, page_url="https://ourco.example/contact")
         fake.add_email_event("jon@acme.example", "OPEN", timestamp_ms, subject="Q3 webinar")
+        fake.add_page_view("501", "https://ourco.example/pricing", timestamp_ms, title="Pricing | OurCo")
+        fake.events_refused = True          # the Events API answers 403, like a non-Enterprise portal
         fake.rate_limit(retry_after=1)      # the next request answers 429 once
         fake.fail(403, path=fake.EMAIL_EVENTS)  # the next request to that path answers 403
 
@@ -14,6 +16,9 @@ A stdlib ``ThreadingHTTPServer`` on 127.0.0.1 (OS-chosen port) in a daemon threa
     GET /crm/v3/owners/{id}                            -> {"id", "email", "firstName", ...} or 404
     GET /contacts/v1/contact/vid/{id}/profile          -> {"vid", "properties", "form-submissions": [...]} or 404
     GET /email/public/v1/events?recipient=&startTimestamp=&limit=  -> {"events": [...], "hasMore", "offset"}
+    GET /events/v3/events/?objectType=contact&objectId=&eventType=&occurredAfter=&limit=&sort=
+                                                       -> {"results": [...], "paging"?} (ascending unless
+                                                          sort=-occurredAt), or 403 when events_refused
 
 Every request is recorded in ``fake.calls`` (method, path, query) before anything is checked. Then: scripted
 outcomes for that path (``fail(..., path=prefix)``), then scripted outcomes for any path (FIFO, one per request), then ``Authorization: Bearer <token>`` (401 like HubSpot otherwise).
@@ -26,6 +31,7 @@ import json
 import threading
 import uuid
 from collections import deque
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
@@ -33,11 +39,13 @@ CONTACTS = "/crm/v3/objects/contacts/"
 OWNERS = "/crm/v3/owners/"
 PROFILE = "/contacts/v1/contact/vid/"
 EMAIL_EVENTS = "/email/public/v1/events"
+EVENTS = "/events/v3/events/"
 
 
 class FakeHubSpot:
     EMAIL_EVENTS = EMAIL_EVENTS
     PROFILE = PROFILE
+    EVENTS = EVENTS
 
     def __init__(self, token: str):
         self.token = token
@@ -45,6 +53,8 @@ class FakeHubSpot:
         self.owners: dict[str, dict] = {}
         self.forms: dict[str, list[dict]] = {}
         self.email_events: list[dict] = []
+        self.page_events: list[dict] = []
+        self.events_refused = False
         self.calls: list[dict] = []
         self.script: deque[tuple[int, dict, dict]] = deque()
         self.path_script: dict[str, deque[tuple[int, dict, dict]]] = {}
@@ -103,6 +113,21 @@ class FakeHubSpot:
         if kind in ("OPEN", "CLICK"):
             event["filteredEvent"] = filtered
         self.email_events.append(event)
+        return event_id
+
+    def add_page_view(self, contact_id: str, url: str, occurred_ms: int, *, title: str | None = None,
+                      event_id: str | None = None, legacy_keys: bool = False) -> str:
+        """A page view; legacy_keys uses hs_page_url / hs_page_title (older events) instead of hs_url / hs_title."""
+        event_id = event_id or str(uuid.uuid4())
+        occurred = datetime.fromtimestamp(occurred_ms / 1000, UTC).isoformat(timespec="milliseconds")
+        url_key, title_key = ("hs_page_url", "hs_page_title") if legacy_keys else ("hs_url", "hs_title")
+        props = {url_key: url, "hs_referrer": "https://www.google.com/", "hs_browser": "chrome",
+                 "hs_session_id": str(uuid.uuid4())}
+        if title is not None:
+            props[title_key] = title
+        self.page_events.append({"objectType": "CONTACT", "objectId": str(contact_id), "eventType": "e_visited_page",
+                                 "occurredAt": occurred.replace("+00:00", "Z"), "id": event_id,
+                                 "properties": props, "_ms": occurred_ms})
         return event_id
 
     def rate_limit(self, retry_after: int | None = 1, times: int = 1) -> None:
@@ -176,6 +201,27 @@ class FakeHubSpot:
                               key=lambda e: e["created"], reverse=True)
             return self._send(h, 200, {"events": matching[:limit], "hasMore": len(matching) > limit,
                                        "offset": str(uuid.uuid4())})
+        if parts.path == EVENTS:
+            if self.events_refused:
+                return self._send(h, 403, {"status": "error", "category": "MISSING_SCOPES",
+                                           "message": "This app hasn't been granted all required scopes to make "
+                                                      "this call.", "correlationId": str(uuid.uuid4())})
+            if query.get("objectType") != "contact" or "objectId" not in query:
+                return self._send(h, 400, {"status": "error", "category": "VALIDATION_ERROR",
+                                           "message": "objectType and objectId are required",
+                                           "correlationId": str(uuid.uuid4())})
+            after = query.get("occurredAfter")
+            since = int(datetime.fromisoformat(after).timestamp() * 1000) if after else 0
+            limit = min(int(query.get("limit", "20") or 20), 100)
+            matching = sorted((e for e in self.page_events
+                               if e["objectId"] == query["objectId"] and e["_ms"] >= since
+                               and e["eventType"] == query.get("eventType", e["eventType"])),
+                              key=lambda e: e["_ms"], reverse=query.get("sort") == "-occurredAt")
+            results = [{k: v for k, v in e.items() if k != "_ms"} for e in matching[:limit]]
+            body = {"results": results}
+            if len(matching) > limit:
+                body["paging"] = {"next": {"after": str(uuid.uuid4()), "link": "?after=…"}}
+            return self._send(h, 200, body)
         return self._not_found(h)
 
     def _not_found(self, h) -> None:

@@ -354,3 +354,167 @@ def test_rate_limited_engagement_call_is_waited_out_once(http, server, fake):
     # The contact's 429 used the one wait; the profile's 429 is a second one: 503, nothing stored.
     assert r.status_code == 503 and "rate limit" in r.json()["error"]
     assert count(server, Lead) == 0 and count(server, Activity) == 0
+
+
+# --- lead status ----------------------------------------------------------------------------------
+
+
+def test_hs_lead_status_is_stored_and_a_change_updates_it(http, server, fake):
+    r = post(http, server, fresh(fixture("creation_and_mql"), ago=timedelta(minutes=10)))
+    assert r.status_code == 202, r.text
+    with server.services.sessions() as s:
+        assert find_lead(s, EMAIL).lead_status == "OPEN"
+    fake.contacts["501"]["hs_lead_status"] = "ATTEMPTED_TO_CONTACT"
+    change = {**fixture("creation_and_mql")[1], "eventId": 1873946299, "propertyName": "hs_lead_status",
+              "propertyValue": "ATTEMPTED_TO_CONTACT"}
+    r = post(http, server, fresh([change]))
+    assert r.status_code == 202 and r.json()["accepted"] == 1, r.text
+    with server.services.sessions() as s:
+        assert find_lead(s, EMAIL).lead_status == "ATTEMPTED_TO_CONTACT"
+    # Not a change worth reading engagements for.
+    assert len(fake.calls_to("/contacts/v1/")) == 1 and len(fake.calls_to(fake.EVENTS)) == 1
+
+
+# --- page views -----------------------------------------------------------------------------------
+
+
+@pytest.fixture(autouse=True)
+def _forget_events_refusals():
+    hubspot._events_refused.clear()
+    yield
+    hubspot._events_refused.clear()
+
+
+def iso(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def visits(server) -> dict[str, Activity]:
+    """web_visit activities by source event id."""
+    with server.services.sessions() as s:
+        return {a.source_event_id: a for a in s.scalars(select(Activity).where(Activity.kind == "web_visit"))}
+
+
+def at(activity: Activity) -> int:
+    when = activity.occurred_at
+    when = when if when.tzinfo else when.replace(tzinfo=UTC)
+    return int(when.timestamp() * 1000)
+
+
+def test_contact_analytics_properties_give_the_last_and_first_visits(http, server, fake):
+    last, first = ms_ago(hours=3), ms_ago(days=400)  # the first visit is kept though older than 90 days
+    fake.contacts["501"].update(
+        hs_analytics_last_url="https://ourco.example/pricing", hs_analytics_last_visit_timestamp=iso(last),
+        hs_analytics_first_url="https://ourco.example/blog/roi", hs_analytics_first_visit_timestamp=iso(first),
+        hs_analytics_num_page_views="17", hs_analytics_num_visits="5")
+    delivery = fresh(fixture("creation_and_mql"))
+    r = post(http, server, delivery)
+    assert r.status_code == 202, r.text
+    assert r.json() == {"accepted": 4, "duplicates": 0, "qualified": 1, "ignored": 1}
+    found = visits(server)
+    assert set(found) == {f"hubspot:visit:501:{last}", f"hubspot:visit:501:{first}"}
+    latest, earliest = found[f"hubspot:visit:501:{last}"], found[f"hubspot:visit:501:{first}"]
+    assert (latest.url, at(latest), latest.properties) == (
+        "https://ourco.example/pricing", last, {"page_views": 17, "sessions": 5})
+    assert (earliest.url, at(earliest), earliest.properties) == ("https://ourco.example/blog/roi", first, None)
+    with server.services.sessions() as s:
+        acts = brief_input(s, find_lead(s, EMAIL), datetime.now(UTC)).activities
+        assert "https://ourco.example/pricing" in [a.url for a in acts if a.kind == "web_visit"]
+    # A replay (or a later delivery before the next visit) is a duplicate, not a second visit.
+    r = post(http, server, delivery)
+    assert r.json() == {"accepted": 0, "duplicates": 4, "qualified": 0, "ignored": 1}
+    assert count(server, Activity) == 2
+
+
+def test_visit_timestamps_as_epoch_ms_and_bad_values_are_skipped_with_a_warning(http, server, fake, caplog):
+    last = ms_ago(days=1)
+    fake.contacts["501"].update(
+        hs_analytics_last_url="https://ourco.example/demo", hs_analytics_last_visit_timestamp=str(last),
+        hs_analytics_num_page_views="many", hs_analytics_num_visits="3",
+        hs_analytics_first_url="https://ourco.example/", hs_analytics_first_visit_timestamp="last tuesday")
+    r = post(http, server, fresh(fixture("creation_and_mql")))
+    assert r.status_code == 202 and r.json()["accepted"] == 3, r.text
+    found = visits(server)
+    assert list(found) == [f"hubspot:visit:501:{last}"]
+    assert found[f"hubspot:visit:501:{last}"].properties == {"sessions": 3}
+    warnings = [rec.getMessage() for rec in caplog.records if rec.name == "leadbrief.hubspot"]
+    assert any("hs_analytics_first_visit_timestamp is not a date" in w for w in warnings)
+    assert any("hs_analytics_num_page_views is not a number" in w for w in warnings)
+
+
+def test_visit_in_the_future_or_without_a_url_is_left_out(http, server, fake):
+    fake.contacts["501"].update(
+        hs_analytics_last_url="https://ourco.example/pricing",
+        hs_analytics_last_visit_timestamp=iso(ms_ago(hours=-2)),  # two hours ahead: bad data
+        hs_analytics_first_visit_timestamp=iso(ms_ago(days=30)))  # no first url
+    r = post(http, server, fresh(fixture("creation_and_mql")))
+    assert r.status_code == 202 and r.json()["accepted"] == 2, r.text
+    assert visits(server) == {}
+
+
+def test_enterprise_page_views_are_stored_as_web_visits_with_url_and_title(http, server, fake):
+    pricing = ms_ago(hours=2)
+    fake.add_page_view("501", "https://ourco.example/pricing", pricing, title="Pricing | OurCo", event_id="pv-1")
+    fake.add_page_view("501", "https://ourco.example/case-studies", ms_ago(days=4), title="Case studies",
+                       event_id="pv-2", legacy_keys=True)
+    fake.add_page_view("501", "https://ourco.example/old", ms_ago(days=120), event_id="pv-old")
+    fake.add_page_view("502", "https://ourco.example/someone-else", ms_ago(hours=1), event_id="pv-other")
+    # The summary's last visit is the pricing page view the history already has: not stored twice.
+    fake.contacts["501"].update(hs_analytics_last_url="https://ourco.example/pricing",
+                                hs_analytics_last_visit_timestamp=iso(pricing - 60_000))
+    delivery = fresh(fixture("creation_and_mql"))
+    r = post(http, server, delivery)
+    assert r.status_code == 202, r.text
+    assert r.json() == {"accepted": 4, "duplicates": 0, "qualified": 1, "ignored": 1}
+    found = visits(server)
+    assert set(found) == {"hubspot:page:pv-1", "hubspot:page:pv-2"}
+    assert (found["hubspot:page:pv-1"].url, found["hubspot:page:pv-1"].properties, at(found["hubspot:page:pv-1"])) \
+        == ("https://ourco.example/pricing", {"page_title": "Pricing | OurCo"}, pricing)
+    assert (found["hubspot:page:pv-2"].url, found["hubspot:page:pv-2"].properties) == (
+        "https://ourco.example/case-studies", {"page_title": "Case studies"})
+    calls = fake.calls_to(fake.EVENTS)
+    assert len(calls) == 1 and calls[0]["authorization"] == f"Bearer {TOKEN}"
+    q = calls[0]["query"]
+    assert (q["objectType"], q["objectId"], q["eventType"], q["limit"], q["sort"]) == (
+        "contact", "501", "e_visited_page", "50", "-occurredAt")
+    assert datetime.fromisoformat(q["occurredAfter"]) <= datetime.now(UTC) - timedelta(days=89)
+    r = post(http, server, delivery)
+    assert r.json() == {"accepted": 0, "duplicates": 4, "qualified": 0, "ignored": 1}
+    assert count(server, Activity) == 2
+
+
+def test_page_views_are_capped_at_the_engagement_limit_keeping_the_newest(http, server, fake):
+    for n in range(hubspot.ENGAGEMENT_LIMIT + 5):
+        fake.add_page_view("501", f"https://ourco.example/p{n}", ms_ago(hours=n + 1), event_id=f"pv-{n}")
+    r = post(http, server, fresh(fixture("creation_and_mql")))
+    assert r.status_code == 202 and r.json()["accepted"] == 2 + hubspot.ENGAGEMENT_LIMIT, r.text
+    assert set(visits(server)) == {f"hubspot:page:pv-{n}" for n in range(hubspot.ENGAGEMENT_LIMIT)}
+
+
+def test_events_api_refusal_is_skipped_and_remembered_for_an_hour(http, server, fake, caplog):
+    caplog.set_level("INFO", logger="leadbrief.hubspot")
+    fake.events_refused = True
+    fake.add_page_view("501", "https://ourco.example/pricing", ms_ago(hours=2), event_id="pv-1")
+    fake.contacts["501"].update(hs_analytics_last_url="https://ourco.example/pricing",
+                                hs_analytics_last_visit_timestamp=iso(ms_ago(hours=2)))
+    first = fresh(fixture("creation_and_mql"), ago=timedelta(minutes=10))
+    r = post(http, server, first)
+    assert r.status_code == 202, r.text
+    assert r.json() == {"accepted": 3, "duplicates": 0, "qualified": 1, "ignored": 1}  # upserts + summary visit
+    with server.services.sessions() as s:
+        assert find_lead(s, EMAIL).owner_email == "jane@ourco.example"
+    assert [a.split(":")[1] for a in visits(server)] == ["visit"]
+    # Another delivery within the hour does not ask again.
+    second = [{**e, "eventId": e["eventId"] + 1000} for e in fresh(fixture("creation_and_mql"))]
+    assert post(http, server, second).status_code == 202
+    assert len(fake.calls_to(fake.EVENTS)) == 1 and len(fake.calls_to("/contacts/v1/")) == 2
+    records = [rec for rec in caplog.records if rec.name == "leadbrief.hubspot" and "Events API" in rec.getMessage()]
+    assert len(records) == 1 and records[0].levelname == "INFO"
+    assert "analytics.behavioral_events.read" in records[0].getMessage()
+    # After the hour, it is asked again.
+    hubspot._events_refused[fake.url] = time.monotonic() - 1
+    fake.events_refused = False
+    third = [{**e, "eventId": e["eventId"] + 2000} for e in fresh(fixture("creation_and_mql"))]
+    assert post(http, server, third).status_code == 202
+    assert len(fake.calls_to(fake.EVENTS)) == 2
+    assert "hubspot:page:pv-1" in visits(server)

@@ -22,8 +22,15 @@ moments a brief is likely), at most one call per kind reads its recent history (
                       (form = title, url = page-url), id hubspot:form:{conversion-id}
     marketing email   GET /email/public/v1/events?recipient=... (SENT, DELIVERED, OPEN, CLICK; bot-filtered
                       events skipped) -> email_sent / email_delivered / email_open / email_click, id hubspot:email:{id}
+    page views        GET /events/v3/events/?objectType=contact&objectId={id}&eventType=e_visited_page (Enterprise
+                      only; scope analytics.behavioral_events.read) -> web_visit (url = hs_url, properties.page_title
+                      = hs_title), id hubspot:page:{id}. A 401/403 is remembered per API URL for an hour.
 
-Page views are not read: the only documented API for them (Events API, e_visited_page) is Enterprise-only.
+On every tier, the contact's own analytics properties (hs_analytics_last_url / _last_visit_timestamp, _first_url /
+_first_visit_timestamp; no extra scope) give two web_visit activities however old, id
+hubspot:visit:{contact id}:{epoch ms}; the last carries properties page_views and sessions (hs_analytics_num_*).
+One the page history already has (same url, not earlier) is left out. Dates: ISO 8601 or epoch ms; a malformed
+or future one is logged and skipped.
 An engagement call that fails (404, 401/403 missing scope, 5xx, unreachable, not JSON) is logged and skipped; the
 contact is stored without it. A 429 is waited out once per delivery like any other call.
 
@@ -65,8 +72,11 @@ MAX_RETRY_AFTER = 10.0  # longer waits give up (503) rather than hold the reques
 CONTACT_TYPES = ("contact.creation", "contact.propertyChange", "contact.restore", "contact.merge")
 PLATFORM_TYPES = ("object.creation", "object.propertyChange", "object.restore", "object.merge")
 CONTACT_OBJECT_TYPE = "0-1"
+# The hs_analytics_* ones are HubSpot's default web analytics properties (every tier, no extra scope).
 PROPERTIES = ("email", "firstname", "lastname", "jobtitle", "company", "phone", "lifecyclestage",
-              "hs_lead_status", "hubspotscore", "hubspot_owner_id")
+              "hs_lead_status", "hubspotscore", "hubspot_owner_id",
+              "hs_analytics_last_url", "hs_analytics_last_visit_timestamp", "hs_analytics_first_url",
+              "hs_analytics_first_visit_timestamp", "hs_analytics_num_page_views", "hs_analytics_num_visits")
 FIELDS = {
     "email": "email",
     "firstname": "first_name",
@@ -75,11 +85,20 @@ FIELDS = {
     "company": "company",
     "phone": "phone",
     "lifecyclestage": "lifecycle_stage",
+    "hs_lead_status": "lead_status",
 }
 ENGAGEMENT_DAYS = 90
 ENGAGEMENT_LIMIT = 50
 # Property changes that make a brief likely, and so are worth reading the contact's engagements for.
 ENGAGEMENT_PROPERTIES = ("lifecyclestage", "hubspotscore")
+# (which, url property, timestamp property): the contact's summary visits, kept however old they are.
+VISITS = (("last", "hs_analytics_last_url", "hs_analytics_last_visit_timestamp"),
+          ("first", "hs_analytics_first_url", "hs_analytics_first_visit_timestamp"))
+VISIT_COUNTS = (("page_views", "hs_analytics_num_page_views"), ("sessions", "hs_analytics_num_visits"))
+CLOCK_SKEW_MS = 5 * 60 * 1000  # a visit later than now by more than this is bad data, not a visit
+PAGE_EVENT = "e_visited_page"
+# The Events API is Enterprise-only: a refusal (401/403) is remembered this long before asking again.
+EVENTS_REFUSED_SECONDS = 3600.0
 EMAIL_KINDS = {"SENT": "email_sent", "DELIVERED": "email_delivered", "OPEN": "email_open", "CLICK": "email_click"}
 # HubSpot's v3 docs: these characters are decoded in the URI before signing.
 _DECODED = ("%3A", "%2F", "%3F", "%40", "%21", "%24", "%27", "%28", "%29", "%2A", "%2C", "%3B")
@@ -87,6 +106,10 @@ _DECODED = ("%3A", "%2F", "%3F", "%40", "%21", "%24", "%27", "%28", "%29", "%2A"
 
 class _Skipped(Exception):
     """An engagement call failed in a way that should not fail the delivery."""
+
+    def __init__(self, message: str, status: int | None = None):
+        super().__init__(message)
+        self.status = status
 
 
 class UpstreamUnavailable(InvalidBatch):
@@ -176,6 +199,9 @@ def authenticate(request: Request, body: bytes, settings: Settings) -> str | Non
 
 _owners: dict[tuple[str, str], str | None] = {}
 _owners_lock = threading.Lock()
+# API base URL -> time.monotonic() until which the Events API is not asked (it refused: not Enterprise).
+_events_refused: dict[str, float] = {}
+_events_lock = threading.Lock()
 
 
 class HubSpotAPI:
@@ -211,7 +237,7 @@ class HubSpotAPI:
             if r.status_code == 429:
                 raise UpstreamUnavailable("HubSpot API rate limit reached; retry later")
             if optional and r.status_code != 200:
-                raise _Skipped(f"answered {r.status_code}")
+                raise _Skipped(f"answered {r.status_code}", r.status_code)
             if r.status_code == 404:
                 return None
             if r.status_code in (401, 403):
@@ -263,6 +289,32 @@ class HubSpotAPI:
                          {"recipient": email, "startTimestamp": str(since_ms), "limit": str(ENGAGEMENT_LIMIT)},
                          optional=True)
         items = data.get("events") if data else None
+        return [e for e in items if isinstance(e, dict)] if isinstance(items, list) else []
+
+    def page_views(self, contact_id: str, since_ms: int) -> list[dict]:
+        """The contact's most recent page views since since_ms (Events API, Enterprise only). A 401/403 is
+        remembered for this API base for an hour, so other portals' tiers don't cost a call per contact."""
+        with _events_lock:
+            if _events_refused.get(self.base, 0.0) > time.monotonic():
+                return []
+        since = datetime.fromtimestamp(since_ms / 1000, UTC).isoformat(timespec="milliseconds")
+        try:
+            data = self._get("/events/v3/events/",
+                             {"objectType": "contact", "objectId": contact_id, "eventType": PAGE_EVENT,
+                              "occurredAfter": since.replace("+00:00", "Z"), "limit": str(ENGAGEMENT_LIMIT),
+                              "sort": "-occurredAt"}, optional=True)
+        except _Skipped as exc:
+            if exc.status not in (401, 403):
+                raise
+            with _events_lock:
+                known = _events_refused.get(self.base, 0.0) > time.monotonic()
+                _events_refused[self.base] = time.monotonic() + EVENTS_REFUSED_SECONDS
+            if not known:
+                log.info("HubSpot Events API answered %s (it needs an Enterprise portal and the "
+                         "analytics.behavioral_events.read scope); page view history not read for an hour",
+                         exc.status)
+            return []
+        items = data.get("results") if data else None
         return [e for e in items if isinstance(e, dict)] if isinstance(items, list) else []
 
 
@@ -368,6 +420,78 @@ def _text(value: Any) -> str | None:
     return value.strip() if isinstance(value, str) and value.strip() else None
 
 
+def _instant(value: Any) -> int | None:
+    """Milliseconds since the epoch from an ISO 8601 string (CRM v3 datetimes) or epoch milliseconds; None
+    when absent. ValueError when malformed."""
+    if value is None or value == "":
+        return None
+    ms = _ms(value)
+    if ms is not None:
+        return ms
+    if not isinstance(value, str):
+        raise ValueError(f"expected a date, got {type(value).__name__}")
+    when = datetime.fromisoformat(value.strip())
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)  # HubSpot's datetimes are UTC
+    return int(when.timestamp() * 1000)
+
+
+def _count(contact_id: str, prop: str, value: Any) -> int | None:
+    if value is None or value == "":
+        return None
+    try:
+        return int(float(value))
+    except (TypeError, ValueError, OverflowError):
+        log.warning("HubSpot contact %s: %s is not a number; left out", contact_id, prop)
+        return None
+
+
+def _visit_activities(contact_id: str, props: dict, now_ms: int) -> list[tuple[int, dict]]:
+    """The last and first visits from the contact's analytics properties (every tier)."""
+    found = []
+    for which, url_prop, when_prop in VISITS:
+        url = _text(props.get(url_prop))
+        try:
+            when = _instant(props.get(when_prop))
+        except (ValueError, OverflowError, OSError):
+            log.warning("HubSpot contact %s: %s is not a date; %s visit left out", contact_id, when_prop, which)
+            continue
+        if not url or when is None:
+            continue
+        if when > now_ms + CLOCK_SKEW_MS:
+            log.warning("HubSpot contact %s: %s is in the future; %s visit left out", contact_id, when_prop, which)
+            continue
+        event: dict[str, Any] = {"type": "activity", "id": f"hubspot:visit:{contact_id}:{when}", "kind": "web_visit",
+                                 "url": url}
+        if which == "last":
+            counts = {ours: _count(contact_id, theirs, props.get(theirs)) for ours, theirs in VISIT_COUNTS}
+            counts = {k: v for k, v in counts.items() if v is not None}
+            if counts:
+                event["properties"] = counts
+        found.append((when, event))
+    return found
+
+
+def _page_activity(email: str, ev: dict) -> tuple[int, dict] | None:
+    event_id = _text(ev.get("id"))
+    if not event_id or ev.get("eventType", PAGE_EVENT) != PAGE_EVENT:
+        return None
+    try:
+        when = _instant(ev.get("occurredAt"))
+    except (ValueError, OverflowError, OSError):
+        log.warning("HubSpot page view %s: occurredAt is not a date; left out", event_id)
+        return None
+    props = ev.get("properties") if isinstance(ev.get("properties"), dict) else {}
+    url = _text(props.get("hs_url")) or _text(props.get("hs_page_url"))
+    if when is None or not url:
+        return None
+    event: dict[str, Any] = {"type": "activity", "id": f"hubspot:page:{event_id}", "kind": "web_visit", "url": url}
+    title = _text(props.get("hs_title")) or _text(props.get("hs_page_title"))
+    if title:
+        event["properties"] = {"page_title": title}
+    return when, event
+
+
 def _form_activity(email: str, sub: dict) -> tuple[int, dict] | None:
     conversion, when = _text(sub.get("conversion-id")), _ms(sub.get("timestamp"))
     if not conversion or when is None:
@@ -400,13 +524,15 @@ def _email_activity(email: str, ev: dict) -> tuple[int, dict] | None:
     return when, event
 
 
-def _engagements(i: int, contact_id: str, email: str, api: HubSpotAPI, now: datetime) -> list:
-    """The contact's recent form submissions and marketing email events as our activity events."""
+def _engagements(i: int, contact_id: str, email: str, props: dict, api: HubSpotAPI, now: datetime) -> list:
+    """The contact's recent form submissions, marketing email events and page views, and its first and last
+    visits, as our activity events."""
     since = int((now - timedelta(days=ENGAGEMENT_DAYS)).timestamp() * 1000)
     found: list[tuple[int, dict]] = []
     for name, read, build in (
         ("form submissions", lambda: api.form_submissions(contact_id), _form_activity),
         ("email events", lambda: api.email_events(email, since), _email_activity),
+        ("page views", lambda: api.page_views(contact_id, since), _page_activity),
     ):
         try:
             items = read()
@@ -415,6 +541,10 @@ def _engagements(i: int, contact_id: str, email: str, api: HubSpotAPI, now: date
             continue
         built = [b for b in (build(email, item) for item in items) if b and b[0] >= since]
         found.extend(sorted(built, key=lambda b: b[0], reverse=True)[:ENGAGEMENT_LIMIT])
+    # A summary visit the page history already holds (same page, at or after its time) would count twice.
+    pages = [(when, e["url"]) for when, e in found if e["id"].startswith("hubspot:page:")]
+    found.extend(v for v in _visit_activities(contact_id, props, int(now.timestamp() * 1000))
+                 if not any(url == v[1]["url"] and when >= v[0] - CLOCK_SKEW_MS for when, url in pages))
     events, seen = [], set()
     for when, event in found:
         if event["id"] in seen:
@@ -486,7 +616,7 @@ def translate(body: bytes, _request: Request | None, settings: Settings, api: Hu
                     engaged.setdefault(contact_id, (i, event.lead.email))
         now = datetime.now(UTC)
         for contact_id, (i, email) in engaged.items():  # after the upserts: the lead exists first
-            events.extend(_engagements(i, contact_id, email, api, now))
+            events.extend(_engagements(i, contact_id, email, contacts[contact_id] or {}, api, now))
     finally:
         if own:
             api.close()
