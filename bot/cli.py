@@ -9,7 +9,7 @@ import logging
 import sys
 import tempfile
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from rich.console import Console
@@ -236,14 +236,25 @@ def cmd_worker(args, settings: Settings) -> int:
     if settings.slack_enabled:
         attach_slack(services)
     worker = DeliveryWorker(services.sessions, delivery_sink(services, out), clock=services.clock,
-                            poll_seconds=args.poll)
+                            poll_seconds=args.poll, lease=timedelta(seconds=args.lease), batch=args.batch)
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
-    err.print(f"delivering to {'Slack' if settings.slack_enabled else 'the terminal'}; Ctrl-C to stop")
-    while not stop.is_set():
-        worker.run_once()
-        stop.wait(args.poll)
+    err.print(f"worker {worker.worker_id} delivering to {'Slack' if settings.slack_enabled else 'the terminal'}; "
+              "Ctrl-C to stop")
+    if args.metrics_port:
+        from prometheus_client import start_http_server
+
+        from bot import metrics
+
+        start_http_server(args.metrics_port, registry=metrics.REGISTRY)
+        err.print(f"metrics on http://0.0.0.0:{args.metrics_port}/metrics")
+    worker.start()
+    while not stop.wait(0.5):
+        pass
+    # SIGTERM: the post in flight is finished and recorded, the rest of the claimed batch handed back.
+    worker.stop(timeout=60)
+    err.print("worker stopped")
     return 0
 
 
@@ -284,7 +295,12 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_serve)
 
     s = sub.add_parser("worker", help="deliver briefs from the outbox (when serve runs with --no-worker)")
-    s.add_argument("--poll", type=float, default=1.0, help="seconds between outbox checks (default 1)")
+    s.add_argument("--poll", type=float, default=1.0, help="longest wait between outbox checks (default 1)")
+    s.add_argument("--lease", type=float, default=60.0,
+                   help="seconds a claimed delivery stays this worker's; a dead worker's are taken over after it "
+                        "(default 60)")
+    s.add_argument("--batch", type=int, default=10, help="deliveries claimed at a time (default 10)")
+    s.add_argument("--metrics-port", type=int, help="serve this worker's Prometheus /metrics on this port")
     s.set_defaults(func=cmd_worker)
 
     s = sub.add_parser("outbox", help="show deliveries, or retry failed ones")
@@ -334,7 +350,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from bot import logs  # structured logs: request ids, secrets masked, LEADBRIEF_LOG_FORMAT=json
+
+    logs.setup_from_env(logging.WARNING)
     try:
         settings = load_settings()
         return args.func(args, settings)

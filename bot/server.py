@@ -22,9 +22,9 @@ def delivery_sink(services: Services, console: Console | None = None):
     """Slack when configured, else the terminal."""
     if not services.settings.slack_enabled:
         return TerminalSink(console)
-    from bot.slack import ChannelPacer, SlackSink, web_client
+    from bot.slack import SlackSink, web_client
 
-    return SlackSink(services, web_client(services.settings, interactive=False), services.slack.directory, ChannelPacer())
+    return SlackSink(services, web_client(services.settings, interactive=False), services.slack.directory)
 
 
 def attach_slack(services: Services) -> None:
@@ -91,5 +91,6 @@ def serve(settings: Settings, *, port: int, host: str = "0.0.0.0", worker: bool 
     else:
         console.print("Slack: requests at POST /slack/events; briefs are posted to Slack.", markup=False)
     console.print(f"Listening on http://{host}:{port} (POST /webhooks/events, GET /healthz)", markup=False)
-    uvicorn.run(app, host=host, port=port, log_level="info", access_log=False, proxy_headers=True)
+    # log_config=None: uvicorn's loggers go through ours (request ids, secrets masked) instead of its own.
+    uvicorn.run(app, host=host, port=port, log_level="info", access_log=False, proxy_headers=True, log_config=None)
     return 0

@@ -28,6 +28,7 @@ from bot.config import ConfigError, Settings
 from bot.worker import DeferredError, DeliveryError, Sent
 from briefs.blocks import delivered
 from storage import leads as lead_store
+from storage import outbox
 from storage.ingest import claim_once
 from storage.models import Lead, Qualification
 from storage.outbox import PendingDelivery
@@ -119,23 +120,28 @@ class Directory:
         return profile.get("real_name") or user.get("real_name") or profile.get("display_name") or user.get("name") or user_id
 
 
+# Slack allows about one chat.postMessage per second per channel; a little more keeps clear of its edge
+# when posts leave several workers a few milliseconds apart.
+POST_INTERVAL = 1.05
+
+
 class ChannelPacer:
-    """About one post per second per channel, Slack's documented limit for chat.postMessage."""
+    """Spaces posts to each channel POST_INTERVAL apart, across every worker: slots are booked in the
+    database (storage.outbox.book_slot) and a delivery deferred to its slot keeps it."""
 
-    def __init__(self, interval: float = 1.0):
+    def __init__(self, sessions, clock, interval: float = POST_INTERVAL):
+        self.sessions = sessions
+        self.clock = clock
         self.interval = interval
-        self._next: dict[str, float] = {}
-        self._lock = threading.Lock()
 
-    def wait_for(self, channel: str) -> float:
-        """Seconds to wait before posting to channel; 0 reserves the slot now."""
-        now = time.monotonic()
-        with self._lock:
-            ready = self._next.get(channel, 0.0)
-            if ready > now:
-                return ready - now
-            self._next[channel] = now + self.interval
-            return 0.0
+    def wait_for(self, item: PendingDelivery, channel: str) -> tuple[float, tuple[str, float]]:
+        """Seconds to wait before posting item to channel, and the slot it holds."""
+        now = self.clock().timestamp()
+        if item.slot_channel == channel and item.slot_at is not None:
+            return max(0.0, item.slot_at - now), (channel, item.slot_at)
+        with self.sessions.begin() as s:
+            slot = outbox.book_slot(s, channel, now, self.interval)
+        return max(0.0, slot - now), (channel, slot)
 
 
 def backoff(attempt: int) -> timedelta:
@@ -170,7 +176,7 @@ class SlackSink:
         self.services = services
         self.client = client
         self.directory = directory
-        self.pacer = pacer or ChannelPacer()
+        self.pacer = pacer or ChannelPacer(services.sessions, services.clock)
         self.queue = services.settings.slack_default_channel
 
     def route(self, owner_email: str | None) -> Route:
@@ -211,9 +217,9 @@ class SlackSink:
             raise self._error(exc, item) from None
 
     def _post(self, item: PendingDelivery, q: Qualification, route: Route, crm_url: str | None) -> Sent:
-        wait = self.pacer.wait_for(route.channel)
-        if wait > 0:
-            raise DeferredError(timedelta(seconds=wait))
+        wait, slot = self.pacer.wait_for(item, route.channel)
+        if wait > 0.001:
+            raise DeferredError(timedelta(seconds=wait), slot)
         payload = delivered(item.payload, followup_state(q, route.queue_reason, crm_url))
         resp = self.client.chat_postMessage(
             channel=route.channel, text=payload["text"], blocks=payload["blocks"], unfurl_links=False, unfurl_media=False

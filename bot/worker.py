@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import threading
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -13,6 +16,7 @@ from rich.rule import Rule
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot import metrics
 from storage import outbox
 from storage.outbox import PendingDelivery
 
@@ -28,11 +32,13 @@ class DeliveryError(Exception):
 
 
 class DeferredError(Exception):
-    """Not now (channel pacing, Retry-After); does not count as an attempt."""
+    """Not now (channel pacing, Retry-After); does not count as an attempt. `slot`: the posting slot booked
+    for it (channel, Unix seconds), kept with the delivery until it comes round."""
 
-    def __init__(self, wait: timedelta):
+    def __init__(self, wait: timedelta, slot: tuple[str, float] | None = None):
         super().__init__(f"deferred {wait.total_seconds():.1f}s")
         self.wait = wait
+        self.slot = slot
 
 
 @dataclass(frozen=True)
@@ -59,17 +65,26 @@ class TerminalSink:
 
 
 class DeliveryWorker:
+    """Drains the outbox. Any number of workers may run, in any number of processes: each claims a few
+    deliveries at a time with a lease, and renews it right before posting (see storage.outbox)."""
+
     def __init__(
         self,
         sessions: sessionmaker[Session],
         sink: Sink,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         poll_seconds: float = 2.0,
+        lease: timedelta = timedelta(seconds=60),
+        batch: int = 10,
+        worker_id: str | None = None,
     ):
         self.sessions = sessions
         self.sink = sink
         self.clock = clock
         self.poll_seconds = poll_seconds
+        self.lease = lease
+        self.batch = batch
+        self.worker_id = worker_id or f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -77,37 +92,71 @@ class DeliveryWorker:
     def run_once(self) -> int:
         """Deliver what is due; returns how many were delivered."""
         with self.sessions.begin() as s:
-            items = outbox.due(s, self.clock())
+            items = outbox.claim(s, self.worker_id, self.clock(), self.lease, self.batch)
         delivered = 0
-        for item in items:
-            try:
-                sent = self.sink(item)
-            except DeferredError as exc:
+        for n, item in enumerate(items):
+            if self._stop.is_set():
+                # Shutting down: give the rest back now rather than when their leases run out.
                 with self.sessions.begin() as s:
-                    outbox.defer(s, item.id, self.clock() + exc.wait)
-                continue
-            except DeliveryError as exc:
-                log.warning("delivery %d failed: %s", item.id, exc)
-                with self.sessions.begin() as s:
-                    outbox.mark_failed(s, item.id, self.clock(), str(exc), exc.retry_in)
-                continue
+                    outbox.release(s, self.worker_id, [i.id for i in items[n:]])
+                break
             with self.sessions.begin() as s:
-                outbox.mark_sent(s, item.id, self.clock(), sent.channel, sent.ts, sent.queue_reason)
-            delivered += 1
+                if not outbox.hold(s, item.id, self.worker_id, self.clock(), self.lease):
+                    continue  # our lease ran out and another worker has it
+            delivered += self._deliver(item)
         return delivered
+
+    def _deliver(self, item: PendingDelivery) -> int:
+        try:
+            sent = self.sink(item)
+        except DeferredError as exc:
+            with self.sessions.begin() as s:
+                outbox.defer(s, item.id, self.clock() + exc.wait, exc.slot)
+            if exc.slot is None:  # Slack said wait (429), rather than our own pacing
+                metrics.delivery_retry("rate_limited")
+            return 0
+        except DeliveryError as exc:
+            log.warning("delivery %d failed: %s", item.id, exc)
+            with self.sessions.begin() as s:
+                dead = outbox.mark_failed(s, item.id, self.clock(), str(exc), exc.retry_in)
+            if dead:
+                metrics.dead_letter()
+                log.error("delivery %d dead-lettered: %s (see `leadbrief outbox list --status failed`)", item.id, exc)
+            else:
+                metrics.delivery_retry("error")
+            return 0
+        # Recorded at once, in its own small transaction: if this process dies between Slack accepting the
+        # post and this commit, the lease runs out and another worker posts the brief again (README).
+        now = self.clock()
+        with self.sessions.begin() as s:
+            outbox.mark_sent(s, item.id, now, sent.channel, sent.ts, sent.queue_reason)
+        metrics.brief_posted("terminal" if sent.channel == "terminal" else "slack",
+                             (now - item.created_at).total_seconds() if item.created_at else None)
+        return 1
+
+    def seconds_to_next(self) -> float:
+        """How long to sleep: until the next delivery is due or a lease runs out, at most poll_seconds."""
+        with self.sessions() as s:
+            at = outbox.next_due(s)
+        if at is None:
+            return self.poll_seconds
+        return min(self.poll_seconds, max(0.01, (at - self.clock()).total_seconds()))
 
     def wake(self) -> None:
         self._wake.set()
 
     def _loop(self) -> None:
         while not self._stop.is_set():
+            wait = self.poll_seconds
             try:
-                self.run_once()
+                if self.run_once() and not self._stop.is_set():
+                    continue  # there may be more due right away
+                wait = self.seconds_to_next()
             except OperationalError:
                 log.exception("database unavailable; delivery retries at the next poll")
             except Exception:
                 log.exception("delivery loop error; continuing")
-            self._wake.wait(self.poll_seconds)
+            self._wake.wait(wait)
             self._wake.clear()
 
     def start(self) -> None:
@@ -115,6 +164,7 @@ class DeliveryWorker:
         self._thread.start()
 
     def stop(self, timeout: float = 10.0) -> None:
+        """Finish the post in flight, give back the rest of the claimed batch, and return."""
         self._stop.set()
         self._wake.set()
         if self._thread:

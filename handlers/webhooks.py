@@ -15,6 +15,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 
+from bot import metrics
 from bot.config import Settings
 from briefs.events import InvalidBatch, parse_batch
 from storage.ingest import ingest
@@ -116,8 +117,10 @@ def add_source(app: Starlette, source: Source) -> None:
         try:
             body = await read_body(request, settings.max_body_bytes)
         except BodyTooLarge:
+            metrics.event_rejected(source.name, "too_large")
             return error(413, f"body is larger than {settings.max_body_bytes} bytes")
         except ClientDisconnect:
+            metrics.event_rejected(source.name, "invalid")
             return error(400, "client disconnected before the body was read")
         try:
             problem = source.authenticate(request, body, settings)
@@ -126,11 +129,13 @@ def add_source(app: Starlette, source: Source) -> None:
         if problem:
             log.warning("rejected %s webhook from %s: %s", source.name,
                         request.client.host if request.client else "?", problem)
+            metrics.event_rejected(source.name, "signature")
             return error(401, problem)
         try:
             # Off the event loop: some sources call their vendor's API (HubSpot) to complete a delivery.
             translated = await run_in_threadpool(source.translate, body, request, settings)
         except InvalidBatch as exc:
+            metrics.event_rejected(source.name, metrics.REJECT_REASONS.get(exc.status, "invalid"))
             return JSONResponse(exc.as_dict(), status_code=exc.status)
         result = None
         if translated.events:
@@ -140,11 +145,17 @@ def add_source(app: Starlette, source: Source) -> None:
                 )
             except OperationalError:
                 log.exception("database unavailable while ingesting %d %s events", len(translated.events), source.name)
+                metrics.event_rejected(source.name, "unavailable")
                 return JSONResponse(
                     {"error": "database unavailable; nothing was stored, retry later"},
                     status_code=503,
                     headers={"Retry-After": "5"},
                 )
+            metrics.events_ingested(
+                source.name,
+                metrics.accepted_by_type((e.type for e in translated.events), result.accepted, result.duplicates),
+                result.duplicates,
+            )
             if result.qualifications:
                 services.wake_delivery()
         summary = {

@@ -9,6 +9,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -201,6 +202,22 @@ class Delivery(Base):
     queue_reason: Mapped[str | None] = mapped_column(String(300))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The worker that has claimed it, until when: another worker takes it over once the lease has run out.
+    lease_owner: Mapped[str | None] = mapped_column(String(64))
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # A posting slot booked in that channel (see ChannelSlot) and deferred to: used when it comes round.
+    slot_channel: Mapped[str | None] = mapped_column(String(64))
+    slot_at: Mapped[float | None] = mapped_column(Float)
+
+
+class ChannelSlot(Base):
+    """Per-channel pacing shared by every delivery worker: the next free posting time, booked in turn."""
+
+    __tablename__ = "channel_slots"
+
+    channel: Mapped[str] = mapped_column(String(64), primary_key=True)
+    # Unix seconds, so that booking is one portable arithmetic UPSERT on SQLite and PostgreSQL.
+    next_at: Mapped[float] = mapped_column(Float)
 
 
 class RepRoute(Base):

@@ -1,17 +1,23 @@
-"""The outbox of briefs to deliver: written with the qualification, drained by a delivery worker."""
+"""The outbox of briefs to deliver: written with the qualification, drained by delivery workers.
+
+Several workers, in as many processes and machines, share it: each claims a few due deliveries with a lease
+(claim), renews it right before posting (hold), and records the outcome (mark_sent, defer, mark_failed).
+A worker that dies leaves its leases to run out; another then takes the deliveries over.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import case, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from briefs.blocks import to_blocks
 from briefs.model import Brief
 from briefs.text import to_text_brief
-from storage.models import Delivery, Qualification
+from storage.models import ChannelSlot, Delivery, Qualification
 
 MAX_ATTEMPTS = 8
 
@@ -24,6 +30,9 @@ class PendingDelivery:
     payload: dict
     text: str
     attempts: int
+    created_at: datetime | None = None
+    slot_channel: str | None = None  # a posting slot booked earlier (book_slot), if any
+    slot_at: float | None = None
 
 
 def enqueue(session: Session, q: Qualification, brief: Brief, now: datetime) -> Delivery:
@@ -41,14 +50,70 @@ def enqueue(session: Session, q: Qualification, brief: Brief, now: datetime) -> 
     return d
 
 
-def due(session: Session, now: datetime, limit: int = 50) -> list[PendingDelivery]:
-    rows = session.scalars(
-        select(Delivery)
-        .where(Delivery.status == "pending", Delivery.next_attempt_at <= now)
-        .order_by(Delivery.next_attempt_at, Delivery.id)
-        .limit(limit)
+def claim(session: Session, worker: str, now: datetime, lease: timedelta, limit: int = 10) -> list[PendingDelivery]:
+    """Lease up to `limit` due deliveries to `worker`, oldest first. One statement, WITH due AS (SELECT ..
+    FOR UPDATE SKIP LOCKED) UPDATE .. RETURNING: on PostgreSQL concurrent workers skip each other's rows
+    instead of waiting; on SQLite the single writer lock makes the statement atomic. A lease that ran out
+    (its worker died) is taken over."""
+    free = (Delivery.status == "pending") & (Delivery.next_attempt_at <= now) & (
+        Delivery.lease_until.is_(None) | (Delivery.lease_until < now))
+    # A CTE, materialized: PostgreSQL evaluates it once. As an IN (subquery) it may be rescanned per row,
+    # and each rescan skips the rows this very statement has just updated, leasing more than `limit`.
+    due = (select(Delivery.id).where(free).order_by(Delivery.next_attempt_at, Delivery.id).limit(limit)
+           .with_for_update(skip_locked=True).cte("due").prefix_with("MATERIALIZED", dialect="postgresql"))
+    rows = session.execute(
+        update(Delivery).where(Delivery.id == due.c.id, free)
+        .values(lease_owner=worker, lease_until=now + lease)
+        .returning(Delivery.id, Delivery.lead_id, Delivery.qualification_id, Delivery.payload, Delivery.text,
+                   Delivery.attempts, Delivery.next_attempt_at, Delivery.created_at, Delivery.slot_channel,
+                   Delivery.slot_at)
+        .execution_options(synchronize_session=False)
     ).all()
-    return [PendingDelivery(d.id, d.lead_id, d.qualification_id, d.payload, d.text, d.attempts) for d in rows]
+    rows = sorted(rows, key=lambda r: (r.next_attempt_at, r.id))
+    return [PendingDelivery(r.id, r.lead_id, r.qualification_id, r.payload, r.text, r.attempts, r.created_at,
+                            r.slot_channel, r.slot_at) for r in rows]
+
+
+def hold(session: Session, delivery_id: int, worker: str, now: datetime, lease: timedelta) -> bool:
+    """Renew the lease right before posting: False when another worker has taken the delivery over (our
+    lease ran out meanwhile) or it is no longer pending, so it must not be posted again."""
+    return session.execute(
+        update(Delivery)
+        .where(Delivery.id == delivery_id, Delivery.lease_owner == worker, Delivery.status == "pending")
+        .values(lease_until=now + lease)
+        .execution_options(synchronize_session=False)
+    ).rowcount == 1
+
+
+def release(session: Session, worker: str, ids: list[int]) -> None:
+    """Give back claimed deliveries not tried yet (shutting down): other workers may take them at once."""
+    if ids:
+        session.execute(
+            update(Delivery).where(Delivery.id.in_(ids), Delivery.lease_owner == worker, Delivery.status == "pending")
+            .values(lease_owner=None, lease_until=None)
+            .execution_options(synchronize_session=False)
+        )
+
+
+def next_due(session: Session) -> datetime | None:
+    """When the earliest pending delivery can next be claimed: when it is due, or when its lease runs out."""
+    free_at = case((Delivery.lease_until > Delivery.next_attempt_at, Delivery.lease_until),
+                   else_=Delivery.next_attempt_at)
+    return session.scalar(select(func.min(free_at)).where(Delivery.status == "pending"))
+
+
+def book_slot(session: Session, channel: str, now: float, interval: float) -> float:
+    """Book the next posting slot for `channel` (Unix seconds), shared by all workers: returns when this post
+    may go out (`now` when the channel is free). Each booking moves the channel's next free time on by
+    `interval`, so posts queued for one channel are spaced out without holding up any other channel."""
+    table = ChannelSlot.__table__
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    stmt = dialect.insert(table).values(channel=channel, next_at=now + interval)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[table.c.channel],
+        set_={"next_at": case((table.c.next_at > now, table.c.next_at), else_=now) + interval},
+    ).returning(table.c.next_at)
+    return session.execute(stmt).scalar_one() - interval
 
 
 def mark_sent(session: Session, delivery_id: int, now: datetime, channel: str, ts: str | None = None,
@@ -57,13 +122,21 @@ def mark_sent(session: Session, delivery_id: int, now: datetime, channel: str, t
         update(Delivery)
         .where(Delivery.id == delivery_id)
         .values(status="sent", sent_at=now, channel=channel, ts=ts, queue_reason=queue_reason,
-                attempts=Delivery.attempts + 1, last_error=None)
+                attempts=Delivery.attempts + 1, last_error=None, lease_owner=None, lease_until=None,
+                slot_channel=None, slot_at=None)
+        .execution_options(synchronize_session=False)
     )
 
 
-def defer(session: Session, delivery_id: int, until: datetime) -> None:
-    """Not a failure (pacing, Retry-After): try again later without using up an attempt."""
-    session.execute(update(Delivery).where(Delivery.id == delivery_id).values(next_attempt_at=until))
+def defer(session: Session, delivery_id: int, until: datetime, slot: tuple[str, float] | None = None) -> None:
+    """Not a failure (pacing, Retry-After): try again later without using up an attempt, keeping the posting
+    slot booked for it (channel, Unix seconds), if any."""
+    channel, at = slot or (None, None)
+    session.execute(
+        update(Delivery).where(Delivery.id == delivery_id)
+        .values(next_attempt_at=until, lease_owner=None, lease_until=None, slot_channel=channel, slot_at=at)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def listing(session: Session, status: str | None = None, limit: int = 50) -> list[Delivery]:
@@ -81,15 +154,17 @@ def retry(session: Session, delivery_id: int | None, now: datetime) -> int:
     return session.execute(stmt.values(status="pending", attempts=0, next_attempt_at=now)).rowcount
 
 
-def mark_failed(session: Session, delivery_id: int, now: datetime, error: str, retry_in: timedelta | None) -> None:
-    """Reschedule, or dead-letter when retry_in is None or attempts run out."""
+def mark_failed(session: Session, delivery_id: int, now: datetime, error: str, retry_in: timedelta | None) -> bool:
+    """Reschedule, or dead-letter when retry_in is None or attempts run out. True when dead-lettered."""
     d = session.get(Delivery, delivery_id)
     d.attempts += 1
     d.last_error = error[:2000]
+    d.lease_owner = d.lease_until = d.slot_channel = d.slot_at = None
     if retry_in is None or d.attempts >= MAX_ATTEMPTS:
         d.status = "failed"
-    else:
-        d.next_attempt_at = now + retry_in
+        return True
+    d.next_attempt_at = now + retry_in
+    return False
 
 
 def counts(session: Session) -> dict[str, int]:

@@ -1,0 +1,202 @@
+"""Delivery burst: 1,000 qualified leads over 20 rep channels, with the fake Slack enforcing one post per
+second per channel (a 429 otherwise), drained by `leadbrief worker` processes.
+
+Targets (issue #5): all posted within 1.1x the rate-limit floor, 0 lost, 0 duplicates; and the memory of a
+worker under the burst. The floor is (posts per channel - 1) seconds: the first post to a channel can go at
+once, each later one a second after the one before.
+
+    python benchmarks/burst.py [--leads 1000] [--channels 20] [--workers 2] [--postgres URL]
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import met, run_header, write_section  # noqa: E402
+from sqlalchemy import func, select, text  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
+
+from bot.app import Services  # noqa: E402
+from bot.config import Settings  # noqa: E402
+from briefs.events import parse_batch  # noqa: E402
+from storage import db  # noqa: E402
+from storage import leads as lead_store  # noqa: E402
+from storage.ingest import ingest  # noqa: E402
+from storage.models import Delivery  # noqa: E402
+from tests.fake_slack import FakeSlack  # noqa: E402
+
+SECRET = "bench-webhook-secret-0123456789"
+# Only ever shown to the loopback fake Slack.
+BOT_TOKEN = "xoxb-bench-token"  # noqa: S105
+SIGNING_SECRET = "bench-signing-secret"  # noqa: S105
+QUEUE = "C0QUEUE"
+BIN = Path(sys.executable).parent / "leadbrief"
+
+
+def seed(services: Services, leads: int, channels: list[str]) -> None:
+    """`leads` hand-raisers (one qualification and one brief each), owners routed round-robin to channels."""
+    now = datetime.now(UTC)
+    at = (now - timedelta(minutes=5)).isoformat()
+    events = []
+    for i in range(leads):
+        email = f"buyer{i:05d}@company{i}.example"
+        events.append({"type": "lead.upsert", "id": f"u{i}", "occurred_at": at,
+                       "lead": {"email": email, "first_name": f"Buyer{i:05d}", "company": f"Company {i}",
+                                "owner_email": f"rep{i % len(channels):02d}@ourco.example"}})
+        events.append({"type": "activity", "id": f"f{i}", "occurred_at": at, "email": email, "kind": "form_submit",
+                       "form": "Contact Sales", "comments": "We need this next quarter; Pat referred us."})
+    with services.sessions.begin() as s:
+        for k, channel in enumerate(channels):
+            lead_store.set_route(s, f"rep{k:02d}@ourco.example", channel, "bench", now)
+    for start in range(0, len(events), 1000):
+        ingest(services.sessions, parse_batch({"events": events[start:start + 1000]}), services.settings.rules, now)
+
+
+def peak_rss_mib(pid: int) -> float | None:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        return None
+    return None
+
+
+def rss_mib(pid: int) -> float | None:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        return None
+    return None
+
+
+def run(args, database_url: str, label: str) -> tuple[list[str], float, int, int]:
+    settings = Settings(database_url=database_url, webhook_secret=SECRET)
+    services = Services.from_settings(settings)
+    db.upgrade(services.engine)
+    channels = [f"C0REP{k:02d}" for k in range(args.channels)]
+    with FakeSlack(enforce_channel_rate=1.0) as fake:
+        fake.add_channel(QUEUE, "leads-queue")
+        for k, channel in enumerate(channels):
+            fake.add_channel(channel, f"rep-{k:02d}")
+        t = time.perf_counter()
+        seed(services, args.leads, channels)
+        print(f"{label}: {args.leads:,} qualified leads over {args.channels} channels seeded in "
+              f"{time.perf_counter() - t:.1f}s; starting {args.workers} worker(s)", flush=True)
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("LEADBRIEF_", "SLACK_", "DATABASE_URL"))}
+        env.update({"DATABASE_URL": database_url, "SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_API_URL": fake.url,
+                    "SLACK_SIGNING_SECRET": SIGNING_SECRET, "LEADBRIEF_DEFAULT_CHANNEL": QUEUE,
+                    "LEADBRIEF_WEBHOOK_SECRET": SECRET})
+        command = [str(BIN)] if BIN.exists() else [sys.executable, "-m", "bot.cli"]
+        with tempfile.TemporaryDirectory() as tmp:
+            procs = [subprocess.Popen([*command, "worker", "--poll", "0.5"], env=env, cwd=tmp,
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                     for _ in range(args.workers)]
+            started = time.perf_counter()
+            rss_samples: list[float] = []
+            sent = 0
+            try:
+                while time.perf_counter() - started < args.timeout:
+                    with services.sessions() as s:
+                        sent = s.scalar(select(func.count()).select_from(Delivery).where(Delivery.status == "sent"))
+                    rss_samples += [r for r in (rss_mib(p.pid) for p in procs) if r]
+                    if sent >= args.leads:
+                        break
+                    time.sleep(0.25)
+                elapsed = time.perf_counter() - started
+                peaks = [peak_rss_mib(p.pid) or 0.0 for p in procs]
+            finally:
+                for p in procs:
+                    p.terminate()
+                for p in procs:
+                    p.wait(30)
+        posts = [c for c in fake.calls if c.method == "chat.postMessage"]
+        accepted = sorted(fake.messages.values(), key=lambda m: m["ts"])
+        times = [c.at for c in posts]
+        refused = len(posts) - len(accepted)
+        per_lead = Counter(w for m in accepted for w in str(m["text"]).split() if w.startswith("Buyer"))
+    services.engine.dispose()
+    lost = args.leads - len(per_lead)
+    dups = sum(n - 1 for n in per_lead.values())
+    per_channel = math.ceil(args.leads / args.channels)
+    floor = per_channel - 1
+    span = (max(times) - min(times)) if times else float("nan")
+    ratio = span / floor if floor else float("nan")
+    print(f"    sent {sent:,}/{args.leads:,} in {elapsed:.1f}s after the workers started; first to last post "
+          f"{span:.1f}s, floor {floor}s, ratio {ratio:.3f}; lost {lost}, duplicates {dups}, 429s {refused}; "
+          f"worker peak RSS {', '.join(f'{p:.0f}' for p in peaks)} MiB")
+    return [
+        f"| {label} | {args.workers} | {elapsed:.1f} s | {span:.1f} s | {floor} s | {ratio:.3f} | {lost} | {dups} | "
+        f"{refused} | {', '.join(f'{p:.0f}' for p in peaks)} MiB |",
+    ], ratio, lost, dups
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--leads", type=int, default=1000)
+    p.add_argument("--channels", type=int, default=20)
+    p.add_argument("--workers", type=int, default=2, help="leadbrief worker processes (default 2)")
+    p.add_argument("--postgres", metavar="URL", help="also run against this PostgreSQL database (fresh schema)")
+    p.add_argument("--timeout", type=float, default=300.0)
+    p.add_argument("--no-results", action="store_true")
+    args = p.parse_args(argv)
+
+    rows, verdicts = [], []
+    with tempfile.TemporaryDirectory(prefix="leadbrief-burst-") as tmp:
+        row, ratio, lost, dups = run(args, f"sqlite:///{Path(tmp) / 'burst.db'}", "SQLite")
+        rows += row
+        verdicts.append(("SQLite", ratio, lost, dups))
+    if args.postgres:
+        schema = f"lb_burst_{os.getpid()}"
+        admin = db.make_engine(args.postgres)
+        with admin.begin() as conn:
+            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+        try:
+            url = make_url(args.postgres).update_query_dict({"options": f"-csearch_path={schema}"})
+            row, ratio, lost, dups = run(args, url.render_as_string(hide_password=False), "PostgreSQL")
+            rows += row
+            verdicts.append(("PostgreSQL", ratio, lost, dups))
+        finally:
+            with admin.begin() as conn:
+                conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+            admin.dispose()
+    if not args.no_results:
+        lines = [
+            *run_header(),
+            f"{args.leads:,} hand-raisers qualified at once, their briefs routed to {args.channels} rep channels "
+            f"({math.ceil(args.leads / args.channels)} per channel), drained by `leadbrief worker` processes; the "
+            "fake Slack answers 429 to a post less than 1 s after the previous one in the same channel. Floor: "
+            "(posts per channel - 1) s. Ratio: first-to-last post over the floor. Lost/duplicates: briefs never "
+            "accepted / accepted more than once. Peak RSS: VmHWM of each worker process.",
+            "",
+            "| database | workers | all sent after | first to last post | floor | ratio | lost | duplicates | 429s "
+            "| worker peak RSS |",
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+            *rows,
+            "",
+            *[f"- {name}: target ≤ 1.1× the floor, 0 lost, 0 duplicates: "
+              f"{met(ratio <= 1.1 and lost == 0 and dups == 0)} ({ratio:.3f}×, {lost} lost, {dups} duplicates)."
+              for name, ratio, lost, dups in verdicts],
+            "",
+        ]
+        write_section("burst", "Delivery burst under Slack's per-channel limit (benchmarks/burst.py)", lines)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
