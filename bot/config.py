@@ -24,6 +24,18 @@ class ConfigError(Exception):
 
 
 @dataclass(frozen=True)
+class Access:
+    channels: tuple[str, ...] = ()  # members of these channels
+    usergroups: tuple[str, ...] = ()  # members of these user groups (S0123...)
+    users: tuple[str, ...] = ()  # these people (U0123...)
+    own_leads_only: bool = False  # reps see only leads they own (by their Slack email)
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.channels or self.usergroups or self.users)
+
+
+@dataclass(frozen=True)
 class Settings:
     database_url: str = DEFAULT_DATABASE_URL
     port: int = 3000
@@ -58,6 +70,11 @@ class Settings:
     marketo_base_url: str | None = None
     marketo_client_id: str | None = None
     marketo_client_secret: str | None = field(default=None, repr=False)
+    # Who may use /lead, notes and buttons ([access] in leadbrief.toml). With none of these set: members of
+    # the leads channel (slack_default_channel).
+    access: Access = field(default_factory=Access)
+    # [privacy] retention_days: activities older than this are purged (`leadbrief purge`); None keeps them.
+    retention_days: int | None = None
 
     @property
     def slack_enabled(self) -> bool:
@@ -144,6 +161,41 @@ def _salesforce_owners(p: Path, data: dict) -> dict[str, str]:
     return {k.strip()[:15]: v.strip().lower() for k, v in owners.items()}
 
 
+def _ids(p: Path, section: str, key: str, value, prefixes: tuple[str, ...]) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip().startswith(prefixes) for v in value):
+        raise ConfigError(f"LEADBRIEF_CONFIG {p}: {section}.{key} must be a list of Slack ids starting with "
+                          f"{' or '.join(prefixes)}")
+    return tuple(v.strip() for v in value)
+
+
+def _access(p: Path, data: dict) -> Access:
+    section = data.get("access", {})
+    known = {"channels", "usergroups", "users", "own_leads_only"}
+    if not isinstance(section, dict) or set(section) - known:
+        raise ConfigError(f"LEADBRIEF_CONFIG {p}: [access] takes only {', '.join(sorted(known))}")
+    own = section.get("own_leads_only", False)
+    if not isinstance(own, bool):
+        raise ConfigError(f"LEADBRIEF_CONFIG {p}: access.own_leads_only must be true or false")
+    return Access(
+        channels=_ids(p, "access", "channels", section.get("channels", []), ("C", "G")),
+        usergroups=_ids(p, "access", "usergroups", section.get("usergroups", []), ("S",)),
+        users=_ids(p, "access", "users", section.get("users", []), ("U", "W")),
+        own_leads_only=own,
+    )
+
+
+def _retention_days(p: Path, data: dict) -> int | None:
+    section = data.get("privacy", {})
+    if not isinstance(section, dict) or set(section) - {"retention_days"}:
+        raise ConfigError(f"LEADBRIEF_CONFIG {p}: [privacy] takes only retention_days")
+    days = section.get("retention_days")
+    if days is None:
+        return None
+    if not isinstance(days, int) or isinstance(days, bool) or not 1 <= days <= 36500:
+        raise ConfigError(f"LEADBRIEF_CONFIG {p}: privacy.retention_days must be a whole number of days, 1 to 36500")
+    return days
+
+
 def _read_toml(path: str | None, *, required: bool) -> tuple[Path | None, dict]:
     if not path:
         return None, {}
@@ -163,7 +215,7 @@ def load_rules(path: str | None, *, required: bool) -> Rules:
     if p is None:
         return Rules()
     try:
-        rules = Rules.from_mapping(data, extra_sections=("slack", "sources"))
+        rules = Rules.from_mapping(data, extra_sections=("slack", "sources", "access", "privacy"))
     except RulesError as exc:
         raise ConfigError(f"LEADBRIEF_CONFIG {p}: {exc}") from None
     if rules.templates_dir:
@@ -219,6 +271,8 @@ def load_settings(env: Mapping[str, str] | None = None, *, dotenv: bool = True) 
         salesforce_org_id=env.get("SALESFORCE_ORGANIZATION_ID", "").strip() or None,
         salesforce_instance_url=env.get("SALESFORCE_INSTANCE_URL", "").strip() or None,
         salesforce_owners=_salesforce_owners(toml_path, toml_data) if toml_path else {},
+        access=_access(toml_path, toml_data) if toml_path else Access(),
+        retention_days=_retention_days(toml_path, toml_data) if toml_path else None,
         hubspot_client_secret=env.get("HUBSPOT_CLIENT_SECRET", "").strip() or None,
         hubspot_access_token=env.get("HUBSPOT_ACCESS_TOKEN", "").strip() or None,
         hubspot_api_url=(env.get("HUBSPOT_API_URL", "").strip() or "https://api.hubapi.com").rstrip("/"),

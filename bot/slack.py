@@ -195,6 +195,12 @@ class SlackSink:
         return Route(self.queue, f"owner {owner_email} is not in this Slack workspace")
 
     def __call__(self, item: PendingDelivery) -> Sent:
+        try:
+            return self._deliver(item)
+        except OSError as exc:  # Slack unreachable (after slack_sdk's own connection retries): try again later
+            raise DeliveryError(f"Slack unreachable ({type(exc).__name__})", retry_in=backoff(item.attempts)) from None
+
+    def _deliver(self, item: PendingDelivery) -> Sent:
         with self.services.sessions() as s:
             lead = s.get(Lead, item.lead_id)
             q = s.get(Qualification, item.qualification_id)

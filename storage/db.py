@@ -43,6 +43,9 @@ def make_engine(url: str, **kwargs) -> Engine:
             cur.close()
 
         return engine
+    if parsed.get_backend_name() == "postgresql":
+        # An unreachable server fails a connection attempt in 10 s rather than after the OS's TCP timeout.
+        kwargs.setdefault("connect_args", {}).setdefault("connect_timeout", 10)
     kwargs.setdefault("pool_pre_ping", True)
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 10)

@@ -55,8 +55,10 @@ def claim(session: Session, worker: str, now: datetime, lease: timedelta, limit:
     FOR UPDATE SKIP LOCKED) UPDATE .. RETURNING: on PostgreSQL concurrent workers skip each other's rows
     instead of waiting; on SQLite the single writer lock makes the statement atomic. A lease that ran out
     (its worker died) is taken over."""
+    # Our own leases count as free: a worker claims only between deliveries, so any lease it still holds
+    # is left over from a delivery that failed half-way (the database went away), not one in flight.
     free = (Delivery.status == "pending") & (Delivery.next_attempt_at <= now) & (
-        Delivery.lease_until.is_(None) | (Delivery.lease_until < now))
+        Delivery.lease_until.is_(None) | (Delivery.lease_until < now) | (Delivery.lease_owner == worker))
     # A CTE, materialized: PostgreSQL evaluates it once. As an IN (subquery) it may be rescanned per row,
     # and each rescan skips the rows this very statement has just updated, leasing more than `limit`.
     due = (select(Delivery.id).where(free).order_by(Delivery.next_attempt_at, Delivery.id).limit(limit)

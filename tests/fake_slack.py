@@ -470,6 +470,7 @@ class FakeSlack:
         self.lock = threading.RLock()
         self.calls: list[Call] = []
         self.responses: list[tuple[str, dict]] = []
+        self.response_at: dict[str, float] = {}  # name -> time.time() of its first response
         self.users: dict[str, dict] = {}
         self.channels: dict[str, dict] = {}
         self.messages: dict[tuple[str, str], dict] = {}
@@ -645,6 +646,7 @@ class FakeSlack:
         with self.lock:
             self.calls.clear()
             self.responses.clear()
+            self.response_at.clear()
             self._scripted.clear()
             self.messages.clear()
             self.views.clear()
@@ -872,6 +874,7 @@ class FakeSlack:
     def _handle_response_url(self, name: str, body: dict) -> None:
         with self.lock:
             self.responses.append((name, body))
+            self.response_at.setdefault(name, time.time())
 
     def _methods(self) -> dict:
         return {

@@ -1,5 +1,6 @@
 """Settings and the rules file."""
 
+import re
 import tomllib
 
 import pytest
@@ -50,3 +51,28 @@ def test_app_manifest_declares_what_the_app_uses_and_no_more():
     assert manifest["settings"]["interactivity"]["is_enabled"] is True
     assert manifest["settings"]["event_subscriptions"]["bot_events"] == ["app_home_opened"]
     assert manifest["settings"]["socket_mode_enabled"] is True
+
+
+def test_access_and_privacy_sections(tmp_path):
+    cfg = tmp_path / "leadbrief.toml"
+    cfg.write_text('[access]\nchannels = ["C0LEADS"]\nusergroups = ["S0SALES"]\nusers = ["U0BOSS"]\n'
+                   'own_leads_only = true\n[privacy]\nretention_days = 365\n')
+    s = load_settings({"LEADBRIEF_CONFIG": str(cfg)}, dotenv=False)
+    assert (s.access.channels, s.access.usergroups, s.access.users, s.access.own_leads_only) == (
+        ("C0LEADS",), ("S0SALES",), ("U0BOSS",), True)
+    assert s.access.configured and s.retention_days == 365
+    assert not load_settings({}, dotenv=False).access.configured
+
+
+@pytest.mark.parametrize(("toml", "message"), [
+    ('[access]\nchannels = ["leads"]\n', "access.channels must be a list of Slack ids starting with C or G"),
+    ('[access]\nusergroups = "S0"\n', "access.usergroups must be a list of Slack ids starting with S"),
+    ('[access]\nown_leads_only = "yes"\n', "access.own_leads_only must be true or false"),
+    ('[access]\nteams = []\n', "[access] takes only"),
+    ('[privacy]\nretention_days = 0\n', "privacy.retention_days must be a whole number of days"),
+])
+def test_bad_access_or_privacy_settings_stop_startup_naming_them(tmp_path, toml, message):
+    cfg = tmp_path / "leadbrief.toml"
+    cfg.write_text(toml)
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        load_settings({"LEADBRIEF_CONFIG": str(cfg)}, dotenv=False)

@@ -207,7 +207,10 @@ def test_a_database_briefly_unavailable_delays_delivery_but_loses_nothing(servic
             time.sleep(0.5)
         admin.dispose()
         assert cut >= 1
-    wait_for(lambda: all_sent(services, len(emails)), timeout=60)
+    try:
+        wait_for(lambda: all_sent(services, len(emails)), timeout=60)
+    except AssertionError:
+        raise AssertionError(workers.logs()) from None
     assert set(posted_leads(slack).values()) == {1} and len(posted_leads(slack)) == len(emails)
 
 

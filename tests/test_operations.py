@@ -109,9 +109,14 @@ def test_outbox_gauges_show_a_pending_delivery_and_its_age(http, settings):
 
 
 def test_a_database_error_during_a_scrape_drops_the_outbox_samples_not_the_scrape(http, live_server):
+    # Renamed away and back: on PostgreSQL the tests share one schema.
     with live_server.services.engine.begin() as conn:
-        conn.execute(text("DROP TABLE deliveries"))
-    samples = scrape(http, live_server)
+        conn.execute(text("ALTER TABLE deliveries RENAME TO deliveries_away"))
+    try:
+        samples = scrape(http, live_server)
+    finally:
+        with live_server.services.engine.begin() as conn:
+            conn.execute(text("ALTER TABLE deliveries_away RENAME TO deliveries"))
     assert not any(name.startswith("leadbrief_outbox_") for name, _ in samples)
     assert any(name == "leadbrief_delivery_latency_seconds_count" for name, _ in samples)
 

@@ -344,3 +344,23 @@ def test_a_rejected_bot_token_stops_startup_with_a_clear_error(slack_settings):
     fake_slack_tokens = replace(slack_settings, slack_bot_token="xoxp-not-a-bot-token")
     with pytest.raises(ConfigError, match=r"SLACK_BOT_TOKEN was refused by Slack \(invalid_auth\)"):
         build(fake_slack_tokens)
+
+
+def test_slack_unreachable_is_retried_later_not_dead_lettered(http, manual, fake_slack):
+    from dataclasses import replace
+
+    from bot.slack import SlackSink, web_client
+    from tests.conftest import free_port
+
+    send_webhook(http, manual, hand_raiser(events_now()))
+    manual.clock[0] = datetime.now(UTC)
+    closed = replace(manual.services.settings, slack_api_url=f"http://127.0.0.1:{free_port()}/api/")
+    sink = SlackSink(manual.services, web_client(closed, interactive=False), manual.services.slack.directory)
+    assert DeliveryWorker(manual.services.sessions, sink, clock=lambda: manual.clock[0]).run_once() == 0
+    d1 = _delivery(manual)
+    assert (d1.status, d1.attempts, d1.lease_owner) == ("pending", 1, None)
+    assert d1.last_error.startswith("Slack unreachable")
+    assert d1.next_attempt_at > manual.clock[0]
+    # Slack is back: the brief goes out on the next attempt.
+    manual.clock[0] = d1.next_attempt_at + d(seconds=1)
+    assert manual.deliver() == 1 and _delivery(manual).status == "sent"
