@@ -104,9 +104,10 @@ def run(args, database_url: str, label: str) -> tuple[list[str], float, int, int
                     "LEADBRIEF_WEBHOOK_SECRET": SECRET})
         command = [str(BIN)] if BIN.exists() else [sys.executable, "-m", "bot.cli"]
         with tempfile.TemporaryDirectory() as tmp:
+            logs = [Path(tmp) / f"worker{i}.log" for i in range(args.workers)]
             procs = [subprocess.Popen([*command, "worker", "--poll", "0.5"], env=env, cwd=tmp,
-                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-                     for _ in range(args.workers)]
+                                      stdout=subprocess.DEVNULL, stderr=log.open("w"))
+                     for log in logs]
             started = time.perf_counter()
             rss_samples: list[float] = []
             sent = 0
@@ -117,6 +118,9 @@ def run(args, database_url: str, label: str) -> tuple[list[str], float, int, int
                     rss_samples += [r for r in (rss_mib(p.pid) for p in procs) if r]
                     if sent >= args.leads:
                         break
+                    dead = [log.read_text() for p, log in zip(procs, logs, strict=True) if p.poll() is not None]
+                    if dead:
+                        raise SystemExit("a worker exited:\n" + "\n".join(dead))
                     time.sleep(0.25)
                 elapsed = time.perf_counter() - started
                 peaks = [peak_rss_mib(p.pid) or 0.0 for p in procs]

@@ -284,6 +284,110 @@ def cmd_outbox(args, settings: Settings) -> int:
     return 0
 
 
+def cmd_forget(args, settings: Settings) -> int:
+    """Erase one lead: database rows now, then the briefs already posted in Slack (chat.update)."""
+    from bot.erasure import redact_posted
+    from storage import audit, privacy
+
+    services = _services(settings)
+    email = args.email.strip().lower()
+    with services.sessions() as s:
+        found = privacy.describe(s, email)
+    if found is None:
+        err.print(f"no lead with email {email!r} (never stored, or already forgotten); nothing removed", markup=False)
+        return 1
+    if not args.yes:
+        if not sys.stdin.isatty():
+            err.print("error: forget cannot ask for confirmation without a terminal; add --yes", markup=False)
+            return 2
+        out.print(f"{email}: {found.activities} activities, {found.notes} notes, {found.qualifications} "
+                  f"qualifications, {len(found.posted)} briefs posted in Slack.", markup=False)
+        answer = out.input("Forget this lead for good? This cannot be undone. [y/N] ", markup=False)
+        if answer.strip().lower() not in ("y", "yes"):
+            err.print("not confirmed; nothing removed")
+            return 1
+    actor = audit.cli_actor()
+    now = datetime.now(UTC)
+    with services.sessions.begin() as s:
+        done = privacy.forget(s, email, actor, now)
+    if done is None:
+        err.print(f"no lead with email {email!r} (forgotten meanwhile); nothing removed", markup=False)
+        return 1
+    out.print(f"forgot {email}: removed {done.activities} activities, {done.notes} notes, {done.qualifications} "
+              f"qualifications, {done.deliveries} deliveries, {done.processed_events} processed events; "
+              f"{done.audit_entries} audit entries now say {done.lead_ref}", markup=False)
+    total = len(done.posted)
+    if not total:
+        return 0
+    if not settings.slack_enabled:
+        errors = [f"{c} {t}: Slack is not configured (SLACK_BOT_TOKEN)" for c, t in done.posted]
+    else:
+        from bot.slack import web_client
+
+        errors = redact_posted(web_client(settings, interactive=False), done.posted, now)
+    redacted = total - len(errors)
+    with services.sessions.begin() as s:
+        audit.record(s, actor=actor, action="redact", at=datetime.now(UTC), lead_ref=done.lead_ref,
+                     detail=f"{redacted} of {total} posted briefs redacted in Slack"
+                            + (": " + "; ".join(errors) if errors else ""))
+    out.print(f"redacted {redacted} of {total} brief{'' if total == 1 else 's'} posted in Slack")
+    if errors:
+        err.print(f"warning: {len(errors)} posted brief{'' if len(errors) == 1 else 's'} still show the lead; "
+                  "delete them in Slack by hand (channel ts: reason):", markup=False)
+        for line in errors:
+            err.print(f"  {line}", markup=False)
+        return 4
+    return 0
+
+
+def cmd_audit(args, settings: Settings) -> int:
+    import csv
+
+    from storage import audit
+
+    services = _services(settings)
+    with services.sessions() as s:
+        rows = audit.entries(s, lead_ref=args.lead, actor=args.user, limit=args.limit)
+    if args.format == "csv":
+        def cell(value) -> str:
+            text_ = "" if value is None else str(value)
+            # A spreadsheet would run a cell starting like a formula.
+            return "'" + text_ if text_[:1] in ("=", "+", "-", "@", "\t", "\r") else text_
+
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(["at", "actor", "action", "lead_id", "lead_ref", "detail"])
+        for e in rows:
+            writer.writerow([e.at.isoformat().replace("+00:00", "Z"), cell(e.actor), cell(e.action), cell(e.lead_id),
+                             cell(e.lead_ref), cell(e.detail)])
+        return 0
+    if not rows:
+        out.print("no audit entries" + (" for that lead" if args.lead else "") + (" by that user" if args.user else ""))
+        return 0
+    for e in rows:
+        out.print(f"{e.at:%Y-%m-%d %H:%M:%S}Z  {e.actor}  {e.action}  {e.lead_ref or '-'}"
+                  + (f"  {e.detail}" if e.detail else ""), markup=False)
+    return 0
+
+
+def cmd_purge(args, settings: Settings) -> int:
+    from storage import audit, privacy
+
+    days = settings.retention_days
+    if days is None:
+        err.print("error: no retention period is set: add [privacy] retention_days = N to leadbrief.toml "
+                  "(or the file LEADBRIEF_CONFIG names)", markup=False)
+        return 2
+    services = _services(settings)
+    now = datetime.now(UTC)
+    with services.sessions.begin() as s:
+        n = privacy.purge(s, days, audit.cli_actor(), now, dry_run=args.dry_run)
+    cutoff = now - timedelta(days=days)
+    verb = "would delete" if args.dry_run else "deleted"
+    out.print(f"{verb} {n} activit{'y' if n == 1 else 'ies'} older than {cutoff:%Y-%m-%d %H:%M} UTC "
+              f"(retention {days} days)")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="leadbrief", description="Talk-track briefs for qualified leads.")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -345,6 +449,22 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("db", help="database schema")
     s.add_argument("action", choices=("upgrade", "current"))
     s.set_defaults(func=cmd_db)
+
+    s = sub.add_parser("forget", help="erase a lead (data, notes, briefs posted in Slack); audited")
+    s.add_argument("email")
+    s.add_argument("--yes", action="store_true", help="do not ask for confirmation (required without a terminal)")
+    s.set_defaults(func=cmd_forget)
+
+    s = sub.add_parser("audit", help="show who looked at or changed which lead, newest first")
+    s.add_argument("--lead", metavar="EMAIL", help="entries about this lead (also after it was forgotten)")
+    s.add_argument("--user", metavar="ID", help="entries by this Slack user id (U0123...) or cli:<name>")
+    s.add_argument("--limit", type=int, default=200, help="at most this many entries (default 200)")
+    s.add_argument("--format", choices=("text", "csv"), default="text")
+    s.set_defaults(func=cmd_audit)
+
+    s = sub.add_parser("purge", help="delete activities older than [privacy] retention_days; audited")
+    s.add_argument("--dry-run", action="store_true", help="only count what would be deleted")
+    s.set_defaults(func=cmd_purge)
     return p
 
 

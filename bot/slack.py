@@ -138,10 +138,21 @@ class ChannelPacer:
         """Seconds to wait before posting item to channel, and the slot it holds."""
         now = self.clock().timestamp()
         if item.slot_channel == channel and item.slot_at is not None:
-            return max(0.0, item.slot_at - now), (channel, item.slot_at)
+            slot = item.slot_at
+        else:
+            with self.sessions.begin() as s:
+                slot = outbox.book_slot(s, channel, now, self.interval)
+        if slot > now:
+            return slot - now, (channel, slot)
+        # Our slot has come; but if the brief before it went out late, keep the interval after that one.
+        with self.sessions() as s:
+            last = outbox.last_post(s, channel)
+        gap = now - last if last is not None else self.interval
+        return max(0.0, self.interval - gap), (channel, slot)
+
+    def posted(self, channel: str) -> None:
         with self.sessions.begin() as s:
-            slot = outbox.book_slot(s, channel, now, self.interval)
-        return max(0.0, slot - now), (channel, slot)
+            outbox.posted(s, channel, self.clock().timestamp())
 
 
 def backoff(attempt: int) -> timedelta:
@@ -230,6 +241,7 @@ class SlackSink:
         resp = self.client.chat_postMessage(
             channel=route.channel, text=payload["text"], blocks=payload["blocks"], unfurl_links=False, unfurl_media=False
         )
+        self.pacer.posted(route.channel)
         return Sent(resp["channel"], resp["ts"], route.queue_reason)
 
     def _error(self, exc: SlackApiError, item: PendingDelivery) -> Exception:

@@ -218,6 +218,8 @@ class ChannelSlot(Base):
     channel: Mapped[str] = mapped_column(String(64), primary_key=True)
     # Unix seconds, so that booking is one portable arithmetic UPSERT on SQLite and PostgreSQL.
     next_at: Mapped[float] = mapped_column(Float)
+    # When a post to the channel last went out: a brief that comes round late must not follow it too closely.
+    last_post_at: Mapped[float | None] = mapped_column(Float)
 
 
 class RepRoute(Base):
@@ -229,3 +231,28 @@ class RepRoute(Base):
     channel_id: Mapped[str] = mapped_column(String(64))
     set_by: Mapped[str | None] = mapped_column(String(64))
     set_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class AuditEntry(Base):
+    """Who looked at or changed what, and when: lookups, notes, buttons, erasures, purges.
+
+    No foreign key to leads: entries outlive the lead. When a lead is forgotten its entries keep only
+    lead_ref = "forgotten:<first 16 hex of sha256(email)>" (and lead_id is cleared)."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (
+        Index("ix_audit_log_lead_ref_at", "lead_ref", "at"),
+        Index("ix_audit_log_actor_at", "actor", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # A Slack user id ("U0JANE"), or "cli:<os user>".
+    actor: Mapped[str] = mapped_column(String(64))
+    # "lookup", "search", "note", "claim", "contacted", "not_a_fit", "route", "forget", "purge"...
+    action: Mapped[str] = mapped_column(String(32))
+    lead_id: Mapped[int | None] = mapped_column(BigId)
+    # The lead's email at the time (or its "forgotten:..." form).
+    lead_ref: Mapped[str | None] = mapped_column(String(320))
+    # Short context; never a note's body or other lead data.
+    detail: Mapped[str | None] = mapped_column(String(500))

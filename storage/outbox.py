@@ -118,6 +118,19 @@ def book_slot(session: Session, channel: str, now: float, interval: float) -> fl
     return session.execute(stmt).scalar_one() - interval
 
 
+def last_post(session: Session, channel: str) -> float | None:
+    return session.scalar(select(ChannelSlot.last_post_at).where(ChannelSlot.channel == channel))
+
+
+def posted(session: Session, channel: str, at: float) -> None:
+    """Record that a post to `channel` went out at `at` (Unix seconds)."""
+    session.execute(
+        update(ChannelSlot).where(ChannelSlot.channel == channel,
+                                  ChannelSlot.last_post_at.is_(None) | (ChannelSlot.last_post_at < at))
+        .values(last_post_at=at).execution_options(synchronize_session=False)
+    )
+
+
 def mark_sent(session: Session, delivery_id: int, now: datetime, channel: str, ts: str | None = None,
               queue_reason: str | None = None) -> None:
     session.execute(

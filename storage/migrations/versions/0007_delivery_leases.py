@@ -24,6 +24,7 @@ def upgrade() -> None:
         "channel_slots",
         sa.Column("channel", sa.String(length=64), nullable=False),
         sa.Column("next_at", sa.Float(), nullable=False),
+        sa.Column("last_post_at", sa.Float(), nullable=True),
         sa.PrimaryKeyConstraint("channel", name=op.f("pk_channel_slots")),
     )
 
