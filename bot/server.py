@@ -28,13 +28,22 @@ def delivery_sink(services: Services, console: Console | None = None):
 
 
 def attach_slack(services: Services) -> None:
-    from bot.slack import Directory, SlackContext, create_bolt_app, verify_app_token, verify_token, web_client
+    from bot.slack import (
+        AccessControl,
+        Directory,
+        SlackContext,
+        create_bolt_app,
+        verify_app_token,
+        verify_token,
+        web_client,
+    )
 
     client = web_client(services.settings, interactive=True)
     verify_token(client)
     if services.settings.slack_app_token:
         verify_app_token(client, services.settings.slack_app_token)
-    services.slack = SlackContext(client=client, directory=Directory(client))
+    services.slack = SlackContext(client=client, directory=Directory(client),
+                                  access=AccessControl(client, services.settings))
     services.slack.bolt = create_bolt_app(services, client)
 
 

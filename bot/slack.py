@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import random
 import threading
@@ -19,6 +20,7 @@ from slack_sdk.http_retry.builtin_handlers import (
     RateLimitErrorRetryHandler,
     ServerErrorRetryHandler,
 )
+from slack_sdk.webhook import WebhookClient
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -27,8 +29,8 @@ from starlette.responses import JSONResponse
 from bot.config import ConfigError, Settings
 from bot.worker import DeferredError, DeliveryError, Sent
 from briefs.blocks import delivered
+from storage import audit, outbox
 from storage import leads as lead_store
-from storage import outbox
 from storage.ingest import claim_once
 from storage.models import Lead, Qualification
 from storage.outbox import PendingDelivery
@@ -120,6 +122,73 @@ class Directory:
         return profile.get("real_name") or user.get("real_name") or profile.get("display_name") or user.get("name") or user_id
 
 
+class AccessControl:
+    """Who may use Leadbrief in Slack: the people, channel members and user-group members named in [access]
+    of leadbrief.toml, or by default the members of the leads channel. Memberships are read from Slack
+    (conversations.members, usergroups.users.list) and cached for TTL seconds; a membership Slack will not
+    tell us counts as empty for a short while (deny, log why), never as everyone."""
+
+    TTL = 300.0
+    RETRY_AFTER_FAILURE = 30.0
+
+    def __init__(self, client: WebClient, settings: Settings, clock=time.monotonic):
+        access = settings.access
+        self.client = client
+        self.clock = clock
+        self.users = frozenset(access.users)
+        if access.configured:
+            self.channels, self.usergroups = access.channels, access.usergroups
+        else:
+            self.channels = (settings.slack_default_channel,) if settings.slack_default_channel else ()
+            self.usergroups = ()
+        self.own_leads_only = access.own_leads_only
+        self._cache: dict[tuple[str, str], tuple[float, frozenset[str]]] = {}
+        self._lock = threading.Lock()
+
+    def allows(self, user_id: str | None) -> bool:
+        if not user_id:
+            return False
+        if user_id in self.users:
+            return True
+        return any(user_id in self._members("channel", c) for c in self.channels) or any(
+            user_id in self._members("usergroup", g) for g in self.usergroups)
+
+    def where(self) -> str:
+        """Where to ask for access, for the refusal message."""
+        if self.channels:
+            return "join " + " or ".join(f"<#{c}>" for c in self.channels)
+        return "ask your Slack admin to add you to the sales team's user group"
+
+    def _members(self, kind: str, key: str) -> frozenset[str]:
+        now = self.clock()
+        with self._lock:
+            hit = self._cache.get((kind, key))
+            if hit and hit[0] > now:
+                return hit[1]
+        try:
+            members = self._read(kind, key)
+            until = now + self.TTL
+        except SlackApiError as exc:
+            log.warning("access: could not read the members of %s %s (%s); nobody is let in through it",
+                        kind, key, exc.response.get("error"))
+            members, until = frozenset(), now + self.RETRY_AFTER_FAILURE
+        with self._lock:
+            self._cache[(kind, key)] = (until, members)
+        return members
+
+    def _read(self, kind: str, key: str) -> frozenset[str]:
+        if kind == "usergroup":
+            return frozenset(self.client.usergroups_users_list(usergroup=key).get("users") or [])
+        members: set[str] = set()
+        cursor = None
+        while True:
+            page = self.client.conversations_members(channel=key, limit=1000, cursor=cursor)
+            members.update(page.get("members") or [])
+            cursor = (page.get("response_metadata") or {}).get("next_cursor")
+            if not cursor:
+                return frozenset(members)
+
+
 # Slack allows about one chat.postMessage per second per channel; a little more keeps clear of its edge
 # when posts leave several workers a few milliseconds apart.
 POST_INTERVAL = 1.05
@@ -165,6 +234,7 @@ class SlackContext:
     client: WebClient  # for listeners: may wait out one 429
     directory: Directory
     bolt: App | None = None
+    access: AccessControl | None = None  # None lets everyone in (tests of other things)
     # Work done after an ack (building briefs, searching) takes the one slot: it is CPU-bound under the GIL,
     # so more at once adds no throughput and only makes the acknowledgements of new requests wait.
     work_slots: threading.BoundedSemaphore = field(default_factory=lambda: threading.BoundedSemaphore(1))
@@ -300,10 +370,54 @@ def create_bolt_app(services, client: WebClient) -> App:
             return BoltResponse(status=200, body="")
         next()
 
+    @app.middleware
+    def authorise(body, client, next):  # noqa: A002
+        # Every listener is behind this: lead data only for the people [access] names (README "Security").
+        access = services.slack.access
+        user = _user_of(body)
+        if access is None or user is None or access.allows(user):
+            next()
+            return None
+        return _refuse(services, body, client, user, access)
+
     commands.register(app)
     actions.register(app)
     events.register(app)
     return app
+
+
+def _user_of(body: dict) -> str | None:
+    if body.get("command"):
+        return body.get("user_id")
+    if body.get("type") in ("block_actions", "view_submission", "view_closed", "shortcut", "message_action"):
+        return (body.get("user") or {}).get("id")
+    event = body.get("event") or {}
+    if body.get("type") == "event_callback" and not event.get("bot_id"):
+        return event.get("user")
+    return None
+
+
+def _refuse(services, body: dict, client: WebClient, user: str, access: AccessControl) -> BoltResponse:
+    """A polite refusal, visible to that person only, that says nothing about any lead."""
+    text = f"Sorry, lead briefs are only for the sales team. To get access, {access.where()}."
+    what = body.get("command") or body.get("type") or "request"
+    with services.sessions.begin() as s:
+        audit.record(s, actor=user, action="denied", at=services.clock(), detail=str(what)[:60])
+    if body.get("command"):
+        return BoltResponse(status=200, body=json.dumps({"response_type": "ephemeral", "text": text}),
+                        headers={"content-type": "application/json"})
+    if body.get("type") == "view_submission":
+        return BoltResponse(status=200, body=json.dumps({"response_action": "errors", "errors": {"reason": text}}),
+                            headers={"content-type": "application/json"})
+    try:
+        if body.get("type") == "block_actions" and body.get("response_url"):
+            WebhookClient(body["response_url"]).send(text=text, response_type="ephemeral", replace_original=False)
+        elif (body.get("event") or {}).get("type") == "app_home_opened":
+            client.views_publish(user_id=user, view={"type": "home", "blocks": [
+                {"type": "section", "text": {"type": "mrkdwn", "text": text}}]})
+    except (SlackApiError, OSError) as exc:
+        log.warning("could not tell %s they have no access: %s", user, type(exc).__name__)
+    return BoltResponse(status=200, body="")
 
 
 def register_http(web: Starlette, bolt_app: App) -> None:

@@ -18,8 +18,8 @@ from briefs.blocks import (
     delivered,
     not_a_fit_view,
 )
-from handlers.commands import lookup
-from storage import workflow
+from handlers.commands import NOT_YOURS, lookup, may_see
+from storage import audit, workflow
 from storage.models import Lead, Qualification
 
 log = logging.getLogger("leadbrief.actions")
@@ -61,12 +61,24 @@ def _apply(ack, body, action, respond, context, change) -> None:
         respond(response_type="ephemeral", replace_original=False, text="That button is out of date; look the lead up with `/lead`.")
         return
     with services.sessions.begin() as s:
+        lead = _lead_of(s, qid)
+        if lead is not None and not may_see(services, user, lead.owner_email):
+            respond(response_type="ephemeral", replace_original=False, text=NOT_YOURS)
+            return
         outcome = change(s, qid, user, services)
+        if outcome is not None and lead is not None:
+            audit.record(s, actor=user, action=action.get("action_id", "button")[:32], at=services.clock(),
+                         lead_id=lead.id, lead_ref=lead.email)
     if outcome is None:
         respond(response_type="ephemeral", replace_original=False, text="This lead no longer exists.")
         return
     _update_message(services, outcome)
     respond(response_type="ephemeral", replace_original=False, text=outcome.message)
+
+
+def _lead_of(session, qid: int) -> Lead | None:
+    q = session.get(Qualification, qid)
+    return session.get(Lead, q.lead_id) if q else None
 
 
 def on_claim(ack, body, action, respond, context):
@@ -90,6 +102,9 @@ def on_not_a_fit(ack, body, action, respond, context, client):
         name = " ".join(p for p in (lead.first_name, lead.last_name) if p) or lead.email if lead else ""
     if q is None:
         respond(response_type="ephemeral", replace_original=False, text="This lead no longer exists.")
+        return
+    if not may_see(services, body["user"]["id"], lead.owner_email):
+        respond(response_type="ephemeral", replace_original=False, text=NOT_YOURS)
         return
     channel = (body.get("channel") or {}).get("id")
     ts = (body.get("message") or {}).get("ts")
@@ -116,14 +131,20 @@ def on_not_a_fit_submitted(ack, body, view, context):
         return
     user = body["user"]["id"]
     with services.sessions.begin() as s:
+        lead = _lead_of(s, qid)
+        if lead is not None and not may_see(services, user, lead.owner_email):
+            return
         outcome = workflow.not_a_fit(s, qid, user, text[:1000], services.clock())
+        if outcome is not None and lead is not None:
+            audit.record(s, actor=user, action="not_a_fit", at=services.clock(), lead_id=lead.id, lead_ref=lead.email,
+                         detail=code)
     if outcome is not None:
         _update_message(services, outcome)
 
 
-def on_open_brief(ack, action, respond, context):
+def on_open_brief(ack, body, action, respond, context):
     ack()
     services = context["services"]
     with services.slack.work_slots:
-        reply = lookup(str(action.get("value") or ""), services)
+        reply = lookup(str(action.get("value") or ""), services, body["user"]["id"])
     respond(response_type="ephemeral", replace_original=False, **reply)

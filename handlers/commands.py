@@ -7,8 +7,8 @@ import logging
 from briefs import commands
 from briefs.blocks import open_leads_blocks, search_blocks, to_blocks
 from briefs.markup import escape_mrkdwn, shorten
+from storage import audit, queries
 from storage import leads as lead_store
-from storage import queries
 
 log = logging.getLogger("leadbrief.commands")
 
@@ -36,9 +36,9 @@ def handle(cmd: commands.Command, user_id: str, services) -> dict:
     if cmd.action == "invalid":
         return {"text": f"{cmd.error}\n\n{commands.HELP}"}
     if cmd.action == "lookup":
-        return lookup(cmd.email, services)
+        return lookup(cmd.email, services, user_id)
     if cmd.action == "search":
-        return search(cmd.text, services)
+        return search(cmd.text, services, user_id)
     if cmd.action == "note":
         return note(cmd.email, cmd.text, user_id, services)
     if cmd.action in ("route", "route_show"):
@@ -47,15 +47,46 @@ def handle(cmd: commands.Command, user_id: str, services) -> dict:
         email = services.slack.directory.email_of(user_id)
         with services.sessions() as s:
             mine = lead_store.open_leads(s, email, user_id)
+        _audit(services, user_id, "mine", detail=f"{len(mine)} open leads")
         return open_leads_blocks(mine, services.clock())
     return {"text": commands.HELP}  # pragma: no cover - parse() returns only the actions above
 
 
-def lookup(email: str, services) -> dict:
+def _audit(services, user_id: str, action: str, *, lead_id: int | None = None, lead_ref: str | None = None,
+           detail: str | None = None) -> None:
+    with services.sessions.begin() as s:
+        audit.record(s, actor=user_id, action=action, at=services.clock(), lead_id=lead_id, lead_ref=lead_ref,
+                     detail=detail)
+
+
+def own_email(services, user_id: str) -> str | None:
+    """With access.own_leads_only, the rep's email (their leads are the ones they may see); else None."""
+    access = services.slack.access
+    if access is None or not access.own_leads_only:
+        return None
+    return (services.slack.directory.email_of(user_id) or "").lower() or "-"
+
+
+def may_see(services, user_id: str, owner_email: str | None) -> bool:
+    mine = own_email(services, user_id)
+    return mine is None or (owner_email or "").lower() == mine
+
+
+NOT_YOURS = "You can only see leads you own. Ask the lead's owner, or your sales manager, for this one."
+
+
+def lookup(email: str, services, user_id: str) -> dict:
+    with services.sessions() as s:
+        lead = queries.find_lead(s, email)
+        lead_id, owner = (lead.id, lead.owner_email) if lead else (None, None)
+    _audit(services, user_id, "lookup", lead_id=lead_id, lead_ref=email,
+           detail=None if lead else "no such lead")
+    if lead is not None and not may_see(services, user_id, owner):
+        return {"text": NOT_YOURS}
     brief = queries.lookup_brief(services.sessions, email, services.settings.rules, services.clock())
     if brief is None:
         local = email.split("@")[0].replace(".", " ")
-        found = search(local, services) if len(local) >= 2 else {"blocks": []}
+        found = search(local, services, user_id, audited=False) if len(local) >= 2 else {"blocks": []}
         hint = "" if not found.get("blocks") else " Did you mean one of these?"
         reply = {"text": f"No lead with the email {escape_mrkdwn(email)}.{hint} You can also search by name or company: `/lead acme`."}
         if hint:
@@ -64,9 +95,11 @@ def lookup(email: str, services) -> dict:
     return to_blocks(brief)
 
 
-def search(query: str, services) -> dict:
+def search(query: str, services, user_id: str, audited: bool = True) -> dict:
     with services.sessions() as s:
-        matches = lead_store.search(s, query)
+        matches = lead_store.search(s, query, owner=own_email(services, user_id))
+    if audited:  # the query itself may name a person: only how many matched is kept
+        _audit(services, user_id, "search", detail=f"{len(matches)} matches")
     if not matches:
         return {"text": f"No lead matches “{escape_mrkdwn(shorten(query, 100))}”. Try a last name, a company, "
                         "or an email address; `/lead help` shows everything I can do."}
@@ -77,7 +110,13 @@ def note(email: str, text: str, user_id: str, services) -> dict:
     directory = services.slack.directory
     author = directory.name_of(user_id)
     with services.sessions.begin() as s:
+        lead = queries.find_lead(s, email)
+        if lead is not None and not may_see(services, user_id, lead.owner_email):
+            return {"text": NOT_YOURS}
         added = lead_store.add_note(s, email, author, text, services.clock())
+        if added is not None:  # the note's text stays out of the audit log
+            audit.record(s, actor=user_id, action="note", at=services.clock(), lead_id=added.lead_id,
+                         lead_ref=added.lead_email)
     if added is None:
         return {"text": f"No lead with the email {escape_mrkdwn(email)}, so the note was not saved. "
                         "Check the address, or find the lead with `/lead NAME`."}
@@ -108,4 +147,5 @@ def route(cmd: commands.Command, user_id: str, services) -> dict:
         return {"text": "Your new briefs come to you as a direct message. Send them to a channel with `/lead route #channel`."}
     with services.sessions.begin() as s:
         lead_store.set_route(s, email, cmd.channel, user_id, services.clock())
+        audit.record(s, actor=user_id, action="route", at=services.clock(), detail=cmd.channel)
     return {"text": f"Done: your new briefs will go to <#{cmd.channel}>. If it is a private channel, invite me there first."}

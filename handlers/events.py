@@ -7,6 +7,7 @@ import logging
 from slack_sdk.errors import SlackApiError
 
 from briefs.blocks import open_leads_blocks
+from storage import audit
 from storage import leads as lead_store
 
 log = logging.getLogger("leadbrief.events")
@@ -22,8 +23,9 @@ def on_home_opened(event, client, context):
     services = context["services"]
     user = event["user"]
     email = services.slack.directory.email_of(user)
-    with services.sessions() as s:
+    with services.sessions.begin() as s:
         mine = lead_store.open_leads(s, email, user)
+        audit.record(s, actor=user, action="home", at=services.clock(), detail=f"{len(mine)} open leads")
     listing = open_leads_blocks(mine, services.clock())
     blocks = [{"type": "header", "text": {"type": "plain_text", "text": "Your leads"}}]
     blocks += listing["blocks"] or [{"type": "section", "text": {"type": "mrkdwn", "text": listing["text"]}}]

@@ -23,6 +23,7 @@ class Match:
     title: str | None
     company: str | None
     score: float
+    owner_email: str | None = None
 
 
 def _ratio(query: str, target: str) -> float:
@@ -37,8 +38,11 @@ def _ratio(query: str, target: str) -> float:
     return max(difflib.SequenceMatcher(None, query, w).ratio() for w in windows | {target})
 
 
-def search(session: Session, query: str, limit: int = 10) -> list[Match]:
-    """Case- and accent-insensitive, tolerant of typos: substring hits first, then near misses."""
+def search(session: Session, query: str, limit: int = 10, owner: str | None = None) -> list[Match]:
+    """Case- and accent-insensitive, tolerant of typos: substring hits first, then near misses.
+    owner: only that rep's leads (access.own_leads_only)."""
+    if owner is not None:
+        return [m for m in search(session, query, MAX_CANDIDATES) if (m.owner_email or "").lower() == owner.lower()][:limit]
     q = fold(query)
     if not q:
         return []
@@ -59,7 +63,7 @@ def search(session: Session, query: str, limit: int = 10) -> list[Match]:
         score = max(_ratio(q, name), _ratio(q, fold(lead.company or "")), _ratio(q, lead.email))
         if score >= 0.6:
             full = " ".join(p for p in (lead.first_name, lead.last_name) if p) or lead.email
-            scored.append(Match(lead.email, full, lead.title, lead.company, score))
+            scored.append(Match(lead.email, full, lead.title, lead.company, score, lead.owner_email))
     scored.sort(key=lambda m: (-m.score, m.name.lower()))
     return scored[:limit]
 
@@ -70,6 +74,7 @@ class NoteAdded:
     lead_name: str
     channel: str | None
     thread_ts: str | None
+    lead_id: int | None = None
 
 
 def add_note(session: Session, email: str, author: str, body: str, now: datetime, source: str = "slack") -> NoteAdded | None:
@@ -79,7 +84,7 @@ def add_note(session: Session, email: str, author: str, body: str, now: datetime
     session.add(HandoffNote(lead_id=lead.id, author=author, body=body, created_at=now, source=source))
     posted = latest_posted(session, lead.id)
     name = " ".join(p for p in (lead.first_name, lead.last_name) if p) or lead.email
-    return NoteAdded(lead.email, name, posted.channel if posted else None, posted.ts if posted else None)
+    return NoteAdded(lead.email, name, posted.channel if posted else None, posted.ts if posted else None, lead.id)
 
 
 def latest_posted(session: Session, lead_id: int) -> Delivery | None:

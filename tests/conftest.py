@@ -214,6 +214,8 @@ def fake_slack():
         fake.add_user("mia@ourco.example", "U0MIA", "mia", real_name="Mia Marketing")
         fake.add_channel(QUEUE, "leads-queue")
         fake.add_channel("C0JANE", "jane-leads")
+        # The leads channel's members are who may use Leadbrief by default ([access] in leadbrief.toml).
+        fake.set_members(QUEUE, ["U0JANE", "U0OMAR", "U0MIA"])
         yield fake
 
 

@@ -473,6 +473,8 @@ class FakeSlack:
         self.response_at: dict[str, float] = {}  # name -> time.time() of its first response
         self.users: dict[str, dict] = {}
         self.channels: dict[str, dict] = {}
+        self.members: dict[str, list[str]] = {}  # channel id -> member user ids (conversations.members)
+        self.usergroups: dict[str, list[str]] = {}  # user group id -> user ids (usergroups.users.list)
         self.messages: dict[tuple[str, str], dict] = {}
         self.views: dict[str, dict] = {}
         self.internal_errors: list[str] = []
@@ -615,6 +617,14 @@ class FakeSlack:
         with self.lock:
             self.channels[channel_id] = channel
         return channel
+
+    def set_members(self, channel_id: str, user_ids: list[str]) -> None:
+        with self.lock:
+            self.members[channel_id] = list(user_ids)
+
+    def add_usergroup(self, group_id: str, user_ids: list[str]) -> None:
+        with self.lock:
+            self.usergroups[group_id] = list(user_ids)
 
     @staticmethod
     def dm_channel_id(user_id: str) -> str:
@@ -888,6 +898,8 @@ class FakeSlack:
             "conversations.info": self._conversations_info,
             "conversations.open": self._conversations_open,
             "conversations.join": self._conversations_join,
+            "conversations.members": self._conversations_members,
+            "usergroups.users.list": self._usergroups_users_list,
             "views.open": self._views_open,
             "views.push": self._views_push,
             "views.update": self._views_update,
@@ -1073,6 +1085,28 @@ class FakeSlack:
         if len(users) == 1:
             return _ok(channel={"id": self.dm_channel_id(users[0])}, no_op=False, already_open=False)
         return _ok(channel={"id": "G" + "".join(u[1:] for u in sorted(users))[:20]})
+
+    def _conversations_members(self, params: dict) -> _Reply:
+        """Paged like Slack's: ``limit`` (default 100) and ``cursor`` (an offset here)."""
+        channel = params.get("channel")
+        if not channel:
+            return _missing("channel")
+        if channel not in self.channels:
+            return _error("channel_not_found")
+        members = self.members.get(channel, [])
+        start = int(params.get("cursor") or 0)
+        limit = int(params.get("limit") or 100)
+        page = members[start:start + limit]
+        cursor = str(start + limit) if start + limit < len(members) else ""
+        return _ok(members=page, response_metadata={"next_cursor": cursor})
+
+    def _usergroups_users_list(self, params: dict) -> _Reply:
+        group = params.get("usergroup")
+        if not group:
+            return _missing("usergroup")
+        if group not in self.usergroups:
+            return _error("no_such_subteam")
+        return _ok(users=list(self.usergroups[group]))
 
     def _conversations_join(self, params: dict) -> _Reply:
         channel = params.get("channel")
