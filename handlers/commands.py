@@ -121,13 +121,15 @@ def note(email: str, text: str, user_id: str, services) -> dict:
         return {"text": f"No lead with the email {escape_mrkdwn(email)}, so the note was not saved. "
                         "Check the address, or find the lead with `/lead NAME`."}
     if added.thread_ts:
-        services.slack.client.chat_postMessage(
+        reply = services.slack.client.chat_postMessage(
             channel=added.channel,
             thread_ts=added.thread_ts,
             text=f"📝 Note from <@{user_id}>: “{escape_mrkdwn(text)}”",
             unfurl_links=False,
             unfurl_media=False,
         )
+        with services.sessions.begin() as s:  # so that erasure can find and redact it
+            lead_store.note_posted(s, added.note_id, reply["channel"], reply["ts"])
         where = " and posted in the brief's thread"
     else:
         where = "; it will appear in their brief"

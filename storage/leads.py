@@ -75,16 +75,26 @@ class NoteAdded:
     channel: str | None
     thread_ts: str | None
     lead_id: int | None = None
+    note_id: int | None = None
 
 
 def add_note(session: Session, email: str, author: str, body: str, now: datetime, source: str = "slack") -> NoteAdded | None:
     lead = find_lead(session, email)
     if lead is None:
         return None
-    session.add(HandoffNote(lead_id=lead.id, author=author, body=body, created_at=now, source=source))
+    note = HandoffNote(lead_id=lead.id, author=author, body=body, created_at=now, source=source)
+    session.add(note)
+    session.flush()
     posted = latest_posted(session, lead.id)
     name = " ".join(p for p in (lead.first_name, lead.last_name) if p) or lead.email
-    return NoteAdded(lead.email, name, posted.channel if posted else None, posted.ts if posted else None, lead.id)
+    return NoteAdded(lead.email, name, posted.channel if posted else None, posted.ts if posted else None, lead.id,
+                     note.id)
+
+
+def note_posted(session: Session, note_id: int, channel: str, ts: str) -> None:
+    note = session.get(HandoffNote, note_id)
+    if note is not None:
+        note.slack_channel, note.slack_ts = channel, ts
 
 
 def latest_posted(session: Session, lead_id: int) -> Delivery | None:

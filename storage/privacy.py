@@ -44,6 +44,10 @@ def _describe(session: Session, lead: Lead) -> Forgotten:
                Delivery.ts.is_not(None))
         .order_by(Delivery.id)
     ).all()
+    posted += session.execute(
+        select(HandoffNote.slack_channel, HandoffNote.slack_ts)
+        .where(HandoffNote.lead_id == lead.id, HandoffNote.slack_ts.is_not(None)).order_by(HandoffNote.id)
+    ).all()
     return Forgotten(
         lead_ref=audit.forgotten_ref(email),
         activities=_count(session, Activity, Activity.lead_id == lead.id),

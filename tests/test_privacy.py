@@ -326,3 +326,19 @@ def test_record_normalises_clips_and_needs_an_aware_time(services):
         assert audit.entries(s, actor="U0OMAR") == []
     assert audit.forgotten_ref(" JON.DOE@acme.example") == audit.forgotten_ref(JON)
     assert audit.forgotten_ref(JON).startswith("forgotten:") and len(audit.forgotten_ref(JON)) == 26
+
+
+def test_forget_also_redacts_the_notes_posted_in_the_briefs_thread(http, slack_server, fake_slack, run):
+    from tests.test_slack import events_now, hand_raiser, send_webhook, slash
+
+    send_webhook(http, slack_server, hand_raiser(events_now()))
+    fake_slack.wait_for("chat.postMessage")
+    slash(http, slack_server, fake_slack, "note sam@globex.example Met Sam at the expo", name="note")
+    fake_slack.wait_for_responses("note")
+    assert fake_slack.wait_for("chat.postMessage", 2)[1]["thread_ts"]
+    assert any("expo" in message_text(m) for m in fake_slack.messages.values())
+
+    proc = run("forget", "sam@globex.example", "--yes", env=slack_env(fake_slack), check_rc=0)
+    assert "redacted 2 of 2" in proc.stdout, proc.stdout + proc.stderr
+    left = " ".join(message_text(m) for m in fake_slack.messages.values())
+    assert "expo" not in left and "Sam" not in left and "Globex" not in left
