@@ -21,7 +21,7 @@ from starlette.responses import JSONResponse, Response
 from bot import metrics
 from bot.config import Settings
 from bot.logs import RequestIdMiddleware
-from handlers import sources, webhooks
+from handlers import openapi, sources, webhooks
 from storage.db import make_engine, make_sessionmaker
 
 log = logging.getLogger("leadbrief.app")
@@ -118,6 +118,7 @@ def create_app(services: Services, lifespan=None) -> Starlette:
     app.add_route("/readyz", readyz, methods=["GET"])
     app.add_route("/metrics", metrics_endpoint, methods=["GET"])
     webhooks.register(app)
+    openapi.register(app)
     sources.register(app)
     return app
 

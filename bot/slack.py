@@ -191,7 +191,7 @@ class AccessControl:
 
 # Slack allows about one chat.postMessage per second per channel; a little more keeps clear of its edge
 # when posts leave several workers a few milliseconds apart.
-POST_INTERVAL = 1.05
+POST_INTERVAL = 1.02
 
 
 class ChannelPacer:
@@ -214,14 +214,8 @@ class ChannelPacer:
         if slot > now:
             return slot - now, (channel, slot)
         # Our slot has come; but if the brief before it went out late, keep the interval after that one.
-        with self.sessions() as s:
-            last = outbox.last_post(s, channel)
-        gap = now - last if last is not None else self.interval
-        return max(0.0, self.interval - gap), (channel, slot)
-
-    def posted(self, channel: str) -> None:
         with self.sessions.begin() as s:
-            outbox.posted(s, channel, self.clock().timestamp())
+            return outbox.reserve_post(s, channel, now, self.interval), (channel, slot)
 
 
 def backoff(attempt: int) -> timedelta:
@@ -311,7 +305,6 @@ class SlackSink:
         resp = self.client.chat_postMessage(
             channel=route.channel, text=payload["text"], blocks=payload["blocks"], unfurl_links=False, unfurl_media=False
         )
-        self.pacer.posted(route.channel)
         return Sent(resp["channel"], resp["ts"], route.queue_reason)
 
     def _error(self, exc: SlackApiError, item: PendingDelivery) -> Exception:

@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from briefs.markup import ago, escape_mrkdwn, fit_mrkdwn, plain, shorten, to_mrkdwn, to_text
+from briefs.markup import ago, escape_mrkdwn, fit_mrkdwn, plain, shorten, to_text
 from briefs.model import Brief
 
 MAX_BLOCKS = 50
@@ -19,13 +19,23 @@ MAX_BUTTON_TEXT = 75
 MAX_URL = 3000
 
 
+def mrkdwn(text: str) -> dict:
+    """A mrkdwn text object. verbatim: Slack must not auto-link URLs, channel names or @mentions typed as
+    plain text; only the `<...>` tokens we write ourselves are parsed, and lead text can hold none."""
+    return {"type": "mrkdwn", "text": text, "verbatim": True}
+
+
 def _section(title: str, lines: list[str]) -> dict:
     """A section with a bold title; lines that do not fit become an '…and N more' line."""
-    head = f"*{title}*\n"
+    return _fitted(f"*{title}*\n", [fit_mrkdwn(line, MAX_SECTION - len(title) - 3) for line in lines])
+
+
+def _fitted(head: str, rendered_lines: list[str]) -> dict:
+    """A section of already-rendered mrkdwn lines under `head`; whole lines that do not fit are counted."""
+    lines = rendered_lines
     body: list[str] = []
     used = len(head)
-    for i, line in enumerate(lines):
-        rendered = fit_mrkdwn(line, MAX_SECTION - len(head))
+    for i, rendered in enumerate(lines):
         rest = len(lines) - i - 1
         reserve = len(f"\n…and {rest} more") if rest else 0
         if used + len(rendered) + 1 + reserve > MAX_SECTION:
@@ -35,11 +45,22 @@ def _section(title: str, lines: list[str]) -> dict:
             break
         body.append(rendered)
         used += len(rendered) + 1
-    return {"type": "section", "text": {"type": "mrkdwn", "text": head + "\n".join(body)}}
+    return {"type": "section", "text": mrkdwn(head + "\n".join(body))}
 
 
 def _quote(text: str) -> str:
     return "\n".join("> " + line for line in text.splitlines() if line.strip()) or "> "
+
+
+def _own_words(brief: Brief) -> dict:
+    words = brief.own_words
+    title = f"In their own words ({plain(words.form)})" if words.form else "In their own words"
+    lines = []
+    if words.quote:
+        # The lead's line breaks are kept, each line quoted; the whole quote is at most 1,500 characters.
+        lines += ["> " + line for line in fit_mrkdwn(plain(words.quote), 1500, lines=True).splitlines() if line.strip()]
+    lines += [f"• *{escape_mrkdwn(f.label)}:* " + fit_mrkdwn(plain(f.text), 600) for f in brief.word_facts]
+    return _fitted("*" + fit_mrkdwn(title, 290) + "*\n", lines)
 
 
 def to_blocks(brief: Brief) -> dict:
@@ -48,19 +69,13 @@ def to_blocks(brief: Brief) -> dict:
             "type": "header",
             "text": {"type": "plain_text", "text": shorten(to_text(f"{brief.icon} {brief.headline}"), MAX_HEADER), "emoji": True},
         },
-        {"type": "context", "elements": [{"type": "mrkdwn", "text": fit_mrkdwn(brief.status_line, MAX_CONTEXT)}]},
+        {"type": "context", "elements": [mrkdwn(fit_mrkdwn(brief.status_line, MAX_CONTEXT))]},
     ]
     if brief.warning:
-        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": "*" + fit_mrkdwn(brief.warning, MAX_SECTION - 2) + "*"}})
-    blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": fit_mrkdwn("*Why now.* ", 20) + fit_mrkdwn(brief.why_now, MAX_SECTION - 20)}})
+        blocks.append({"type": "section", "text": mrkdwn("*" + fit_mrkdwn(brief.warning, MAX_SECTION - 2) + "*")})
+    blocks.append({"type": "section", "text": mrkdwn("*Why now.* " + fit_mrkdwn(brief.why_now, MAX_SECTION - 20))})
     if brief.own_words:
-        words = brief.own_words
-        lines = []
-        if words.quote:
-            lines.append(_quote(escape_mrkdwn(shorten(plain(words.quote), 1500))))
-        lines += [f"• *{f.label}:* " + to_mrkdwn(shorten(plain(f.text), 300)) for f in brief.word_facts]
-        title = f"In their own words ({plain(words.form)})" if words.form else "In their own words"
-        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": fit_mrkdwn(f"*{escape_mrkdwn(shorten(title, 200))}*", 300) + "\n" + "\n".join(lines)[: MAX_SECTION - 310]}})
+        blocks.append(_own_words(brief))
     engagement = [f"• {line}" for line in brief.engagement]
     engagement += [brief.engagement_summary, brief.readiness.label]
     blocks.append(_section("What they engaged with", engagement))
@@ -68,12 +83,13 @@ def to_blocks(brief: Brief) -> dict:
         blocks.append(_section("Customer", [f"• {line}" for line in brief.customer_lines]))
     track = brief.talk_track
     lines = []
+    # At most 1,000 + 3 × 400 + 400 characters plus bullets: always within a section's 3,000.
     if track.opener:
-        lines.append(_quote(fit_mrkdwn(track.opener, 1200)))
-    lines += [f"• {fit_mrkdwn(q, 500)}" for q in track.questions]
+        lines.append(_quote(fit_mrkdwn(track.opener, 1000)))
+    lines += [f"• {fit_mrkdwn(q, 400)}" for q in track.questions[:3]]
     if track.next_step:
-        lines.append(f"• *Next step:* {fit_mrkdwn(track.next_step, 500)}")
-    blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": "*Talk track*\n" + "\n".join(lines)}})
+        lines.append(f"• *Next step:* {fit_mrkdwn(track.next_step, 400)}")
+    blocks.append({"type": "section", "text": mrkdwn("*Talk track*\n" + "\n".join(lines))})
     if brief.notes:
         blocks.append(_section("Notes from marketing", [f"• {n}" for n in brief.notes]))
     if brief.crm_url and len(brief.crm_url) <= MAX_URL:
@@ -92,7 +108,7 @@ def to_blocks(brief: Brief) -> dict:
         footer += f" · qualification #{brief.qualification.id}"
     if track.problem:
         footer += f" · ⚠️ {track.problem}"
-    blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": fit_mrkdwn(footer, MAX_CONTEXT)}]})
+    blocks.append({"type": "context", "elements": [mrkdwn(fit_mrkdwn(footer, MAX_CONTEXT))]})
     return {"text": fit_mrkdwn(brief.fallback, MAX_FALLBACK), "blocks": blocks[:MAX_BLOCKS]}
 
 
@@ -134,7 +150,7 @@ class FollowUp:
 
 def _mention(user_id: str | None) -> str:
     # Only ids Slack gave us become mentions; anything else is shown as text.
-    return f"<@{user_id}>" if user_id and _USER.match(user_id) else escape_mrkdwn(user_id or "someone")
+    return f"<@{user_id}>" if user_id and _USER.match(user_id) else fit_mrkdwn(plain(user_id) or "someone", 200)
 
 
 def _clock(when: datetime | None) -> str:
@@ -156,10 +172,10 @@ def followup_blocks(f: FollowUp) -> list[dict]:
     if f.contacted_by:
         done.append(f"📞 Contacted by {_mention(f.contacted_by)} {_clock(f.contacted_at)}")
     if f.status == "not_a_fit":
-        reason = dict(NOT_A_FIT_REASONS).get(f.closed_reason or "", None) or escape_mrkdwn(shorten(f.closed_reason or "", 300))
+        reason = dict(NOT_A_FIT_REASONS).get(f.closed_reason or "", None) or fit_mrkdwn(plain(f.closed_reason), 600)
         done.append(f"🚫 Not a fit ({reason}), marked by {_mention(f.closed_by)} {_clock(f.closed_at)}")
     if done:
-        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": " · ".join(done)[:MAX_CONTEXT]}]})
+        blocks.append({"type": "context", "elements": [mrkdwn(" · ".join(done))]})
     value = str(f.qualification_id)
     buttons = []
     open_ = f.status not in ("not_a_fit", "closed")
@@ -183,8 +199,8 @@ def delivered(payload: dict, f: FollowUp) -> dict:
     head, rest = base[:2], base[2:]
     notice = []
     if f.queue_reason:
-        text = f"📥 *Unassigned queue:* {escape_mrkdwn(shorten(f.queue_reason, 500))}. Claim it and call."
-        notice.append({"type": "section", "text": {"type": "mrkdwn", "text": text}})
+        text = f"📥 *Unassigned queue:* {fit_mrkdwn(plain(f.queue_reason), 1000)}. Claim it and call."
+        notice.append({"type": "section", "text": mrkdwn(text)})
     footer = rest[-1:] if rest and rest[-1]["type"] == "context" else []
     body = rest[: len(rest) - len(footer)]
     blocks = head + notice + body + followup_blocks(f) + footer
@@ -201,7 +217,7 @@ def not_a_fit_view(qualification_id: int, channel: str | None, ts: str | None, l
         "submit": {"type": "plain_text", "text": "Save"},
         "close": {"type": "plain_text", "text": "Cancel"},
         "blocks": [
-            {"type": "section", "text": {"type": "mrkdwn", "text": f"Why is *{escape_mrkdwn(shorten(lead_name, 200))}* not a fit? Marketing sees your answer."}},
+            {"type": "section", "text": mrkdwn(f"Why is *{fit_mrkdwn(plain(lead_name), 1000)}* not a fit? Marketing sees your answer.")},
             {
                 "type": "input",
                 "block_id": "reason",
@@ -225,17 +241,17 @@ def not_a_fit_view(qualification_id: int, channel: str | None, ts: str | None, l
 
 def search_blocks(query: str, matches: list) -> dict:
     """Up to ten matches, each with a button that opens its brief."""
-    q = escape_mrkdwn(shorten(query, 100))
+    q = fit_mrkdwn(plain(query), 500)
     if not matches:
         return {"text": f"No lead matches {q}", "blocks": []}
-    blocks: list[dict] = [{"type": "section", "text": {"type": "mrkdwn", "text": f"*{len(matches)} lead{'s' if len(matches) != 1 else ''} matching “{q}”*"}}]
+    blocks: list[dict] = [{"type": "section", "text": mrkdwn(f"*{len(matches)} lead{'s' if len(matches) != 1 else ''} matching “{q}”*")}]
     for m in matches[:10]:
         role = ", ".join(p for p in (m.title, m.company) if p)
-        line = f"*{escape_mrkdwn(shorten(m.name, 150))}*" + (f" · {escape_mrkdwn(shorten(role, 300))}" if role else "")
-        line += f"\n{escape_mrkdwn(m.email)}"
+        line = f"*{fit_mrkdwn(plain(m.name), 750)}*" + (f" · {fit_mrkdwn(plain(role), 1500)}" if role else "")
+        line += f"\n{fit_mrkdwn(plain(m.email), 600)}"
         blocks.append({
             "type": "section",
-            "text": {"type": "mrkdwn", "text": line},
+            "text": mrkdwn(line),
             "accessory": _button("Open brief", ACTION_OPEN_BRIEF, m.email),
         })
     return {"text": f"{len(matches)} leads matching {q}", "blocks": blocks}
@@ -246,8 +262,10 @@ def open_leads_blocks(leads: list, now: datetime) -> dict:
         return {"text": "You have no open leads right now.", "blocks": []}
     lines = []
     for lead in leads[:20]:
-        # Plain text: _section escapes each line.
-        who = shorten(plain(lead.name), 100) + (f" ({shorten(plain(lead.company), 100)})" if lead.company else "")
-        detail = shorten(plain(lead.detail or lead.reason), 200)
-        lines.append(f"• *{who}*: {detail}, {ago(lead.qualified_at, now)} · {lead.status} · {lead.email}")
-    return {"text": f"Your open leads ({len(leads)})", "blocks": [_section(f"Your open leads ({len(leads)})", lines)]}
+        # Rendered here, part by part, so that only our own `*` makes bold.
+        who = fit_mrkdwn(plain(lead.name), 500) + (f" ({fit_mrkdwn(plain(lead.company), 500)})" if lead.company else "")
+        detail = fit_mrkdwn(plain(lead.detail or lead.reason), 1000)
+        rest = fit_mrkdwn(f"{ago(lead.qualified_at, now)} · {plain(lead.status)} · {plain(lead.email)}", 800)
+        lines.append(f"• *{who}*: {detail}, {rest}")
+    title = f"Your open leads ({len(leads)})"
+    return {"text": title, "blocks": [_fitted(f"*{title}*\n", lines)]}

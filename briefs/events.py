@@ -313,6 +313,8 @@ def parse_batch(body: bytes | str | Any) -> list[Event]:
             body = json.loads(body)
         except (ValueError, UnicodeDecodeError) as exc:
             raise InvalidBatch(f"body is not valid JSON: {exc}") from None
+        except RecursionError:
+            raise InvalidBatch("body is not valid JSON: nested too deeply") from None
     if isinstance(body, dict) and "events" in body and "type" not in body:
         items = body["events"]
         if not isinstance(items, list):

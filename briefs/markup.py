@@ -24,17 +24,57 @@ def em(text: str | None) -> str:
     return f"{EM_OPEN}{t}{EM_CLOSE}" if t else ""
 
 
-def escape_mrkdwn(text: str) -> str:
-    """Slack's three control characters; everything else is shown as typed."""
+# Lead- and marketing-supplied text never formats in Slack. mrkdwn has no escape for its emphasis
+# characters, so each one a lead types becomes a look-alike that Slack does not parse:
+#   *  -> ∗ (U+2217)   _ -> ˍ (U+02CD)   ~ -> ∼ (U+223C)   ` -> ˋ (U+02CB)
+# Why look-alikes rather than an invisible U+2060/U+200B next to the character: whether an invisible
+# joiner stops a match depends on how Slack's (undocumented) parser classes that character, and an
+# invisible character copied out of Slack silently corrupts what is pasted. A look-alike is one
+# character either way, so lengths and limits are unchanged, and our own `_..._` emphasis around it still
+# opens and closes. One exception keeps emails, URLs and snake_case exact: an underscore between two
+# letters or digits (first_last@acme.example) is left alone, because Slack never opens or closes emphasis
+# inside a word.
+LOOKALIKES = {"*": "\u2217", "_": "\u02cd", "~": "\u223c", "`": "\u02cb"}
+_FORMATTING = re.compile(r"[*_~`]")
+# C0/C1 controls and bidi embeddings/overrides/isolates (ingestion drops them too; this is the last line).
+# \x02/\x03 are kept: they are our emphasis marks, removed by `plain` from lead text before it gets here.
+_CONTROLS = re.compile("[\x00\x01\x04-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+_BREAKS = re.compile("[\t\n\r\x85\u2028\u2029]")
+
+
+def _neutralise(m: re.Match) -> str:
+    c, s, i = m.group(), m.string, m.start()
+    if c == "_" and 0 < i < len(s) - 1 and s[i - 1].isalnum() and s[i + 1].isalnum():
+        return c
+    return LOOKALIKES[c]
+
+
+def escape_mrkdwn(text: str, *, lines: bool = False) -> str:
+    """Lead text made inert for mrkdwn: `&`, `<`, `>` escaped (no mentions, links or entities), emphasis
+    characters turned into look-alikes, controls dropped and, unless `lines`, line breaks folded to spaces."""
+    text = _CONTROLS.sub("", text)
+    if lines:
+        text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\t", " ")
+    else:
+        text = _BREAKS.sub(" ", text)
+    text = _FORMATTING.sub(_neutralise, text)
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def to_mrkdwn(text: str) -> str:
-    return escape_mrkdwn(text).replace(EM_OPEN, "_").replace(EM_CLOSE, "_")
+def to_mrkdwn(text: str, *, lines: bool = False) -> str:
+    """A brief string (lead text plus our EM marks) as mrkdwn: escaped, with our emphasis as `_..._`."""
+    return escape_mrkdwn(text, lines=lines).replace(EM_OPEN, "_").replace(EM_CLOSE, "_")
 
 
 def to_text(text: str) -> str:
-    return text.replace(EM_OPEN, "“").replace(EM_CLOSE, "”")
+    """A brief string as terminal/plain text: our emphasis as quotes; controls and line breaks removed."""
+    return _BREAKS.sub(" ", _CONTROLS.sub("", text)).replace(EM_OPEN, "“").replace(EM_CLOSE, "”")
+
+
+def terminal_safe(text: str) -> str:
+    """Text for a terminal or log: every control character (escape sequences too) and bidi override
+    dropped; line breaks kept as newlines."""
+    return _MARKS.sub("", _CONTROLS.sub("", text)).replace("\r\n", "\n").replace("\r", "\n")
 
 
 def shorten(text: str, limit: int) -> str:
@@ -47,23 +87,27 @@ def shorten(text: str, limit: int) -> str:
     space = cut.rfind(" ")
     if space >= limit // 2:
         cut = cut[:space]
-    cut = cut.rstrip(" ,;:.-—")
+    # Never leave half an emoji sequence (a dangling joiner or variation selector) before the ellipsis.
+    cut = cut.rstrip(" ,;:.-—\u200d\ufe0e\ufe0f").rstrip(EM_OPEN)
     if cut.count(EM_OPEN) > cut.count(EM_CLOSE):
-        cut = cut.rstrip(EM_OPEN)
+        # We cut through an emphasis: close it. Room for the closing mark: one character more.
+        if len(cut) > limit - 2:
+            cut = cut[: limit - 2].rstrip(EM_OPEN)
         if cut.count(EM_OPEN) > cut.count(EM_CLOSE):
-            # Close the emphasis we cut through; room was left by the -1 above plus the rstrip.
-            cut = shorten(cut, limit - 2) if len(cut) > limit - 2 else cut
-            cut = cut + EM_CLOSE if cut.count(EM_OPEN) > cut.count(EM_CLOSE) else cut
+            cut += EM_CLOSE
     return cut + ELLIPSIS
 
 
-def fit_mrkdwn(text: str, limit: int) -> str:
+def fit_mrkdwn(text: str, limit: int, *, lines: bool = False) -> str:
     """Escape for mrkdwn and shorten so that the *escaped* text is within `limit`."""
-    out = to_mrkdwn(text)
+    out = to_mrkdwn(text, lines=lines)
     budget = len(text)
     while len(out) > limit:
-        budget -= max(1, len(out) - limit)
-        out = to_mrkdwn(shorten(text, budget))
+        if budget <= 1:
+            return ELLIPSIS[:limit]
+        # Escaping at most quintuples a character (& -> &amp;): shrink in proportion, at least by one.
+        budget = max(1, min(budget - 1, budget * limit // len(out)))
+        out = to_mrkdwn(shorten(text, budget), lines=lines)
     return out
 
 

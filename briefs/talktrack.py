@@ -13,7 +13,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, StrictUndefined, TemplateError
+from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, StrictUndefined
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from briefs.markup import em, plain
@@ -119,14 +119,14 @@ def render(track: str, persona: str | None, context: dict[str, Any], templates_d
     try:
         template = environment(templates_dir).select_template(names)
         name, output = template.name, template.render(**ctx)
-    except TemplateError as exc:
+    except Exception as exc:  # noqa: BLE001 - an admin's template may fail in any way at run time (1 // 0...)
         problem = f"talk-track template {name} failed ({type(exc).__name__}: {exc})"
         if templates_dir:
             problem = f"custom {problem}; the built-in one was used"
             try:
                 template = _builtin().select_template(names)
                 name, output = template.name, template.render(**ctx)
-            except TemplateError:
+            except Exception:  # noqa: BLE001 - ours must not fail the brief either
                 output = ""
     opener, questions, next_step = parse(output)
     if not opener:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import textwrap
 
-from briefs.markup import plain, to_text
+from briefs.markup import plain, terminal_safe, to_text
 from briefs.model import Brief
 
 WIDTH = 100
@@ -24,7 +24,7 @@ def to_text_brief(brief: Brief) -> str:
     out += ["", _wrap("Why now. " + brief.why_now)]
     if brief.own_words:
         w = brief.own_words
-        out += ["", f"In their own words ({plain(w.form)})" if w.form else "In their own words"]
+        out += ["", to_text(f"In their own words ({plain(w.form)})") if w.form else "In their own words"]
         if w.quote:
             out += [_wrap(f"“{plain(w.quote)}”", "  > ", "  > ")]
         out += [_wrap(f"{f.label}: {plain(f.text)}", "    ", "  • ") for f in brief.word_facts]
@@ -43,7 +43,8 @@ def to_text_brief(brief: Brief) -> str:
     if brief.notes:
         out += ["", "Notes from marketing"] + [_wrap(n, "    ", "  • ") for n in brief.notes]
     if brief.crm_url:
-        out += ["", f"CRM: {brief.crm_url}"]
+        out += ["", to_text(f"CRM: {brief.crm_url}")]
     if t.problem:
-        out += ["", f"⚠️ {t.problem}"]
-    return "\n".join(out)
+        out += ["", to_text(f"⚠️ {t.problem}")]
+    # Lead text never reaches the terminal with escape sequences or bidi overrides in it.
+    return terminal_safe("\n".join(out))

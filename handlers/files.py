@@ -59,6 +59,9 @@ def _lines(path: Path, progress) -> Iterator[Item]:
                 continue
             try:
                 obj = json.loads(text)
+            except RecursionError:
+                yield Item(number, None, [FieldError(number, "(line)", "not valid JSON: nested too deeply")])
+                continue
             except ValueError as exc:
                 if number == 1 and text.startswith("{") and not text.endswith("}"):
                     # A pretty-printed single object or {"events": [...]}, not JSON Lines.

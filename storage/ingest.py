@@ -233,6 +233,8 @@ def _apply_upsert(state: _LeadState, event: LeadUpsert) -> None:
         values["lifecycle_stage"] = normalise_stage(values["lifecycle_stage"])
         if values["lifecycle_stage"] == "customer" and "is_customer" not in values:
             values["is_customer"] = True
+    if values.get("is_customer", False) is None:
+        del values["is_customer"]  # null: not known, which leaves what we know (a lead is a prospect until told)
     for name, value in values.items():
         current = getattr(lead, name)
         # Newer wins; an older, late event only fills what we do not know yet.

@@ -118,17 +118,19 @@ def book_slot(session: Session, channel: str, now: float, interval: float) -> fl
     return session.execute(stmt).scalar_one() - interval
 
 
-def last_post(session: Session, channel: str) -> float | None:
-    return session.scalar(select(ChannelSlot.last_post_at).where(ChannelSlot.channel == channel))
-
-
-def posted(session: Session, channel: str, at: float) -> None:
-    """Record that a post to `channel` went out at `at` (Unix seconds)."""
-    session.execute(
+def reserve_post(session: Session, channel: str, now: float, interval: float) -> float:
+    """Take the channel for a post going out now: 0.0, or the seconds to wait when another post to it went out
+    less than `interval` ago (a brief before this one came round late). One conditional UPDATE, so two
+    workers can never both go."""
+    taken = session.execute(
         update(ChannelSlot).where(ChannelSlot.channel == channel,
-                                  ChannelSlot.last_post_at.is_(None) | (ChannelSlot.last_post_at < at))
-        .values(last_post_at=at).execution_options(synchronize_session=False)
-    )
+                                  ChannelSlot.last_post_at.is_(None) | (ChannelSlot.last_post_at <= now - interval))
+        .values(last_post_at=now).execution_options(synchronize_session=False)
+    ).rowcount
+    if taken:
+        return 0.0
+    last = session.scalar(select(ChannelSlot.last_post_at).where(ChannelSlot.channel == channel))
+    return max(0.001, (last or now) + interval - now)
 
 
 def mark_sent(session: Session, delivery_id: int, now: datetime, channel: str, ts: str | None = None,
