@@ -342,3 +342,11 @@ def test_forget_also_redacts_the_notes_posted_in_the_briefs_thread(http, slack_s
     assert "redacted 2 of 2" in proc.stdout, proc.stdout + proc.stderr
     left = " ".join(message_text(m) for m in fake_slack.messages.values())
     assert "expo" not in left and "Sam" not in left and "Globex" not in left
+
+
+def test_a_brief_read_in_the_terminal_is_audited_as_a_lookup(services, rules, run):
+    seed(services, rules, datetime.now(UTC))
+    run("brief", JON, check_rc=0)
+    with services.sessions() as s:
+        (entry,) = [e for e in audit.entries(s, lead_ref=JON) if e.actor.startswith("cli:")]
+    assert entry.action == "lookup" and entry.lead_id == lead_id(services, JON)
