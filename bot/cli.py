@@ -181,6 +181,10 @@ def cmd_brief(args, settings: Settings) -> int:
             err.print(f"no lead with email {args.email.strip().lower()!r}", markup=False)
             return 1
         brief = build_brief(queries.brief_input(session, lead, now), settings.rules)
+    from storage import audit
+
+    with services.sessions.begin() as session:  # a lookup from the terminal is a lookup too
+        audit.record(session, actor=audit.cli_actor(), action="lookup", at=now, lead_id=lead.id, lead_ref=lead.email)
     if args.format == "blocks":
         out.print(json.dumps(to_blocks(brief), indent=2, ensure_ascii=False), markup=False)
     else:
@@ -388,6 +392,37 @@ def cmd_purge(args, settings: Settings) -> int:
     return 0
 
 
+def cmd_report(args, settings: Settings) -> int:
+    """Marketing feedback: what happened to the leads qualified in the last --days (the data behind /lead stats)."""
+    import csv
+
+    from briefs import stats as stats_model
+    from storage import audit
+    from storage import stats as stats_store
+
+    if not 1 <= args.days <= 3650:
+        err.print("error: --days must be between 1 and 3650", markup=False)
+        return 2
+    services = _services(settings)
+    now = datetime.now(UTC)
+    with services.sessions() as s:
+        report = stats_model.build(stats_store.rows(s, args.days, now), args.days, now)
+    with services.sessions.begin() as s:
+        audit.record(s, actor=audit.cli_actor(), action="stats", at=now, detail=f"{args.days}d {args.format}")
+    if args.format == "csv":
+        def cell(value: str) -> str:
+            # A spreadsheet would run a cell starting like a formula.
+            return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(stats_model.COLUMNS)
+        for row in stats_model.table(report):
+            writer.writerow([cell(v) for v in row])
+        return 0
+    out.print(stats_model.to_text(report), markup=False, emoji=False)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="leadbrief", description="Talk-track briefs for qualified leads.")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -461,6 +496,12 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--limit", type=int, default=200, help="at most this many entries (default 200)")
     s.add_argument("--format", choices=("text", "csv"), default="text")
     s.set_defaults(func=cmd_audit)
+
+    s = sub.add_parser("report", help="leads qualified, time to claim and first touch, accepted vs not a fit, "
+                                      "by source and campaign")
+    s.add_argument("--days", type=int, default=30, help="the last N days (default 30)")
+    s.add_argument("--format", choices=("text", "csv"), default="text")
+    s.set_defaults(func=cmd_report)
 
     s = sub.add_parser("purge", help="delete activities older than [privacy] retention_days; audited")
     s.add_argument("--dry-run", action="store_true", help="only count what would be deleted")

@@ -15,6 +15,7 @@ _MAILTO = re.compile(r"<mailto:([^|>]+)(?:\|[^>]*)?>")
 _CHANNEL = re.compile(r"^<#([CG][A-Z0-9]+)(?:\|([^>]*))?>$")
 _CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{6,}$")
 _LINK = re.compile(r"<([^|>]+)\|([^>]+)>")
+_PERIOD = re.compile(r"^(7|30|90) ?(?:d|days?)?$", re.IGNORECASE)
 
 HELP = """*/lead* looks up leads and keeps marketing and sales on the same page.
 • `/lead jane@acme.com`: the lead's full brief, just for you
@@ -22,16 +23,18 @@ HELP = """*/lead* looks up leads and keeps marketing and sales on the same page.
 • `/lead note jane@acme.com Met her at the expo; budget approved`: a handoff note that travels with the lead
 • `/lead route #my-leads`: send my new briefs to that channel (`/lead route` shows where they go now)
 • `/lead mine`: my open leads
+• `/lead stats` (or `stats 7d`, `stats 90d`): leads posted, time to claim and first touch, accepted vs not a fit, by source and campaign (last 30 days by default)
 • `/lead help`: this message"""
 
 
 @dataclass(frozen=True)
 class Command:
-    action: str  # help | lookup | search | note | route | route_show | mine | invalid
+    action: str  # help | lookup | search | note | route | route_show | mine | stats | invalid
     email: str | None = None
     text: str | None = None
     channel: str | None = None
     error: str | None = None
+    days: int | None = None  # stats: the period
 
 
 def _unescape(text: str) -> str:
@@ -73,6 +76,11 @@ def parse(text: str | None) -> Command:
         return Command("invalid", error="Usage: `/lead route #channel` (pick the channel from the list Slack offers).")
     if verb == "mine" and not rest:
         return Command("mine")
+    if verb == "stats":
+        period = _PERIOD.match(rest or "30d")
+        if not period:
+            return Command("invalid", error="Usage: `/lead stats` (last 30 days), `/lead stats 7d` or `/lead stats 90d`.")
+        return Command("stats", days=int(period.group(1)))
     if " " not in text:
         email = _email(text)
         if email:

@@ -5,10 +5,12 @@ from __future__ import annotations
 import logging
 
 from briefs import commands
+from briefs import stats as stats_model
 from briefs.blocks import open_leads_blocks, search_blocks, to_blocks
 from briefs.markup import escape_mrkdwn, shorten
 from storage import audit, queries
 from storage import leads as lead_store
+from storage import stats as stats_store
 
 log = logging.getLogger("leadbrief.commands")
 
@@ -49,6 +51,8 @@ def handle(cmd: commands.Command, user_id: str, services) -> dict:
             mine = lead_store.open_leads(s, email, user_id)
         _audit(services, user_id, "mine", detail=f"{len(mine)} open leads")
         return open_leads_blocks(mine, services.clock())
+    if cmd.action == "stats":
+        return stats(cmd.days or 30, user_id, services)
     return {"text": commands.HELP}  # pragma: no cover - parse() returns only the actions above
 
 
@@ -151,3 +155,12 @@ def route(cmd: commands.Command, user_id: str, services) -> dict:
         lead_store.set_route(s, email, cmd.channel, user_id, services.clock())
         audit.record(s, actor=user_id, action="route", at=services.clock(), detail=cmd.channel)
     return {"text": f"Done: your new briefs will go to <#{cmd.channel}>. If it is a private channel, invite me there first."}
+
+
+def stats(days: int, user_id: str, services) -> dict:
+    """Marketing feedback over the last `days`; with access.own_leads_only, over the rep's own leads."""
+    now = services.clock()
+    with services.sessions() as s:
+        rows = stats_store.rows(s, days, now, owner=own_email(services, user_id))
+    _audit(services, user_id, "stats", detail=f"{days}d")
+    return stats_model.to_blocks(stats_model.build(rows, days, now))

@@ -1,0 +1,237 @@
+"""Marketing feedback: what happened to the leads marketing qualified. Pure model and renderers, no I/O.
+
+- qualified: qualifications in the period; posted: their brief was delivered to Slack (or the terminal sink).
+- time to claim / first touch: from qualification to Claim / Contacted (medians of those that have one).
+- accepted: claimed or contacted and not marked not a fit; not a fit: marked so, grouped by the reason's label.
+- source: the lead's lead_source ("unknown" if empty); campaign: see storage.stats ("none" if no activity had one).
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from briefs.blocks import MAX_BLOCKS, MAX_FALLBACK, NOT_A_FIT_REASONS, _fitted, fit_mrkdwn, mrkdwn
+from briefs.markup import day, plain, shorten, terminal_safe
+
+PERIODS = (7, 30, 90)
+DEFAULT_DAYS = 30
+MAX_GROUPS = 15  # per dimension in Slack; the terminal and CSV show them all
+UNKNOWN_SOURCE = "unknown"
+NO_CAMPAIGN = "none"
+OTHER_REASON = "Other"
+_LABELS = tuple(label for _, label in NOT_A_FIT_REASONS)
+
+
+@dataclass(frozen=True)
+class StatRow:
+    """One qualification, as storage.stats reads it."""
+
+    source: str | None
+    campaign: str | None
+    qualified_at: datetime
+    posted: bool
+    claimed_at: datetime | None
+    contacted_at: datetime | None
+    status: str
+    status_reason: str | None
+
+
+@dataclass(frozen=True)
+class Group:
+    name: str
+    qualified: int
+    posted: int
+    accepted: int
+    not_a_fit: int
+    median_to_claim: timedelta | None
+    median_to_touch: timedelta | None
+    reasons: tuple[tuple[str, int], ...] = ()  # not-a-fit reason labels, most frequent first
+
+    @property
+    def open(self) -> int:
+        return self.qualified - self.accepted - self.not_a_fit
+
+    def share(self, n: int) -> float:
+        return n / self.qualified if self.qualified else 0.0
+
+
+@dataclass(frozen=True)
+class Stats:
+    days: int
+    since: datetime
+    until: datetime
+    total: Group
+    by_source: tuple[Group, ...] = field(default_factory=tuple)
+    by_campaign: tuple[Group, ...] = field(default_factory=tuple)
+
+
+def reason_label(status_reason: str | None) -> str:
+    """"No budget: they said next year" -> "No budget"; anything not from the list -> "Other"."""
+    text = (status_reason or "").strip()
+    for label in _LABELS:
+        if text == label or text.startswith(label + ":"):
+            return label
+    return OTHER_REASON
+
+
+def _median(values: list[timedelta]) -> timedelta | None:
+    if not values:
+        return None
+    return timedelta(seconds=statistics.median(v.total_seconds() for v in values))
+
+
+def _group(name: str, rows: list[StatRow]) -> Group:
+    nofit = [r for r in rows if r.status == "not_a_fit"]
+    accepted = [r for r in rows if r.status != "not_a_fit" and (r.claimed_at or r.contacted_at)]
+    reasons = Counter(reason_label(r.status_reason) for r in nofit)
+    return Group(
+        name=name,
+        qualified=len(rows),
+        posted=sum(r.posted for r in rows),
+        accepted=len(accepted),
+        not_a_fit=len(nofit),
+        median_to_claim=_median([r.claimed_at - r.qualified_at for r in rows if r.claimed_at]),
+        median_to_touch=_median([r.contacted_at - r.qualified_at for r in rows if r.contacted_at]),
+        reasons=tuple(sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0]))),
+    )
+
+
+def _by(rows: list[StatRow], key) -> tuple[Group, ...]:
+    buckets: dict[str, list[StatRow]] = {}
+    for r in rows:
+        buckets.setdefault(key(r), []).append(r)
+    groups = [_group(name, members) for name, members in buckets.items()]
+    return tuple(sorted(groups, key=lambda g: (-g.qualified, g.name.lower(), g.name)))
+
+
+def build(rows: list[StatRow], days: int, now: datetime) -> Stats:
+    return Stats(
+        days=days,
+        since=now - timedelta(days=days),
+        until=now,
+        total=_group("All leads", rows),
+        by_source=_by(rows, lambda r: (r.source or "").strip() or UNKNOWN_SOURCE),
+        by_campaign=_by(rows, lambda r: (r.campaign or "").strip() or NO_CAMPAIGN),
+    )
+
+
+# --- formatting -------------------------------------------------------------------------------
+
+
+def duration_text(value: timedelta | None) -> str:
+    """12 min, 3.5 h, 2.0 days; "-" when nothing to measure."""
+    if value is None:
+        return "-"
+    minutes = value.total_seconds() / 60
+    if minutes < 90:
+        return f"{round(minutes)} min"
+    hours = minutes / 60
+    if hours < 48:
+        return f"{hours:.1f} h"
+    return f"{hours / 24:.1f} days"
+
+
+def pct(group: Group, n: int) -> str:
+    return f"{round(100 * group.share(n))}%"
+
+
+def _period(stats: Stats) -> str:
+    return f"last {stats.days} days ({day(stats.since)} to {day(stats.until)}, UTC)"
+
+
+def _summary(g: Group) -> str:
+    return (f"{g.qualified} qualified, {g.posted} posted · accepted {g.accepted} ({pct(g, g.accepted)}) · "
+            f"not a fit {g.not_a_fit} ({pct(g, g.not_a_fit)}) · open {g.open} · "
+            f"median to claim {duration_text(g.median_to_claim)}, to first touch {duration_text(g.median_to_touch)}")
+
+
+def _reasons(g: Group) -> str:
+    return ", ".join(f"{label} {n}" for label, n in g.reasons)
+
+
+def to_blocks(stats: Stats) -> dict:
+    t = stats.total
+    title = f"Lead stats, {_period(stats)}"
+    if not t.qualified:
+        return {"text": f"No leads were qualified in the {_period(stats)}.", "blocks": []}
+    blocks = [
+        {"type": "section", "text": mrkdwn(f"*{title}*")},
+        {"type": "section", "fields": [
+            mrkdwn(f"*Leads qualified*\n{t.qualified} ({t.posted} posted)"),
+            mrkdwn(f"*Median time to claim*\n{duration_text(t.median_to_claim)}"),
+            mrkdwn(f"*Accepted*\n{t.accepted} ({pct(t, t.accepted)})"),
+            mrkdwn(f"*Median time to first touch*\n{duration_text(t.median_to_touch)}"),
+            mrkdwn(f"*Not a fit*\n{t.not_a_fit} ({pct(t, t.not_a_fit)})"),
+            mrkdwn(f"*Still open*\n{t.open} ({pct(t, t.open)})"),
+        ]},
+    ]
+    if t.reasons:
+        blocks.append({"type": "section", "text": mrkdwn("*Not a fit, why:* " + _reasons(t))})
+    for heading, groups in (("By source", stats.by_source), ("By campaign", stats.by_campaign)):
+        lines = []
+        for g in groups[:MAX_GROUPS]:
+            # Names come from the CRM and marketing tools: escaped and shortened here, only our `*` is bold.
+            line = f"• *{fit_mrkdwn(plain(g.name), 200)}*: {fit_mrkdwn(_summary(g), 600)}"
+            if g.reasons:
+                line += f" · why not: {fit_mrkdwn(_reasons(g), 400)}"
+            lines.append(line)
+        if len(groups) > MAX_GROUPS:
+            lines.append(f"…and {len(groups) - MAX_GROUPS} more (`leadbrief report` lists them all)")
+        blocks.append(_fitted(f"*{heading}*\n", lines))
+    blocks.append({"type": "context", "elements": [mrkdwn(
+        "Times run from qualification to Claim and to Contacted. Accepted: claimed or contacted. "
+        "Source: the CRM's lead source; campaign: the lead's last campaign before qualifying.")]})
+    fallback = shorten(f"{title}: {_summary(t)}", MAX_FALLBACK)
+    return {"text": fallback, "blocks": blocks[:MAX_BLOCKS]}
+
+
+COLUMNS = ("dimension", "name", "qualified", "posted", "accepted", "accepted_pct", "not_a_fit", "not_a_fit_pct",
+           "open", "median_minutes_to_claim", "median_minutes_to_first_touch", "not_a_fit_reasons")
+
+
+def _minutes(value: timedelta | None) -> str:
+    return "" if value is None else f"{value.total_seconds() / 60:.1f}"
+
+
+def table(stats: Stats) -> list[list[str]]:
+    """Rows for CSV (after the COLUMNS header): the total, then each source, then each campaign."""
+    out = []
+    for dimension, groups in (("total", (stats.total,)), ("source", stats.by_source), ("campaign", stats.by_campaign)):
+        for g in groups:
+            out.append([dimension, g.name, str(g.qualified), str(g.posted), str(g.accepted),
+                        f"{100 * g.share(g.accepted):.1f}", str(g.not_a_fit), f"{100 * g.share(g.not_a_fit):.1f}",
+                        str(g.open), _minutes(g.median_to_claim), _minutes(g.median_to_touch),
+                        "; ".join(f"{label}={n}" for label, n in g.reasons)])
+    return out
+
+
+def to_text(stats: Stats) -> str:
+    """A plain-text report for the terminal (names stripped of control characters)."""
+    t = stats.total
+    lines = [f"Lead stats, {_period(stats)}"]
+    if not t.qualified:
+        return lines[0] + "\nNo leads were qualified in this period."
+    lines += [
+        f"  leads qualified            {t.qualified} ({t.posted} posted)",
+        f"  accepted                   {t.accepted} ({pct(t, t.accepted)})",
+        f"  not a fit                  {t.not_a_fit} ({pct(t, t.not_a_fit)})",
+        f"  still open                 {t.open} ({pct(t, t.open)})",
+        f"  median time to claim       {duration_text(t.median_to_claim)}",
+        f"  median time to first touch {duration_text(t.median_to_touch)}",
+    ]
+    if t.reasons:
+        lines.append(f"  not a fit, why             {_reasons(t)}")
+    header = f"  {'name':<30} {'qual':>5} {'post':>5} {'accepted':>10} {'not a fit':>10} {'open':>5} " \
+             f"{'to claim':>10} {'to touch':>10}  why not"
+    for heading, groups in (("By source", stats.by_source), ("By campaign", stats.by_campaign)):
+        lines += ["", heading, header]
+        for g in groups:
+            name = shorten(terminal_safe(g.name).replace("\n", " "), 30)
+            lines.append(
+                f"  {name:<30} {g.qualified:>5} {g.posted:>5} {f'{g.accepted} {pct(g, g.accepted)}':>10} "
+                f"{f'{g.not_a_fit} {pct(g, g.not_a_fit)}':>10} {g.open:>5} {duration_text(g.median_to_claim):>10} "
+                f"{duration_text(g.median_to_touch):>10}  {_reasons(g)}".rstrip())
+    return "\n".join(lines)

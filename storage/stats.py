@@ -1,0 +1,45 @@
+"""Rows behind `/lead stats` and `leadbrief report`: one per qualification in a period.
+
+Aggregation (counts, medians, shares) happens in Python (briefs.stats), the same on SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, func, select
+from sqlalchemy.orm import Session
+
+from briefs.stats import StatRow
+from storage.models import Activity, Delivery, Lead, Qualification
+
+
+def rows(session: Session, days: int, now: datetime, owner: str | None = None) -> list[StatRow]:
+    """Qualifications with qualified_at in [now - days, now]. owner: only that rep's leads (own_leads_only).
+
+    campaign: the campaign of the lead's most recent activity with one at or before the qualification."""
+    since = now - timedelta(days=days)
+    campaign = (
+        select(Activity.campaign)
+        .where(Activity.lead_id == Qualification.lead_id, Activity.campaign.is_not(None), Activity.campaign != "",
+               Activity.occurred_at <= Qualification.qualified_at)
+        .order_by(Activity.occurred_at.desc(), Activity.id.desc())
+        .limit(1)
+        .correlate(Qualification)
+        .scalar_subquery()
+    )
+    stmt = (
+        select(Lead.lead_source, campaign, Qualification.qualified_at, Delivery.status, Qualification.claimed_at,
+               Qualification.contacted_at, Qualification.status, Qualification.status_reason)
+        .join(Lead, Lead.id == Qualification.lead_id)
+        .outerjoin(Delivery, Delivery.qualification_id == Qualification.id)
+        .where(and_(Qualification.qualified_at >= since, Qualification.qualified_at <= now))
+        .order_by(Qualification.qualified_at, Qualification.id)
+    )
+    if owner is not None:
+        stmt = stmt.where(func.lower(Lead.owner_email) == owner.lower())
+    return [
+        StatRow(source=source, campaign=camp, qualified_at=qualified_at, posted=delivery == "sent",
+                claimed_at=claimed_at, contacted_at=contacted_at, status=status, status_reason=reason)
+        for source, camp, qualified_at, delivery, claimed_at, contacted_at, status, reason in session.execute(stmt)
+    ]
