@@ -79,6 +79,17 @@ def _email_check(value: str) -> str:
     return value
 
 
+def _without_nul(value: Any) -> Any:
+    """NUL characters removed from free-form JSON: never meaningful, and PostgreSQL's jsonb cannot hold them."""
+    if isinstance(value, str):
+        return value.replace("\x00", "") if "\x00" in value else value
+    if isinstance(value, dict):
+        return {_without_nul(k): _without_nul(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_without_nul(v) for v in value]
+    return value
+
+
 def Line(max_length: int):  # noqa: N802 - reads as a type
     return Annotated[
         str, BeforeValidator(clean_line), StringConstraints(max_length=max_length)
@@ -179,7 +190,7 @@ class ActivityEvent(_Event):
     def _small_properties(cls, v: dict | None) -> dict | None:
         if v is not None and len(json.dumps(v, default=str)) > 20_000:
             raise ValueError("is larger than 20,000 characters of JSON")
-        return v
+        return _without_nul(v)
 
 
 class QualifiedEvent(_Event):

@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DataError, OperationalError
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect, Request
@@ -143,6 +143,12 @@ def add_source(app: Starlette, source: Source) -> None:
                 result = await run_in_threadpool(
                     ingest, services.sessions, translated.events, settings.rules, services.clock()
                 )
+            except DataError:
+                # A value the database cannot store that validation let through: the sender's data, so a 400.
+                log.warning("%s webhook: a value could not be stored", source.name, exc_info=True)
+                metrics.event_rejected(source.name, "invalid")
+                return JSONResponse({"error": "a value in the batch could not be stored; nothing was stored",
+                                     "details": []}, status_code=400)
             except OperationalError:
                 log.exception("database unavailable while ingesting %d %s events", len(translated.events), source.name)
                 metrics.event_rejected(source.name, "unavailable")

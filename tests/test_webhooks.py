@@ -138,3 +138,14 @@ def test_rejections_are_logged_without_secret_or_body(http, live_server, caplog)
     logged = "\n".join(r.getMessage() for r in caplog.records)
     assert "rejected events webhook" in logged
     assert SECRET not in logged and "private words" not in logged and "secretive@b.example" not in logged
+
+
+def test_nul_characters_in_free_properties_are_dropped_not_a_500(http, live_server):
+    # Found by the API fuzz on PostgreSQL: jsonb cannot hold \u0000.
+    body = json.dumps({"type": "activity", "id": "nul-1", "occurred_at": "2026-11-23T10:00:00Z",
+                       "email": "nul@example.com", "kind": "web_visit", "url": "https://ourco.example/",
+                       "properties": {"utm\u0000": ["a\u0000b", {"c": "\u0000"}]}}).encode()
+    r = http.post(f"{live_server.url}/webhooks/events", content=body, headers=signed_headers(body))
+    assert r.status_code == 202, r.text
+    with live_server.services.sessions() as s:
+        assert s.scalars(select(Activity.properties)).one() == {"utm": ["ab", {"c": ""}]}
