@@ -240,7 +240,8 @@ def cmd_worker(args, settings: Settings) -> int:
     if settings.slack_enabled:
         attach_slack(services)
     worker = DeliveryWorker(services.sessions, delivery_sink(services, out), clock=services.clock,
-                            poll_seconds=args.poll, lease=timedelta(seconds=args.lease), batch=args.batch)
+                            poll_seconds=args.poll, lease=timedelta(seconds=args.lease), batch=args.batch,
+                            concurrency=args.concurrency)
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
@@ -439,6 +440,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="seconds a claimed delivery stays this worker's; a dead worker's are taken over after it "
                         "(default 60)")
     s.add_argument("--batch", type=int, default=10, help="deliveries claimed at a time (default 10)")
+    s.add_argument("--concurrency", type=int, default=4,
+                   help="posts to different channels sent side by side (default 4); also the most posts a "
+                        "killed worker can leave to be posted twice")
     s.add_argument("--metrics-port", type=int, help="serve this worker's Prometheus /metrics on this port")
     s.set_defaults(func=cmd_worker)
 

@@ -189,9 +189,10 @@ class AccessControl:
                 return frozenset(members)
 
 
-# Slack allows about one chat.postMessage per second per channel; a little more keeps clear of its edge
-# when posts leave several workers a few milliseconds apart.
-POST_INTERVAL = 1.02
+# Slack allows about one chat.postMessage per second per channel (MIN_GAP). Slots are booked a little
+# further apart, so that a post that goes out a few milliseconds late does not hold up the next one.
+POST_INTERVAL = 1.03
+MIN_GAP = 1.01  # a hair over a second: requests arrive at Slack a few ms apart from when they were sent
 
 
 class ChannelPacer:
@@ -215,7 +216,7 @@ class ChannelPacer:
             return slot - now, (channel, slot)
         # Our slot has come; but if the brief before it went out late, keep the interval after that one.
         with self.sessions.begin() as s:
-            return outbox.reserve_post(s, channel, now, self.interval), (channel, slot)
+            return outbox.reserve_post(s, channel, now, min(self.interval, MIN_GAP)), (channel, slot)
 
 
 def backoff(attempt: int) -> timedelta:

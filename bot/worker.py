@@ -8,6 +8,7 @@ import socket
 import threading
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -77,6 +78,7 @@ class DeliveryWorker:
         lease: timedelta = timedelta(seconds=60),
         batch: int = 10,
         worker_id: str | None = None,
+        concurrency: int = 4,
     ):
         self.sessions = sessions
         self.sink = sink
@@ -85,6 +87,11 @@ class DeliveryWorker:
         self.lease = lease
         self.batch = batch
         self.worker_id = worker_id or f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        # Posts to different channels go out side by side: at one post per second per channel, twenty busy
+        # channels need twenty posts a second, more than one at a time can keep up with. (Posts to one
+        # channel stay one at a time: see the channel pacing in bot/slack.py.)
+        self.concurrency = max(1, concurrency)
+        self._pool: ThreadPoolExecutor | None = None
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -93,18 +100,22 @@ class DeliveryWorker:
         """Deliver what is due; returns how many were delivered."""
         with self.sessions.begin() as s:
             items = outbox.claim(s, self.worker_id, self.clock(), self.lease, self.batch)
-        delivered = 0
-        for n, item in enumerate(items):
-            if self._stop.is_set():
-                # Shutting down: give the rest back now rather than when their leases run out.
-                with self.sessions.begin() as s:
-                    outbox.release(s, self.worker_id, [i.id for i in items[n:]])
-                break
+        if self.concurrency == 1 or len(items) <= 1:
+            return sum(self._one(item) for item in items)
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="leadbrief-post")
+        return sum(self._pool.map(self._one, items))
+
+    def _one(self, item: PendingDelivery) -> int:
+        if self._stop.is_set():
+            # Shutting down: give it back now rather than when its lease runs out.
             with self.sessions.begin() as s:
-                if not outbox.hold(s, item.id, self.worker_id, self.clock(), self.lease):
-                    continue  # our lease ran out and another worker has it
-            delivered += self._deliver(item)
-        return delivered
+                outbox.release(s, self.worker_id, [item.id])
+            return 0
+        with self.sessions.begin() as s:
+            if not outbox.hold(s, item.id, self.worker_id, self.clock(), self.lease):
+                return 0  # our lease ran out and another worker has it
+        return self._deliver(item)
 
     def _deliver(self, item: PendingDelivery) -> int:
         try:
@@ -169,3 +180,5 @@ class DeliveryWorker:
         self._wake.set()
         if self._thread:
             self._thread.join(timeout)
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)

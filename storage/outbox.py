@@ -61,7 +61,9 @@ def claim(session: Session, worker: str, now: datetime, lease: timedelta, limit:
         Delivery.lease_until.is_(None) | (Delivery.lease_until < now) | (Delivery.lease_owner == worker))
     # A CTE, materialized: PostgreSQL evaluates it once. As an IN (subquery) it may be rescanned per row,
     # and each rescan skips the rows this very statement has just updated, leasing more than `limit`.
-    due = (select(Delivery.id).where(free).order_by(Delivery.next_attempt_at, Delivery.id).limit(limit)
+    # Deliveries whose booked posting slot has come go first: behind a burst of new ones they would miss it.
+    turn = case((Delivery.slot_at.is_(None), 1), else_=0)
+    due = (select(Delivery.id).where(free).order_by(turn, Delivery.next_attempt_at, Delivery.id).limit(limit)
            .with_for_update(skip_locked=True).cte("due").prefix_with("MATERIALIZED", dialect="postgresql"))
     rows = session.execute(
         update(Delivery).where(Delivery.id == due.c.id, free)

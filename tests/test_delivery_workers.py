@@ -138,8 +138,8 @@ def test_a_killed_worker_leaves_its_briefs_to_the_next_one_once_the_lease_runs_o
     wait_for(lambda: all_sent(services, len(emails)), timeout=90)
     posted = posted_leads(slack)
     assert set(posted) == {f"Buyer{i:03d}" for i in range(len(emails))}
-    # At most the one post that may have been in flight when the process died went out twice (README).
-    assert sum(posted.values()) - len(emails) <= 1, posted
+    # At most the posts in flight when the process died (one per --concurrency slot) went out twice (README).
+    assert sum(posted.values()) - len(emails) <= 4, posted
 
 
 def test_sigterm_finishes_the_post_in_flight_and_hands_back_the_rest(services, rules, slack, workers):
