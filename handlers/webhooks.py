@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import logging
@@ -111,6 +112,11 @@ GENERIC = Source("events", _generic_auth, lambda body, _request, _settings: Tran
 
 def add_source(app: Starlette, source: Source) -> None:
     services = app.state.services
+    if not hasattr(app.state, "ingest_gate"):
+        # One batch is applied at a time: writers queue on the database anyway (SQLite has one writer), and
+        # fewer threads holding the GIL keep /lead acknowledgements quick during a webhook burst.
+        app.state.ingest_gate = asyncio.Semaphore(1)
+    gate = app.state.ingest_gate
 
     async def endpoint(request: Request) -> Response:
         settings = services.settings
@@ -140,9 +146,10 @@ def add_source(app: Starlette, source: Source) -> None:
         result = None
         if translated.events:
             try:
-                result = await run_in_threadpool(
-                    ingest, services.sessions, translated.events, settings.rules, services.clock()
-                )
+                async with gate:
+                    result = await run_in_threadpool(
+                        ingest, services.sessions, translated.events, settings.rules, services.clock()
+                    )
             except DataError:
                 # A value the database cannot store that validation let through: the sender's data, so a 400.
                 log.warning("%s webhook: a value could not be stored", source.name, exc_info=True)
