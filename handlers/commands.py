@@ -8,6 +8,7 @@ from briefs import commands
 from briefs import stats as stats_model
 from briefs.blocks import open_leads_blocks, search_blocks, to_blocks
 from briefs.markup import escape_mrkdwn, shorten
+from briefs.model import build_brief
 from storage import audit, queries
 from storage import leads as lead_store
 from storage import stats as stats_store
@@ -80,14 +81,15 @@ NOT_YOURS = "You can only see leads you own. Ask the lead's owner, or your sales
 
 
 def lookup(email: str, services, user_id: str) -> dict:
-    with services.sessions() as s:
+    with services.sessions() as s:  # one read of the lead, for the check and the brief
         lead = queries.find_lead(s, email)
-        lead_id, owner = (lead.id, lead.owner_email) if lead else (None, None)
+        visible = lead is not None and may_see(services, user_id, lead.owner_email)
+        brief = build_brief(queries.brief_input(s, lead, services.clock()), services.settings.rules) if visible else None
+        lead_id = lead.id if lead else None
     _audit(services, user_id, "lookup", lead_id=lead_id, lead_ref=email,
-           detail=None if lead else "no such lead")
-    if lead is not None and not may_see(services, user_id, owner):
+           detail=None if lead_id else "no such lead")
+    if lead_id is not None and not visible:
         return {"text": NOT_YOURS}
-    brief = queries.lookup_brief(services.sessions, email, services.settings.rules, services.clock())
     if brief is None:
         local = email.split("@")[0].replace(".", " ")
         found = search(local, services, user_id, audited=False) if len(local) >= 2 else {"blocks": []}
