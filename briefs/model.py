@@ -184,7 +184,8 @@ def _email_lines(acts: list[ActivityView], now: datetime, limit: int) -> tuple[l
     sent = sum(1 for k in groups.values() if any(x.kind in ("email_sent", "email_delivered") for x in k))
     opened = sum(1 for _k, g in engaged)
     if sent > opened or len(engaged) > limit:
-        lines.append(f"✉️ {max(sent, opened)} emails sent · {opened} opened · {len(clicked)} clicked")
+        total = max(sent, opened)
+        lines.append(f"✉️ {total} email{'' if total == 1 else 's'} sent · {opened} opened · {len(clicked)} clicked")
     return lines, clicked
 
 

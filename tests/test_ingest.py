@@ -93,6 +93,7 @@ def test_activity_only_batches_store_activity_without_rewriting_the_lead(service
                        (None, NOW - d(hours=1))]
     text = to_text_brief(queries.lookup_brief(services.sessions, email, rules, NOW))
     assert "first touch Nov 18, 2026 · last touch 2 days ago" in text, text
+    assert "✉️ 1 email sent · 0 opened" in text, text
 
 
 def test_out_of_order_upserts_newer_wins_older_fills_gaps(services, rules):
