@@ -6,6 +6,7 @@ import logging
 import os
 import socket
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -137,13 +138,29 @@ class DeliveryWorker:
                 metrics.delivery_retry("error")
             return 0
         # Recorded at once, in its own small transaction: if this process dies between Slack accepting the
-        # post and this commit, the lease runs out and another worker posts the brief again (README).
+        # post and this commit, the lease runs out and another worker posts the brief again (README). If the
+        # database is away for a moment, keep trying while we still hold the lease: giving up would post twice.
         now = self.clock()
-        with self.sessions.begin() as s:
-            outbox.mark_sent(s, item.id, now, sent.channel, sent.ts, sent.queue_reason)
+        self._record_sent(item, now, sent)
         metrics.brief_posted("terminal" if sent.channel == "terminal" else "slack",
                              (now - item.created_at).total_seconds() if item.created_at else None)
         return 1
+
+    def _record_sent(self, item: PendingDelivery, now: datetime, sent: Sent) -> None:
+        deadline = time.monotonic() + self.lease.total_seconds() / 2
+        pause = 0.2
+        while True:
+            try:
+                with self.sessions.begin() as s:
+                    outbox.mark_sent(s, item.id, now, sent.channel, sent.ts, sent.queue_reason)
+                return
+            except OperationalError:
+                if time.monotonic() + pause > deadline:
+                    raise
+                log.warning("delivery %d was posted but the database is unavailable; recording it again in %.1fs",
+                            item.id, pause)
+                time.sleep(pause)
+                pause = min(pause * 2, 5.0)
 
     def seconds_to_next(self) -> float:
         """How long to sleep: until the next delivery is due or a lease runs out, at most poll_seconds."""

@@ -261,3 +261,25 @@ def test_concurrent_bookings_from_threads_never_share_a_slot(services):
     for t in threads:
         t.join()
     assert sorted(got) == [now + i for i in range(40)]
+
+
+def test_a_post_whose_recording_fails_for_a_moment_is_recorded_later_not_posted_again(services, rules, monkeypatch):
+    from sqlalchemy.exc import OperationalError
+
+    from bot.worker import Sent
+
+    seed(services, rules, 1)
+    posts = []
+    real = outbox.mark_sent
+    failures = iter([True, True])
+
+    def flaky(*args, **kwargs):
+        if next(failures, False):
+            raise OperationalError("UPDATE deliveries", {}, Exception("server closed the connection unexpectedly"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(outbox, "mark_sent", flaky)
+    worker = DeliveryWorker(services.sessions, lambda item: posts.append(item.id) or Sent("C0REP00", "1.1"))
+    assert worker.run_once() == 1
+    assert worker.run_once() == 0  # nothing left: recorded, so never claimed and posted again
+    assert len(posts) == 1 and all_sent(services, 1)
