@@ -32,8 +32,10 @@ import threading
 import uuid
 from collections import deque
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, urlsplit
+
+from tests.loopback import LoopbackServer
 
 CONTACTS = "/crm/v3/objects/contacts/"
 OWNERS = "/crm/v3/owners/"
@@ -42,7 +44,7 @@ EMAIL_EVENTS = "/email/public/v1/events"
 EVENTS = "/events/v3/events/"
 
 
-class FakeHubSpot:
+class FakeHubSpot(LoopbackServer):
     EMAIL_EVENTS = EMAIL_EVENTS
     PROFILE = PROFILE
     EVENTS = EVENTS
@@ -59,26 +61,7 @@ class FakeHubSpot:
         self.script: deque[tuple[int, dict, dict]] = deque()
         self.path_script: dict[str, deque[tuple[int, dict, dict]]] = {}
         self.lock = threading.Lock()
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *_args):
-                pass
-
-            def do_GET(self):  # noqa: N802
-                fake._handle(self)
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.server.shutdown()
-        self.server.server_close()
+        super().__init__()
 
     # --- scripting ---
 
@@ -150,7 +133,7 @@ class FakeHubSpot:
 
     # --- serving ---
 
-    def _handle(self, h: BaseHTTPRequestHandler) -> None:
+    def handle(self, h: BaseHTTPRequestHandler) -> None:
         parts = urlsplit(h.path)
         query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
         with self.lock:
