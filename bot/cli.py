@@ -233,12 +233,13 @@ def cmd_worker(args, settings: Settings) -> int:
     import signal
     import threading
 
-    from bot.server import attach_slack, delivery_sink
+    from bot.server import attach_slack, delivery_sink, follow_through
     from bot.worker import DeliveryWorker
 
     services = _services(settings)
     if settings.slack_enabled:
         attach_slack(services)
+    follow = follow_through(services)
     worker = DeliveryWorker(services.sessions, delivery_sink(services, out), clock=services.clock,
                             poll_seconds=args.poll, lease=timedelta(seconds=args.lease), batch=args.batch,
                             concurrency=args.concurrency)
@@ -255,10 +256,14 @@ def cmd_worker(args, settings: Settings) -> int:
         start_http_server(args.metrics_port, registry=metrics.REGISTRY)
         err.print(f"metrics on http://0.0.0.0:{args.metrics_port}/metrics")
     worker.start()
+    if follow is not None:
+        follow.start()
     while not stop.wait(0.5):
         pass
     # SIGTERM: the post in flight is finished and recorded, the rest of the claimed batch handed back.
     worker.stop(timeout=60)
+    if follow is not None:
+        follow.stop()
     err.print("worker stopped")
     return 0
 

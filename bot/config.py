@@ -12,6 +12,7 @@ from dotenv import load_dotenv
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from briefs.followthrough import FollowUpPolicy
 from briefs.rules import Rules, RulesError
 
 DEFAULT_DATABASE_URL = "sqlite:///./leadbrief.db"
@@ -75,6 +76,8 @@ class Settings:
     access: Access = field(default_factory=Access)
     # [privacy] retention_days: activities older than this are purged (`leadbrief purge`); None keeps them.
     retention_days: int | None = None
+    # [follow_up]: the speed-to-lead SLA, business hours, thread-update cooldown, digest time.
+    follow_up: FollowUpPolicy = field(default_factory=FollowUpPolicy)
 
     @property
     def slack_enabled(self) -> bool:
@@ -196,6 +199,61 @@ def _retention_days(p: Path, data: dict) -> int | None:
     return days
 
 
+FOLLOW_UP_KEYS = ("sla_minutes", "escalate_minutes", "business_hours", "business_days", "timezone",
+                  "update_cooldown_minutes", "digest_time")
+
+
+def _minutes_by_reason(p: Path, key: str, value) -> dict[str, int]:
+    from briefs.events import QUALIFY_REASONS
+
+    known = (*QUALIFY_REASONS, "default")
+    if not isinstance(value, dict) or not all(
+        k in known and isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= 10080 for k, v in value.items()
+    ):
+        raise ConfigError(f"LEADBRIEF_CONFIG {p}: follow_up.{key} must map reasons ({', '.join(known)}) to minutes, "
+                          "1 to 10080, e.g. {{ hand_raiser = 5, default = 60 }}")
+    return dict(value)
+
+
+def _follow_up(p: Path, data: dict) -> FollowUpPolicy:
+    from datetime import time as dtime
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    from briefs.followthrough import DEFAULT_SLA_MINUTES
+    from briefs.sla import BusinessHours
+
+    section = data.get("follow_up", {})
+    if not isinstance(section, dict) or set(section) - set(FOLLOW_UP_KEYS):
+        raise ConfigError(f"LEADBRIEF_CONFIG {p}: [follow_up] takes only {', '.join(FOLLOW_UP_KEYS)}")
+    sla = {**DEFAULT_SLA_MINUTES, **_minutes_by_reason(p, "sla_minutes", section.get("sla_minutes", {}))}
+    escalate = _minutes_by_reason(p, "escalate_minutes", section.get("escalate_minutes", {}))
+    try:
+        hours = BusinessHours.parse(section.get("business_hours", "09:00-17:00"),
+                                    section.get("business_days", ["mon", "tue", "wed", "thu", "fri"]))
+    except (ValueError, TypeError, AttributeError) as exc:
+        raise ConfigError(f"LEADBRIEF_CONFIG {p}: follow_up.{exc}") from None
+    tz = section.get("timezone", "UTC")
+    try:
+        if not isinstance(tz, str):
+            raise ZoneInfoNotFoundError(tz)
+        ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"LEADBRIEF_CONFIG {p}: follow_up.timezone {tz!r} is not a time zone "
+                          "(expected an IANA name such as America/New_York)") from None
+    cooldown = section.get("update_cooldown_minutes", 30)
+    if not isinstance(cooldown, int) or isinstance(cooldown, bool) or not 0 <= cooldown <= 1440:
+        raise ConfigError(f"LEADBRIEF_CONFIG {p}: follow_up.update_cooldown_minutes must be 0 to 1440 minutes")
+    digest = section.get("digest_time", "09:00")
+    try:
+        at = dtime.fromisoformat(digest) if isinstance(digest, str) and len(digest) == 5 else None
+    except ValueError:
+        at = None
+    if at is None:
+        raise ConfigError(f"LEADBRIEF_CONFIG {p}: follow_up.digest_time must be HH:MM, e.g. 09:00 (got {digest!r})")
+    return FollowUpPolicy(sla_minutes=sla, escalate_minutes=escalate, hours=hours, timezone=tz,
+                          update_cooldown_minutes=cooldown, digest_time=at)
+
+
 def _read_toml(path: str | None, *, required: bool) -> tuple[Path | None, dict]:
     if not path:
         return None, {}
@@ -215,7 +273,7 @@ def load_rules(path: str | None, *, required: bool) -> Rules:
     if p is None:
         return Rules()
     try:
-        rules = Rules.from_mapping(data, extra_sections=("slack", "sources", "access", "privacy"))
+        rules = Rules.from_mapping(data, extra_sections=("slack", "sources", "access", "privacy", "follow_up"))
     except RulesError as exc:
         raise ConfigError(f"LEADBRIEF_CONFIG {p}: {exc}") from None
     if rules.templates_dir:
@@ -273,6 +331,7 @@ def load_settings(env: Mapping[str, str] | None = None, *, dotenv: bool = True) 
         salesforce_owners=_salesforce_owners(toml_path, toml_data) if toml_path else {},
         access=_access(toml_path, toml_data) if toml_path else Access(),
         retention_days=_retention_days(toml_path, toml_data) if toml_path else None,
+        follow_up=_follow_up(toml_path, toml_data) if toml_path else FollowUpPolicy(),
         hubspot_client_secret=env.get("HUBSPOT_CLIENT_SECRET", "").strip() or None,
         hubspot_access_token=env.get("HUBSPOT_ACCESS_TOKEN", "").strip() or None,
         hubspot_api_url=(env.get("HUBSPOT_API_URL", "").strip() or "https://api.hubapi.com").rstrip("/"),

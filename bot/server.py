@@ -27,6 +27,16 @@ def delivery_sink(services: Services, console: Console | None = None):
     return SlackSink(services, web_client(services.settings, interactive=False), services.slack.directory)
 
 
+def follow_through(services: Services):
+    """Reminders, escalation, thread updates and digests: Slack only (the terminal has no buttons to press)."""
+    if not services.settings.slack_enabled:
+        return None
+    from bot.followthrough import FollowThrough
+    from bot.slack import web_client
+
+    return FollowThrough(services, web_client(services.settings, interactive=False))
+
+
 def attach_slack(services: Services) -> None:
     from bot.slack import (
         AccessControl,
@@ -54,8 +64,9 @@ def build(settings: Settings, console: Console | None = None, *, worker: bool = 
     if settings.slack_enabled:
         attach_slack(services)
     delivery = DeliveryWorker(services.sessions, delivery_sink(services, console), clock=services.clock)
+    follow = follow_through(services)
     if worker:
-        services.wake_delivery = delivery.wake
+        services.wake_delivery = delivery.wake if follow is None else lambda: (delivery.wake(), follow.wake())
     socket = []
 
     @contextlib.asynccontextmanager
@@ -63,6 +74,8 @@ def build(settings: Settings, console: Console | None = None, *, worker: bool = 
         try:
             if worker:
                 delivery.start()
+                if follow is not None:
+                    follow.start()
             if settings.slack_enabled and settings.slack_app_token:
                 from bot.slack import start_socket_mode
 
@@ -73,6 +86,8 @@ def build(settings: Settings, console: Console | None = None, *, worker: bool = 
             for handler in socket:
                 await asyncio.to_thread(handler.close)
             delivery.stop()
+            if follow is not None:
+                follow.stop()
             if services.slack:
                 # Let replies already being sent finish before the database goes away.
                 await asyncio.to_thread(services.slack.executor.shutdown, True)

@@ -8,8 +8,9 @@ import random
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from datetime import timedelta
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from datetime import time as dtime
 
 from slack_bolt import App, BoltResponse
 from slack_bolt.adapter.starlette.handler import to_bolt_request, to_starlette_response
@@ -27,9 +28,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from bot.config import ConfigError, Settings
-from bot.worker import DeferredError, DeliveryError, Sent
+from bot.worker import DeferredError, DeliveryError, HeldForDigest, Sent
 from briefs.blocks import delivered
+from briefs.followthrough import is_high_intent, next_digest_at
 from storage import audit, outbox
+from storage import followthrough as followthrough_store
 from storage import leads as lead_store
 from storage.ingest import claim_once
 from storage.models import Lead, Qualification
@@ -243,6 +246,7 @@ class SlackContext:
 class Route:
     channel: str
     queue_reason: str | None = None
+    rep_user: str | None = None  # the rep the lead is with, when they are in this workspace
 
 
 class SlackSink:
@@ -260,14 +264,12 @@ class SlackSink:
             return Route(self.queue, "no owner in the CRM")
         with self.services.sessions() as s:
             channel = lead_store.get_route(s, owner_email)
-        if channel:
-            return Route(channel)
-        configured = self.services.settings.slack_routes.get(owner_email.lower())
-        if configured:
-            return Route(configured)
+        channel = channel or self.services.settings.slack_routes.get(owner_email.lower())
         uid = self.directory.user_id(owner_email)
+        if channel:
+            return Route(channel, rep_user=uid)
         if uid:
-            return Route(uid)
+            return Route(uid, rep_user=uid)
         return Route(self.queue, f"owner {owner_email} is not in this Slack workspace")
 
     def __call__(self, item: PendingDelivery) -> Sent:
@@ -281,32 +283,77 @@ class SlackSink:
             lead = s.get(Lead, item.lead_id)
             q = s.get(Qualification, item.qualification_id)
             owner, crm = lead.owner_email, lead.crm_url
+        urgent = self._raised_hand(q)
         try:
             route = self.route(owner)
+            self._hold_if_quiet(q, route, urgent)
         except SlackApiError as exc:
             raise self._error(exc, item) from None
         try:
-            return self._post(item, q, route, crm)
+            return self._post(item, q, route, crm, urgent)
         except SlackApiError as exc:
             error = exc.response.get("error")
             if error in ROUTE_ERRORS and route.channel != self.queue:
                 why = f"could not post to the rep's route ({error})"
                 log.warning("delivery %d: %s; using the team queue", item.id, why)
                 try:
-                    return self._post(item, q, Route(self.queue, why), crm)
+                    return self._post(item, q, Route(self.queue, why, route.rep_user), crm, urgent)
                 except SlackApiError as again:
                     raise self._error(again, item) from None
             raise self._error(exc, item) from None
 
-    def _post(self, item: PendingDelivery, q: Qualification, route: Route, crm_url: str | None) -> Sent:
+    def _post(self, item: PendingDelivery, q: Qualification, route: Route, crm_url: str | None,
+              urgent: datetime | None = None) -> Sent:
         wait, slot = self.pacer.wait_for(item, route.channel)
         if wait > 0.001:
             raise DeferredError(timedelta(seconds=wait), slot)
-        payload = delivered(item.payload, followup_state(q, route.queue_reason, crm_url))
+        due = self._due(q, route.rep_user, urgent)
+        state = replace(followup_state(q, route.queue_reason, crm_url), rep_user=route.rep_user,
+                        sla_due_at=due, sla_state="running" if due else None)
+        payload = delivered(item.payload, state)
         resp = self.client.chat_postMessage(
             channel=route.channel, text=payload["text"], blocks=payload["blocks"], unfurl_links=False, unfurl_media=False
         )
-        return Sent(resp["channel"], resp["ts"], route.queue_reason)
+        return Sent(resp["channel"], resp["ts"], route.queue_reason, route.rep_user, due, follow_through=True)
+
+    def _due(self, q: Qualification, rep_user: str | None, urgent: datetime | None):
+        """When the speed-to-lead clock runs out: business time in the rep's Slack time zone."""
+        if q.status != "open" or q.claimed_by:
+            return None
+        policy = self.services.settings.follow_up
+        tz = policy.zone(self.time_zone(rep_user))
+        return policy.due("hand_raiser", urgent, tz) if urgent else policy.due(q.reason, q.qualified_at, tz)
+
+    def time_zone(self, user_id: str | None) -> str | None:
+        if not user_id:
+            return None
+        try:
+            return (self.directory.user(user_id) or {}).get("tz")
+        except SlackApiError:
+            return None
+
+    def _raised_hand(self, q: Qualification) -> datetime | None:
+        """When the lead asked for sales: a lead who did so after qualifying counts as a hand-raiser from then
+        on (5-minute clock, never held for a digest). None if they have not."""
+        if q.reason == "hand_raiser":
+            return q.qualified_at
+        with self.services.sessions() as s:
+            hot = [a.occurred_at for a in followthrough_store.hot_kinds_since(s, q.lead_id, q.qualified_at)
+                   if is_high_intent(a, self.services.settings.rules)]
+        return max(q.qualified_at, min(hot)) if hot else None
+
+    def _hold_if_quiet(self, q: Qualification, route: Route, urgent: datetime | None) -> None:
+        """Quiet mode: a rep's non-urgent briefs wait for their daily digest; hand-raisers never wait."""
+        policy = self.services.settings.follow_up
+        if urgent is not None or not route.rep_user or route.queue_reason:
+            return
+        with self.services.sessions() as s:
+            prefs = followthrough_store.prefs(s, route.rep_user)
+            quiet, at = (prefs.quiet, prefs.digest_time) if prefs else (False, None)
+        if quiet:
+            when = next_digest_at(self.services.clock(), policy.zone(self.time_zone(route.rep_user)), policy.hours,
+                                  dtime.fromisoformat(at) if at else policy.digest_time)
+            raise HeldForDigest(route.rep_user, when)
 
     def _error(self, exc: SlackApiError, item: PendingDelivery) -> Exception:
         status = exc.response.status_code

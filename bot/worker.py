@@ -19,7 +19,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot import metrics
-from storage import outbox
+from storage import followthrough, outbox
 from storage.outbox import PendingDelivery
 
 log = logging.getLogger("leadbrief.worker")
@@ -43,11 +43,24 @@ class DeferredError(Exception):
         self.slot = slot
 
 
+class HeldForDigest(Exception):
+    """The rep is in quiet mode: keep the brief for their daily digest (bot/followthrough.py sends it)."""
+
+    def __init__(self, user_id: str, until: datetime):
+        super().__init__(f"held for {user_id}'s digest")
+        self.user_id = user_id
+        self.until = until
+
+
 @dataclass(frozen=True)
 class Sent:
     channel: str
     ts: str | None = None
     queue_reason: str | None = None
+    # Follow-through: whom the lead is with, and when the speed-to-lead clock runs out (None: no clock).
+    rep_user: str | None = None
+    sla_due_at: datetime | None = None
+    follow_through: bool = False
 
 
 Sink = Callable[[PendingDelivery], Sent]
@@ -121,6 +134,10 @@ class DeliveryWorker:
     def _deliver(self, item: PendingDelivery) -> int:
         try:
             sent = self.sink(item)
+        except HeldForDigest as exc:
+            with self.sessions.begin() as s:
+                followthrough.hold_for_digest(s, item.id, exc.user_id, exc.until)
+            return 0
         except DeferredError as exc:
             with self.sessions.begin() as s:
                 outbox.defer(s, item.id, self.clock() + exc.wait, exc.slot)
@@ -153,6 +170,8 @@ class DeliveryWorker:
             try:
                 with self.sessions.begin() as s:
                     outbox.mark_sent(s, item.id, now, sent.channel, sent.ts, sent.queue_reason)
+                    if sent.follow_through:
+                        followthrough.start_clock(s, item.qualification_id, sent.rep_user, sent.sla_due_at)
                 return
             except OperationalError:
                 if time.monotonic() + pause > deadline:

@@ -119,6 +119,9 @@ ACTION_CONTACTED = "lead_contacted"
 ACTION_NOT_A_FIT = "lead_not_a_fit"
 ACTION_OPEN_CRM = "open_crm"
 ACTION_OPEN_BRIEF = "lead_open"
+ACTION_SNOOZE = "lead_snooze"
+ACTION_REASSIGN = "lead_reassign"
+SNOOZE_CHOICES = (("1h", "1 hour"), ("morning", "Tomorrow morning"))
 NOT_A_FIT_VIEW = "not_a_fit_view"
 NOT_A_FIT_REASONS = (
     ("no_budget", "No budget"),
@@ -146,6 +149,15 @@ class FollowUp:
     closed_reason: str | None = None
     crm_url: str | None = None
     qualified_at: datetime | None = None
+    # Follow-through: the speed-to-lead clock, snooze and reassignment.
+    rep_user: str | None = None
+    sla_due_at: datetime | None = None
+    sla_state: str | None = None  # running, reminded, escalated, met
+    sla_minutes: int | None = None
+    snoozed_until: datetime | None = None
+    snoozed_by: str | None = None
+    reassigned_by: str | None = None
+    reassigned_at: datetime | None = None
 
 
 def _mention(user_id: str | None) -> str:
@@ -155,6 +167,28 @@ def _mention(user_id: str | None) -> str:
 
 def _clock(when: datetime | None) -> str:
     return f"<!date^{int(when.timestamp())}^{{time}} {{date_short_pretty}}|{when:%H:%M %b %d} UTC>" if when else ""
+
+
+def _minutes(n: int) -> str:
+    return f"{n} min" if n < 60 else (f"{n // 60} h" + (f" {n % 60} min" if n % 60 else ""))
+
+
+def _sla_line(f: FollowUp) -> str | None:
+    """How long ago the lead qualified (Slack shows it in the reader's own time) and where the clock stands."""
+    if not f.qualified_at:
+        return None
+    parts = [f"⏱️ Qualified {_clock(f.qualified_at)}"]
+    if f.status in ("not_a_fit", "closed") or f.contacted_at:
+        return parts[0]
+    if f.snoozed_until:
+        parts.append(f"😴 snoozed until {_clock(f.snoozed_until)} by {_mention(f.snoozed_by)}")
+    elif f.sla_state in ("reminded", "escalated") and not f.claimed_by:
+        goal = f" ({_minutes(f.sla_minutes)} goal)" if f.sla_minutes else ""
+        parts.append(f"🔴 *not called in time*{goal}" + (": the team queue was asked" if f.sla_state == "escalated" else ""))
+    elif f.sla_due_at and not f.claimed_by:
+        goal = f" ({_minutes(f.sla_minutes)} goal)" if f.sla_minutes else ""
+        parts.append(f"call by {_clock(f.sla_due_at)}{goal}")
+    return " · ".join(parts)
 
 
 def _button(text: str, action_id: str, value: str, style: str | None = None) -> dict:
@@ -174,8 +208,13 @@ def followup_blocks(f: FollowUp) -> list[dict]:
     if f.status == "not_a_fit":
         reason = dict(NOT_A_FIT_REASONS).get(f.closed_reason or "", None) or fit_mrkdwn(plain(f.closed_reason), 600)
         done.append(f"🚫 Not a fit ({reason}), marked by {_mention(f.closed_by)} {_clock(f.closed_at)}")
+    if f.reassigned_by and f.rep_user:
+        done.append(f"➡️ Reassigned to {_mention(f.rep_user)} by {_mention(f.reassigned_by)} {_clock(f.reassigned_at)}")
+    sla = _sla_line(f)
+    if sla:
+        done.insert(0, sla)
     if done:
-        blocks.append({"type": "context", "elements": [mrkdwn(" · ".join(done))]})
+        blocks.append({"type": "context", "elements": [mrkdwn(fit_mrkdwn_safe(" · ".join(done)))]})
     value = str(f.qualification_id)
     buttons = []
     open_ = f.status not in ("not_a_fit", "closed")
@@ -183,7 +222,16 @@ def followup_blocks(f: FollowUp) -> list[dict]:
         buttons.append(_button("Claim", ACTION_CLAIM, value, "primary"))
     if open_ and not f.contacted_at:
         buttons.append(_button("Contacted", ACTION_CONTACTED, value, None if not f.claimed_by else "primary"))
+    if open_ and not f.contacted_at:
+        buttons.append({
+            "type": "static_select", "action_id": ACTION_SNOOZE,
+            "placeholder": {"type": "plain_text", "text": "Snooze"},
+            "options": [{"text": {"type": "plain_text", "text": label}, "value": f"{code}:{value}"}
+                        for code, label in SNOOZE_CHOICES],
+        })
     if open_:
+        buttons.append({"type": "users_select", "action_id": ACTION_REASSIGN,
+                        "placeholder": {"type": "plain_text", "text": "Reassign"}})
         buttons.append(_button("Not a fit", ACTION_NOT_A_FIT, value))
     if f.crm_url and len(f.crm_url) <= MAX_URL:
         buttons.append({"type": "button", "action_id": ACTION_OPEN_CRM, "text": {"type": "plain_text", "text": "Open in CRM ↗"},
@@ -191,6 +239,11 @@ def followup_blocks(f: FollowUp) -> list[dict]:
     if buttons:
         blocks.append({"type": "actions", "block_id": f"followup_{f.qualification_id}", "elements": buttons})
     return blocks
+
+
+def fit_mrkdwn_safe(text: str) -> str:
+    """Our own follow-up line (mentions, dates and already-escaped names) kept within a context's limit."""
+    return text if len(text) <= MAX_CONTEXT else text[: MAX_CONTEXT - 1] + "…"
 
 
 def delivered(payload: dict, f: FollowUp) -> dict:

@@ -15,6 +15,7 @@ _MAILTO = re.compile(r"<mailto:([^|>]+)(?:\|[^>]*)?>")
 _CHANNEL = re.compile(r"^<#([CG][A-Z0-9]+)(?:\|([^>]*))?>$")
 _CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{6,}$")
 _LINK = re.compile(r"<([^|>]+)\|([^>]+)>")
+_DIGEST_AT = re.compile(r"^(?:at )?([01]?\d|2[0-3]):([0-5]\d)$", re.IGNORECASE)
 _PERIOD = re.compile(r"^(7|30|90) ?(?:d|days?)?$", re.IGNORECASE)
 
 HELP = """*/lead* looks up leads and keeps marketing and sales on the same page.
@@ -23,18 +24,21 @@ HELP = """*/lead* looks up leads and keeps marketing and sales on the same page.
 • `/lead note jane@acme.com Met her at the expo; budget approved`: a handoff note that travels with the lead
 • `/lead route #my-leads`: send my new briefs to that channel (`/lead route` shows where they go now)
 • `/lead mine`: my open leads
+• `/lead quiet on` (or `quiet on 08:30`): a daily digest of non-urgent leads instead of real-time posts; hand-raisers still come at once. `/lead quiet off` goes back; `/lead quiet` shows which is on
 • `/lead stats` (or `stats 7d`, `stats 90d`): leads posted, time to claim and first touch, accepted vs not a fit, by source and campaign (last 30 days by default)
 • `/lead help`: this message"""
 
 
 @dataclass(frozen=True)
 class Command:
-    action: str  # help | lookup | search | note | route | route_show | mine | stats | invalid
+    action: str  # help | lookup | search | note | route | route_show | mine | stats | quiet | invalid
     email: str | None = None
     text: str | None = None
     channel: str | None = None
     error: str | None = None
     days: int | None = None  # stats: the period
+    quiet: bool | None = None  # quiet: on, off, or None to show it
+    at: str | None = None  # quiet: the digest time, HH:MM in the rep's time zone
 
 
 def _unescape(text: str) -> str:
@@ -81,6 +85,8 @@ def parse(text: str | None) -> Command:
         if not period:
             return Command("invalid", error="Usage: `/lead stats` (last 30 days), `/lead stats 7d` or `/lead stats 90d`.")
         return Command("stats", days=int(period.group(1)))
+    if verb == "quiet":
+        return _quiet(rest)
     if " " not in text:
         email = _email(text)
         if email:
@@ -89,3 +95,22 @@ def parse(text: str | None) -> Command:
     if len(query) < 2:
         return Command("invalid", error="Give me at least two characters to search for, or an email address.")
     return Command("search", text=query[:200])
+
+
+QUIET_USAGE = "Usage: `/lead quiet on` (digest at 09:00 your time), `/lead quiet on 08:30`, `/lead quiet off` or `/lead quiet`."
+
+
+def _quiet(rest: str) -> Command:
+    words = rest.split(None, 1)
+    if not words:
+        return Command("quiet")
+    switch = words[0].lower()
+    if switch not in ("on", "off"):
+        return Command("invalid", error=QUIET_USAGE)
+    at = None
+    if len(words) > 1:
+        m = _DIGEST_AT.match(words[1].strip())
+        if not m or switch == "off":
+            return Command("invalid", error=f"The digest time must be HH:MM, e.g. 08:30. {QUIET_USAGE}")
+        at = f"{int(m.group(1)):02d}:{m.group(2)}"
+    return Command("quiet", quiet=switch == "on", at=at)

@@ -7,19 +7,24 @@ import logging
 
 from slack_sdk.errors import SlackApiError
 
+from bot.followthrough import refresh
 from briefs.blocks import (
     ACTION_CLAIM,
     ACTION_CONTACTED,
     ACTION_NOT_A_FIT,
     ACTION_OPEN_BRIEF,
     ACTION_OPEN_CRM,
+    ACTION_REASSIGN,
+    ACTION_SNOOZE,
     NOT_A_FIT_REASONS,
     NOT_A_FIT_VIEW,
-    delivered,
     not_a_fit_view,
 )
+from briefs.followthrough import ACTION_QUIET, passed_on, snooze_until
 from handlers.commands import NOT_YOURS, lookup, may_see
+from handlers.events import publish_home
 from storage import audit, workflow
+from storage import followthrough as followthrough_store
 from storage.models import Lead, Qualification
 
 log = logging.getLogger("leadbrief.actions")
@@ -31,6 +36,9 @@ def register(app) -> None:
     app.action(ACTION_NOT_A_FIT)(on_not_a_fit)
     app.action(ACTION_OPEN_BRIEF)(on_open_brief)
     app.action(ACTION_OPEN_CRM)(lambda ack: ack())
+    app.action(ACTION_SNOOZE)(on_snooze)
+    app.action(ACTION_REASSIGN)(on_reassign)
+    app.action(ACTION_QUIET)(on_quiet)
     app.view(NOT_A_FIT_VIEW)(on_not_a_fit_submitted)
 
 
@@ -42,38 +50,45 @@ def _qualification_id(value) -> int | None:
 
 
 def _update_message(services, outcome: workflow.Outcome) -> None:
-    d = outcome.delivery
-    if not (outcome.changed and d and d.ts and d.channel):
-        return
-    payload = delivered(d.payload, outcome.followup)
-    try:
-        services.slack.client.chat_update(channel=d.channel, ts=d.ts, text=payload["text"], blocks=payload["blocks"])
-    except SlackApiError as exc:
-        log.warning("could not update brief message %s/%s: %s", d.channel, d.ts, exc.response.get("error"))
+    """Every change shows in place: the brief (or its digest), and its escalation in the team queue."""
+    if outcome.changed and outcome.followup is not None:
+        refresh(services, services.slack.client, outcome.followup.qualification_id)
 
 
-def _apply(ack, body, action, respond, context, change) -> None:
+def _tell(body, respond, client, services, text: str) -> None:
+    """The clicker's answer: privately in the conversation, or, from the App Home (which has no
+    response_url), by showing the Home again with the change in it."""
+    user = body["user"]["id"]
+    if body.get("response_url"):
+        respond(response_type="ephemeral", replace_original=False, text=text)
+    elif (body.get("container") or {}).get("type") == "view" or (body.get("view") or {}).get("type") == "home":
+        publish_home(services, client, user)
+
+
+def _apply(ack, body, action, respond, context, change, qid=None, detail: str | None = None) -> workflow.Outcome | None:
     ack()
     services = context["services"]
-    qid = _qualification_id(action.get("value"))
+    client = services.slack.client
+    qid = _qualification_id(action.get("value")) if qid is None else qid
     user = body["user"]["id"]
     if qid is None:
-        respond(response_type="ephemeral", replace_original=False, text="That button is out of date; look the lead up with `/lead`.")
-        return
+        _tell(body, respond, client, services, "That button is out of date; look the lead up with `/lead`.")
+        return None
     with services.sessions.begin() as s:
         lead = _lead_of(s, qid)
         if lead is not None and not may_see(services, user, lead.owner_email):
-            respond(response_type="ephemeral", replace_original=False, text=NOT_YOURS)
-            return
+            _tell(body, respond, client, services, NOT_YOURS)
+            return None
         outcome = change(s, qid, user, services)
         if outcome is not None and lead is not None:
             audit.record(s, actor=user, action=action.get("action_id", "button")[:32], at=services.clock(),
-                         lead_id=lead.id, lead_ref=lead.email)
+                         lead_id=lead.id, lead_ref=lead.email, detail=detail)
     if outcome is None:
-        respond(response_type="ephemeral", replace_original=False, text="This lead no longer exists.")
-        return
+        _tell(body, respond, client, services, "This lead no longer exists.")
+        return None
     _update_message(services, outcome)
-    respond(response_type="ephemeral", replace_original=False, text=outcome.message)
+    _tell(body, respond, client, services, outcome.message)
+    return outcome
 
 
 def _lead_of(session, qid: int) -> Lead | None:
@@ -90,6 +105,79 @@ def on_claim(ack, body, action, respond, context):
 
 def on_contacted(ack, body, action, respond, context):
     _apply(ack, body, action, respond, context, lambda s, qid, user, services: workflow.contacted(s, qid, user, services.clock()))
+
+
+def on_snooze(ack, body, action, respond, context):
+    code, _, raw = str((action.get("selected_option") or {}).get("value") or "").partition(":")
+    labels = {"1h": "for an hour", "morning": "until tomorrow morning"}
+
+    def change(s, qid, user, services):
+        policy = services.settings.follow_up
+        tz = policy.zone((services.slack.directory.user(user) or {}).get("tz"))
+        until = snooze_until(code, services.clock(), tz, policy.hours)
+        return workflow.snooze(s, qid, user, until, labels[code])
+
+    if code not in labels:
+        ack()
+        return
+    _apply(ack, body, action, respond, context, change, qid=_qualification_id(raw), detail=code)
+
+
+def on_reassign(ack, body, action, respond, context):
+    to_user = action.get("selected_user")
+    block = str(action.get("block_id") or "")
+    qid = _qualification_id(block.rpartition("_")[2]) if block.startswith(("followup_", "escalation_")) else None
+    services = context["services"]
+    if not to_user or qid is None:
+        ack()
+        return
+    directory = services.slack.directory
+    person = directory.user(to_user)
+    if person is None or person.get("is_bot") or person.get("deleted"):
+        ack()
+        _tell(body, respond, services.slack.client, services, "Pick a person on the sales team, not a bot.")
+        return
+
+    def change(s, qid, user, services):
+        policy = services.settings.follow_up
+        q = s.get(Qualification, qid)
+        due = policy.due(q.reason, services.clock(), policy.zone(person.get("tz"))) if q else None
+        return workflow.reassign(s, qid, user, to_user, directory.email_of(to_user), services.clock(), due)
+
+    outcome = _apply(ack, body, action, respond, context, change, qid=qid, detail=f"to {to_user}")
+    if outcome is not None and outcome.changed:
+        _tell_new_rep(services, body["user"]["id"], to_user, qid)
+
+
+def _tell_new_rep(services, by: str, to_user: str, qid: int) -> None:
+    """The new rep hears it from the bot, with a link to the brief, wherever it is posted."""
+
+    with services.sessions() as s:
+        p = followthrough_store.posted(s, qid)
+    if p is None:
+        return
+    msg = passed_on(p.card, by, to_user, p.channel)
+    try:
+        sent = []
+        if p.channel and p.ts:
+            sent.append(services.slack.client.chat_postMessage(channel=p.channel, thread_ts=p.ts, **msg))
+        sent.append(services.slack.client.chat_postMessage(channel=to_user, unfurl_links=False, **msg))
+        with services.sessions.begin() as s:
+            for resp in sent:
+                followthrough_store.remember(s, qid, "reassign", resp["channel"], resp["ts"], services.clock())
+    except SlackApiError as exc:
+        log.warning("could not tell the new rep about lead %d: %s", qid, exc.response.get("error"))
+
+
+def on_quiet(ack, body, action, context, client):
+    ack()
+    services = context["services"]
+    user = body["user"]["id"]
+    quiet = action.get("value") == "on"
+    with services.sessions.begin() as s:
+        followthrough_store.set_quiet(s, user, quiet, None, services.clock())
+        audit.record(s, actor=user, action="quiet", at=services.clock(), detail="on" if quiet else "off")
+    publish_home(services, client, user)
 
 
 def on_not_a_fit(ack, body, action, respond, context, client):

@@ -54,6 +54,8 @@ def handle(cmd: commands.Command, user_id: str, services) -> dict:
         return open_leads_blocks(mine, services.clock())
     if cmd.action == "stats":
         return stats(cmd.days or 30, user_id, services)
+    if cmd.action == "quiet":
+        return quiet(cmd, user_id, services)
     return {"text": commands.HELP}  # pragma: no cover - parse() returns only the actions above
 
 
@@ -157,6 +159,24 @@ def route(cmd: commands.Command, user_id: str, services) -> dict:
         lead_store.set_route(s, email, cmd.channel, user_id, services.clock())
         audit.record(s, actor=user_id, action="route", at=services.clock(), detail=cmd.channel)
     return {"text": f"Done: your new briefs will go to <#{cmd.channel}>. If it is a private channel, invite me there first."}
+
+
+def quiet(cmd: commands.Command, user_id: str, services) -> dict:
+    """Quiet mode: the rep's non-urgent briefs come in one daily digest."""
+    from storage import followthrough as followthrough_store
+
+    with services.sessions.begin() as s:
+        if cmd.quiet is None:
+            prefs = followthrough_store.prefs(s, user_id)
+        else:
+            prefs = followthrough_store.set_quiet(s, user_id, cmd.quiet, cmd.at, services.clock())
+            audit.record(s, actor=user_id, action="quiet", at=services.clock(), detail="on" if cmd.quiet else "off")
+        on, at = (prefs.quiet, prefs.digest_time) if prefs else (False, "09:00")
+    if on:
+        return {"text": f"🔕 Quiet mode is on: your non-urgent leads come in one digest at {at} your time, on "
+                        "business days. Hand-raisers still come at once. `/lead quiet off` to go back."}
+    return {"text": "🔔 Real-time: every brief is posted as soon as the lead qualifies. "
+                    "`/lead quiet on` for a daily digest instead."}
 
 
 def stats(days: int, user_id: str, services) -> dict:

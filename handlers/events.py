@@ -1,4 +1,5 @@
-"""Events API: the App Home shows the rep's open leads."""
+"""Events API: the App Home shows the rep's queue (open leads with SLA timers and buttons) and marketing's
+summary of the last 30 days."""
 
 from __future__ import annotations
 
@@ -6,11 +7,15 @@ import logging
 
 from slack_sdk.errors import SlackApiError
 
-from briefs.blocks import open_leads_blocks
+from briefs import stats as stats_model
+from briefs.followthrough import home_view
 from storage import audit
-from storage import leads as lead_store
+from storage import followthrough as followthrough_store
+from storage import stats as stats_store
 
 log = logging.getLogger("leadbrief.events")
+
+SUMMARY_DAYS = 30
 
 
 def register(app) -> None:
@@ -20,16 +25,23 @@ def register(app) -> None:
 def on_home_opened(event, client, context):
     if event.get("tab") not in (None, "home"):
         return
-    services = context["services"]
-    user = event["user"]
+    publish_home(context["services"], client, event["user"], audit_it=True)
+
+
+def publish_home(services, client, user: str, *, audit_it: bool = False) -> None:
+    from handlers.commands import own_email
+
     email = services.slack.directory.email_of(user)
+    now = services.clock()
     with services.sessions.begin() as s:
-        mine = lead_store.open_leads(s, email, user)
-        audit.record(s, actor=user, action="home", at=services.clock(), detail=f"{len(mine)} open leads")
-    listing = open_leads_blocks(mine, services.clock())
-    blocks = [{"type": "header", "text": {"type": "plain_text", "text": "Your leads"}}]
-    blocks += listing["blocks"] or [{"type": "section", "text": {"type": "mrkdwn", "text": listing["text"]}}]
+        queue = followthrough_store.queue(s, email, user)
+        prefs = followthrough_store.prefs(s, user)
+        rows = stats_store.rows(s, SUMMARY_DAYS, now, owner=own_email(services, user))
+        if audit_it:
+            audit.record(s, actor=user, action="home", at=now, detail=f"{len(queue)} open leads")
+    summary = stats_model.to_blocks(stats_model.build(rows, SUMMARY_DAYS, now))["blocks"]
+    view = home_view(user, queue, summary, now, bool(prefs and prefs.quiet))
     try:
-        client.views_publish(user_id=user, view={"type": "home", "blocks": blocks})
+        client.views_publish(user_id=user, view=view)
     except SlackApiError as exc:
         log.warning("could not publish the App Home: %s", exc.response.get("error"))

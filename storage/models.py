@@ -144,7 +144,10 @@ class ProcessedEvent(Base):
 
 class Qualification(Base):
     __tablename__ = "qualifications"
-    __table_args__ = (Index("ix_qualifications_lead_id_status", "lead_id", "status"),)
+    __table_args__ = (
+        Index("ix_qualifications_lead_id_status", "lead_id", "status"),
+        Index("ix_qualifications_nudge_at", "nudge_at"),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id", ondelete="CASCADE"))
@@ -165,6 +168,24 @@ class Qualification(Base):
     status_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     status_by: Mapped[str | None] = mapped_column(String(320))
     status_reason: Mapped[str | None] = mapped_column(Text)
+    # Follow-through (bot/followthrough.py). The Slack user the lead is with: reminders mention them.
+    rep_user: Mapped[str | None] = mapped_column(String(64))
+    # The speed-to-lead clock: due in business time; running -> reminded -> escalated, or met by a claim.
+    sla_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    sla_state: Mapped[str | None] = mapped_column(String(16))
+    # When the follow-through loop must next look at it (a reminder, an escalation, a snooze ending).
+    # Scheduled in the database, so a restart loses nothing.
+    nudge_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    snoozed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    snoozed_by: Mapped[str | None] = mapped_column(String(64))
+    reassigned_by: Mapped[str | None] = mapped_column(String(64))
+    reassigned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The escalation posted to the team queue, kept up to date with the brief.
+    escalation_channel: Mapped[str | None] = mapped_column(String(64))
+    escalation_ts: Mapped[str | None] = mapped_column(String(32))
+    # Thread updates: the newest activity already told to the rep, and the end of the cooldown.
+    seen_activity_id: Mapped[int | None] = mapped_column(BigId)
+    update_after: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class HandoffNote(Base):
@@ -211,6 +232,8 @@ class Delivery(Base):
     # A posting slot booked in that channel (see ChannelSlot) and deferred to: used when it comes round.
     slot_channel: Mapped[str | None] = mapped_column(String(64))
     slot_at: Mapped[float | None] = mapped_column(Float)
+    # Quiet mode: held (status "digest") for this rep's next daily digest instead of posted at once.
+    digest_user: Mapped[str | None] = mapped_column(String(64))
 
 
 class ChannelSlot(Base):
@@ -233,6 +256,30 @@ class RepRoute(Base):
     email: Mapped[str] = mapped_column(String(320), primary_key=True)
     channel_id: Mapped[str] = mapped_column(String(64))
     set_by: Mapped[str | None] = mapped_column(String(64))
+    set_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class SlackMessage(Base):
+    """A follow-through message about a lead (reminder, escalation, thread update...): erasure redacts it."""
+
+    __tablename__ = "slack_messages"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    channel: Mapped[str] = mapped_column(String(64))
+    ts: Mapped[str] = mapped_column(String(32))
+    posted_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class RepPrefs(Base):
+    """A rep's own choices: quiet mode (a daily digest of non-urgent leads at digest_time, their time zone)."""
+
+    __tablename__ = "rep_prefs"
+
+    user_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    quiet: Mapped[bool] = mapped_column(Boolean, default=False)
+    digest_time: Mapped[str] = mapped_column(String(5), default="09:00")  # HH:MM
     set_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 

@@ -15,7 +15,16 @@ from sqlalchemy.orm import Session
 
 from briefs.events import normalise_email
 from storage import audit
-from storage.models import Activity, AuditEntry, Delivery, HandoffNote, Lead, ProcessedEvent, Qualification
+from storage.models import (
+    Activity,
+    AuditEntry,
+    Delivery,
+    HandoffNote,
+    Lead,
+    ProcessedEvent,
+    Qualification,
+    SlackMessage,
+)
 
 
 @dataclass(frozen=True)
@@ -47,6 +56,9 @@ def _describe(session: Session, lead: Lead) -> Forgotten:
     posted += session.execute(
         select(HandoffNote.slack_channel, HandoffNote.slack_ts)
         .where(HandoffNote.lead_id == lead.id, HandoffNote.slack_ts.is_not(None)).order_by(HandoffNote.id)
+    ).all()
+    posted += session.execute(
+        select(SlackMessage.channel, SlackMessage.ts).where(SlackMessage.lead_id == lead.id).order_by(SlackMessage.id)
     ).all()
     return Forgotten(
         lead_ref=audit.forgotten_ref(email),
@@ -85,6 +97,7 @@ def forget(session: Session, email: str, actor: str, now: datetime) -> Forgotten
     def gone(stmt):
         session.execute(stmt.execution_options(synchronize_session=False))
 
+    gone(delete(SlackMessage).where(SlackMessage.lead_id == lead_id))
     gone(delete(Delivery).where(Delivery.lead_id == lead_id))
     gone(delete(Qualification).where(Qualification.lead_id == lead_id))
     gone(delete(HandoffNote).where(HandoffNote.lead_id == lead_id))

@@ -221,6 +221,19 @@ class _BlockErrors:
                 self.add(f"{pointer}/style", 'must be one of "primary", "danger"')
         elif kind == "image":
             self.image(el, pointer)
+        elif kind in ("static_select", "overflow"):
+            options = el.get("options")
+            lo, hi = (2, 5) if kind == "overflow" else (1, 100)
+            if not isinstance(options, list) or not lo <= len(options) <= hi:
+                self.add(f"{pointer}/options", f"must provide {lo} to {hi} options")
+            else:
+                for i, opt in enumerate(options):
+                    self.text(opt.get("text") if isinstance(opt, dict) else None, f"{pointer}/options/{i}/text", 75,
+                              plain_only=True)
+                    self.string(opt.get("value") if isinstance(opt, dict) else None, f"{pointer}/options/{i}/value", 150)
+        elif kind not in ("users_select", "conversations_select", "channels_select", "plain_text_input",
+                          "datepicker", "timepicker", "checkboxes", "radio_buttons", "multi_users_select"):
+            self.add(f"{pointer}/type", f"unknown element type {kind!r}")
         if "placeholder" in el:
             self.text(el["placeholder"], f"{pointer}/placeholder", 150, plain_only=True)
 

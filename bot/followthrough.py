@@ -1,0 +1,304 @@
+"""The follow-through worker: speed-to-lead reminders and escalation, snooze endings, thread updates with a
+cooldown, and quiet mode's daily digests. Runs beside the delivery worker; everything it waits for is
+scheduled in the database (storage/followthrough.py), so a restart only delays it, and several workers
+can run at once: each step is taken with a compare-and-set, and exactly one worker acts on it."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import uuid
+from datetime import datetime, timedelta
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from sqlalchemy.exc import OperationalError
+
+from briefs import followthrough as domain
+from briefs.blocks import delivered
+from storage import followthrough as store
+from storage.models import Delivery, Lead, Qualification
+from storage.queries import OPEN_STATUSES
+from storage.workflow import followup_state
+
+log = logging.getLogger("leadbrief.followthrough")
+
+RETRY = timedelta(minutes=1)
+
+
+def refresh(services, client: WebClient, qualification_id: int) -> None:
+    """Show a lead's current follow-up state wherever it is posted: its brief (or the digest that holds it)
+    and its escalation in the team queue. Failures are logged: the state itself is already saved."""
+    with services.sessions() as s:
+        q = s.get(Qualification, qualification_id)
+        d = s.scalars(select_delivery(qualification_id)).first()
+        if q is None or d is None or not d.ts or not d.channel:
+            return
+        lead = s.get(Lead, q.lead_id)
+        if d.digest_user:
+            ids = store.digest_members(s, d.channel, d.ts)
+            items = store.digest_cards(s, ids)
+            payload = domain.digest([c for _, c, _ in items], d.digest_user, {c.qualification_id: f for _, c, f in items})
+        else:
+            payload = delivered(d.payload, followup_state(q, d.queue_reason, lead.crm_url))
+        card = store.card_of(lead, q)
+        escalation = (q.escalation_channel, q.escalation_ts, q.claimed_by or (q.status_by if q.status == "not_a_fit"
+                                                                             else None), q.status)
+        channel, ts = d.channel, d.ts
+    _update(client, channel, ts, payload)
+    esc_channel, esc_ts, by, status = escalation
+    if esc_channel and esc_ts and by:
+        # The queue's call for help is answered: say by whom, and take its Claim button away.
+        _update(client, esc_channel, esc_ts, domain.escalation_answered(card, by, status))
+
+
+def select_delivery(qualification_id: int):
+    from sqlalchemy import select
+
+    return select(Delivery).where(Delivery.qualification_id == qualification_id)
+
+
+def _update(client: WebClient, channel: str, ts: str, payload: dict) -> None:
+    try:
+        client.chat_update(channel=channel, ts=ts, text=payload["text"], blocks=payload["blocks"])
+    except (SlackApiError, OSError) as exc:
+        log.warning("could not update message %s/%s: %s", channel, ts,
+                    exc.response.get("error") if isinstance(exc, SlackApiError) else type(exc).__name__)
+
+
+class FollowThrough:
+    def __init__(self, services, client: WebClient, worker_id: str | None = None, poll_seconds: float = 15.0,
+                 lease: timedelta = timedelta(minutes=2), min_gap: float = 1.0):
+        self.services = services
+        # Woken by every ingested batch: at most one pass per min_gap, so a webhook burst is not slowed down.
+        self.min_gap = min_gap
+        self.client = client
+        self.poll_seconds = poll_seconds
+        self.lease = lease
+        self.worker_id = worker_id or f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    @property
+    def policy(self) -> domain.FollowUpPolicy:
+        return self.services.settings.follow_up
+
+    @property
+    def queue(self) -> str | None:
+        return self.services.settings.slack_default_channel
+
+    def now(self) -> datetime:
+        return self.services.clock()
+
+    def run_once(self) -> int:
+        """Everything due now; returns how many messages were posted."""
+        now = self.now()
+        return self.nudges(now) + self.updates(now) + self.digests(now)
+
+    # --- SLA reminders, escalation, snooze endings --------------------------------------------------
+
+    def nudges(self, now: datetime) -> int:
+        with self.services.sessions() as s:
+            due = store.due(s, now)
+        return sum(self._nudge(n, now) for n in due)
+
+    def _tz(self, user_id: str | None):
+        zone = None
+        if user_id and self.services.slack is not None:
+            try:
+                zone = (self.services.slack.directory.user(user_id) or {}).get("tz")
+            except SlackApiError:
+                zone = None
+        return self.policy.zone(zone)
+
+    def _nudge(self, nudge: store.Nudge, now: datetime) -> int:
+        with self.services.sessions.begin() as s:
+            q = s.get(Qualification, nudge.qualification_id)
+            posted = store.posted(s, nudge.qualification_id)
+            if q is None or posted is None:
+                return 0
+            if q.status not in OPEN_STATUSES or not posted.ts:
+                store.take(s, nudge, nudge.state, None)
+                return 0
+            tz = self._tz(q.rep_user)
+            state = nudge.state
+            if nudge.snoozed_until is not None and nudge.snoozed_until <= now:
+                kind = "snooze_over"
+                if nudge.claimed or state in (None, "met", "escalated"):
+                    state, at = state, None
+                else:
+                    state, at = "reminded", self.policy.escalate_at(q.reason, now, tz)
+                took = store.take(s, nudge, state, at, snoozed_until=None, snoozed_by=None)
+            elif nudge.claimed or state not in ("running", "reminded"):
+                store.take(s, nudge, state, None)
+                return 0
+            elif state == "running":
+                kind = "remind"
+                took = store.take(s, nudge, "reminded", self.policy.escalate_at(q.reason, now, tz))
+            else:
+                kind = "escalate"
+                took = store.take(s, nudge, "escalated", None)
+            waited = self.policy.waited(q.qualified_at, now, tz)
+        if not took:
+            return 0  # another worker has it
+        try:
+            self._post_nudge(kind, posted, waited)
+        except (SlackApiError, OSError) as exc:
+            log.warning("follow-through %s for qualification %d not posted (%s); trying again in a minute", kind,
+                        nudge.qualification_id, exc.response.get("error") if isinstance(exc, SlackApiError)
+                        else type(exc).__name__)
+            with self.services.sessions.begin() as s:
+                store.retry_later(s, nudge.qualification_id, nudge, now + RETRY)
+            return 0
+        refresh(self.services, self.client, nudge.qualification_id)
+        return 1
+
+    def _post_nudge(self, kind: str, p: store.Posted, waited: float) -> None:
+        sla = self.policy.sla_for(p.reason)
+        if kind == "snooze_over":
+            self._reply(p, domain.snooze_over(p.card, p.rep_user), kind)
+        elif kind == "remind":
+            self._reply(p, domain.reminder(p.card, p.rep_user, waited, sla), kind)
+        elif p.channel == self.queue or not self.queue:
+            # Already in the team queue: say it again where the whole channel sees it.
+            self._reply(p, domain.escalation(p.card, p.rep_user, waited, sla, None), kind, broadcast=True)
+        else:
+            msg = domain.escalation(p.card, p.rep_user, waited, sla, p.channel)
+            resp = self.client.chat_postMessage(channel=self.queue, text=msg["text"], blocks=msg["blocks"],
+                                                unfurl_links=False, unfurl_media=False)
+            with self.services.sessions.begin() as s:
+                store.set_escalation(s, p.card.qualification_id, resp["channel"], resp["ts"])
+                store.remember(s, p.card.qualification_id, kind, resp["channel"], resp["ts"], self.now())
+
+    def _reply(self, p: store.Posted, msg: dict, kind: str, broadcast: bool = False) -> None:
+        resp = self.client.chat_postMessage(channel=p.channel, thread_ts=p.ts, text=msg["text"], blocks=msg["blocks"],
+                                            reply_broadcast=broadcast, unfurl_links=False, unfurl_media=False)
+        with self.services.sessions.begin() as s:
+            store.remember(s, p.card.qualification_id, kind, resp["channel"], resp["ts"], self.now())
+
+    # --- Thread updates ------------------------------------------------------------------------------
+
+    def updates(self, now: datetime) -> int:
+        with self.services.sessions() as s:
+            leads = store.engaging(s)
+        return sum(self._update(e, now) for e in leads)
+
+    def _update(self, e: store.Engaging, now: datetime) -> int:
+        rules = self.services.settings.rules
+        with self.services.sessions.begin() as s:
+            since = store.qualified_at(s, e.qualification_id)
+            rows = store.new_activities(s, e, since)
+            if not rows:
+                return 0
+            cooling = e.update_after is not None and e.update_after > now
+            if cooling and not any(domain.is_high_intent(a, rules) for _, a in rows):
+                return 0  # kept, and combined into one update when the cooldown ends
+            posted = store.posted(s, e.qualification_id)
+            msg = domain.thread_update(posted.card, [a for _, a in rows], rules, posted.rep_user)
+            cooldown = now + timedelta(minutes=self.policy.update_cooldown_minutes) if msg else None
+            if not store.advance_updates(s, e, rows[-1][0], cooldown):
+                return 0
+        if msg is None or not posted.ts:
+            return 0  # nothing worth a rep's attention (opens alone): marked as seen, nothing posted
+        try:
+            self._reply(posted, msg, "update")
+        except (SlackApiError, OSError) as exc:
+            log.warning("thread update for qualification %d not posted (%s); trying again", e.qualification_id,
+                        exc.response.get("error") if isinstance(exc, SlackApiError) else type(exc).__name__)
+            with self.services.sessions.begin() as s:
+                store.advance_updates(s, store.Engaging(e.qualification_id, e.lead_id, rows[-1][0], cooldown),
+                                      e.seen_activity_id, e.update_after or now)
+            return 0
+        return 1
+
+    # --- Quiet mode: daily digests ---------------------------------------------------------------------
+
+    def digests(self, now: datetime) -> int:
+        self._release_hand_raisers(now)
+        with self.services.sessions() as s:
+            users = store.digest_users(s, now)
+        return sum(self._digest(u, now) for u in users)
+
+    def _release_hand_raisers(self, now: datetime) -> None:
+        """Quiet mode never holds a hand-raiser: a held lead who asks for sales is posted at once."""
+        rules = self.services.settings.rules
+        released = False
+        with self.services.sessions.begin() as s:
+            for delivery_id, lead_id, since in store.held(s):
+                if any(domain.is_high_intent(a, rules) for a in store.hot_kinds_since(s, lead_id, since)):
+                    released = store.release(s, delivery_id, now) or released
+        if released:
+            self.services.wake_delivery()
+
+    def _digest(self, user_id: str, now: datetime) -> int:
+        with self.services.sessions.begin() as s:
+            ids = store.take_digest(s, user_id, now, self.worker_id, self.lease)
+        if not ids:
+            return 0
+        with self.services.sessions() as s:
+            items = store.digest_cards(s, ids)
+            route = self._route(s, user_id)
+        msg = domain.digest([c for _, c, _ in items], user_id, {c.qualification_id: f for _, c, f in items})
+        try:
+            resp = self.client.chat_postMessage(channel=route, text=msg["text"], blocks=msg["blocks"],
+                                                unfurl_links=False, unfurl_media=False)
+        except (SlackApiError, OSError) as exc:
+            log.warning("digest for %s not posted (%s); trying again in a minute", user_id,
+                        exc.response.get("error") if isinstance(exc, SlackApiError) else type(exc).__name__)
+            with self.services.sessions.begin() as s:
+                store.digest_failed(s, ids, now + RETRY)
+            return 0
+        with self.services.sessions.begin() as s:
+            store.digest_sent(s, ids, now, resp["channel"], resp["ts"])
+            tz = self._tz(user_id)
+            for d, card, _ in items:
+                # The clock starts when the digest is posted: the rep chose not to be paged before.
+                store.start_clock(s, d.qualification_id, user_id,
+                                  self.policy.due(card.reason, now, tz))
+        return 1
+
+    def _route(self, session, user_id: str) -> str:
+        from storage import leads as lead_store
+
+        email = self.services.slack.directory.email_of(user_id) if self.services.slack else None
+        return (lead_store.get_route(session, email) or
+                (self.services.settings.slack_routes.get(email) if email else None) or user_id)
+
+    # --- The loop -------------------------------------------------------------------------------------
+
+    def seconds_to_next(self) -> float:
+        with self.services.sessions() as s:
+            times = [t for t in (store.next_nudge(s), store.next_digest(s)) if t is not None]
+        if not times:
+            return self.poll_seconds
+        return min(self.poll_seconds, max(0.05, (min(times) - self.now()).total_seconds()))
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            wait = self.poll_seconds
+            try:
+                self.run_once()
+                wait = self.seconds_to_next()
+            except OperationalError:
+                log.exception("database unavailable; follow-through retries at the next poll")
+            except Exception:
+                log.exception("follow-through loop error; continuing")
+            self._stop.wait(min(self.min_gap, wait))
+            self._wake.wait(max(0.0, wait - self.min_gap))
+            self._wake.clear()
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._loop, name="leadbrief-followthrough", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread:
+            self._thread.join(timeout)

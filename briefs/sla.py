@@ -1,0 +1,146 @@
+"""Business time for the speed-to-lead clock: minutes counted only inside a rep's working hours, in their own
+time zone (Slack's users.info tz). Pure: no I/O. Working days are walked one local day at a time, so a
+daylight-saving change is handled by zoneinfo and a day of 8 wall-clock hours stays 8 hours."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+DAY_NAMES = {
+    "mon": 0, "monday": 0, "tue": 1, "tuesday": 1, "wed": 2, "wednesday": 2, "thu": 3, "thursday": 3,
+    "fri": 4, "friday": 4, "sat": 5, "saturday": 5, "sun": 6, "sunday": 6,
+}
+MAX_DAYS = 3660  # how far the clock may look ahead: ten years of working days, whatever the settings
+
+
+@dataclass(frozen=True)
+class BusinessHours:
+    start: time = time(9, 0)
+    end: time = time(17, 0)
+    days: frozenset[int] = frozenset({0, 1, 2, 3, 4})  # Monday = 0
+    always: bool = False  # a 24/7 team: the clock never stops
+
+    @classmethod
+    def parse(cls, hours: str, days: list[str]) -> BusinessHours:
+        if not isinstance(hours, str):
+            raise ValueError(f"business_hours {hours!r}: expected HH:MM-HH:MM, e.g. 09:00-17:00, or 24/7")
+        if hours.strip().lower() in ("24/7", "always"):
+            return cls(always=True)
+        try:
+            a, b = (time.fromisoformat(part.strip()) for part in hours.split("-"))
+        except ValueError:
+            raise ValueError(f"business_hours {hours!r}: expected HH:MM-HH:MM, e.g. 09:00-17:00, or 24/7") from None
+        if b <= a:
+            raise ValueError(f"business_hours {hours!r}: the end must be after the start (overnight shifts: use 24/7)")
+        if not isinstance(days, list) or not days or not all(isinstance(d, str) and d.strip().lower() in DAY_NAMES
+                                                             for d in days):
+            raise ValueError(f"business_days {days!r}: expected a non-empty list of day names, e.g. "
+                             '["mon", "tue", "wed", "thu", "fri"]')
+        return cls(start=a, end=b, days=frozenset(DAY_NAMES[d.strip().lower()] for d in days))
+
+
+def zone(name: str | None, fallback: str = "UTC") -> ZoneInfo:
+    for candidate in (name, fallback):
+        if candidate:
+            try:
+                return ZoneInfo(candidate)
+            except (ZoneInfoNotFoundError, ValueError):
+                continue
+    return ZoneInfo("UTC")
+
+
+def _aware(at: datetime) -> datetime:
+    if at.tzinfo is None:
+        raise ValueError("naive datetime given to the business-hours clock")
+    return at
+
+
+def _runs_always(hours: BusinessHours) -> bool:
+    return hours.always or not hours.days
+
+
+def _window(day: date, tz: ZoneInfo, hours: BusinessHours) -> tuple[datetime, datetime] | None:
+    """That local day's working hours in UTC, or None when it is not a working day."""
+    if day.weekday() not in hours.days:
+        return None
+    opens = datetime.combine(day, hours.start, tzinfo=tz).astimezone(UTC)
+    closes = datetime.combine(day, hours.end, tzinfo=tz).astimezone(UTC)
+    return (opens, closes) if closes > opens else None
+
+
+def _windows(at: datetime, tz: ZoneInfo, hours: BusinessHours):
+    """Working windows that end after `at`, in order, starting with the local day of `at`."""
+    day = at.astimezone(tz).date() - timedelta(days=1)  # a window may straddle midnight UTC; never local
+    for i in range(MAX_DAYS):
+        w = _window(day + timedelta(days=i), tz, hours)
+        if w and w[1] > at:
+            yield w
+
+
+def is_open(at: datetime, tz: ZoneInfo, hours: BusinessHours) -> bool:
+    at = _aware(at)
+    if _runs_always(hours):
+        return True
+    w = _window(at.astimezone(tz).date(), tz, hours)
+    return bool(w and w[0] <= at < w[1])
+
+
+def next_opening(at: datetime, tz: ZoneInfo, hours: BusinessHours) -> datetime:
+    at = _aware(at).astimezone(UTC)
+    if _runs_always(hours):
+        return at
+    for opens, _closes in _windows(at, tz, hours):
+        return max(opens, at)
+    return at  # pragma: no cover - a working day comes within MAX_DAYS
+
+
+def add_business_minutes(start: datetime, minutes: float, tz: ZoneInfo, hours: BusinessHours) -> datetime:
+    start = _aware(start).astimezone(UTC)
+    if _runs_always(hours):
+        return start + timedelta(minutes=minutes)
+    left = timedelta(minutes=max(0.0, minutes))
+    for opens, closes in _windows(start, tz, hours):
+        begin = max(opens, start)
+        if begin + left <= closes:
+            return begin + left
+        left -= closes - begin
+    return start + timedelta(minutes=minutes)  # pragma: no cover
+
+
+def business_minutes_between(a: datetime, b: datetime, tz: ZoneInfo, hours: BusinessHours) -> float:
+    a, b = _aware(a).astimezone(UTC), _aware(b).astimezone(UTC)
+    if b <= a:
+        return 0.0
+    if _runs_always(hours):
+        return (b - a).total_seconds() / 60
+    total = 0.0
+    for opens, closes in _windows(a, tz, hours):
+        if opens >= b:
+            break
+        total += (min(closes, b) - max(opens, a)).total_seconds()
+    return total / 60
+
+
+def next_morning(now: datetime, tz: ZoneInfo, hours: BusinessHours) -> datetime:
+    """'Tomorrow morning': opening time on the first working day after today (local)."""
+    today = _aware(now).astimezone(tz).date()
+    for i in range(1, MAX_DAYS):
+        day = today + timedelta(days=i)
+        if _runs_always(hours) or day.weekday() in hours.days:
+            return datetime.combine(day, hours.start, tzinfo=tz).astimezone(UTC)
+    return now  # pragma: no cover
+
+
+def human_minutes(minutes: float) -> str:
+    if minutes <= 0:
+        return "0 min"
+    m = max(1, round(minutes))
+    if m < 60:
+        return f"{m} min"
+    h, rest = divmod(m, 60)
+    if h < 24:
+        return f"{h} h" + (f" {rest} min" if rest else "")
+    d, h = divmod(h, 24)
+    return f"{d} d" + (f" {h} h" if h else "")

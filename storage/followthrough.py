@@ -1,0 +1,305 @@
+"""Follow-through state in the database: the speed-to-lead clock, thread-update watermarks, quiet mode and
+the digest queue. Every scheduled step is a row with a time, so a restart loses nothing; each step is taken
+with a compare-and-set UPDATE, so that of several workers exactly one acts on it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.orm import Session
+
+from briefs.followthrough import LeadCard, QueueItem
+from briefs.signals import ActivityView
+from storage.models import Activity, ContentAsset, Delivery, Lead, Qualification, RepPrefs, SlackMessage
+from storage.queries import OPEN_STATUSES
+from storage.workflow import followup_state
+
+
+@dataclass(frozen=True)
+class Nudge:
+    """A qualification whose next follow-through step is due."""
+
+    qualification_id: int
+    state: str | None
+    nudge_at: datetime
+    snoozed_until: datetime | None
+    claimed: bool
+
+
+@dataclass(frozen=True)
+class Posted:
+    """A lead whose brief is in Slack, with what the follow-through messages need."""
+
+    card: LeadCard
+    reason: str
+    qualified_at: datetime
+    rep_user: str | None
+    channel: str | None
+    ts: str | None
+    queue_reason: str | None
+    sla_due_at: datetime | None
+    escalation_channel: str | None
+    escalation_ts: str | None
+
+
+def card_of(lead: Lead, q: Qualification) -> LeadCard:
+    name = " ".join(p for p in (lead.first_name, lead.last_name) if p) or lead.email
+    return LeadCard(q.id, name, lead.company, q.reason, q.detail, lead.email)
+
+
+def start_clock(session: Session, qualification_id: int, rep_user: str | None, due_at: datetime | None) -> None:
+    """The brief is posted: the clock runs unless the lead was claimed meanwhile. Thread updates start after
+    the newest activity the brief showed."""
+    # Activities stored after the brief was built (its delivery's created_at) were not in it: they are news.
+    built = select(Delivery.created_at).where(Delivery.qualification_id == qualification_id).scalar_subquery()
+    newest = select(func.max(Activity.id)).where(Activity.lead_id == Qualification.lead_id,
+                                                 Activity.received_at <= built).scalar_subquery()
+    values: dict = {"rep_user": rep_user, "seen_activity_id": func.coalesce(newest, 0)}
+    session.execute(update(Qualification).where(Qualification.id == qualification_id).values(**values)
+                    .execution_options(synchronize_session=False))
+    if due_at is not None:
+        session.execute(
+            update(Qualification)
+            .where(Qualification.id == qualification_id, Qualification.status == "open",
+                   Qualification.claimed_by.is_(None))
+            .values(sla_due_at=due_at, sla_state="running", nudge_at=due_at)
+            .execution_options(synchronize_session=False)
+        )
+
+
+def due(session: Session, now: datetime, limit: int = 50) -> list[Nudge]:
+    rows = session.execute(
+        select(Qualification.id, Qualification.sla_state, Qualification.nudge_at, Qualification.snoozed_until,
+               Qualification.claimed_by)
+        .where(Qualification.nudge_at <= now)
+        .order_by(Qualification.nudge_at).limit(limit)
+    ).all()
+    return [Nudge(r[0], r[1], r[2], r[3], r[4] is not None) for r in rows]
+
+
+def next_nudge(session: Session) -> datetime | None:
+    return session.scalar(select(func.min(Qualification.nudge_at)))
+
+
+def take(session: Session, nudge: Nudge, state: str | None, nudge_at: datetime | None, **values) -> bool:
+    """Move a due step on, if nobody else has: True means this caller is the one to act on it."""
+    return session.execute(
+        update(Qualification)
+        .where(Qualification.id == nudge.qualification_id, Qualification.nudge_at == nudge.nudge_at,
+               (Qualification.sla_state == nudge.state) if nudge.state is not None else Qualification.sla_state.is_(None))
+        .values(sla_state=state, nudge_at=nudge_at, **values)
+        .execution_options(synchronize_session=False)
+    ).rowcount == 1
+
+
+def retry_later(session: Session, qualification_id: int, previous: Nudge, at: datetime, **values) -> None:
+    """The step could not be posted (Slack away): put it back as it was, due again at `at`."""
+    session.execute(update(Qualification).where(Qualification.id == qualification_id)
+                    .values(sla_state=previous.state, nudge_at=at, snoozed_until=previous.snoozed_until, **values)
+                    .execution_options(synchronize_session=False))
+
+
+def posted(session: Session, qualification_id: int) -> Posted | None:
+    row = session.execute(
+        select(Qualification, Lead, Delivery)
+        .join(Lead, Lead.id == Qualification.lead_id)
+        .outerjoin(Delivery, Delivery.qualification_id == Qualification.id)
+        .where(Qualification.id == qualification_id)
+    ).first()
+    if row is None:
+        return None
+    q, lead, d = row
+    return Posted(card_of(lead, q), q.reason, q.qualified_at, q.rep_user, d.channel if d else None,
+                  d.ts if d else None, d.queue_reason if d else None, q.sla_due_at, q.escalation_channel,
+                  q.escalation_ts)
+
+
+def remember(session: Session, qualification_id: int, kind: str, channel: str, ts: str, now: datetime) -> None:
+    """Keep where a message about the lead was posted, so that erasure can redact it."""
+    lead_id = session.scalar(select(Qualification.lead_id).where(Qualification.id == qualification_id))
+    if lead_id is not None:
+        session.add(SlackMessage(lead_id=lead_id, kind=kind, channel=channel, ts=ts, posted_at=now))
+
+
+def set_escalation(session: Session, qualification_id: int, channel: str, ts: str) -> None:
+    session.execute(update(Qualification).where(Qualification.id == qualification_id)
+                    .values(escalation_channel=channel, escalation_ts=ts).execution_options(synchronize_session=False))
+
+
+# --- Thread updates -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Engaging:
+    qualification_id: int
+    lead_id: int
+    seen_activity_id: int
+    update_after: datetime | None
+
+
+def engaging(session: Session, limit: int = 200) -> list[Engaging]:
+    """Open leads whose brief is posted and who did something since the last thread update. The join reads
+    activities through their (lead_id, occurred_at) index: only those since the lead qualified."""
+    rows = session.execute(
+        select(Qualification.id, Qualification.lead_id, Qualification.seen_activity_id, Qualification.update_after)
+        .join(Delivery, and_(Delivery.qualification_id == Qualification.id, Delivery.ts.is_not(None)))
+        .where(Qualification.status.in_(OPEN_STATUSES), Qualification.seen_activity_id.is_not(None),
+               select(Activity.id).where(Activity.lead_id == Qualification.lead_id,
+                                         Activity.occurred_at >= Qualification.qualified_at,
+                                         Activity.id > Qualification.seen_activity_id).exists())
+        .limit(limit)
+    ).all()
+    return [Engaging(*r) for r in rows]
+
+
+def new_activities(session: Session, e: Engaging, since: datetime, limit: int = 200) -> list[tuple[int, ActivityView]]:
+    rows = session.execute(
+        select(Activity, ContentAsset).outerjoin(ContentAsset, ContentAsset.id == Activity.asset_id)
+        .where(Activity.lead_id == e.lead_id, Activity.occurred_at >= since, Activity.id > e.seen_activity_id)
+        .order_by(Activity.id).limit(limit)
+    ).all()
+    return [(a.id, ActivityView(
+        kind=a.kind, occurred_at=a.occurred_at, title=c.title if c else None, asset_type=c.type if c else None,
+        topic=c.topic if c else None, asset_url=c.url if c else None, url=a.url, campaign=a.campaign,
+        subject=a.subject, form=a.form, comments=a.comments, properties=a.properties or {},
+    )) for a, c in rows]
+
+
+def advance_updates(session: Session, e: Engaging, seen: int, cooldown_until: datetime | None) -> bool:
+    """Mark activities up to `seen` as told (compare-and-set on the old watermark)."""
+    values: dict = {"seen_activity_id": seen}
+    if cooldown_until is not None:
+        values["update_after"] = cooldown_until
+    return session.execute(
+        update(Qualification).where(Qualification.id == e.qualification_id,
+                                    Qualification.seen_activity_id == e.seen_activity_id)
+        .values(**values).execution_options(synchronize_session=False)
+    ).rowcount == 1
+
+
+def qualified_at(session: Session, qualification_id: int) -> datetime | None:
+    return session.scalar(select(Qualification.qualified_at).where(Qualification.id == qualification_id))
+
+
+# --- Quiet mode and the digest ----------------------------------------------------------------------
+
+
+def prefs(session: Session, user_id: str) -> RepPrefs | None:
+    return session.get(RepPrefs, user_id)
+
+
+def set_quiet(session: Session, user_id: str, quiet: bool, digest_time: str | None, now: datetime) -> RepPrefs:
+    p = session.get(RepPrefs, user_id)
+    if p is None:
+        p = RepPrefs(user_id=user_id, quiet=quiet, digest_time=digest_time or "09:00", set_at=now)
+        session.add(p)
+    else:
+        p.quiet, p.set_at = quiet, now
+        if digest_time:
+            p.digest_time = digest_time
+    return p
+
+
+def hold_for_digest(session: Session, delivery_id: int, user_id: str, until: datetime) -> None:
+    session.execute(update(Delivery).where(Delivery.id == delivery_id)
+                    .values(status="digest", digest_user=user_id, next_attempt_at=until, lease_owner=None,
+                            lease_until=None, slot_channel=None, slot_at=None)
+                    .execution_options(synchronize_session=False))
+
+
+def hot_kinds_since(session: Session, lead_id: int, since: datetime) -> list[ActivityView]:
+    """The lead's forms and meetings since `since`: a hand-raiser among them must not wait for a digest."""
+    rows = session.execute(
+        select(Activity.kind, Activity.occurred_at, Activity.form)
+        .where(Activity.lead_id == lead_id, Activity.occurred_at >= since,
+               Activity.kind.in_(("form_submit", "meeting_booked")))
+        .limit(100)
+    ).all()
+    return [ActivityView(kind=k, occurred_at=at, form=form) for k, at, form in rows]
+
+
+def held(session: Session) -> list[tuple[int, int, datetime]]:
+    """Briefs held for a digest: (delivery id, lead id, qualified at)."""
+    return [tuple(r) for r in session.execute(
+        select(Delivery.id, Delivery.lead_id, Qualification.qualified_at)
+        .join(Qualification, Qualification.id == Delivery.qualification_id)
+        .where(Delivery.status == "digest")
+    ).all()]
+
+
+def release(session: Session, delivery_id: int, now: datetime) -> bool:
+    """Post a held brief now after all (the lead raised a hand meanwhile)."""
+    return session.execute(update(Delivery).where(Delivery.id == delivery_id, Delivery.status == "digest")
+                           .values(status="pending", next_attempt_at=now, digest_user=None)
+                           .execution_options(synchronize_session=False)).rowcount == 1
+
+
+def digest_users(session: Session, now: datetime) -> list[str]:
+    return list(session.scalars(select(Delivery.digest_user).where(Delivery.status == "digest",
+                                                                   Delivery.next_attempt_at <= now).distinct()))
+
+
+def next_digest(session: Session) -> datetime | None:
+    return session.scalar(select(func.min(Delivery.next_attempt_at)).where(Delivery.status == "digest"))
+
+
+def take_digest(session: Session, user_id: str, now: datetime, worker: str, lease: timedelta) -> list[int]:
+    """Lease this rep's due held deliveries (status digest -> digesting) so one worker sends the digest."""
+    free = and_(Delivery.digest_user == user_id, Delivery.next_attempt_at <= now,
+                or_(Delivery.status == "digest",
+                    and_(Delivery.status == "digesting", Delivery.lease_until < now)))
+    ids = list(session.scalars(select(Delivery.id).where(free).order_by(Delivery.id).with_for_update(skip_locked=True)))
+    if ids:
+        session.execute(update(Delivery).where(Delivery.id.in_(ids), free)
+                        .values(status="digesting", lease_owner=worker, lease_until=now + lease)
+                        .execution_options(synchronize_session=False))
+    return ids
+
+
+def digest_cards(session: Session, ids: list[int]) -> list[tuple[Delivery, LeadCard, object]]:
+    rows = session.execute(
+        select(Delivery, Qualification, Lead).join(Qualification, Qualification.id == Delivery.qualification_id)
+        .join(Lead, Lead.id == Delivery.lead_id).where(Delivery.id.in_(ids)).order_by(Qualification.qualified_at.desc())
+    ).all()
+    return [(d, card_of(lead, q), followup_state(q, None, lead.crm_url)) for d, q, lead in rows]
+
+
+def digest_sent(session: Session, ids: list[int], now: datetime, channel: str, ts: str) -> None:
+    """Every lead in it points at the digest message: buttons there update it, notes go to its thread."""
+    session.execute(update(Delivery).where(Delivery.id.in_(ids))
+                    .values(status="sent", sent_at=now, channel=channel, ts=ts, attempts=Delivery.attempts + 1,
+                            lease_owner=None, lease_until=None)
+                    .execution_options(synchronize_session=False))
+
+
+def digest_failed(session: Session, ids: list[int], retry_at: datetime) -> None:
+    session.execute(update(Delivery).where(Delivery.id.in_(ids))
+                    .values(status="digest", next_attempt_at=retry_at, lease_owner=None, lease_until=None)
+                    .execution_options(synchronize_session=False))
+
+
+def digest_members(session: Session, channel: str, ts: str) -> list[int]:
+    """The deliveries shown in one digest message (a button on it re-renders all of them)."""
+    return list(session.scalars(select(Delivery.id).where(Delivery.channel == channel, Delivery.ts == ts,
+                                                          Delivery.digest_user.is_not(None))))
+
+
+# --- App Home --------------------------------------------------------------------------------------
+
+
+def queue(session: Session, owner_email: str | None, slack_user: str, limit: int = 40) -> list[QueueItem]:
+    """The rep's open leads, newest first: those they own, claimed, or that are with them."""
+    mine = [Qualification.claimed_by == slack_user, Qualification.rep_user == slack_user]
+    if owner_email:
+        mine.append(Lead.owner_email == owner_email.lower())
+    rows = session.execute(
+        select(Lead, Qualification, Delivery)
+        .join(Qualification, Qualification.lead_id == Lead.id)
+        .outerjoin(Delivery, Delivery.qualification_id == Qualification.id)
+        .where(Qualification.status.in_(OPEN_STATUSES), or_(*mine))
+        .order_by(Qualification.qualified_at.desc(), Qualification.id.desc()).limit(limit)
+    ).all()
+    return [QueueItem(card_of(lead, q), q.qualified_at, q.status, q.sla_due_at, q.sla_state, q.snoozed_until,
+                      followup_state(q, d.queue_reason if d else None, lead.crm_url)) for lead, q, d in rows]
