@@ -16,6 +16,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlalchemy.exc import OperationalError
 
+from bot import metrics
 from briefs import followthrough as domain
 from briefs.blocks import delivered
 from storage import followthrough as store
@@ -152,7 +153,9 @@ class FollowThrough:
                         else type(exc).__name__)
             with self.services.sessions.begin() as s:
                 store.retry_later(s, nudge.qualification_id, nudge, now + RETRY)
+            metrics.follow_through("failed")
             return 0
+        metrics.follow_through(kind)
         refresh(self.services, self.client, nudge.qualification_id)
         return 1
 
@@ -183,7 +186,7 @@ class FollowThrough:
 
     def updates(self, now: datetime) -> int:
         with self.services.sessions() as s:
-            leads = store.engaging(s)
+            leads = store.engaging(s, now)
         return sum(self._update(e, now) for e in leads)
 
     def _update(self, e: store.Engaging, now: datetime) -> int:
@@ -211,7 +214,9 @@ class FollowThrough:
             with self.services.sessions.begin() as s:
                 store.advance_updates(s, store.Engaging(e.qualification_id, e.lead_id, rows[-1][0], cooldown),
                                       e.seen_activity_id, e.update_after or now)
+            metrics.follow_through("failed")
             return 0
+        metrics.follow_through("update")
         return 1
 
     # --- Quiet mode: daily digests ---------------------------------------------------------------------
@@ -250,7 +255,9 @@ class FollowThrough:
                         exc.response.get("error") if isinstance(exc, SlackApiError) else type(exc).__name__)
             with self.services.sessions.begin() as s:
                 store.digest_failed(s, ids, now + RETRY)
+            metrics.follow_through("failed")
             return 0
+        metrics.follow_through("digest")
         with self.services.sessions.begin() as s:
             store.digest_sent(s, ids, now, resp["channel"], resp["ts"])
             tz = self._tz(user_id)

@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage import outbox
-from storage.models import Delivery
+from storage.models import Delivery, Qualification
 
 log = logging.getLogger("leadbrief.metrics")
 
@@ -70,6 +70,13 @@ DELIVERY_RETRIES = Counter(
     ["reason"],
     registry=REGISTRY,
 )
+FOLLOW_THROUGH = Counter(
+    "leadbrief_follow_through",
+    "Follow-through messages posted, by kind: remind, escalate, snooze_over, update (thread), digest; "
+    "and kind=failed for those Slack refused (tried again a minute later).",
+    ["kind"],
+    registry=REGISTRY,
+)
 DEAD_LETTERS = Counter(
     "leadbrief_dead_letters",
     "Deliveries given up on (status failed; see `leadbrief outbox`).",
@@ -99,6 +106,10 @@ def brief_posted(destination: str, latency_seconds: float | None) -> None:
 
 def delivery_retry(reason: str) -> None:
     DELIVERY_RETRIES.labels(reason).inc()
+
+
+def follow_through(kind: str) -> None:
+    FOLLOW_THROUGH.labels(kind).inc()
 
 
 def dead_letter() -> None:
@@ -141,6 +152,9 @@ class OutboxCollector(Collector):
             with self.sessions() as s:
                 counts = outbox.counts(s)
                 oldest = s.scalar(select(func.min(Delivery.created_at)).where(Delivery.status == "pending"))
+                overdue = s.scalar(select(func.count()).select_from(Qualification).where(
+                    Qualification.sla_state.in_(("reminded", "escalated")), Qualification.claimed_by.is_(None),
+                    Qualification.status == "open"))
         except Exception as exc:  # noqa: BLE001 - a scrape must not fail because the database is down
             log.warning("outbox metrics unavailable: %s", type(exc).__name__)
             return
@@ -156,6 +170,11 @@ class OutboxCollector(Collector):
             "leadbrief_outbox_oldest_pending_seconds",
             "Age of the oldest pending delivery in seconds (0 when none is pending).",
             value=age,
+        )
+        yield GaugeMetricFamily(
+            "leadbrief_leads_overdue",
+            "Open leads past their speed-to-lead goal and still unclaimed (reminded or escalated).",
+            value=overdue or 0,
         )
 
 

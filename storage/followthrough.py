@@ -139,17 +139,25 @@ class Engaging:
     update_after: datetime | None
 
 
-def engaging(session: Session, limit: int = 200) -> list[Engaging]:
-    """Open leads whose brief is posted and who did something since the last thread update. The join reads
-    activities through their (lead_id, occurred_at) index: only those since the lead qualified."""
+HOT_KINDS = ("form_submit", "meeting_booked")
+
+
+def engaging(session: Session, now: datetime, limit: int = 200) -> list[Engaging]:
+    """Open leads whose brief is posted and who did something since the last thread update, out of their
+    cooldown or with a form or meeting that may break it. Activities are read through their (lead_id,
+    occurred_at) index: only those since the lead qualified."""
+    def news(*kinds):
+        return select(Activity.id).where(
+            Activity.lead_id == Qualification.lead_id, Activity.occurred_at >= Qualification.qualified_at,
+            Activity.id > Qualification.seen_activity_id, *([Activity.kind.in_(kinds)] if kinds else [])).exists()
+
     rows = session.execute(
         select(Qualification.id, Qualification.lead_id, Qualification.seen_activity_id, Qualification.update_after)
         .join(Delivery, and_(Delivery.qualification_id == Qualification.id, Delivery.ts.is_not(None)))
         .where(Qualification.status.in_(OPEN_STATUSES), Qualification.seen_activity_id.is_not(None),
-               select(Activity.id).where(Activity.lead_id == Qualification.lead_id,
-                                         Activity.occurred_at >= Qualification.qualified_at,
-                                         Activity.id > Qualification.seen_activity_id).exists())
-        .limit(limit)
+               or_(and_(or_(Qualification.update_after.is_(None), Qualification.update_after <= now), news()),
+                   news(*HOT_KINDS)))
+        .order_by(Qualification.id).limit(limit)
     ).all()
     return [Engaging(*r) for r in rows]
 
@@ -213,8 +221,7 @@ def hot_kinds_since(session: Session, lead_id: int, since: datetime) -> list[Act
     """The lead's forms and meetings since `since`: a hand-raiser among them must not wait for a digest."""
     rows = session.execute(
         select(Activity.kind, Activity.occurred_at, Activity.form)
-        .where(Activity.lead_id == lead_id, Activity.occurred_at >= since,
-               Activity.kind.in_(("form_submit", "meeting_booked")))
+        .where(Activity.lead_id == lead_id, Activity.occurred_at >= since, Activity.kind.in_(HOT_KINDS))
         .limit(100)
     ).all()
     return [ActivityView(kind=k, occurred_at=at, form=form) for k, at, form in rows]

@@ -459,3 +459,18 @@ def test_a_held_lead_who_raises_a_hand_is_posted_at_once_on_the_hand_raiser_cloc
     ft.clock.advance(d(seconds=5))
     assert ft.follow() == 1
     assert "Call me today" in text_of(fake_slack.calls_to("chat.postMessage")[-1])
+
+
+def test_metrics_count_follow_through_and_overdue_leads(http, ft, fake_slack):
+    from bot import metrics
+
+    def sample(name, labels=None):
+        return metrics.REGISTRY.get_sample_value(name, labels or {}) or 0.0
+
+    before = sample("leadbrief_follow_through_total", {"kind": "remind"})
+    post_hand_raiser(http, ft, fake_slack)
+    ft.clock.advance(d(minutes=6))
+    assert ft.follow() == 1
+    assert sample("leadbrief_follow_through_total", {"kind": "remind"}) == before + 1
+    scrape = http.get(f"{ft.url}/metrics").text
+    assert "leadbrief_leads_overdue 1.0" in scrape
