@@ -304,10 +304,12 @@ class SlackSink:
 
     def _post(self, item: PendingDelivery, q: Qualification, route: Route, crm_url: str | None,
               urgent: datetime | None = None) -> Sent:
+        # Everything that may call Slack or the database comes before the posting slot is taken: from then on
+        # the post must go out at once, or it may follow the channel's previous one too closely.
+        due = self._due(q, route.rep_user, urgent)
         wait, slot = self.pacer.wait_for(item, route.channel)
         if wait > 0.001:
             raise DeferredError(timedelta(seconds=wait), slot)
-        due = self._due(q, route.rep_user, urgent)
         state = replace(followup_state(q, route.queue_reason, crm_url), rep_user=route.rep_user,
                         sla_due_at=due, sla_state="running" if due else None)
         payload = delivered(item.payload, state)
