@@ -332,9 +332,11 @@ def cmd_forget(args, settings: Settings) -> int:
     if not settings.slack_enabled:
         errors = [f"{c} {t}: Slack is not configured (SLACK_BOT_TOKEN)" for c, t in done.posted]
     else:
+        from bot.followthrough import digest_without
         from bot.slack import web_client
 
-        errors = redact_posted(web_client(settings, interactive=False), done.posted, now)
+        errors = redact_posted(web_client(settings, interactive=False), done.posted, now,
+                               replacement=lambda channel, ts: digest_without(services, channel, ts))
     redacted = total - len(errors)
     with services.sessions.begin() as s:
         audit.record(s, actor=actor, action="redact", at=datetime.now(UTC), lead_ref=done.lead_ref,

@@ -39,15 +39,19 @@ def _retry_after(exc: SlackApiError) -> float | None:
 
 
 def redact_posted(client: WebClient, posted: list[tuple[str, str]], now: datetime, *,
-                  sleep: Callable[[float], None] = time.sleep) -> list[str]:
-    """chat.update each posted brief (channel, ts) with `redacted_message(now)`.
+                  sleep: Callable[[float], None] = time.sleep,
+                  replacement: Callable[[str, str], dict | None] | None = None) -> list[str]:
+    """chat.update each posted brief (channel, ts) with `redacted_message(now)`, or with what `replacement`
+    gives for it (None: redact).
 
     Returns one "channel ts: error" line per message that could not be overwritten, without raising: the
     database erasure has happened by then and the caller reports what is left to do by hand. A message already
     deleted in Slack counts as done. A 429 is waited out (Retry-After, at most a minute) once per message."""
-    message = redacted_message(now)
+    redacted = redacted_message(now)
     errors: list[str] = []
     for channel, ts in posted:
+        # A message about other leads too (a quiet-mode digest) is shown again without this one.
+        message = (replacement(channel, ts) if replacement else None) or redacted
         waited = False
         while True:
             try:

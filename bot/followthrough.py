@@ -55,6 +55,18 @@ def refresh(services, client: WebClient, qualification_id: int) -> None:
         _update(client, esc_channel, esc_ts, domain.escalation_answered(card, by, status))
 
 
+def digest_without(services, channel: str, ts: str) -> dict | None:
+    """A digest message as it reads now (after a lead in it was forgotten); None if it is not a digest or no
+    lead is left in it."""
+    with services.sessions() as s:
+        ids = store.digest_members(s, channel, ts)
+        if not ids:
+            return None
+        items = store.digest_cards(s, ids)
+        user = items[0][0].digest_user
+        return domain.digest([c for _, c, _ in items], user, {c.qualification_id: f for _, c, f in items})
+
+
 def select_delivery(qualification_id: int):
     from sqlalchemy import select
 

@@ -474,3 +474,26 @@ def test_metrics_count_follow_through_and_overdue_leads(http, ft, fake_slack):
     assert sample("leadbrief_follow_through_total", {"kind": "remind"}) == before + 1
     scrape = http.get(f"{ft.url}/metrics").text
     assert "leadbrief_leads_overdue 1.0" in scrape
+
+
+def test_forgetting_a_lead_in_a_digest_keeps_the_other_leads_in_it(http, ft, fake_slack):
+    from bot.erasure import redact_posted
+    from bot.followthrough import digest_without
+    from storage import privacy
+
+    slash(http, ft, fake_slack, "quiet on", name="quiet")
+    fake_slack.wait_for_responses("quiet")
+    send_webhook(http, ft, researcher_history(events_at(ft, "a")))
+    send_webhook(http, ft, researcher_history(events_at(ft, "b"), email="ann.lee@initech.example"))
+    ft.deliver()
+    ft.clock.advance(d(days=1))
+    assert ft.follow() >= 1
+    digest = [k for k, m in fake_slack.messages.items() if "daily digest: 2 new leads" in (m["text"] or "")]
+    assert len(digest) == 1
+    with ft.services.sessions.begin() as s:
+        gone = privacy.forget(s, "ann.lee@initech.example", "cli:test", ft.clock.now)
+    assert redact_posted(web_client(ft.services.settings, interactive=False), gone.posted, ft.clock.now,
+                         replacement=lambda c, t: digest_without(ft.services, c, t)) == []
+    after = fake_slack.messages[digest[0]]
+    assert "daily digest: 1 new lead" in after["text"] and "jon.doe@acme.example" in json.dumps(after["blocks"])
+    assert "ann.lee" not in json.dumps(after["blocks"]).lower()
