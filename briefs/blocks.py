@@ -9,6 +9,7 @@ from datetime import datetime
 
 from briefs.markup import ago, escape_mrkdwn, fit_mrkdwn, plain, shorten, to_text
 from briefs.model import Brief
+from briefs.sla import sla_label
 
 MAX_BLOCKS = 50
 MAX_SECTION = 3000
@@ -319,6 +320,7 @@ def open_leads_blocks(leads: list, now: datetime) -> dict:
         who = fit_mrkdwn(plain(lead.name), 500) + (f" ({fit_mrkdwn(plain(lead.company), 500)})" if lead.company else "")
         detail = fit_mrkdwn(plain(lead.detail or lead.reason), 1000)
         rest = fit_mrkdwn(f"{ago(lead.qualified_at, now)} · {plain(lead.status)} · {plain(lead.email)}", 800)
-        lines.append(f"• *{who}*: {detail}, {rest}")
+        timer = sla_label(lead.sla_due_at, lead.sla_state, lead.snoozed_until, now)
+        lines.append(f"• *{who}*: {detail}, {rest}" + (f" · {timer}" if timer else ""))
     title = f"Your open leads ({len(leads)})"
     return {"text": title, "blocks": [_fitted(f"*{title}*\n", lines)]}

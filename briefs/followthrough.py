@@ -24,7 +24,14 @@ from briefs.markup import fit_mrkdwn, plain, shorten
 from briefs.qualification import EXPLICIT_DETAIL
 from briefs.rules import Rules
 from briefs.signals import ActivityView, is_hand_raiser_form, is_notable_page, page_label
-from briefs.sla import BusinessHours, add_business_minutes, business_minutes_between, human_minutes, zone
+from briefs.sla import (
+    BusinessHours,
+    add_business_minutes,
+    business_minutes_between,
+    human_minutes,
+    sla_label,
+    zone,
+)
 
 DEFAULT_SLA_MINUTES: Mapping[str, int] = {"hand_raiser": 5, "default": 60}
 ACTION_QUIET = "lead_quiet"
@@ -249,23 +256,6 @@ class QueueItem:
     sla_state: str | None
     snoozed_until: datetime | None
     followup: object  # briefs.blocks.FollowUp
-
-
-def sla_label(due: datetime | None, state: str | None, snoozed_until: datetime | None, now: datetime) -> str:
-    if snoozed_until and snoozed_until > now:
-        return f"😴 snoozed until {_clock(snoozed_until)}"
-    if state == "met":
-        return "✅ called in time" if due is None else "✅ SLA met"
-    if due is None:
-        return ""
-    left = (due - now).total_seconds() / 60
-    if left > 0:
-        return f"⏱️ call within {human_minutes(left)} (by {_clock(due)})"
-    return f"🔴 overdue by {human_minutes(-left)}"
-
-
-def _clock(when: datetime) -> str:
-    return f"<!date^{int(when.timestamp())}^{{time}}|{when:%H:%M} UTC>"
 
 
 def home_view(rep_user: str, queue: list[QueueItem], summary: list[dict], now: datetime, quiet: bool) -> dict:

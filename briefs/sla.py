@@ -144,3 +144,22 @@ def human_minutes(minutes: float) -> str:
         return f"{h} h" + (f" {rest} min" if rest else "")
     d, h = divmod(h, 24)
     return f"{d} d" + (f" {h} h" if h else "")
+
+
+def sla_label(due: datetime | None, state: str | None, snoozed_until: datetime | None, now: datetime) -> str:
+    """A lead's speed-to-lead timer in one line (mrkdwn, our own text only)."""
+    if snoozed_until and snoozed_until > now:
+        return f"😴 snoozed until {_clock(snoozed_until)}"
+    if state == "met":
+        return "✅ called in time" if due is None else "✅ SLA met"
+    if due is None:
+        return ""
+    left = (due - now).total_seconds() / 60
+    if left > 0:
+        return f"⏱️ call within {human_minutes(left)} (by {_clock(due)})"
+    return f"🔴 overdue by {human_minutes(-left)}"
+
+
+def _clock(when: datetime) -> str:
+    """Shown in the reader's own time zone by Slack; the fallback is UTC."""
+    return f"<!date^{int(when.timestamp())}^{{time}}|{when:%H:%M} UTC>"

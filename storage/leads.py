@@ -131,11 +131,16 @@ class OpenLead:
     detail: str | None
     status: str
     qualified_at: datetime
+    sla_due_at: datetime | None = None
+    sla_state: str | None = None
+    snoozed_until: datetime | None = None
 
 
 def open_leads(session: Session, owner_email: str | None, slack_user: str, limit: int = 20) -> list[OpenLead]:
     owner = Lead.owner_email == owner_email.lower() if owner_email else None
-    mine = or_(Qualification.claimed_by == slack_user, *([owner] if owner is not None else []))
+    # Those they own, claimed, or that were passed to them (reassigned, or posted to them as the rep).
+    mine = or_(Qualification.claimed_by == slack_user, Qualification.rep_user == slack_user,
+               *([owner] if owner is not None else []))
     rows = session.execute(
         select(Lead, Qualification)
         .join(Qualification, Qualification.lead_id == Lead.id)
@@ -152,6 +157,9 @@ def open_leads(session: Session, owner_email: str | None, slack_user: str, limit
             q.detail,
             q.status,
             q.qualified_at,
+            q.sla_due_at,
+            q.sla_state,
+            q.snoozed_until,
         )
         for lead, q in rows
     ]

@@ -355,6 +355,21 @@ def one_many(server, model):
         return list(s.scalars(select(model)))
 
 
+def test_lead_mine_shows_each_leads_sla_timer_and_leads_passed_to_me(http, ft, fake_slack):
+    post_hand_raiser(http, ft, fake_slack)
+    ft.clock.advance(d(minutes=2))
+    slash(http, ft, fake_slack, "mine", name="mine")
+    assert "call within 3 min" in text_of(fake_slack.wait_for_responses("mine")[0])
+    ft.clock.advance(d(minutes=10))
+    slash(http, ft, fake_slack, "mine", name="late")
+    assert "overdue by 7 min" in text_of(fake_slack.wait_for_responses("late")[0])
+    # A lead posted to Omar as its rep is his, even though Jane owns it in the CRM.
+    with ft.services.sessions.begin() as s:
+        s.scalars(select(Qualification)).one().rep_user = "U0OMAR"
+    slash(http, ft, fake_slack, "mine", user="U0OMAR", name="omar")
+    assert "Sam Rivera" in text_of(fake_slack.wait_for_responses("omar")[0])
+
+
 def test_home_is_newest_first(http, ft, fake_slack):
     post_hand_raiser(http, ft, fake_slack, email="first@globex.example")
     ft.clock.advance(d(minutes=1))  # and past the channel's posting slot
