@@ -17,6 +17,7 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy.exc import OperationalError
 
 from bot import metrics
+from bot.slack import PERMANENT, ROUTE_ERRORS
 from briefs import followthrough as domain
 from briefs.blocks import delivered
 from storage import followthrough as store
@@ -27,6 +28,15 @@ from storage.workflow import followup_state
 log = logging.getLogger("leadbrief.followthrough")
 
 RETRY = timedelta(minutes=1)
+SLOW_RETRY = timedelta(minutes=15)  # Slack refuses us outright (token revoked, scope missing): an admin must act
+SKIP_AFTER_FAILURE = timedelta(minutes=5)
+# The message's place is gone (channel archived, bot removed, brief deleted): no retry can fix it.
+UNREACHABLE = ROUTE_ERRORS | {"message_not_found", "thread_not_found", "cant_update_message"}
+
+
+def _code(exc: Exception) -> str:
+    """Slack's error code, or the exception's class name: never the request (it carries the token)."""
+    return str(exc.response.get("error")) if isinstance(exc, SlackApiError) else type(exc).__name__
 
 
 def refresh(services, client: WebClient, qualification_id: int) -> None:
@@ -94,6 +104,8 @@ class FollowThrough:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        # Steps that raised unexpectedly, skipped until then so one bad lead does not flood the log.
+        self._failing: dict[tuple[str, int | str], datetime] = {}
 
     @property
     def policy(self) -> domain.FollowUpPolicy:
@@ -116,7 +128,30 @@ class FollowThrough:
     def nudges(self, now: datetime) -> int:
         with self.services.sessions() as s:
             due = store.due(s, now)
-        return sum(self._nudge(n, now) for n in due)
+        return sum(self._guarded("reminder", n.qualification_id, self._nudge, n, now) for n in due)
+
+    def _postpone(self, nudge: store.Nudge, now: datetime) -> None:
+        # In the database, so that a few broken leads cannot fill every pass's batch of due steps.
+        with self.services.sessions.begin() as s:
+            store.retry_later(s, nudge, (nudge.state, nudge.nudge_at), now + SKIP_AFTER_FAILURE)
+
+    def _guarded(self, what: str, key: int | str, step, *args) -> int:
+        """One lead's step; a bug or bad data there is logged and skipped for a while, never the whole pass."""
+        until = self._failing.get((what, key))
+        if until is not None and until > self.now():
+            return 0
+        try:
+            return step(*args)
+        except OperationalError:
+            raise  # the database: the loop says so and waits
+        except Exception:
+            log.exception("follow-through %s for %s failed; skipping it for %s", what, key, SKIP_AFTER_FAILURE)
+            now = self.now()
+            self._failing = {k: t for k, t in self._failing.items() if t > now}
+            self._failing[(what, key)] = now + SKIP_AFTER_FAILURE
+            if what == "reminder":
+                self._postpone(args[0], now)
+            return 0
 
     def _tz(self, user_id: str | None):
         zone = None
@@ -128,48 +163,69 @@ class FollowThrough:
         return self.policy.zone(zone)
 
     def _nudge(self, nudge: store.Nudge, now: datetime) -> int:
-        with self.services.sessions.begin() as s:
-            q = s.get(Qualification, nudge.qualification_id)
+        with self.services.sessions() as s:
             posted = store.posted(s, nudge.qualification_id)
-            if q is None or posted is None:
-                return 0
-            if q.status not in OPEN_STATUSES or not posted.ts:
+        if posted is None:
+            return 0
+        tz = self._tz(posted.rep_user)  # may ask Slack: before the transaction, not inside it
+        with self.services.sessions.begin() as s:
+            if posted.status not in OPEN_STATUSES or not posted.ts:
                 store.take(s, nudge, nudge.state, None)
                 return 0
-            tz = self._tz(q.rep_user)
             state = nudge.state
             if nudge.snoozed_until is not None and nudge.snoozed_until <= now:
                 kind = "snooze_over"
                 if nudge.claimed or state in (None, "met", "escalated"):
-                    state, at = state, None
+                    taken = (state, None)
                 else:
-                    state, at = "reminded", self.policy.escalate_at(q.reason, now, tz)
-                took = store.take(s, nudge, state, at, snoozed_until=None, snoozed_by=None)
+                    taken = ("reminded", self.policy.escalate_at(posted.reason, now, tz))
+                took = store.take(s, nudge, *taken, snoozed_until=None, snoozed_by=None)
             elif nudge.claimed or state not in ("running", "reminded"):
                 store.take(s, nudge, state, None)
                 return 0
             elif state == "running":
                 kind = "remind"
-                took = store.take(s, nudge, "reminded", self.policy.escalate_at(q.reason, now, tz))
+                taken = ("reminded", self.policy.escalate_at(posted.reason, now, tz))
+                took = store.take(s, nudge, *taken)
             else:
                 kind = "escalate"
-                took = store.take(s, nudge, "escalated", None)
-            waited = self.policy.waited(q.qualified_at, now, tz)
+                taken = ("escalated", None)
+                took = store.take(s, nudge, *taken)
         if not took:
-            return 0  # another worker has it
+            return 0  # another worker has it, or the lead changed meanwhile
+        waited = self.policy.waited(posted.qualified_at, now, tz)
         try:
             self._post_nudge(kind, posted, waited)
         except (SlackApiError, OSError) as exc:
-            log.warning("follow-through %s for qualification %d not posted (%s); trying again in a minute", kind,
-                        nudge.qualification_id, exc.response.get("error") if isinstance(exc, SlackApiError)
-                        else type(exc).__name__)
-            with self.services.sessions.begin() as s:
-                store.retry_later(s, nudge.qualification_id, nudge, now + RETRY)
+            self._nudge_failed(kind, nudge, posted, taken, _code(exc), now)
             metrics.follow_through("failed")
             return 0
+        except Exception:
+            with self.services.sessions.begin() as s:  # not posted: put back, and _guarded says why
+                store.retry_later(s, nudge, taken, now + SKIP_AFTER_FAILURE)
+            raise
         metrics.follow_through(kind)
         refresh(self.services, self.client, nudge.qualification_id)
         return 1
+
+    def _nudge_failed(self, kind: str, nudge: store.Nudge, posted: store.Posted,
+                      taken: tuple[str | None, datetime | None], code: str, now: datetime) -> None:
+        qid = nudge.qualification_id
+        with self.services.sessions.begin() as s:
+            if code not in UNREACHABLE:
+                later = SLOW_RETRY if code in PERMANENT else RETRY
+                log.warning("follow-through %s for qualification %d not posted (%s); trying again in %s", kind, qid,
+                            code, later)
+                store.retry_later(s, nudge, taken, now + later)
+            elif kind == "remind" and self.queue and posted.channel != self.queue:
+                # The brief's place is gone (archived, bot removed): the rep cannot see a reminder there,
+                # so the team queue is asked now instead of after the escalation delay.
+                log.warning("reminder for qualification %d: the brief's channel is unreachable (%s); "
+                            "escalating to the team queue now", qid, code)
+                store.bring_forward(s, qid, taken, now)
+            else:
+                log.warning("follow-through %s for qualification %d not posted: %s (no retry can fix it)", kind,
+                            qid, code)
 
     def _post_nudge(self, kind: str, p: store.Posted, waited: float) -> None:
         sla = self.policy.sla_for(p.reason)
@@ -199,7 +255,7 @@ class FollowThrough:
     def updates(self, now: datetime) -> int:
         with self.services.sessions() as s:
             leads = store.engaging(s, now)
-        return sum(self._update(e, now) for e in leads)
+        return sum(self._guarded("update", e.qualification_id, self._update, e, now) for e in leads)
 
     def _update(self, e: store.Engaging, now: datetime) -> int:
         rules = self.services.settings.rules
@@ -221,12 +277,18 @@ class FollowThrough:
         try:
             self._reply(posted, msg, "update")
         except (SlackApiError, OSError) as exc:
-            log.warning("thread update for qualification %d not posted (%s); trying again", e.qualification_id,
-                        exc.response.get("error") if isinstance(exc, SlackApiError) else type(exc).__name__)
-            with self.services.sessions.begin() as s:
-                store.advance_updates(s, store.Engaging(e.qualification_id, e.lead_id, rows[-1][0], cooldown),
-                                      e.seen_activity_id, e.update_after or now)
+            code = _code(exc)
             metrics.follow_through("failed")
+            if code in UNREACHABLE:
+                log.warning("thread update for qualification %d dropped: the brief is unreachable (%s)",
+                            e.qualification_id, code)
+                return 0
+            log.warning("thread update for qualification %d not posted (%s); trying again in %s", e.qualification_id,
+                        code, RETRY)
+            with self.services.sessions.begin() as s:
+                # Told nothing after all: the same activities come back in one update after a short pause.
+                store.advance_updates(s, store.Engaging(e.qualification_id, e.lead_id, rows[-1][0], cooldown),
+                                      e.seen_activity_id, now + RETRY)
             return 0
         metrics.follow_through("update")
         return 1
@@ -237,7 +299,7 @@ class FollowThrough:
         self._release_hand_raisers(now)
         with self.services.sessions() as s:
             users = store.digest_users(s, now)
-        return sum(self._digest(u, now) for u in users)
+        return sum(self._guarded("digest", u, self._digest, u, now) for u in users)
 
     def _release_hand_raisers(self, now: datetime) -> None:
         """Quiet mode never holds a hand-raiser: a held lead who asks for sales is posted at once."""
@@ -259,14 +321,24 @@ class FollowThrough:
             items = store.digest_cards(s, ids)
             route = self._route(s, user_id)
         msg = domain.digest([c for _, c, _ in items], user_id, {c.qualification_id: f for _, c, f in items})
+        # The rep's route may be archived or without the bot: their DM next, then the team queue.
+        places = list(dict.fromkeys(c for c in (route, user_id, self.queue) if c))
         try:
-            resp = self.client.chat_postMessage(channel=route, text=msg["text"], blocks=msg["blocks"],
-                                                unfurl_links=False, unfurl_media=False)
+            for place in places:
+                try:
+                    resp = self.client.chat_postMessage(channel=place, text=msg["text"], blocks=msg["blocks"],
+                                                        unfurl_links=False, unfurl_media=False)
+                    break
+                except SlackApiError as exc:
+                    if _code(exc) not in UNREACHABLE or place == places[-1]:
+                        raise
+                    log.warning("digest for %s: %s is unreachable (%s); trying the next place", user_id, place,
+                                _code(exc))
         except (SlackApiError, OSError) as exc:
-            log.warning("digest for %s not posted (%s); trying again in a minute", user_id,
-                        exc.response.get("error") if isinstance(exc, SlackApiError) else type(exc).__name__)
+            later = SLOW_RETRY if _code(exc) in PERMANENT | UNREACHABLE else RETRY
+            log.warning("digest for %s not posted (%s); trying again in %s", user_id, _code(exc), later)
             with self.services.sessions.begin() as s:
-                store.digest_failed(s, ids, now + RETRY)
+                store.digest_failed(s, ids, now + later)
             metrics.follow_through("failed")
             return 0
         metrics.follow_through("digest")

@@ -320,7 +320,7 @@ def open_leads_blocks(leads: list, now: datetime) -> dict:
         who = fit_mrkdwn(plain(lead.name), 500) + (f" ({fit_mrkdwn(plain(lead.company), 500)})" if lead.company else "")
         detail = fit_mrkdwn(plain(lead.detail or lead.reason), 1000)
         rest = fit_mrkdwn(f"{ago(lead.qualified_at, now)} · {plain(lead.status)} · {plain(lead.email)}", 800)
-        timer = sla_label(lead.sla_due_at, lead.sla_state, lead.snoozed_until, now)
+        timer = sla_label(lead.sla_due_at, lead.sla_state, lead.snoozed_until, now, handled=lead.status != "open")
         lines.append(f"• *{who}*: {detail}, {rest}" + (f" · {timer}" if timer else ""))
     title = f"Your open leads ({len(leads)})"
     return {"text": title, "blocks": [_fitted(f"*{title}*\n", lines)]}

@@ -20,7 +20,7 @@ from briefs.blocks import (
     followup_blocks,
     mrkdwn,
 )
-from briefs.markup import fit_mrkdwn, plain, shorten
+from briefs.markup import fit_mrkdwn, plain
 from briefs.qualification import EXPLICIT_DETAIL
 from briefs.rules import Rules
 from briefs.signals import ActivityView, is_hand_raiser_form, is_notable_page, page_label
@@ -109,14 +109,14 @@ def reminder(card: LeadCard, rep_user: str | None, waited_minutes: float, sla_mi
     text = (f"⏰ {who}, {_who(card)} has waited {human_minutes(waited_minutes)} with no call "
             f"(the goal is {human_minutes(sla_minutes)}). Claim it and call now, or Snooze or Reassign it. "
             "The first five minutes matter most.")
-    return {"text": shorten(f"Reminder: {plain(card.name)} is waiting for a call", MAX_FALLBACK),
+    return {"text": fit_mrkdwn(f"Reminder: {plain(card.name)} is waiting for a call", MAX_FALLBACK),
             "blocks": [{"type": "section", "text": mrkdwn(text)}]}
 
 
 def snooze_over(card: LeadCard, rep_user: str | None) -> dict:
     who = _mention(rep_user) if rep_user else "Team"
     text = f"⏰ {who}, the snooze on {_who(card)} is over: time to call."
-    return {"text": shorten(f"Snooze over: {plain(card.name)}", MAX_FALLBACK),
+    return {"text": fit_mrkdwn(f"Snooze over: {plain(card.name)}", MAX_FALLBACK),
             "blocks": [{"type": "section", "text": mrkdwn(text)}]}
 
 
@@ -138,13 +138,13 @@ def escalation(card: LeadCard, rep_user: str | None, waited_minutes: float, sla_
             _button("Claim", ACTION_CLAIM, value, "primary"),
             _button("Open brief", ACTION_OPEN_BRIEF, card.email[:2000]),
         ]})
-    return {"text": shorten(f"Nobody has called {plain(card.name)} yet", MAX_FALLBACK), "blocks": blocks}
+    return {"text": fit_mrkdwn(f"Nobody has called {plain(card.name)} yet", MAX_FALLBACK), "blocks": blocks}
 
 
 def escalation_answered(card: LeadCard, by: str, status: str) -> dict:
     what = "marked not a fit" if status == "not_a_fit" else "claimed"
     text = f"✅ {_who(card)} was {what} by {_mention(by)}."
-    return {"text": shorten(f"{plain(card.name)} was {what}", MAX_FALLBACK),
+    return {"text": fit_mrkdwn(f"{plain(card.name)} was {what}", MAX_FALLBACK),
             "blocks": [{"type": "section", "text": mrkdwn(text)}]}
 
 
@@ -152,7 +152,7 @@ def passed_on(card: LeadCard, by: str, to_user: str, channel: str | None) -> dic
     """Told to the new rep (and in the brief's thread) when a lead is reassigned."""
     where = f" in <#{channel}>" if channel and channel[:1] in ("C", "G") and channel.isalnum() else ""
     text = f"➡️ {_mention(by)} passed {_who(card)} to {_mention(to_user)}{where}. Claim it and call: the clock is running."
-    return {"text": shorten(f"A lead was passed to you: {plain(card.name)}", MAX_FALLBACK),
+    return {"text": fit_mrkdwn(f"A lead was passed to you: {plain(card.name)}", MAX_FALLBACK),
             "blocks": [{"type": "section", "text": mrkdwn(text)}]}
 
 
@@ -218,7 +218,7 @@ def thread_update(card: LeadCard, activities: list[ActivityView], rules: Rules, 
     if urgent and rep_user:
         head = f"🔥 {_mention(rep_user)}: {_who(card)} just raised a hand"
     section = _fitted(head + ":\n", [f"• {line}" for line in body])
-    return {"text": shorten(f"{plain(card.name)} is still engaging", MAX_FALLBACK), "blocks": [section]}
+    return {"text": fit_mrkdwn(f"{plain(card.name)} is still engaging", MAX_FALLBACK), "blocks": [section]}
 
 
 # --- Quiet mode: the daily digest ------------------------------------------------------------------
@@ -274,7 +274,7 @@ def home_view(rep_user: str, queue: list[QueueItem], summary: list[dict], now: d
         if budget < 1 + len(extra):
             break
         card = item.card
-        timer = sla_label(item.sla_due_at, item.sla_state, item.snoozed_until, now)
+        timer = sla_label(item.sla_due_at, item.sla_state, item.snoozed_until, now, handled=item.status != "open")
         text = f"{_who(card)}: {_why(card)}\n{plain(item.status).capitalize()}"
         if timer:
             text += f" · {timer}"

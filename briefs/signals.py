@@ -143,11 +143,21 @@ def touch_times(activities: list[ActivityView]) -> list[datetime]:
     return times
 
 
+def url_path(url: str) -> str:
+    """The path of a URL as a lead's browser reported it; a malformed one (say an unclosed IPv6 bracket) is
+    cut by hand rather than failing the brief."""
+    try:
+        return urlsplit(url).path
+    except ValueError:
+        rest = url.split("://", 1)[-1]
+        rest = re.split(r"[?#]", rest, maxsplit=1)[0]
+        return "/" + rest.split("/", 1)[1] if "/" in rest else ""
+
+
 def page_key(url: str | None) -> str:
     if not url:
         return ""
-    parts = urlsplit(url)
-    return (parts.path or "/").rstrip("/").lower() or "/"
+    return (url_path(url) or "/").rstrip("/").lower() or "/"
 
 
 def page_label(activity: ActivityView) -> str:
@@ -157,8 +167,7 @@ def page_label(activity: ActivityView) -> str:
         return title.strip()[:120]
     if not activity.url:
         return "a page on the website"
-    parts = urlsplit(activity.url)
-    segments = [unquote(s) for s in parts.path.split("/") if s]
+    segments = [unquote(s) for s in url_path(activity.url).split("/") if s]
     if not segments:
         return "Home page"
     words = [re.sub(r"\.(html?|php|aspx?)$", "", s).replace("-", " ").replace("_", " ").strip() for s in segments[-3:]]
@@ -168,8 +177,8 @@ def page_label(activity: ActivityView) -> str:
 def is_notable_page(url: str | None, notable: tuple[str, ...]) -> bool:
     if not url:
         return False
-    tokens = re.split(r"[^a-z0-9]+", urlsplit(url).path.lower())
-    path = urlsplit(url).path.lower()
+    path = url_path(url).lower()
+    tokens = re.split(r"[^a-z0-9]+", path)
     return any(n in tokens or (len(n) > 3 and n in path) for n in notable)
 
 

@@ -146,14 +146,17 @@ def human_minutes(minutes: float) -> str:
     return f"{d} d" + (f" {h} h" if h else "")
 
 
-def sla_label(due: datetime | None, state: str | None, snoozed_until: datetime | None, now: datetime) -> str:
-    """A lead's speed-to-lead timer in one line (mrkdwn, our own text only)."""
+def sla_label(due: datetime | None, state: str | None, snoozed_until: datetime | None, now: datetime,
+              handled: bool = False) -> str:
+    """A lead's speed-to-lead timer in one line (mrkdwn, our own text only). `handled`: claimed or called."""
     if snoozed_until and snoozed_until > now:
         return f"😴 snoozed until {_clock(snoozed_until)}"
     if state == "met":
         return "✅ called in time" if due is None else "✅ SLA met"
     if due is None:
         return ""
+    if handled:
+        return "🟠 picked up after the SLA" if state in ("reminded", "escalated") else ""
     left = (due - now).total_seconds() / 60
     if left > 0:
         return f"⏱️ call within {human_minutes(left)} (by {_clock(due)})"

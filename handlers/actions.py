@@ -124,28 +124,41 @@ def on_snooze(ack, body, action, respond, context):
 
 
 def on_reassign(ack, body, action, respond, context):
+    ack()  # first: the checks below ask Slack, and Slack wants its answer within 3 seconds
     to_user = action.get("selected_user")
     block = str(action.get("block_id") or "")
     qid = _qualification_id(block.rpartition("_")[2]) if block.startswith(("followup_", "escalation_")) else None
     services = context["services"]
     if not to_user or qid is None:
-        ack()
         return
-    directory = services.slack.directory
-    person = directory.user(to_user)
+    client, directory, access = services.slack.client, services.slack.directory, services.slack.access
+    try:
+        person = directory.user(to_user)
+        to_email = directory.email_of(to_user) if person else None
+    except (SlackApiError, OSError) as exc:
+        log.warning("reassign: could not look up %s (%s)", to_user,
+                    exc.response.get("error") if isinstance(exc, SlackApiError) else type(exc).__name__)
+        _tell(body, respond, client, services, "Slack did not say who that is just now; try again in a minute.")
+        return
     if person is None or person.get("is_bot") or person.get("deleted"):
-        ack()
-        _tell(body, respond, services.slack.client, services, "Pick a person on the sales team, not a bot.")
+        _tell(body, respond, client, services, "Pick a person on the sales team, not a bot.")
+        return
+    if access is not None and not access.allows(to_user):
+        # They could not open the brief or press its buttons; nor should they get the lead by DM.
+        _tell(body, respond, client, services,
+              f"<@{to_user}> is not on the sales team in Leadbrief, so they could not open this lead. "
+              "Pick someone who is.")
         return
 
     def change(s, qid, user, services):
         policy = services.settings.follow_up
         q = s.get(Qualification, qid)
         due = policy.due(q.reason, services.clock(), policy.zone(person.get("tz"))) if q else None
-        return workflow.reassign(s, qid, user, to_user, directory.email_of(to_user), services.clock(), due)
+        return workflow.reassign(s, qid, user, to_user, to_email, services.clock(), due)
 
-    outcome = _apply(ack, body, action, respond, context, change, qid=qid, detail=f"to {to_user}")
+    outcome = _apply(lambda *a, **k: None, body, action, respond, context, change, qid=qid, detail=f"to {to_user}")
     if outcome is not None and outcome.changed:
+        services.wake_delivery()  # a brief that was held for a digest goes out to the new rep now
         _tell_new_rep(services, body["user"]["id"], to_user, qid)
 
 

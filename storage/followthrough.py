@@ -34,6 +34,7 @@ class Posted:
 
     card: LeadCard
     reason: str
+    status: str
     qualified_at: datetime
     rep_user: str | None
     channel: str | None
@@ -56,7 +57,8 @@ def start_clock(session: Session, qualification_id: int, rep_user: str | None, d
     built = select(Delivery.created_at).where(Delivery.qualification_id == qualification_id).scalar_subquery()
     newest = select(func.max(Activity.id)).where(Activity.lead_id == Qualification.lead_id,
                                                  Activity.received_at <= built).scalar_subquery()
-    values: dict = {"rep_user": rep_user, "seen_activity_id": func.coalesce(newest, 0)}
+    # A rep the lead was reassigned to before its brief went out keeps it.
+    values: dict = {"rep_user": func.coalesce(Qualification.rep_user, rep_user), "seen_activity_id": func.coalesce(newest, 0)}
     session.execute(update(Qualification).where(Qualification.id == qualification_id).values(**values)
                     .execution_options(synchronize_session=False))
     if due_at is not None:
@@ -94,11 +96,25 @@ def take(session: Session, nudge: Nudge, state: str | None, nudge_at: datetime |
     ).rowcount == 1
 
 
-def retry_later(session: Session, qualification_id: int, previous: Nudge, at: datetime, **values) -> None:
+def _as_taken(state: str | None, nudge_at: datetime | None):
+    """Still as take() left it: a claim, snooze or reassignment meanwhile wins over a retry."""
+    return and_(Qualification.sla_state == state if state is not None else Qualification.sla_state.is_(None),
+                Qualification.nudge_at == nudge_at if nudge_at is not None else Qualification.nudge_at.is_(None))
+
+
+def retry_later(session: Session, previous: Nudge, taken: tuple[str | None, datetime | None], at: datetime) -> None:
     """The step could not be posted (Slack away): put it back as it was, due again at `at`."""
-    session.execute(update(Qualification).where(Qualification.id == qualification_id)
-                    .values(sla_state=previous.state, nudge_at=at, snoozed_until=previous.snoozed_until, **values)
+    session.execute(update(Qualification)
+                    .where(Qualification.id == previous.qualification_id, _as_taken(*taken))
+                    .values(sla_state=previous.state, nudge_at=at, snoozed_until=previous.snoozed_until)
                     .execution_options(synchronize_session=False))
+
+
+def bring_forward(session: Session, qualification_id: int, taken: tuple[str | None, datetime | None],
+                  at: datetime) -> None:
+    """Make the next step (the escalation) due at `at`, unless the lead changed meanwhile."""
+    session.execute(update(Qualification).where(Qualification.id == qualification_id, _as_taken(*taken))
+                    .values(nudge_at=at).execution_options(synchronize_session=False))
 
 
 def posted(session: Session, qualification_id: int) -> Posted | None:
@@ -111,7 +127,7 @@ def posted(session: Session, qualification_id: int) -> Posted | None:
     if row is None:
         return None
     q, lead, d = row
-    return Posted(card_of(lead, q), q.reason, q.qualified_at, q.rep_user, d.channel if d else None,
+    return Posted(card_of(lead, q), q.reason, q.status, q.qualified_at, q.rep_user, d.channel if d else None,
                   d.ts if d else None, d.queue_reason if d else None, q.sla_due_at, q.escalation_channel,
                   q.escalation_ts)
 

@@ -149,4 +149,9 @@ def reassign(session: Session, qualification_id: int, by: str, to_user: str, to_
             lead.owner_email = to_email.lower()
         return True, f"Reassigned to <@{to_user}>; they have been told."
 
-    return _change(session, qualification_id, apply)
+    outcome = _change(session, qualification_id, apply)
+    held = outcome.delivery if outcome is not None and outcome.changed else None
+    if held is not None and held.status == "digest":
+        # Held for the old rep's digest: it goes out now as a brief of its own, routed to the new rep.
+        held.status, held.digest_user, held.next_attempt_at = "pending", None, now
+    return outcome

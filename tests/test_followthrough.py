@@ -512,3 +512,150 @@ def test_forgetting_a_lead_in_a_digest_keeps_the_other_leads_in_it(http, ft, fak
     after = fake_slack.messages[digest[0]]
     assert "daily digest: 1 new lead" in after["text"] and "jon.doe@acme.example" in json.dumps(after["blocks"])
     assert "ann.lee" not in json.dumps(after["blocks"]).lower()
+
+
+# --- When things go wrong --------------------------------------------------------------------------
+
+
+def test_a_malformed_page_url_neither_breaks_the_brief_nor_stops_the_worker(http, ft, fake_slack):
+    email = "jon.doe@acme.example"
+    send_webhook(http, ft, researcher_history(events_at(ft)))
+    assert ft.deliver() == 1
+    ts = one(ft, Delivery).ts
+    ft.clock.advance(d(minutes=1))
+    send_webhook(http, ft, [events_at(ft, "m").visit(email, "http://[broken/pricing", d(seconds=10))])
+    assert ft.follow() == 1
+    assert "Pricing" in text_of(posts(fake_slack, thread_ts=ts)[-1])
+    slash(http, ft, fake_slack, email, name="lookup")
+    assert "Jon Doe" in text_of(fake_slack.wait_for_responses("lookup")[0])
+
+
+def test_a_step_that_raises_is_skipped_and_the_others_still_run(http, ft, fake_slack, monkeypatch, caplog):
+    from briefs import followthrough as domain
+
+    post_hand_raiser(http, ft, fake_slack)
+    ft.clock.advance(d(seconds=2))
+    post_hand_raiser(http, ft, fake_slack, email="ann@initech.example")
+    real = domain.reminder
+
+    def broken(card, *args):
+        if card.email == "sam@globex.example":
+            raise RuntimeError("a bug in one lead's reminder")
+        return real(card, *args)
+
+    monkeypatch.setattr(domain, "reminder", broken)
+    ft.clock.advance(d(minutes=6))
+    assert ft.follow() == 1  # Ann is reminded though Sam's reminder raised
+    assert "a bug in one lead's reminder" in caplog.text
+    sam = [q for q in one_many(ft, Qualification) if q.sla_state == "running"]
+    assert len(sam) == 1 and sam[0].nudge_at == ft.clock.now + d(minutes=5)  # postponed, not lost
+    monkeypatch.setattr(domain, "reminder", real)
+    assert ft.follow() == 0
+    ft.clock.advance(d(minutes=5))
+    assert ft.follow() >= 1
+    assert any(c["text"].startswith("Reminder: Sam Rivera") for c in fake_slack.calls_to("chat.postMessage"))
+
+
+def test_a_brief_in_an_unreachable_channel_goes_to_the_team_queue_at_once(http, ft, fake_slack):
+    post_hand_raiser(http, ft, fake_slack)
+    ft.clock.advance(d(minutes=6))
+    fake_slack.fail("chat.postMessage", "channel_not_found")
+    assert ft.follow() == 0
+    assert one(ft, Qualification).sla_state == "reminded"
+    assert ft.follow() == 1  # no waiting out the escalation delay: the rep cannot see the reminder
+    assert "Nobody has called Sam Rivera yet" in text_of(posts(fake_slack, channel=QUEUE)[-1])
+    assert one(ft, Qualification).sla_state == "escalated"
+
+
+def test_a_claim_while_slack_is_down_is_not_undone_by_the_retry(http, ft, fake_slack):
+    post_hand_raiser(http, ft, fake_slack)
+    q = one(ft, Qualification)
+    ft.clock.advance(d(minutes=6))
+    fake_slack.fail("chat.postMessage", "internal_error")
+    follower = FollowThrough(ft.services, web_client(ft.services.settings, interactive=False))
+    # The claim lands between the reminder being taken and its failure being recorded.
+    real_post = follower._post_nudge
+
+    def claim_then_fail(*args):
+        action(http, ft, fake_slack, button("lead_claim", str(q.id)), name="claim")
+        fake_slack.wait_for_responses("claim")
+        return real_post(*args)
+
+    follower._post_nudge = claim_then_fail
+    assert follower.run_once() == 0
+    q = one(ft, Qualification)
+    assert (q.status, q.claimed_by, q.nudge_at) == ("claimed", "U0JANE", None)
+    ft.clock.advance(d(hours=1))
+    assert ft.follow() == 0
+
+
+def test_a_thread_update_that_fails_is_retried_after_a_pause_not_every_pass(http, ft, fake_slack):
+    send_webhook(http, ft, researcher_history(events_at(ft)))
+    assert ft.deliver() == 1
+    ft.clock.advance(d(minutes=1))
+    send_webhook(http, ft, [events_at(ft, "p").visit("jon.doe@acme.example", "https://ourco.example/pricing",
+                                                      d(seconds=5))])
+    fake_slack.fail("chat.postMessage", "internal_error")
+    assert ft.follow() == 0
+    tries = len(fake_slack.calls_to("chat.postMessage"))
+    ft.clock.advance(d(seconds=30))
+    assert ft.follow() == 0 and len(fake_slack.calls_to("chat.postMessage")) == tries
+    ft.clock.advance(d(seconds=31))
+    assert ft.follow() == 1
+    assert "Pricing" in text_of(fake_slack.calls_to("chat.postMessage")[-1])
+
+
+def test_a_digest_whose_channel_is_gone_goes_to_the_reps_dm(http, ft, fake_slack):
+    slash(http, ft, fake_slack, "route <#C0JANE|jane-leads>", name="route")
+    assert "will go to <#C0JANE>" in fake_slack.wait_for_responses("route")[0]["text"]
+    slash(http, ft, fake_slack, "quiet on", name="quiet")
+    fake_slack.wait_for_responses("quiet")
+    send_webhook(http, ft, researcher_history(events_at(ft)))
+    assert ft.deliver() == 0
+    ft.clock.advance(d(days=1))
+    fake_slack.fail("chat.postMessage", "is_archived")
+    assert ft.follow() >= 1
+    digest = [c for c in fake_slack.calls_to("chat.postMessage") if "daily digest" in text_of(c)]
+    assert [c["channel"] for c in digest] == ["C0JANE", "U0JANE"]
+    assert one(ft, Delivery).channel == "D0JANE"
+
+
+def test_reassign_checks_the_person_after_acking_and_refuses_outsiders(http, ft, fake_slack):
+    post_hand_raiser(http, ft, fake_slack)
+    q = one(ft, Qualification)
+    fake_slack.add_user("sue@elsewhere.example", "U0SUE", "sue")  # in the workspace, not on the sales team
+    pick = {"type": "users_select", "action_id": "lead_reassign", "block_id": f"followup_{q.id}",
+            "selected_user": "U0SUE"}
+    action(http, ft, fake_slack, pick, name="outsider")
+    assert "not on the sales team" in fake_slack.wait_for_responses("outsider")[0]["text"]
+    assert one(ft, Qualification).rep_user == "U0JANE"
+    assert not posts(fake_slack, channel="U0SUE")
+
+    fake_slack.fail("users.info", "ratelimited")
+    pick["selected_user"] = "U0MIA"  # not cached yet: users.info is asked, and fails
+    r = action(http, ft, fake_slack, pick, name="slack-busy")
+    assert r.status_code == 200
+    assert "try again in a minute" in fake_slack.wait_for_responses("slack-busy")[0]["text"]
+    assert one(ft, Qualification).rep_user == "U0JANE"
+
+
+def test_reassigning_a_lead_held_for_a_digest_posts_it_to_the_new_rep(http, ft, fake_slack):
+    slash(http, ft, fake_slack, "quiet on", name="quiet")
+    fake_slack.wait_for_responses("quiet")
+    send_webhook(http, ft, researcher_history(events_at(ft)))
+    assert ft.deliver() == 0
+    q = one(ft, Qualification)
+    pick = {"type": "users_select", "action_id": "lead_reassign", "block_id": f"followup_{q.id}",
+            "selected_user": "U0OMAR"}
+    action(http, ft, fake_slack, pick, home=True)
+    wait_for(lambda: posts(fake_slack, channel="U0OMAR"))  # told by DM
+    ft.clock.advance(d(seconds=2))
+    assert ft.deliver() == 1
+    brief = fake_slack.calls_to("chat.postMessage")[-1]
+    assert brief["channel"] == "U0OMAR" and "Jon Doe" in text_of(brief)
+    d_ = one(ft, Delivery)
+    assert (d_.status, d_.digest_user) == ("sent", None)
+    assert one(ft, Qualification).rep_user == "U0OMAR"
+    ft.clock.advance(d(days=1))
+    ft.follow()
+    assert not [c for c in fake_slack.calls_to("chat.postMessage") if "daily digest" in text_of(c)]

@@ -14,11 +14,14 @@ from briefs.followthrough import (
     QueueItem,
     digest,
     escalation,
+    escalation_answered,
     home_view,
     is_high_intent,
     next_digest_at,
+    passed_on,
     reminder,
     sla_label,
+    snooze_over,
     thread_update,
 )
 from briefs.rules import Rules
@@ -81,11 +84,13 @@ def test_messages_escape_lead_text_and_stay_within_block_kit_limits():
                      rep_user="U0JANE", crm_url="https://crm.example/1")
     messages = [
         reminder(c, "U0JANE", 12, 5), escalation(c, "U0JANE", 12, 5, "C0JANE"), thread_update(c, hot, rules, "U0JANE"),
-        digest([c] * 60, "U0JANE", {7: state}),
+        digest([c] * 60, "U0JANE", {7: state}), snooze_over(c, "U0JANE"), escalation_answered(c, "U0OMAR", "claimed"),
+        passed_on(c, "U0JANE", "U0OMAR", "C0JANE"),
     ]
     for msg in messages:
         assert validate_message_blocks(msg["blocks"], msg["text"]) == []
-        raw = json.dumps(msg["blocks"])
+        # The notification text too: Slack reads it as mrkdwn, so a name must not ping the channel.
+        raw = json.dumps(msg["blocks"]) + msg["text"]
         assert "<!channel>" not in raw and "<https://evil" not in raw
     queue = [QueueItem(card(name=HOSTILE, qid=i), NOW, "open", NOW + timedelta(minutes=5), "running", None, state)
              for i in range(40)]
@@ -100,6 +105,9 @@ def test_sla_labels():
     assert sla_label(due, "reminded", None, NOW + timedelta(minutes=16)) == "🔴 overdue by 12 min"
     assert "snoozed" in sla_label(due, "running", NOW + timedelta(hours=1), NOW)
     assert sla_label(due, "met", None, NOW) == "✅ SLA met"
+    # Claimed or called after the reminder: late, but no longer overdue, and the figure stops growing.
+    assert sla_label(due, "reminded", None, NOW + timedelta(hours=3), handled=True) == "🟠 picked up after the SLA"
+    assert sla_label(due, "escalated", None, NOW + timedelta(hours=3), handled=True) == "🟠 picked up after the SLA"
 
 
 def test_followup_shows_the_clock_snooze_and_reassignment():
