@@ -42,11 +42,27 @@ def _code(exc: Exception) -> str:
 def refresh(services, client: WebClient, qualification_id: int) -> None:
     """Show a lead's current follow-up state wherever it is posted: its brief (or the digest that holds it)
     and its escalation in the team queue. Failures are logged: the state itself is already saved."""
+    shown = None
+    # Two refreshes of one lead (a click and a reminder) may reach Slack out of order: after each update the
+    # state is read again, and shown again if it moved on meanwhile, so the newest state is the one left.
+    for _ in range(3):
+        current = _rendered(services, qualification_id)
+        if current is None or current == shown:
+            return
+        (channel, ts, payload), escalation = current
+        _update(client, channel, ts, payload)
+        if escalation is not None:
+            # The queue's call for help is answered: say by whom, and take its Claim button away.
+            _update(client, *escalation)
+        shown = current
+
+
+def _rendered(services, qualification_id: int):
     with services.sessions() as s:
         q = s.get(Qualification, qualification_id)
         d = s.scalars(select_delivery(qualification_id)).first()
         if q is None or d is None or not d.ts or not d.channel:
-            return
+            return None
         lead = s.get(Lead, q.lead_id)
         if d.digest_user:
             ids = store.digest_members(s, d.channel, d.ts)
@@ -54,15 +70,12 @@ def refresh(services, client: WebClient, qualification_id: int) -> None:
             payload = domain.digest([c for _, c, _ in items], d.digest_user, {c.qualification_id: f for _, c, f in items})
         else:
             payload = delivered(d.payload, followup_state(q, d.queue_reason, lead.crm_url))
-        card = store.card_of(lead, q)
-        escalation = (q.escalation_channel, q.escalation_ts, q.claimed_by or (q.status_by if q.status == "not_a_fit"
-                                                                             else None), q.status)
-        channel, ts = d.channel, d.ts
-    _update(client, channel, ts, payload)
-    esc_channel, esc_ts, by, status = escalation
-    if esc_channel and esc_ts and by:
-        # The queue's call for help is answered: say by whom, and take its Claim button away.
-        _update(client, esc_channel, esc_ts, domain.escalation_answered(card, by, status))
+        by = q.claimed_by or (q.status_by if q.status == "not_a_fit" else None)
+        escalation = None
+        if q.escalation_channel and q.escalation_ts and by:
+            escalation = (q.escalation_channel, q.escalation_ts,
+                          domain.escalation_answered(store.card_of(lead, q), by, q.status))
+        return (d.channel, d.ts, payload), escalation
 
 
 def digest_without(services, channel: str, ts: str) -> dict | None:
@@ -252,10 +265,17 @@ class FollowThrough:
 
     # --- Thread updates ------------------------------------------------------------------------------
 
-    def updates(self, now: datetime) -> int:
-        with self.services.sessions() as s:
-            leads = store.engaging(s, now)
-        return sum(self._guarded("update", e.qualification_id, self._update, e, now) for e in leads)
+    def updates(self, now: datetime, page: int = 200, max_pages: int = 25) -> int:
+        # Page by id: leads that are kept for later (cooling down) must not crowd out the ones behind them.
+        sent, after = 0, 0
+        for _ in range(max_pages):
+            with self.services.sessions() as s:
+                leads = store.engaging(s, now, limit=page, after=after)
+            sent += sum(self._guarded("update", e.qualification_id, self._update, e, now) for e in leads)
+            if len(leads) < page:
+                break
+            after = leads[-1].qualification_id
+        return sent
 
     def _update(self, e: store.Engaging, now: datetime) -> int:
         rules = self.services.settings.rules
@@ -342,9 +362,9 @@ class FollowThrough:
             metrics.follow_through("failed")
             return 0
         metrics.follow_through("digest")
+        tz = self._tz(user_id)
         with self.services.sessions.begin() as s:
             store.digest_sent(s, ids, now, resp["channel"], resp["ts"])
-            tz = self._tz(user_id)
             for d, card, _ in items:
                 # The clock starts when the digest is posted: the rep chose not to be paged before.
                 store.start_clock(s, d.qualification_id, user_id,

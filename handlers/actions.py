@@ -21,7 +21,7 @@ from briefs.blocks import (
     not_a_fit_view,
 )
 from briefs.followthrough import ACTION_QUIET, passed_on, snooze_until
-from handlers.commands import NOT_YOURS, lookup, may_see
+from handlers.commands import NOT_YOURS, lookup, may_see, own_email, visible_to
 from handlers.events import publish_home
 from storage import audit, workflow
 from storage import followthrough as followthrough_store
@@ -74,15 +74,17 @@ def _apply(ack, body, action, respond, context, change, qid=None, detail: str | 
     if qid is None:
         _tell(body, respond, client, services, "That button is out of date; look the lead up with `/lead`.")
         return None
+    mine = own_email(services, user)  # may ask Slack: before the row lock is taken, not under it
     with services.sessions.begin() as s:
         lead = _lead_of(s, qid)
-        if lead is not None and not may_see(services, user, lead.owner_email):
-            _tell(body, respond, client, services, NOT_YOURS)
-            return None
-        outcome = change(s, qid, user, services)
+        allowed = lead is None or visible_to(mine, lead.owner_email)
+        outcome = change(s, qid, user, services) if allowed else None
         if outcome is not None and lead is not None:
             audit.record(s, actor=user, action=action.get("action_id", "button")[:32], at=services.clock(),
                          lead_id=lead.id, lead_ref=lead.email, detail=detail)
+    if not allowed:
+        _tell(body, respond, client, services, NOT_YOURS)
+        return None
     if outcome is None:
         _tell(body, respond, client, services, "This lead no longer exists.")
         return None
@@ -96,11 +98,26 @@ def _lead_of(session, qid: int) -> Lead | None:
     return session.get(Lead, q.lead_id) if q else None
 
 
-def on_claim(ack, body, action, respond, context):
-    def change(s, qid, user, services):
-        return workflow.claim(s, qid, user, services.slack.directory.email_of(user), services.clock())
+def _ask_slack(what: str, fetch, default=None):
+    """A directory lookup made before a transaction opens; if Slack is busy, go on without it."""
+    try:
+        return fetch()
+    except (SlackApiError, OSError) as exc:
+        log.warning("could not look up %s (%s)", what,
+                    exc.response.get("error") if isinstance(exc, SlackApiError) else type(exc).__name__)
+        return default
 
-    _apply(ack, body, action, respond, context, change)
+
+def on_claim(ack, body, action, respond, context):
+    ack()
+    services = context["services"]
+    user = body["user"]["id"]
+    email = _ask_slack(f"the email of {user}", lambda: services.slack.directory.email_of(user))
+
+    def change(s, qid, user, services):
+        return workflow.claim(s, qid, user, email, services.clock())
+
+    _apply(lambda: None, body, action, respond, context, change)
 
 
 def on_contacted(ack, body, action, respond, context):
@@ -108,19 +125,23 @@ def on_contacted(ack, body, action, respond, context):
 
 
 def on_snooze(ack, body, action, respond, context):
+    ack()
     code, _, raw = str((action.get("selected_option") or {}).get("value") or "").partition(":")
     labels = {"1h": "for an hour", "morning": "until tomorrow morning"}
+    if code not in labels:
+        return
+    services = context["services"]
+    user = body["user"]["id"]
+    policy = services.settings.follow_up
+    # Their own morning: the time zone in their Slack profile (the team's if Slack cannot say).
+    person = _ask_slack(f"the time zone of {user}", lambda: services.slack.directory.user(user)) or {}
+    tz = policy.zone(person.get("tz"))
 
     def change(s, qid, user, services):
-        policy = services.settings.follow_up
-        tz = policy.zone((services.slack.directory.user(user) or {}).get("tz"))
         until = snooze_until(code, services.clock(), tz, policy.hours)
         return workflow.snooze(s, qid, user, until, labels[code])
 
-    if code not in labels:
-        ack()
-        return
-    _apply(ack, body, action, respond, context, change, qid=_qualification_id(raw), detail=code)
+    _apply(lambda: None, body, action, respond, context, change, qid=_qualification_id(raw), detail=code)
 
 
 def on_reassign(ack, body, action, respond, context):
@@ -132,12 +153,9 @@ def on_reassign(ack, body, action, respond, context):
     if not to_user or qid is None:
         return
     client, directory, access = services.slack.client, services.slack.directory, services.slack.access
-    try:
-        person = directory.user(to_user)
-        to_email = directory.email_of(to_user) if person else None
-    except (SlackApiError, OSError) as exc:
-        log.warning("reassign: could not look up %s (%s)", to_user,
-                    exc.response.get("error") if isinstance(exc, SlackApiError) else type(exc).__name__)
+    person = _ask_slack(to_user, lambda: directory.user(to_user), default=False)
+    to_email = _ask_slack(f"the email of {to_user}", lambda: directory.email_of(to_user)) if person else None
+    if person is False:
         _tell(body, respond, client, services, "Slack did not say who that is just now; try again in a minute.")
         return
     if person is None or person.get("is_bot") or person.get("deleted"):
@@ -156,7 +174,7 @@ def on_reassign(ack, body, action, respond, context):
         due = policy.due(q.reason, services.clock(), policy.zone(person.get("tz"))) if q else None
         return workflow.reassign(s, qid, user, to_user, to_email, services.clock(), due)
 
-    outcome = _apply(lambda *a, **k: None, body, action, respond, context, change, qid=qid, detail=f"to {to_user}")
+    outcome = _apply(lambda: None, body, action, respond, context, change, qid=qid, detail=f"to {to_user}")
     if outcome is not None and outcome.changed:
         services.wake_delivery()  # a brief that was held for a digest goes out to the new rep now
         _tell_new_rep(services, body["user"]["id"], to_user, qid)
@@ -231,9 +249,10 @@ def on_not_a_fit_submitted(ack, body, view, context):
         log.warning("not-a-fit modal with unreadable metadata")
         return
     user = body["user"]["id"]
+    mine = own_email(services, user)
     with services.sessions.begin() as s:
         lead = _lead_of(s, qid)
-        if lead is not None and not may_see(services, user, lead.owner_email):
+        if lead is not None and not visible_to(mine, lead.owner_email):
             return
         outcome = workflow.not_a_fit(s, qid, user, text[:1000], services.clock())
         if outcome is not None and lead is not None:

@@ -75,7 +75,11 @@ def own_email(services, user_id: str) -> str | None:
 
 
 def may_see(services, user_id: str, owner_email: str | None) -> bool:
-    mine = own_email(services, user_id)
+    return visible_to(own_email(services, user_id), owner_email)
+
+
+def visible_to(mine: str | None, owner_email: str | None) -> bool:
+    """`mine` from own_email(): None lets the user see every lead."""
     return mine is None or (owner_email or "").lower() == mine
 
 

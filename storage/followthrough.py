@@ -158,7 +158,7 @@ class Engaging:
 HOT_KINDS = ("form_submit", "meeting_booked")
 
 
-def engaging(session: Session, now: datetime, limit: int = 200) -> list[Engaging]:
+def engaging(session: Session, now: datetime, limit: int = 200, after: int = 0) -> list[Engaging]:
     """Open leads whose brief is posted and who did something since the last thread update, out of their
     cooldown or with a form or meeting that may break it. Activities are read through their (lead_id,
     occurred_at) index: only those since the lead qualified."""
@@ -170,7 +170,8 @@ def engaging(session: Session, now: datetime, limit: int = 200) -> list[Engaging
     rows = session.execute(
         select(Qualification.id, Qualification.lead_id, Qualification.seen_activity_id, Qualification.update_after)
         .join(Delivery, and_(Delivery.qualification_id == Qualification.id, Delivery.ts.is_not(None)))
-        .where(Qualification.status.in_(OPEN_STATUSES), Qualification.seen_activity_id.is_not(None),
+        .where(Qualification.id > after, Qualification.status.in_(OPEN_STATUSES),
+               Qualification.seen_activity_id.is_not(None),
                or_(and_(or_(Qualification.update_after.is_(None), Qualification.update_after <= now), news()),
                    news(*HOT_KINDS)))
         .order_by(Qualification.id).limit(limit)

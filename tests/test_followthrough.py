@@ -659,3 +659,49 @@ def test_reassigning_a_lead_held_for_a_digest_posts_it_to_the_new_rep(http, ft, 
     ft.clock.advance(d(days=1))
     ft.follow()
     assert not [c for c in fake_slack.calls_to("chat.postMessage") if "daily digest" in text_of(c)]
+
+
+def test_a_refresh_overtaken_by_a_click_leaves_the_newest_state_showing(http, ft, fake_slack, monkeypatch):
+    import bot.followthrough as follow_module
+    from storage import workflow
+
+    post_hand_raiser(http, ft, fake_slack)
+    q = one(ft, Qualification)
+    real = follow_module._update
+    clicked = []
+
+    def update_then_click(client, channel, ts, payload):
+        real(client, channel, ts, payload)
+        if not clicked:  # Omar claims while our older render is on its way to Slack
+            clicked.append(True)
+            with ft.services.sessions.begin() as s:
+                workflow.claim(s, q.id, "U0OMAR", None, ft.clock.now)
+
+    monkeypatch.setattr(follow_module, "_update", update_then_click)
+    follow_module.refresh(ft.services, web_client(ft.services.settings, interactive=False), q.id)
+    updates = fake_slack.calls_to("chat.update")
+    assert len(updates) == 2 and "Claimed by <@U0OMAR>" in text_of(updates[-1])
+    assert "Claimed by" not in text_of(updates[0])
+
+
+def test_leads_kept_for_later_do_not_crowd_out_the_others(http, ft, fake_slack):
+    send_webhook(http, ft, researcher_history(events_at(ft, "a")))
+    send_webhook(http, ft, researcher_history(events_at(ft, "b"), email="ann.lee@initech.example"))
+    assert ft.deliver() == 1
+    ft.clock.advance(d(seconds=2))  # one post a second per channel
+    assert ft.deliver() == 1
+    ft.clock.advance(d(minutes=1))
+    jon = "jon.doe@acme.example"
+    send_webhook(http, ft, [events_at(ft, "c").visit(jon, "https://ourco.example/pricing", d(seconds=5))])
+    assert ft.follow() == 1  # Jon's update starts his cooldown
+    ft.clock.advance(d(minutes=1))
+    # Jon fills in a form that is no hand-raise (kept for after his cooldown); Ann visits pricing.
+    send_webhook(http, ft, [events_at(ft, "d").form(jon, "Newsletter signup", None, d(seconds=5)),
+                            events_at(ft, "e").visit("ann.lee@initech.example", "https://ourco.example/pricing",
+                                                     d(seconds=5))])
+    worker = FollowThrough(ft.services, web_client(ft.services.settings, interactive=False))
+    assert worker.updates(ft.clock.now, page=1) == 1  # Jon, first by id, fills the page; Ann still gets hers
+    with ft.services.sessions() as s:
+        ann = s.scalars(select(Delivery).join(Lead, Lead.id == Delivery.lead_id)
+                        .where(Lead.email == "ann.lee@initech.example")).one()
+    assert fake_slack.calls_to("chat.postMessage")[-1]["thread_ts"] == ann.ts
