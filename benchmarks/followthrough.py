@@ -6,7 +6,8 @@ or not a fit), and --activities activities spread over the year before. Then it 
 `bot.followthrough.FollowThrough.run_once` against the fake Slack from tests/fake_slack.py:
 
 - idle: nothing due and nobody engaging, --iterations passes. The worker makes such a pass at most once a
-  second while webhooks arrive, so this is its steady cost on the database;
+  second while webhooks arrive, so this is its steady cost on the database; and the full scan of every
+  open brief of the last 30 days that it makes once a minute instead;
 - reminders: --due open leads past their SLA in one pass (a threaded reminder and a chat.update each);
 - updates: --engaged open leads each with a new pricing-page visit in one pass (a threaded update each).
 
@@ -47,7 +48,8 @@ BOT_TOKEN = "xoxb-bench-token"  # noqa: S105
 QUEUE = "C0QUEUE"
 REPS = [f"C0REP{k:02d}" for k in range(20)]
 KINDS = ("web_visit", "content_download", "email_open", "email_click", "email_sent", "webinar_attended")
-IDLE_TARGET_MS = 100.0  # a pass a second must leave the database mostly free
+IDLE_TARGET_MS = 20.0  # a pass a second while webhooks arrive must leave the database mostly free
+FULL_TARGET_MS = 250.0  # once a minute
 
 
 def payload(i: int) -> dict:
@@ -131,15 +133,25 @@ def run(args, url: str, label: str) -> tuple[list[str], float]:
         client = WebClient(token=BOT_TOKEN, base_url=fake.url)
         worker = FollowThrough(services, client)
 
+        if "postgresql" in url:
+            with services.engine.begin() as conn:
+                conn.execute(text("ANALYZE"))  # as autovacuum would have, on a database in use
         for _ in range(3):
             worker.run_once()
-        idle = []
-        for _ in range(args.iterations):
+        idle, full = [], []
+        for i in range(args.iterations):
             ms, n = timed(worker.run_once)
             assert n == 0, f"an idle pass posted {n} messages"
             idle.append(ms)
+            if i % 5 == 0:
+                worker._scanned = None  # the next pass is the once-a-minute full scan
+                ms, n = timed(worker.run_once)
+                assert n == 0, f"a full scan posted {n} messages"
+                full.append(ms)
         p50, p95 = percentile(idle, 50), percentile(idle, 95)
-        print(f"    idle pass: p50 {p50:.1f} ms, p95 {p95:.1f} ms over {args.iterations}", flush=True)
+        f50, f95 = percentile(full, 50), percentile(full, 95)
+        print(f"    idle pass: p50 {p50:.1f} ms, p95 {p95:.1f} ms over {args.iterations}; full scan: p50 {f50:.1f} ms, "
+              f"p95 {f95:.1f} ms over {len(full)}", flush=True)
 
         picked = rnd.sample(open_ids, args.due + args.engaged)
         due_ids, engaged_ids = picked[:args.due], picked[args.due:]
@@ -179,10 +191,10 @@ def run(args, url: str, label: str) -> tuple[list[str], float]:
     if not ok:
         print(f"    UNEXPECTED: {reminded} reminded (want {args.due}), {updated} updated (want {args.engaged}), "
               f"{posts} posts", flush=True)
-    row = (f"| {label} | {p50:.1f} ms | {p95:.1f} ms | {reminded} in {remind_ms:.0f} ms "
+    row = (f"| {label} | {p50:.1f} / {p95:.1f} ms | {f50:.1f} / {f95:.1f} ms | {reminded} in {remind_ms:.0f} ms "
            f"({remind_ms / max(1, reminded):.1f} ms each) | {updated} in {update_ms:.0f} ms "
            f"({update_ms / max(1, updated):.1f} ms each) |")
-    return [row], p95 if ok else float("inf")
+    return [row], (p95, f95) if ok else (float("inf"), float("inf"))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -201,9 +213,9 @@ def main(argv: list[str] | None = None) -> int:
 
     rows, verdicts = [], []
     with tempfile.TemporaryDirectory(prefix="leadbrief-ft-") as tmp:
-        r, p95 = run(args, f"sqlite:///{Path(tmp) / 'ft.db'}", "SQLite")
+        r, p95s = run(args, f"sqlite:///{Path(tmp) / 'ft.db'}", "SQLite")
         rows += r
-        verdicts.append(("SQLite", p95))
+        verdicts.append(("SQLite", p95s))
     if args.postgres:
         schema = f"lb_ft_{os.getpid()}"
         admin = db.make_engine(args.postgres)
@@ -211,9 +223,9 @@ def main(argv: list[str] | None = None) -> int:
             conn.execute(text(f'CREATE SCHEMA "{schema}"'))
         try:
             url = make_url(args.postgres).update_query_dict({"options": f"-csearch_path={schema}"})
-            r, p95 = run(args, url.render_as_string(hide_password=False), "PostgreSQL")
+            r, p95s = run(args, url.render_as_string(hide_password=False), "PostgreSQL")
             rows += r
-            verdicts.append(("PostgreSQL", p95))
+            verdicts.append(("PostgreSQL", p95s))
         finally:
             with admin.begin() as conn:
                 conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
@@ -224,15 +236,18 @@ def main(argv: list[str] | None = None) -> int:
             f"{args.leads:,} leads each qualified once, {args.open:,} of them open with a posted brief, "
             f"{args.activities:,} activities over the year before. `FollowThrough.run_once` against the fake "
             "Slack: an idle pass (nothing due, nobody engaging; made at most once a second while webhooks "
-            f"arrive), then {args.due} leads past their SLA at once, then {args.engaged} leads with a new "
-            "pricing-page visit at once.",
+            "arrive; it looks only at leads with activity since the last pass), the full scan of every open "
+            f"brief of the last 30 days that replaces it once a minute, then {args.due} leads past their SLA "
+            f"at once, then {args.engaged} leads with a new pricing-page visit at once. PostgreSQL is analyzed "
+            "after loading, as autovacuum would have.",
             "",
-            "| database | idle pass p50 | idle pass p95 | reminders | thread updates |",
+            "| database | idle pass p50 / p95 | full scan p50 / p95 | reminders | thread updates |",
             "| --- | ---: | ---: | --- | --- |",
             *rows,
             "",
-            *[f"- {name}: idle pass p95 ≤ {IDLE_TARGET_MS:.0f} ms, every reminder and update posted once: "
-              f"{met(p95 <= IDLE_TARGET_MS)}" for name, p95 in verdicts],
+            *[f"- {name}: idle pass p95 ≤ {IDLE_TARGET_MS:.0f} ms and full scan p95 ≤ {FULL_TARGET_MS:.0f} ms, "
+              f"every reminder and update posted once: {met(p95 <= IDLE_TARGET_MS and f95 <= FULL_TARGET_MS)}"
+              for name, (p95, f95) in verdicts],
             "",
         ])
     return 0

@@ -30,6 +30,8 @@ log = logging.getLogger("leadbrief.followthrough")
 RETRY = timedelta(minutes=1)
 SLOW_RETRY = timedelta(minutes=15)  # Slack refuses us outright (token revoked, scope missing): an admin must act
 SKIP_AFTER_FAILURE = timedelta(minutes=5)
+FULL_SCAN_EVERY = timedelta(minutes=1)
+MAX_INCREMENTAL_ACTIVITIES = 10_000  # stored since the last pass; more: a full scan is quicker
 # The message's place is gone (channel archived, bot removed, brief deleted): no retry can fix it.
 UNREACHABLE = ROUTE_ERRORS | {"message_not_found", "thread_not_found", "cant_update_message"}
 
@@ -119,6 +121,8 @@ class FollowThrough:
         self._thread: threading.Thread | None = None
         # Steps that raised unexpectedly, skipped until then so one bad lead does not flood the log.
         self._failing: dict[tuple[str, int | str], datetime] = {}
+        # Thread updates: (newest activity id, time) of the last pass, and the time of the last full scan.
+        self._scanned: tuple[int, datetime, datetime] | None = None
 
     @property
     def policy(self) -> domain.FollowUpPolicy:
@@ -266,19 +270,45 @@ class FollowThrough:
     # --- Thread updates ------------------------------------------------------------------------------
 
     def updates(self, now: datetime, page: int = 200, max_pages: int = 25) -> int:
+        since = now - domain.THREAD_UPDATE_HORIZON
+        with self.services.sessions() as s:
+            mark = store.newest_activity_id(s)  # read first: whatever is stored after it is the next pass's
+            leads = self._candidates(s, now)
+        if leads == []:
+            self._scanned = (mark, now, self._scanned[2] if self._scanned else now)
+            return 0
         # Page by id: leads that are kept for later (cooling down) must not crowd out the ones behind them.
         sent, after = 0, 0
         for _ in range(max_pages):
             with self.services.sessions() as s:
-                leads = store.engaging(s, now, limit=page, after=after)
-            sent += sum(self._guarded("update", e.qualification_id, self._update, e, now) for e in leads)
-            if len(leads) < page:
+                batch = store.engaging(s, now, since, limit=page, after=after, lead_ids=leads)
+            sent += sum(self._guarded("update", e.qualification_id, self._update, e, now) for e in batch)
+            if len(batch) < page:
                 break
-            after = leads[-1].qualification_id
+            after = batch[-1].qualification_id
+        self._scanned = (mark, now, now if leads is None else self._scanned[2])
         return sent
+
+    def _candidates(self, session, now: datetime) -> list[int] | None:
+        """Between full scans (one a minute), only the leads that may have news: those with activity since
+        the last pass, whose brief was just posted, or whose cooldown just ended. None: look at every lead
+        (the full scan also catches an activity whose batch committed after a newer one)."""
+        if self._scanned is None:
+            return None
+        mark, then, full_at = self._scanned
+        if now < then or now - full_at >= FULL_SCAN_EVERY:
+            return None
+        active = store.active_leads(session, mark, MAX_INCREMENTAL_ACTIVITIES)
+        if active is None:
+            return None
+        return sorted(active | set(store.posted_since(session, then)) | set(store.cooled_down(session, then, now)))
 
     def _update(self, e: store.Engaging, now: datetime) -> int:
         rules = self.services.settings.rules
+        with self.services.sessions.begin() as s:
+            # A barrier of its own (lock taken and let go at once), so no other lock is held while waiting.
+            if not store.wait_for_writers(s, e.lead_id):
+                return 0  # a batch for this lead is still being stored: next pass
         with self.services.sessions.begin() as s:
             since = store.qualified_at(s, e.qualification_id)
             rows = store.new_activities(s, e, since)

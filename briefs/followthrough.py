@@ -35,6 +35,8 @@ from briefs.sla import (
 
 DEFAULT_SLA_MINUTES: Mapping[str, int] = {"hand_raiser": 5, "default": 60}
 ACTION_QUIET = "lead_quiet"
+# Thread updates follow a brief this long; after that, a lead who comes back qualifies anew (a fresh brief).
+THREAD_UPDATE_HORIZON = timedelta(days=30)
 MAX_HOME_LEADS = 20
 MAX_HOME_BLOCKS = 100
 

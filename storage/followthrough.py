@@ -7,8 +7,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, func, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import and_, func, or_, select, text, update
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session, aliased
 
 from briefs.followthrough import LeadCard, QueueItem
 from briefs.signals import ActivityView
@@ -158,25 +159,69 @@ class Engaging:
 HOT_KINDS = ("form_submit", "meeting_booked")
 
 
-def engaging(session: Session, now: datetime, limit: int = 200, after: int = 0) -> list[Engaging]:
-    """Open leads whose brief is posted and who did something since the last thread update, out of their
-    cooldown or with a form or meeting that may break it. Activities are read through their (lead_id,
-    occurred_at) index: only those since the lead qualified."""
+def engaging(session: Session, now: datetime, since: datetime, limit: int = 200, after: int = 0,
+             lead_ids: list[int] | None = None) -> list[Engaging]:
+    """Open leads whose brief is posted (qualified since `since`; a later one replaces it) and who did
+    something since the last thread update, out of their cooldown or with a form or meeting that may break
+    it; only `lead_ids` if given. Activities are read through their (lead_id, occurred_at) index."""
     def news(*kinds):
         return select(Activity.id).where(
             Activity.lead_id == Qualification.lead_id, Activity.occurred_at >= Qualification.qualified_at,
             Activity.id > Qualification.seen_activity_id, *([Activity.kind.in_(kinds)] if kinds else [])).exists()
 
+    newer = aliased(Qualification)
+    superseded = select(newer.id).where(newer.lead_id == Qualification.lead_id, newer.id > Qualification.id).exists()
     rows = session.execute(
         select(Qualification.id, Qualification.lead_id, Qualification.seen_activity_id, Qualification.update_after)
         .join(Delivery, and_(Delivery.qualification_id == Qualification.id, Delivery.ts.is_not(None)))
-        .where(Qualification.id > after, Qualification.status.in_(OPEN_STATUSES),
-               Qualification.seen_activity_id.is_not(None),
+        .where(Qualification.id > after, Qualification.qualified_at >= since,
+               *([Qualification.lead_id.in_(lead_ids)] if lead_ids is not None else []),
+               Qualification.status.in_(OPEN_STATUSES), Qualification.seen_activity_id.is_not(None), ~superseded,
                or_(and_(or_(Qualification.update_after.is_(None), Qualification.update_after <= now), news()),
                    news(*HOT_KINDS)))
         .order_by(Qualification.id).limit(limit)
     ).all()
     return [Engaging(*r) for r in rows]
+
+
+def newest_activity_id(session: Session) -> int:
+    return session.scalar(select(func.max(Activity.id))) or 0
+
+
+def active_leads(session: Session, after_activity_id: int, limit: int) -> set[int] | None:
+    """Leads with an activity stored after that id; None if there are more than `limit` such activities
+    (then it is quicker to look at every lead). Read in id order, so the primary key does the work."""
+    ids = list(session.scalars(select(Activity.lead_id).where(Activity.id > after_activity_id)
+                               .order_by(Activity.id).limit(limit + 1)))
+    return None if len(ids) > limit else set(ids)
+
+
+def posted_since(session: Session, since: datetime) -> list[int]:
+    """Leads whose brief went out after `since`: what they did while it waited is news for its thread."""
+    return list(session.scalars(select(Delivery.lead_id).where(Delivery.sent_at >= since)))
+
+
+def cooled_down(session: Session, since: datetime, now: datetime) -> list[int]:
+    """Leads whose thread-update cooldown ended in (since, now]: what waited may be told now."""
+    return list(session.scalars(select(Qualification.lead_id).where(Qualification.update_after > since,
+                                                                    Qualification.update_after <= now)))
+
+
+def wait_for_writers(session: Session, lead_id: int) -> bool:
+    """Wait until every transaction still adding activities for this lead has committed (PostgreSQL): the
+    watermark is an activity id, and ids are handed out before commit, so a batch still in flight could
+    otherwise commit a lower id after a higher one was told, and that activity would never be. Its foreign
+    key check holds a KEY SHARE lock on the lead, which FOR UPDATE waits for. False if it takes too long.
+    SQLite has one writer at a time: nothing to wait for."""
+    if session.get_bind().dialect.name == "sqlite":
+        return True
+    try:
+        with session.begin_nested():
+            session.execute(text("SET LOCAL lock_timeout = '5s'"))
+            session.execute(select(Lead.id).where(Lead.id == lead_id).with_for_update())
+    except OperationalError:
+        return False
+    return True
 
 
 def new_activities(session: Session, e: Engaging, since: datetime, limit: int = 200) -> list[tuple[int, ActivityView]]:

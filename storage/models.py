@@ -147,6 +147,9 @@ class Qualification(Base):
     __table_args__ = (
         Index("ix_qualifications_lead_id_status", "lead_id", "status"),
         Index("ix_qualifications_nudge_at", "nudge_at"),
+        # Follow-through reads recent briefs and cooldowns that just ended; the stats read by period.
+        Index("ix_qualifications_qualified_at", "qualified_at"),
+        Index("ix_qualifications_update_after", "update_after"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -207,7 +210,10 @@ class Delivery(Base):
     """Outbox: a brief waiting to be shown to a rep, written in the qualification's transaction."""
 
     __tablename__ = "deliveries"
-    __table_args__ = (Index("ix_deliveries_status_next_attempt_at", "status", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_deliveries_status_next_attempt_at", "status", "next_attempt_at"),
+        Index("ix_deliveries_sent_at", "sent_at"),  # briefs just posted, for their first thread update
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     qualification_id: Mapped[int] = mapped_column(

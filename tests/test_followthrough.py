@@ -13,7 +13,7 @@ from bot.server import delivery_sink
 from bot.slack import web_client
 from bot.worker import DeliveryWorker
 from storage.models import Delivery, Lead, Qualification
-from tests.conftest import QUEUE, LiveServer, slack_headers, wait_for
+from tests.conftest import PG_URL, QUEUE, LiveServer, slack_headers, wait_for
 from tests.factories import Events, researcher_history
 from tests.test_slack import hand_raiser, send_webhook, slash
 
@@ -705,3 +705,66 @@ def test_leads_kept_for_later_do_not_crowd_out_the_others(http, ft, fake_slack):
         ann = s.scalars(select(Delivery).join(Lead, Lead.id == Delivery.lead_id)
                         .where(Lead.email == "ann.lee@initech.example")).one()
     assert fake_slack.calls_to("chat.postMessage")[-1]["thread_ts"] == ann.ts
+
+
+@pytest.mark.skipif(not PG_URL, reason="PostgreSQL only: SQLite lets one writer in at a time")
+def test_an_activity_committed_after_a_newer_one_still_reaches_the_thread(http, ft, fake_slack):
+    import threading
+
+    from sqlalchemy import text
+
+    from storage.models import Activity
+
+    jon = "jon.doe@acme.example"
+    send_webhook(http, ft, researcher_history(events_at(ft)))
+    assert ft.deliver() == 1
+    ft.clock.advance(d(minutes=1))
+    lead_id = one(ft, Lead).id
+    # A batch still being stored holds a pricing visit with the lower id...
+    slow = ft.services.sessions()
+    slow.add(Activity(lead_id=lead_id, kind="web_visit", occurred_at=ft.clock.now - d(seconds=20),
+                      url="https://ourco.example/pricing", source="test", source_event_id="slow-1",
+                      received_at=ft.clock.now))
+    slow.flush()
+    # ...while a later batch, with a higher id, is committed first.
+    send_webhook(http, ft, [events_at(ft, "fast").download(jon, "Widget Buyer's Guide", d(seconds=10))])
+    posted = []
+    worker = threading.Thread(target=lambda: posted.append(ft.follow()))
+    worker.start()
+    try:
+        with ft.services.engine.connect() as c:  # the follow-through waits for the slow batch
+            wait_for(lambda: c.execute(text("SELECT count(*) FROM pg_locks WHERE NOT granted")).scalar())
+        slow.commit()
+    finally:
+        slow.close()  # rolls back if the wait failed, so the schema can be dropped
+        worker.join(10)
+    assert posted == [1]
+    update = text_of(fake_slack.calls_to("chat.postMessage")[-1])
+    assert "Pricing" in update and "Widget Buyer's Guide" in update
+
+
+def test_thread_updates_go_only_to_the_leads_latest_brief_and_stop_after_30_days(http, ft, fake_slack):
+    jon = "jon.doe@acme.example"
+    send_webhook(http, ft, researcher_history(events_at(ft)))
+    assert ft.deliver() == 1
+    first = one(ft, Qualification)
+    # Re-qualified: a newer brief (still on its way) replaces this one for the lead.
+    with ft.services.sessions.begin() as s:
+        s.add(Qualification(lead_id=first.lead_id, reason="score_threshold", detail="score 150",
+                            triggered_at=ft.clock.now, qualified_at=ft.clock.now, status="open"))
+    ft.clock.advance(d(minutes=1))
+    send_webhook(http, ft, [events_at(ft, "n").visit(jon, "https://ourco.example/pricing", d(seconds=5))])
+    assert ft.follow() == 0
+    with ft.services.sessions.begin() as s:
+        s.delete(s.scalars(select(Qualification).where(Qualification.id != first.id)).one())
+    ft.clock.advance(d(minutes=2))  # past the next full scan
+    assert ft.follow() == 1  # the only brief again: told
+
+    # A month on, the brief is history: a lead who comes back qualifies anew.
+    action(http, ft, fake_slack, button("lead_contacted", str(first.id)), name="called")
+    fake_slack.wait_for_responses("called")
+    ft.clock.advance(d(days=31))
+    send_webhook(http, ft, [events_at(ft, "o").visit(jon, "https://ourco.example/pricing", d(seconds=5))])
+    before = len(fake_slack.calls_to("chat.postMessage"))
+    ft.follow()
+    assert not [c for c in fake_slack.calls_to("chat.postMessage")[before:] if c.get("thread_ts")]
