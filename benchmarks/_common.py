@@ -110,3 +110,24 @@ def chdir(path: Path):
         yield
     finally:
         os.chdir(old)
+
+
+@contextlib.contextmanager
+def postgres_schema(base_url: str, prefix: str):
+    """A fresh schema in that PostgreSQL database, dropped afterwards: yields a URL whose search_path is it."""
+    from sqlalchemy import text
+    from sqlalchemy.engine import make_url
+
+    from storage import db
+
+    schema = f"{prefix}_{os.getpid()}"
+    admin = db.make_engine(base_url)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        url = make_url(base_url).update_query_dict({"options": f"-csearch_path={schema}"})
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()

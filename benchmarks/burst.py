@@ -25,9 +25,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import met, run_header, write_section  # noqa: E402
-from sqlalchemy import func, select, text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
+from _common import met, postgres_schema, run_header, write_section  # noqa: E402
+from sqlalchemy import func, select  # noqa: E402
 
 from bot.app import Services  # noqa: E402
 from bot.config import Settings  # noqa: E402
@@ -166,19 +165,10 @@ def main(argv: list[str] | None = None) -> int:
         rows += row
         verdicts.append(("SQLite", ratio, lost, dups))
     if args.postgres:
-        schema = f"lb_burst_{os.getpid()}"
-        admin = db.make_engine(args.postgres)
-        with admin.begin() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-        try:
-            url = make_url(args.postgres).update_query_dict({"options": f"-csearch_path={schema}"})
-            row, ratio, lost, dups = run(args, url.render_as_string(hide_password=False), "PostgreSQL")
-            rows += row
-            verdicts.append(("PostgreSQL", ratio, lost, dups))
-        finally:
-            with admin.begin() as conn:
-                conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-            admin.dispose()
+        with postgres_schema(args.postgres, "lb_burst") as url:
+            row, ratio, lost, dups = run(args, url, "PostgreSQL")
+        rows += row
+        verdicts.append(("PostgreSQL", ratio, lost, dups))
     if not args.no_results:
         lines = [
             *run_header(),

@@ -17,7 +17,6 @@ or not a fit), and --activities activities spread over the year before. Then it 
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import sys
 import tempfile
@@ -29,10 +28,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import met, percentile, run_header, write_section  # noqa: E402
+from _common import met, percentile, postgres_schema, run_header, write_section  # noqa: E402
 from slack_sdk import WebClient  # noqa: E402
 from sqlalchemy import func, insert, select, text, update  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
 
 from bot.app import Services  # noqa: E402
 from bot.config import Settings  # noqa: E402
@@ -217,19 +215,10 @@ def main(argv: list[str] | None = None) -> int:
         rows += r
         verdicts.append(("SQLite", p95s))
     if args.postgres:
-        schema = f"lb_ft_{os.getpid()}"
-        admin = db.make_engine(args.postgres)
-        with admin.begin() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-        try:
-            url = make_url(args.postgres).update_query_dict({"options": f"-csearch_path={schema}"})
-            r, p95s = run(args, url.render_as_string(hide_password=False), "PostgreSQL")
-            rows += r
-            verdicts.append(("PostgreSQL", p95s))
-        finally:
-            with admin.begin() as conn:
-                conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-            admin.dispose()
+        with postgres_schema(args.postgres, "lb_ft") as url:
+            r, p95s = run(args, url, "PostgreSQL")
+        rows += r
+        verdicts.append(("PostgreSQL", p95s))
     if not args.no_results:
         write_section("followthrough", "Follow-through worker (benchmarks/followthrough.py)", [
             *run_header(),
