@@ -13,6 +13,7 @@ import platform
 import re
 import sqlite3
 import sys
+import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -113,21 +114,26 @@ def chdir(path: Path):
 
 
 @contextlib.contextmanager
-def postgres_schema(base_url: str, prefix: str):
-    """A fresh schema in that PostgreSQL database, dropped afterwards: yields a URL whose search_path is it."""
+def pg_schema(base_url: str, *, migrate: bool = True):
+    """A fresh schema, migrated to head unless told not to; yields a URL whose connections use it; dropped
+    afterwards."""
     from sqlalchemy import text
     from sqlalchemy.engine import make_url
 
     from storage import db
 
-    schema = f"{prefix}_{os.getpid()}"
+    name = f"bench_{uuid.uuid4().hex[:10]}"
     admin = db.make_engine(base_url)
     with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+        conn.execute(text(f'CREATE SCHEMA "{name}"'))
+    url = make_url(base_url).update_query_dict({"options": f"-csearch_path={name}"}).render_as_string(hide_password=False)
     try:
-        url = make_url(base_url).update_query_dict({"options": f"-csearch_path={schema}"})
-        yield url.render_as_string(hide_password=False)
+        if migrate:
+            engine = db.make_engine(url)
+            db.upgrade(engine)
+            engine.dispose()
+        yield url
     finally:
         with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+            conn.execute(text(f'DROP SCHEMA "{name}" CASCADE'))
         admin.dispose()

@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import met, postgres_schema, run_header, write_section  # noqa: E402
+from _common import met, pg_schema, run_header, write_section  # noqa: E402
 from sqlalchemy import func, select  # noqa: E402
 
 from bot.app import Services  # noqa: E402
@@ -165,7 +165,7 @@ def main(argv: list[str] | None = None) -> int:
         rows += row
         verdicts.append(("SQLite", ratio, lost, dups))
     if args.postgres:
-        with postgres_schema(args.postgres, "lb_burst") as url:
+        with pg_schema(args.postgres) as url:
             row, ratio, lost, dups = run(args, url, "PostgreSQL")
         rows += row
         verdicts.append(("PostgreSQL", ratio, lost, dups))

@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import met, percentile, postgres_schema, run_header, write_section  # noqa: E402
+from _common import met, percentile, pg_schema, run_header, write_section  # noqa: E402
 from slack_sdk import WebClient  # noqa: E402
 from sqlalchemy import func, insert, select, text, update  # noqa: E402
 
@@ -215,7 +215,7 @@ def main(argv: list[str] | None = None) -> int:
         rows += r
         verdicts.append(("SQLite", p95s))
     if args.postgres:
-        with postgres_schema(args.postgres, "lb_ft") as url:
+        with pg_schema(args.postgres) as url:
             r, p95s = run(args, url, "PostgreSQL")
         rows += r
         verdicts.append(("PostgreSQL", p95s))

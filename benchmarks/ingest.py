@@ -14,7 +14,6 @@ of its own that is dropped afterwards.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import cProfile
 import gc
 import io
@@ -30,7 +29,6 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -457,26 +455,6 @@ def normalise_pg_url(url: str) -> str:
     return url
 
 
-@contextlib.contextmanager
-def pg_schema(base_url: str, *, migrate: bool = True):
-    """A fresh schema, migrated to head; yields a URL whose connections use it; dropped afterwards."""
-    name = f"bench_{uuid.uuid4().hex[:10]}"
-    admin = db.make_engine(base_url)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{name}"'))
-    url = make_url(base_url).update_query_dict({"options": f"-csearch_path={name}"}).render_as_string(hide_password=False)
-    try:
-        if migrate:
-            engine = db.make_engine(url)
-            db.upgrade(engine)
-            engine.dispose()
-        yield url
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{name}" CASCADE'))
-        admin.dispose()
-
-
 def pg_version(url: str) -> str:
     engine = db.make_engine(url)
     try:
@@ -629,12 +607,12 @@ def postgres_runs(args, work: Path, file: Path, events: list[dict], http_events:
     version = pg_version(base)
     n = len(events)
     print(f"PostgreSQL {version}")
-    with pg_schema(base) as url:
+    with _common.pg_schema(base) as url:
         print("(a) CLI path, PostgreSQL ...", flush=True)
         cli_s, cli_cpu = run_cli(file, url, work)
         counts = count_rows(url)
         print(f"    {cli_s:.2f}s  {rate(n, cli_s)}  cpu/wall {cli_cpu / cli_s:.2f}  rows: {counts}")
-    with pg_schema(base, migrate=False) as url:
+    with _common.pg_schema(base, migrate=False) as url:
         print("(b) raw psycopg baseline ...", flush=True)
         raw_s, raw_cpu, raw_rows = run_raw_postgres(file, url)
         print(f"    {raw_s:.2f}s  {rate(n, raw_s)}  cpu/wall {raw_cpu / raw_s:.2f}  rows: {raw_rows:,}")
@@ -656,7 +634,7 @@ def postgres_runs(args, work: Path, file: Path, events: list[dict], http_events:
     verdict = [f"- (a) against raw psycopg: ours is {ratio:.2f}× raw; against the SQLite section's raw baseline, "
                "see that section."]
     if not args.skip_http:
-        with pg_schema(base) as url:
+        with _common.pg_schema(base) as url:
             http_row, ok = http_section("PostgreSQL", url, args, http_events)
         lines.append(http_row)
         verdict.append(ok)
