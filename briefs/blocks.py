@@ -9,7 +9,7 @@ from datetime import datetime
 
 from briefs.markup import ago, escape_mrkdwn, fit_mrkdwn, plain, shorten, to_text
 from briefs.model import Brief
-from briefs.sla import sla_label
+from briefs.sla import human_minutes, sla_label
 
 MAX_BLOCKS = 50
 MAX_SECTION = 3000
@@ -192,6 +192,13 @@ def _sla_line(f: FollowUp) -> str | None:
     return " · ".join(parts)
 
 
+def _after(f: FollowUp, when: datetime | None) -> str:
+    """Speed to lead, in so many words: how long after qualifying the lead was picked up."""
+    if not f.qualified_at or not when or when < f.qualified_at:
+        return ""
+    return f", {human_minutes((when - f.qualified_at).total_seconds() / 60)} after it qualified"
+
+
 def _button(text: str, action_id: str, value: str, style: str | None = None) -> dict:
     b = {"type": "button", "action_id": action_id, "text": {"type": "plain_text", "text": text}, "value": value}
     if style:
@@ -203,9 +210,9 @@ def followup_blocks(f: FollowUp) -> list[dict]:
     blocks: list[dict] = []
     done = []
     if f.claimed_by:
-        done.append(f"✋ Claimed by {_mention(f.claimed_by)} {_clock(f.claimed_at)}")
+        done.append(f"✋ Claimed by {_mention(f.claimed_by)} {_clock(f.claimed_at)}{_after(f, f.claimed_at)}")
     if f.contacted_by:
-        done.append(f"📞 Contacted by {_mention(f.contacted_by)} {_clock(f.contacted_at)}")
+        done.append(f"📞 Contacted by {_mention(f.contacted_by)} {_clock(f.contacted_at)}{_after(f, f.contacted_at)}")
     if f.status == "not_a_fit":
         reason = dict(NOT_A_FIT_REASONS).get(f.closed_reason or "", None) or fit_mrkdwn(plain(f.closed_reason), 600)
         done.append(f"🚫 Not a fit ({reason}), marked by {_mention(f.closed_by)} {_clock(f.closed_at)}")

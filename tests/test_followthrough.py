@@ -142,6 +142,9 @@ def test_a_claim_in_time_stops_the_clock(http, ft, fake_slack):
     action(http, ft, fake_slack, button("lead_claim", str(q.id)), name="claim")
     fake_slack.wait_for_responses("claim")
     assert one(ft, Qualification).sla_state == "met"
+    # The brief says how fast it was picked up.
+    update = wait_for(lambda: [u for u in fake_slack.calls_to("chat.update") if "Claimed by" in text_of(u)])
+    assert "2 min after it qualified" in text_of(update[-1])
     ft.clock.advance(d(hours=2))
     assert ft.follow() == 0
     assert len(fake_slack.calls_to("chat.postMessage")) == 1
