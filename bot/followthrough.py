@@ -17,7 +17,7 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy.exc import OperationalError
 
 from bot import metrics
-from bot.slack import PERMANENT, ROUTE_ERRORS
+from bot.slack import PERMANENT, ROUTE_ERRORS, error_code
 from briefs import followthrough as domain
 from briefs.blocks import delivered
 from storage import followthrough as store
@@ -34,11 +34,6 @@ FULL_SCAN_EVERY = timedelta(minutes=1)
 MAX_INCREMENTAL_ACTIVITIES = 10_000  # stored since the last pass; more: a full scan is quicker
 # The message's place is gone (channel archived, bot removed, brief deleted): no retry can fix it.
 UNREACHABLE = ROUTE_ERRORS | {"message_not_found", "thread_not_found", "cant_update_message"}
-
-
-def _code(exc: Exception) -> str:
-    """Slack's error code, or the exception's class name: never the request (it carries the token)."""
-    return str(exc.response.get("error")) if isinstance(exc, SlackApiError) else type(exc).__name__
 
 
 def refresh(services, client: WebClient, qualification_id: int) -> None:
@@ -102,8 +97,7 @@ def _update(client: WebClient, channel: str, ts: str, payload: dict) -> None:
     try:
         client.chat_update(channel=channel, ts=ts, text=payload["text"], blocks=payload["blocks"])
     except (SlackApiError, OSError) as exc:
-        log.warning("could not update message %s/%s: %s", channel, ts,
-                    exc.response.get("error") if isinstance(exc, SlackApiError) else type(exc).__name__)
+        log.warning("could not update message %s/%s: %s", channel, ts, error_code(exc))
 
 
 class FollowThrough:
@@ -214,7 +208,7 @@ class FollowThrough:
         try:
             self._post_nudge(kind, posted, waited)
         except (SlackApiError, OSError) as exc:
-            self._nudge_failed(kind, nudge, posted, taken, _code(exc), now)
+            self._nudge_failed(kind, nudge, posted, taken, error_code(exc), now)
             metrics.follow_through("failed")
             return 0
         except Exception:
@@ -327,7 +321,7 @@ class FollowThrough:
         try:
             self._reply(posted, msg, "update")
         except (SlackApiError, OSError) as exc:
-            code = _code(exc)
+            code = error_code(exc)
             metrics.follow_through("failed")
             if code in UNREACHABLE:
                 log.warning("thread update for qualification %d dropped: the brief is unreachable (%s)",
@@ -380,13 +374,13 @@ class FollowThrough:
                                                         unfurl_links=False, unfurl_media=False)
                     break
                 except SlackApiError as exc:
-                    if _code(exc) not in UNREACHABLE or place == places[-1]:
+                    if error_code(exc) not in UNREACHABLE or place == places[-1]:
                         raise
                     log.warning("digest for %s: %s is unreachable (%s); trying the next place", user_id, place,
-                                _code(exc))
+                                error_code(exc))
         except (SlackApiError, OSError) as exc:
-            later = SLOW_RETRY if _code(exc) in PERMANENT | UNREACHABLE else RETRY
-            log.warning("digest for %s not posted (%s); trying again in %s", user_id, _code(exc), later)
+            later = SLOW_RETRY if error_code(exc) in PERMANENT | UNREACHABLE else RETRY
+            log.warning("digest for %s not posted (%s); trying again in %s", user_id, error_code(exc), later)
             with self.services.sessions.begin() as s:
                 store.digest_failed(s, ids, now + later)
             metrics.follow_through("failed")

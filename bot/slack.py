@@ -54,6 +54,11 @@ ROUTE_ERRORS = {"channel_not_found", "not_in_channel", "is_archived", "channel_i
 MAX_BODY = 1024 * 1024
 
 
+def error_code(exc: Exception) -> str:
+    """Slack's error code, or the exception's class name, for logs: never the request (it carries the token)."""
+    return str(exc.response.get("error")) if isinstance(exc, SlackApiError) else type(exc).__name__
+
+
 def web_client(settings: Settings, *, interactive: bool) -> WebClient:
     """Interactive calls may wait out one 429; the delivery worker reschedules instead, so one busy channel
     never holds up the others."""

@@ -8,6 +8,7 @@ import logging
 from slack_sdk.errors import SlackApiError
 
 from bot.followthrough import refresh
+from bot.slack import error_code
 from briefs.blocks import (
     ACTION_CLAIM,
     ACTION_CONTACTED,
@@ -103,8 +104,7 @@ def _ask_slack(what: str, fetch, default=None):
     try:
         return fetch()
     except (SlackApiError, OSError) as exc:
-        log.warning("could not look up %s (%s)", what,
-                    exc.response.get("error") if isinstance(exc, SlackApiError) else type(exc).__name__)
+        log.warning("could not look up %s (%s)", what, error_code(exc))
         return default
 
 
