@@ -7,9 +7,9 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from briefs.markup import ago, escape_mrkdwn, fit_mrkdwn, plain, shorten, to_text
+from briefs.markup import escape_mrkdwn, fit_mrkdwn, plain, shorten, to_text
 from briefs.model import Brief
-from briefs.sla import human_minutes, sla_label
+from briefs.sla import human_minutes
 
 MAX_BLOCKS = 50
 MAX_SECTION = 3000
@@ -316,18 +316,3 @@ def search_blocks(query: str, matches: list) -> dict:
             "accessory": _button("Open brief", ACTION_OPEN_BRIEF, m.email),
         })
     return {"text": f"{len(matches)} leads matching {q}", "blocks": blocks}
-
-
-def open_leads_blocks(leads: list, now: datetime) -> dict:
-    if not leads:
-        return {"text": "You have no open leads right now.", "blocks": []}
-    lines = []
-    for lead in leads[:20]:
-        # Rendered here, part by part, so that only our own `*` makes bold.
-        who = fit_mrkdwn(plain(lead.name), 500) + (f" ({fit_mrkdwn(plain(lead.company), 500)})" if lead.company else "")
-        detail = fit_mrkdwn(plain(lead.detail or lead.reason), 1000)
-        rest = fit_mrkdwn(f"{ago(lead.qualified_at, now)} · {plain(lead.status)} · {plain(lead.email)}", 800)
-        timer = sla_label(lead.sla_due_at, lead.sla_state, lead.snoozed_until, now, handled=lead.status != "open")
-        lines.append(f"• *{who}*: {detail}, {rest}" + (f" · {timer}" if timer else ""))
-    title = f"Your open leads ({len(leads)})"
-    return {"text": title, "blocks": [_fitted(f"*{title}*\n", lines)]}

@@ -20,7 +20,7 @@ from briefs.blocks import (
     followup_blocks,
     mrkdwn,
 )
-from briefs.markup import fit_mrkdwn, plain
+from briefs.markup import ago, fit_mrkdwn, plain
 from briefs.qualification import EXPLICIT_DETAIL
 from briefs.rules import Rules
 from briefs.signals import ActivityView, is_hand_raiser_form, is_notable_page, page_label
@@ -259,6 +259,25 @@ class QueueItem:
     snoozed_until: datetime | None
     followup: object  # briefs.blocks.FollowUp
 
+    def timer(self, now: datetime) -> str:
+        return sla_label(self.sla_due_at, self.sla_state, self.snoozed_until, now, handled=self.status != "open")
+
+
+def mine_message(queue: list[QueueItem], now: datetime) -> dict:
+    """`/lead mine`: the same queue as the App Home, one line per lead."""
+    if not queue:
+        return {"text": "You have no open leads right now.", "blocks": []}
+    lines = []
+    for item in queue[:MAX_HOME_LEADS]:
+        card = item.card
+        # Rendered here, part by part, so that only our own `*` makes bold.
+        who = fit_mrkdwn(plain(card.name), 500) + (f" ({fit_mrkdwn(plain(card.company), 500)})" if card.company else "")
+        rest = fit_mrkdwn(f"{ago(item.qualified_at, now)} · {plain(item.status)} · {plain(card.email)}", 800)
+        timer = item.timer(now)
+        lines.append(f"• *{who}*: {_why(card)}, {rest}" + (f" · {timer}" if timer else ""))
+    title = f"Your open leads ({len(queue)})"
+    return {"text": title, "blocks": [_fitted(f"*{title}*\n", lines)]}
+
 
 def home_view(rep_user: str, queue: list[QueueItem], summary: list[dict], now: datetime, quiet: bool) -> dict:
     """The rep's queue (newest first, SLA timers and buttons), then marketing's 30-day summary."""
@@ -276,7 +295,7 @@ def home_view(rep_user: str, queue: list[QueueItem], summary: list[dict], now: d
         if budget < 1 + len(extra):
             break
         card = item.card
-        timer = sla_label(item.sla_due_at, item.sla_state, item.snoozed_until, now, handled=item.status != "open")
+        timer = item.timer(now)
         text = f"{_who(card)}: {_why(card)}\n{plain(item.status).capitalize()}"
         if timer:
             text += f" · {timer}"

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import logging
 
-from briefs import commands
+from briefs import commands, followthrough
 from briefs import stats as stats_model
-from briefs.blocks import open_leads_blocks, search_blocks, to_blocks
+from briefs.blocks import search_blocks, to_blocks
 from briefs.markup import escape_mrkdwn, shorten
 from briefs.model import build_brief
 from storage import audit, queries
+from storage import followthrough as followthrough_store
 from storage import leads as lead_store
 from storage import stats as stats_store
 
@@ -49,9 +50,9 @@ def handle(cmd: commands.Command, user_id: str, services) -> dict:
     if cmd.action == "mine":
         email = services.slack.directory.email_of(user_id)
         with services.sessions() as s:
-            mine = lead_store.open_leads(s, email, user_id)
+            mine = followthrough_store.queue(s, email, user_id, limit=20)
         _audit(services, user_id, "mine", detail=f"{len(mine)} open leads")
-        return open_leads_blocks(mine, services.clock())
+        return followthrough.mine_message(mine, services.clock())
     if cmd.action == "stats":
         return stats(cmd.days or 30, user_id, services)
     if cmd.action == "quiet":
@@ -167,8 +168,6 @@ def route(cmd: commands.Command, user_id: str, services) -> dict:
 
 def quiet(cmd: commands.Command, user_id: str, services) -> dict:
     """Quiet mode: the rep's non-urgent briefs come in one daily digest."""
-    from storage import followthrough as followthrough_store
-
     with services.sessions.begin() as s:
         if cmd.quiet is None:
             prefs = followthrough_store.prefs(s, user_id)

@@ -10,8 +10,8 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from briefs.signals import fold
-from storage.models import Delivery, HandoffNote, Lead, Qualification, RepRoute
-from storage.queries import OPEN_STATUSES, find_lead
+from storage.models import Delivery, HandoffNote, Lead, RepRoute
+from storage.queries import find_lead
 
 MAX_CANDIDATES = 400
 
@@ -122,44 +122,3 @@ def set_route(session: Session, email: str, channel_id: str, set_by: str, now: d
         route.channel_id, route.set_by, route.set_at = channel_id, set_by, now
 
 
-@dataclass(frozen=True)
-class OpenLead:
-    email: str
-    name: str
-    company: str | None
-    reason: str
-    detail: str | None
-    status: str
-    qualified_at: datetime
-    sla_due_at: datetime | None = None
-    sla_state: str | None = None
-    snoozed_until: datetime | None = None
-
-
-def open_leads(session: Session, owner_email: str | None, slack_user: str, limit: int = 20) -> list[OpenLead]:
-    owner = Lead.owner_email == owner_email.lower() if owner_email else None
-    # Those they own, claimed, or that were passed to them (reassigned, or posted to them as the rep).
-    mine = or_(Qualification.claimed_by == slack_user, Qualification.rep_user == slack_user,
-               *([owner] if owner is not None else []))
-    rows = session.execute(
-        select(Lead, Qualification)
-        .join(Qualification, Qualification.lead_id == Lead.id)
-        .where(Qualification.status.in_(OPEN_STATUSES), mine)
-        .order_by(Qualification.qualified_at.desc())
-        .limit(limit)
-    ).all()
-    return [
-        OpenLead(
-            lead.email,
-            " ".join(p for p in (lead.first_name, lead.last_name) if p) or lead.email,
-            lead.company,
-            q.reason,
-            q.detail,
-            q.status,
-            q.qualified_at,
-            q.sla_due_at,
-            q.sla_state,
-            q.snoozed_until,
-        )
-        for lead, q in rows
-    ]

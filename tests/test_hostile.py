@@ -23,16 +23,16 @@ from briefs.blocks import (
     delivered,
     followup_blocks,
     not_a_fit_view,
-    open_leads_blocks,
     search_blocks,
     to_blocks,
 )
+from briefs.followthrough import LeadCard, QueueItem, mine_message
 from briefs.markup import escape_mrkdwn, fit_mrkdwn, to_mrkdwn
 from briefs.model import BriefInput, QualificationView, build_brief
 from briefs.rules import Rules
 from briefs.signals import ActivityView, LeadView, NoteView
 from briefs.text import to_text_brief
-from storage.leads import Match, OpenLead
+from storage.leads import Match
 from tests.factories import NOW
 from tests.test_brief import assert_within_limits, mrkdwn_texts
 
@@ -206,9 +206,9 @@ def test_search_open_leads_and_the_not_a_fit_modal_are_inert(key):
     for payload in (search_blocks(evil, matches), search_blocks(evil, [])):
         assert_message_ok(payload)
         assert len(payload["text"]) <= 3000
-    leads = [OpenLead(email=f"{evil[:40]}@x.example", name=evil, company=evil, reason=evil, detail=evil,
-                      status=evil, qualified_at=NOW - d(hours=i)) for i in range(25)]
-    for payload in (open_leads_blocks(leads, NOW), open_leads_blocks(leads[:1], NOW)):
+    leads = [QueueItem(LeadCard(i, evil, evil, evil, evil, f"{evil[:40]}@x.example"), NOW - d(hours=i), evil,
+                       NOW + d(minutes=i), "running", None, None) for i in range(25)]
+    for payload in (mine_message(leads, NOW), mine_message(leads[:1], NOW)):
         assert_message_ok(payload)
     view = not_a_fit_view(7, "C0QUEUE", "1.2", evil)
     assert_message_ok(view)
