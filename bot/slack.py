@@ -312,16 +312,18 @@ class SlackSink:
         # Everything that may call Slack or the database comes before the posting slot is taken: from then on
         # the post must go out at once, or it may follow the channel's previous one too closely.
         due = self._due(q, route.rep_user, urgent)
-        wait, slot = self.pacer.wait_for(item, route.channel)
-        if wait > 0.001:
-            raise DeferredError(timedelta(seconds=wait), slot)
         state = replace(followup_state(q, route.queue_reason, crm_url), rep_user=route.rep_user,
                         sla_due_at=due, sla_state="running" if due else None)
         payload = delivered(item.payload, state)
+        wait, slot = self.pacer.wait_for(item, route.channel)
+        if wait > 0.001:
+            raise DeferredError(timedelta(seconds=wait), slot)
+        sending = self.pacer.clock().timestamp()
         resp = self.client.chat_postMessage(
             channel=route.channel, text=payload["text"], blocks=payload["blocks"], unfurl_links=False, unfurl_media=False
         )
-        return Sent(resp["channel"], resp["ts"], route.queue_reason, route.rep_user, due, follow_through=True)
+        return Sent(resp["channel"], resp["ts"], route.queue_reason, route.rep_user, due, follow_through=True,
+                    paced=(route.channel, sending))
 
     def _due(self, q: Qualification, rep_user: str | None, urgent: datetime | None):
         """When the speed-to-lead clock runs out: business time in the rep's Slack time zone."""

@@ -61,6 +61,8 @@ class Sent:
     rep_user: str | None = None
     sla_due_at: datetime | None = None
     follow_through: bool = False
+    # (channel as paced, Unix time the request left): the next post to it keeps its distance from then.
+    paced: tuple[str, float] | None = None
 
 
 Sink = Callable[[PendingDelivery], Sent]
@@ -170,6 +172,8 @@ class DeliveryWorker:
             try:
                 with self.sessions.begin() as s:
                     outbox.mark_sent(s, item.id, now, sent.channel, sent.ts, sent.queue_reason)
+                    if sent.paced:
+                        outbox.note_post(s, *sent.paced)
                     if sent.follow_through:
                         followthrough.start_clock(s, item.qualification_id, sent.rep_user, sent.sla_due_at)
                 return

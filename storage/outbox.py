@@ -135,6 +135,16 @@ def reserve_post(session: Session, channel: str, now: float, interval: float) ->
     return max(0.001, (last or now) + interval - now)
 
 
+def note_post(session: Session, channel: str, at: float) -> None:
+    """The post left at `at`, maybe later than its turn was taken (a busy machine): the next post to the
+    channel keeps its distance from when this one really went, not from when it was meant to."""
+    session.execute(
+        update(ChannelSlot).where(ChannelSlot.channel == channel,
+                                  ChannelSlot.last_post_at.is_(None) | (ChannelSlot.last_post_at < at))
+        .values(last_post_at=at).execution_options(synchronize_session=False)
+    )
+
+
 def mark_sent(session: Session, delivery_id: int, now: datetime, channel: str, ts: str | None = None,
               queue_reason: str | None = None) -> None:
     session.execute(

@@ -243,6 +243,18 @@ def test_channel_slots_space_posts_and_never_hold_up_another_channel(services):
     assert other == now and later == now + 10
 
 
+def test_the_next_post_keeps_its_distance_from_when_a_late_post_really_left(services):
+    now = 1_800_000_000.0
+    with services.sessions.begin() as s:
+        outbox.book_slot(s, "C1", now, 1.03)
+        assert outbox.reserve_post(s, "C1", now, 1.01) == 0.0
+        # A busy machine: the request left 50 ms after the channel was taken.
+        outbox.note_post(s, "C1", now + 0.05)
+        outbox.note_post(s, "C1", now + 0.01)  # an older note never moves it back
+        assert outbox.reserve_post(s, "C1", now + 1.02, 1.01) == pytest.approx(0.04)
+        assert outbox.reserve_post(s, "C1", now + 1.06, 1.01) == 0.0
+
+
 def test_concurrent_bookings_from_threads_never_share_a_slot(services):
     now = 1_800_000_000.0
     got: list[float] = []
