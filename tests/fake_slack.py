@@ -81,6 +81,10 @@ JSON_STRING_FIELDS = ("blocks", "attachments", "view", "metadata")
 MAX_MESSAGE_BLOCKS = 50
 MAX_VIEW_BLOCKS = 100
 MAX_MESSAGE_TEXT = 40000
+#: Text of all blocks in one message, together. Undocumented: Slack engineers in slackapi/bolt-js#2509 and #2867
+#: give "12,000 text characters"; past it Slack answers ``msg_blocks_too_long``. Counted in code points, as
+#: slack_sdk counts.
+MAX_BLOCKS_TEXT = 12000
 
 #: Block types the fake knows; anything else is rejected as Slack rejects unknown types.
 KNOWN_BLOCK_TYPES = frozenset(
@@ -321,6 +325,26 @@ def validate_message_blocks(blocks: Any, text: Any = None) -> list[str]:
     return v.errors
 
 
+def blocks_text_length(blocks: Any) -> int:
+    """Characters of text in ``blocks``, all together: every ``text`` string anywhere in them (section text and
+    fields, context elements, headers, button and option texts, placeholders, rich-text runs)."""
+    if isinstance(blocks, list):
+        return sum(blocks_text_length(b) for b in blocks)
+    if not isinstance(blocks, dict):
+        return 0
+    return sum(len(v) if k == "text" and isinstance(v, str) else blocks_text_length(v) for k, v in blocks.items())
+
+
+def message_error(blocks: Any, text: Any = None) -> tuple[str, list[str]] | None:
+    """Slack's error for a message's blocks and text, with the details of ``invalid_blocks``; None if valid."""
+    errors = validate_message_blocks(blocks, text)
+    if errors:
+        return "invalid_blocks", errors
+    if blocks_text_length(blocks) > MAX_BLOCKS_TEXT:
+        return "msg_blocks_too_long", []
+    return None
+
+
 def validate_view(view: Any) -> list[str]:
     """Errors for a ``views.*`` view (modal or home); empty when valid."""
     v = _BlockErrors()
@@ -455,6 +479,8 @@ class FakeSlack:
 
     - ``calls``: list of :class:`Call`, every request to ``/api/``, in arrival order.
     - ``responses``: list of ``(name, body_dict)`` posted to :meth:`response_url` URLs.
+    - ``rejected_responses``: ``(name, body_dict, error)`` for response_url posts refused as Slack refuses
+      them (invalid blocks, ``msg_blocks_too_long``): answered HTTP 400 with the error, not in ``responses``.
     - ``users``: ``{user_id: user_object}``; ``channels``: ``{channel_id: channel_object}``.
     - ``messages``: ``{(channel_id, ts): {"channel", "ts", "text", "blocks", "thread_ts", ...}}``
       for messages posted with chat.postMessage (and updated by chat.update).
@@ -483,6 +509,7 @@ class FakeSlack:
         self.lock = threading.RLock()
         self.calls: list[Call] = []
         self.responses: list[tuple[str, dict]] = []
+        self.rejected_responses: list[tuple[str, dict, str]] = []
         self.response_at: dict[str, float] = {}  # name -> time.time() of its first response
         self.users: dict[str, dict] = {}
         self.channels: dict[str, dict] = {}
@@ -669,6 +696,7 @@ class FakeSlack:
         with self.lock:
             self.calls.clear()
             self.responses.clear()
+            self.rejected_responses.clear()
             self.response_at.clear()
             self._scripted.clear()
             self.messages.clear()
@@ -712,12 +740,14 @@ class FakeSlack:
             with self.lock:
                 found = [body for n, body in self.responses if n == name]
                 names = Counter(n for n, _ in self.responses)
+                refused = [error for n, _, error in self.rejected_responses if n == name]
             if len(found) >= count:
                 return found
             if time.monotonic() >= deadline:
                 raise AssertionError(
                     f"expected {count} POST(s) to response_url({name!r}) within {timeout}s, "
                     f"got {len(found)}; posted to: {dict(names) or 'nothing'}"
+                    + (f"; refused there: {', '.join(refused)}" if refused else "")
                 )
             time.sleep(0.01)
 
@@ -894,10 +924,17 @@ class FakeSlack:
                 return _error("unknown_method")
             return handler(params)
 
-    def _handle_response_url(self, name: str, body: dict) -> None:
+    def _handle_response_url(self, name: str, body: dict) -> _Reply:
+        """A message posted to a response_url: checked as chat.postMessage checks one; Slack answers a refused
+        one HTTP 400 with the error as plain text."""
+        problem = message_error(body.get("blocks"), body.get("text")) if isinstance(body.get("blocks"), list) else None
         with self.lock:
+            if problem is not None:
+                self.rejected_responses.append((name, body, problem[0]))
+                return _Reply(status=400, body=problem[0])
             self.responses.append((name, body))
             self.response_at.setdefault(name, time.time())
+        return _Reply(body="ok")
 
     def _methods(self) -> dict:
         return {
@@ -959,8 +996,11 @@ class FakeSlack:
             return _error("invalid_attachments")
         if not text and not blocks and not attachments:
             return _error("no_text")
-        errors = validate_message_blocks(blocks, text)
-        return FakeSlack._invalid_blocks(errors) if errors else None
+        problem = message_error(blocks, text)
+        if problem is None:
+            return None
+        error, errors = problem
+        return FakeSlack._invalid_blocks(errors) if errors else _error(error)
 
     @staticmethod
     def _message_object(msg: dict) -> dict:
@@ -1299,8 +1339,7 @@ class _Handler(BaseHTTPRequestHandler):
                     body = {"_raw": text}
                 if not isinstance(body, dict):
                     body = {"_raw": body}
-                self.fake._handle_response_url(name, body)
-                self._send(_Reply(body="ok"))
+                self._send(self.fake._handle_response_url(name, body))
             else:
                 self._send(_Reply(status=404, body="not found"))
         except Exception:

@@ -538,3 +538,61 @@ def test_concurrent_posts(fake_slack):
     assert len(fake_slack.calls_to("chat.postMessage")) == 80
     assert len(set(stamps)) == 80
     assert fake_slack.internal_errors == []
+
+
+# ---- the total text of a message's blocks (msg_blocks_too_long) --------------------------------
+
+
+def _sized(total: int) -> list[dict]:
+    """Blocks holding exactly `total` characters of text, spread over every kind of text Slack counts."""
+    button = {"type": "button", "text": {"type": "plain_text", "text": "b" * 70}, "value": "v" * 2000}
+    select = {"type": "static_select", "action_id": "s", "placeholder": {"type": "plain_text", "text": "p" * 10},
+              "options": [{"text": {"type": "plain_text", "text": "o" * 20}, "value": "x"}]}
+    blocks = [
+        {"type": "header", "text": {"type": "plain_text", "text": "h" * 150}},
+        {"type": "section", "fields": [{"type": "mrkdwn", "text": "f" * 2000}] * 2},
+        {"type": "context", "elements": [{"type": "mrkdwn", "text": "c" * 1000}] * 2},
+        {"type": "actions", "elements": [button, select]},
+        _section("s" * 3000) | {"accessory": button},
+    ]
+    used = 150 + 4000 + 2000 + 100 + 3070
+    while used < total:
+        n = min(3000, total - used)
+        blocks.append(_section("t" * n))
+        used += n
+    return blocks
+
+
+def test_blocks_with_12000_characters_of_text_in_all_are_accepted(fake_slack, client):
+    blocks = _sized(12000)
+    assert client.chat_postMessage(channel="C0SALES", text="t", blocks=blocks)["ok"]
+    assert client.chat_postEphemeral(channel="C0SALES", user="U0DANA", text="t", blocks=blocks)["ok"]
+
+
+@pytest.mark.parametrize("method", ["chat.postMessage", "chat.update", "chat.postEphemeral"])
+def test_more_than_12000_characters_of_text_in_all_is_msg_blocks_too_long(fake_slack, client, method):
+    posted = client.chat_postMessage(channel="C0SALES", text="first", blocks=[_section("first")])
+    blocks = _sized(12001)  # every block is within its own limits: only the total is too long
+    args = {"channel": "C0SALES", "text": "t", "blocks": blocks}
+    call = {"chat.postMessage": lambda: client.chat_postMessage(**args),
+            "chat.update": lambda: client.chat_update(ts=posted["ts"], **args),
+            "chat.postEphemeral": lambda: client.chat_postEphemeral(user="U0DANA", **args)}[method]
+    error = _error_of(call)
+    assert (error.response.status_code, error.response["error"]) == (200, "msg_blocks_too_long")
+    assert list(fake_slack.messages.values())[0]["blocks"] == [_section("first")]
+    assert len(fake_slack.messages) == 1
+
+
+def test_response_url_refuses_what_slack_refuses(fake_slack):
+    url = fake_slack.response_url("long")
+    answer = httpx.post(url, json={"text": "t", "blocks": _sized(12001)})
+    assert (answer.status_code, answer.text) == (400, "msg_blocks_too_long")
+    answer = httpx.post(url, json={"text": "t", "blocks": [_section("s" * 3001)]})
+    assert (answer.status_code, answer.text) == (400, "invalid_blocks")
+    assert fake_slack.responses == []
+    assert [(n, e) for n, _, e in fake_slack.rejected_responses] == [("long", "msg_blocks_too_long"),
+                                                                     ("long", "invalid_blocks")]
+    with pytest.raises(AssertionError, match="refused there: msg_blocks_too_long, invalid_blocks"):
+        fake_slack.wait_for_responses("long", timeout=0.05)
+    assert httpx.post(url, json={"text": "t", "blocks": _sized(12000)}).text == "ok"
+    assert len(fake_slack.wait_for_responses("long")) == 1
