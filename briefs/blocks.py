@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from briefs.markup import escape_mrkdwn, fit_mrkdwn, plain, shorten, to_text
+from briefs.markup import escape_mrkdwn, fit_mrkdwn, plain, shorten, split_mrkdwn, to_text
 from briefs.model import Brief
 from briefs.sla import human_minutes
 
@@ -26,22 +27,88 @@ def mrkdwn(text: str) -> dict:
     return {"type": "mrkdwn", "text": text, "verbatim": True}
 
 
-def _section(title: str, lines: list[str]) -> dict:
-    """A section with a bold title; lines that do not fit become an '…and N more' line."""
-    return _fitted(f"*{title}*\n", [fit_mrkdwn(line, MAX_SECTION - len(title) - 3) for line in lines])
+# Slack refuses a message whose blocks hold more than about 12,000 characters of text in all (msg_blocks_too_long;
+# undocumented, from Slack engineers in slackapi/bolt-js#2509 and #2867). Every message we build keeps under
+# TEXT_BUDGET, counted after escaping, cutting its least important parts first.
+TEXT_BUDGET = 11_000
+# A stored brief leaves room for what delivered() adds later: the queue notice, the follow-up line, the buttons.
+FOLLOWUP_RESERVE = 2_000
+BRIEF_BUDGET = TEXT_BUDGET - FOLLOWUP_RESERVE
+# When Slack refuses a message all the same: the shorter version posted instead, at once.
+SHORT_BUDGET = 4_000
+MIN_CUT = 60  # a line of lead text is shortened to no fewer characters than this; below, it is left out
+SHORTENED = "✂️ Shortened to fit in one Slack message."
 
 
-def _fitted(head: str, rendered_lines: list[str]) -> dict:
-    """A section of already-rendered mrkdwn lines under `head`; whole lines that do not fit are counted."""
+def _units(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+def text_size(blocks) -> int:
+    """The text in blocks (or a message), all together, as Slack adds it up for msg_blocks_too_long: every
+    `text` string anywhere in them. In UTF-16 units: Slack does not say whether it counts those or code
+    points, so we take the larger (an emoji is one code point, two units)."""
+    if isinstance(blocks, list):
+        return sum(text_size(b) for b in blocks)
+    if not isinstance(blocks, dict):
+        return 0
+    return sum(_units(v) if k == "text" and isinstance(v, str) else text_size(v) for k, v in blocks.items()
+               if isinstance(v, (str, list, dict)))
+
+
+@dataclass(frozen=True)
+class Cut:
+    """A line of lead or marketing text that may be shortened to fit: our own `lead` and `tail` (mrkdwn, kept
+    whole) around `text` (a brief string), escaped within `cap` characters; `quote`: each line as `> `."""
+
+    text: str
+    cap: int
+    lead: str = ""
+    tail: str = ""
+    quote: bool = False
+
+    def _render(self, room: int, *, within: bool) -> str:
+        if not self.quote:
+            return self.lead + fit_mrkdwn(self.text, room) + self.tail
+        # Quoting adds two characters a line: `within`, the text shrinks until the quote fits in `room`.
+        budget = room
+        while True:
+            out = _quote(fit_mrkdwn(self.text, budget, lines=True))
+            if not within or len(out) <= room or budget <= 1:
+                return self.lead + out + self.tail
+            budget = max(1, min(budget - (len(out) - room), budget * 9 // 10))
+
+    def render(self, limit: int | None = None) -> str | None:
+        """Within `limit` characters: whole if it fits, else shortened; None if too little would be left."""
+        whole = self._render(self.cap, within=False)
+        if limit is None or len(whole) <= limit:
+            return whole
+        room = min(self.cap, limit - len(self.lead) - len(self.tail))
+        if room < MIN_CUT:
+            return None
+        out = self._render(room, within=True)
+        return out if len(out) <= limit else None
+
+
+def _fitted(head: str, rendered_lines: list, limit: int = MAX_SECTION) -> dict:
+    """A section of mrkdwn lines under `head`, within `limit` characters: a `Cut` line that does not fit whole
+    is shortened; whole lines that do not fit are counted ('…and N more')."""
     lines = rendered_lines
     body: list[str] = []
     used = len(head)
-    for i, rendered in enumerate(lines):
+    for i, line in enumerate(lines):
+        rendered = line.render() if isinstance(line, Cut) else line
         rest = len(lines) - i - 1
         reserve = len(f"\n…and {rest} more") if rest else 0
-        if used + len(rendered) + 1 + reserve > MAX_SECTION:
+        if used + len(rendered) + 1 + reserve > limit:
+            short = line.render(limit - used - 1 - reserve) if isinstance(line, Cut) else None
+            if short is not None:
+                body.append(short)
+                if rest:
+                    body.append(f"…and {rest} more")
+                break
             more = f"…and {len(lines) - i} more"
-            if used + len(more) + 1 <= MAX_SECTION:
+            if used + len(more) + 1 <= limit:
                 body.append(more)
             break
         body.append(rendered)
@@ -49,52 +116,161 @@ def _fitted(head: str, rendered_lines: list[str]) -> dict:
     return {"type": "section", "text": mrkdwn(head + "\n".join(body))}
 
 
+@dataclass(frozen=True)
+class Part:
+    """Blocks the budget may cut: `render(limit)` gives them within `limit` characters of text (fewer lines,
+    shorter ones), or [] to leave them out. A lower `rank` is cut first."""
+
+    rank: int
+    render: Callable[[int], list[dict]]
+    limit: int = MAX_SECTION
+
+
+def fit_total(parts: list, budget: int) -> list[dict]:
+    """The blocks of `parts` (a Part, or a block dict that is kept as it is) with at most `budget` characters
+    of text in all (text_size): the lowest-ranked parts are cut first, later ones before earlier ones."""
+    shown = [p.render(p.limit) if isinstance(p, Part) else [p] for p in parts]
+    sizes = [text_size(s) for s in shown]
+    over = sum(sizes) - budget
+    order = sorted((i for i, p in enumerate(parts) if isinstance(p, Part)), key=lambda i: (parts[i].rank, -i))
+    for i in order:
+        limit = sizes[i]
+        while over > 0 and shown[i]:
+            # Exactly what is needed first; then (text_size counts UTF-16 units) a little more each time.
+            limit = limit - over if limit == sizes[i] else min(limit - over, limit * 19 // 20)
+            shown[i] = parts[i].render(limit) if limit > 0 else []
+            size = text_size(shown[i])
+            over += size - sizes[i]
+            sizes[i] = size
+        if over <= 0:
+            break
+    return [b for blocks in shown for b in blocks]
+
+
+def _section_part(rank: int, block_id: str, head: str, lines: list) -> Part:
+    def render(limit: int) -> list[dict]:
+        if limit < len(head) + MIN_CUT:
+            return []
+        return [{"type": "section", "block_id": block_id, **_fitted(head, lines, min(limit, MAX_SECTION))}]
+
+    return Part(rank, render)
+
+
+def _line_part(rank: int, block_id: str, kind: str, line: Cut) -> Part:
+    """One section or context of one line of text."""
+    def render(limit: int) -> list[dict]:
+        text = line.render(min(limit, MAX_SECTION if kind == "section" else MAX_CONTEXT))
+        if text is None:
+            return []
+        if kind == "section":
+            return [{"type": "section", "block_id": block_id, "text": mrkdwn(text)}]
+        return [{"type": "context", "block_id": block_id, "elements": [mrkdwn(text)]}]
+
+    return Part(rank, render)
+
+
+def _lines_part(block: dict, rank: int) -> Part:
+    """An already-rendered block the budget may cut: a section loses whole lines from its end (its first line,
+    the title, stays) and is counted ('…and N more'); any other block is kept whole or left out."""
+    def render(limit: int) -> list[dict]:
+        if text_size(block) <= limit:
+            return [block]
+        text = block.get("text", {}).get("text") if block["type"] == "section" else None
+        if not isinstance(text, str) or "\n" not in text:
+            return []
+        head, *lines = text.split("\n")
+        dropped = 0
+        if lines and (m := _MORE.match(lines[-1])):
+            dropped, lines = int(m.group(1)), lines[:-1]
+        while lines:
+            dropped += 1
+            lines.pop()
+            if not lines:
+                break
+            out = "\n".join([head, *lines, f"…and {dropped} more"])
+            if _units(out) + text_size({k: v for k, v in block.items() if k != "text"}) <= limit:
+                return [{**block, "text": {**block["text"], "text": out}}]
+        return []
+
+    return Part(rank, render)
+
+
+_MORE = re.compile(r"^…and (\d+) more$")
+# Which parts of a stored brief go first when the follow-up, or Slack, needs the room: the lowest.
+BRIEF_RANKS = {"brief_notes": 10, "brief_engagement": 20, "brief_words": 30, "brief_customer": 40,
+               "brief_talk": 50, "brief_status": 60, "brief_warning": 70, "brief_why": 80, "brief_footer": 90}
+
+
+def shrink(message: dict, budget: int = SHORT_BUDGET, untagged: int | None = 0) -> dict:
+    """An already-built message within `budget`: a brief's parts in BRIEF_RANKS order, after any other section
+    or context (rank `untagged`; None keeps them), later ones first; headers and buttons stay."""
+    parts = []
+    for b in message["blocks"]:
+        rank = BRIEF_RANKS.get(b.get("block_id"), untagged if b["type"] in ("section", "context") else None)
+        parts.append(b if rank is None else _lines_part(b, rank))
+    return {**message, "blocks": fit_total(parts, budget)}
+
+
 def _quote(text: str) -> str:
     return "\n".join("> " + line for line in text.splitlines() if line.strip()) or "> "
 
 
-def _own_words(brief: Brief) -> dict:
+def _section_lines(title: str, lines: list[str]) -> list[Cut]:
+    return [Cut(line, MAX_SECTION - len(title) - 3) for line in lines]
+
+
+def _own_words(brief: Brief) -> Part:
     words = brief.own_words
     title = f"In their own words ({plain(words.form)})" if words.form else "In their own words"
-    lines = []
+    lines: list[Cut] = []
     if words.quote:
         # The lead's line breaks are kept, each line quoted; the whole quote is at most 1,500 characters.
-        lines += ["> " + line for line in fit_mrkdwn(plain(words.quote), 1500, lines=True).splitlines() if line.strip()]
-    lines += [f"• *{escape_mrkdwn(f.label)}:* " + fit_mrkdwn(plain(f.text), 600) for f in brief.word_facts]
-    return _fitted("*" + fit_mrkdwn(title, 290) + "*\n", lines)
+        lines.append(Cut(plain(words.quote), 1500, quote=True))
+    lines += [Cut(plain(f.text), 600, lead=f"• *{escape_mrkdwn(f.label)}:* ") for f in brief.word_facts]
+    return _section_part(BRIEF_RANKS["brief_words"], "brief_words", "*" + fit_mrkdwn(title, 290) + "*\n", lines)
 
 
-def to_blocks(brief: Brief) -> dict:
-    blocks: list[dict] = [
+def to_blocks(brief: Brief, budget: int = BRIEF_BUDGET) -> dict:
+    """The brief as a message with at most `budget` characters of text (by default, room is left for the
+    follow-up that delivered() adds): marketing's notes, then the activity list, then the lead's own words…
+    are cut first; the header, why now, the opener and the buttons last or never."""
+    parts: list = [
         {
             "type": "header",
             "text": {"type": "plain_text", "text": shorten(to_text(f"{brief.icon} {brief.headline}"), MAX_HEADER), "emoji": True},
         },
-        {"type": "context", "elements": [mrkdwn(fit_mrkdwn(brief.status_line, MAX_CONTEXT))]},
+        _line_part(BRIEF_RANKS["brief_status"], "brief_status", "context", Cut(brief.status_line, MAX_CONTEXT)),
     ]
     if brief.warning:
-        blocks.append({"type": "section", "text": mrkdwn("*" + fit_mrkdwn(brief.warning, MAX_SECTION - 2) + "*")})
-    blocks.append({"type": "section", "text": mrkdwn("*Why now.* " + fit_mrkdwn(brief.why_now, MAX_SECTION - 20))})
+        parts.append(_line_part(BRIEF_RANKS["brief_warning"], "brief_warning", "section",
+                                Cut(brief.warning, MAX_SECTION - 2, lead="*", tail="*")))
+    parts.append(_line_part(BRIEF_RANKS["brief_why"], "brief_why", "section",
+                            Cut(brief.why_now, MAX_SECTION - 20, lead="*Why now.* ")))
     if brief.own_words:
-        blocks.append(_own_words(brief))
+        parts.append(_own_words(brief))
     engagement = [f"• {line}" for line in brief.engagement]
     engagement += [brief.engagement_summary, brief.readiness.label]
-    blocks.append(_section("What they engaged with", engagement))
+    title = "What they engaged with"
+    parts.append(_section_part(BRIEF_RANKS["brief_engagement"], "brief_engagement", f"*{title}*\n",
+                               _section_lines(title, engagement)))
     if brief.customer_lines:
-        blocks.append(_section("Customer", [f"• {line}" for line in brief.customer_lines]))
+        parts.append(_section_part(BRIEF_RANKS["brief_customer"], "brief_customer", "*Customer*\n",
+                                   _section_lines("Customer", [f"• {line}" for line in brief.customer_lines])))
     track = brief.talk_track
+    # At most 1,000 + 3 × 400 + 400 characters plus bullets: always within a section's 3,000. Cut from the end:
+    # the next step and the questions go before the opener.
     lines = []
-    # At most 1,000 + 3 × 400 + 400 characters plus bullets: always within a section's 3,000.
     if track.opener:
-        lines.append(_quote(fit_mrkdwn(track.opener, 1000)))
-    lines += [f"• {fit_mrkdwn(q, 400)}" for q in track.questions[:3]]
+        lines.append(Cut(track.opener, 1000, lead="> "))
+    lines += [Cut(q, 400, lead="• ") for q in track.questions[:3]]
     if track.next_step:
-        lines.append(f"• *Next step:* {fit_mrkdwn(track.next_step, 400)}")
-    blocks.append({"type": "section", "text": mrkdwn("*Talk track*\n" + "\n".join(lines))})
+        lines.append(Cut(track.next_step, 400, lead="• *Next step:* "))
+    parts.append(_section_part(BRIEF_RANKS["brief_talk"], "brief_talk", "*Talk track*\n", lines))
     if brief.notes:
-        blocks.append(_section("Notes from marketing", [f"• {n}" for n in brief.notes]))
+        parts.append(_section_part(BRIEF_RANKS["brief_notes"], "brief_notes", "*Notes from marketing*\n",
+                                   _section_lines("Notes from marketing", [f"• {n}" for n in brief.notes])))
     if brief.crm_url and len(brief.crm_url) <= MAX_URL:
-        blocks.append({
+        parts.append({
             "type": "actions",
             "block_id": "lead_links",
             "elements": [{
@@ -109,8 +285,8 @@ def to_blocks(brief: Brief) -> dict:
         footer += f" · qualification #{brief.qualification.id}"
     if track.problem:
         footer += f" · ⚠️ {track.problem}"
-    blocks.append({"type": "context", "elements": [mrkdwn(fit_mrkdwn(footer, MAX_CONTEXT))]})
-    return {"text": fit_mrkdwn(brief.fallback, MAX_FALLBACK), "blocks": blocks[:MAX_BLOCKS]}
+    parts.append(_line_part(BRIEF_RANKS["brief_footer"], "brief_footer", "context", Cut(footer, MAX_CONTEXT)))
+    return {"text": fit_mrkdwn(brief.fallback, MAX_FALLBACK), "blocks": fit_total(parts, budget)[:MAX_BLOCKS]}
 
 
 # --- Delivered briefs: queue notice, who did what, and the buttons ------------------------------
@@ -254,10 +430,12 @@ def fit_mrkdwn_safe(text: str) -> str:
     return text if len(text) <= MAX_CONTEXT else text[: MAX_CONTEXT - 1] + "…"
 
 
-def delivered(payload: dict, f: FollowUp) -> dict:
-    """The stored brief with the queue notice up top and the follow-up state and buttons below."""
+def delivered(payload: dict, f: FollowUp, budget: int = TEXT_BUDGET) -> dict:
+    """The stored brief with the queue notice up top and the follow-up state and buttons below, within
+    `budget`: to_blocks left room for these, and if they need more the brief's least important parts go."""
     base = [b for b in payload["blocks"] if b.get("block_id") != "lead_links"]
-    head, rest = base[:2], base[2:]
+    n = 2 if len(base) > 1 and base[1]["type"] == "context" else 1
+    head, rest = base[:n], base[n:]
     notice = []
     if f.queue_reason:
         text = f"📥 *Unassigned queue:* {fit_mrkdwn(plain(f.queue_reason), 1000)}. Claim it and call."
@@ -265,7 +443,24 @@ def delivered(payload: dict, f: FollowUp) -> dict:
     footer = rest[-1:] if rest and rest[-1]["type"] == "context" else []
     body = rest[: len(rest) - len(footer)]
     blocks = head + notice + body + followup_blocks(f) + footer
-    return {"text": payload["text"], "blocks": blocks[:MAX_BLOCKS]}
+    message = {"text": payload["text"], "blocks": blocks[:MAX_BLOCKS]}
+    if text_size(message["blocks"]) <= budget:
+        return message
+    # The stored brief keeps its parts' names (block_id); one stored before it did is cut body-first.
+    fixed = {id(b) for b in head + notice + footer}
+    parts = [b if id(b) in fixed or b["type"] not in ("section", "context") else
+             _lines_part(b, BRIEF_RANKS.get(b.get("block_id"), 0)) for b in message["blocks"]]
+    return {**message, "blocks": fit_total(parts, budget)}
+
+
+def shortened(payload: dict, f: FollowUp) -> dict:
+    """The brief for when Slack refuses it all the same (msg_blocks_too_long): the stored brief cut to
+    SHORT_BUDGET by its own ranks (the header, why now and the buttons last), saying so."""
+    note = {"type": "context", "elements": [mrkdwn(SHORTENED)]}
+    # The queue notice and the follow-up state stay; a brief stored before its parts had names is cut body-first.
+    tagged = any(b.get("block_id") in BRIEF_RANKS for b in payload["blocks"])
+    message = shrink(delivered(payload, f), SHORT_BUDGET - text_size(note), None if tagged else 0)
+    return {**message, "blocks": [*message["blocks"], note][:MAX_BLOCKS]}
 
 
 def not_a_fit_view(qualification_id: int, channel: str | None, ts: str | None, lead_name: str) -> dict:
@@ -306,13 +501,39 @@ def search_blocks(query: str, matches: list) -> dict:
     if not matches:
         return {"text": f"No lead matches {q}", "blocks": []}
     blocks: list[dict] = [{"type": "section", "text": mrkdwn(f"*{len(matches)} lead{'s' if len(matches) != 1 else ''} matching “{q}”*")}]
-    for m in matches[:10]:
+    room = TEXT_BUDGET - text_size(blocks) - 100  # and room for the "…and N more" line
+    shown = matches[:10]
+    for i, m in enumerate(shown):
         role = ", ".join(p for p in (m.title, m.company) if p)
         line = f"*{fit_mrkdwn(plain(m.name), 750)}*" + (f" · {fit_mrkdwn(plain(role), 1500)}" if role else "")
         line += f"\n{fit_mrkdwn(plain(m.email), 600)}"
-        blocks.append({
-            "type": "section",
-            "text": mrkdwn(line),
-            "accessory": _button("Open brief", ACTION_OPEN_BRIEF, m.email),
-        })
+        block = {"type": "section", "text": mrkdwn(line), "accessory": _button("Open brief", ACTION_OPEN_BRIEF, m.email)}
+        room -= text_size(block)
+        if room < 0:
+            shown = shown[:i]
+            break
+        blocks.append(block)
+    if len(shown) < len(matches):
+        more = f"…and {len(matches) - len(shown)} more: search for more of a name or company to narrow it down."
+        blocks.append({"type": "context", "elements": [mrkdwn(more)]})
     return {"text": f"{len(matches)} leads matching {q}", "blocks": blocks}
+
+
+def note_message(user_id: str, text: str, when: datetime) -> dict:
+    """A `/lead note` in the brief's thread: who wrote it and when, then the note (escaped, its line breaks
+    kept) in as many sections as it needs, within the text budget; a note cut short says so."""
+    by = f"📝 Note from {_mention(user_id)}, {_clock(when)}"
+    blocks: list[dict] = [{"type": "context", "elements": [mrkdwn(by)]}]
+    room = TEXT_BUDGET - text_size(blocks) - len(SHORTENED_NOTE)
+    pieces, cut = split_mrkdwn(plain(text), MAX_SECTION, room, lines=True)
+    blocks += [{"type": "section", "text": mrkdwn(piece)} for piece in pieces]
+    while len(blocks) > 2 and text_size(blocks) + len(SHORTENED_NOTE) > TEXT_BUDGET:  # emoji count double
+        blocks.pop()
+        cut = True
+    if cut:
+        blocks.append({"type": "context", "elements": [mrkdwn(SHORTENED_NOTE)]})
+    fallback = f"📝 Note from {_mention(user_id)}: “" + fit_mrkdwn(plain(text), MAX_FALLBACK - 300) + "”"
+    return {"text": fallback, "blocks": blocks}
+
+
+SHORTENED_NOTE = "✂️ Shortened to fit in one Slack message: the whole note is saved with the lead."

@@ -14,11 +14,13 @@ from briefs.blocks import (
     ACTION_OPEN_BRIEF,
     MAX_FALLBACK,
     MAX_SECTION,
+    TEXT_BUDGET,
     _button,
     _fitted,
     _mention,
     followup_blocks,
     mrkdwn,
+    text_size,
 )
 from briefs.markup import ago, fit_mrkdwn, plain
 from briefs.qualification import EXPLICIT_DETAIL
@@ -226,20 +228,28 @@ def thread_update(card: LeadCard, activities: list[ActivityView], rules: Rules, 
 # --- Quiet mode: the daily digest ------------------------------------------------------------------
 
 
-def digest(cards: list[LeadCard], rep_user: str, followups: Mapping[int, object] | None = None) -> dict:
-    """One message with each held lead, its reason and its buttons. At 50 blocks, the rest are counted."""
+# Room kept for the closing "…and N more" line of a list that did not fit.
+MORE_RESERVE = 100
+
+
+def digest(cards: list[LeadCard], rep_user: str, followups: Mapping[int, object] | None = None,
+           budget: int = TEXT_BUDGET) -> dict:
+    """One message with each held lead, its reason and its buttons. At 50 blocks, or at `budget` characters of
+    text in all, the rest are counted."""
     n = len(cards)
     head = f"☀️ *Your daily digest: {n} new lead{'s' if n != 1 else ''}* (quiet mode; hand-raisers still come at once)"
     blocks: list[dict] = [{"type": "section", "text": mrkdwn(head)}]
+    used = text_size(blocks)
     shown = 0
     for card in cards:
         state = (followups or {}).get(card.qualification_id)
         extra = followup_blocks(state) if state is not None else []
-        if len(blocks) + 1 + len(extra) > 49:
+        item = [{"type": "section", "text": mrkdwn(f"{_who(card)}: {_why(card)}"),
+                 "accessory": _button("Open brief", ACTION_OPEN_BRIEF, card.email[:2000])}, *extra]
+        if len(blocks) + len(item) > 49 or used + text_size(item) + MORE_RESERVE > budget:
             break
-        blocks.append({"type": "section", "text": mrkdwn(f"{_who(card)}: {_why(card)}"),
-                       "accessory": _button("Open brief", ACTION_OPEN_BRIEF, card.email[:2000])})
-        blocks += extra
+        blocks += item
+        used += text_size(item)
         shown += 1
     if shown < n:
         blocks.append({"type": "context", "elements": [mrkdwn(f"…and {n - shown} more: see your App Home.")]})
@@ -289,6 +299,8 @@ def home_view(rep_user: str, queue: list[QueueItem], summary: list[dict], now: d
     if not queue:
         blocks.append({"type": "section", "text": mrkdwn("You have no open leads right now. 🎉")})
     budget = MAX_HOME_BLOCKS - len(blocks) - len(summary) - 2
+    # The same text budget as a message: Slack does not say what a view takes, and a Home is as long as one.
+    room = TEXT_BUDGET - text_size(blocks) - text_size(summary) - MORE_RESERVE
     shown = 0
     for item in queue[:MAX_HOME_LEADS]:
         extra = followup_blocks(item.followup)
@@ -299,9 +311,12 @@ def home_view(rep_user: str, queue: list[QueueItem], summary: list[dict], now: d
         text = f"{_who(card)}: {_why(card)}\n{plain(item.status).capitalize()}"
         if timer:
             text += f" · {timer}"
-        blocks.append({"type": "section", "text": mrkdwn(text[:MAX_SECTION]),
-                       "accessory": _button("Open brief", ACTION_OPEN_BRIEF, card.email[:2000])})
-        blocks += extra
+        lead = [{"type": "section", "text": mrkdwn(text[:MAX_SECTION]),
+                 "accessory": _button("Open brief", ACTION_OPEN_BRIEF, card.email[:2000])}, *extra]
+        if text_size(lead) > room:
+            break
+        blocks += lead
+        room -= text_size(lead)
         budget -= 1 + len(extra)
         shown += 1
     if shown < len(queue):

@@ -111,6 +111,36 @@ def fit_mrkdwn(text: str, limit: int, *, lines: bool = False) -> str:
     return out
 
 
+def split_mrkdwn(text: str, limit: int, total: int, *, lines: bool = False) -> tuple[list[str], bool]:
+    """Escape for mrkdwn in pieces of at most `limit` escaped characters each, cut between words, and at most
+    `total` in all; the last piece is shortened (ellipsis) if the text needs more. Returns the pieces and
+    whether anything was left out."""
+    pieces: list[str] = []
+    rest = text.strip()
+    while rest and total > 0:
+        room = min(limit, total)
+        whole = to_mrkdwn(rest, lines=lines)
+        if len(whole) <= room:
+            pieces.append(whole)
+            return pieces, False
+        if total <= limit:  # the last piece there is room for
+            pieces.append(fit_mrkdwn(rest, room, lines=lines))
+            return pieces, True
+        # The longest start of `rest` whose escaped text fits; then back to the last space in it.
+        lo, hi = 1, min(len(rest), room)
+        while lo < hi:
+            mid = (lo + hi + 1) // 2
+            lo, hi = (mid, hi) if len(to_mrkdwn(rest[:mid], lines=lines)) <= room else (lo, mid - 1)
+        space = max(rest.rfind(" ", 0, lo + 1), rest.rfind("\n", 0, lo + 1))
+        cut = space if space >= lo // 2 else lo
+        piece = to_mrkdwn(rest[:cut].rstrip(), lines=lines)
+        if piece.strip():
+            pieces.append(piece)
+            total -= len(piece)
+        rest = rest[cut:].strip()
+    return pieces, bool(rest)
+
+
 def ago(then: datetime | None, now: datetime) -> str:
     if then is None:
         return "at an unknown time"

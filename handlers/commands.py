@@ -6,7 +6,7 @@ import logging
 
 from briefs import commands, followthrough
 from briefs import stats as stats_model
-from briefs.blocks import search_blocks, to_blocks
+from briefs.blocks import note_message, search_blocks, to_blocks
 from briefs.markup import escape_mrkdwn, shorten
 from briefs.model import build_brief
 from storage import audit, queries
@@ -134,10 +134,12 @@ def note(email: str, text: str, user_id: str, services) -> dict:
         return {"text": f"No lead with the email {escape_mrkdwn(email)}, so the note was not saved. "
                         "Check the address, or find the lead with `/lead NAME`."}
     if added.thread_ts:
+        message = note_message(user_id, text, services.clock())
         reply = services.slack.client.chat_postMessage(
             channel=added.channel,
             thread_ts=added.thread_ts,
-            text=f"📝 Note from <@{user_id}>: “{escape_mrkdwn(text)}”",
+            text=message["text"],
+            blocks=message["blocks"],
             unfurl_links=False,
             unfurl_media=False,
         )
