@@ -17,9 +17,9 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy.exc import OperationalError
 
 from bot import metrics
-from bot.slack import PERMANENT, ROUTE_ERRORS, error_code
+from bot.slack import PERMANENT, ROUTE_ERRORS, error_code, too_long
 from briefs import followthrough as domain
-from briefs.blocks import delivered
+from briefs.blocks import delivered, shrink
 from storage import followthrough as store
 from storage.models import Delivery, Lead, Qualification
 from storage.queries import OPEN_STATUSES
@@ -93,9 +93,22 @@ def select_delivery(qualification_id: int):
     return select(Delivery).where(Delivery.qualification_id == qualification_id)
 
 
+def send(call, msg: dict, **args):
+    """chat.postMessage or chat.update with msg; refused for its length, a shorter version at once (the same
+    one would be refused again)."""
+    try:
+        return call(text=msg["text"], blocks=msg["blocks"], **args)
+    except SlackApiError as exc:
+        if not too_long(exc):
+            raise
+        log.warning("Slack said %s; sending a shorter message", error_code(exc))
+        short = shrink(msg)
+        return call(text=short["text"], blocks=short["blocks"], **args)
+
+
 def _update(client: WebClient, channel: str, ts: str, payload: dict) -> None:
     try:
-        client.chat_update(channel=channel, ts=ts, text=payload["text"], blocks=payload["blocks"])
+        send(client.chat_update, payload, channel=channel, ts=ts)
     except (SlackApiError, OSError) as exc:
         log.warning("could not update message %s/%s: %s", channel, ts, error_code(exc))
 
@@ -249,15 +262,14 @@ class FollowThrough:
             self._reply(p, domain.escalation(p.card, p.rep_user, waited, sla, None), kind, broadcast=True)
         else:
             msg = domain.escalation(p.card, p.rep_user, waited, sla, p.channel)
-            resp = self.client.chat_postMessage(channel=self.queue, text=msg["text"], blocks=msg["blocks"],
-                                                unfurl_links=False, unfurl_media=False)
+            resp = send(self.client.chat_postMessage, msg, channel=self.queue, unfurl_links=False, unfurl_media=False)
             with self.services.sessions.begin() as s:
                 store.set_escalation(s, p.card.qualification_id, resp["channel"], resp["ts"])
                 store.remember(s, p.card.qualification_id, kind, resp["channel"], resp["ts"], self.now())
 
     def _reply(self, p: store.Posted, msg: dict, kind: str, broadcast: bool = False) -> None:
-        resp = self.client.chat_postMessage(channel=p.channel, thread_ts=p.ts, text=msg["text"], blocks=msg["blocks"],
-                                            reply_broadcast=broadcast, unfurl_links=False, unfurl_media=False)
+        resp = send(self.client.chat_postMessage, msg, channel=p.channel, thread_ts=p.ts, reply_broadcast=broadcast,
+                    unfurl_links=False, unfurl_media=False)
         with self.services.sessions.begin() as s:
             store.remember(s, p.card.qualification_id, kind, resp["channel"], resp["ts"], self.now())
 
@@ -370,8 +382,8 @@ class FollowThrough:
         try:
             for place in places:
                 try:
-                    resp = self.client.chat_postMessage(channel=place, text=msg["text"], blocks=msg["blocks"],
-                                                        unfurl_links=False, unfurl_media=False)
+                    resp = send(self.client.chat_postMessage, msg, channel=place, unfurl_links=False,
+                                unfurl_media=False)
                     break
                 except SlackApiError as exc:
                     if error_code(exc) not in UNREACHABLE or place == places[-1]:

@@ -29,7 +29,7 @@ from starlette.responses import JSONResponse
 
 from bot.config import ConfigError, Settings
 from bot.worker import DeferredError, DeliveryError, HeldForDigest, Sent
-from briefs.blocks import delivered
+from briefs.blocks import delivered, shortened
 from briefs.followthrough import is_high_intent, next_digest_at
 from storage import audit, outbox
 from storage import followthrough as followthrough_store
@@ -46,7 +46,7 @@ DEFAULT_API_URL = "https://slack.com/api/"
 PERMANENT = {
     "invalid_auth", "not_authed", "account_inactive", "token_revoked", "token_expired", "no_permission",
     "missing_scope", "invalid_blocks", "invalid_blocks_format", "msg_too_long", "too_many_attachments",
-    "restricted_action", "team_access_not_granted", "ekm_access_denied", "invalid_arguments",
+    "restricted_action", "team_access_not_granted", "ekm_access_denied", "invalid_arguments", "msg_blocks_too_long",
 }
 # The route is wrong, not Slack: fall back to the team queue.
 ROUTE_ERRORS = {"channel_not_found", "not_in_channel", "is_archived", "channel_is_archived", "cannot_dm_bot",
@@ -57,6 +57,18 @@ MAX_BODY = 1024 * 1024
 def error_code(exc: Exception) -> str:
     """Slack's error code, or the exception's class name, for logs: never the request (it carries the token)."""
     return str(exc.response.get("error")) if isinstance(exc, SlackApiError) else type(exc).__name__
+
+
+def too_long(exc: Exception) -> bool:
+    """Slack refused a message for its length: all its text together (msg_blocks_too_long), or one text
+    (invalid_blocks saying so). Posting the same one again cannot help; a shorter one may."""
+    if not isinstance(exc, SlackApiError):
+        return False
+    error = exc.response.get("error")
+    if error == "msg_blocks_too_long":
+        return True
+    messages = (exc.response.get("response_metadata") or {}).get("messages") or exc.response.get("errors") or []
+    return error == "invalid_blocks" and any("must be less than" in str(m) for m in messages)
 
 
 def web_client(settings: Settings, *, interactive: bool) -> WebClient:
@@ -319,9 +331,19 @@ class SlackSink:
         if wait > 0.001:
             raise DeferredError(timedelta(seconds=wait), slot)
         sending = self.pacer.clock().timestamp()
-        resp = self.client.chat_postMessage(
-            channel=route.channel, text=payload["text"], blocks=payload["blocks"], unfurl_links=False, unfurl_media=False
-        )
+        try:
+            resp = self.client.chat_postMessage(
+                channel=route.channel, text=payload["text"], blocks=payload["blocks"], unfurl_links=False, unfurl_media=False
+            )
+        except SlackApiError as exc:
+            if not too_long(exc):
+                raise
+            # Slack counts differently from us after all: the same payload would fail again, so a shorter one now.
+            log.warning("delivery %d: Slack said %s; posting a shorter brief", item.id, error_code(exc))
+            payload = shortened(item.payload, state)
+            resp = self.client.chat_postMessage(
+                channel=route.channel, text=payload["text"], blocks=payload["blocks"], unfurl_links=False, unfurl_media=False
+            )
         return Sent(resp["channel"], resp["ts"], route.queue_reason, route.rep_user, due, follow_through=True,
                     paced=(route.channel, sending))
 

@@ -201,14 +201,18 @@ BRIEF_RANKS = {"brief_notes": 10, "brief_engagement": 20, "brief_words": 30, "br
                "brief_talk": 50, "brief_status": 60, "brief_warning": 70, "brief_why": 80, "brief_footer": 90}
 
 
-def shrink(message: dict, budget: int = SHORT_BUDGET, untagged: int | None = 0) -> dict:
-    """An already-built message within `budget`: a brief's parts in BRIEF_RANKS order, after any other section
-    or context (rank `untagged`; None keeps them), later ones first; headers and buttons stay."""
+def shrink(message: dict, budget: int = SHORT_BUDGET) -> dict:
+    """An already-built message within `budget`, for when Slack refuses it all the same, saying so: a brief
+    loses its parts in BRIEF_RANKS order (the queue notice and the follow-up state stay); any other message
+    loses sections and contexts from its end. Headers and buttons stay."""
+    note = {"type": "context", "elements": [mrkdwn(SHORTENED)]}
+    tagged = any(b.get("block_id") in BRIEF_RANKS for b in message["blocks"])
     parts = []
     for b in message["blocks"]:
-        rank = BRIEF_RANKS.get(b.get("block_id"), untagged if b["type"] in ("section", "context") else None)
+        rank = BRIEF_RANKS.get(b.get("block_id")) if tagged else 0 if b["type"] in ("section", "context") else None
         parts.append(b if rank is None else _lines_part(b, rank))
-    return {**message, "blocks": fit_total(parts, budget)}
+    blocks = fit_total(parts, budget - text_size(note))
+    return {**message, "blocks": [*blocks, note][:MAX_BLOCKS]}
 
 
 def _quote(text: str) -> str:
@@ -454,13 +458,9 @@ def delivered(payload: dict, f: FollowUp, budget: int = TEXT_BUDGET) -> dict:
 
 
 def shortened(payload: dict, f: FollowUp) -> dict:
-    """The brief for when Slack refuses it all the same (msg_blocks_too_long): the stored brief cut to
-    SHORT_BUDGET by its own ranks (the header, why now and the buttons last), saying so."""
-    note = {"type": "context", "elements": [mrkdwn(SHORTENED)]}
-    # The queue notice and the follow-up state stay; a brief stored before its parts had names is cut body-first.
-    tagged = any(b.get("block_id") in BRIEF_RANKS for b in payload["blocks"])
-    message = shrink(delivered(payload, f), SHORT_BUDGET - text_size(note), None if tagged else 0)
-    return {**message, "blocks": [*message["blocks"], note][:MAX_BLOCKS]}
+    """The brief for when Slack refuses it all the same (msg_blocks_too_long): cut to SHORT_BUDGET by its
+    parts' ranks (the header, why now and the buttons last)."""
+    return shrink(delivered(payload, f))
 
 
 def not_a_fit_view(qualification_id: int, channel: str | None, ts: str | None, lead_name: str) -> dict:
