@@ -202,16 +202,20 @@ BRIEF_RANKS = {"brief_notes": 10, "brief_engagement": 20, "brief_words": 30, "br
 
 
 def shrink(message: dict, budget: int = SHORT_BUDGET) -> dict:
-    """An already-built message within `budget`, for when Slack refuses it all the same, saying so: a brief
-    loses its parts in BRIEF_RANKS order (the queue notice and the follow-up state stay); any other message
-    loses sections and contexts from its end. Headers and buttons stay."""
+    """An already-built message cut to half its text or `budget`, whichever is less, for when Slack refuses it
+    all the same (it counts differently from us after all), saying so. A brief loses its parts in BRIEF_RANKS
+    order (the queue notice and the follow-up state stay); any other message loses sections and contexts from
+    its end, and keeps at least its fallback text. Headers and buttons stay."""
     note = {"type": "context", "elements": [mrkdwn(SHORTENED)]}
     tagged = any(b.get("block_id") in BRIEF_RANKS for b in message["blocks"])
     parts = []
     for b in message["blocks"]:
         rank = BRIEF_RANKS.get(b.get("block_id")) if tagged else 0 if b["type"] in ("section", "context") else None
         parts.append(b if rank is None else _lines_part(b, rank))
-    blocks = fit_total(parts, budget - text_size(note))
+    blocks = fit_total(parts, min(budget, text_size(message["blocks"]) // 2) - text_size(note))
+    if not any(b["type"] in ("section", "header") for b in blocks) and message.get("text"):
+        # Nothing left to read: the message's fallback text (ours, escaped, within 3,000) says it instead.
+        return {**message, "blocks": [{"type": "section", "text": mrkdwn(message["text"][:MAX_SECTION])}, *blocks]}
     return {**message, "blocks": [*blocks, note][:MAX_BLOCKS]}
 
 
