@@ -5,6 +5,7 @@ same is sent again at once, shorter, and never retried as it was. The fake Slack
 import json
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
@@ -36,14 +37,14 @@ from briefs.signals import ActivityView, LeadView, NoteView
 from storage.leads import Match
 from storage.models import Delivery, HandoffNote, Qualification
 from tests.conftest import wait_for
-from tests.fake_slack import blocks_text_length, message_error, validate_view
 from tests.factories import NOW, researcher_history
-from tests.test_followthrough import action, button, events_at, ft, one, text_of  # noqa: F401 - ft is a fixture
+from tests.fake_slack import blocks_text_length, message_error, validate_view
+from tests.test_followthrough import TUESDAY_10AM_NY, _start, action, button, events_at, one, text_of
 from tests.test_slack import hand_raiser, send_webhook, slash
 
 d = timedelta
 # Escape-heavy: every `&` is sent as `&amp;`, every `<` and `>` as `&lt;` and `&gt;`.
-AMPS = "R&D <ops> & M&A > "
+AMPS = "&<> "
 
 
 def escape_heavy(n: int) -> str:
@@ -65,6 +66,14 @@ def unhappy_customer(ev, email="pat@globex.example", owner="jane@ourco.example")
     ]
 
 
+@pytest.fixture
+def ft(slack_settings):
+    """The app on a clock the test moves; delivery and follow-through run by hand."""
+    server = _start(slack_settings, TUESDAY_10AM_NY)
+    yield server
+    server.__exit__(None, None, None)
+
+
 def stored(fake, channel: str, ts: str) -> dict:
     with fake.lock:
         return dict(fake.messages[(channel, ts)])
@@ -84,7 +93,7 @@ def test_an_unhappy_customers_escape_heavy_brief_is_posted_once_within_slacks_li
     assert blocks_text_length(shown) <= TEXT_BUDGET
     text = text_of(post)
     assert shown[0]["type"] == "header" and "*Why now.*" in text and "*Talk track*" in text
-    assert '"lead_claim"' in text and "R&amp;D &lt;ops&gt; &amp; M&amp;A &gt;" in text
+    assert '"lead_claim"' in text and "&amp;&lt;&gt; &amp;&lt;&gt;" in text
 
     # Claimed: the brief with its follow-up state attached is still within the limits, and shown.
     q = one(ft, Qualification)
