@@ -450,15 +450,15 @@ def delivered(payload: dict, f: FollowUp, budget: int = TEXT_BUDGET) -> dict:
         notice.append({"type": "section", "text": mrkdwn(text)})
     footer = rest[-1:] if rest and rest[-1]["type"] == "context" else []
     body = rest[: len(rest) - len(footer)]
-    blocks = head + notice + body + followup_blocks(f) + footer
+    state = followup_blocks(f)
+    blocks = head + notice + body + state + footer
     message = {"text": payload["text"], "blocks": blocks[:MAX_BLOCKS]}
     if text_size(message["blocks"]) <= budget:
         return message
-    # The stored brief keeps its parts' names (block_id); one stored before it did is cut body-first.
-    fixed = {id(b) for b in head + notice + footer}
-    parts = [b if id(b) in fixed or b["type"] not in ("section", "context") else
-             _lines_part(b, BRIEF_RANKS.get(b.get("block_id"), 0)) for b in message["blocks"]]
-    return {**message, "blocks": fit_total(parts, budget)}
+    # Only the body is cut, by its parts' names (block_id); a brief stored before they had names, from its end.
+    cut = [b if b["type"] not in ("section", "context") else _lines_part(b, BRIEF_RANKS.get(b.get("block_id"), 0))
+           for b in body]
+    return {**message, "blocks": fit_total(head + notice + cut + state + footer, budget)[:MAX_BLOCKS]}
 
 
 def shortened(payload: dict, f: FollowUp) -> dict:

@@ -319,3 +319,17 @@ def test_thread_updates_reminders_escalations_and_notes_stay_under_the_budget(ev
     note = note_message("U0MIA", evil[:3000], NOW)
     assert_under_budget(note)
     assert note["blocks"][0]["type"] == "context"
+
+
+def test_a_stored_brief_without_room_for_its_follow_up_is_cut_in_its_body_not_its_state():
+    brief = build_brief(customer_input(escape_heavy(3000), escape_heavy(10_000)))
+    payload = to_blocks(brief, budget=TEXT_BUDGET)  # as if stored with no room left for the follow-up
+    state = states(escape_heavy(600))[2]
+    message = delivered(payload, state)
+    assert_under_budget(message)
+    ids = [b.get("block_id") for b in message["blocks"]]
+    assert "🚫 Not a fit" in json.dumps(message["blocks"], ensure_ascii=False)
+    assert ids[:2] == [None, "brief_status"] and ids[-1] == "brief_footer"
+    # What went is the body's least important part; why now is whole.
+    assert [b for b in message["blocks"] if b.get("block_id") == "brief_why"] == \
+           [b for b in payload["blocks"] if b.get("block_id") == "brief_why"]
