@@ -1171,8 +1171,9 @@ class FakeSlack:
         channel = params.get("channel")
         if not channel:
             return _missing("channel")
-        if channel not in self.channels:
-            return _error("channel_not_found")
+        info = self.channels.get(channel)
+        if info is None or (info["is_private"] and not info["is_member"]):
+            return _error("channel_not_found")  # Slack does not show a private channel to a bot outside it
         members = self.members.get(channel, [])
         start = int(params.get("cursor") or 0)
         limit = int(params.get("limit") or 100)
