@@ -525,7 +525,9 @@ def create_bolt_app(services, client: WebClient) -> App:
         signing_secret=settings.slack_signing_secret,
         # Socket Mode traffic is authenticated by the connection itself; HTTP requests always are verified.
         request_verification_enabled=not settings.slack_app_token,
-        token_verification_enabled=False,  # verified once at startup by verify_token
+        # verify_token has already checked the token with a clear error; this lets Bolt keep the auth.test
+        # answer from startup instead of asking Slack before the first request's ack.
+        token_verification_enabled=True,
         listener_executor=services.slack.executor,
         raise_error_for_unhandled_request=False,
     )
