@@ -27,6 +27,12 @@ were answered with a scripted failure, a 429 or ``invalid_auth`` are recorded to
 Slack answers errors with HTTP 200 and ``{"ok": false, "error": ...}``; so does the fake, except for
 rate limits (HTTP 429 with ``Retry-After``) and ``server_error`` (the given status, plain body).
 
+Clicks in views: :meth:`FakeSlack.view_click` builds the ``block_actions`` payload of a click on a Home or
+modal the fake holds, as Slack sends it: ``container`` is the view and there is **no** ``response_url``, so a
+listener that calls ``respond()`` for it fails where a test sees it. Its ``trigger_id`` works once, within
+3 seconds (``fake.expire_trigger`` ages it). :meth:`FakeSlack.set_latency` makes a method slow (each page of
+``conversations.members``, say) without holding up the other methods.
+
 Socket Mode: ``apps.connections.open`` takes an app-level token (``xapp-``; a bot token is ``invalid_auth``,
 and so is an app token for every other method) and answers a one-use ``ws://127.0.0.1:PORT/socket?ticket=...``
 on the same port. The WebSocket side is stdlib only (RFC 6455 handshake, text/ping/pong/close frames,

@@ -116,3 +116,12 @@ def test_reassign_on_the_home_to_an_outsider_is_refused_in_a_modal(http, ft, fak
     answer = fake_slack.wait_for("views.open")[0]
     assert "not on the sales team" in json.dumps(answer["view"]["blocks"])
     assert one(ft, Qualification).rep_user == "U0JANE"
+
+
+def test_an_outsider_clicking_on_a_home_is_refused_on_their_own_home(http, ft, fake_slack):  # noqa: F811
+    jane_home(http, ft, fake_slack)
+    fake_slack.add_user("eve@ourco.example", "U0EVE", "eve")
+    post_payload(http, ft, fake_slack.view_click("U0EVE", "lead_open", view_id=fake_slack.homes["U0JANE"]))
+    refusal = wait_for(lambda: [c for c in fake_slack.calls_to("views.publish") if c["user_id"] == "U0EVE"])[0]
+    assert "only for the sales team" in json.dumps(refusal["view"]) and "Sam" not in json.dumps(refusal["view"])
+    assert not fake_slack.calls_to("views.open") and not fake_slack.calls_to("views.update")
