@@ -309,6 +309,42 @@ class ChannelPacer:
             return outbox.reserve_post(s, channel, now, min(self.interval, MIN_GAP)), (channel, slot)
 
 
+class MembershipPending(Exception):
+    """Slack has not said yet who is in a channel or on the team: the read is under way."""
+
+
+def route_problem(access: AccessControl | None, channel: str) -> str | None:
+    """Why lead briefs may not go to a rep's channel (people outside [access] would read them), or None if
+    they may. Decided on the cached memberships without waiting: MembershipPending while they are read."""
+    if access is None:
+        return None
+    outside = access.outsiders(channel, timeout=0)
+    if outside is None:
+        error = access.read_error(channel)
+        if error is None:
+            raise MembershipPending(channel)
+        return f"<#{channel}> could not be checked ({error})"
+    if outside:
+        return f"<#{channel}> has {len(outside)} member(s) outside the sales team"
+    return None
+
+
+def tell_unsafe_route(services, client: WebClient, rep_user: str, channel: str, why: str) -> None:
+    """The rep hears why their briefs come by DM: once a day per route, not with every brief."""
+    now = services.clock()
+    with services.sessions.begin() as s:
+        if audit.last(s, action="route_unsafe", detail_prefix=f"{rep_user} {channel}", since=now - timedelta(days=1)):
+            return
+        audit.record(s, actor="leadbrief", action="route_unsafe", at=now, detail=f"{rep_user} {channel}: {why}")
+    text = (f"Your new briefs come here instead of <#{channel}>: {why.removeprefix(f'<#{channel}> ')}, and lead "
+            "briefs are only for the sales team. Pick a channel only the sales team is in with "
+            "`/lead route #channel`.")
+    try:
+        client.chat_postMessage(channel=rep_user, text=text)
+    except (SlackApiError, OSError) as exc:
+        log.warning("could not tell %s their brief channel is unsafe: %s", rep_user, error_code(exc))
+
+
 def backoff(attempt: int) -> timedelta:
     base = min(300.0, 5.0 * (2 ** attempt))
     return timedelta(seconds=base * random.uniform(0.5, 1.5))  # noqa: S311 - jitter, not crypto
@@ -370,35 +406,13 @@ class SlackSink:
         return Route(self.queue, f"owner {owner_email} is not in this Slack workspace")
 
     def _unsafe(self, channel: str) -> str | None:
-        """Why a rep's brief channel may not have briefs (people outside [access] read it), or None. Decided on
-        the cached memberships: a cold cache defers the brief (no attempt used) while they are read."""
-        access = self.services.slack.access if self.services.slack else None
-        if access is None:
-            return None
-        outside = access.outsiders(channel, timeout=0)
-        if outside is None:
-            error = access.read_error(channel)
-            if error is None:
-                raise DeferredError(timedelta(seconds=2))
-            return f"<#{channel}> could not be checked ({error})"
-        if outside:
-            return f"<#{channel}> has {len(outside)} member(s) outside the sales team"
-        return None
+        try:
+            return route_problem(self.services.slack.access if self.services.slack else None, channel)
+        except MembershipPending:
+            raise DeferredError(timedelta(seconds=2)) from None  # no attempt used; the read is under way
 
     def _tell_unsafe(self, rep_user: str, channel: str, why: str) -> None:
-        """The rep hears why their briefs come by DM: once a day per route, not with every brief."""
-        now = self.services.clock()
-        with self.services.sessions.begin() as s:
-            if audit.last(s, action="route_unsafe", detail_prefix=f"{rep_user} {channel}", since=now - timedelta(days=1)):
-                return
-            audit.record(s, actor="leadbrief", action="route_unsafe", at=now, detail=f"{rep_user} {channel}: {why}")
-        text = (f"Your new briefs come here instead of <#{channel}>: {why.removeprefix(f'<#{channel}> ')}, and lead "
-                "briefs are only for the sales team. Pick a channel only the sales team is in with "
-                "`/lead route #channel`.")
-        try:
-            self.client.chat_postMessage(channel=rep_user, text=text)
-        except (SlackApiError, OSError) as exc:
-            log.warning("could not tell %s their brief channel is unsafe: %s", rep_user, error_code(exc))
+        tell_unsafe_route(self.services, self.client, rep_user, channel, why)
 
     def __call__(self, item: PendingDelivery) -> Sent:
         try:
@@ -658,7 +672,10 @@ def _decide_later(services, app: App, req: BoltRequest, user: str) -> None:
     body = req.body
     try:
         if not access.allows(user):
-            text = _refusal(access)
+            # Still unknown after the wait (Slack slow or down) is refused too, but says so.
+            text = _refusal(access) if access.decide(user) is False else (
+                "Sorry, I could not check that you are on the sales team just now (Slack did not say in time). "
+                "Please try again in a minute.")
             with services.sessions.begin() as s:
                 audit.record(s, actor=user, action="denied", at=services.clock(), detail=_what(body))
             _tell_refused(services, body, user, text)

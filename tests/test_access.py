@@ -16,6 +16,7 @@ from bot.config import Access
 from storage import audit
 from storage.models import AuditEntry, Qualification
 from tests.conftest import QUEUE, LiveServer, post_payload, slack_headers, wait_for
+from tests.test_followthrough import ft  # noqa: F401 - the follow-through server, on a clock the test moves
 from tests.test_slack import click, events_now, hand_raiser, researcher_history, send_webhook, slash
 
 REFUSAL = "only for the sales team"
@@ -254,4 +255,28 @@ def test_a_route_that_became_unsafe_falls_back_to_the_reps_dm_with_one_notice(ht
     posts = fake_slack.calls_to("chat.postMessage")
     assert [p["channel"] for p in posts if p.get("blocks")] == ["U0JANE", "U0JANE"]
     assert len([p for p in posts if "instead of <#C0JANE>" in p["text"]]) == 1  # one notice, not one a brief
+    assert not [p for p in posts if p["channel"] == "C0JANE"]
+
+
+def test_a_daily_digest_skips_a_route_that_became_unsafe(http, ft, fake_slack, stranger):  # noqa: F811
+    from datetime import UTC, datetime
+
+    from tests.test_followthrough import events_at, text_of
+    fake_slack.set_members("C0JANE", ["U0JANE"])
+    slash(http, ft, fake_slack, "route <#C0JANE|jane-leads>", name="route")
+    assert "will go to <#C0JANE>" in fake_slack.wait_for_responses("route")[0]["text"]
+    slash(http, ft, fake_slack, "quiet on 08:30", name="quiet")
+    fake_slack.wait_for_responses("quiet")
+    send_webhook(http, ft, researcher_history(events_at(ft)))
+    assert ft.deliver() == 0  # held for the digest
+    fake_slack.set_members("C0JANE", ["U0JANE", stranger])
+    access = ft.services.slack.access
+    access.clock = lambda: time.monotonic() + 10_000  # the memberships cached before are out of date...
+    assert access.outsiders("C0JANE") == [stranger]  # ...and read again
+    ft.clock.now = datetime(2026, 11, 25, 13, 30, 1, tzinfo=UTC)
+    assert ft.follow() >= 1
+    posts = fake_slack.calls_to("chat.postMessage")
+    digest = [p for p in posts if "daily digest" in text_of(p)]
+    assert [p["channel"] for p in digest] == ["U0JANE"] and "Jon Doe" in text_of(digest[0])
+    assert [p["channel"] for p in posts if "instead of <#C0JANE>" in p["text"]] == ["U0JANE"]
     assert not [p for p in posts if p["channel"] == "C0JANE"]
