@@ -254,7 +254,7 @@ def on_quiet(ack, body, action, context, client):
     publish_home(services, client, user)
 
 
-def on_not_a_fit(ack, body, action, respond, context, client):
+def on_not_a_fit(ack, body, action, respond, context):
     ack()
     services = context["services"]
     qid = _qualification_id(action.get("value"))

@@ -280,3 +280,13 @@ def test_a_daily_digest_skips_a_route_that_became_unsafe(http, ft, fake_slack, s
     assert [p["channel"] for p in digest] == ["U0JANE"] and "Jon Doe" in text_of(digest[0])
     assert [p["channel"] for p in posts if "instead of <#C0JANE>" in p["text"]] == ["U0JANE"]
     assert not [p for p in posts if p["channel"] == "C0JANE"]
+
+
+def test_a_request_slack_cannot_vouch_for_in_time_is_refused_saying_so(http, slack_server, fake_slack):
+    slack_server.services.slack.access.WAIT = 0.5
+    fake_slack.set_latency("conversations.members", 3.0)
+    r = slash(http, slack_server, fake_slack, "help", name="slow")
+    assert (r.status_code, r.text) == (200, "")
+    refusal = fake_slack.wait_for_responses("slow")[0]["text"]
+    assert "could not check that you are on the sales team" in refusal and "/lead route" not in refusal
+    assert [e.action for e in entries(slack_server, actor="U0JANE")] == ["denied"]
