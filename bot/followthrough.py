@@ -376,6 +376,7 @@ class FollowThrough:
         with self.services.sessions() as s:
             items = store.digest_cards(s, ids)
             route = self._route(s, user_id)
+        route = self._safe(route, user_id)
         msg = domain.digest([c for _, c, _ in items], user_id, {c.qualification_id: f for _, c, f in items})
         # The rep's route may be archived or without the bot: their DM next, then the team queue.
         places = list(dict.fromkeys(c for c in (route, user_id, self.queue) if c))
@@ -413,6 +414,21 @@ class FollowThrough:
         email = self.services.slack.directory.email_of(user_id) if self.services.slack else None
         return (lead_store.get_route(session, email) or
                 (self.services.settings.slack_routes.get(email) if email else None) or user_id)
+
+    def _safe(self, route: str, user_id: str) -> str:
+        """A rep's channel with people outside [access] in it (or not known yet) gets no digest: their DM does."""
+        from bot.slack import MembershipPending, route_problem, tell_unsafe_route
+
+        if route == user_id or not self.services.slack:
+            return route
+        try:
+            why = route_problem(self.services.slack.access, route)
+        except MembershipPending:
+            return user_id
+        if why:
+            tell_unsafe_route(self.services, self.client, user_id, route, why)
+            return user_id
+        return route
 
     # --- The loop -------------------------------------------------------------------------------------
 

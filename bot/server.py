@@ -49,11 +49,11 @@ def attach_slack(services: Services) -> None:
     )
 
     client = web_client(services.settings, interactive=True)
-    verify_token(client)
+    bot = verify_token(client)
     if services.settings.slack_app_token:
         verify_app_token(client, services.settings.slack_app_token)
     services.slack = SlackContext(client=client, directory=Directory(client),
-                                  access=AccessControl(client, services.settings))
+                                  access=AccessControl(client, services.settings, bot_user=bot.get("user_id")))
     services.slack.bolt = create_bolt_app(services, client)
 
 
@@ -89,7 +89,9 @@ def build(settings: Settings, console: Console | None = None, *, worker: bool = 
             if follow is not None:
                 follow.stop()
             if services.slack:
-                # Let replies already being sent finish before the database goes away.
+                # Requests still waiting to learn who is on the team are dropped; replies already being sent
+                # finish before the database goes away.
+                services.slack.deferred.shutdown(wait=False, cancel_futures=True)
                 await asyncio.to_thread(services.slack.executor.shutdown, True)
             services.engine.dispose()
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from datetime import time as dtime
 
-from slack_bolt import App, BoltResponse
+from slack_bolt import App, BoltRequest, BoltResponse
 from slack_bolt.adapter.starlette.handler import to_bolt_request, to_starlette_response
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -145,16 +145,24 @@ class Directory:
 class AccessControl:
     """Who may use Leadbrief in Slack: the people, channel members and user-group members named in [access]
     of leadbrief.toml, or by default the members of the leads channel. Memberships are read from Slack
-    (conversations.members, usergroups.users.list) and cached for TTL seconds; a membership Slack will not
-    tell us counts as empty for a short while (deny, log why), never as everyone."""
+    (conversations.members, usergroups.users.list) in the background and cached for TTL seconds; a membership
+    Slack will not tell us counts as empty for a short while (deny, log why), never as everyone.
+
+    Reads never happen on a request's path: `decide` answers from the cache at once (None while a membership
+    is still being read), and an expired membership keeps answering, for at most STALE seconds more, while
+    it is read again. Only `allows` and `outsiders`, used after an ack or off the request path, wait."""
 
     TTL = 300.0
+    STALE = 300.0
     RETRY_AFTER_FAILURE = 30.0
+    WAIT = 60.0  # how long a deferred request waits for Slack to say who is on the team before it is refused
+    PAGE = 200  # conversations.members page size: Slack recommends 200 or fewer
 
-    def __init__(self, client: WebClient, settings: Settings, clock=time.monotonic):
+    def __init__(self, client: WebClient, settings: Settings, clock=time.monotonic, bot_user: str | None = None):
         access = settings.access
         self.client = client
         self.clock = clock
+        self.bot_user = bot_user  # the app's own bot user: in every channel it posts to, and not a reader
         self.users = frozenset(access.users)
         if access.configured:
             self.channels, self.usergroups = access.channels, access.usergroups
@@ -162,16 +170,58 @@ class AccessControl:
             self.channels = (settings.slack_default_channel,) if settings.slack_default_channel else ()
             self.usergroups = ()
         self.own_leads_only = access.own_leads_only
-        self._cache: dict[tuple[str, str], tuple[float, frozenset[str]]] = {}
+        # (until, members, Slack's error if the read failed)
+        self._cache: dict[tuple[str, str], tuple[float, frozenset[str], str | None]] = {}
+        self._reading: dict[tuple[str, str], threading.Event] = {}
         self._lock = threading.Lock()
 
-    def allows(self, user_id: str | None) -> bool:
+    def _sources(self) -> list[tuple[str, str]]:
+        return [("channel", c) for c in self.channels] + [("usergroup", g) for g in self.usergroups]
+
+    def decide(self, user_id: str | None) -> bool | None:
+        """At once, from the cache: True (let in), False (refused), None (not known yet; being read)."""
         if not user_id:
             return False
         if user_id in self.users:
             return True
-        return any(user_id in self._members("channel", c) for c in self.channels) or any(
-            user_id in self._members("usergroup", g) for g in self.usergroups)
+        unknown = False
+        for kind, key in self._sources():
+            members = self._cached(kind, key)
+            if members is None:
+                unknown = True
+            elif user_id in members:
+                return True
+        return None if unknown else False
+
+    def allows(self, user_id: str | None, timeout: float | None = None) -> bool:
+        """Waits (up to timeout, WAIT by default) for the memberships; still unknown then counts as refused."""
+        if not user_id:
+            return False
+        if user_id in self.users:
+            return True
+        deadline = self.clock() + (self.WAIT if timeout is None else timeout)
+        return any(user_id in (self._wait(kind, key, deadline) or ()) for kind, key in self._sources())
+
+    def outsiders(self, channel: str, timeout: float | None = None) -> list[str] | None:
+        """The members of channel who are not on the sales team (the app's bot user aside), or None if Slack
+        has not said (yet, or at all) who is in the channel or on the team. timeout=0 answers from the cache."""
+        deadline = self.clock() + (self.WAIT if timeout is None else timeout)
+        members = self._wait("channel", channel, deadline, failed_as_none=True)
+        if members is None:
+            return None
+        team: set[str] = set(self.users)
+        for kind, key in self._sources():
+            known = self._wait(kind, key, deadline)
+            if known is None:
+                return None
+            team |= known
+        return sorted(m for m in members if m not in team and m != self.bot_user)
+
+    def read_error(self, channel: str) -> str | None:
+        """Slack's error from the last read of channel's members, if it failed."""
+        with self._lock:
+            hit = self._cache.get(("channel", channel))
+        return hit[2] if hit else None
 
     def where(self) -> str:
         """Where to ask for access, for the refusal message."""
@@ -179,22 +229,54 @@ class AccessControl:
             return "join " + " or ".join(f"<#{c}>" for c in self.channels)
         return "ask your Slack admin to add you to the sales team's user group"
 
-    def _members(self, kind: str, key: str) -> frozenset[str]:
+    def _cached(self, kind: str, key: str, failed_as_none: bool = False) -> frozenset[str] | None:
+        """The cached members, starting a read if they are missing or expired; None if there are none to use."""
         now = self.clock()
         with self._lock:
             hit = self._cache.get((kind, key))
-            if hit and hit[0] > now:
-                return hit[1]
+        if hit and hit[0] > now:
+            return None if failed_as_none and hit[2] else hit[1]
+        self._start_read(kind, key)
+        if hit and hit[0] + self.STALE > now and not hit[2]:
+            return hit[1]
+        return None
+
+    def _wait(self, kind: str, key: str, deadline: float, failed_as_none: bool = False) -> frozenset[str] | None:
+        members = self._cached(kind, key, failed_as_none)
+        if members is not None:
+            return members
+        with self._lock:
+            reading = self._reading.get((kind, key))
+        if reading is not None:
+            reading.wait(max(0.0, deadline - self.clock()))
+        with self._lock:
+            hit = self._cache.get((kind, key))
+        if hit is None or hit[0] + self.STALE <= self.clock() or (failed_as_none and hit[2]):
+            return None
+        return hit[1]
+
+    def _start_read(self, kind: str, key: str) -> None:
+        with self._lock:
+            if (kind, key) in self._reading:
+                return  # one read at a time per membership, however many requests want it
+            done = self._reading[(kind, key)] = threading.Event()
+        threading.Thread(target=self._refresh, args=(kind, key, done), name=f"leadbrief-access-{key}",
+                         daemon=True).start()
+
+    def _refresh(self, kind: str, key: str, done: threading.Event) -> None:
+        failed = None
         try:
             members = self._read(kind, key)
-            until = now + self.TTL
-        except SlackApiError as exc:
+            until = self.clock() + self.TTL
+        except Exception as exc:  # noqa: BLE001 - whatever went wrong, nobody gets in through it
+            failed = error_code(exc)
             log.warning("access: could not read the members of %s %s (%s); nobody is let in through it",
-                        kind, key, exc.response.get("error"))
-            members, until = frozenset(), now + self.RETRY_AFTER_FAILURE
+                        kind, key, failed)
+            members, until = frozenset(), self.clock() + self.RETRY_AFTER_FAILURE
         with self._lock:
-            self._cache[(kind, key)] = (until, members)
-        return members
+            self._cache[(kind, key)] = (until, members, failed)
+            del self._reading[(kind, key)]
+        done.set()
 
     def _read(self, kind: str, key: str) -> frozenset[str]:
         if kind == "usergroup":
@@ -202,7 +284,7 @@ class AccessControl:
         members: set[str] = set()
         cursor = None
         while True:
-            page = self.client.conversations_members(channel=key, limit=1000, cursor=cursor)
+            page = self.client.conversations_members(channel=key, limit=self.PAGE, cursor=cursor)
             members.update(page.get("members") or [])
             cursor = (page.get("response_metadata") or {}).get("next_cursor")
             if not cursor:
@@ -239,6 +321,42 @@ class ChannelPacer:
             return outbox.reserve_post(s, channel, now, min(self.interval, MIN_GAP)), (channel, slot)
 
 
+class MembershipPending(Exception):
+    """Slack has not said yet who is in a channel or on the team: the read is under way."""
+
+
+def route_problem(access: AccessControl | None, channel: str) -> str | None:
+    """Why lead briefs may not go to a rep's channel (people outside [access] would read them), or None if
+    they may. Decided on the cached memberships without waiting: MembershipPending while they are read."""
+    if access is None:
+        return None
+    outside = access.outsiders(channel, timeout=0)
+    if outside is None:
+        error = access.read_error(channel)
+        if error is None:
+            raise MembershipPending(channel)
+        return f"<#{channel}> could not be checked ({error})"
+    if outside:
+        return f"<#{channel}> has {len(outside)} member(s) outside the sales team"
+    return None
+
+
+def tell_unsafe_route(services, client: WebClient, rep_user: str, channel: str, why: str) -> None:
+    """The rep hears why their briefs come by DM: once a day per route, not with every brief."""
+    now = services.clock()
+    with services.sessions.begin() as s:
+        if audit.last(s, action="route_unsafe", detail_prefix=f"{rep_user} {channel}", since=now - timedelta(days=1)):
+            return
+        audit.record(s, actor="leadbrief", action="route_unsafe", at=now, detail=f"{rep_user} {channel}: {why}")
+    text = (f"Your new briefs come here instead of <#{channel}>: {why.removeprefix(f'<#{channel}> ')}, and lead "
+            "briefs are only for the sales team. Pick a channel only the sales team is in with "
+            "`/lead route #channel`.")
+    try:
+        client.chat_postMessage(channel=rep_user, text=text)
+    except (SlackApiError, OSError) as exc:
+        log.warning("could not tell %s their brief channel is unsafe: %s", rep_user, error_code(exc))
+
+
 def backoff(attempt: int) -> timedelta:
     base = min(300.0, 5.0 * (2 ** attempt))
     return timedelta(seconds=base * random.uniform(0.5, 1.5))  # noqa: S311 - jitter, not crypto
@@ -256,6 +374,11 @@ class SlackContext:
     # Bolt's listener threads: enough that 20+ concurrent lookups never wait for a free one to be acked.
     executor: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(max_workers=32, thread_name_prefix="leadbrief-bolt")
+    )
+    # Requests acked before their sender could be checked, waiting for Slack to say who is on the team
+    # (bot.slack.authorise), and refusals sent after the ack.
+    deferred: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(max_workers=32, thread_name_prefix="leadbrief-deferred")
     )
 
 
@@ -283,11 +406,25 @@ class SlackSink:
             channel = lead_store.get_route(s, owner_email)
         channel = channel or self.services.settings.slack_routes.get(owner_email.lower())
         uid = self.directory.user_id(owner_email)
-        if channel:
+        unsafe = self._unsafe(channel) if channel else None
+        if channel and not unsafe:
             return Route(channel, rep_user=uid)
         if uid:
+            if unsafe:
+                self._tell_unsafe(uid, channel, unsafe)
             return Route(uid, rep_user=uid)
+        if unsafe:
+            return Route(self.queue, f"the rep's brief channel {unsafe}")
         return Route(self.queue, f"owner {owner_email} is not in this Slack workspace")
+
+    def _unsafe(self, channel: str) -> str | None:
+        try:
+            return route_problem(self.services.slack.access if self.services.slack else None, channel)
+        except MembershipPending:
+            raise DeferredError(timedelta(seconds=2)) from None  # no attempt used; the read is under way
+
+    def _tell_unsafe(self, rep_user: str, channel: str, why: str) -> None:
+        tell_unsafe_route(self.services, self.client, rep_user, channel, why)
 
     def __call__(self, item: PendingDelivery) -> Sent:
         try:
@@ -424,7 +561,9 @@ def create_bolt_app(services, client: WebClient) -> App:
         signing_secret=settings.slack_signing_secret,
         # Socket Mode traffic is authenticated by the connection itself; HTTP requests always are verified.
         request_verification_enabled=not settings.slack_app_token,
-        token_verification_enabled=False,  # verified once at startup by verify_token
+        # verify_token has already checked the token with a clear error; this lets Bolt keep the auth.test
+        # answer from startup instead of asking Slack before the first request's ack.
+        token_verification_enabled=True,
         listener_executor=services.slack.executor,
         raise_error_for_unhandled_request=False,
     )
@@ -435,22 +574,40 @@ def create_bolt_app(services, client: WebClient) -> App:
         next()
 
     @app.middleware
-    def ignore_redelivered_events(body, next):  # noqa: A002
+    def ignore_redelivered_events(body, context, next):  # noqa: A002
         # Slack redelivers an event it thinks we missed (X-Slack-Retry-Num); each event_id acts once.
         event_id = body.get("event_id") if body.get("type") == "event_callback" else None
-        if event_id and not claim_once(services.sessions, "slack", event_id, "slack.event", services.clock()):
+        if event_id and not context.get(AUTHORISED) and not claim_once(
+                services.sessions, "slack", event_id, "slack.event", services.clock()):
             return BoltResponse(status=200, body="")
         next()
 
     @app.middleware
-    def authorise(body, client, next):  # noqa: A002
+    def authorise(req, body, context, next):  # noqa: A002
         # Every listener is behind this: lead data only for the people [access] names (README "Security").
+        # It answers from the cache at once and never calls Slack, so that Slack gets its ack in time.
         access = services.slack.access
         user = _user_of(body)
-        if access is None or user is None or access.allows(user):
+        if user is None:
+            return _unattributable(services, body)
+        if access is None or context.get(AUTHORISED) == user:
             next()
             return None
-        return _refuse(services, body, client, user, access)
+        allowed = access.decide(user)
+        if allowed is None and body.get("type") == "view_submission":
+            # Its ack carries the form's errors, so it is worth up to 2 of Slack's 3 seconds: wait for the
+            # read already under way (no call to Slack here).
+            access.allows(user, timeout=2.0)
+            allowed = access.decide(user)
+        if allowed:
+            next()
+            return None
+        if allowed is False:
+            return _refuse(services, body, user, access)
+        # Slack has not said yet who is on the team (a cold cache may be many pages away): ack now, and
+        # carry the request out, or refuse it, once it has.
+        services.slack.deferred.submit(_decide_later, services, app, req, user)
+        return BoltResponse(status=200, body="")
 
     commands.register(app)
     actions.register(app)
@@ -458,38 +615,97 @@ def create_bolt_app(services, client: WebClient) -> App:
     return app
 
 
+AUTHORISED = "leadbrief_authorised"  # context key: the person a deferred request was let in for
+# Interaction payloads that carry the person who acted as user.id; anything else must be a command or event.
+_INTERACTIONS = ("block_actions", "view_submission", "view_closed", "shortcut", "message_action")
+
+
 def _user_of(body: dict) -> str | None:
+    """Who sent a request; None when it cannot be told (then it is refused: deny by default)."""
+    user = None
     if body.get("command"):
-        return body.get("user_id")
-    if body.get("type") in ("block_actions", "view_submission", "view_closed", "shortcut", "message_action"):
-        return (body.get("user") or {}).get("id")
-    event = body.get("event") or {}
-    if body.get("type") == "event_callback" and not event.get("bot_id"):
-        return event.get("user")
-    return None
+        user = body.get("user_id")
+    elif body.get("type") in _INTERACTIONS:
+        user = body.get("user")
+        user = user.get("id") if isinstance(user, dict) else None
+    elif body.get("type") == "event_callback":
+        event = body.get("event") if isinstance(body.get("event"), dict) else {}
+        bot = event.get("bot_id") or event.get("bot_profile") or event.get("subtype") == "bot_message"
+        user = None if bot else event.get("user")
+    return user if isinstance(user, str) and user else None
 
 
-def _refuse(services, body: dict, client: WebClient, user: str, access: AccessControl) -> BoltResponse:
-    """A polite refusal, visible to that person only, that says nothing about any lead."""
-    text = f"Sorry, lead briefs are only for the sales team. To get access, {access.where()}."
-    what = body.get("command") or body.get("type") or "request"
+def _what(body: dict) -> str:
+    event = body.get("event") if isinstance(body.get("event"), dict) else {}
+    return str(body.get("command") or event.get("type") or body.get("type") or "request")[:60]
+
+
+def _unattributable(services, body: dict) -> BoltResponse:
+    """A request from a bot, or of a kind we do not expect: nobody to let in, so nothing happens."""
+    event = body.get("event") if isinstance(body.get("event"), dict) else {}
+    actor = f"bot:{event['bot_id']}" if isinstance(event.get("bot_id"), str) else "unknown"
+    log.info("refused a Slack request with no person to attribute it to (%s)", _what(body))
     with services.sessions.begin() as s:
-        audit.record(s, actor=user, action="denied", at=services.clock(), detail=str(what)[:60])
+        audit.record(s, actor=actor, action="denied", at=services.clock(), detail=_what(body))
+    return BoltResponse(status=200, body="")
+
+
+def _refusal(access: AccessControl) -> str:
+    return f"Sorry, lead briefs are only for the sales team. To get access, {access.where()}."
+
+
+def _refuse(services, body: dict, user: str, access: AccessControl) -> BoltResponse:
+    """A polite refusal, visible to that person only, that says nothing about any lead. Anything that needs a
+    call to Slack is sent after the ack."""
+    text = _refusal(access)
+    with services.sessions.begin() as s:
+        audit.record(s, actor=user, action="denied", at=services.clock(), detail=_what(body))
     if body.get("command"):
         return BoltResponse(status=200, body=json.dumps({"response_type": "ephemeral", "text": text}),
-                        headers={"content-type": "application/json"})
+                            headers={"content-type": "application/json"})
     if body.get("type") == "view_submission":
         return BoltResponse(status=200, body=json.dumps({"response_action": "errors", "errors": {"reason": text}}),
                             headers={"content-type": "application/json"})
+    services.slack.deferred.submit(_tell_refused, services, body, user, text)
+    return BoltResponse(status=200, body="")
+
+
+def _tell_refused(services, body: dict, user: str, text: str) -> None:
+    """Where the person will see it: the conversation (response_url), their App Home, else a DM."""
+    client = services.slack.client
+    event = body.get("event") if isinstance(body.get("event"), dict) else {}
+    view = body.get("view") if isinstance(body.get("view"), dict) else {}
     try:
-        if body.get("type") == "block_actions" and body.get("response_url"):
+        if body.get("response_url"):
             WebhookClient(body["response_url"]).send(text=text, response_type="ephemeral", replace_original=False)
-        elif (body.get("event") or {}).get("type") == "app_home_opened":
+        elif event.get("type") == "app_home_opened" or view.get("type") == "home":
             client.views_publish(user_id=user, view={"type": "home", "blocks": [
                 {"type": "section", "text": {"type": "mrkdwn", "text": text}}]})
+        elif body.get("type") != "view_closed":
+            client.chat_postMessage(channel=user, text=text)
     except (SlackApiError, OSError) as exc:
-        log.warning("could not tell %s they have no access: %s", user, type(exc).__name__)
-    return BoltResponse(status=200, body="")
+        log.warning("could not tell %s they have no access: %s", user, error_code(exc))
+
+
+def _decide_later(services, app: App, req: BoltRequest, user: str) -> None:
+    """A request acked before Slack had said who is on the team: run it through the app again once it has,
+    or refuse it (still unknown after AccessControl.WAIT counts as refused)."""
+    access = services.slack.access
+    body = req.body
+    try:
+        if not access.allows(user):
+            # Still unknown after the wait (Slack slow or down) is refused too, but says so.
+            text = _refusal(access) if access.decide(user) is False else (
+                "Sorry, I could not check that you are on the sales team just now (Slack did not say in time). "
+                "Please try again in a minute.")
+            with services.sessions.begin() as s:
+                audit.record(s, actor=user, action="denied", at=services.clock(), detail=_what(body))
+            _tell_refused(services, body, user, text)
+            return
+        app.dispatch(BoltRequest(body=req.raw_body if req.mode == "http" else body, query=req.query,
+                                 headers=req.headers, context={AUTHORISED: user}, mode=req.mode))
+    except Exception as exc:  # noqa: BLE001 - a worker thread: log it, and the next request tries again
+        log.warning("a deferred Slack request (%s) failed: %s", _what(body), error_code(exc))
 
 
 def register_http(web: Starlette, bolt_app: App) -> None:

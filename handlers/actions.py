@@ -56,14 +56,57 @@ def _update_message(services, outcome: workflow.Outcome) -> None:
         refresh(services, services.slack.client, outcome.followup.qualification_id)
 
 
-def _tell(body, respond, client, services, text: str) -> None:
-    """The clicker's answer: privately in the conversation, or, from the App Home (which has no
-    response_url), by showing the Home again with the change in it."""
+def _tell(body, respond, client, services, text: str, *, shown_on_home: bool = False) -> None:
+    """The clicker's answer: privately in the conversation (response_url). Clicks on the App Home or in a
+    modal carry no response_url: the Home is shown again with the change in it, and what the Home does not
+    show (shown_on_home False: a refusal, an error, someone else's claim) comes in a small modal, else a DM."""
     user = body["user"]["id"]
     if body.get("response_url"):
         respond(response_type="ephemeral", replace_original=False, text=text)
-    elif (body.get("container") or {}).get("type") == "view" or (body.get("view") or {}).get("type") == "home":
+        return
+    if _view_type(body) == "home":
         publish_home(services, client, user)
+        if shown_on_home:
+            return
+    if _open_view(client, body, _modal("Leadbrief", [_section(text)])) is None:
+        _dm(client, user, {"text": text})
+
+
+def _view_type(body) -> str | None:
+    """"home" or "modal" for a click in a view (those carry no response_url), else None."""
+    view = body.get("view") if isinstance(body.get("view"), dict) else {}
+    return view.get("type") if (body.get("container") or {}).get("type") == "view" or view else None
+
+
+def _section(text: str) -> dict:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": text[:3000]}}
+
+
+def _modal(title: str, blocks: list[dict]) -> dict:
+    return {"type": "modal", "title": {"type": "plain_text", "text": title[:24]},
+            "close": {"type": "plain_text", "text": "Close"}, "blocks": blocks[:100]}
+
+
+def _open_view(client, body, view: dict) -> str | None:
+    """Opens view for the clicker (pushed on top when the click came from a modal); its id, or None if Slack
+    would not (the trigger_id lasts about 3 s and serves once)."""
+    trigger = body.get("trigger_id")
+    if not trigger:
+        return None
+    try:
+        opened = (client.views_push if _view_type(body) == "modal" else client.views_open)(trigger_id=trigger, view=view)
+    except (SlackApiError, OSError) as exc:
+        log.warning("could not open a modal for a click: %s", error_code(exc))
+        return None
+    return (opened.get("view") or {}).get("id")
+
+
+def _dm(client, user: str, reply: dict) -> None:
+    """The last resort for an answer: a message in the app's DM with the clicker (chat.postMessage to a user id)."""
+    try:
+        client.chat_postMessage(channel=user, unfurl_links=False, unfurl_media=False, **reply)
+    except (SlackApiError, OSError) as exc:
+        log.warning("could not answer %s by DM: %s", user, error_code(exc))
 
 
 def _apply(ack, body, action, respond, context, change, qid=None, detail: str | None = None) -> workflow.Outcome | None:
@@ -90,7 +133,7 @@ def _apply(ack, body, action, respond, context, change, qid=None, detail: str | 
         _tell(body, respond, client, services, "This lead no longer exists.")
         return None
     _update_message(services, outcome)
-    _tell(body, respond, client, services, outcome.message)
+    _tell(body, respond, client, services, outcome.message, shown_on_home=outcome.changed)
     return outcome
 
 
@@ -211,7 +254,7 @@ def on_quiet(ack, body, action, context, client):
     publish_home(services, client, user)
 
 
-def on_not_a_fit(ack, body, action, respond, context, client):
+def on_not_a_fit(ack, body, action, respond, context):
     ack()
     services = context["services"]
     qid = _qualification_id(action.get("value"))
@@ -220,14 +263,16 @@ def on_not_a_fit(ack, body, action, respond, context, client):
         lead = s.get(Lead, q.lead_id) if q else None
         name = " ".join(p for p in (lead.first_name, lead.last_name) if p) or lead.email if lead else ""
     if q is None:
-        respond(response_type="ephemeral", replace_original=False, text="This lead no longer exists.")
+        _tell(body, respond, services.slack.client, services, "This lead no longer exists.")
         return
     if not may_see(services, body["user"]["id"], lead.owner_email):
-        respond(response_type="ephemeral", replace_original=False, text=NOT_YOURS)
+        _tell(body, respond, services.slack.client, services, NOT_YOURS)
         return
     channel = (body.get("channel") or {}).get("id")
     ts = (body.get("message") or {}).get("ts")
-    client.views_open(trigger_id=body["trigger_id"], view=not_a_fit_view(q.id, channel, ts, name))
+    if _open_view(services.slack.client, body, not_a_fit_view(q.id, channel, ts, name)) is None:
+        _tell(body, respond, services.slack.client, services,
+              "Slack did not open the form in time; press *Not a fit* again.")
 
 
 def on_not_a_fit_submitted(ack, body, view, context):
@@ -265,6 +310,20 @@ def on_not_a_fit_submitted(ack, body, view, context):
 def on_open_brief(ack, body, action, respond, context):
     ack()
     services = context["services"]
+    client, user = services.slack.client, body["user"]["id"]
+    # From the App Home or a modal (no response_url) the brief opens in a modal: opened at once, while the
+    # trigger_id is fresh, and filled in when the brief is built.
+    loading = None if body.get("response_url") else _open_view(
+        client, body, _modal("Lead brief", [_section("Looking the lead up…")]))
     with services.slack.work_slots:
-        reply = lookup(str(action.get("value") or ""), services, body["user"]["id"])
-    respond(response_type="ephemeral", replace_original=False, **reply)
+        reply = lookup(str(action.get("value") or ""), services, user)
+    if body.get("response_url"):
+        respond(response_type="ephemeral", replace_original=False, **reply)
+        return
+    if loading is not None:
+        try:
+            client.views_update(view_id=loading, view=_modal("Lead brief", reply.get("blocks") or [_section(reply["text"])]))
+            return
+        except (SlackApiError, OSError) as exc:
+            log.warning("could not show the brief in its modal: %s", error_code(exc))
+    _dm(client, user, reply)

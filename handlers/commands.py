@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 
 from briefs import commands, followthrough
@@ -25,8 +26,10 @@ def lead_command(ack, command, respond, context):
     ack()
     services = context["services"]
     cmd = commands.parse(command.get("text"))
+    # A route change waits on Slack (who is in the channel), not the CPU: it does not hold the work slot.
+    slot = contextlib.nullcontext() if cmd.action == "route" else services.slack.work_slots
     try:
-        with services.slack.work_slots:
+        with slot:
             reply = handle(cmd, command["user_id"], services)
     except Exception:
         log.exception("/lead %s failed", cmd.action)
@@ -162,10 +165,31 @@ def route(cmd: commands.Command, user_id: str, services) -> dict:
         if channel:
             return {"text": f"Your new briefs go to <#{channel}>. Change it with `/lead route #channel`."}
         return {"text": "Your new briefs come to you as a direct message. Send them to a channel with `/lead route #channel`."}
+    refused = _unsafe_route(cmd.channel, services)
+    if refused:
+        _audit(services, user_id, "route_refused", detail=cmd.channel)
+        return {"text": refused}
     with services.sessions.begin() as s:
         lead_store.set_route(s, email, cmd.channel, user_id, services.clock())
         audit.record(s, actor=user_id, action="route", at=services.clock(), detail=cmd.channel)
     return {"text": f"Done: your new briefs will go to <#{cmd.channel}>. If it is a private channel, invite me there first."}
+
+
+def _unsafe_route(channel: str, services) -> str | None:
+    """Why briefs may not go to channel: someone outside [access] would read them (or Slack will not say)."""
+    access = services.slack.access
+    if access is None:
+        return None
+    outside = access.outsiders(channel)
+    if outside is None:
+        error = access.read_error(channel) or "Slack did not answer in time"
+        return (f"Not changed: I could not see who is in <#{channel}> ({error}). If it is a private channel, "
+                "invite me there first, then try again.")
+    if outside:
+        return (f"Not changed: <#{channel}> has {len(outside)} member(s) who are not on the sales team in "
+                "Leadbrief, and they would read every brief posted there. Pick a channel only the sales team "
+                "is in.")
+    return None
 
 
 def quiet(cmd: commands.Command, user_id: str, services) -> dict:

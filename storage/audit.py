@@ -80,3 +80,11 @@ def entries(session: Session, *, lead_ref: str | None = None, actor: str | None 
         stmt = stmt.where(AuditEntry.actor == actor.strip())
     stmt = stmt.order_by(AuditEntry.at.desc(), AuditEntry.id.desc()).limit(max(0, limit))
     return list(session.scalars(stmt))
+
+
+def last(session: Session, *, action: str, detail_prefix: str, since: datetime) -> datetime | None:
+    """When an entry with this action and a detail starting with detail_prefix was last recorded since `since`."""
+    stmt = (select(AuditEntry.at).where(AuditEntry.action == action, AuditEntry.at >= since,
+                                        AuditEntry.detail.startswith(detail_prefix, autoescape=True))
+            .order_by(AuditEntry.at.desc()).limit(1))
+    return session.scalars(stmt).first()

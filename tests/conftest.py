@@ -269,3 +269,14 @@ def run(db_url, tmp_path):
             assert proc.returncode == check_rc, proc.stdout + proc.stderr
         return proc
     return _run
+
+
+def post_payload(http, server, payload: dict):
+    """A signed interaction payload (a click from FakeSlack.view_click, say) to the app's /slack/events."""
+    import json
+    import urllib.parse
+
+    body = urllib.parse.urlencode({"payload": json.dumps(payload)})
+    r = http.post(f"{server.url}/slack/events", content=body, headers=slack_headers(body))
+    assert r.status_code == 200, r.text
+    return r

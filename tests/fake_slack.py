@@ -27,6 +27,12 @@ were answered with a scripted failure, a 429 or ``invalid_auth`` are recorded to
 Slack answers errors with HTTP 200 and ``{"ok": false, "error": ...}``; so does the fake, except for
 rate limits (HTTP 429 with ``Retry-After``) and ``server_error`` (the given status, plain body).
 
+Clicks in views: :meth:`FakeSlack.view_click` builds the ``block_actions`` payload of a click on a Home or
+modal the fake holds, as Slack sends it: ``container`` is the view and there is **no** ``response_url``, so a
+listener that calls ``respond()`` for it fails where a test sees it. Its ``trigger_id`` works once, within
+3 seconds (``fake.expire_trigger`` ages it). :meth:`FakeSlack.set_latency` makes a method slow (each page of
+``conversations.members``, say) without holding up the other methods.
+
 Socket Mode: ``apps.connections.open`` takes an app-level token (``xapp-``; a bot token is ``invalid_auth``,
 and so is an app token for every other method) and answers a one-use ``ws://127.0.0.1:PORT/socket?ticket=...``
 on the same port. The WebSocket side is stdlib only (RFC 6455 handshake, text/ping/pong/close frames,
@@ -518,6 +524,10 @@ class FakeSlack:
         self.messages: dict[tuple[str, str], dict] = {}
         self.views: dict[str, dict] = {}
         self.internal_errors: list[str] = []
+        self.latency: dict[str, float] = {}  # method -> seconds each call takes (see set_latency)
+        self.homes: dict[str, str] = {}  # user id -> view id of the Home last published for them
+        self.triggers: dict[str, float] = {}  # trigger_id -> time.time() it was issued by view_click
+        self._used_triggers: set[str] = set()
         self._scripted: dict[str, deque[_Reply]] = {}
         self._last_post: dict[str, float] = {}
         self._ts_counter = itertools.count(1)
@@ -689,6 +699,69 @@ class FakeSlack:
     def server_error(self, method: str, times: int = 1, status: int = 503) -> None:
         """The next ``times`` calls answer HTTP ``status`` with a plain-text (non-JSON) body."""
         self._script(method, _Reply(status=status, body=f"fake slack: HTTP {status}"), times)
+
+    def set_latency(self, method: str, seconds: float) -> None:
+        """Every call to ``method`` (each page of ``conversations.members``, say) is answered ``seconds`` late.
+        The wait happens outside ``fake.lock``: other calls are answered meanwhile."""
+        with self.lock:
+            self.latency[method] = seconds
+
+    # ---- clicks in views -------------------------------------------------------------------------
+
+    def issue_trigger(self) -> str:
+        """A fresh ``trigger_id``: ``views.open``/``views.push`` take it once, within 3 seconds, as Slack does
+        (``exchanged_trigger_id``, ``expired_trigger_id``). Trigger ids the fake did not issue are accepted."""
+        trigger = f"{next(self._ts_counter)}.{uuid.uuid4().hex[:12]}"
+        with self.lock:
+            self.triggers[trigger] = time.time()
+        return trigger
+
+    def expire_trigger(self, trigger: str) -> None:
+        with self.lock:
+            self.triggers[trigger] = time.time() - 60
+
+    def view_click(self, user: str, action_id: str, *, view_id: str | None = None, selected: str | None = None,
+                   trigger_id: str | None = None) -> dict:
+        """The ``block_actions`` payload Slack sends for a click on a view the app opened or published (the
+        user's Home by default): ``container`` is the view and, as in Slack, there is **no** ``response_url``,
+        ``channel`` or ``message``. The element must be in the view (``AssertionError`` names what is there).
+        ``selected``: the user picked in a users_select, or the option value of a select or overflow."""
+        with self.lock:
+            view_id = view_id or self.homes.get(user)
+            view = json.loads(json.dumps(self.views.get(view_id or "")))
+        if not view:
+            raise AssertionError(f"no view {view_id!r} to click on (no Home published for {user}?)")
+        found = []
+        for block in view.get("blocks") or []:
+            elements = block.get("elements") if block.get("type") == "actions" else [block.get("accessory")]
+            for el in elements or []:
+                if isinstance(el, dict) and el.get("action_id"):
+                    found.append(el["action_id"])
+                    if el["action_id"] == action_id:
+                        act = {"type": el["type"], "action_id": action_id, "block_id": block.get("block_id", ""),
+                               "action_ts": f"{time.time():.6f}"}
+                        if "value" in el:
+                            act["value"] = el["value"]
+                        if el["type"] == "users_select":
+                            act["selected_user"] = selected
+                        elif selected is not None:
+                            act["selected_option"] = {"value": selected}
+                        return {
+                            "type": "block_actions", "user": {"id": user, "username": user.lower(), "team_id": TEAM_ID},
+                            "api_app_id": APP_ID, "token": "legacy", "team": {"id": TEAM_ID},
+                            "trigger_id": trigger_id or self.issue_trigger(),
+                            "container": {"type": "view", "view_id": view["id"]}, "view": view, "actions": [act],
+                        }
+        raise AssertionError(f"no {action_id!r} in view {view_id}; it has {found}")
+
+    def _trigger_error(self, trigger: str) -> _Reply | None:
+        issued = self.triggers.get(trigger)
+        if issued is None:
+            return None
+        if trigger in self._used_triggers:
+            return _error("exchanged_trigger_id")
+        self._used_triggers.add(trigger)
+        return _error("expired_trigger_id") if time.time() - issued > 3 else None
 
     def reset(self) -> None:
         """Forget calls, responses, scripted outcomes, messages, views and rate-limit history.
@@ -1144,8 +1217,9 @@ class FakeSlack:
         channel = params.get("channel")
         if not channel:
             return _missing("channel")
-        if channel not in self.channels:
-            return _error("channel_not_found")
+        info = self.channels.get(channel)
+        if info is None or (info["is_private"] and not info["is_member"]):
+            return _error("channel_not_found")  # Slack does not show a private channel to a bot outside it
         members = self.members.get(channel, [])
         start = int(params.get("cursor") or 0)
         limit = int(params.get("limit") or 100)
@@ -1214,7 +1288,7 @@ class FakeSlack:
     def _views_open(self, params: dict) -> _Reply:
         if not params.get("trigger_id"):
             return _missing("trigger_id")
-        bad = self._view_error(params)
+        bad = self._view_error(params) or self._trigger_error(params["trigger_id"])
         return bad or _ok(view=self._store_view(params["view"]))
 
     def _views_push(self, params: dict) -> _Reply:
@@ -1244,7 +1318,11 @@ class FakeSlack:
         if user_id not in self.users:
             return _error("user_not_found")
         bad = self._view_error(params)
-        return bad or _ok(view=self._store_view(params["view"]))
+        if bad:
+            return bad
+        stored = self._store_view(params["view"])
+        self.homes[user_id] = stored["id"]
+        return _ok(view=stored)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -1329,7 +1407,11 @@ class _Handler(BaseHTTPRequestHandler):
                 except ValueError:
                     self._send(_error("invalid_json"))
                     return
-                self._send(self.fake._handle_api(method, params, headers))
+                reply = self.fake._handle_api(method, params, headers)
+                delay = self.fake.latency.get(method)
+                if delay:
+                    time.sleep(delay)  # outside the lock: a slow method does not hold up the others
+                self._send(reply)
             elif parts.path.startswith("/response/") and self.command == "POST":
                 name = parts.path[len("/response/") :]
                 text = raw.decode("utf-8", errors="replace")
