@@ -131,6 +131,22 @@ def test_slack_down_for_hours_is_retried_until_the_horizon_then_dead_lettered_wi
     assert worker.run_once() == 1 and _delivery(manual).status == "sent"
 
 
+def test_the_backlog_waiting_on_slack_shows_in_the_outbox_gauges(http, manual, fake_slack):
+    from tests.test_operations import scrape, value
+
+    send_webhook(http, manual, hand_raiser(events_now()))
+    manual.clock[0] = datetime.now(UTC)
+    assert value(scrape(http, manual), "leadbrief_outbox_retrying") == 0
+    fake_slack.server_error("chat.postMessage", times=1)
+    assert manual.deliver() == 0
+    samples = scrape(http, manual)
+    assert value(samples, "leadbrief_outbox_retrying") == 1
+    assert value(samples, "leadbrief_outbox_deliveries", status="pending") == 1
+    manual.clock[0] = _delivery(manual).next_attempt_at + d(seconds=1)
+    assert manual.deliver() == 1
+    assert value(scrape(http, manual), "leadbrief_outbox_retrying") == 0
+
+
 def test_the_retry_horizon_is_configured_in_leadbrief_toml(tmp_path):
     assert load_settings({}, dotenv=False).delivery_retry_hours == 24
     cfg = tmp_path / "leadbrief.toml"
