@@ -449,8 +449,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "of it); a dead worker's are taken over after it (default 6)")
     s.add_argument("--batch", type=int, default=10, help="deliveries claimed at a time (default 10)")
     s.add_argument("--concurrency", type=int, default=4,
-                   help="posts to different channels sent side by side (default 4); also the most posts a "
-                        "killed worker can leave to be posted twice")
+                   help="posts to different channels sent side by side (default 4)")
     s.add_argument("--metrics-port", type=int, help="serve this worker's Prometheus /metrics on this port")
     s.set_defaults(func=cmd_worker)
 
