@@ -5,14 +5,20 @@ Targets (issue #5): all posted within 1.1x the rate-limit floor, 0 lost, 0 dupli
 worker under the burst. The floor is (posts per channel - 1) seconds: the first post to a channel can go at
 once, each later one a second after the one before.
 
-    python benchmarks/burst.py [--leads 1000] [--channels 20] [--workers 2] [--postgres URL]
+--faults (issue 13) runs two smaller bursts instead, 120 briefs over 12 channels by two workers: one with a
+worker killed (SIGKILL) half-way and restarted at once (target: within 1.5x the floor, 0 lost, at most one
+duplicate), and one where 5% of the posts Slack accepts are answered 503 all the same (target: 0 duplicates).
+
+    python benchmarks/burst.py [--leads 1000] [--channels 20] [--workers 2] [--postgres URL] [--faults]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -84,7 +90,8 @@ def rss_mib(pid: int) -> float | None:
     return None
 
 
-def run(args, database_url: str, label: str) -> tuple[list[str], float, int, int]:
+def run(args, database_url: str, label: str, kill: bool = False,
+        post_then_503: float = 0.0) -> tuple[list[str], float, int, int]:
     settings = Settings(database_url=database_url, webhook_secret=SECRET)
     services = Services.from_settings(settings)
     db.upgrade(services.engine)
@@ -93,6 +100,8 @@ def run(args, database_url: str, label: str) -> tuple[list[str], float, int, int
         fake.add_channel(QUEUE, "leads-queue")
         for k, channel in enumerate(channels):
             fake.add_channel(channel, f"rep-{k:02d}")
+        if post_then_503:
+            fake.post_then_fail_fraction("chat.postMessage", post_then_503, status=503, seed=13)
         t = time.perf_counter()
         seed(services, args.leads, channels)
         print(f"{label}: {args.leads:,} qualified leads over {args.channels} channels seeded in "
@@ -104,19 +113,47 @@ def run(args, database_url: str, label: str) -> tuple[list[str], float, int, int
         command = [str(BIN)] if BIN.exists() else [sys.executable, "-m", "bot.cli"]
         with tempfile.TemporaryDirectory() as tmp:
             logs = [Path(tmp) / f"worker{i}.log" for i in range(args.workers)]
-            procs = [subprocess.Popen([*command, "worker", "--poll", "0.5"], env=env, cwd=tmp,
-                                      stdout=subprocess.DEVNULL, stderr=log.open("w"))
-                     for log in logs]
+            def start(log: Path) -> subprocess.Popen:
+                return subprocess.Popen([*command, "worker", "--poll", "0.5"], env=env, cwd=tmp,
+                                        stdout=subprocess.DEVNULL, stderr=log.open("a"))
+
+            procs = [start(log) for log in logs]
             started = time.perf_counter()
             rss_samples: list[float] = []
             sent = 0
+            killed_at = None
+            orphans: set[int] = set()  # deliveries the killed worker held
+            orphans_done_at = None
             try:
                 while time.perf_counter() - started < args.timeout:
                     with services.sessions() as s:
                         sent = s.scalar(select(func.count()).select_from(Delivery).where(Delivery.status == "sent"))
                     rss_samples += [r for r in (rss_mib(p.pid) for p in procs) if r]
+                    if orphans and orphans_done_at is None:
+                        with services.sessions() as s:
+                            left = s.scalar(select(func.count()).select_from(Delivery).where(
+                                Delivery.id.in_(orphans), Delivery.status != "sent"))
+                        if not left:
+                            orphans_done_at = time.perf_counter() - started
                     if sent >= args.leads:
                         break
+                    if kill and killed_at is None and sent >= args.leads // 2:
+                        # Kill it while it has deliveries in hand (for a few ms at a time: a brief waiting for its
+                        # channel's turn is handed back), the case that waits for the leases to run out.
+                        pid = procs[0].pid
+                        holding = (Delivery.status == "pending") & Delivery.lease_owner.like(f"%:{pid}:%")
+                        until = time.perf_counter() + 5
+                        while time.perf_counter() < until:
+                            with services.sessions() as s:
+                                if s.scalar(select(func.count()).select_from(Delivery).where(holding)):
+                                    break
+                            time.sleep(0.002)
+                        procs[0].send_signal(signal.SIGKILL)
+                        procs[0].wait(10)
+                        killed_at = time.perf_counter() - started
+                        with services.sessions() as s:  # worker ids are host:pid:random
+                            orphans = set(s.scalars(select(Delivery.id).where(holding)))
+                        procs[0] = start(logs[0])  # restarted at once, as a supervisor would
                     dead = [log.read_text() for p, log in zip(procs, logs, strict=True) if p.poll() is not None]
                     if dead:
                         raise SystemExit("a worker exited:\n" + "\n".join(dead))
@@ -132,6 +169,7 @@ def run(args, database_url: str, label: str) -> tuple[list[str], float, int, int
         accepted = sorted(fake.messages.values(), key=lambda m: m["ts"])
         times = [c.at for c in posts]
         refused = len(posts) - len(accepted)
+        unclear = len(fake.failed_after_success)
         per_lead = Counter(w for m in accepted for w in str(m["text"]).split() if w.startswith("Buyer"))
     services.engine.dispose()
     lost = args.leads - len(per_lead)
@@ -143,6 +181,16 @@ def run(args, database_url: str, label: str) -> tuple[list[str], float, int, int
     print(f"    sent {sent:,}/{args.leads:,} in {elapsed:.1f}s after the workers started; first to last post "
           f"{span:.1f}s, floor {floor}s, ratio {ratio:.3f}; lost {lost}, duplicates {dups}, 429s {refused}; "
           f"worker peak RSS {', '.join(f'{p:.0f}' for p in peaks)} MiB")
+    if kill or post_then_503:
+        if kill and killed_at is not None:
+            fault = f"worker killed at {killed_at:.1f} s and restarted, holding {len(orphans)} leased"
+            if orphans and orphans_done_at is not None:
+                fault += f", all posted {orphans_done_at - killed_at:.1f} s after the kill"
+        else:
+            fault = f"{unclear} posts answered 503 after they went through"
+        print(f"    fault: {fault}")
+        return [f"| {label} | {fault} | {elapsed:.1f} s | {span:.1f} s | {floor} s | {ratio:.3f} | {lost} | {dups} "
+                f"| {refused} |"], ratio, lost, dups
     return [
         f"| {label} | {args.workers} | {elapsed:.1f} s | {span:.1f} s | {floor} s | {ratio:.3f} | {lost} | {dups} | "
         f"{refused} | {', '.join(f'{p:.0f}' for p in peaks)} MiB |",
@@ -157,7 +205,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--postgres", metavar="URL", help="also run against this PostgreSQL database (fresh schema)")
     p.add_argument("--timeout", type=float, default=300.0)
     p.add_argument("--no-results", action="store_true")
+    p.add_argument("--faults", action="store_true",
+                   help="120 briefs over 12 channels: a worker killed mid-burst, then 5%% of posts answered 503")
     args = p.parse_args(argv)
+    if args.faults:
+        return faults(args)
 
     rows, verdicts = [], []
     with tempfile.TemporaryDirectory(prefix="leadbrief-burst-") as tmp:
@@ -189,6 +241,50 @@ def main(argv: list[str] | None = None) -> int:
             "",
         ]
         write_section("burst", "Delivery burst under Slack's per-channel limit (benchmarks/burst.py)", lines)
+    return 0
+
+
+def faults(args) -> int:
+    args.leads, args.channels, args.workers = 120, 12, 2
+    rows, verdicts = [], []
+    databases = [("SQLite", None)] + ([("PostgreSQL", args.postgres)] if args.postgres else [])
+    for name, pg in databases:
+        for kind, options in (("kill", {"kill": True}), ("503", {"post_then_503": 0.05})):
+            with contextlib.ExitStack() as stack:
+                if pg:
+                    url = stack.enter_context(pg_schema(pg))
+                else:
+                    url = f"sqlite:///{Path(stack.enter_context(tempfile.TemporaryDirectory())) / 'burst.db'}"
+                row, ratio, lost, dups = run(args, url, name, **options)
+            rows += row
+            verdicts.append((name, kind, ratio, lost, dups))
+    if not args.no_results:
+        lines = [
+            *run_header(),
+            "120 hand-raisers qualified at once, their briefs routed to 12 rep channels (10 per channel), drained "
+            "by two `leadbrief worker` processes (default 6 s lease, renewed every 2 s); the fake Slack answers 429 "
+            "to a post less than 1 s after the previous one in the same channel. Kill: once half the briefs are "
+            "sent, one worker gets SIGKILL at a moment it holds leased deliveries, and is restarted at once. 503: "
+            "5% of the posts Slack accepts (a seeded draw) are answered HTTP 503 all the same; the delivery "
+            "client does not repost by itself, and the "
+            "next attempt looks for the post by its metadata in the channel's history first. Floor: (posts per "
+            "channel - 1) s. Ratio: first-to-last post over the floor.",
+            "",
+            "| database | fault | all sent after | first to last post | floor | ratio | lost | duplicates | 429s |",
+            "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+            *rows,
+            "",
+        ]
+        for name, kind, ratio, lost, dups in verdicts:
+            if kind == "kill":
+                lines.append(f"- {name}, worker killed: target ≤ 1.5× the floor, 0 lost, ≤ 1 duplicate: "
+                             f"{met(ratio <= 1.5 and lost == 0 and dups <= 1)} ({ratio:.3f}×, {lost} lost, "
+                             f"{dups} duplicates).")
+            else:
+                lines.append(f"- {name}, 5% posted then 503: target 0 lost, 0 duplicates: "
+                             f"{met(lost == 0 and dups == 0)} ({lost} lost, {dups} duplicates).")
+        lines.append("")
+        write_section("burst-faults", "Delivery burst under faults (benchmarks/burst.py --faults)", lines)
     return 0
 
 

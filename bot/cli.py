@@ -242,7 +242,8 @@ def cmd_worker(args, settings: Settings) -> int:
     follow = follow_through(services)
     worker = DeliveryWorker(services.sessions, delivery_sink(services, out), clock=services.clock,
                             poll_seconds=args.poll, lease=timedelta(seconds=args.lease), batch=args.batch,
-                            concurrency=args.concurrency)
+                            concurrency=args.concurrency,
+                            retry_horizon=timedelta(hours=settings.delivery_retry_hours))
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
@@ -443,13 +444,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("worker", help="deliver briefs from the outbox (when serve runs with --no-worker)")
     s.add_argument("--poll", type=float, default=1.0, help="longest wait between outbox checks (default 1)")
-    s.add_argument("--lease", type=float, default=60.0,
-                   help="seconds a claimed delivery stays this worker's; a dead worker's are taken over after it "
-                        "(default 60)")
+    s.add_argument("--lease", type=float, default=6.0,
+                   help="seconds a claimed delivery stays this worker's without a heartbeat (renewed every third "
+                        "of it); a dead worker's are taken over after it (default 6)")
     s.add_argument("--batch", type=int, default=10, help="deliveries claimed at a time (default 10)")
     s.add_argument("--concurrency", type=int, default=4,
-                   help="posts to different channels sent side by side (default 4); also the most posts a "
-                        "killed worker can leave to be posted twice")
+                   help="posts to different channels sent side by side (default 4)")
     s.add_argument("--metrics-port", type=int, help="serve this worker's Prometheus /metrics on this port")
     s.set_defaults(func=cmd_worker)
 

@@ -78,6 +78,9 @@ class Settings:
     retention_days: int | None = None
     # [follow_up]: the speed-to-lead SLA, business hours, thread-update cooldown, digest time.
     follow_up: FollowUpPolicy = field(default_factory=FollowUpPolicy)
+    # [delivery] retry_hours: how long a brief Slack cannot take (5xx, unreachable) is retried before it is
+    # dead-lettered.
+    delivery_retry_hours: float = 24.0
 
     @property
     def slack_enabled(self) -> bool:
@@ -199,6 +202,17 @@ def _retention_days(p: Path, data: dict) -> int | None:
     return days
 
 
+def _delivery_retry_hours(p: Path, data: dict) -> float:
+    section = data.get("delivery", {})
+    if not isinstance(section, dict) or set(section) - {"retry_hours"}:
+        raise ConfigError(f"LEADBRIEF_CONFIG {p}: [delivery] takes only retry_hours")
+    hours = section.get("retry_hours", 24)
+    if not isinstance(hours, int | float) or isinstance(hours, bool) or not 0.1 <= hours <= 720:
+        raise ConfigError(f"LEADBRIEF_CONFIG {p}: delivery.retry_hours must be a number of hours, 0.1 to 720 "
+                          f"(got {hours!r})")
+    return float(hours)
+
+
 FOLLOW_UP_KEYS = ("sla_minutes", "escalate_minutes", "business_hours", "business_days", "timezone",
                   "update_cooldown_minutes", "digest_time")
 
@@ -273,7 +287,8 @@ def load_rules(path: str | None, *, required: bool) -> Rules:
     if p is None:
         return Rules()
     try:
-        rules = Rules.from_mapping(data, extra_sections=("slack", "sources", "access", "privacy", "follow_up"))
+        rules = Rules.from_mapping(data, extra_sections=("slack", "sources", "access", "privacy", "follow_up",
+                                                                "delivery"))
     except RulesError as exc:
         raise ConfigError(f"LEADBRIEF_CONFIG {p}: {exc}") from None
     if rules.templates_dir:
@@ -332,6 +347,7 @@ def load_settings(env: Mapping[str, str] | None = None, *, dotenv: bool = True) 
         access=_access(toml_path, toml_data) if toml_path else Access(),
         retention_days=_retention_days(toml_path, toml_data) if toml_path else None,
         follow_up=_follow_up(toml_path, toml_data) if toml_path else FollowUpPolicy(),
+        delivery_retry_hours=_delivery_retry_hours(toml_path, toml_data) if toml_path else 24.0,
         hubspot_client_secret=env.get("HUBSPOT_CLIENT_SECRET", "").strip() or None,
         hubspot_access_token=env.get("HUBSPOT_ACCESS_TOKEN", "").strip() or None,
         hubspot_api_url=(env.get("HUBSPOT_API_URL", "").strip() or "https://api.hubapi.com").rstrip("/"),

@@ -134,7 +134,8 @@ def accepted_by_type(event_types: Iterable[str], accepted: int, duplicates: int)
 # --- The outbox, read from the database at scrape time ----------------------------------------------
 
 class OutboxCollector(Collector):
-    """leadbrief_outbox_deliveries{status} and leadbrief_outbox_oldest_pending_seconds for one database.
+    """leadbrief_outbox_deliveries{status}, leadbrief_outbox_oldest_pending_seconds and
+    leadbrief_outbox_retrying for one database.
 
     A database error during a scrape yields no outbox samples (and a log line), never a failed scrape."""
 
@@ -151,6 +152,7 @@ class OutboxCollector(Collector):
         try:
             with self.sessions() as s:
                 counts = outbox.counts(s)
+                retrying = outbox.retrying(s)
                 oldest = s.scalar(select(func.min(Delivery.created_at)).where(Delivery.status == "pending"))
                 overdue = s.scalar(select(func.count()).select_from(Qualification).where(
                     Qualification.sla_state.in_(("reminded", "escalated")), Qualification.claimed_by.is_(None),
@@ -170,6 +172,12 @@ class OutboxCollector(Collector):
             "leadbrief_outbox_oldest_pending_seconds",
             "Age of the oldest pending delivery in seconds (0 when none is pending).",
             value=age,
+        )
+        yield GaugeMetricFamily(
+            "leadbrief_outbox_retrying",
+            "Pending deliveries whose last attempt failed (Slack down, 5xx, unreachable): the backlog waiting on "
+            "Slack, retried until the retry horizon ([delivery] retry_hours).",
+            value=retrying,
         )
         yield GaugeMetricFamily(
             "leadbrief_leads_overdue",

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import gc
 import logging
+from datetime import timedelta
 
 import uvicorn
 from rich.console import Console
@@ -63,7 +64,8 @@ def build(settings: Settings, console: Console | None = None, *, worker: bool = 
     db.ensure_schema(services.engine)
     if settings.slack_enabled:
         attach_slack(services)
-    delivery = DeliveryWorker(services.sessions, delivery_sink(services, console), clock=services.clock)
+    delivery = DeliveryWorker(services.sessions, delivery_sink(services, console), clock=services.clock,
+                              retry_horizon=timedelta(hours=settings.delivery_retry_hours))
     follow = follow_through(services)
     if worker:
         services.wake_delivery = delivery.wake if follow is None else lambda: (delivery.wake(), follow.wake())

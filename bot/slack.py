@@ -28,7 +28,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from bot.config import ConfigError, Settings
-from bot.worker import DeferredError, DeliveryError, HeldForDigest, Sent
+from bot.worker import DeferredError, DeliveryError, HeldForDigest, LeaseLost, Sent
 from briefs.blocks import delivered, shortened
 from briefs.followthrough import is_high_intent, next_digest_at
 from storage import audit, outbox
@@ -52,6 +52,14 @@ PERMANENT = {
 ROUTE_ERRORS = {"channel_not_found", "not_in_channel", "is_archived", "channel_is_archived", "cannot_dm_bot",
                 "user_not_found", "user_disabled"}
 MAX_BODY = 1024 * 1024
+# Message metadata on every brief: a retry after an unclear answer finds the post by it (conversations.history).
+DELIVERY_EVENT = "leadbrief_brief"
+# A rep's route Slack called gone is not tried again for this long (seconds): briefs go to the team queue.
+GONE_FOR = 600.0
+# The window of a channel's history searched for an earlier post: around when it left, allowing for clock skew
+# between this machine and Slack and for a slow answer.
+HISTORY_WINDOW = 300.0
+HISTORY_PAGES = 5
 
 
 def error_code(exc: Exception) -> str:
@@ -71,12 +79,32 @@ def too_long(exc: Exception) -> bool:
     return error == "invalid_blocks" and any("must be less than" in str(m) for m in messages)
 
 
+class _NoBlindRepost:
+    """A retry handler that leaves chat.postMessage alone: after a 5xx or a cut connection the message may have
+    been posted, and sending it again blindly makes a duplicate (the delivery worker checks first)."""
+
+    def _can_retry(self, *, state, request, response=None, error=None) -> bool:
+        if request.url.rstrip("/").endswith("/chat.postMessage"):
+            return False
+        return super()._can_retry(state=state, request=request, response=response, error=error)
+
+
+class _ConnectionRetryNoPost(_NoBlindRepost, ConnectionErrorRetryHandler):
+    pass
+
+
+class _ServerErrorRetryNoPost(_NoBlindRepost, ServerErrorRetryHandler):
+    pass
+
+
 def web_client(settings: Settings, *, interactive: bool) -> WebClient:
     """Interactive calls may wait out one 429; the delivery worker reschedules instead, so one busy channel
-    never holds up the others."""
-    handlers = [ConnectionErrorRetryHandler(max_retry_count=2), ServerErrorRetryHandler(max_retry_count=1)]
+    never holds up the others. The delivery worker's client never retries chat.postMessage by itself."""
     if interactive:
-        handlers.append(RateLimitErrorRetryHandler(max_retry_count=1))
+        handlers = [ConnectionErrorRetryHandler(max_retry_count=2), ServerErrorRetryHandler(max_retry_count=1),
+                    RateLimitErrorRetryHandler(max_retry_count=1)]
+    else:
+        handlers = [_ConnectionRetryNoPost(max_retry_count=2), _ServerErrorRetryNoPost(max_retry_count=1)]
     return WebClient(
         token=settings.slack_bot_token,
         base_url=settings.slack_api_url or DEFAULT_API_URL,
@@ -307,7 +335,9 @@ class ChannelPacer:
         self.interval = interval
 
     def wait_for(self, item: PendingDelivery, channel: str) -> tuple[float, tuple[str, float]]:
-        """Seconds to wait before posting item to channel, and the slot it holds."""
+        """Seconds to wait before posting item to channel, and the slot it holds. When it is 0, the post is
+        written down (storage.outbox.intend) in the transaction that takes the channel; LeaseLost when the
+        delivery is no longer this worker's."""
         now = self.clock().timestamp()
         if item.slot_channel == channel and item.slot_at is not None:
             slot = item.slot_at
@@ -318,7 +348,10 @@ class ChannelPacer:
             return slot - now, (channel, slot)
         # Our slot has come; but if the brief before it went out late, keep the interval after that one.
         with self.sessions.begin() as s:
-            return outbox.reserve_post(s, channel, now, min(self.interval, MIN_GAP)), (channel, slot)
+            wait = outbox.reserve_post(s, channel, now, min(self.interval, MIN_GAP))
+            if wait == 0.0 and item.owner is not None and not outbox.intend(s, item.id, item.owner, channel, now):
+                raise LeaseLost(item.id)  # rolls the channel back too
+            return wait, (channel, slot)
 
 
 class MembershipPending(Exception):
@@ -358,8 +391,9 @@ def tell_unsafe_route(services, client: WebClient, rep_user: str, channel: str, 
 
 
 def backoff(attempt: int) -> timedelta:
-    base = min(300.0, 5.0 * (2 ** attempt))
-    return timedelta(seconds=base * random.uniform(0.5, 1.5))  # noqa: S311 - jitter, not crypto
+    """5 s, 10 s, 20 s... with jitter, never more than 5 minutes (attempts go on for the retry horizon)."""
+    base = 5.0 * (2 ** min(attempt, 10))
+    return timedelta(seconds=min(300.0, base * random.uniform(0.5, 1.5)))  # noqa: S311 - jitter, not crypto
 
 
 @dataclass
@@ -429,7 +463,7 @@ class SlackSink:
     def __call__(self, item: PendingDelivery) -> Sent:
         try:
             return self._deliver(item)
-        except OSError as exc:  # Slack unreachable (after slack_sdk's own connection retries): try again later
+        except OSError as exc:  # Slack unreachable, or the connection cut mid-post: try again later, checking first
             raise DeliveryError(f"Slack unreachable ({type(exc).__name__})", retry_in=backoff(item.attempts)) from None
 
     def _deliver(self, item: PendingDelivery) -> Sent:
@@ -439,7 +473,11 @@ class SlackSink:
             owner, crm = lead.owner_email, lead.crm_url
         urgent = self._raised_hand(q)
         try:
-            route = self.route(owner)
+            route = self._live_route(owner)
+            if item.unclear_channel:
+                found = self._posted_before(item)
+                if found:
+                    return self._already_posted(item, q, route, urgent, *found)
             self._hold_if_quiet(q, route, urgent)
         except SlackApiError as exc:
             raise self._error(exc, item) from None
@@ -450,11 +488,58 @@ class SlackSink:
             if error in ROUTE_ERRORS and route.channel != self.queue:
                 why = f"could not post to the rep's route ({error})"
                 log.warning("delivery %d: %s; using the team queue", item.id, why)
+                with self.services.sessions.begin() as s:
+                    outbox.remember_gone(s, route.channel, error, self.services.clock().timestamp() + GONE_FOR)
                 try:
                     return self._post(item, q, Route(self.queue, why, route.rep_user), crm, urgent)
                 except SlackApiError as again:
-                    raise self._error(again, item) from None
-            raise self._error(exc, item) from None
+                    raise self._error(again, item, posting=True) from None
+            raise self._error(exc, item, posting=True) from None
+
+    def _live_route(self, owner: str | None) -> Route:
+        """route(), except that a rep route Slack recently called gone goes straight to the team queue."""
+        route = self.route(owner)
+        if route.channel == self.queue or not self.queue:
+            return route
+        with self.services.sessions() as s:
+            error = outbox.gone(s, route.channel, self.services.clock().timestamp())
+        return Route(self.queue, f"could not post to the rep's route ({error})", route.rep_user) if error else route
+
+    def _posted_before(self, item: PendingDelivery) -> tuple[str, str] | None:
+        """(channel, ts) of this delivery's earlier post when Slack has it, found by its metadata in the
+        channel's history around when it left. SlackApiError when Slack cannot say right now (5xx, 429)."""
+        channel, at = item.unclear_channel, item.unclear_at or self.services.clock().timestamp()
+        try:
+            if channel.startswith(("U", "W")):  # posted to a user id: its history is the DM's
+                channel = self.client.conversations_open(users=channel)["channel"]["id"]
+            cursor = None
+            for _ in range(HISTORY_PAGES):
+                page = self.client.conversations_history(
+                    channel=channel, oldest=f"{at - HISTORY_WINDOW:.6f}", latest=f"{at + HISTORY_WINDOW:.6f}",
+                    inclusive=True, include_all_metadata=True, limit=200, cursor=cursor)
+                for message in page.get("messages") or []:
+                    meta = message.get("metadata") or {}
+                    if (meta.get("event_type") == DELIVERY_EVENT
+                            and (meta.get("event_payload") or {}).get("delivery_id") == item.id):
+                        return channel, message["ts"]
+                cursor = (page.get("response_metadata") or {}).get("next_cursor")
+                if not cursor:
+                    return None
+        except SlackApiError as exc:
+            if exc.response.status_code == 429 or exc.response.status_code >= 500:
+                raise
+            log.warning("delivery %d: could not check %s for its earlier post (%s); posting it again, which may "
+                        "duplicate it (see README: Connect Slack)", item.id, channel, error_code(exc))
+        return None
+
+    def _already_posted(self, item: PendingDelivery, q: Qualification, route: Route, urgent: datetime | None,
+                        channel: str, ts: str) -> Sent:
+        log.info("delivery %d: its earlier post went through after all (%s %s); recorded, not posted again",
+                 item.id, channel, ts)
+        reason = route.queue_reason
+        if item.unclear_channel == self.queue and route.channel != self.queue:
+            reason = "could not post to the rep's route"
+        return Sent(channel, ts, reason, route.rep_user, self._due(q, route.rep_user, urgent), follow_through=True)
 
     def _post(self, item: PendingDelivery, q: Qualification, route: Route, crm_url: str | None,
               urgent: datetime | None = None) -> Sent:
@@ -466,11 +551,13 @@ class SlackSink:
         payload = delivered(item.payload, state)
         wait, slot = self.pacer.wait_for(item, route.channel)
         if wait > 0.001:
-            raise DeferredError(timedelta(seconds=wait), slot)
+            raise DeferredError(timedelta(seconds=wait), slot, maybe_posted=False)
         sending = self.pacer.clock().timestamp()
+        metadata = {"event_type": DELIVERY_EVENT, "event_payload": {"delivery_id": item.id}}
         try:
             resp = self.client.chat_postMessage(
-                channel=route.channel, text=payload["text"], blocks=payload["blocks"], unfurl_links=False, unfurl_media=False
+                channel=route.channel, text=payload["text"], blocks=payload["blocks"], unfurl_links=False,
+                unfurl_media=False, metadata=metadata,
             )
         except SlackApiError as exc:
             if not too_long(exc):
@@ -479,7 +566,8 @@ class SlackSink:
             log.warning("delivery %d: Slack said %s; posting a shorter brief", item.id, error_code(exc))
             payload = shortened(item.payload, state)
             resp = self.client.chat_postMessage(
-                channel=route.channel, text=payload["text"], blocks=payload["blocks"], unfurl_links=False, unfurl_media=False
+                channel=route.channel, text=payload["text"], blocks=payload["blocks"], unfurl_links=False,
+                unfurl_media=False, metadata=metadata,
             )
         return Sent(resp["channel"], resp["ts"], route.queue_reason, route.rep_user, due, follow_through=True,
                     paced=(route.channel, sending))
@@ -523,15 +611,18 @@ class SlackSink:
                                   dtime.fromisoformat(at) if at else policy.digest_time)
             raise HeldForDigest(route.rep_user, when)
 
-    def _error(self, exc: SlackApiError, item: PendingDelivery) -> Exception:
+    def _error(self, exc: SlackApiError, item: PendingDelivery, posting: bool = False) -> Exception:
+        """posting: exc answered the post itself. Slack refused it (a 4xx or ok=false) and it is not out
+        there; after a 5xx it may be, and the next attempt looks for it first."""
         status = exc.response.status_code
         error = f"HTTP {status}" if status >= 500 else (exc.response.get("error") or f"HTTP {status}")
+        maybe_posted = not posting or status >= 500
         if exc.response.status_code == 429:
             retry_after = float(exc.response.headers.get("Retry-After", exc.response.headers.get("retry-after", 1)))
-            return DeferredError(timedelta(seconds=max(1.0, retry_after)))
+            return DeferredError(timedelta(seconds=max(1.0, retry_after)), maybe_posted=maybe_posted)
         if error in PERMANENT:
-            return DeliveryError(f"Slack refused the post: {error}", retry_in=None)
-        return DeliveryError(f"Slack error: {error}", retry_in=backoff(item.attempts))
+            return DeliveryError(f"Slack refused the post: {error}", retry_in=None, maybe_posted=maybe_posted)
+        return DeliveryError(f"Slack error: {error}", retry_in=backoff(item.attempts), maybe_posted=maybe_posted)
 
 
 def verify_app_token(client: WebClient, app_token: str) -> None:

@@ -26,21 +26,31 @@ log = logging.getLogger("leadbrief.worker")
 
 
 class DeliveryError(Exception):
-    """The post failed: retry after retry_in, or never (dead letter) when retry_in is None."""
+    """The post failed: retry after retry_in, or never (dead letter) when retry_in is None. `maybe_posted`: a post
+    written down for this delivery may have gone out all the same (5xx, connection cut, or the failure came
+    before it could be checked): the next attempt looks for it in Slack first. False only when Slack refused
+    the post outright."""
 
-    def __init__(self, message: str, retry_in: timedelta | None = timedelta(seconds=30)):
+    def __init__(self, message: str, retry_in: timedelta | None = timedelta(seconds=30), maybe_posted: bool = True):
         super().__init__(message)
         self.retry_in = retry_in
+        self.maybe_posted = maybe_posted
 
 
 class DeferredError(Exception):
     """Not now (channel pacing, Retry-After); does not count as an attempt. `slot`: the posting slot booked
-    for it (channel, Unix seconds), kept with the delivery until it comes round."""
+    for it (channel, Unix seconds), kept with the delivery until it comes round. `maybe_posted`: as
+    DeliveryError's."""
 
-    def __init__(self, wait: timedelta, slot: tuple[str, float] | None = None):
+    def __init__(self, wait: timedelta, slot: tuple[str, float] | None = None, maybe_posted: bool = True):
         super().__init__(f"deferred {wait.total_seconds():.1f}s")
         self.wait = wait
         self.slot = slot
+        self.maybe_posted = maybe_posted
+
+
+class LeaseLost(Exception):
+    """Right before posting, the delivery turned out to be another worker's (our lease ran out): do not post."""
 
 
 class HeldForDigest(Exception):
@@ -83,7 +93,9 @@ class TerminalSink:
 
 class DeliveryWorker:
     """Drains the outbox. Any number of workers may run, in any number of processes: each claims a few
-    deliveries at a time with a lease, and renews it right before posting (see storage.outbox)."""
+    deliveries at a time with a short lease, renewed by a heartbeat while they are in hand and checked once
+    more in the transaction that takes the channel right before posting (see storage.outbox). A killed
+    worker's deliveries are taken over once its leases run out, `lease` after its last heartbeat."""
 
     def __init__(
         self,
@@ -91,10 +103,11 @@ class DeliveryWorker:
         sink: Sink,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         poll_seconds: float = 2.0,
-        lease: timedelta = timedelta(seconds=60),
+        lease: timedelta = timedelta(seconds=6),
         batch: int = 10,
         worker_id: str | None = None,
         concurrency: int = 4,
+        retry_horizon: timedelta = timedelta(hours=24),
     ):
         self.sessions = sessions
         self.sink = sink
@@ -107,22 +120,63 @@ class DeliveryWorker:
         # channels need twenty posts a second, more than one at a time can keep up with. (Posts to one
         # channel stay one at a time: see the channel pacing in bot/slack.py.)
         self.concurrency = max(1, concurrency)
+        self.retry_horizon = retry_horizon
         self._pool: ThreadPoolExecutor | None = None
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        # Deliveries claimed and not finished with: the heartbeat renews their leases.
+        self._in_hand: set[int] = set()
+        self._in_hand_lock = threading.Lock()
+        self._heartbeat: threading.Thread | None = None
+        self._heartbeat_stop = threading.Event()
 
     def run_once(self) -> int:
         """Deliver what is due; returns how many were delivered."""
+        self._start_heartbeat()
         with self.sessions.begin() as s:
             items = outbox.claim(s, self.worker_id, self.clock(), self.lease, self.batch)
+        with self._in_hand_lock:
+            self._in_hand.update(item.id for item in items)
         if self.concurrency == 1 or len(items) <= 1:
             return sum(self._one(item) for item in items)
         if self._pool is None:
             self._pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="leadbrief-post")
         return sum(self._pool.map(self._one, items))
 
+    def _start_heartbeat(self) -> None:
+        if self._heartbeat is None:
+            self._heartbeat = threading.Thread(target=self._beat, name="leadbrief-lease", daemon=True)
+            self._heartbeat.start()
+
+    def _beat(self) -> None:
+        """Renew the leases in hand every third of a lease, so they outlive a slow post but not the process."""
+        every = max(0.05, self.lease.total_seconds() / 3)
+        while not self._heartbeat_stop.wait(every):
+            with self._in_hand_lock:
+                ids = sorted(self._in_hand)
+            if not ids:
+                continue
+            try:
+                with self.sessions.begin() as s:
+                    kept = outbox.renew(s, self.worker_id, ids, self.clock(), self.lease)
+            except Exception as exc:  # noqa: BLE001 - the next beat tries again; the post itself checks its lease
+                log.warning("could not renew delivery leases: %s", type(exc).__name__)
+                continue
+            lost = set(ids) - kept
+            if lost:
+                # Finished meanwhile, or taken over after a stall: no longer ours either way.
+                with self._in_hand_lock:
+                    self._in_hand -= lost
+
     def _one(self, item: PendingDelivery) -> int:
+        try:
+            return self._one_in_hand(item)
+        finally:
+            with self._in_hand_lock:
+                self._in_hand.discard(item.id)
+
+    def _one_in_hand(self, item: PendingDelivery) -> int:
         if self._stop.is_set():
             # Shutting down: give it back now rather than when its lease runs out.
             with self.sessions.begin() as s:
@@ -140,25 +194,29 @@ class DeliveryWorker:
             with self.sessions.begin() as s:
                 followthrough.hold_for_digest(s, item.id, exc.user_id, exc.until)
             return 0
+        except LeaseLost:
+            log.info("delivery %d: taken over by another worker before posting; leaving it to them", item.id)
+            return 0
         except DeferredError as exc:
             with self.sessions.begin() as s:
-                outbox.defer(s, item.id, self.clock() + exc.wait, exc.slot)
+                outbox.defer(s, item.id, self.clock() + exc.wait, exc.slot, exc.maybe_posted)
             if exc.slot is None:  # Slack said wait (429), rather than our own pacing
                 metrics.delivery_retry("rate_limited")
             return 0
         except DeliveryError as exc:
             log.warning("delivery %d failed: %s", item.id, exc)
             with self.sessions.begin() as s:
-                dead = outbox.mark_failed(s, item.id, self.clock(), str(exc), exc.retry_in)
+                dead = outbox.mark_failed(s, item.id, self.clock(), str(exc), exc.retry_in, self.retry_horizon,
+                                          exc.maybe_posted)
             if dead:
                 metrics.dead_letter()
                 log.error("delivery %d dead-lettered: %s (see `leadbrief outbox list --status failed`)", item.id, exc)
             else:
                 metrics.delivery_retry("error")
             return 0
-        # Recorded at once, in its own small transaction: if this process dies between Slack accepting the
-        # post and this commit, the lease runs out and another worker posts the brief again (README). If the
-        # database is away for a moment, keep trying while we still hold the lease: giving up would post twice.
+        # Recorded at once, in its own small transaction. If this process dies between Slack accepting the post
+        # and this commit, the lease runs out and the worker that takes it over finds the post in the channel's
+        # history (storage.outbox.intend) and records it. If the database is away for a moment, keep trying.
         now = self.clock()
         self._record_sent(item, now, sent)
         metrics.brief_posted("terminal" if sent.channel == "terminal" else "slack",
@@ -222,3 +280,4 @@ class DeliveryWorker:
             self._thread.join(timeout)
         if self._pool is not None:
             self._pool.shutdown(wait=True)
+        self._heartbeat_stop.set()

@@ -240,6 +240,12 @@ class Delivery(Base):
     slot_at: Mapped[float | None] = mapped_column(Float)
     # Quiet mode: held (status "digest") for this rep's next daily digest instead of posted at once.
     digest_user: Mapped[str | None] = mapped_column(String(64))
+    # A post that may have gone out (about to be sent, or answered 5xx / cut off): the channel it went to and
+    # when it left (Unix seconds). The next attempt, by any worker, looks for it in that channel's history first.
+    unclear_channel: Mapped[str | None] = mapped_column(String(64))
+    unclear_at: Mapped[float | None] = mapped_column(Float)
+    # `leadbrief outbox retry`: the retry horizon counts from then rather than from created_at.
+    retried_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class ChannelSlot(Base):
@@ -252,6 +258,9 @@ class ChannelSlot(Base):
     next_at: Mapped[float] = mapped_column(Float)
     # When a post to the channel last went out: a brief that comes round late must not follow it too closely.
     last_post_at: Mapped[float | None] = mapped_column(Float)
+    # A rep's channel Slack called gone (channel_not_found...): briefs go straight to the team queue until then.
+    gone_until: Mapped[float | None] = mapped_column(Float)
+    gone_error: Mapped[str | None] = mapped_column(String(64))
 
 
 class RepRoute(Base):

@@ -2,7 +2,9 @@
 
 Several workers, in as many processes and machines, share it: each claims a few due deliveries with a lease
 (claim), renews it right before posting (hold), and records the outcome (mark_sent, defer, mark_failed).
-A worker that dies leaves its leases to run out; another then takes the deliveries over.
+Leases are short and renewed while the work is in flight (renew), so a worker that dies leaves them to run
+out within seconds; another then takes the deliveries over. Right before a post goes out its channel and time
+are written down (intend): the next attempt, by whichever worker, first looks for that post in Slack.
 """
 
 from __future__ import annotations
@@ -19,8 +21,6 @@ from briefs.model import Brief
 from briefs.text import to_text_brief
 from storage.models import ChannelSlot, Delivery, Qualification
 
-MAX_ATTEMPTS = 8
-
 
 @dataclass(frozen=True)
 class PendingDelivery:
@@ -33,6 +33,10 @@ class PendingDelivery:
     created_at: datetime | None = None
     slot_channel: str | None = None  # a posting slot booked earlier (book_slot), if any
     slot_at: float | None = None
+    owner: str | None = None  # the worker that claimed it
+    # A post that may already have gone out (see intend): look for it in this channel before posting again.
+    unclear_channel: str | None = None
+    unclear_at: float | None = None
 
 
 def enqueue(session: Session, q: Qualification, brief: Brief, now: datetime) -> Delivery:
@@ -70,12 +74,12 @@ def claim(session: Session, worker: str, now: datetime, lease: timedelta, limit:
         .values(lease_owner=worker, lease_until=now + lease)
         .returning(Delivery.id, Delivery.lead_id, Delivery.qualification_id, Delivery.payload, Delivery.text,
                    Delivery.attempts, Delivery.next_attempt_at, Delivery.created_at, Delivery.slot_channel,
-                   Delivery.slot_at)
+                   Delivery.slot_at, Delivery.unclear_channel, Delivery.unclear_at)
         .execution_options(synchronize_session=False)
     ).all()
     rows = sorted(rows, key=lambda r: (r.next_attempt_at, r.id))
     return [PendingDelivery(r.id, r.lead_id, r.qualification_id, r.payload, r.text, r.attempts, r.created_at,
-                            r.slot_channel, r.slot_at) for r in rows]
+                            r.slot_channel, r.slot_at, worker, r.unclear_channel, r.unclear_at) for r in rows]
 
 
 def hold(session: Session, delivery_id: int, worker: str, now: datetime, lease: timedelta) -> bool:
@@ -87,6 +91,45 @@ def hold(session: Session, delivery_id: int, worker: str, now: datetime, lease: 
         .values(lease_until=now + lease)
         .execution_options(synchronize_session=False)
     ).rowcount == 1
+
+
+def renew(session: Session, worker: str, ids: list[int], now: datetime, lease: timedelta) -> set[int]:
+    """The heartbeat: extend the leases `worker` still holds on `ids`; returns those it still holds."""
+    if not ids:
+        return set()
+    return set(session.scalars(
+        update(Delivery)
+        .where(Delivery.id.in_(ids), Delivery.lease_owner == worker, Delivery.status == "pending")
+        .values(lease_until=now + lease).returning(Delivery.id)
+        .execution_options(synchronize_session=False)
+    ))
+
+
+def intend(session: Session, delivery_id: int, worker: str, channel: str, at: float) -> bool:
+    """Write down the post about to go out (channel, Unix seconds), in the transaction that takes the channel:
+    until it is recorded as sent, or refused in a way that says it was not posted, every later attempt looks
+    for it in Slack first. False when `worker` no longer holds the lease: then it must not post."""
+    return session.execute(
+        update(Delivery)
+        .where(Delivery.id == delivery_id, Delivery.lease_owner == worker, Delivery.status == "pending")
+        .values(unclear_channel=channel, unclear_at=at)
+        .execution_options(synchronize_session=False)
+    ).rowcount == 1
+
+
+def remember_gone(session: Session, channel: str, error: str, until: float) -> None:
+    """Slack called `channel` gone (channel_not_found...): skip it, for every worker, until `until`."""
+    table = ChannelSlot.__table__
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    stmt = dialect.insert(table).values(channel=channel, next_at=0.0, gone_until=until, gone_error=error[:64])
+    session.execute(stmt.on_conflict_do_update(index_elements=[table.c.channel],
+                                               set_={"gone_until": until, "gone_error": error[:64]}))
+
+
+def gone(session: Session, channel: str, now: float) -> str | None:
+    """Slack's error for a channel remembered as gone, or None."""
+    return session.scalar(select(ChannelSlot.gone_error).where(ChannelSlot.channel == channel,
+                                                               ChannelSlot.gone_until > now))
 
 
 def release(session: Session, worker: str, ids: list[int]) -> None:
@@ -152,18 +195,22 @@ def mark_sent(session: Session, delivery_id: int, now: datetime, channel: str, t
         .where(Delivery.id == delivery_id)
         .values(status="sent", sent_at=now, channel=channel, ts=ts, queue_reason=queue_reason,
                 attempts=Delivery.attempts + 1, last_error=None, lease_owner=None, lease_until=None,
-                slot_channel=None, slot_at=None)
+                slot_channel=None, slot_at=None, unclear_channel=None, unclear_at=None)
         .execution_options(synchronize_session=False)
     )
 
 
-def defer(session: Session, delivery_id: int, until: datetime, slot: tuple[str, float] | None = None) -> None:
+def defer(session: Session, delivery_id: int, until: datetime, slot: tuple[str, float] | None = None,
+          maybe_posted: bool = True) -> None:
     """Not a failure (pacing, Retry-After): try again later without using up an attempt, keeping the posting
-    slot booked for it (channel, Unix seconds), if any."""
+    slot booked for it (channel, Unix seconds), if any. With maybe_posted False (Slack refused the post, or
+    none was made), the post written down by intend is forgotten: the next attempt need not look for it."""
     channel, at = slot or (None, None)
+    values = {} if maybe_posted else {"unclear_channel": None, "unclear_at": None}
     session.execute(
         update(Delivery).where(Delivery.id == delivery_id)
-        .values(next_attempt_at=until, lease_owner=None, lease_until=None, slot_channel=channel, slot_at=at)
+        .values(next_attempt_at=until, lease_owner=None, lease_until=None, slot_channel=channel, slot_at=at,
+                **values)
         .execution_options(synchronize_session=False)
     )
 
@@ -180,21 +227,36 @@ def retry(session: Session, delivery_id: int | None, now: datetime) -> int:
     stmt = update(Delivery).where(Delivery.status == "failed")
     if delivery_id is not None:
         stmt = stmt.where(Delivery.id == delivery_id)
-    return session.execute(stmt.values(status="pending", attempts=0, next_attempt_at=now)).rowcount
+    return session.execute(stmt.values(status="pending", attempts=0, next_attempt_at=now, retried_at=now)).rowcount
 
 
-def mark_failed(session: Session, delivery_id: int, now: datetime, error: str, retry_in: timedelta | None) -> bool:
-    """Reschedule, or dead-letter when retry_in is None or attempts run out. True when dead-lettered."""
+def mark_failed(session: Session, delivery_id: int, now: datetime, error: str, retry_in: timedelta | None,
+                horizon: timedelta = timedelta(hours=24), maybe_posted: bool = True) -> bool:
+    """Reschedule, no later than `horizon` after the brief was written (or queued again by hand); dead-letter
+    when retry_in is None (no retry can fix it) or the horizon has passed. True when dead-lettered. With
+    maybe_posted False (Slack refused the post), the post written down by intend is forgotten."""
     d = session.get(Delivery, delivery_id)
     d.attempts += 1
     d.last_error = error[:2000]
     d.lease_owner = d.lease_until = d.slot_channel = d.slot_at = None
-    if retry_in is None or d.attempts >= MAX_ATTEMPTS:
+    if not maybe_posted:
+        d.unclear_channel = d.unclear_at = None
+    give_up_at = (d.retried_at or d.created_at or now) + horizon
+    if retry_in is not None and now >= give_up_at:
+        hours = horizon.total_seconds() / 3600
+        d.last_error = f"Slack unavailable for {hours:g} h: last error {error}"[:2000]
+    if retry_in is None or now >= give_up_at:
         d.status = "failed"
         return True
-    d.next_attempt_at = now + retry_in
+    d.next_attempt_at = min(now + retry_in, give_up_at)  # one last try right at the horizon
     return False
 
 
 def counts(session: Session) -> dict[str, int]:
     return dict(session.execute(select(Delivery.status, func.count()).group_by(Delivery.status)).all())
+
+
+def retrying(session: Session) -> int:
+    """Pending deliveries whose last attempt failed (Slack down, 5xx): the backlog waiting on Slack."""
+    return session.scalar(select(func.count()).select_from(Delivery).where(
+        Delivery.status == "pending", Delivery.last_error.is_not(None))) or 0

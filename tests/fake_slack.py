@@ -18,7 +18,8 @@ Every request to ``/api/`` is recorded in ``fake.calls`` *before* anything is ch
 were answered with a scripted failure, a 429 or ``invalid_auth`` are recorded too. Then, in order:
 
 1. scripted outcomes (``server_error``, ``rate_limit``, ``fail``) queued for that method, first in
-   first out, one per call;
+   first out, one per call; ``post_then_fail`` ones (and ``post_then_fail_fraction``) run the method first
+   and, when it succeeded, answer a failure anyway (HTTP 503, or the connection dropped unanswered);
 2. authentication: ``Authorization: Bearer <token>`` (or a ``token`` argument); no token gives
    ``not_authed``, a token not starting with ``xoxb-`` (or not in ``fake.valid_tokens`` when that is
    set) gives ``invalid_auth``;
@@ -52,6 +53,7 @@ import contextlib
 import hashlib
 import itertools
 import json
+import random
 import socket
 import struct
 import threading
@@ -126,6 +128,12 @@ class _Reply:
     status: int = 200
     body: Any = field(default_factory=dict)  # dict -> JSON, str -> text/plain
     headers: dict = field(default_factory=dict)
+    after_success: bool = False  # run the method first; answer this only if it succeeded
+    drop: bool = False  # close the connection without answering
+
+
+#: Status of a reply that drops the connection (post_then_fail(..., status=DROP)).
+DROP = 0
 
 
 def _ok(**fields: Any) -> _Reply:
@@ -530,8 +538,13 @@ class FakeSlack:
         self._used_triggers: set[str] = set()
         self._scripted: dict[str, deque[_Reply]] = {}
         self._last_post: dict[str, float] = {}
-        self._ts_counter = itertools.count(1)
+        self._last_ts = 0.0
+        # method -> (fraction, status, random source): posted_then_fail_fraction
+        self._fail_after: dict[str, tuple[float, int, random.Random]] = {}
+        #: calls that did their work and then were answered a failure (post_then_fail), in order
+        self.failed_after_success: list[Call] = []
         self._view_counter = itertools.count(1)
+        self._trigger_counter = itertools.count(1)
         self._hash_counter = itertools.count(1)
         self.valid_app_tokens: set[str] | None = None
         self.socket_connections: list[SocketConnection] = []
@@ -711,7 +724,7 @@ class FakeSlack:
     def issue_trigger(self) -> str:
         """A fresh ``trigger_id``: ``views.open``/``views.push`` take it once, within 3 seconds, as Slack does
         (``exchanged_trigger_id``, ``expired_trigger_id``). Trigger ids the fake did not issue are accepted."""
-        trigger = f"{next(self._ts_counter)}.{uuid.uuid4().hex[:12]}"
+        trigger = f"{next(self._trigger_counter)}.{uuid.uuid4().hex[:12]}"
         with self.lock:
             self.triggers[trigger] = time.time()
         return trigger
@@ -762,6 +775,18 @@ class FakeSlack:
             return _error("exchanged_trigger_id")
         self._used_triggers.add(trigger)
         return _error("expired_trigger_id") if time.time() - issued > 3 else None
+
+    def post_then_fail(self, method: str, times: int = 1, status: int = 503) -> None:
+        """The next ``times`` calls to ``method`` do their work (a chat.postMessage is stored) and are then
+        answered HTTP ``status`` with a plain body, or, with ``status=DROP``, by closing the connection."""
+        self._script(method, _Reply(status=status, body=f"fake slack: HTTP {status}", after_success=True,
+                                    drop=status == DROP), times)
+
+    def post_then_fail_fraction(self, method: str, fraction: float, status: int = 503, seed: int = 0) -> None:
+        """From now on, about ``fraction`` of the successful calls to ``method`` (chosen by a seeded random
+        draw) are answered as in :meth:`post_then_fail`; 0 turns it off."""
+        with self.lock:
+            self._fail_after[method] = (fraction, status, random.Random(seed))
 
     def reset(self) -> None:
         """Forget calls, responses, scripted outcomes, messages, views and rate-limit history.
@@ -978,8 +1003,22 @@ class FakeSlack:
         with self.lock:
             self.calls.append(Call(method=method, params=params, headers=headers, at=time.time()))
             queue = self._scripted.get(method)
-            if queue:
-                return queue.popleft()
+            scripted = queue.popleft() if queue else None
+            if scripted is not None and not scripted.after_success:
+                return scripted
+            if scripted is None and method in self._fail_after:
+                fraction, status, draw = self._fail_after[method]
+                if draw.random() < fraction:
+                    scripted = _Reply(status=status, body=f"fake slack: HTTP {status}", after_success=True,
+                                      drop=status == DROP)
+            reply = self._authorised_call(method, params, headers)
+            if scripted is not None and reply.status == 200 and isinstance(reply.body, dict) and reply.body.get("ok"):
+                self.failed_after_success.append(self.calls[-1])
+                return scripted
+            return reply
+
+    def _authorised_call(self, method: str, params: dict, headers: dict) -> _Reply:
+        with self.lock:
             auth = headers.get("authorization", "")
             token = auth[len("Bearer ") :].strip() if auth.startswith("Bearer ") else params.get("token")
             if not token:
@@ -1022,6 +1061,7 @@ class FakeSlack:
             "conversations.open": self._conversations_open,
             "conversations.join": self._conversations_join,
             "conversations.members": self._conversations_members,
+            "conversations.history": self._conversations_history,
             "usergroups.users.list": self._usergroups_users_list,
             "views.open": self._views_open,
             "views.push": self._views_push,
@@ -1032,8 +1072,9 @@ class FakeSlack:
     # ---- helpers ---------------------------------------------------------------------------------
 
     def _next_ts(self) -> str:
-        micros = 1_700_000_000_000_000 + 100 * next(self._ts_counter)
-        return f"{micros // 1_000_000}.{micros % 1_000_000:06d}"
+        """Slack's ts is the message's Unix time, to the microsecond: unique and increasing per channel."""
+        self._last_ts = max(round(time.time(), 6), round(self._last_ts + 0.000001, 6))
+        return f"{self._last_ts:.6f}"
 
     def _resolve_channel(self, channel: Any) -> tuple[str | None, str | None]:
         """``(channel_id, None)`` or ``(None, error)`` for a channel id, ``#name``, user id or DM id."""
@@ -1211,6 +1252,42 @@ class FakeSlack:
         if len(users) == 1:
             return _ok(channel={"id": self.dm_channel_id(users[0])}, no_op=False, already_open=False)
         return _ok(channel={"id": "G" + "".join(u[1:] for u in sorted(users))[:20]})
+
+    def _conversations_history(self, params: dict) -> _Reply:
+        """Top-level messages of a channel or DM, newest first, between ``oldest`` and ``latest`` (exclusive
+        unless ``inclusive``), ``limit`` (default 100) a page, ``cursor`` an offset; ``metadata``
+        (``{"event_type", "event_payload"}``) only with ``include_all_metadata``, as Slack does. A channel the
+        bot is not in answers ``not_in_channel``."""
+        channel = params.get("channel")
+        if not channel:
+            return _missing("channel")
+        info = self.channels.get(channel)
+        if info is None and not (channel.startswith("D") and any(self.dm_channel_id(u) == channel for u in self.users)):
+            return _error("channel_not_found")
+        if info is not None and not info["is_member"]:
+            return _error("not_in_channel")
+        inclusive = str(params.get("inclusive", "")).lower() in ("1", "true")
+        oldest = float(params.get("oldest") or 0)
+        latest = float(params.get("latest") or time.time() + 1)
+        metadata = str(params.get("include_all_metadata", "")).lower() in ("1", "true")
+
+        def within(ts: float) -> bool:
+            return oldest <= ts <= latest if inclusive else oldest < ts < latest
+
+        found = sorted((m for (c, _), m in self.messages.items()
+                        if c == channel and (not m.get("thread_ts") or m["thread_ts"] == m["ts"])
+                        and within(float(m["ts"]))), key=lambda m: float(m["ts"]), reverse=True)
+        start = int(params.get("cursor") or 0)
+        limit = int(params.get("limit") or 100)
+        page = []
+        for msg in found[start:start + limit]:
+            out = self._message_object(msg)
+            if metadata and msg.get("metadata"):
+                out["metadata"] = {"event_type": msg["metadata"].get("event_type"),
+                                   "event_payload": msg["metadata"].get("event_payload") or {}}
+            page.append(out)
+        more = start + limit < len(found)
+        return _ok(messages=page, has_more=more, response_metadata={"next_cursor": str(start + limit) if more else ""})
 
     def _conversations_members(self, params: dict) -> _Reply:
         """Paged like Slack's: ``limit`` (default 100) and ``cursor`` (an offset here)."""
@@ -1411,6 +1488,11 @@ class _Handler(BaseHTTPRequestHandler):
                 delay = self.fake.latency.get(method)
                 if delay:
                     time.sleep(delay)  # outside the lock: a slow method does not hold up the others
+                if reply.drop:  # as if the connection broke after Slack did the work
+                    self.close_connection = True
+                    with contextlib.suppress(OSError):
+                        self.connection.shutdown(socket.SHUT_RDWR)
+                    return
                 self._send(reply)
             elif parts.path.startswith("/response/") and self.command == "POST":
                 name = parts.path[len("/response/") :]

@@ -45,9 +45,11 @@ def test_app_manifest_declares_what_the_app_uses_and_no_more():
 
     manifest = yaml.safe_load((ROOT / "app_manifest.yml").read_text())
     scopes = set(manifest["oauth_config"]["scopes"]["bot"])
-    # No im:write: DMs are chat.postMessage to a user id (conversations.open is never called).
+    # No im:write: DMs are chat.postMessage to a user id (conversations.open is never called). The history
+    # scopes let a retry after an unclear answer look for the brief before posting it again.
     assert scopes == {"chat:write", "chat:write.public", "commands", "users:read", "users:read.email",
-                      "channels:read", "groups:read", "usergroups:read"}
+                      "channels:read", "groups:read", "usergroups:read", "channels:history", "groups:history",
+                      "im:history"}
     (command,) = manifest["features"]["slash_commands"]
     assert command["command"] == "/lead" and command["should_escape"] is True
     assert manifest["settings"]["interactivity"]["is_enabled"] is True

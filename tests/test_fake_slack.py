@@ -596,3 +596,40 @@ def test_response_url_refuses_what_slack_refuses(fake_slack):
         fake_slack.wait_for_responses("long", timeout=0.05)
     assert httpx.post(url, json={"text": "t", "blocks": _sized(12000)}).text == "ok"
     assert len(fake_slack.wait_for_responses("long")) == 1
+
+
+def test_history_returns_top_level_messages_newest_first_with_metadata_only_when_asked(client, fake_slack):
+    meta = {"event_type": "leadbrief_brief", "event_payload": {"delivery_id": 7}}
+    first = client.chat_postMessage(channel="C0SALES", text="one", metadata=meta)["ts"]
+    client.chat_postMessage(channel="C0SALES", thread_ts=first, text="a reply")
+    second = client.chat_postMessage(channel="C0SALES", text="two")["ts"]
+    assert abs(float(first) - time.time()) < 60  # a ts is the message's Unix time, as Slack's is
+    page = client.conversations_history(channel="C0SALES", include_all_metadata=True)
+    assert [m["ts"] for m in page["messages"]] == [second, first]
+    assert page["messages"][1]["metadata"] == meta and "metadata" not in page["messages"][0]
+    assert "metadata" not in client.conversations_history(channel="C0SALES")["messages"][1]
+    assert [m["ts"] for m in client.conversations_history(channel="C0SALES", oldest=first)["messages"]] == [second]
+    assert [m["ts"] for m in client.conversations_history(channel="C0SALES", oldest=first, inclusive=True,
+                                                          limit=1)["messages"]] == [second]
+    assert _error_of(lambda: client.conversations_history(channel="C0PUBLIC")).response["error"] == "not_in_channel"
+    dm = client.chat_postMessage(channel="U0DANA", text="hi")
+    assert client.conversations_history(channel=dm["channel"])["messages"][0]["ts"] == dm["ts"]
+
+
+def test_post_then_fail_stores_the_message_and_answers_503_or_drops_the_connection(fake_slack):
+    from tests.fake_slack import DROP
+
+    client = WebClient(token="xoxb-test", base_url=fake_slack.url, retry_handlers=[])  # no blind reposts
+
+    fake_slack.post_then_fail("chat.postMessage", status=503)
+    assert _error_of(lambda: client.chat_postMessage(channel="C0SALES", text="x")).response.status_code == 503
+    fake_slack.post_then_fail("chat.postMessage", status=DROP)
+    with pytest.raises(OSError):
+        client.chat_postMessage(channel="C0SALES", text="y")
+    assert [m["text"] for m in fake_slack.messages.values()] == ["x", "y"]
+    assert len(fake_slack.failed_after_success) == 2
+    # A call that fails on its own merits is answered as usual, and uses up the scripted failure.
+    fake_slack.post_then_fail("chat.postMessage", status=503)
+    assert _error_of(lambda: client.chat_postMessage(channel="C0NOPE", text="z")).response["error"] == \
+        "channel_not_found"
+    assert client.chat_postMessage(channel="C0SALES", text="w")["ok"]
