@@ -511,7 +511,10 @@ class SlackSink:
         channel, at = item.unclear_channel, item.unclear_at or self.services.clock().timestamp()
         try:
             if channel.startswith(("U", "W")):  # posted to a user id: its history is the DM's
-                channel = self.client.conversations_open(users=channel)["channel"]["id"]
+                dm = self._dm_of(channel)
+                if dm is None:
+                    return None  # no DM with them: nothing was posted there
+                channel = dm
             cursor = None
             for _ in range(HISTORY_PAGES):
                 page = self.client.conversations_history(
@@ -530,6 +533,20 @@ class SlackSink:
                 raise
             log.warning("delivery %d: could not check %s for its earlier post (%s); posting it again, which may "
                         "duplicate it (see README: Connect Slack)", item.id, channel, error_code(exc))
+        return None
+
+    def _dm_of(self, user_id: str) -> str | None:
+        """The app's DM with a person, found among the bot's conversations (im:read): conversations.open would
+        find it at once but needs im:write, which lets an app start conversations, more than we need."""
+        cursor = None
+        for _ in range(HISTORY_PAGES):
+            page = self.client.users_conversations(types="im", exclude_archived=True, limit=200, cursor=cursor)
+            for im in page.get("channels") or []:
+                if im.get("user") == user_id:
+                    return im["id"]
+            cursor = (page.get("response_metadata") or {}).get("next_cursor")
+            if not cursor:
+                break
         return None
 
     def _already_posted(self, item: PendingDelivery, q: Qualification, route: Route, urgent: datetime | None,

@@ -204,11 +204,20 @@ SLACK_SIGNING_SECRET = "slack-signing-secret-for-tests"
 QUEUE = "C0QUEUE"
 
 
+def _manifest_scopes() -> list[str]:
+    import yaml
+
+    manifest = yaml.safe_load((Path(__file__).resolve().parent.parent / "app_manifest.yml").read_text())
+    return manifest["oauth_config"]["scopes"]["bot"]
+
+
 @pytest.fixture
 def fake_slack():
     from tests.fake_slack import FakeSlack
 
     with FakeSlack() as fake:
+        # The app has exactly the scopes its manifest asks for: a call that needs another fails, as in Slack.
+        fake.granted_scopes = set(_manifest_scopes())
         fake.add_user("jane@ourco.example", "U0JANE", "jane", real_name="Jane Rep")
         fake.add_user("omar@ourco.example", "U0OMAR", "omar", real_name="Omar Rep")
         fake.add_user("mia@ourco.example", "U0MIA", "mia", real_name="Mia Marketing")

@@ -486,6 +486,25 @@ class SocketConnection:
 # --------------------------------------------------------------------------------------------------
 
 
+# The bot-token scopes each method needs, from each method's page on api.slack.com ("Required scopes"); a
+# method listing several takes any one of them (the conversation's kind decides which in Slack). A method not
+# listed needs none (auth.test, views.*).
+METHOD_SCOPES: dict[str, frozenset[str]] = {
+    "chat.postMessage": frozenset({"chat:write"}),
+    "chat.update": frozenset({"chat:write"}),
+    "chat.postEphemeral": frozenset({"chat:write"}),
+    "users.lookupByEmail": frozenset({"users:read.email"}),
+    "users.info": frozenset({"users:read"}),
+    "conversations.info": frozenset({"channels:read", "groups:read", "im:read", "mpim:read"}),
+    "conversations.open": frozenset({"channels:manage", "groups:write", "im:write", "mpim:write"}),
+    "conversations.join": frozenset({"channels:join"}),
+    "conversations.members": frozenset({"channels:read", "groups:read", "im:read", "mpim:read"}),
+    "conversations.history": frozenset({"channels:history", "groups:history", "im:history", "mpim:history"}),
+    "users.conversations": frozenset({"channels:read", "groups:read", "im:read", "mpim:read"}),
+    "usergroups.users.list": frozenset({"usergroups:read"}),
+}
+
+
 class FakeSlack:
     """Fake Slack Web API server. See the module docstring for the request pipeline.
 
@@ -547,6 +566,8 @@ class FakeSlack:
         self._trigger_counter = itertools.count(1)
         self._hash_counter = itertools.count(1)
         self.valid_app_tokens: set[str] | None = None
+        # The bot token's scopes: a call needing another answers missing_scope, as Slack does. None grants all.
+        self.granted_scopes: set[str] | None = None
         self.socket_connections: list[SocketConnection] = []
         self.socket_sent: list[dict] = []
         self.socket_acks: list[dict] = []
@@ -1034,6 +1055,10 @@ class FakeSlack:
             handler = self._methods().get(method)
             if handler is None:
                 return _error("unknown_method")
+            needed = METHOD_SCOPES.get(method)
+            if self.granted_scopes is not None and needed and not needed & self.granted_scopes:
+                return _error("missing_scope", needed=",".join(sorted(needed)),
+                              provided=",".join(sorted(self.granted_scopes)))
             return handler(params)
 
     def _handle_response_url(self, name: str, body: dict) -> _Reply:
@@ -1062,6 +1087,7 @@ class FakeSlack:
             "conversations.join": self._conversations_join,
             "conversations.members": self._conversations_members,
             "conversations.history": self._conversations_history,
+            "users.conversations": self._users_conversations,
             "usergroups.users.list": self._usergroups_users_list,
             "views.open": self._views_open,
             "views.push": self._views_push,
@@ -1252,6 +1278,28 @@ class FakeSlack:
         if len(users) == 1:
             return _ok(channel={"id": self.dm_channel_id(users[0])}, no_op=False, already_open=False)
         return _ok(channel={"id": "G" + "".join(u[1:] for u in sorted(users))[:20]})
+
+    def _users_conversations(self, params: dict) -> _Reply:
+        """The conversations the bot is in, of the ``types`` asked for (default ``public_channel``), ``limit``
+        (default 100) a page, ``cursor`` an offset. A DM exists once something was posted to it; each IM
+        object names its ``user``, as Slack's do."""
+        types = {t.strip() for t in str(params.get("types") or "public_channel").split(",")}
+        found: list[dict] = []
+        for channel in self.channels.values():
+            kind = "private_channel" if channel["is_private"] else "public_channel"
+            if kind in types and channel["is_member"]:
+                found.append(dict(channel))
+        if "im" in types:
+            opened = {c for c, _ in self.messages}
+            for user_id, user in self.users.items():
+                dm = self.dm_channel_id(user_id)
+                if dm in opened and not user.get("is_bot"):
+                    found.append({"id": dm, "is_im": True, "user": user_id, "created": 0, "is_user_deleted": False})
+        start = int(params.get("cursor") or 0)
+        limit = int(params.get("limit") or 100)
+        more = start + limit < len(found)
+        return _ok(channels=found[start:start + limit],
+                   response_metadata={"next_cursor": str(start + limit) if more else ""})
 
     def _conversations_history(self, params: dict) -> _Reply:
         """Top-level messages of a channel or DM, newest first, between ``oldest`` and ``latest`` (exclusive

@@ -49,7 +49,7 @@ def test_app_manifest_declares_what_the_app_uses_and_no_more():
     # scopes let a retry after an unclear answer look for the brief before posting it again.
     assert scopes == {"chat:write", "chat:write.public", "commands", "users:read", "users:read.email",
                       "channels:read", "groups:read", "usergroups:read", "channels:history", "groups:history",
-                      "im:history"}
+                      "im:history", "im:read"}
     (command,) = manifest["features"]["slash_commands"]
     assert command["command"] == "/lead" and command["should_escape"] is True
     assert manifest["settings"]["interactivity"]["is_enabled"] is True

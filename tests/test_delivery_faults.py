@@ -62,7 +62,8 @@ def test_a_5xx_whose_post_did_not_go_through_is_posted_on_the_next_attempt(http,
     assert manual.deliver() == 0
     manual.clock[0] = _delivery(manual).next_attempt_at + d(seconds=1)
     assert manual.deliver() == 1
-    assert len(fake_slack.calls_to("conversations.history")) == 1 and len(fake_slack.messages) == 1
+    # Jane's brief is a DM and no DM with her exists yet: looking among the bot's DMs settles it.
+    assert len(fake_slack.calls_to("users.conversations")) == 1 and len(fake_slack.messages) == 1
 
 
 def test_a_post_slack_refused_outright_is_not_looked_for(http, manual, fake_slack):
@@ -163,8 +164,13 @@ def test_the_retry_horizon_is_configured_in_leadbrief_toml(tmp_path):
 # --- A rep channel that is gone -------------------------------------------------------------------------
 
 def test_a_gone_rep_channel_is_remembered_and_later_briefs_go_straight_to_the_queue(http, slack_server, fake_slack):
+    # A channel only the sales team is in (so the route passes the access check), archived since: Slack says
+    # so only when we post to it.
+    fake_slack.add_channel("C0GONE", "jane-old-leads")
+    fake_slack.set_members("C0GONE", ["U0JANE"])
     with slack_server.services.sessions.begin() as s:
         lead_store.set_route(s, "jane@ourco.example", "C0GONE", "test", datetime.now(UTC))
+    fake_slack.fail("chat.postMessage", "channel_not_found")
     ev = events_now()
     emails = [f"buyer{i}@globex{i}.example" for i in range(3)]
     for email in emails:

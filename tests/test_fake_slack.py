@@ -633,3 +633,21 @@ def test_post_then_fail_stores_the_message_and_answers_503_or_drops_the_connecti
     assert _error_of(lambda: client.chat_postMessage(channel="C0NOPE", text="z")).response["error"] == \
         "channel_not_found"
     assert client.chat_postMessage(channel="C0SALES", text="w")["ok"]
+
+
+def test_a_call_needing_a_scope_the_app_was_not_granted_is_missing_scope(fake_slack, client):
+    fake_slack.granted_scopes = {"chat:write", "im:read"}
+    error = _error_of(lambda: client.conversations_open(users="U0DANA"))
+    assert error.response["error"] == "missing_scope" and "im:write" in error.response["needed"]
+    assert client.chat_postMessage(channel="U0DANA", text="hi")["ok"]  # chat:write is enough for a DM
+    fake_slack.granted_scopes = None
+    assert client.conversations_open(users="U0DANA")["ok"]
+
+
+def test_users_conversations_lists_the_dms_the_bot_has_with_their_user(fake_slack, client):
+    assert client.users_conversations(types="im")["channels"] == []
+    client.chat_postMessage(channel="U0DANA", text="hi")
+    (im,) = client.users_conversations(types="im", limit=1)["channels"]
+    assert (im["id"], im["user"], im["is_im"]) == (FakeSlack.dm_channel_id("U0DANA"), "U0DANA", True)
+    public = client.users_conversations()["channels"]
+    assert [c["id"] for c in public] == ["C0SALES"]
