@@ -11,6 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from datetime import time as dtime
+from urllib.parse import parse_qsl
 
 from slack_bolt import App, BoltResponse
 from slack_bolt.adapter.starlette.handler import to_bolt_request, to_starlette_response
@@ -21,6 +22,7 @@ from slack_sdk.http_retry.builtin_handlers import (
     RateLimitErrorRetryHandler,
     ServerErrorRetryHandler,
 )
+from slack_sdk.signature import SignatureVerifier
 from slack_sdk.webhook import WebhookClient
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -30,6 +32,7 @@ from starlette.responses import JSONResponse
 from bot.config import ConfigError, Settings
 from bot.worker import DeferredError, DeliveryError, HeldForDigest, Sent
 from briefs.blocks import delivered
+from briefs.events import load_json
 from briefs.followthrough import is_high_intent, next_digest_at
 from storage import audit, outbox
 from storage import followthrough as followthrough_store
@@ -470,8 +473,34 @@ def _refuse(services, body: dict, client: WebClient, user: str, access: AccessCo
     return BoltResponse(status=200, body="")
 
 
-def register_http(web: Starlette, bolt_app: App) -> None:
+def refused(headers: dict[str, str], body: bytes, verifier: SignatureVerifier) -> tuple[int, str] | None:
+    """(status, error) for a request Bolt must not see, or None. Checked before anything parses the body:
+    one Slack did not sign is a 401 whatever it holds; a signed one Bolt could not parse (not UTF-8, not
+    JSON where JSON is due, nested too deeply) is a 400, never an exception."""
+    if not verifier.is_valid_request(body, headers):
+        return 401, "invalid request"
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        return 400, "body is not UTF-8"
+    # Where Bolt reads JSON (slack_bolt.request.internals.parse_body): a JSON body, or a form's payload field.
+    if headers.get("content-type") == "application/json" or text.startswith("{"):
+        what, document = "body", text
+    elif "payload" in text:
+        what, document = "payload", dict(parse_qsl(text, keep_blank_values=True)).get("payload")
+    else:
+        return None
+    if document is not None:
+        try:
+            load_json(document)
+        except ValueError as exc:
+            return 400, f"{what} is not valid JSON: {exc}"
+    return None
+
+
+def register_http(web: Starlette, bolt_app: App, signing_secret: str) -> None:
     """POST /slack/events: commands, interactivity and events, dispatched off the event loop."""
+    verifier = SignatureVerifier(signing_secret)
 
     async def slack_events(request: Request):
         body = b""
@@ -479,6 +508,9 @@ def register_http(web: Starlette, bolt_app: App) -> None:
             body += chunk
             if len(body) > MAX_BODY:
                 return JSONResponse({"error": "body too large"}, status_code=413)
+        problem = refused({k.lower(): v for k, v in request.headers.items()}, body, verifier)
+        if problem:
+            return JSONResponse({"error": problem[1]}, status_code=problem[0])
         bolt_response = await run_in_threadpool(bolt_app.dispatch, to_bolt_request(request, body))
         return to_starlette_response(bolt_response)
 

@@ -24,7 +24,15 @@ from typing import Any
 from starlette.requests import Request
 
 from bot.config import Settings
-from briefs.events import EMAIL_RE, MAX_BATCH, FieldError, InvalidBatch, validate_event
+from briefs.events import (
+    EMAIL_RE,
+    MAX_BATCH,
+    FieldError,
+    InvalidBatch,
+    body_json,
+    json_too_deep,
+    validate_event,
+)
 from handlers.sources.payload import dig
 from handlers.webhooks import Source, SourceNotConfigured, Translated
 
@@ -49,6 +57,8 @@ DEFAULT_EVENTS: dict[str, str] = {
     "Meeting Booked": "meeting_booked",
 }
 DEMO_FORM = "Request a Demo"
+# Segment caps one message at 32 KB: a batch's first event (what it signs) is never longer.
+MAX_FIRST_BYTES = 64 * 1024
 
 
 def _sign(secret: str, data: bytes) -> str:
@@ -56,11 +66,20 @@ def _sign(secret: str, data: bytes) -> str:
 
 
 def _first_of_array(body: bytes) -> tuple[bytes, bool] | None:
-    """For a JSON array body: the raw text of its first element, and whether more elements follow."""
-    try:
-        text = body.decode("utf-8")
-    except UnicodeDecodeError:
+    """For a JSON array body: the raw text of its first element, and whether more elements follow.
+
+    This runs before the body is authenticated, so it reads no more than one Segment message can be (32 KB;
+    MAX_FIRST_BYTES is twice that) and nothing nested deeper than we parse: anything else is no batch that
+    Segment signed, and stays unauthenticated."""
+    head = body[:MAX_FIRST_BYTES]
+    if json_too_deep(head):
         return None
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if exc.start < len(head) - 3:  # not merely a character cut at the end of the head
+            return None
+        text = head[:exc.start].decode("utf-8")
     start = len(text) - len(text.lstrip())
     if not text[start:].startswith("["):
         return None
@@ -71,8 +90,9 @@ def _first_of_array(body: bytes) -> tuple[bytes, bool] | None:
         _value, end = json.JSONDecoder().raw_decode(text, i)
     except ValueError:
         return None
-    rest = text[end:].lstrip()
-    return text[i:end].encode("utf-8"), rest.startswith(",")
+    first = text[i:end].encode("utf-8")
+    rest = body[len(text[:end].encode("utf-8")):].lstrip()
+    return first, rest.startswith(b",")
 
 
 def authenticate(request: Request, body: bytes, settings: Settings) -> str | None:
@@ -224,10 +244,7 @@ def _events(settings: Settings) -> dict[str, str]:
 
 def _messages(body: bytes) -> tuple[list, str]:
     """The messages and the prefix that names them in errors."""
-    try:
-        data = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise InvalidBatch(f"body is not valid JSON: {exc}") from None
+    data = body_json(body, 'a Segment message, {"batch": [...]} or an array of messages')
     if isinstance(data, list):
         return data, ""
     if isinstance(data, dict) and "batch" in data and "type" not in data:
