@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -213,6 +214,16 @@ class _Event(_Strict):
     id: EventId
     occurred_at: AwareDatetime
     source: Source = "api"
+
+    @field_validator("occurred_at")
+    @classmethod
+    def _in_utc_range(cls, v: datetime) -> datetime:
+        # Stored in UTC: 0001-01-01T00:00+01:00 has no UTC form (an OverflowError when it is stored).
+        try:
+            v.astimezone(UTC)
+        except OverflowError:
+            raise ValueError("is out of range (expected a time between the years 1 and 9999 in UTC)") from None
+        return v
 
 
 class LeadUpsert(_Event):

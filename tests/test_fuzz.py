@@ -129,12 +129,23 @@ EVENT_LIKE = st.fixed_dictionaries({
                                   optional={"first_name": TEXT, "score": JSON_VALUES, "crm_url": TEXT}),
     "reason": TEXT, "author": TEXT, "text": TEXT, "source": TEXT, "properties": JSON_VALUES,
 })
+# Nesting far past Python's recursion limit, in the shapes a parser might trip on.
+DEEP_KINDS = {
+    "array": lambda n: "[" * n + "]" * n,
+    "object": lambda n: '{"a":' * n + "1" + "}" * n,
+    "mixed": lambda n: '[{"a":' * (n // 2 + 1) + "1" + "}]" * (n // 2 + 1),
+    "unclosed": lambda n: "[" * n,
+    "strings": lambda n: '["[{\\"",' * n + '"x"' + "]" * n,  # brackets inside strings must not hide real ones
+}
+DEEP = st.builds(lambda kind, n: DEEP_KINDS[kind](n), st.sampled_from(sorted(DEEP_KINDS)),
+                 st.integers(min_value=65, max_value=20_000))
 BODIES = st.one_of(
     st.binary(max_size=200),
     TEXT.map(str.encode),
     JSON_VALUES.map(lambda v: json.dumps(v).encode()),
     EVENT_LIKE.map(lambda v: json.dumps(v).encode()),
     st.lists(EVENT_LIKE, max_size=5).map(lambda v: json.dumps({"events": v}).encode()),
+    DEEP.map(str.encode),
 )
 
 
@@ -315,15 +326,6 @@ def test_a_null_is_customer_is_not_a_500(live_server, http):
 
 # --- Deep nesting: every parser, over HTTP, answers 400 (401 unsigned) and logs no traceback ---------------------
 
-DEEP_KINDS = {
-    "array": lambda n: "[" * n + "]" * n,
-    "object": lambda n: '{"a":' * n + "1" + "}" * n,
-    "mixed": lambda n: '[{"a":' * (n // 2 + 1) + "1" + "}]" * (n // 2 + 1),
-    "unclosed": lambda n: "[" * n,
-    "strings": lambda n: '["[{\\"",' * n + '"x"' + "]" * n,  # brackets inside strings must not hide real ones
-}
-DEEP = st.builds(lambda kind, n: DEEP_KINDS[kind](n), st.sampled_from(sorted(DEEP_KINDS)),
-                 st.integers(min_value=65, max_value=20_000))
 AT = '"@@"'  # where a template takes the deep value
 WHEN = "2026-11-23T10:00:00Z"
 ACTIVITY = {"type": "activity", "id": "a1", "occurred_at": WHEN, "email": "deep@x.example", "kind": "web_visit"}

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
+import re
 from typing import Any
 
 from starlette.requests import Request
@@ -27,10 +27,10 @@ from bot.config import Settings
 from briefs.events import (
     EMAIL_RE,
     MAX_BATCH,
+    MAX_JSON_DEPTH,
     FieldError,
     InvalidBatch,
     body_json,
-    json_too_deep,
     validate_event,
 )
 from handlers.sources.payload import dig
@@ -59,6 +59,8 @@ DEFAULT_EVENTS: dict[str, str] = {
 DEMO_FORM = "Request a Demo"
 # Segment caps one message at 32 KB: a batch's first event (what it signs) is never longer.
 MAX_FIRST_BYTES = 64 * 1024
+# A JSON string (escapes included) or a bracket.
+_TOKENS = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]', re.DOTALL)
 
 
 def _sign(secret: str, data: bytes) -> str:
@@ -66,33 +68,29 @@ def _sign(secret: str, data: bytes) -> str:
 
 
 def _first_of_array(body: bytes) -> tuple[bytes, bool] | None:
-    """For a JSON array body: the raw text of its first element, and whether more elements follow.
+    """For a JSON array of messages: the raw bytes of its first message, and whether more elements follow.
 
-    This runs before the body is authenticated, so it reads no more than one Segment message can be (32 KB;
-    MAX_FIRST_BYTES is twice that) and nothing nested deeper than we parse: anything else is no batch that
-    Segment signed, and stays unauthenticated."""
+    This runs before the body is authenticated, so nothing is parsed: the message's end is found by counting
+    brackets (outside strings), over no more than one Segment message can be (32 KB; MAX_FIRST_BYTES is twice
+    that) and no deeper than we parse. Anything else is no batch Segment signed, and stays unauthenticated."""
     head = body[:MAX_FIRST_BYTES]
-    if json_too_deep(head):
+    start = len(head) - len(head.lstrip())
+    if head[start:start + 1] != b"[":
         return None
-    try:
-        text = head.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        if exc.start < len(head) - 3:  # not merely a character cut at the end of the head
+    first = len(head) - len(head[start + 1:].lstrip())
+    if head[first:first + 1] != b"{":
+        return None
+    depth = 0
+    for token in _TOKENS.finditer(head, first):
+        bracket = token.group()
+        if bracket[:1] == b'"':
+            continue
+        depth += 1 if bracket in (b"{", b"[") else -1
+        if depth > MAX_JSON_DEPTH:
             return None
-        text = head[:exc.start].decode("utf-8")
-    start = len(text) - len(text.lstrip())
-    if not text[start:].startswith("["):
-        return None
-    i = start + 1
-    while i < len(text) and text[i].isspace():
-        i += 1
-    try:
-        _value, end = json.JSONDecoder().raw_decode(text, i)
-    except ValueError:
-        return None
-    first = text[i:end].encode("utf-8")
-    rest = body[len(text[:end].encode("utf-8")):].lstrip()
-    return first, rest.startswith(b",")
+        if depth == 0:
+            return head[first:token.end()], body[token.end():].lstrip().startswith(b",")
+    return None
 
 
 def authenticate(request: Request, body: bytes, settings: Settings) -> str | None:
