@@ -475,6 +475,10 @@ def test_every_translator_answers_deep_nesting_with_a_400_naming_it(deep, where,
         assert caught.value.status == 400 and "nested deeper than 64 levels" in caught.value.error
         assert caught.value.as_dict()["details"] == [{"index": 0, "field": "(body)",
                                                      "message": "is nested deeper than 64 levels"}]
+    # Marketo's "Form Fields" attribute (JSON or PHP-serialised text) is read the same bounded way.
+    from handlers.sources.marketo_sync import form_fields
+
+    assert isinstance(form_fields(deep), dict)
 
 
 def _depth(value) -> int:

@@ -275,7 +275,8 @@ def test_every_claim_is_tied_to_its_lead_whether_the_lead_is_new_or_known(servic
     creates right after; a replay ties nothing new and creates no lead."""
     ev = Events()
     known = "known@acme.example"
-    ingest(services.sessions, parsed([ev.upsert(known, first_name="Kay")]), rules, NOW)
+    first = ev.upsert(known, first_name="Kay")
+    ingest(services.sessions, parsed([first]), rules, NOW)
     batch = [*researcher_history(ev), ev.visit(known, "https://ourco.example/a", d(hours=1)),
              ev.note("new@hooli.example", "Mia", "Met at the expo"),
              ev.qualified("new2@hooli.example", "manual")]
@@ -284,7 +285,7 @@ def test_every_claim_is_tied_to_its_lead_whether_the_lead_is_new_or_known(servic
     assert result.accepted == len(batch) - 1
     tied = _claims_by_lead(services)
     expected = {e["id"]: (e.get("email") or e.get("lead", {}).get("email")) for e in batch}
-    expected[f"{ev.prefix}-1"] = known  # the first upsert
+    expected[first["id"]] = known
     assert tied == expected
 
     replay = ingest(services.sessions, parsed(batch), rules, NOW)
