@@ -20,7 +20,7 @@ from starlette.responses import JSONResponse, Response
 
 from bot import metrics
 from bot.config import Settings
-from bot.logs import RequestIdMiddleware
+from bot.logs import RequestIdMiddleware, UnhandledErrorMiddleware
 from handlers import openapi, sources, webhooks
 from storage.db import make_engine, make_sessionmaker
 
@@ -113,7 +113,8 @@ def create_app(services: Services, lifespan=None) -> Starlette:
 
     app = Starlette(lifespan=lifespan or _no_lifespan)
     app.state.services = services
-    app.add_middleware(RequestIdMiddleware)
+    app.add_middleware(UnhandledErrorMiddleware)
+    app.add_middleware(RequestIdMiddleware)  # added last: the outer one, so the error line has the request id
     app.add_route("/healthz", healthz, methods=["GET"])
     app.add_route("/readyz", readyz, methods=["GET"])
     app.add_route("/metrics", metrics_endpoint, methods=["GET"])

@@ -15,6 +15,7 @@ import logging
 import os
 import re
 import sys
+import traceback
 import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -178,3 +179,58 @@ class RequestIdMiddleware:
             await self.app(scope, receive, send_with_id)
         finally:
             request_id.reset(token)
+
+
+_errors = logging.getLogger("leadbrief.errors")
+
+
+def raised_at(exc: BaseException) -> str:
+    """Where an exception was raised: the innermost frame, and the innermost of ours when that is elsewhere."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    if not frames:
+        return "?"
+    root = str(Path(__file__).resolve().parent.parent)
+
+    def where(frame: traceback.FrameSummary) -> str:
+        name = frame.filename.removeprefix(root).lstrip("/")
+        return f"{name}:{frame.lineno} in {frame.name}"
+
+    ours = [f for f in frames if f.filename.startswith(root) and "site-packages" not in f.filename]
+    places = [where(frames[-1])]
+    if ours and ours[-1] is not frames[-1]:
+        places.append(f"from {where(ours[-1])}")
+    return " ".join(places)
+
+
+class UnhandledErrorMiddleware:
+    """Pure ASGI, inside RequestIdMiddleware: an exception no handler caught is our fault, so a 500, logged as one
+    line with its type and where it was raised (the request id ties it to the request). Never a traceback: an
+    exception's text (a value, a row) can quote lead data, and a client's request must not fill the log.
+    Client errors are answered where they are found, not here."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message):
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception as exc:  # noqa: BLE001 - the last resort, by design
+            _errors.error("%s %s failed: %s at %s", scope.get("method"), scope.get("path"), type(exc).__name__,
+                          raised_at(exc))
+            if not started:
+                body = b'{"error":"internal error; nothing about it is in the response, see the server log"}'
+                await send({"type": "http.response.start", "status": 500,
+                            "headers": [(b"content-type", b"application/json"),
+                                        (b"content-length", str(len(body)).encode())]})
+                await send({"type": "http.response.body", "body": body})

@@ -101,7 +101,7 @@ def build(settings: Settings, console: Console | None = None, *, worker: bool = 
     if settings.slack_enabled and not settings.slack_app_token:
         from bot.slack import register_http
 
-        register_http(app, services.slack.bolt)
+        register_http(app, services.slack.bolt, settings.slack_signing_secret)
     # Everything loaded so far lives as long as the process: keep the collector from rescanning it,
     # which otherwise shows up as the slow tail of lookups.
     gc.freeze()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import logging
 import random
@@ -11,6 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from datetime import time as dtime
+from urllib.parse import parse_qsl
 
 from slack_bolt import App, BoltRequest, BoltResponse
 from slack_bolt.adapter.starlette.handler import to_bolt_request, to_starlette_response
@@ -30,6 +33,7 @@ from starlette.responses import JSONResponse
 from bot.config import ConfigError, Settings
 from bot.worker import DeferredError, DeliveryError, HeldForDigest, LeaseLost, Sent
 from briefs.blocks import delivered, shortened
+from briefs.events import load_json
 from briefs.followthrough import is_high_intent, next_digest_at
 from storage import audit, outbox
 from storage import followthrough as followthrough_store
@@ -60,6 +64,7 @@ GONE_FOR = 600.0
 # between this machine and Slack and for a slow answer.
 HISTORY_WINDOW = 300.0
 HISTORY_PAGES = 5
+SIGNATURE_TOLERANCE = 300  # seconds, as Slack's own verifier
 
 
 def error_code(exc: Exception) -> str:
@@ -816,7 +821,51 @@ def _decide_later(services, app: App, req: BoltRequest, user: str) -> None:
         log.warning("a deferred Slack request (%s) failed: %s", _what(body), error_code(exc))
 
 
-def register_http(web: Starlette, bolt_app: App) -> None:
+def signed_by_slack(secret: str, headers: dict[str, str], body: bytes, now: float) -> bool:
+    """Slack's v0 request signature, checked on the raw bytes (slack_sdk's verifier decodes the body first, and
+    raises on a body that is not UTF-8 or a timestamp that is not a number)."""
+    timestamp = headers.get("x-slack-request-timestamp", "").strip()
+    if not timestamp.isdigit() or abs(now - int(timestamp)) > SIGNATURE_TOLERANCE:
+        return False
+    mac = hmac.new(secret.encode(), b"v0:" + timestamp.encode() + b":" + body, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(f"v0={mac}".encode(), headers.get("x-slack-signature", "").strip().encode())
+
+
+def refused(headers: dict[str, str], body: bytes, secret: str, now: float) -> tuple[int, str] | None:
+    """(status, error) for a request Bolt must not see, or None. Checked before anything parses the body:
+    one Slack did not sign is a 401 whatever it holds; a signed one Bolt could not parse (not UTF-8, not
+    JSON where JSON is due, nested too deeply, not an object) is a 400, never an exception."""
+    if not signed_by_slack(secret, headers, body, now):
+        return 401, "invalid request"
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        return 400, "body is not UTF-8"
+    # Where Bolt reads JSON (slack_bolt.request.internals.parse_body): a JSON body, or a form's payload field.
+    if headers.get("content-type") == "application/json" or text.startswith("{"):
+        what, document = "body", text
+    elif "payload" in text:
+        what, document = "payload", dict(parse_qsl(text, keep_blank_values=True)).get("payload")
+    else:
+        return None
+    if document is None:
+        return None
+    try:
+        parsed = load_json(document)
+    except ValueError as exc:
+        return 400, f"{what} is not valid JSON: {exc}"
+    # Bolt reads these with .get() and len() before any listener runs: another shape is an exception there.
+    if not isinstance(parsed, dict):
+        return 400, f"{what} must be a JSON object, got {type(parsed).__name__}"
+    if not isinstance(parsed.get("event", {}), dict):
+        return 400, f"{what}: event must be a JSON object"
+    authorizations = parsed.get("authorizations", [])
+    if not (isinstance(authorizations, list) and all(isinstance(a, dict) for a in authorizations)):
+        return 400, f"{what}: authorizations must be a list of JSON objects"
+    return None
+
+
+def register_http(web: Starlette, bolt_app: App, signing_secret: str) -> None:
     """POST /slack/events: commands, interactivity and events, dispatched off the event loop."""
 
     async def slack_events(request: Request):
@@ -825,6 +874,9 @@ def register_http(web: Starlette, bolt_app: App) -> None:
             body += chunk
             if len(body) > MAX_BODY:
                 return JSONResponse({"error": "body too large"}, status_code=413)
+        problem = refused({k.lower(): v for k, v in request.headers.items()}, body, signing_secret, time.time())
+        if problem:
+            return JSONResponse({"error": problem[1]}, status_code=problem[0])
         bolt_response = await run_in_threadpool(bolt_app.dispatch, to_bolt_request(request, body))
         return to_starlette_response(bolt_response)
 

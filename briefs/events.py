@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -24,6 +25,9 @@ from pydantic import (
 )
 
 MAX_BATCH = 1000
+# Deepest nesting of JSON we parse. Real payloads are a few levels deep; without a bound, json.loads and every
+# recursive walk over what it returns (ours, pydantic's) hit Python's recursion limit: a RecursionError, a 500.
+MAX_JSON_DEPTH = 64
 
 ACTIVITY_KINDS = (
     "web_visit",
@@ -79,14 +83,64 @@ def _email_check(value: str) -> str:
     return value
 
 
-def _without_nul(value: Any) -> Any:
-    """NUL characters removed from free-form JSON: never meaningful, and PostgreSQL's jsonb cannot hold them."""
+# Every byte that is not a bracket.
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+
+
+class JSONTooDeep(ValueError):
+    def __init__(self, limit: int = MAX_JSON_DEPTH):
+        super().__init__(f"nested deeper than {limit} levels")
+        self.limit = limit
+
+
+def json_too_deep(text: bytes | str, limit: int = MAX_JSON_DEPTH) -> bool:
+    """Whether JSON text nests arrays and objects more than `limit` levels deep; found without parsing it
+    (nor recursing), in a few linear passes, so that a hostile body costs little. Brackets inside
+    strings do not count. (Text that is not JSON may be misjudged, but only past where json.loads stops.)"""
+    data = text.encode("utf-8", "surrogatepass") if isinstance(text, str) else bytes(text)
+    if data.count(b"[") + data.count(b"{") <= limit:
+        return False
+    # Escapes are pairs, read left to right: without them, every quote opens or closes a string.
+    data = data.replace(b"\\\\", b"").replace(b'\\"', b"")
+    brackets = b"".join(data.split(b'"')[::2]).translate(None, _NOT_BRACKETS)
+    depth = 0
+    for b in brackets:
+        depth += 1 if b in b"[{" else -1
+        if depth > limit:
+            return True
+    return False
+
+
+def load_json(text: bytes | str, limit: int = MAX_JSON_DEPTH) -> Any:
+    """json.loads with the nesting bounded first. Raises ValueError only: JSONTooDeep, or the decoder's own
+    (JSONDecodeError, UnicodeDecodeError)."""
+    if json_too_deep(text, limit):
+        raise JSONTooDeep(limit)
+    return json.loads(text)
+
+
+def body_json(body: bytes | str, expected: str, hint: str = "") -> Any:
+    """A request body as JSON, or InvalidBatch (400) saying what is wrong with it and what was expected."""
+    try:
+        return load_json(body)
+    except JSONTooDeep as exc:
+        raise InvalidBatch(f"body is not valid JSON: {exc}; expected {expected}",
+                           [FieldError(0, "(body)", f"is {exc}")]) from None
+    except ValueError as exc:
+        raise InvalidBatch(f"body is not valid JSON: {exc}{hint}") from None
+
+
+def _without_nul(value: Any, depth: int = 1) -> Any:
+    """NUL characters removed from free-form JSON: never meaningful, and PostgreSQL's jsonb cannot hold them.
+    Also bounds its nesting, whichever parser built it (pydantic's own allows deeper)."""
     if isinstance(value, str):
         return value.replace("\x00", "") if "\x00" in value else value
+    if depth > MAX_JSON_DEPTH and isinstance(value, dict | list):
+        raise ValueError(f"is nested deeper than {MAX_JSON_DEPTH} levels")
     if isinstance(value, dict):
-        return {_without_nul(k): _without_nul(v) for k, v in value.items()}
+        return {_without_nul(k): _without_nul(v, depth + 1) for k, v in value.items()}
     if isinstance(value, list):
-        return [_without_nul(v) for v in value]
+        return [_without_nul(v, depth + 1) for v in value]
     return value
 
 
@@ -161,6 +215,16 @@ class _Event(_Strict):
     occurred_at: AwareDatetime
     source: Source = "api"
 
+    @field_validator("occurred_at")
+    @classmethod
+    def _in_utc_range(cls, v: datetime) -> datetime:
+        # Stored in UTC: 0001-01-01T00:00+01:00 has no UTC form (an OverflowError when it is stored).
+        try:
+            v.astimezone(UTC)
+        except OverflowError:
+            raise ValueError("is out of range (expected a time between the years 1 and 9999 in UTC)") from None
+        return v
+
 
 class LeadUpsert(_Event):
     type: Literal["lead.upsert"]
@@ -188,9 +252,12 @@ class ActivityEvent(_Event):
     @field_validator("properties")
     @classmethod
     def _small_properties(cls, v: dict | None) -> dict | None:
-        if v is not None and len(json.dumps(v, default=str)) > 20_000:
+        if v is None:
+            return v
+        v = _without_nul(v)  # first: it bounds the depth json.dumps recurses into
+        if len(json.dumps(v, default=str)) > 20_000:
             raise ValueError("is larger than 20,000 characters of JSON")
-        return _without_nul(v)
+        return v
 
 
 class QualifiedEvent(_Event):
@@ -317,15 +384,11 @@ def parse_batch(body: bytes | str | Any) -> list[Event]:
     if isinstance(body, bytes | str):
         try:
             # Valid batches parse and validate in one pass; anything else goes the slow way to say why.
+            # (pydantic's parser bounds nesting itself, and properties are bounded by their validator.)
             return _Batch.model_validate_json(body).events
         except ValidationError:
             pass
-        try:
-            body = json.loads(body)
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise InvalidBatch(f"body is not valid JSON: {exc}") from None
-        except RecursionError:
-            raise InvalidBatch("body is not valid JSON: nested too deeply") from None
+        body = body_json(body, 'one event object or {"events": [...]}, each a few levels deep')
     if isinstance(body, dict) and "events" in body and "type" not in body:
         items = body["events"]
         if not isinstance(items, list):

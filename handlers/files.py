@@ -7,7 +7,16 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from briefs.events import Event, FieldError, event_from_json, validate_event
+from briefs.events import (
+    MAX_JSON_DEPTH,
+    Event,
+    FieldError,
+    JSONTooDeep,
+    event_from_json,
+    json_too_deep,
+    load_json,
+    validate_event,
+)
 
 
 @dataclass(frozen=True)
@@ -58,9 +67,9 @@ def _lines(path: Path, progress) -> Iterator[Item]:
             if not text:
                 continue
             try:
-                obj = json.loads(text)
-            except RecursionError:
-                yield Item(number, None, [FieldError(number, "(line)", "not valid JSON: nested too deeply")])
+                obj = load_json(text)
+            except JSONTooDeep as exc:
+                yield Item(number, None, [FieldError(number, "(line)", f"not valid JSON: {exc}")])
                 continue
             except ValueError as exc:
                 if number == 1 and text.startswith("{") and not text.endswith("}"):
@@ -79,7 +88,7 @@ def _lines(path: Path, progress) -> Iterator[Item]:
 def _whole(path: Path, progress) -> Iterator[Item]:
     text = path.read_text(encoding="utf-8-sig", errors="replace")
     try:
-        obj = json.loads(text)
+        obj = load_json(text)
     except ValueError as exc:
         raise FileError(f"{path}: not JSON Lines, and not one JSON document either ({exc})") from None
     items = obj.get("events") if isinstance(obj, dict) and "type" not in obj else [obj]
@@ -100,6 +109,8 @@ def _array(path: Path, progress) -> Iterator[Item]:
     text = path.read_text(encoding="utf-8-sig", errors="replace")
     if progress:
         progress(path.stat().st_size)
+    if json_too_deep(text, MAX_JSON_DEPTH + 1):  # the array itself is one level
+        raise FileError(f"{path}: not valid JSON: an event is nested deeper than {MAX_JSON_DEPTH} levels")
     decoder = json.JSONDecoder()
     pos = text.index("[") + 1
     line = 1 + text.count("\n", 0, pos)

@@ -150,9 +150,11 @@ def add_source(app: Starlette, source: Source) -> None:
                     result = await run_in_threadpool(
                         ingest, services.sessions, translated.events, settings.rules, services.clock()
                     )
-            except DataError:
+            except DataError as exc:
                 # A value the database cannot store that validation let through: the sender's data, so a 400.
-                log.warning("%s webhook: a value could not be stored", source.name, exc_info=True)
+                # Logged without the database's message, which can quote the value.
+                log.warning("%s webhook: a value could not be stored (%s, SQLSTATE %s)", source.name,
+                            type(exc.orig).__name__, getattr(exc.orig, "sqlstate", None) or "-")
                 metrics.event_rejected(source.name, "invalid")
                 return JSONResponse({"error": "a value in the batch could not be stored; nothing was stored",
                                      "details": []}, status_code=400)

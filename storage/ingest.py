@@ -103,27 +103,32 @@ def ingest(sessions: sessionmaker[Session], events: list[Event], rules: Rules, n
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def _claim(driver: Driver, events: list[Event], now: datetime) -> tuple[list[Event], dict[tuple[str, str], object]]:
-    """Record every event id; return the events seen for the first time, in batch order, and each event's
-    occurred_at as bound (converted once, reused for its activity row)."""
+def _claim(driver: Driver, events: list[Event], now: datetime,
+           known: dict[str, tuple[int, bool]]) -> tuple[list[Event], dict[tuple[str, str], object]]:
+    """Record every event id, with its lead's id where the lead exists already (`known`, by email); return the
+    events seen for the first time, in batch order, and each event's occurred_at as bound (converted once,
+    reused for its activity row)."""
     unique: dict[tuple[str, str], Event] = {}
     for e in events:
         unique.setdefault((e.source, e.id), e)
     stamps = {key: driver.time(e.occurred_at) for key, e in unique.items()}
     received = driver.time(now)
     # Key order: concurrent batches claiming the same ids wait for each other instead of deadlocking.
-    fresh = _insert_claims(driver, [(s, i, e.type, stamps[s, i], received) for (s, i), e in sorted(unique.items())])
+    fresh = _insert_claims(driver, [(s, i, e.type, stamps[s, i], received, (known.get(e.email) or (None,))[0])
+                                    for (s, i), e in sorted(unique.items())])
     return [e for key, e in unique.items() if key in fresh], stamps
 
 
-_CLAIM_COLUMNS = ("source", "event_id", "type", "occurred_at", "received_at")
-_CLAIM_SQLITE = ("INSERT INTO processed_events (source, event_id, type, occurred_at, received_at) "
-                 "VALUES (?, ?, ?, ?, ?) ON CONFLICT (source, event_id) DO NOTHING")
+# lead_id ties each claim to its lead, so that `forget` removes it and a redelivery after that is new again.
+_CLAIM_COLUMNS = ("source", "event_id", "type", "occurred_at", "received_at", "lead_id")
+_CLAIM_SQLITE = ("INSERT INTO processed_events (source, event_id, type, occurred_at, received_at, lead_id) "
+                 "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (source, event_id) DO NOTHING")
 _CLAIMED_LAST_SQLITE = "SELECT source, event_id FROM processed_events ORDER BY rowid DESC LIMIT ?"
+_LINK_CLAIM = "UPDATE processed_events SET lead_id = {mark} WHERE source = {mark} AND event_id = {mark}"
 
 
 def _insert_claims(driver: Driver, rows: list[tuple]) -> set[tuple[str, str]]:
-    """rows: distinct (source, event_id, type, occurred_at, received_at). Returns the keys that were new."""
+    """rows: distinct (source, event_id, type, occurred_at, received_at, lead_id). Returns the keys that were new."""
     if not driver.sqlite:
         return set(driver.insert_returning("processed_events", _CLAIM_COLUMNS, rows, ("source", "event_id"),
                                            ("source", "event_id")))
@@ -140,12 +145,18 @@ def _insert_claims(driver: Driver, rows: list[tuple]) -> set[tuple[str, str]]:
     return set(map(tuple, conn.exec_driver_sql(_CLAIMED_LAST_SQLITE, (new,)).fetchall()))
 
 
+def _link_claims(driver: Driver, rows: list[tuple[int, str, str]]) -> None:
+    """rows: (lead_id, source, event_id) of claims written before their lead existed."""
+    if rows:
+        driver.session.connection().exec_driver_sql(_LINK_CLAIM.format(mark=driver.mark), rows)
+
+
 def claim_keys(session: Session, keys: list[tuple[str, str, str, datetime]], now: datetime) -> set[tuple[str, str]]:
     """Record (source, event_id, type, occurred_at) in processed_events; return the (source, event_id) that
     were new. INSERT .. ON CONFLICT DO NOTHING RETURNING: safe against a concurrent delivery of the same ids."""
     driver = Driver(session)
     received = driver.time(now)
-    return _insert_claims(driver, [(s, i, t, driver.time(at), received) for s, i, t, at in keys])
+    return _insert_claims(driver, [(s, i, t, driver.time(at), received, None) for s, i, t, at in keys])
 
 
 def claim_once(sessions: sessionmaker[Session], source: str, event_id: str, type_: str, now: datetime) -> bool:
@@ -172,15 +183,26 @@ class LeadRow(SimpleNamespace):
         return tuple(c for c in LEAD_WRITABLE if getattr(self, c) != self._loaded.get(c))
 
 
-def _lead_ids(driver: Driver, emails: set[str], now: datetime) -> dict[str, tuple[int, bool]]:
-    """email -> (id, is_customer) for the batch's leads, created where missing (in email order, so that
-    concurrent batches creating the same leads wait for each other instead of deadlocking)."""
+_LEADS_BY_EMAIL = "SELECT email, id, is_customer FROM leads WHERE email IN ({marks})"
+
+
+def _find_leads(driver: Driver, emails: set[str]) -> dict[str, tuple[int, bool]]:
+    """email -> (id, is_customer) of those of `emails` that are leads already."""
+    if not emails:
+        return {}
     wanted = tuple(sorted(emails))
-    marks = ", ".join([driver.mark] * len(wanted))
-    select_sql = f"SELECT email, id, is_customer FROM leads WHERE email IN ({marks})"  # noqa: S608
-    conn = driver.session.connection()
-    found = {email: (id_, bool(customer)) for email, id_, customer in conn.exec_driver_sql(select_sql, wanted)}
-    missing = [e for e in wanted if e not in found]
+    sql = _LEADS_BY_EMAIL.format(marks=", ".join([driver.mark] * len(wanted)))
+    return {email: (id_, bool(customer))
+            for email, id_, customer in driver.session.connection().exec_driver_sql(sql, wanted)}
+
+
+def _lead_ids(driver: Driver, emails: set[str], now: datetime,
+              known: dict[str, tuple[int, bool]]) -> dict[str, tuple[int, bool]]:
+    """email -> (id, is_customer) for the batch's leads: `known` (from _find_leads), the others created (in
+    email order, so that concurrent batches creating the same leads wait for each other instead of
+    deadlocking)."""
+    found = {email: known[email] for email in emails if email in known}
+    missing = sorted(e for e in emails if e not in found)
     if missing:
         stamp = driver.time(now)
         created = driver.insert_returning(
@@ -188,8 +210,7 @@ def _lead_ids(driver: Driver, emails: set[str], now: datetime) -> dict[str, tupl
             [(e, False, fold(e), stamp, stamp) for e in missing], ("email",), ("email", "id"))
         found.update((email, (id_, False)) for email, id_ in created)
         if len(created) < len(missing):  # another transaction created some of them meanwhile
-            found = {email: (id_, bool(customer))
-                     for email, id_, customer in conn.exec_driver_sql(select_sql, wanted)}
+            found = _find_leads(driver, emails)
     return found
 
 
@@ -293,12 +314,15 @@ def _needs_row(e: Event, is_customer: bool) -> bool:
 
 def _write(session: Session, events: list[Event], now: datetime) -> tuple[IngestResult, dict[str, _LeadState]]:
     driver = Driver(session)
-    fresh, stamps = _claim(driver, events, now)
+    # Read only: a batch of replays creates no lead (its lead may have been forgotten since).
+    known = _find_leads(driver, {e.email for e in events})
+    fresh, stamps = _claim(driver, events, now, known)
     result = IngestResult(accepted=len(fresh), duplicates=len(events) - len(fresh))
     if not fresh:
         return result, {}
 
-    ids = _lead_ids(driver, {e.email for e in fresh}, now)
+    ids = _lead_ids(driver, {e.email for e in fresh}, now, known)
+    _link_claims(driver, [(ids[e.email][0], e.source, e.id) for e in fresh if e.email not in known])
     full = {e.email for e in fresh if _needs_row(e, ids[e.email][1])}
     rows = _load_leads(driver, [ids[email][0] for email in full]) if full else {}
     states = {}

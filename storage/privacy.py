@@ -66,10 +66,16 @@ def _describe(session: Session, lead: Lead) -> Forgotten:
         notes=_count(session, HandoffNote, HandoffNote.lead_id == lead.id),
         qualifications=_count(session, Qualification, Qualification.lead_id == lead.id),
         deliveries=_count(session, Delivery, Delivery.lead_id == lead.id),
-        processed_events=_count(session, ProcessedEvent, ProcessedEvent.lead_id == lead.id),
+        processed_events=_count(session, ProcessedEvent, _claims_of(lead.id, email)),
         audit_entries=_count(session, AuditEntry, (AuditEntry.lead_id == lead.id) | (AuditEntry.lead_ref == email)),
         posted=[(c, t) for c, t in posted],
     )
+
+
+def _claims_of(lead_id: int, email: str):
+    """The lead's idempotency records: those tied to it, and any other whose event id quotes the email (the
+    contract allows any id; records from before 0012, and other kinds of claim, carry no lead_id)."""
+    return (ProcessedEvent.lead_id == lead_id) | func.lower(ProcessedEvent.event_id).contains(email, autoescape=True)
 
 
 def describe(session: Session, email: str) -> Forgotten | None:
@@ -82,7 +88,7 @@ def forget(session: Session, email: str, actor: str, now: datetime) -> Forgotten
     """Remove the lead with this email and everything about it; None if there is no such lead.
 
     In the caller's transaction: the lead, its activities, notes, qualifications, deliveries and the
-    processed_events rows tied to it are deleted (explicitly, not only by ON DELETE CASCADE); its audit entries
+    processed_events rows tied to it or quoting its email are deleted (explicitly, not only by ON DELETE CASCADE); its audit entries
     keep only the forgotten reference (lead_id cleared: SQLite may hand the id to a new lead), and audit details
     that quote the email have it replaced too. A "forget" entry records who did it, with the counts."""
     email = normalise_email(email)
@@ -102,7 +108,8 @@ def forget(session: Session, email: str, actor: str, now: datetime) -> Forgotten
     gone(delete(Qualification).where(Qualification.lead_id == lead_id))
     gone(delete(HandoffNote).where(HandoffNote.lead_id == lead_id))
     gone(delete(Activity).where(Activity.lead_id == lead_id))
-    gone(delete(ProcessedEvent).where(ProcessedEvent.lead_id == lead_id))
+    # So that a redelivery after this creates the lead anew, and no event id keeps the address.
+    gone(delete(ProcessedEvent).where(_claims_of(lead_id, email)))
     gone(delete(Lead).where(Lead.id == lead_id))
 
     gone(update(AuditEntry)

@@ -188,3 +188,44 @@ def test_outbox_lists_and_retries_and_worker_delivers(run, db_url, tmp_path):
         out, _err = proc.communicate(timeout=15)
     assert proc.returncode == 0
     assert "Form “Contact Sales”" not in out and "ring me" in out
+
+
+DEEP = 5_000  # far past Python's recursion limit
+
+
+@pytest.mark.parametrize("deep", ["[" * DEEP + "]" * DEEP, '{"a":' * DEEP + "1" + "}" * DEEP, "[" * DEEP])
+def test_ingest_names_a_deeply_nested_line_and_keeps_the_others(run, tmp_path, deep):
+    events = researcher_history(now_events())
+    # Within what pydantic's own parser takes (the fast path), past our bound.
+    nested = {**events[1], "properties": json.loads('{"a":' * 100 + "1" + "}" * 100)}
+    f = write_jsonl(tmp_path / "events.jsonl", [events[0], deep, nested, *events[2:]])
+    proc = run("ingest", str(f), check_rc=1)
+    assert "accepted 8, duplicates 0, rejected 2" in proc.stdout, proc.stdout + proc.stderr
+    for line in (2, 3):
+        assert f"rejected line {line}: (line): not valid JSON: nested deeper than 64 levels" in proc.stderr
+    assert "Traceback" not in proc.stderr and "RecursionError" not in proc.stderr
+
+
+def test_ingest_of_a_deeply_nested_json_array_is_a_clear_error(run, tmp_path):
+    events = researcher_history(now_events())
+    f = tmp_path / "events.json"
+    f.write_text(json.dumps(events)[:-1] + ", " + "[" * DEEP + "]" * DEEP + "]", encoding="utf-8")
+    proc = run("ingest", str(f))
+    assert proc.returncode != 0
+    assert "nested deeper than 64 levels" in proc.stderr, proc.stderr
+    assert "Traceback" not in proc.stderr and "RecursionError" not in proc.stderr
+
+
+def test_events_ingested_by_the_cli_are_tied_to_their_leads(run, tmp_path, db_url):
+    from sqlalchemy import create_engine, text
+
+    events = researcher_history(now_events())
+    run("ingest", str(write_jsonl(tmp_path / "events.jsonl", events)), check_rc=0)
+    engine = create_engine(db_url)
+    try:
+        with engine.connect() as c:
+            rows = c.execute(text("SELECT p.event_id, l.email FROM processed_events p "
+                                  "LEFT JOIN leads l ON l.id = p.lead_id")).all()
+    finally:
+        engine.dispose()
+    assert dict(rows) == {e["id"]: "jon.doe@acme.example" for e in events}

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import re
 import string
 from datetime import timedelta
 
+import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -127,12 +129,23 @@ EVENT_LIKE = st.fixed_dictionaries({
                                   optional={"first_name": TEXT, "score": JSON_VALUES, "crm_url": TEXT}),
     "reason": TEXT, "author": TEXT, "text": TEXT, "source": TEXT, "properties": JSON_VALUES,
 })
+# Nesting far past Python's recursion limit, in the shapes a parser might trip on.
+DEEP_KINDS = {
+    "array": lambda n: "[" * n + "]" * n,
+    "object": lambda n: '{"a":' * n + "1" + "}" * n,
+    "mixed": lambda n: '[{"a":' * (n // 2 + 1) + "1" + "}]" * (n // 2 + 1),
+    "unclosed": lambda n: "[" * n,
+    "strings": lambda n: '["[{\\"",' * n + '"x"' + "]" * n,  # brackets inside strings must not hide real ones
+}
+DEEP = st.builds(lambda kind, n: DEEP_KINDS[kind](n), st.sampled_from(sorted(DEEP_KINDS)),
+                 st.integers(min_value=65, max_value=20_000))
 BODIES = st.one_of(
     st.binary(max_size=200),
     TEXT.map(str.encode),
     JSON_VALUES.map(lambda v: json.dumps(v).encode()),
     EVENT_LIKE.map(lambda v: json.dumps(v).encode()),
     st.lists(EVENT_LIKE, max_size=5).map(lambda v: json.dumps({"events": v}).encode()),
+    DEEP.map(str.encode),
 )
 
 
@@ -309,3 +322,228 @@ def test_a_null_is_customer_is_not_a_500(live_server, http):
                        "lead": {"email": "a@b.example", "is_customer": None}}).encode()
     r = http.post(live_server.url + "/webhooks/events", content=body, headers=signed_headers(body))
     assert r.status_code == 202, r.text
+
+
+# --- Deep nesting: every parser, over HTTP, answers 400 (401 unsigned) and logs no traceback ---------------------
+
+AT = '"@@"'  # where a template takes the deep value
+WHEN = "2026-11-23T10:00:00Z"
+ACTIVITY = {"type": "activity", "id": "a1", "occurred_at": WHEN, "email": "deep@x.example", "kind": "web_visit"}
+# Per endpoint: payloads shaped like the real thing, with the deep value where the parser reads something.
+TEMPLATES = {
+    "events": [AT, json.dumps({**ACTIVITY, "properties": {"p": "@@"}}),
+               json.dumps({"events": [ACTIVITY, {**ACTIVITY, "id": "a2", "asset": "@@"}]})],
+    "marketo": [AT, json.dumps({"id": ["1", "2"], "activity": "form_submit", "lead": "@@"}),
+                json.dumps({"id": 1, "lead": {"email": "deep@x.example"}, "trigger": {"name": "@@"}})],
+    "mautic": [AT, json.dumps({"mautic.form_on_submit": [{"submission": {"results": "@@"}}]}),
+               json.dumps({"mautic.lead_post_save_new": [{"contact": {"fields": "@@"}}]})],
+    "segment": [AT, json.dumps([{"type": "track", "messageId": "m1", "event": "Form Submitted"}, "@@"]),
+                json.dumps({"batch": [{"type": "identify", "messageId": "m2", "traits": "@@"}]})],
+    "hubspot": [AT, json.dumps([{"objectId": "@@", "subscriptionType": "contact.creation", "occurredAt": 1}])],
+    "slack": [AT, json.dumps({"type": "event_callback", "event_id": "Ev1", "event": "@@"})],
+}
+MARKETO_SECRET, MAUTIC_SECRET, SEGMENT_SECRET = "m" * 32, "u" * 32, "s" * 32
+HUBSPOT_SECRET, SALESFORCE_TOKEN = "h" * 32, "f" * 32
+
+
+def deep_requests(endpoint: str, body: bytes, url: str) -> list[tuple[str, dict, int]]:
+    """(path, headers, expected status) for the body: signed (400), and not (401)."""
+    import base64
+    import hashlib
+    import hmac
+    import time
+    from urllib.parse import urlencode
+
+    from tests.conftest import slack_headers
+
+    json_type = {"Content-Type": "application/json"}
+    if endpoint == "events":
+        return [("/webhooks/events", signed_headers(body), 400),
+                ("/webhooks/events", signed_headers(body, secret="not-the-secret"), 401)]
+    if endpoint == "marketo":
+        return [("/webhooks/marketo", {**json_type, "X-Leadbrief-Marketo-Secret": MARKETO_SECRET}, 400),
+                ("/webhooks/marketo", {**json_type, "X-Leadbrief-Marketo-Secret": "wrong"}, 401)]
+    if endpoint == "mautic":
+        signature = base64.b64encode(hmac.new(MAUTIC_SECRET.encode(), body, hashlib.sha256).digest()).decode()
+        return [("/webhooks/mautic", {**json_type, "Webhook-Signature": signature}, 400),
+                ("/webhooks/mautic", {**json_type, "Webhook-Signature": "d3Jvbmc="}, 401)]
+    if endpoint == "segment":
+        signature = hmac.new(SEGMENT_SECRET.encode(), body, hashlib.sha1).hexdigest()
+        return [("/webhooks/segment", {**json_type, "X-Signature": signature}, 400),
+                ("/webhooks/segment", {**json_type, "X-Signature": "0" * 40}, 401)]
+    if endpoint == "hubspot":
+        ts = str(int(time.time() * 1000))
+        mac = hmac.new(HUBSPOT_SECRET.encode(), b"POST" + f"{url}/webhooks/hubspot".encode() + body + ts.encode(),
+                       hashlib.sha256).digest()
+        headers = {**json_type, "X-HubSpot-Request-Timestamp": ts}
+        return [("/webhooks/hubspot", {**headers, "X-HubSpot-Signature-v3": base64.b64encode(mac).decode()}, 400),
+                ("/webhooks/hubspot", {**headers, "X-HubSpot-Signature-v3": "d3Jvbmc="}, 401)]
+    assert endpoint == "slack"
+    out = []
+    for text, content_type in ((body.decode(), "application/json"),
+                               (urlencode({"payload": body.decode()}), "application/x-www-form-urlencoded")):
+        out += [("/slack/events", {**slack_headers(text, content_type=content_type), "X-Body": "form"
+                                   if content_type.endswith("urlencoded") else "json"}, 400),
+                ("/slack/events", {**slack_headers(text, content_type=content_type, secret="wrong"),
+                                   "X-Body": "form" if content_type.endswith("urlencoded") else "json"}, 401)]
+    return out
+
+
+@pytest.fixture
+def deep_server(slack_settings):
+    from dataclasses import replace
+
+    from tests.conftest import LiveServer
+
+    with LiveServer(replace(slack_settings, marketo_webhook_secret=MARKETO_SECRET, mautic_secret=MAUTIC_SECRET,
+                            segment_secret=SEGMENT_SECRET, hubspot_client_secret=HUBSPOT_SECRET,
+                            hubspot_access_token="pat-na1-00000000-0000-0000-0000-000000000000",
+                            hubspot_api_url="http://127.0.0.1:9", salesforce_secret=SALESFORCE_TOKEN,
+                            salesforce_org_id="00D000000000001")) as server:
+        yield server
+
+
+@pytest.fixture
+def every_log(caplog):
+    """caplog, also fed by uvicorn's loggers (which do not propagate to the root): where a traceback would go."""
+    caplog.set_level(logging.INFO)
+    for name in ("uvicorn", "uvicorn.error"):
+        logging.getLogger(name).addHandler(caplog.handler)
+    yield caplog
+    for name in ("uvicorn", "uvicorn.error"):
+        logging.getLogger(name).removeHandler(caplog.handler)
+
+
+def assert_no_traceback(caplog, server) -> None:
+    assert not [r for r in caplog.records if r.exc_info], [r.getMessage() for r in caplog.records if r.exc_info]
+    assert "Traceback" not in caplog.text and "RecursionError" not in caplog.text
+    assert "Traceback" not in server.printed()
+
+
+@settings(max_examples=30, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(endpoint=st.sampled_from(sorted(TEMPLATES)), choice=st.integers(0, 2), deep=DEEP)
+def test_deep_nesting_is_a_400_or_401_on_every_endpoint_and_never_a_traceback(
+        deep_server, every_log, endpoint, choice, deep):
+    templates = TEMPLATES[endpoint]
+    body = templates[choice % len(templates)].replace(AT, deep).encode()
+    for path, headers, expected in deep_requests(endpoint, body, deep_server.url):
+        headers.pop("X-Body", None)
+        content = body
+        if headers.get("Content-Type") == "application/x-www-form-urlencoded":
+            from urllib.parse import urlencode
+
+            content = urlencode({"payload": body.decode()}).encode()
+        # A connection of its own: a server that failed mid-request must not hide behind a reused one.
+        with httpx.Client(timeout=30) as client:
+            r = client.post(deep_server.url + path, content=content, headers=headers)
+        assert r.status_code == expected, (path, expected, r.status_code, r.text[:300])
+        if expected == 400:
+            assert "nested deeper than 64 levels" in r.json()["error"], r.text[:300]
+    assert_no_traceback(every_log, deep_server)
+
+
+@settings(max_examples=10, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(n=st.integers(min_value=65, max_value=50_000))
+def test_deeply_nested_salesforce_xml_is_a_400_and_never_a_traceback(deep_server, every_log, n):
+    body = SOAP.format(org="00D000000000001", id="n1", email="deep@x.example", name="Deep", when=WHEN)
+    body = body.replace("<sf:LastName>Deep</sf:LastName>", "<sf:LastName>" + "<a>" * n + "</a>" * n
+                        + "</sf:LastName>").encode()
+    with httpx.Client(timeout=30) as client:
+        ok = client.post(f"{deep_server.url}/webhooks/salesforce?token={SALESFORCE_TOKEN}", content=body)
+        wrong = client.post(f"{deep_server.url}/webhooks/salesforce?token=wrong", content=body)
+    assert wrong.status_code == 401
+    # Nested markup where text belongs: the field is read as empty, the rest stands; never a crash.
+    assert ok.status_code in (200, 400), ok.text[:300]
+    assert_no_traceback(every_log, deep_server)
+
+
+@FAST
+@given(deep=DEEP, where=st.sampled_from(["body", "inside"]))
+def test_every_translator_answers_deep_nesting_with_a_400_naming_it(deep, where, settings_for_sources):
+    from handlers.sources import hubspot
+
+    for translate, template in ((parse_batch, TEMPLATES["events"][1]),
+                                (lambda b: marketo.translate(b, None, settings_for_sources), TEMPLATES["marketo"][1]),
+                                (lambda b: mautic.translate(b, None, None), TEMPLATES["mautic"][1]),
+                                (lambda b: segment.translate(b, None, settings_for_sources), TEMPLATES["segment"][1]),
+                                (lambda b: hubspot.translate(b, None, settings_for_sources), TEMPLATES["hubspot"][1])):
+        body = (deep if where == "body" else template.replace(AT, deep)).encode()
+        with pytest.raises(InvalidBatch) as caught:
+            translate(body)
+        assert caught.value.status == 400 and "nested deeper than 64 levels" in caught.value.error
+        assert caught.value.as_dict()["details"] == [{"index": 0, "field": "(body)",
+                                                     "message": "is nested deeper than 64 levels"}]
+    # Marketo's "Form Fields" attribute (JSON or PHP-serialised text) is read the same bounded way.
+    from handlers.sources.marketo_sync import form_fields
+
+    assert isinstance(form_fields(deep), dict)
+
+
+def _depth(value) -> int:
+    if isinstance(value, dict):
+        return 1 + max(map(_depth, value.values()), default=0)
+    if isinstance(value, list):
+        return 1 + max(map(_depth, value), default=0)
+    return 0
+
+
+NESTED = st.recursive(st.none() | st.integers() | st.sampled_from(['"', "\\", '\\"', "[", "]{", "}", '["{\\'])
+                      | TEXT, lambda inner: st.lists(inner, max_size=3)
+                      | st.dictionaries(st.sampled_from(["k", "[", '"{', "\\"]) | TEXT, inner, max_size=3),
+                      max_leaves=60)
+
+
+@settings(max_examples=300, deadline=None)
+@given(NESTED, st.integers(min_value=0, max_value=12), st.booleans())
+def test_the_depth_scan_agrees_with_the_parsed_depth(value, limit, ascii_only):
+    from briefs.events import json_too_deep, load_json
+
+    text = json.dumps(value, ensure_ascii=ascii_only)
+    assert json_too_deep(text, limit) == (_depth(value) > limit)
+    assert json_too_deep(text.encode(), limit) == (_depth(value) > limit)
+    if _depth(value) <= limit:
+        assert load_json(text, limit) == value
+
+
+def test_properties_nested_past_the_bound_are_a_field_error_whoever_parsed_them():
+    deep: dict = {}
+    for _ in range(900):  # deeper than the bound, short of the recursion limit json.dumps would hit
+        deep = {"a": deep}
+    event, errors = validate_event({**ACTIVITY, "properties": deep})
+    assert event is None
+    assert [(e.field, e.message) for e in errors] == [("properties", "is nested deeper than 64 levels")]
+    shallow = {"a": {"b": [1, {"c": "d"}]}}
+    event, errors = validate_event({**ACTIVITY, "properties": shallow})
+    assert errors == [] and event.properties == shallow
+
+
+@pytest.mark.parametrize(("body", "content_type", "error"), [
+    (b"[[1]]", "application/json", "body must be a JSON object, got list"),
+    (b'{"type": "event_callback", "event_id": "Ev1", "event": [1]}', "application/json",
+     "body: event must be a JSON object"),
+    (b'{"type": "event_callback", "authorizations": [1]}', "application/json",
+     "body: authorizations must be a list of JSON objects"),
+    (b"payload=%5B1%5D", "application/x-www-form-urlencoded", "payload must be a JSON object, got list"),
+    (b'{"type": "event_callback", "event": {"type": "app_mention"', "application/json", "body is not valid JSON"),
+    (b'{"type": "\xff"}', "application/json", "body is not UTF-8"),
+])
+def test_a_signed_slack_body_bolt_could_not_read_is_a_400_without_a_traceback(
+        deep_server, every_log, http, body, content_type, error):
+    import hashlib
+    import hmac
+    import time
+
+    from tests.conftest import SLACK_SIGNING_SECRET
+
+    ts = str(int(time.time()))
+    mac = hmac.new(SLACK_SIGNING_SECRET.encode(), b"v0:" + ts.encode() + b":" + body, hashlib.sha256).hexdigest()
+    r = http.post(f"{deep_server.url}/slack/events", content=body, headers={
+        "Content-Type": content_type, "X-Slack-Request-Timestamp": ts, "X-Slack-Signature": f"v0={mac}"})
+    assert r.status_code == 400 and r.json()["error"].startswith(error), r.text
+    for headers in ({}, {"X-Slack-Request-Timestamp": "soon", "X-Slack-Signature": f"v0={mac}"}):
+        unsigned = http.post(f"{deep_server.url}/slack/events", content=body,
+                             headers={"Content-Type": content_type, **headers})
+        assert unsigned.status_code == 401, unsigned.text
+    assert_no_traceback(every_log, deep_server)

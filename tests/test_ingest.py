@@ -260,3 +260,33 @@ def test_lead_status_is_stored_and_newer_wins(services, rules):
                                       ev.upsert("s@t.example", d(hours=2), lead_status="NEW")]), rules, NOW)
     with services.sessions() as s:
         assert queries.find_lead(s, "s@t.example").lead_status == "CONNECTED"
+
+
+def _claims_by_lead(services) -> dict[str, str | None]:
+    """event id -> email of the lead its processed_events row is tied to (None: untied)."""
+    with services.sessions() as s:
+        rows = s.execute(select(ProcessedEvent.event_id, Lead.email)
+                         .outerjoin(Lead, Lead.id == ProcessedEvent.lead_id)).all()
+    return dict(rows)
+
+
+def test_every_claim_is_tied_to_its_lead_whether_the_lead_is_new_or_known(services, rules):
+    """So that `forget` can remove them (README "Security"). Known leads are tied at claim time, leads the batch
+    creates right after; a replay ties nothing new and creates no lead."""
+    ev = Events()
+    known = "known@acme.example"
+    first = ev.upsert(known, first_name="Kay")
+    ingest(services.sessions, parsed([first]), rules, NOW)
+    batch = [*researcher_history(ev), ev.visit(known, "https://ourco.example/a", d(hours=1)),
+             ev.note("new@hooli.example", "Mia", "Met at the expo"),
+             ev.qualified("new2@hooli.example", "manual")]
+    batch.append(dict(batch[-1]))  # the same event twice in one batch: one claim
+    result = ingest(services.sessions, parsed(batch), rules, NOW)
+    assert result.accepted == len(batch) - 1
+    tied = _claims_by_lead(services)
+    expected = {e["id"]: (e.get("email") or e.get("lead", {}).get("email")) for e in batch}
+    expected[first["id"]] = known
+    assert tied == expected
+
+    replay = ingest(services.sessions, parsed(batch), rules, NOW)
+    assert replay.accepted == 0 and _claims_by_lead(services) == expected

@@ -94,3 +94,35 @@ def test_upgrading_a_populated_database_keeps_every_row(empty_db_url):
         assert counts == [1, 1, 1]
     finally:
         engine.dispose()
+
+
+def test_0013_ties_the_recorded_activity_events_to_their_leads(empty_db_url):
+    """Before 0013 no claim had a lead_id; the activity claims can be linked through their stored activity."""
+    engine = db.make_engine(empty_db_url)
+    try:
+        db.upgrade(engine, "0012")
+        with engine.begin() as conn:
+            for lead_id, email in ((1, "a@b.example"), (2, "c@d.example")):
+                conn.execute(text("INSERT INTO leads (id, email, is_customer, search_text, created_at, updated_at) "
+                                  "VALUES (:id, :email, false, :email, :t, :t)"), {"id": lead_id, "email": email,
+                                                                                   "t": NOW})
+            for lead_id, source, event_id in ((1, "api", "e1"), (2, "segment", "e1"), (2, "api", "e2")):
+                conn.execute(text("INSERT INTO activities (lead_id, kind, occurred_at, source, source_event_id, "
+                                  "received_at) VALUES (:lead, 'web_visit', :t, :source, :id, :t)"),
+                             {"lead": lead_id, "source": source, "id": event_id, "t": NOW})
+            for source, event_id, type_ in (("api", "e1", "activity"), ("segment", "e1", "activity"),
+                                            ("api", "e2", "activity"), ("api", "u1", "lead.upsert"),
+                                            ("slack", "Ev1", "slack.event"), ("api", "gone", "activity")):
+                conn.execute(text("INSERT INTO processed_events (source, event_id, type, occurred_at, received_at) "
+                                  "VALUES (:source, :id, :type, :t, :t)"),
+                             {"source": source, "id": event_id, "type": type_, "t": NOW})
+        db.upgrade(engine)
+        with engine.connect() as conn:
+            tied = dict(((s, i), lead) for s, i, lead in conn.execute(text(
+                "SELECT source, event_id, lead_id FROM processed_events")))
+        assert tied == {("api", "e1"): 1, ("segment", "e1"): 2, ("api", "e2"): 2, ("api", "u1"): None,
+                        ("slack", "Ev1"): None, ("api", "gone"): None}
+        db.downgrade(engine, "0012")
+        db.upgrade(engine)
+    finally:
+        engine.dispose()

@@ -198,8 +198,10 @@ def test_forget_in_the_store_returns_the_posted_briefs_and_none_for_an_unknown_l
         assert privacy.forget(s, "nobody@nowhere.example", "cli:test", now) is None
         done = privacy.forget(s, JON, "cli:test", now)
     assert done.posted == [("C0JANE", "1700000000.000200")]
+    # Every event ingested for Jon (his history and the note) is tied to him, plus the one seed() tied by hand.
+    jon_events = len(researcher_history(Events(), JON)) + 1 + 1
     assert (done.notes, done.qualifications, done.deliveries, done.processed_events, done.audit_entries) == \
-        (1, 1, 1, 1, 2)
+        (1, 1, 1, jon_events, 2)
     assert done.activities == 7 and done.lead_ref == audit.forgotten_ref(JON)
     with services.sessions() as s:
         assert privacy.describe(s, JON) is None
@@ -350,3 +352,149 @@ def test_a_brief_read_in_the_terminal_is_audited_as_a_lookup(services, rules, ru
     with services.sessions() as s:
         (entry,) = [e for e in audit.entries(s, lead_ref=JON) if e.actor.startswith("cli:")]
     assert entry.action == "lookup" and entry.lead_id == lead_id(services, JON)
+
+
+# --- erasure leaves nothing in the database -------------------------------------------------------------------
+
+PRIYA = "priya.ramanathan@zephyrine.example"
+# What must not survive `forget` anywhere in the database: her address, name, company, form comment and note.
+PRIYA_WORDS = (PRIYA, "priya", "ramanathan", "zephyrine", "soc 2 letter", "lisbon")
+
+
+def priya_history(ev: Events) -> list[dict]:
+    """A hand-raiser whose event ids quote her address, as the contract allows (some senders key events so)."""
+    upper = PRIYA.upper()
+    events = [
+        ev.upsert(PRIYA, d(days=2), first_name="Priya", last_name="Ramanathan", company="Zephyrine Labs",
+                  title="VP Engineering", owner_email="jane@ourco.example"),
+        ev.visit(PRIYA, "https://ourco.example/pricing", d(days=1)),
+        ev.form(PRIYA, "Contact Sales", "We need the SOC 2 letter before our board meets."),
+    ]
+    for e, key in zip(events, (f"crm:{PRIYA}:profile", f"web:{upper}:pricing", f"form-{PRIYA}-contact"), strict=True):
+        e["id"] = key
+    return events
+
+
+def segment_history(now: datetime) -> list[dict]:
+    """The same lead through Segment, whose message ids quote her address too."""
+    when = (now - d(minutes=30)).isoformat().replace("+00:00", "Z")
+    return [
+        {"type": "identify", "messageId": f"identify-{PRIYA}", "timestamp": when,
+         "traits": {"email": PRIYA, "firstName": "Priya", "lastName": "Ramanathan", "company": "Zephyrine Labs"}},
+        {"type": "track", "event": "Webinar Attended", "messageId": f"webinar-{PRIYA}-2026", "timestamp": when,
+         "context": {"traits": {"email": PRIYA}}, "properties": {"webinar_name": "Zero-trust for Zephyrine"}},
+    ]
+
+
+def post_segment(http, server, messages: list[dict]) -> dict:
+    import hashlib
+    import hmac
+
+    from tests.test_source_segment import SEGMENT_SECRET
+
+    body = json.dumps({"batch": messages}).encode()
+    signature = hmac.new(SEGMENT_SECRET.encode(), body, hashlib.sha1).hexdigest()
+    r = http.post(f"{server.url}/webhooks/segment", content=body,
+                  headers={"Content-Type": "application/json", "X-Signature": signature})
+    assert r.status_code == 202, r.text
+    return r.json()
+
+
+def database_dump(db_url: str) -> str:
+    """Everything the database holds, as text: SQLite's .dump, or pg_dump of the test's schema."""
+    from sqlalchemy.engine import make_url
+
+    url = make_url(db_url)
+    if url.get_backend_name() == "sqlite":
+        import sqlite3
+
+        conn = sqlite3.connect(url.database)
+        try:
+            return "\n".join(conn.iterdump())
+        finally:
+            conn.close()
+    import shutil
+    import subprocess
+
+    schema = url.query["options"].removeprefix("-csearch_path=")
+    pg_dump = shutil.which("pg_dump") or "/usr/lib/postgresql/15/bin/pg_dump"
+    env = {"PGPASSWORD": url.password or "", "PATH": "/usr/bin:/bin"}
+    proc = subprocess.run([pg_dump, "-h", url.host or "127.0.0.1", "-p", str(url.port or 5432), "-U", url.username,
+                           "-d", url.database, "-n", schema, "--no-owner"],
+                          capture_output=True, text=True, env=env, timeout=60, check=True)
+    assert "CREATE TABLE" in proc.stdout and "processed_events" in proc.stdout
+    return proc.stdout
+
+
+@pytest.fixture
+def segment_slack_server(slack_settings):
+    from dataclasses import replace
+
+    from tests.conftest import LiveServer
+    from tests.test_source_segment import SEGMENT_SECRET
+
+    with LiveServer(replace(slack_settings, segment_secret=SEGMENT_SECRET)) as server:
+        yield server
+
+
+def test_after_forget_a_dump_of_the_whole_database_holds_no_trace_of_the_lead(
+        http, segment_slack_server, fake_slack, run, db_url):
+    from tests.test_slack import send_webhook, slash
+
+    server = segment_slack_server
+    now = datetime.now(UTC)
+    ev = Events(now=now, prefix=f"x{now.timestamp():.6f}")
+    assert send_webhook(http, server, priya_history(ev))["qualified"] == 1
+    assert post_segment(http, server, segment_history(now))["accepted"] == 2
+    fake_slack.wait_for("chat.postMessage")  # the brief is posted
+    slash(http, server, fake_slack, f"note {PRIYA} Met Priya at the Lisbon summit", name="note")
+    fake_slack.wait_for_responses("note")
+    slash(http, server, fake_slack, PRIYA.upper(), name="lookup")  # audited with her address
+    fake_slack.wait_for_responses("lookup")
+    # Another lead stays: the dump is not simply empty.
+    send_webhook(http, server, [ev.upsert(KIM, d(days=1), first_name="Kim", company="Hooli")])
+    before = database_dump(db_url).lower()
+    assert all(word in before for word in PRIYA_WORDS), [w for w in PRIYA_WORDS if w not in before]
+
+    proc = run("forget", PRIYA, "--yes", env=slack_env(fake_slack), check_rc=0)
+    assert "redacted" in proc.stdout, proc.stdout + proc.stderr
+
+    after = database_dump(db_url).lower()
+    left = {word: after.count(word) for word in PRIYA_WORDS if word in after}
+    assert not left, left
+    assert "kim@hooli.example" in after and "forgotten:" in after
+
+
+def test_a_redelivery_after_forget_creates_the_lead_anew(http, live_server, run):
+    from tests.test_slack import send_webhook
+
+    now = datetime.now(UTC)
+    events = priya_history(Events(now=now, prefix="r"))
+    events.append(Events(now=now, prefix=f"other-{now.timestamp()}").note(PRIYA, "Mia", "Met her at the expo"))
+    assert send_webhook(http, live_server, events) == {"accepted": 4, "duplicates": 0, "qualified": 1}
+    assert send_webhook(http, live_server, events)["duplicates"] == 4
+
+    run("forget", PRIYA, "--yes", check_rc=0, env={"LEADBRIEF_WEBHOOK_SECRET": SECRET})
+    assert lead_id(live_server.services, PRIYA) is None
+
+    again = send_webhook(http, live_server, events)
+    assert again["accepted"] == 4 and again["duplicates"] == 0, again
+    with live_server.services.sessions() as s:
+        lead = queries.find_lead(s, PRIYA)
+        assert lead is not None and lead.company == "Zephyrine Labs"
+        assert s.scalar(select(func.count()).select_from(Activity).where(Activity.lead_id == lead.id)) == 2
+
+
+def test_forget_removes_old_idempotency_records_that_quote_the_email(services, rules):
+    """Records from before 0012 carry no lead_id; one whose id quotes the address goes too, in any case."""
+    now = datetime.now(UTC)
+    ingest(services.sessions, parsed(priya_history(Events(now=now))), rules, now)
+    with services.sessions.begin() as s:
+        for source, event_id in (("api", f"legacy:{PRIYA.upper()}:1"), ("slack", "Ev0LEGACY")):
+            s.add(ProcessedEvent(source=source, event_id=event_id, type="lead.upsert", occurred_at=now,
+                                 received_at=now))
+    with services.sessions.begin() as s:
+        found = privacy.forget(s, PRIYA, "cli:test", now)
+    assert found.processed_events == 4
+    with services.sessions() as s:
+        assert s.scalars(select(ProcessedEvent.event_id)).all() == ["Ev0LEGACY"]

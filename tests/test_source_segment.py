@@ -190,6 +190,24 @@ def test_actions_batch_signed_over_the_first_event_only_is_refused(http, server)
     assert post(http, server, [first, second]).json() == {"accepted": 1, "duplicates": 1, "qualified": 0}
 
 
+def test_a_batch_signed_over_its_first_event_is_read_no_further_than_that_event(http, server):
+    """The first-event signature is looked for before the body is authenticated: a deeply nested or oversized
+    body is not parsed for it (a 401, never a crash), and the next element still counts as a second event."""
+    first = encode(fixture("email_opened"))
+    deep = b"[" * 50_000 + b"]" * 50_000
+    cases = [
+        (b"[" + first + b"," + deep + b"]", "turn batching off"),  # the rest is deep: still a batch
+        (b"[" + deep + b"]", "does not match"),  # the first event itself is too deep to look into
+        (b"[" + first.replace(b"}", b', "pad": "' + b"x" * 70_000 + b'"}', 1) + b"]", "does not match"),
+        (b"[" + first + b"\n , " + first + b"]", "turn batching off"),
+    ]
+    for body, error in cases:
+        signed_first = body[1:1 + len(first)] if body.startswith(b"[" + first) else body[1:-1]
+        r = post(http, server, None, raw=body, signature=segment_sign(signed_first))
+        assert r.status_code == 401 and error in r.json()["error"], (body[:60], r.text)
+    assert count(server, Lead) == 0 and count(server, ProcessedEvent) == 0
+
+
 def test_without_a_secret_the_endpoint_is_404(http, settings):
     with LiveServer(settings) as server:
         r = post(http, server, fixture("identify"))

@@ -149,3 +149,51 @@ def test_nul_characters_in_free_properties_are_dropped_not_a_500(http, live_serv
     assert r.status_code == 202, r.text
     with live_server.services.sessions() as s:
         assert s.scalars(select(Activity.properties)).one() == {"utm": ["ab", {"c": ""}]}
+
+
+def test_an_unexpected_error_is_a_500_logged_as_one_line_without_its_text_or_a_traceback(settings, http, caplog):
+    """A fault of ours stays a 500, but what reaches the log is its type and place: an exception's text can
+    quote lead data, and a traceback from one request is noise the next one can repeat."""
+    from starlette.requests import Request
+
+    def fails(_request: Request):
+        raise ValueError("could not handle pat.lee@secret-co.example")
+
+    caplog.set_level(logging.INFO)
+    for name in ("uvicorn", "uvicorn.error"):
+        logging.getLogger(name).addHandler(caplog.handler)
+    try:
+        server = LiveServer(settings)
+        server.app.add_route("/fails", fails, methods=["GET"])
+        with server:
+            r = http.get(server.url + "/fails", headers={"X-Request-Id": "req-42"})
+            assert r.status_code == 500 and r.json()["error"].startswith("internal error")
+            assert r.headers["x-request-id"] == "req-42"
+            assert http.get(server.url + "/healthz").status_code == 200  # and the server carries on
+    finally:
+        for name in ("uvicorn", "uvicorn.error"):
+            logging.getLogger(name).removeHandler(caplog.handler)
+    lines = [r for r in caplog.records if r.name == "leadbrief.errors"]
+    assert len(lines) == 1 and lines[0].levelno == logging.ERROR
+    assert lines[0].getMessage().startswith("GET /fails failed: ValueError at tests/test_webhooks.py:")
+    assert "secret-co" not in caplog.text and "Traceback" not in caplog.text
+    assert not [rec for rec in caplog.records if rec.exc_info]
+
+
+@pytest.mark.parametrize("when", ["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-05:00"])
+def test_a_time_with_no_utc_form_is_a_400_naming_occurred_at(live_server, http, when):
+    body = body_of([{"type": "activity", "id": "t1", "occurred_at": when, "email": "a@b.example",
+                     "kind": "form_submit", "form": "Contact Sales"}])
+    r = post(http, live_server, body)
+    assert r.status_code == 400, r.text
+    assert r.json()["details"] == [{"index": 0, "field": "occurred_at", "message":
+                                    "is out of range (expected a time between the years 1 and 9999 in UTC)"}]
+
+
+@pytest.mark.parametrize("when", ["0001-01-01T00:00:00Z", "9999-12-31T23:59:59Z"])
+def test_the_extreme_times_that_have_a_utc_form_are_stored(live_server, http, when):
+    events = [{"type": "lead.upsert", "id": "u1", "occurred_at": when, "lead": {"email": "a@b.example", "score": 500}},
+              {"type": "activity", "id": "t1", "occurred_at": when, "email": "a@b.example", "kind": "form_submit",
+               "form": "Contact Sales", "comments": "call me"}]
+    r = post(http, live_server, body_of(events))
+    assert r.status_code == 202, r.text

@@ -43,7 +43,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import json
 import logging
 import threading
 import time
@@ -55,7 +54,7 @@ import httpx
 from starlette.requests import Request
 
 from bot.config import Settings
-from briefs.events import FieldError, InvalidBatch, validate_event
+from briefs.events import FieldError, InvalidBatch, body_json, validate_event
 from handlers.webhooks import Source, SourceNotConfigured, Translated
 
 log = logging.getLogger("leadbrief.hubspot")
@@ -562,10 +561,7 @@ def _engagements(i: int, contact_id: str, email: str, props: dict, api: HubSpotA
 
 
 def _parse(body: bytes) -> list:
-    try:
-        data = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise InvalidBatch(f"body is not valid JSON: {exc}") from None
+    data = body_json(body, "a JSON array of HubSpot webhook events")
     if isinstance(data, dict):
         data = [data]
     if not isinstance(data, list):

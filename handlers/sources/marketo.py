@@ -28,7 +28,6 @@ Authentication: Marketo signs nothing; the webhook sends our secret in a custom 
 from __future__ import annotations
 
 import hmac
-import json
 import re
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
@@ -36,7 +35,7 @@ from typing import Any
 from starlette.requests import Request
 
 from bot.config import Settings
-from briefs.events import ACTIVITY_KINDS, FieldError, InvalidBatch, validate_event
+from briefs.events import ACTIVITY_KINDS, FieldError, InvalidBatch, body_json, validate_event
 from handlers.sources.payload import dig
 from handlers.webhooks import Source, SourceNotConfigured, Translated
 
@@ -128,12 +127,9 @@ def _occurred_at(data: dict) -> tuple[Any, FieldError | None]:
 
 
 def translate(body: bytes, _request: Request | None, _settings: Settings) -> Translated:
-    try:
-        data = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise InvalidBatch(
-            f"body is not valid JSON: {exc} (in the Marketo webhook, set Request Token Encoding to JSON and "
-            "leave tokens unquoted in the template)") from None
+    data = body_json(body, "the Leadbrief Marketo payload template, a flat object",
+                     hint=" (in the Marketo webhook, set Request Token Encoding to JSON and leave tokens unquoted "
+                          "in the template)")
     if not isinstance(data, dict):
         raise InvalidBatch("body must be a JSON object (the Leadbrief Marketo payload template)",
                            [FieldError(0, "(body)", f"expected a JSON object, got {type(data).__name__}")])

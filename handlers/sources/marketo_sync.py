@@ -30,7 +30,6 @@ up to RATE_LIMIT_RETRIES times; anything else -> SyncError naming the code.
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import time
@@ -43,7 +42,7 @@ import httpx
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.config import Settings
-from briefs.events import validate_event
+from briefs.events import load_json, validate_event
 from briefs.rules import Rules
 from storage.ingest import ingest
 
@@ -151,7 +150,7 @@ def form_fields(value: Any) -> dict[str, Any]:
     if not isinstance(value, str) or not value.strip():
         return {}
     try:
-        parsed = json.loads(value)
+        parsed = load_json(value)
         if isinstance(parsed, dict):
             return parsed
     except ValueError:

@@ -26,7 +26,7 @@ from typing import Any
 from starlette.requests import Request
 
 from bot.config import Settings
-from briefs.events import MAX_BATCH, FieldError, InvalidBatch, validate_event
+from briefs.events import MAX_BATCH, FieldError, InvalidBatch, body_json, validate_event
 from handlers.webhooks import Source, SourceNotConfigured, Translated
 
 NAME = "mautic"
@@ -387,10 +387,7 @@ def _origin_of(our_field: str, origin: dict[str, str]) -> str:
 
 
 def translate(body: bytes, _request: Request | None = None, _settings: Settings | None = None) -> Translated:
-    try:
-        payload = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise InvalidBatch(f"body is not valid JSON: {exc}") from None
+    payload = body_json(body, "a JSON object keyed by Mautic event name")
     if not isinstance(payload, dict):
         raise InvalidBatch(
             f"body must be a JSON object keyed by Mautic event name, got {type(payload).__name__}")

@@ -18,13 +18,21 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
+import re
 from typing import Any
 
 from starlette.requests import Request
 
 from bot.config import Settings
-from briefs.events import EMAIL_RE, MAX_BATCH, FieldError, InvalidBatch, validate_event
+from briefs.events import (
+    EMAIL_RE,
+    MAX_BATCH,
+    MAX_JSON_DEPTH,
+    FieldError,
+    InvalidBatch,
+    body_json,
+    validate_event,
+)
 from handlers.sources.payload import dig
 from handlers.webhooks import Source, SourceNotConfigured, Translated
 
@@ -49,6 +57,10 @@ DEFAULT_EVENTS: dict[str, str] = {
     "Meeting Booked": "meeting_booked",
 }
 DEMO_FORM = "Request a Demo"
+# Segment caps one message at 32 KB: a batch's first event (what it signs) is never longer.
+MAX_FIRST_BYTES = 64 * 1024
+# A JSON string (escapes included) or a bracket.
+_TOKENS = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]', re.DOTALL)
 
 
 def _sign(secret: str, data: bytes) -> str:
@@ -56,23 +68,29 @@ def _sign(secret: str, data: bytes) -> str:
 
 
 def _first_of_array(body: bytes) -> tuple[bytes, bool] | None:
-    """For a JSON array body: the raw text of its first element, and whether more elements follow."""
-    try:
-        text = body.decode("utf-8")
-    except UnicodeDecodeError:
+    """For a JSON array of messages: the raw bytes of its first message, and whether more elements follow.
+
+    This runs before the body is authenticated, so nothing is parsed: the message's end is found by counting
+    brackets (outside strings), over no more than one Segment message can be (32 KB; MAX_FIRST_BYTES is twice
+    that) and no deeper than we parse. Anything else is no batch Segment signed, and stays unauthenticated."""
+    head = body[:MAX_FIRST_BYTES]
+    start = len(head) - len(head.lstrip())
+    if head[start:start + 1] != b"[":
         return None
-    start = len(text) - len(text.lstrip())
-    if not text[start:].startswith("["):
+    first = len(head) - len(head[start + 1:].lstrip())
+    if head[first:first + 1] != b"{":
         return None
-    i = start + 1
-    while i < len(text) and text[i].isspace():
-        i += 1
-    try:
-        _value, end = json.JSONDecoder().raw_decode(text, i)
-    except ValueError:
-        return None
-    rest = text[end:].lstrip()
-    return text[i:end].encode("utf-8"), rest.startswith(",")
+    depth = 0
+    for token in _TOKENS.finditer(head, first):
+        bracket = token.group()
+        if bracket[:1] == b'"':
+            continue
+        depth += 1 if bracket in (b"{", b"[") else -1
+        if depth > MAX_JSON_DEPTH:
+            return None
+        if depth == 0:
+            return head[first:token.end()], body[token.end():].lstrip().startswith(b",")
+    return None
 
 
 def authenticate(request: Request, body: bytes, settings: Settings) -> str | None:
@@ -224,10 +242,7 @@ def _events(settings: Settings) -> dict[str, str]:
 
 def _messages(body: bytes) -> tuple[list, str]:
     """The messages and the prefix that names them in errors."""
-    try:
-        data = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise InvalidBatch(f"body is not valid JSON: {exc}") from None
+    data = body_json(body, 'a Segment message, {"batch": [...]} or an array of messages')
     if isinstance(data, list):
         return data, ""
     if isinstance(data, dict) and "batch" in data and "type" not in data:
