@@ -138,7 +138,7 @@ def test_a_killed_worker_leaves_its_briefs_to_the_next_one_once_the_lease_runs_o
     wait_for(lambda: all_sent(services, len(emails)), timeout=90)
     posted = posted_leads(slack)
     assert set(posted) == {f"Buyer{i:03d}" for i in range(len(emails))}
-    # At most the posts in flight when the process died (one per --concurrency slot) went out twice (README).
+    # At most the posts in flight when the process died (one per --concurrency slot) went out twice (docs/deploying.md).
     assert sum(posted.values()) - len(emails) <= 4, posted
 
 

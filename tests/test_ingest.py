@@ -271,7 +271,7 @@ def _claims_by_lead(services) -> dict[str, str | None]:
 
 
 def test_every_claim_is_tied_to_its_lead_whether_the_lead_is_new_or_known(services, rules):
-    """So that `forget` can remove them (README "Security"). Known leads are tied at claim time, leads the batch
+    """So that `forget` can remove them (docs/security.md, "Forgetting a lead"). Known leads are tied at claim time, leads the batch
     creates right after; a replay ties nothing new and creates no lead."""
     ev = Events()
     known = "known@acme.example"
