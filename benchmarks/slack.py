@@ -237,7 +237,7 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp, FakeSlack() as fake:
         fake.add_channel("C0Q", "leads-queue")
-        fake.set_members("C0Q", [f"U{u:04d}" for u in range(1000)])  # who may use /lead (README "Security")
+        fake.set_members("C0Q", [f"U{u:04d}" for u in range(1000)])  # who may use /lead (docs/security.md)
         for r in range(20):
             fake.add_user(f"rep{r}@ourco.example", f"U0REP{r:02d}", f"rep{r}")
         proc, url = start(tmp, fake)

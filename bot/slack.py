@@ -537,7 +537,7 @@ class SlackSink:
             if exc.response.status_code == 429 or exc.response.status_code >= 500:
                 raise
             log.warning("delivery %d: could not check %s for its earlier post (%s); posting it again, which may "
-                        "duplicate it (see README: Connect Slack)", item.id, channel, error_code(exc))
+                        "duplicate it (see docs/slack.md)", item.id, channel, error_code(exc))
         return None
 
     def _dm_of(self, user_id: str) -> str | None:
@@ -697,7 +697,7 @@ def create_bolt_app(services, client: WebClient) -> App:
 
     @app.middleware
     def authorise(req, body, context, next):  # noqa: A002
-        # Every listener is behind this: lead data only for the people [access] names (README "Security").
+        # Every listener is behind this: lead data only for the people [access] names (docs/security.md).
         # It answers from the cache at once and never calls Slack, so that Slack gets its ack in time.
         access = services.slack.access
         user = _user_of(body)

@@ -1,6 +1,6 @@
 """The webhook API as an OpenAPI 3.1 document, served at GET /openapi.json.
 
-It describes what handlers/webhooks.py and briefs/events.py actually do (README: "The event contract"),
+It describes what handlers/webhooks.py and briefs/events.py actually do (docs/sources.md: "The event contract"),
 and tests/test_fuzz.py holds the running app to it: every answer is a documented status with a
 documented body.
 """
@@ -230,7 +230,7 @@ DOCUMENT: dict[str, Any] = {
         "/webhooks/mautic": _source("mautic", "Mautic webhooks.", "Webhook-Signature: base64 HMAC-SHA256 of the body."),
         "/webhooks/segment": _source("segment", "Segment Webhooks (Actions) or classic Webhooks.",
                                      "X-Signature: hex HMAC-SHA1 of the body."),
-        "/webhooks/marketo": _source("marketo", "Marketo webhooks.", "A shared secret in a custom header (MARKETO_WEBHOOK_SECRET); see the README."),
+        "/webhooks/marketo": _source("marketo", "Marketo webhooks.", "A shared secret in a custom header (MARKETO_WEBHOOK_SECRET); see docs/sources.md."),
         "/webhooks/hubspot": _source("hubspot", "HubSpot webhook subscriptions.", "HubSpot's v3 request signature (HUBSPOT_CLIENT_SECRET)."),
         "/webhooks/salesforce": _source("salesforce", "Salesforce Outbound Messages on Lead.",
                                         "?token=SALESFORCE_WEBHOOK_SECRET and the organisation id.", "text/xml"),

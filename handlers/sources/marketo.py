@@ -1,6 +1,6 @@
 """POST /webhooks/marketo: a Marketo webhook (Admin -> Webhooks), called from a smart campaign flow step.
 
-Marketo posts whatever body template the admin saved; ours (README, "Marketo") renders one person plus what
+Marketo posts whatever body template the admin saved; ours (docs/sources.md, "Marketo") renders one person plus what
 triggered the flow:
 
     {"id": [{{campaign.Id}}, {{lead.Id}}, {{system.dateTime}}], "occurred_at": {{system.dateTime}},
