@@ -18,6 +18,7 @@ from briefs.signals import (
     LeadView,
     NoteView,
     OwnWords,
+    TouchRow,
     is_hand_raiser_form,
     is_notable_page,
     lead_status_label,
@@ -26,7 +27,8 @@ from briefs.signals import (
     page_key,
     page_label,
     stage_label,
-    touch_times,
+    touch_rows,
+    touches,
 )
 from briefs.talktrack import TalkTrack
 
@@ -58,9 +60,9 @@ class BriefInput:
     notes: list[NoteView] = field(default_factory=list)
     qualification: QualificationView | None = None
     now: datetime | None = None
-    # When the store only handed over the most recent activities: touches beyond them.
-    older_touches: int = 0
-    older_first_touch: datetime | None = None
+    # When the store only handed over part of the history: the lead's other engagement, as minimal rows,
+    # counted by the same touch rule but not listed.
+    older_touch_rows: list[TouchRow] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -321,11 +323,9 @@ def build_brief(data: BriefInput, rules: Rules | None = None) -> Brief:
     if words and not (words.quote or words.referral or words.need or words.timeline):
         words = None
 
-    touches = touch_times(acts)
-    if data.older_touches:
-        touches = touches + [data.older_first_touch or min(touches, default=now)] * data.older_touches
-    ready = readiness_mod.assess(touches, rules, asked_for_sales=bool(hand_form) or (q and q.reason == "hand_raiser"))
-    state = customer_state.assess(lead, touches, now, rules)
+    touch_times = touches(touch_rows(acts) + data.older_touch_rows)
+    ready = readiness_mod.assess(touch_times, rules, asked_for_sales=bool(hand_form) or (q and q.reason == "hand_raiser"))
+    state = customer_state.assess(lead, touch_times, now, rules)
 
     content_lines, content = _content_lines(acts, now, limit)
     event_lines, webinars = _event_lines(acts, now, limit)
