@@ -32,13 +32,6 @@ from briefs.signals import (
 )
 from briefs.talktrack import TalkTrack
 
-REASON_WORDS = {
-    "score_threshold": "lead score",
-    "hand_raiser": "asked for sales",
-    "lifecycle_change": "lifecycle stage",
-    "re_engaged": "customer back in buying mode",
-    "manual": "qualified by marketing",
-}
 ASSET_TYPE_WORDS = {"whitepaper": "white paper", "white_paper": "white paper", "ebook": "e-book", "case_study": "case study"}
 
 

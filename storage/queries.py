@@ -178,13 +178,3 @@ def brief_input(session: Session, lead: Lead, now: datetime, qualification: Qual
         older_touch_rows=older,
     )
 
-
-def lookup_brief(sessions, email: str, rules, now: datetime):
-    """The current brief for a lead, or None. Opens and closes its own session."""
-    from briefs.model import build_brief
-
-    with sessions() as session:
-        lead = find_lead(session, email)
-        if lead is None:
-            return None
-        return build_brief(brief_input(session, lead, now), rules)

@@ -5,6 +5,7 @@ from datetime import timedelta, timezone
 import pytest
 from sqlalchemy import func, select
 
+from briefs.model import build_brief
 from briefs.signals import touch_rows, touches
 from briefs.text import to_text_brief
 from storage import queries
@@ -92,7 +93,8 @@ def test_activity_only_batches_store_activity_without_rewriting_the_lead(service
                         .order_by(Activity.occurred_at)).all()
         assert got == [("https://ourco.example/b", NOW - d(days=5)), ("https://ourco.example/a", NOW - d(days=2)),
                        (None, NOW - d(hours=1))]
-    text = to_text_brief(queries.lookup_brief(services.sessions, email, rules, NOW))
+    with services.sessions() as s:
+        text = to_text_brief(build_brief(queries.brief_input(s, queries.find_lead(s, email), NOW), rules))
     assert "first touch Nov 18, 2026 · last touch 2 days ago" in text, text
     assert "✉️ 1 email sent · 0 opened" in text, text
 
@@ -299,8 +301,6 @@ def test_every_claim_is_tied_to_its_lead_whether_the_lead_is_new_or_known(servic
 def test_touches_follow_one_rule_however_long_the_history(services, rules):
     """Issue 14: 300 recent downloads and 100 older views of the pricing page (10 a day over 10 days, as the
     page's URL varies) are 310 touches, not 400, in the brief, though the views fall outside its detailed read."""
-    from briefs.model import build_brief
-
     email = "many@touches.example"
     events = [Events().upsert(email, d(days=30), first_name="Max")] + downloads_and_pricing_views(Events(), email)
     ingest(services.sessions, parsed(events), rules, NOW)
