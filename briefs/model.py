@@ -53,9 +53,11 @@ class BriefInput:
     notes: list[NoteView] = field(default_factory=list)
     qualification: QualificationView | None = None
     now: datetime | None = None
-    # When the store only handed over part of the history: the lead's other engagement, as minimal rows,
-    # counted by the same touch rule but not listed.
+    # When the store only handed over part of the history, the rest, counted by the touch rule but not listed:
+    # older page views as minimal rows, and how many older touches of ONE_TOUCH_KINDS (from the oldest's time).
     older_touch_rows: list[TouchRow] = field(default_factory=list)
+    older_touches: int = 0
+    older_first_touch: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -317,6 +319,8 @@ def build_brief(data: BriefInput, rules: Rules | None = None) -> Brief:
         words = None
 
     touch_times = touches(touch_rows(acts) + data.older_touch_rows)
+    if data.older_touches:
+        touch_times += [data.older_first_touch or min(touch_times, default=now)] * data.older_touches
     ready = readiness_mod.assess(touch_times, rules, asked_for_sales=bool(hand_form) or (q and q.reason == "hand_raiser"))
     state = customer_state.assess(lead, touch_times, now, rules)
 

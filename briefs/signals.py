@@ -14,8 +14,10 @@ from briefs.events import ACTIVITY_KINDS
 # The touch rule (README, "A *touch* is an engagement by the lead"), defined once: `touches` below.
 # Engagement by the lead themselves. Our sends (email_sent, email_delivered) and unsubscribes are not touches.
 ENGAGEMENT_KINDS = frozenset(ACTIVITY_KINDS) - {"email_sent", "email_delivered", "unsubscribe"}
-# Page views count once per page (page_key) per UTC day; every other engagement counts once.
+# Page views count once per page (page_key) per UTC day; every other engagement counts once, so SQL may
+# count rows of ONE_TOUCH_KINDS, while page views need their (occurred_at, url) rows.
 PAGE_VIEW_KINDS = frozenset({"web_visit"})
+ONE_TOUCH_KINDS = ENGAGEMENT_KINDS - PAGE_VIEW_KINDS
 
 STAGE_ALIASES = {
     "marketingqualifiedlead": "mql",
