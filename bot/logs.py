@@ -25,7 +25,6 @@ from typing import Any
 from dotenv import dotenv_values
 
 HUMAN_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s]: %(message)s"
-REQUEST_ID_HEADER = "X-Request-Id"
 _SANE_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("leadbrief_request_id", default=None)

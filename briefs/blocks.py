@@ -17,7 +17,6 @@ MAX_SECTION = 3000
 MAX_HEADER = 150
 MAX_CONTEXT = 2000
 MAX_FALLBACK = 3000
-MAX_BUTTON_TEXT = 75
 MAX_URL = 3000
 
 
@@ -338,7 +337,6 @@ class FollowUp:
     rep_user: str | None = None
     sla_due_at: datetime | None = None
     sla_state: str | None = None  # running, reminded, escalated, met
-    sla_minutes: int | None = None
     snoozed_until: datetime | None = None
     snoozed_by: str | None = None
     reassigned_by: str | None = None
@@ -354,10 +352,6 @@ def _clock(when: datetime | None) -> str:
     return f"<!date^{int(when.timestamp())}^{{time}} {{date_short_pretty}}|{when:%H:%M %b %d} UTC>" if when else ""
 
 
-def _minutes(n: int) -> str:
-    return f"{n} min" if n < 60 else (f"{n // 60} h" + (f" {n % 60} min" if n % 60 else ""))
-
-
 def _sla_line(f: FollowUp) -> str | None:
     """How long ago the lead qualified (Slack shows it in the reader's own time) and where the clock stands."""
     if not f.qualified_at:
@@ -368,11 +362,9 @@ def _sla_line(f: FollowUp) -> str | None:
     if f.snoozed_until:
         parts.append(f"😴 snoozed until {_clock(f.snoozed_until)} by {_mention(f.snoozed_by)}")
     elif f.sla_state in ("reminded", "escalated") and not f.claimed_by:
-        goal = f" ({_minutes(f.sla_minutes)} goal)" if f.sla_minutes else ""
-        parts.append(f"🔴 *not called in time*{goal}" + (": the team queue was asked" if f.sla_state == "escalated" else ""))
+        parts.append("🔴 *not called in time*" + (": the team queue was asked" if f.sla_state == "escalated" else ""))
     elif f.sla_due_at and not f.claimed_by:
-        goal = f" ({_minutes(f.sla_minutes)} goal)" if f.sla_minutes else ""
-        parts.append(f"call by {_clock(f.sla_due_at)}{goal}")
+        parts.append(f"call by {_clock(f.sla_due_at)}")
     return " · ".join(parts)
 
 

@@ -76,10 +76,6 @@ class FollowUpPolicy:
         """Business minutes from `since` to `now`."""
         return business_minutes_between(since, now, tz, self.hours)
 
-    def urgent(self, reason: str) -> bool:
-        """Hand-raisers are never held for a digest."""
-        return reason == "hand_raiser"
-
 
 @dataclass(frozen=True)
 class LeadCard:

@@ -18,6 +18,7 @@ from briefs.signals import (
     LeadView,
     NoteView,
     OwnWords,
+    TouchRow,
     is_hand_raiser_form,
     is_notable_page,
     lead_status_label,
@@ -26,17 +27,11 @@ from briefs.signals import (
     page_key,
     page_label,
     stage_label,
-    touch_times,
+    touch_rows,
+    touches,
 )
 from briefs.talktrack import TalkTrack
 
-REASON_WORDS = {
-    "score_threshold": "lead score",
-    "hand_raiser": "asked for sales",
-    "lifecycle_change": "lifecycle stage",
-    "re_engaged": "customer back in buying mode",
-    "manual": "qualified by marketing",
-}
 ASSET_TYPE_WORDS = {"whitepaper": "white paper", "white_paper": "white paper", "ebook": "e-book", "case_study": "case study"}
 
 
@@ -58,7 +53,9 @@ class BriefInput:
     notes: list[NoteView] = field(default_factory=list)
     qualification: QualificationView | None = None
     now: datetime | None = None
-    # When the store only handed over the most recent activities: touches beyond them.
+    # When the store only handed over part of the history, the rest, counted by the touch rule but not listed:
+    # older page views as minimal rows, and how many older touches of ONE_TOUCH_KINDS (from the oldest's time).
+    older_touch_rows: list[TouchRow] = field(default_factory=list)
     older_touches: int = 0
     older_first_touch: datetime | None = None
 
@@ -321,11 +318,11 @@ def build_brief(data: BriefInput, rules: Rules | None = None) -> Brief:
     if words and not (words.quote or words.referral or words.need or words.timeline):
         words = None
 
-    touches = touch_times(acts)
+    touch_times = touches(touch_rows(acts) + data.older_touch_rows)
     if data.older_touches:
-        touches = touches + [data.older_first_touch or min(touches, default=now)] * data.older_touches
-    ready = readiness_mod.assess(touches, rules, asked_for_sales=bool(hand_form) or (q and q.reason == "hand_raiser"))
-    state = customer_state.assess(lead, touches, now, rules)
+        touch_times += [data.older_first_touch or min(touch_times, default=now)] * data.older_touches
+    ready = readiness_mod.assess(touch_times, rules, asked_for_sales=bool(hand_form) or (q and q.reason == "hand_raiser"))
+    state = customer_state.assess(lead, touch_times, now, rules)
 
     content_lines, content = _content_lines(acts, now, limit)
     event_lines, webinars = _event_lines(acts, now, limit)

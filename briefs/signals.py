@@ -4,14 +4,20 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from urllib.parse import unquote, urlsplit
 
 from briefs.events import ACTIVITY_KINDS
 
+# The touch rule (README, "A *touch* is an engagement by the lead"), defined once: `touches` below.
 # Engagement by the lead themselves. Our sends (email_sent, email_delivered) and unsubscribes are not touches.
 ENGAGEMENT_KINDS = frozenset(ACTIVITY_KINDS) - {"email_sent", "email_delivered", "unsubscribe"}
+# Page views count once per page (page_key) per UTC day; every other engagement counts once, so SQL may
+# count rows of ONE_TOUCH_KINDS, while page views need their (occurred_at, url) rows.
+PAGE_VIEW_KINDS = frozenset({"web_visit"})
+ONE_TOUCH_KINDS = ENGAGEMENT_KINDS - PAGE_VIEW_KINDS
 
 STAGE_ALIASES = {
     "marketingqualifiedlead": "mql",
@@ -127,20 +133,29 @@ def is_hand_raiser_form(form: str | None, hand_raiser_forms: tuple[str, ...]) ->
     return any(f" {pattern} " in name for pattern in hand_raiser_forms)
 
 
-def touch_times(activities: list[ActivityView]) -> list[datetime]:
-    """One touch per engagement, but page views count once per page per day (a browsing session is one touch)."""
-    seen_pages: set[tuple] = set()
+# A minimal row for counting touches: (kind, occurred_at, page url or None).
+TouchRow = tuple[str, datetime, str | None]
+
+
+def touches(rows: Iterable[TouchRow]) -> list[datetime]:
+    """The touch times in a lead's history, in any order: the one touch rule every path follows.
+    One touch per engagement, but a page's views on one day are one touch (a browsing session), at the latest."""
     times: list[datetime] = []
-    for a in activities:
-        if a.kind not in ENGAGEMENT_KINDS:
+    views: dict[tuple, datetime] = {}
+    for kind, at, url in rows:
+        if kind not in ENGAGEMENT_KINDS:
             continue
-        if a.kind == "web_visit":
-            key = (a.occurred_at.date(), page_key(a.url))
-            if key in seen_pages:
-                continue
-            seen_pages.add(key)
-        times.append(a.occurred_at)
-    return times
+        if kind in PAGE_VIEW_KINDS:
+            key = ((at.astimezone(UTC) if at.tzinfo else at).date(), page_key(url))
+            if key not in views or at > views[key]:
+                views[key] = at
+        else:
+            times.append(at)
+    return times + list(views.values())
+
+
+def touch_rows(activities: Iterable[ActivityView]) -> list[TouchRow]:
+    return [(a.kind, a.occurred_at, a.url) for a in activities]
 
 
 def url_path(url: str) -> str:

@@ -79,23 +79,6 @@ def _windows(at: datetime, tz: ZoneInfo, hours: BusinessHours):
             yield w
 
 
-def is_open(at: datetime, tz: ZoneInfo, hours: BusinessHours) -> bool:
-    at = _aware(at)
-    if _runs_always(hours):
-        return True
-    w = _window(at.astimezone(tz).date(), tz, hours)
-    return bool(w and w[0] <= at < w[1])
-
-
-def next_opening(at: datetime, tz: ZoneInfo, hours: BusinessHours) -> datetime:
-    at = _aware(at).astimezone(UTC)
-    if _runs_always(hours):
-        return at
-    for opens, _closes in _windows(at, tz, hours):
-        return max(opens, at)
-    return at  # pragma: no cover - a working day comes within MAX_DAYS
-
-
 def add_business_minutes(start: datetime, minutes: float, tz: ZoneInfo, hours: BusinessHours) -> datetime:
     start = _aware(start).astimezone(UTC)
     if _runs_always(hours):

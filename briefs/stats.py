@@ -16,8 +16,6 @@ from datetime import datetime, timedelta
 from briefs.blocks import MAX_BLOCKS, MAX_FALLBACK, NOT_A_FIT_REASONS, _fitted, fit_mrkdwn, mrkdwn
 from briefs.markup import day, plain, shorten, terminal_safe
 
-PERIODS = (7, 30, 90)
-DEFAULT_DAYS = 30
 MAX_GROUPS = 15  # per dimension in Slack; the terminal and CSV show them all
 UNKNOWN_SOURCE = "unknown"
 NO_CAMPAIGN = "none"

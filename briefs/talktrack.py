@@ -18,7 +18,6 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from briefs.markup import em, plain
 
-TRACKS = ("detractor", "hand_raiser", "reengaged_customer", "customer", "researcher", "default")
 MAX_QUESTIONS = 3
 _LINE = re.compile(r"^\s*(OPENER|ASK|NEXT)\s*:\s*(.*)$", re.I)
 

@@ -22,7 +22,7 @@ from briefs import qualification as rules_engine
 from briefs.events import ActivityEvent, Event, LeadUpsert, NoteEvent, QualifiedEvent
 from briefs.model import build_brief
 from briefs.rules import Rules
-from briefs.signals import ENGAGEMENT_KINDS, ActivityView, fold, normalise_stage
+from briefs.signals import ENGAGEMENT_KINDS, ActivityView, TouchRow, fold, normalise_stage, touches
 from storage import outbox
 from storage.driver import Driver
 from storage.models import Activity, ContentAsset, HandoffNote, Lead, Qualification
@@ -444,25 +444,28 @@ def _qualify(session: Session, states: dict[str, _LeadState], rules: Rules, now:
 
 
 def _touch_history(session: Session, lead_ids: list[int], rules: Rules, now: datetime) -> dict[int, list[datetime]]:
-    """Customers' touches in the re-engagement window plus their last touch before it."""
+    """Customers' touches in the re-engagement window plus their last touch before it, by the touch rule.
+    Rows are read from the window's first midnight (UTC), so a page viewed on both sides of the window's start
+    is one touch; the newest engagement before that midnight is a touch on its own."""
     if not lead_ids:
         return {}
     start = now - timedelta(days=rules.reengage_window_days)
-    out: dict[int, list[datetime]] = defaultdict(list)
+    day_start = start.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    rows: dict[int, list[TouchRow]] = defaultdict(list)
     recent = session.execute(
-        select(Activity.lead_id, Activity.occurred_at).where(
-            Activity.lead_id.in_(lead_ids), Activity.occurred_at >= start, Activity.kind.in_(ENGAGEMENT_KINDS)
+        select(Activity.lead_id, Activity.kind, Activity.occurred_at, Activity.url).where(
+            Activity.lead_id.in_(lead_ids), Activity.occurred_at >= day_start, Activity.kind.in_(ENGAGEMENT_KINDS)
         )
     )
-    for lead_id, at in recent:
-        out[lead_id].append(at)
+    for lead_id, kind, at, url in recent:
+        rows[lead_id].append((kind, at, url))
     before = session.execute(
         select(Activity.lead_id, func.max(Activity.occurred_at))
-        .where(Activity.lead_id.in_(lead_ids), Activity.occurred_at < start, Activity.kind.in_(ENGAGEMENT_KINDS))
+        .where(Activity.lead_id.in_(lead_ids), Activity.occurred_at < day_start, Activity.kind.in_(ENGAGEMENT_KINDS))
         .group_by(Activity.lead_id)
     )
+    out = {lead_id: touches(lead_rows) for lead_id, lead_rows in rows.items()}
     for lead_id, at in before:
         if at is not None:
-            out[lead_id].append(at)
+            out.setdefault(lead_id, []).append(at)
     return out
-

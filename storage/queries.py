@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from briefs.events import normalise_email
 from briefs.model import BriefInput, QualificationView
-from briefs.signals import ENGAGEMENT_KINDS, ActivityView, LeadView, NoteView
+from briefs.signals import ONE_TOUCH_KINDS, PAGE_VIEW_KINDS, ActivityView, LeadView, NoteView, TouchRow
 from storage.driver import Driver
 from storage.models import Activity, HandoffNote, Lead, Qualification
 
@@ -120,6 +120,18 @@ def activity_views(
     ]
 
 
+_PAGE_VIEWS = "SELECT kind, occurred_at, url FROM activities WHERE lead_id = {m} AND occurred_at < {m} AND kind IN ({kinds})"
+
+
+def older_page_views(session: Session, lead_id: int, before: datetime) -> list[TouchRow]:
+    """Page views before `before` as the minimal rows the touch rule needs (only these need a row each)."""
+    driver = Driver(session)
+    kinds = sorted(PAGE_VIEW_KINDS)
+    sql = _PAGE_VIEWS.format(m=driver.mark, kinds=", ".join([driver.mark] * len(kinds)))
+    rows = session.connection().exec_driver_sql(sql, (lead_id, driver.time(before), *kinds))
+    return [(kind, _utc(at), url) for kind, at, url in rows]
+
+
 def note_views(session: Session, lead_id: int, limit: int = 20) -> list[NoteView]:
     rows = session.execute(
         select(HandoffNote.author, HandoffNote.body, HandoffNote.created_at)
@@ -140,19 +152,23 @@ def brief_input(session: Session, lead: Lead, now: datetime, qualification: Qual
         .offset(RECENT_ACTIVITIES - 1)
         .limit(1)
     )
+    page_views: list[TouchRow] = []
     older, older_first = 0, None
     if cutoff is None:  # a short history: all of it
         activities = activity_views(session, lead.id)
     else:
         activities = activity_views(session, lead.id, RECENT_ACTIVITIES + OLDER_NOTABLE, cutoff, NOTABLE_KINDS)
+        page_views = older_page_views(session, lead.id, cutoff)
+        # Every other engagement is one touch a row (the rule's ONE_TOUCH_KINDS): counted here, less those read.
         total, older_first = session.execute(
             select(func.count(), func.min(Activity.occurred_at)).where(
                 Activity.lead_id == lead.id,
                 Activity.occurred_at < cutoff,
-                Activity.kind.in_(ENGAGEMENT_KINDS),
+                Activity.kind.in_(sorted(ONE_TOUCH_KINDS)),
             )
         ).one()
-        older = max(0, (total or 0) - sum(1 for a in activities if a.occurred_at < cutoff))
+        read = sum(1 for a in activities if a.occurred_at < cutoff and a.kind in ONE_TOUCH_KINDS)
+        older = max(0, (total or 0) - read)
     q = qualification if qualification is not None else latest_qualification(session, lead.id)
     return BriefInput(
         lead=lead_view(lead),
@@ -160,17 +176,8 @@ def brief_input(session: Session, lead: Lead, now: datetime, qualification: Qual
         notes=note_views(session, lead.id),
         qualification=qualification_view(q) if q else None,
         now=now,
+        older_touch_rows=page_views,
         older_touches=older,
         older_first_touch=older_first,
     )
 
-
-def lookup_brief(sessions, email: str, rules, now: datetime):
-    """The current brief for a lead, or None. Opens and closes its own session."""
-    from briefs.model import build_brief
-
-    with sessions() as session:
-        lead = find_lead(session, email)
-        if lead is None:
-            return None
-        return build_brief(brief_input(session, lead, now), rules)

@@ -75,3 +75,22 @@ def researcher_history(ev: Events, email: str = "jon.doe@acme.example") -> list[
 
 def parsed(events: list[dict]):
     return parse_batch({"events": events})
+
+
+# The same pricing page as browsers and trackers report it: one page by the touch rule's page key.
+PRICING_URLS = ("https://ourco.example/pricing", "https://ourco.example/pricing/", "https://OURCO.example/Pricing",
+                "https://ourco.example/pricing?utm_source=newsletter", "http://www.ourco.example/PRICING/#plans")
+
+
+def downloads_and_pricing_views(ev: Events, email: str) -> list[dict]:
+    """Issue 14's example: 300 recent downloads (every 10 minutes over the last 50 hours) and, before them,
+    100 views of the pricing page, 10 a day over 10 days. By the touch rule: 300 + 10 = 310 touches."""
+    d = timedelta
+    downloads = [ev.download(email, f"Paper {i}", d(minutes=10 * i)) for i in range(300)]
+    start_of_today = ev.now.replace(hour=0, minute=0, second=0, microsecond=0)
+    views = [
+        ev.visit(email, PRICING_URLS[(day + n) % len(PRICING_URLS)],
+                 ev.now - (start_of_today - d(days=day) + d(hours=8, minutes=30 * n)))
+        for day in range(3, 13) for n in range(10)
+    ]
+    return downloads + views

@@ -12,7 +12,7 @@ import pytest
 
 from storage import db
 from tests.conftest import COMMAND, SECRET, free_port, signed_headers, wait_for
-from tests.factories import Events, researcher_history
+from tests.factories import Events, downloads_and_pricing_views, researcher_history
 
 
 def write_jsonl(path: Path, lines: list) -> Path:
@@ -46,6 +46,15 @@ def test_ingest_json_array_reports_the_line_of_a_bad_element(run, tmp_path):
     proc = run("ingest", str(f), check_rc=1)
     assert "accepted 8, duplicates 0, rejected 1" in proc.stdout
     assert f"rejected line {bad_line}: kind: got 'telepathy'" in proc.stderr
+
+
+def test_brief_counts_touches_by_the_rule(run, tmp_path):
+    """Issue 14's example through `leadbrief brief`: 300 recent downloads and 100 older pricing-page views,
+    10 a day over 10 days, are 310 touches."""
+    events = downloads_and_pricing_views(now_events(), "many@touches.example")
+    run("ingest", str(write_jsonl(tmp_path / "events.jsonl", events)), check_rc=0)
+    text = run("brief", "many@touches.example", check_rc=0).stdout
+    assert "310 touches in" in text and "400 touches" not in text
 
 
 def test_ingest_clean_file_exits_zero_and_brief_prints_it(run, tmp_path):

@@ -43,7 +43,6 @@ def test_policy_defaults_and_overrides():
     assert (p.sla_for("hand_raiser"), p.sla_for("score_threshold"), p.escalate_for("hand_raiser")) == (5, 60, 5)
     p = FollowUpPolicy(sla_minutes={"hand_raiser": 10, "default": 120}, escalate_minutes={"default": 30})
     assert (p.sla_for("hand_raiser"), p.sla_for("re_engaged"), p.escalate_for("hand_raiser")) == (10, 120, 30)
-    assert p.urgent("hand_raiser") and not p.urgent("score_threshold")
     # Tuesday 16:58 New York + 5 business minutes -> Wednesday 09:03.
     start = datetime(2026, 11, 24, 21, 58, tzinfo=UTC)
     assert FollowUpPolicy().due("hand_raiser", start, NY) == datetime(2026, 11, 25, 14, 3, tzinfo=UTC)

@@ -5,11 +5,13 @@ from datetime import timedelta, timezone
 import pytest
 from sqlalchemy import func, select
 
+from briefs.model import build_brief
+from briefs.signals import touch_rows, touches
 from briefs.text import to_text_brief
 from storage import queries
 from storage.ingest import ingest
 from storage.models import Activity, ContentAsset, Delivery, HandoffNote, Lead, ProcessedEvent, Qualification
-from tests.factories import NOW, Events, parsed, researcher_history
+from tests.factories import NOW, Events, downloads_and_pricing_views, parsed, researcher_history
 
 d = timedelta
 
@@ -91,7 +93,8 @@ def test_activity_only_batches_store_activity_without_rewriting_the_lead(service
                         .order_by(Activity.occurred_at)).all()
         assert got == [("https://ourco.example/b", NOW - d(days=5)), ("https://ourco.example/a", NOW - d(days=2)),
                        (None, NOW - d(hours=1))]
-    text = to_text_brief(queries.lookup_brief(services.sessions, email, rules, NOW))
+    with services.sessions() as s:
+        text = to_text_brief(build_brief(queries.brief_input(s, queries.find_lead(s, email), NOW), rules))
     assert "first touch Nov 18, 2026 · last touch 2 days ago" in text, text
     assert "✉️ 1 email sent · 0 opened" in text, text
 
@@ -223,8 +226,11 @@ def test_long_histories_load_recent_detail_plus_older_content_and_count_the_rest
         data = queries.brief_input(s, queries.find_lead(s, email), NOW)
     assert len(data.activities) == RECENT_ACTIVITIES + 50 <= RECENT_ACTIVITIES + OLDER_NOTABLE
     assert sum(a.kind == "content_download" for a in data.activities) == 50
-    assert data.older_touches == 200
-    assert data.older_first_touch == NOW - d(days=60, hours=49)
+    # The 200 older visits are read as minimal rows, counted by the touch rule but not listed.
+    assert len(data.older_touch_rows) == 200 and {r[0] for r in data.older_touch_rows} == {"web_visit"}
+    all_touches = touches(touch_rows(data.activities) + data.older_touch_rows)
+    assert len(all_touches) == 550
+    assert min(all_touches) == NOW - d(days=60, hours=49)
     assert all(a.occurred_at.tzinfo is not None for a in data.activities)
 
 
@@ -290,3 +296,38 @@ def test_every_claim_is_tied_to_its_lead_whether_the_lead_is_new_or_known(servic
 
     replay = ingest(services.sessions, parsed(batch), rules, NOW)
     assert replay.accepted == 0 and _claims_by_lead(services) == expected
+
+
+def test_touches_follow_one_rule_however_long_the_history(services, rules):
+    """Issue 14: 300 recent downloads and 100 older views of the pricing page (10 a day over 10 days, as the
+    page's URL varies) are 310 touches, not 400, in the brief, though the views fall outside its detailed read."""
+    email = "many@touches.example"
+    events = [Events().upsert(email, d(days=30), first_name="Max")] + downloads_and_pricing_views(Events(), email)
+    ingest(services.sessions, parsed(events), rules, NOW)
+    with services.sessions() as s:
+        data = queries.brief_input(s, queries.find_lead(s, email), NOW)
+    assert all(a.kind == "content_download" for a in data.activities)  # the views are only counted
+    brief = build_brief(data, rules)
+    assert brief.readiness.touches == 310
+    text = to_text_brief(brief)
+    assert "310 touches in 13 days" in text and "400 touches" not in text
+
+
+@pytest.mark.parametrize(("needed", "qualifies"), [(310, True), (311, False)])
+def test_reengagement_counts_touches_by_the_same_rule(services, needed, qualifies):
+    """The re-engagement rule counts the window's touches in SQL-fed history: page views once per page per day."""
+    from briefs.rules import Rules
+
+    rules = Rules(reengage_touches=needed, reengage_window_days=14)
+    ev = Events()
+    email = "back@umbrella.example"
+    ingest(services.sessions, parsed([
+        ev.upsert(email, d(days=400), first_name="Lee", is_customer=True, customer_since="2023"),
+        ev.activity(email, "email_open", d(days=215), subject="Quarterly review"),
+    ]), rules, NOW - d(days=200))
+    result = ingest(services.sessions, parsed(downloads_and_pricing_views(ev, email)), rules, NOW)
+    assert len(result.qualifications) == int(qualifies)
+    if qualifies:
+        with services.sessions() as s:
+            q = s.get(Qualification, result.qualifications[0])
+        assert q.reason == "re_engaged" and "310 touches in the last 14 days" in q.detail

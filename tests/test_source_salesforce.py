@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from briefs.model import build_brief
 from storage import queries
 from storage.models import Lead, Qualification
 from tests.conftest import LiveServer
@@ -45,9 +46,8 @@ def test_lead_notifications_are_stored_acked_and_qualify(http, sf_server):
             "Sam", "VP Manufacturing", "Globex", "jane@ourco.example", "mql")
         assert sam.crm_url == "https://acme.my.salesforce.com/00Q5e00000XyZ01EAA"
         assert sam.lead_source == "Web"
-        assert "source: Web" in queries.lookup_brief(sf_server.services.sessions, sam.email,
-                                                     sf_server.services.settings.rules,
-                                                     datetime.now(UTC)).status_line
+        brief = build_brief(queries.brief_input(s, sam, datetime.now(UTC)), sf_server.services.settings.rules)
+        assert "source: Web" in brief.status_line
         assert queries.latest_qualification(s, sam.id).reason == "lifecycle_change"
         pat = queries.find_lead(s, "pat@initech.example")
         assert pat.lifecycle_stage == "open - not contacted" and pat.owner_email is None

@@ -39,7 +39,6 @@ from handlers.webhooks import Source, SourceNotConfigured, Translated
 SOURCE_NAME = "segment"
 SIGNATURE_HEADER = "X-Signature"
 MESSAGE_TYPES = ("identify", "track", "page", "screen", "group", "alias")
-IGNORED_TYPES = ("screen", "group", "alias")
 
 # Segment's spec'd Email events (https://segment.com/docs/connections/spec/email/) and the common B2B ones.
 DEFAULT_EVENTS: dict[str, str] = {
