@@ -98,9 +98,11 @@ def json_too_deep(text: bytes | str, limit: int = MAX_JSON_DEPTH) -> bool:
     """Whether JSON text nests arrays and objects more than `limit` levels deep; found without parsing it
     (nor recursing), in a few linear passes, so that a hostile body costs little. Brackets inside
     strings do not count. (Text that is not JSON may be misjudged, but only past where json.loads stops.)"""
-    data = text.encode("utf-8", "surrogatepass") if isinstance(text, str) else bytes(text)
-    if data.count(b"[") + data.count(b"{") <= limit:
+    # Most texts hold few brackets: counted where they are, without a copy (this runs once per line of a file).
+    square, curly = ("[", "{") if isinstance(text, str) else (b"[", b"{")
+    if text.count(square) + text.count(curly) <= limit:  # type: ignore[arg-type]
         return False
+    data = text.encode("utf-8", "surrogatepass") if isinstance(text, str) else bytes(text)
     # Escapes are pairs, read left to right: without them, every quote opens or closes a string.
     data = data.replace(b"\\\\", b"").replace(b'\\"', b"")
     brackets = b"".join(data.split(b'"')[::2]).translate(None, _NOT_BRACKETS)
