@@ -450,7 +450,7 @@ class SlackSink:
             return Route(channel, rep_user=uid)
         if uid:
             if unsafe:
-                self._tell_unsafe(uid, channel, unsafe)
+                tell_unsafe_route(self.services, self.client, uid, channel, unsafe)
             return Route(uid, rep_user=uid)
         if unsafe:
             return Route(self.queue, f"the rep's brief channel {unsafe}")
@@ -461,9 +461,6 @@ class SlackSink:
             return route_problem(self.services.slack.access if self.services.slack else None, channel)
         except MembershipPending:
             raise DeferredError(timedelta(seconds=2)) from None  # no attempt used; the read is under way
-
-    def _tell_unsafe(self, rep_user: str, channel: str, why: str) -> None:
-        tell_unsafe_route(self.services, self.client, rep_user, channel, why)
 
     def __call__(self, item: PendingDelivery) -> Sent:
         try:

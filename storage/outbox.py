@@ -85,12 +85,7 @@ def claim(session: Session, worker: str, now: datetime, lease: timedelta, limit:
 def hold(session: Session, delivery_id: int, worker: str, now: datetime, lease: timedelta) -> bool:
     """Renew the lease right before posting: False when another worker has taken the delivery over (our
     lease ran out meanwhile) or it is no longer pending, so it must not be posted again."""
-    return session.execute(
-        update(Delivery)
-        .where(Delivery.id == delivery_id, Delivery.lease_owner == worker, Delivery.status == "pending")
-        .values(lease_until=now + lease)
-        .execution_options(synchronize_session=False)
-    ).rowcount == 1
+    return delivery_id in renew(session, worker, [delivery_id], now, lease)
 
 
 def renew(session: Session, worker: str, ids: list[int], now: datetime, lease: timedelta) -> set[int]:
@@ -119,11 +114,8 @@ def intend(session: Session, delivery_id: int, worker: str, channel: str, at: fl
 
 def remember_gone(session: Session, channel: str, error: str, until: float) -> None:
     """Slack called `channel` gone (channel_not_found...): skip it, for every worker, until `until`."""
-    table = ChannelSlot.__table__
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    stmt = dialect.insert(table).values(channel=channel, next_at=0.0, gone_until=until, gone_error=error[:64])
-    session.execute(stmt.on_conflict_do_update(index_elements=[table.c.channel],
-                                               set_={"gone_until": until, "gone_error": error[:64]}))
+    gone = {"gone_until": until, "gone_error": error[:64]}
+    session.execute(_upsert_channel(session, {"channel": channel, "next_at": 0.0, **gone}, gone))
 
 
 def gone(session: Session, channel: str, now: float) -> str | None:
@@ -154,13 +146,16 @@ def book_slot(session: Session, channel: str, now: float, interval: float) -> fl
     may go out (`now` when the channel is free). Each booking moves the channel's next free time on by
     `interval`, so posts queued for one channel are spaced out without holding up any other channel."""
     table = ChannelSlot.__table__
+    stmt = _upsert_channel(session, {"channel": channel, "next_at": now + interval},
+                           {"next_at": case((table.c.next_at > now, table.c.next_at), else_=now) + interval})
+    return session.execute(stmt.returning(table.c.next_at)).scalar_one() - interval
+
+
+def _upsert_channel(session: Session, row: dict, changes: dict):
+    """INSERT a channel's row, or apply `changes` to the one there (ON CONFLICT, in the bind's dialect)."""
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    stmt = dialect.insert(table).values(channel=channel, next_at=now + interval)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[table.c.channel],
-        set_={"next_at": case((table.c.next_at > now, table.c.next_at), else_=now) + interval},
-    ).returning(table.c.next_at)
-    return session.execute(stmt).scalar_one() - interval
+    return dialect.insert(ChannelSlot.__table__).values(**row).on_conflict_do_update(
+        index_elements=[ChannelSlot.__table__.c.channel], set_=changes)
 
 
 def reserve_post(session: Session, channel: str, now: float, interval: float) -> float:
