@@ -34,8 +34,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import met, pg_schema, run_header, write_section  # noqa: E402
 from sqlalchemy import func, select  # noqa: E402
 
-from bot.app import Services  # noqa: E402
 from bot.config import Settings  # noqa: E402
+from bot.usecases.deps import Services  # noqa: E402
 from briefs.events import parse_batch  # noqa: E402
 from storage import db  # noqa: E402
 from storage import leads as lead_store  # noqa: E402

@@ -3,7 +3,7 @@
 Loads a migrated database (SQLite, and PostgreSQL with --postgres) with a realistic history: --leads leads,
 each qualified once, of which --open are still open with their brief posted (the rest claimed, contacted
 or not a fit), and --activities activities spread over the year before. Then it times
-`bot.followthrough.FollowThrough.run_once` against the fake Slack from tests/fake_slack.py:
+`bot.usecases.followthrough.FollowThrough.run_once` against the fake Slack from tests/fake_slack.py:
 
 - idle: nothing due and nobody engaging, --iterations passes. The worker makes such a pass at most once a
   second while webhooks arrive, so this is its steady cost on the database; and the full scan of every
@@ -32,9 +32,9 @@ from _common import met, percentile, pg_schema, run_header, write_section  # noq
 from slack_sdk import WebClient  # noqa: E402
 from sqlalchemy import func, insert, select, text, update  # noqa: E402
 
-from bot.app import Services  # noqa: E402
 from bot.config import Settings  # noqa: E402
-from bot.followthrough import FollowThrough  # noqa: E402
+from bot.usecases.deps import Services  # noqa: E402
+from bot.usecases.followthrough import FollowThrough  # noqa: E402
 from briefs.followthrough import FollowUpPolicy  # noqa: E402
 from briefs.sla import BusinessHours  # noqa: E402
 from storage import db  # noqa: E402

@@ -7,45 +7,19 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from typing import Any
 
-from sqlalchemy import Engine, text
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from bot import metrics
-from bot.config import Settings
 from bot.logs import RequestIdMiddleware, UnhandledErrorMiddleware
+from bot.usecases.deps import Services
 from handlers import openapi, sources, webhooks
-from storage.db import make_engine, make_sessionmaker
 
 log = logging.getLogger("leadbrief.app")
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-@dataclass
-class Services:
-    settings: Settings
-    engine: Engine
-    sessions: sessionmaker[Session]
-    clock: Callable[[], datetime] = utcnow
-    # Set by whoever runs the delivery worker, so a new brief goes out now rather than at the next poll.
-    wake_delivery: Callable[[], None] = field(default=lambda: None)
-    # bot.slack.SlackContext when Slack is configured.
-    slack: Any = None
-
-    @classmethod
-    def from_settings(cls, settings: Settings, **kwargs) -> Services:
-        engine = make_engine(settings.database_url)
-        return cls(settings=settings, engine=engine, sessions=make_sessionmaker(engine), **kwargs)
 
 
 class SlackCheck:

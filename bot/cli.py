@@ -33,7 +33,7 @@ MAX_REJECTS_SHOWN = 50
 
 
 def _services(settings: Settings, *, auto_upgrade: bool = True):
-    from bot.app import Services
+    from bot.usecases.deps import Services
 
     services = Services.from_settings(settings)
     if auto_upgrade:
@@ -193,8 +193,8 @@ def cmd_brief(args, settings: Settings) -> int:
 
 
 def cmd_demo(args, settings: Settings) -> int:
-    from bot.app import Services
     from bot.demo import DEMO_EMAILS, demo_events
+    from bot.usecases.deps import Services
     from bot.worker import DeliveryWorker, TerminalSink
     from briefs.events import parse_batch
 
@@ -297,7 +297,7 @@ def cmd_outbox(args, settings: Settings) -> int:
 
 def cmd_forget(args, settings: Settings) -> int:
     """Erase one lead: database rows now, then the briefs already posted in Slack (chat.update)."""
-    from bot.erasure import redact_posted
+    from bot.usecases.privacy import redact_posted
     from storage import audit, privacy
 
     services = _services(settings)
@@ -333,8 +333,8 @@ def cmd_forget(args, settings: Settings) -> int:
     if not settings.slack_enabled:
         errors = [f"{c} {t}: Slack is not configured (SLACK_BOT_TOKEN)" for c, t in done.posted]
     else:
-        from bot.followthrough import digest_without
-        from bot.slack import web_client
+        from bot.gateway import web_client
+        from bot.usecases.followthrough import digest_without
 
         errors = redact_posted(web_client(settings, interactive=False), done.posted, now,
                                replacement=lambda channel, ts: digest_without(services, channel, ts))

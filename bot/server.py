@@ -23,7 +23,8 @@ def delivery_sink(services: Services, console: Console | None = None):
     """Slack when configured, else the terminal."""
     if not services.settings.slack_enabled:
         return TerminalSink(console)
-    from bot.slack import SlackSink, web_client
+    from bot.gateway import web_client
+    from bot.usecases.deliver import SlackSink
 
     return SlackSink(services, web_client(services.settings, interactive=False), services.slack.directory)
 
@@ -32,21 +33,18 @@ def follow_through(services: Services):
     """Reminders, escalation, thread updates and digests: Slack only (the terminal has no buttons to press)."""
     if not services.settings.slack_enabled:
         return None
-    from bot.followthrough import FollowThrough
-    from bot.slack import web_client
+    from bot.gateway import web_client
+    from bot.usecases.followthrough import FollowThrough
 
     return FollowThrough(services, web_client(services.settings, interactive=False))
 
 
 def attach_slack(services: Services) -> None:
+    from bot.gateway import AccessControl, Directory, SlackContext, web_client
     from bot.slack import (
-        AccessControl,
-        Directory,
-        SlackContext,
         create_bolt_app,
         verify_app_token,
         verify_token,
-        web_client,
     )
 
     client = web_client(services.settings, interactive=True)

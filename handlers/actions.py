@@ -7,8 +7,8 @@ import logging
 
 from slack_sdk.errors import SlackApiError
 
-from bot.followthrough import refresh
-from bot.slack import error_code
+from bot.gateway import error_code
+from bot.usecases.followthrough import refresh
 from briefs.blocks import (
     ACTION_CLAIM,
     ACTION_CONTACTED,

@@ -1,7 +1,7 @@
 """Erasure of one lead (`leadbrief forget`) and retention of activities (`leadbrief purge`), both audited.
 
 `forget` removes everything stored about the lead in one transaction and hands back where its briefs were
-posted in Slack, for `bot.erasure.redact_posted` to overwrite once the transaction has committed. Content
+posted in Slack, for `bot.usecases.privacy.redact_posted` to overwrite once the transaction has committed. Content
 assets (white papers, pages) are shared by every lead and are not personal: they stay.
 """
 

@@ -24,8 +24,8 @@ from rich.console import Console
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from bot.app import Services
 from bot.config import Settings, database_url
+from bot.usecases.deps import Services
 from briefs.rules import Rules
 from storage import db
 from storage.models import Base

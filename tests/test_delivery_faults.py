@@ -12,9 +12,11 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy import select
 
 from bot.config import ConfigError, load_settings
+from bot.gateway import web_client
 from bot.server import delivery_sink
-from bot.slack import DELIVERY_EVENT, web_client
-from bot.worker import DeliveryWorker, LeaseLost, Sent
+from bot.usecases.deliver import DELIVERY_EVENT
+from bot.usecases.outcomes import LeaseLost, Sent
+from bot.worker import DeliveryWorker
 from storage import leads as lead_store
 from storage import outbox
 from storage.models import Delivery

@@ -278,7 +278,7 @@ def test_concurrent_bookings_from_threads_never_share_a_slot(services):
 def test_a_post_whose_recording_fails_for_a_moment_is_recorded_later_not_posted_again(services, rules, monkeypatch):
     from sqlalchemy.exc import OperationalError
 
-    from bot.worker import Sent
+    from bot.usecases.outcomes import Sent
 
     seed(services, rules, 1)
     posts = []

@@ -8,9 +8,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from bot.followthrough import FollowThrough
+from bot.gateway import web_client
 from bot.server import delivery_sink
-from bot.slack import web_client
+from bot.usecases.followthrough import FollowThrough
 from bot.worker import DeliveryWorker
 from storage.models import Delivery, Lead, Qualification
 from tests.conftest import PG_URL, QUEUE, LiveServer, slack_headers, wait_for
@@ -439,7 +439,7 @@ def test_quiet_usage_errors(http, ft, fake_slack, text):
 
 
 def test_forget_redacts_the_reminders_escalation_and_thread_updates_too(http, ft, fake_slack):
-    from bot.erasure import redact_posted
+    from bot.usecases.privacy import redact_posted
     from storage import privacy
 
     post_hand_raiser(http, ft, fake_slack)
@@ -495,8 +495,8 @@ def test_metrics_count_follow_through_and_overdue_leads(http, ft, fake_slack):
 
 
 def test_forgetting_a_lead_in_a_digest_keeps_the_other_leads_in_it(http, ft, fake_slack):
-    from bot.erasure import redact_posted
-    from bot.followthrough import digest_without
+    from bot.usecases.followthrough import digest_without
+    from bot.usecases.privacy import redact_posted
     from storage import privacy
 
     slash(http, ft, fake_slack, "quiet on", name="quiet")
@@ -665,7 +665,7 @@ def test_reassigning_a_lead_held_for_a_digest_posts_it_to_the_new_rep(http, ft, 
 
 
 def test_a_refresh_overtaken_by_a_click_leaves_the_newest_state_showing(http, ft, fake_slack, monkeypatch):
-    import bot.followthrough as follow_module
+    import bot.usecases.followthrough as follow_module
     from storage import workflow
 
     post_hand_raiser(http, ft, fake_slack)

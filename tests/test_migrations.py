@@ -6,8 +6,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect, text
 
-from bot.app import Services
 from bot.config import Settings
+from bot.usecases.deps import Services
 from storage import db
 from storage.ingest import ingest
 from storage.models import Base

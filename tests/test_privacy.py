@@ -12,8 +12,8 @@ import pytest
 from slack_sdk import WebClient
 from sqlalchemy import func, select
 
-from bot.erasure import redact_posted
 from bot.server import attach_slack, delivery_sink
+from bot.usecases.privacy import redact_posted
 from bot.worker import DeliveryWorker
 from storage import audit, outbox, privacy, queries
 from storage.ingest import ingest
@@ -77,7 +77,7 @@ def slack_env(fake_slack, **extra) -> dict:
 
 def deliver(slack_settings) -> None:
     """Post the pending briefs to the fake Slack as the delivery worker does."""
-    from bot.app import Services
+    from bot.usecases.deps import Services
 
     services = Services.from_settings(slack_settings)
     try:

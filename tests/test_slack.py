@@ -353,7 +353,8 @@ def test_a_rejected_bot_token_stops_startup_with_a_clear_error(slack_settings):
 def test_slack_unreachable_is_retried_later_not_dead_lettered(http, manual, fake_slack):
     from dataclasses import replace
 
-    from bot.slack import SlackSink, web_client
+    from bot.gateway import web_client
+    from bot.usecases.deliver import SlackSink
     from tests.conftest import free_port
 
     send_webhook(http, manual, hand_raiser(events_now()))

@@ -17,7 +17,7 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy.exc import OperationalError
 
 from bot import metrics
-from bot.slack import PERMANENT, ROUTE_ERRORS, error_code, too_long
+from bot.gateway import PERMANENT, ROUTE_ERRORS, error_code, too_long
 from briefs import followthrough as domain
 from briefs.blocks import delivered, shrink
 from storage import followthrough as store
@@ -417,7 +417,8 @@ class FollowThrough:
 
     def _safe(self, route: str, user_id: str) -> str:
         """A rep's channel with people outside [access] in it (or not known yet) gets no digest: their DM does."""
-        from bot.slack import MembershipPending, route_problem, tell_unsafe_route
+        from bot.gateway import MembershipPending, route_problem
+        from bot.usecases.deliver import tell_unsafe_route
 
         if route == user_id or not self.services.slack:
             return route

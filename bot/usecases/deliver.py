@@ -1,0 +1,316 @@
+"""Deliver a brief: route it (the rep's channel, else a DM, else the team queue), honour quiet mode and
+the speed-to-lead clock, and post it once, looking in Slack first after a fault."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from datetime import time as dtime
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.gateway import (
+    PERMANENT,
+    ROUTE_ERRORS,
+    Directory,
+    MembershipPending,
+    backoff,
+    error_code,
+    route_problem,
+    too_long,
+)
+from bot.usecases.outcomes import DeferredError, DeliveryError, HeldForDigest, LeaseLost, Sent
+from briefs.blocks import delivered, shortened
+from briefs.followthrough import is_high_intent, next_digest_at
+from storage import audit, outbox
+from storage import followthrough as followthrough_store
+from storage import leads as lead_store
+from storage.models import Lead, Qualification
+from storage.outbox import PendingDelivery
+from storage.workflow import followup_state
+
+log = logging.getLogger("leadbrief.slack")
+
+DELIVERY_EVENT = "leadbrief_brief"
+# A rep's route Slack called gone is not tried again for this long (seconds): briefs go to the team queue.
+GONE_FOR = 600.0
+# The window of a channel's history searched for an earlier post: around when it left, allowing for clock skew
+# between this machine and Slack and for a slow answer.
+HISTORY_WINDOW = 300.0
+HISTORY_PAGES = 5
+
+# Slack allows about one chat.postMessage per second per channel (MIN_GAP). Slots are booked a little
+# further apart, so that a post that goes out a few milliseconds late does not hold up the next one.
+POST_INTERVAL = 1.03
+MIN_GAP = 1.01  # a hair over a second: requests arrive at Slack a few ms apart from when they were sent
+
+
+class ChannelPacer:
+    """Spaces posts to each channel POST_INTERVAL apart, across every worker: slots are booked in the
+    database (storage.outbox.book_slot) and a delivery deferred to its slot keeps it."""
+
+    def __init__(self, sessions, clock, interval: float = POST_INTERVAL):
+        self.sessions = sessions
+        self.clock = clock
+        self.interval = interval
+
+    def wait_for(self, item: PendingDelivery, channel: str) -> tuple[float, tuple[str, float]]:
+        """Seconds to wait before posting item to channel, and the slot it holds. When it is 0, the post is
+        written down (storage.outbox.intend) in the transaction that takes the channel; LeaseLost when the
+        delivery is no longer this worker's."""
+        now = self.clock().timestamp()
+        if item.slot_channel == channel and item.slot_at is not None:
+            slot = item.slot_at
+        else:
+            with self.sessions.begin() as s:
+                slot = outbox.book_slot(s, channel, now, self.interval)
+        if slot > now:
+            return slot - now, (channel, slot)
+        # Our slot has come; but if the brief before it went out late, keep the interval after that one.
+        with self.sessions.begin() as s:
+            wait = outbox.reserve_post(s, channel, now, min(self.interval, MIN_GAP))
+            if wait == 0.0 and item.owner is not None and not outbox.intend(s, item.id, item.owner, channel, now):
+                raise LeaseLost(item.id)  # rolls the channel back too
+            return wait, (channel, slot)
+
+
+def tell_unsafe_route(services, client: WebClient, rep_user: str, channel: str, why: str) -> None:
+    """The rep hears why their briefs come by DM: once a day per route, not with every brief."""
+    now = services.clock()
+    with services.sessions.begin() as s:
+        if audit.last(s, action="route_unsafe", detail_prefix=f"{rep_user} {channel}", since=now - timedelta(days=1)):
+            return
+        audit.record(s, actor="leadbrief", action="route_unsafe", at=now, detail=f"{rep_user} {channel}: {why}")
+    text = (f"Your new briefs come here instead of <#{channel}>: {why.removeprefix(f'<#{channel}> ')}, and lead "
+            "briefs are only for the sales team. Pick a channel only the sales team is in with "
+            "`/lead route #channel`.")
+    try:
+        client.chat_postMessage(channel=rep_user, text=text)
+    except (SlackApiError, OSError) as exc:
+        log.warning("could not tell %s their brief channel is unsafe: %s", rep_user, error_code(exc))
+
+
+@dataclass(frozen=True)
+class Route:
+    channel: str
+    queue_reason: str | None = None
+    rep_user: str | None = None  # the rep the lead is with, when they are in this workspace
+
+
+class SlackSink:
+    """Routes a brief (rep's channel, else DM to the owner, else the team queue) and posts it."""
+
+    def __init__(self, services, client: WebClient, directory: Directory, pacer: ChannelPacer | None = None):
+        self.services = services
+        self.client = client
+        self.directory = directory
+        self.pacer = pacer or ChannelPacer(services.sessions, services.clock)
+        self.queue = services.settings.slack_default_channel
+
+    def route(self, owner_email: str | None) -> Route:
+        if not owner_email:
+            return Route(self.queue, "no owner in the CRM")
+        with self.services.sessions() as s:
+            channel = lead_store.get_route(s, owner_email)
+        channel = channel or self.services.settings.slack_routes.get(owner_email.lower())
+        uid = self.directory.user_id(owner_email)
+        unsafe = self._unsafe(channel) if channel else None
+        if channel and not unsafe:
+            return Route(channel, rep_user=uid)
+        if uid:
+            if unsafe:
+                tell_unsafe_route(self.services, self.client, uid, channel, unsafe)
+            return Route(uid, rep_user=uid)
+        if unsafe:
+            return Route(self.queue, f"the rep's brief channel {unsafe}")
+        return Route(self.queue, f"owner {owner_email} is not in this Slack workspace")
+
+    def _unsafe(self, channel: str) -> str | None:
+        try:
+            return route_problem(self.services.slack.access if self.services.slack else None, channel)
+        except MembershipPending:
+            raise DeferredError(timedelta(seconds=2)) from None  # no attempt used; the read is under way
+
+    def __call__(self, item: PendingDelivery) -> Sent:
+        try:
+            return self._deliver(item)
+        except OSError as exc:  # Slack unreachable, or the connection cut mid-post: try again later, checking first
+            raise DeliveryError(f"Slack unreachable ({type(exc).__name__})", retry_in=backoff(item.attempts)) from None
+
+    def _deliver(self, item: PendingDelivery) -> Sent:
+        with self.services.sessions() as s:
+            lead = s.get(Lead, item.lead_id)
+            q = s.get(Qualification, item.qualification_id)
+            owner, crm = lead.owner_email, lead.crm_url
+        urgent = self._raised_hand(q)
+        try:
+            route = self._live_route(owner)
+            if item.unclear_channel:
+                found = self._posted_before(item)
+                if found:
+                    return self._already_posted(item, q, route, urgent, *found)
+            self._hold_if_quiet(q, route, urgent)
+        except SlackApiError as exc:
+            raise self._error(exc, item) from None
+        try:
+            return self._post(item, q, route, crm, urgent)
+        except SlackApiError as exc:
+            error = exc.response.get("error")
+            if error in ROUTE_ERRORS and route.channel != self.queue:
+                why = f"could not post to the rep's route ({error})"
+                log.warning("delivery %d: %s; using the team queue", item.id, why)
+                with self.services.sessions.begin() as s:
+                    outbox.remember_gone(s, route.channel, error, self.services.clock().timestamp() + GONE_FOR)
+                try:
+                    return self._post(item, q, Route(self.queue, why, route.rep_user), crm, urgent)
+                except SlackApiError as again:
+                    raise self._error(again, item, posting=True) from None
+            raise self._error(exc, item, posting=True) from None
+
+    def _live_route(self, owner: str | None) -> Route:
+        """route(), except that a rep route Slack recently called gone goes straight to the team queue."""
+        route = self.route(owner)
+        if route.channel == self.queue or not self.queue:
+            return route
+        with self.services.sessions() as s:
+            error = outbox.gone(s, route.channel, self.services.clock().timestamp())
+        return Route(self.queue, f"could not post to the rep's route ({error})", route.rep_user) if error else route
+
+    def _posted_before(self, item: PendingDelivery) -> tuple[str, str] | None:
+        """(channel, ts) of this delivery's earlier post when Slack has it, found by its metadata in the
+        channel's history around when it left. SlackApiError when Slack cannot say right now (5xx, 429)."""
+        channel, at = item.unclear_channel, item.unclear_at or self.services.clock().timestamp()
+        try:
+            if channel.startswith(("U", "W")):  # posted to a user id: its history is the DM's
+                dm = self._dm_of(channel)
+                if dm is None:
+                    return None  # no DM with them: nothing was posted there
+                channel = dm
+            cursor = None
+            for _ in range(HISTORY_PAGES):
+                page = self.client.conversations_history(
+                    channel=channel, oldest=f"{at - HISTORY_WINDOW:.6f}", latest=f"{at + HISTORY_WINDOW:.6f}",
+                    inclusive=True, include_all_metadata=True, limit=200, cursor=cursor)
+                for message in page.get("messages") or []:
+                    meta = message.get("metadata") or {}
+                    if (meta.get("event_type") == DELIVERY_EVENT
+                            and (meta.get("event_payload") or {}).get("delivery_id") == item.id):
+                        return channel, message["ts"]
+                cursor = (page.get("response_metadata") or {}).get("next_cursor")
+                if not cursor:
+                    return None
+        except SlackApiError as exc:
+            if exc.response.status_code == 429 or exc.response.status_code >= 500:
+                raise
+            log.warning("delivery %d: could not check %s for its earlier post (%s); posting it again, which may "
+                        "duplicate it (see docs/slack.md)", item.id, channel, error_code(exc))
+        return None
+
+    def _dm_of(self, user_id: str) -> str | None:
+        """The app's DM with a person, found among the bot's conversations (im:read): conversations.open would
+        find it at once but needs im:write, which lets an app start conversations, more than we need."""
+        cursor = None
+        for _ in range(HISTORY_PAGES):
+            page = self.client.users_conversations(types="im", exclude_archived=True, limit=200, cursor=cursor)
+            for im in page.get("channels") or []:
+                if im.get("user") == user_id:
+                    return im["id"]
+            cursor = (page.get("response_metadata") or {}).get("next_cursor")
+            if not cursor:
+                break
+        return None
+
+    def _already_posted(self, item: PendingDelivery, q: Qualification, route: Route, urgent: datetime | None,
+                        channel: str, ts: str) -> Sent:
+        log.info("delivery %d: its earlier post went through after all (%s %s); recorded, not posted again",
+                 item.id, channel, ts)
+        reason = route.queue_reason
+        if item.unclear_channel == self.queue and route.channel != self.queue:
+            reason = "could not post to the rep's route"
+        return Sent(channel, ts, reason, route.rep_user, self._due(q, route.rep_user, urgent), follow_through=True)
+
+    def _post(self, item: PendingDelivery, q: Qualification, route: Route, crm_url: str | None,
+              urgent: datetime | None = None) -> Sent:
+        # Everything that may call Slack or the database comes before the posting slot is taken: from then on
+        # the post must go out at once, or it may follow the channel's previous one too closely.
+        due = self._due(q, route.rep_user, urgent)
+        state = replace(followup_state(q, route.queue_reason, crm_url), rep_user=route.rep_user,
+                        sla_due_at=due, sla_state="running" if due else None)
+        payload = delivered(item.payload, state)
+        wait, slot = self.pacer.wait_for(item, route.channel)
+        if wait > 0.001:
+            raise DeferredError(timedelta(seconds=wait), slot, maybe_posted=False)
+        sending = self.pacer.clock().timestamp()
+        metadata = {"event_type": DELIVERY_EVENT, "event_payload": {"delivery_id": item.id}}
+        try:
+            resp = self.client.chat_postMessage(
+                channel=route.channel, text=payload["text"], blocks=payload["blocks"], unfurl_links=False,
+                unfurl_media=False, metadata=metadata,
+            )
+        except SlackApiError as exc:
+            if not too_long(exc):
+                raise
+            # Slack counts differently from us after all: the same payload would fail again, so a shorter one now.
+            log.warning("delivery %d: Slack said %s; posting a shorter brief", item.id, error_code(exc))
+            payload = shortened(item.payload, state)
+            resp = self.client.chat_postMessage(
+                channel=route.channel, text=payload["text"], blocks=payload["blocks"], unfurl_links=False,
+                unfurl_media=False, metadata=metadata,
+            )
+        return Sent(resp["channel"], resp["ts"], route.queue_reason, route.rep_user, due, follow_through=True,
+                    paced=(route.channel, sending))
+
+    def _due(self, q: Qualification, rep_user: str | None, urgent: datetime | None):
+        """When the speed-to-lead clock runs out: business time in the rep's Slack time zone."""
+        if q.status != "open" or q.claimed_by:
+            return None
+        policy = self.services.settings.follow_up
+        tz = policy.zone(self.time_zone(rep_user))
+        return policy.due("hand_raiser", urgent, tz) if urgent else policy.due(q.reason, q.qualified_at, tz)
+
+    def time_zone(self, user_id: str | None) -> str | None:
+        if not user_id:
+            return None
+        try:
+            return (self.directory.user(user_id) or {}).get("tz")
+        except SlackApiError:
+            return None
+
+    def _raised_hand(self, q: Qualification) -> datetime | None:
+        """When the lead asked for sales: a lead who did so after qualifying counts as a hand-raiser from then
+        on (5-minute clock, never held for a digest). None if they have not."""
+        if q.reason == "hand_raiser":
+            return q.qualified_at
+        with self.services.sessions() as s:
+            hot = [a.occurred_at for a in followthrough_store.hot_kinds_since(s, q.lead_id, q.qualified_at)
+                   if is_high_intent(a, self.services.settings.rules)]
+        return max(q.qualified_at, min(hot)) if hot else None
+
+    def _hold_if_quiet(self, q: Qualification, route: Route, urgent: datetime | None) -> None:
+        """Quiet mode: a rep's non-urgent briefs wait for their daily digest; hand-raisers never wait."""
+        policy = self.services.settings.follow_up
+        if urgent is not None or not route.rep_user or route.queue_reason:
+            return
+        with self.services.sessions() as s:
+            prefs = followthrough_store.prefs(s, route.rep_user)
+            quiet, at = (prefs.quiet, prefs.digest_time) if prefs else (False, None)
+        if quiet:
+            when = next_digest_at(self.services.clock(), policy.zone(self.time_zone(route.rep_user)), policy.hours,
+                                  dtime.fromisoformat(at) if at else policy.digest_time)
+            raise HeldForDigest(route.rep_user, when)
+
+    def _error(self, exc: SlackApiError, item: PendingDelivery, posting: bool = False) -> Exception:
+        """posting: exc answered the post itself. Slack refused it (a 4xx or ok=false) and it is not out
+        there; after a 5xx it may be, and the next attempt looks for it first."""
+        status = exc.response.status_code
+        error = f"HTTP {status}" if status >= 500 else (exc.response.get("error") or f"HTTP {status}")
+        maybe_posted = not posting or status >= 500
+        if exc.response.status_code == 429:
+            retry_after = float(exc.response.headers.get("Retry-After", exc.response.headers.get("retry-after", 1)))
+            return DeferredError(timedelta(seconds=max(1.0, retry_after)), maybe_posted=maybe_posted)
+        if error in PERMANENT:
+            return DeliveryError(f"Slack refused the post: {error}", retry_in=None, maybe_posted=maybe_posted)
+        return DeliveryError(f"Slack error: {error}", retry_in=backoff(item.attempts), maybe_posted=maybe_posted)
+
