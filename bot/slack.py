@@ -21,9 +21,9 @@ from starlette.responses import JSONResponse
 
 from bot.config import ConfigError
 from bot.gateway import AccessControl, error_code
+from bot.usecases import access as access_cases
+from bot.usecases.deps import Services
 from briefs.events import load_json
-from storage import audit
-from storage.ingest import claim_once
 
 log = logging.getLogger("leadbrief.slack")
 
@@ -49,7 +49,7 @@ def verify_token(client: WebClient) -> dict:
         raise ConfigError(f"SLACK_BOT_TOKEN was refused by Slack ({exc.response.get('error')}); check the token") from None
 
 
-def create_bolt_app(services, client: WebClient) -> App:
+def create_bolt_app(services: Services, client: WebClient) -> App:
     from handlers import actions, commands, events
 
     settings = services.settings
@@ -74,8 +74,7 @@ def create_bolt_app(services, client: WebClient) -> App:
     def ignore_redelivered_events(body, context, next):  # noqa: A002
         # Slack redelivers an event it thinks we missed (X-Slack-Retry-Num); each event_id acts once.
         event_id = body.get("event_id") if body.get("type") == "event_callback" else None
-        if event_id and not context.get(AUTHORISED) and not claim_once(
-                services.sessions, "slack", event_id, "slack.event", services.clock()):
+        if event_id and not context.get(AUTHORISED) and not access_cases.first_delivery(services, event_id):
             return BoltResponse(status=200, body="")
         next()
 
@@ -137,13 +136,12 @@ def _what(body: dict) -> str:
     return str(body.get("command") or event.get("type") or body.get("type") or "request")[:60]
 
 
-def _unattributable(services, body: dict) -> BoltResponse:
+def _unattributable(services: Services, body: dict) -> BoltResponse:
     """A request from a bot, or of a kind we do not expect: nobody to let in, so nothing happens."""
     event = body.get("event") if isinstance(body.get("event"), dict) else {}
     actor = f"bot:{event['bot_id']}" if isinstance(event.get("bot_id"), str) else "unknown"
     log.info("refused a Slack request with no person to attribute it to (%s)", _what(body))
-    with services.sessions.begin() as s:
-        audit.record(s, actor=actor, action="denied", at=services.clock(), detail=_what(body))
+    access_cases.record_denied(services, actor, _what(body))
     return BoltResponse(status=200, body="")
 
 
@@ -151,12 +149,11 @@ def _refusal(access: AccessControl) -> str:
     return f"Sorry, lead briefs are only for the sales team. To get access, {access.where()}."
 
 
-def _refuse(services, body: dict, user: str, access: AccessControl) -> BoltResponse:
+def _refuse(services: Services, body: dict, user: str, access: AccessControl) -> BoltResponse:
     """A polite refusal, visible to that person only, that says nothing about any lead. Anything that needs a
     call to Slack is sent after the ack."""
     text = _refusal(access)
-    with services.sessions.begin() as s:
-        audit.record(s, actor=user, action="denied", at=services.clock(), detail=_what(body))
+    access_cases.record_denied(services, user, _what(body))
     if body.get("command"):
         return BoltResponse(status=200, body=json.dumps({"response_type": "ephemeral", "text": text}),
                             headers={"content-type": "application/json"})
@@ -167,7 +164,7 @@ def _refuse(services, body: dict, user: str, access: AccessControl) -> BoltRespo
     return BoltResponse(status=200, body="")
 
 
-def _tell_refused(services, body: dict, user: str, text: str) -> None:
+def _tell_refused(services: Services, body: dict, user: str, text: str) -> None:
     """Where the person will see it: the conversation (response_url), their App Home, else a DM."""
     client = services.slack.client
     event = body.get("event") if isinstance(body.get("event"), dict) else {}
@@ -184,7 +181,7 @@ def _tell_refused(services, body: dict, user: str, text: str) -> None:
         log.warning("could not tell %s they have no access: %s", user, error_code(exc))
 
 
-def _decide_later(services, app: App, req: BoltRequest, user: str) -> None:
+def _decide_later(services: Services, app: App, req: BoltRequest, user: str) -> None:
     """A request acked before Slack had said who is on the team: run it through the app again once it has,
     or refuse it (still unknown after AccessControl.WAIT counts as refused)."""
     access = services.slack.access
@@ -195,8 +192,7 @@ def _decide_later(services, app: App, req: BoltRequest, user: str) -> None:
             text = _refusal(access) if access.decide(user) is False else (
                 "Sorry, I could not check that you are on the sales team just now (Slack did not say in time). "
                 "Please try again in a minute.")
-            with services.sessions.begin() as s:
-                audit.record(s, actor=user, action="denied", at=services.clock(), detail=_what(body))
+            access_cases.record_denied(services, user, _what(body))
             _tell_refused(services, body, user, text)
             return
         app.dispatch(BoltRequest(body=req.raw_body if req.mode == "http" else body, query=req.query,

@@ -30,8 +30,8 @@ class Services:
     slack: SlackContext | None = None
 
     @classmethod
-    def from_settings(cls, settings: Settings, **kwargs) -> Services:
+    def from_settings(cls, settings: Settings, *, clock: Callable[[], datetime] = utcnow) -> Services:
         engine = make_engine(settings.database_url)
-        return cls(settings=settings, engine=engine, sessions=make_sessionmaker(engine), **kwargs)
+        return cls(settings=settings, engine=engine, sessions=make_sessionmaker(engine), clock=clock)
 
 
