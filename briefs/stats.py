@@ -13,7 +13,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from briefs.blocks import MAX_BLOCKS, MAX_FALLBACK, NOT_A_FIT_REASONS, _fitted, fit_mrkdwn, mrkdwn
+from briefs.blocks import MAX_BLOCKS, MAX_FALLBACK, NOT_A_FIT_REASONS, fit_mrkdwn, mrkdwn
+from briefs.blocks import fitted as _fitted
 from briefs.markup import day, plain, shorten, terminal_safe
 
 MAX_GROUPS = 15  # per dimension in Slack; the terminal and CSV show them all

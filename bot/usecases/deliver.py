@@ -23,13 +23,13 @@ from bot.gateway import (
 )
 from bot.usecases.outcomes import DeferredError, DeliveryError, HeldForDigest, LeaseLost, Sent
 from briefs.blocks import delivered, shortened
-from briefs.followthrough import is_high_intent, next_digest_at
+from briefs.followthrough import HOT_KINDS, is_high_intent, next_digest_at
 from storage import audit, outbox
 from storage import followthrough as followthrough_store
 from storage import leads as lead_store
+from storage.followthrough import followup_state
 from storage.models import Lead, Qualification
 from storage.outbox import PendingDelivery
-from storage.workflow import followup_state
 
 log = logging.getLogger("leadbrief.slack")
 
@@ -284,7 +284,7 @@ class SlackSink:
         if q.reason == "hand_raiser":
             return q.qualified_at
         with self.services.sessions() as s:
-            hot = [a.occurred_at for a in followthrough_store.hot_kinds_since(s, q.lead_id, q.qualified_at)
+            hot = [a.occurred_at for a in followthrough_store.hot_kinds_since(s, q.lead_id, q.qualified_at, HOT_KINDS)
                    if is_high_intent(a, self.services.settings.rules)]
         return max(q.qualified_at, min(hot)) if hot else None
 
