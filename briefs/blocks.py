@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from briefs.followup import LATE, FollowUp, RepAction, SlaState, SnoozeChoice, Status
+from briefs.followup import LATE, Answer, FollowUp, RepAction, SlaState, SnoozeChoice, Status, Transition
 from briefs.markup import escape_mrkdwn, fit_mrkdwn, plain, shorten, split_mrkdwn, to_text
 from briefs.model import Brief
 from briefs.sla import human_minutes
@@ -414,6 +414,38 @@ def followup_blocks(f: FollowUp) -> list[Block]:
 # says which lead it is about.
 FOLLOWUP_BLOCK = "followup_"
 ESCALATION_BLOCK = "escalation_"
+
+
+# --- What the clicker is told -------------------------------------------------------------------
+
+
+SNOOZED_FOR = {SnoozeChoice.HOUR: "for an hour", SnoozeChoice.MORNING: "until tomorrow morning"}
+
+
+def answer_text(t: Transition, clicker: str) -> str:
+    """A rep action's answer, for the clicker alone (ephemeral, or on their App Home)."""
+    named = mention(t.named)
+    match t.answer:
+        case Answer.ALREADY_CLOSED:
+            return "This lead was already closed."
+        case Answer.CLAIMED:
+            return "It's yours. Call now: the first five minutes matter most."
+        case Answer.ALREADY_CLAIMED:
+            return f"Already claimed by {'you' if t.named == clicker else named}."
+        case Answer.CONTACTED:
+            return "First touch recorded."
+        case Answer.ALREADY_CONTACTED:
+            return f"First touch was already recorded by {named}."
+        case Answer.NOT_A_FIT:
+            return "Marked as not a fit; marketing will see your reason."
+        case Answer.SNOOZED:
+            return f"Snoozed {SNOOZED_FOR[t.snooze or SnoozeChoice.HOUR]}. You'll get a reminder in the thread when it ends."
+        case Answer.NOTHING_TO_SNOOZE:
+            return "This lead was already contacted; nothing to snooze."
+        case Answer.REASSIGNED:
+            return f"Reassigned to {named}; they have been told."
+        case Answer.ALREADY_WITH:
+            return f"It is already with {named}."
 
 
 def fit_mrkdwn_safe(text: str) -> str:

@@ -24,7 +24,7 @@ from briefs.blocks import (
     mrkdwn,
     text_size,
 )
-from briefs.followup import Answer, FollowUp, RepAction, SnoozeChoice, Status, Transition
+from briefs.followup import FollowUp, RepAction, SnoozeChoice, Status
 from briefs.markup import ago, fit_mrkdwn, plain
 from briefs.qualification import EXPLICIT_DETAIL
 from briefs.rules import Rules
@@ -349,34 +349,3 @@ def next_digest_at(now: datetime, tz: ZoneInfo, hours: BusinessHours, at: time) 
             return candidate.astimezone(UTC)
     return (local + timedelta(days=1)).astimezone(UTC)  # pragma: no cover - some day of 15 is a business day
 
-
-# --- What the clicker is told -------------------------------------------------------------------
-
-
-SNOOZED_FOR = {SnoozeChoice.HOUR: "for an hour", SnoozeChoice.MORNING: "until tomorrow morning"}
-
-
-def answer_text(t: Transition, clicker: str) -> str:
-    """A rep action's answer, for the clicker alone (ephemeral, or on their App Home)."""
-    named = mention(t.named)
-    match t.answer:
-        case Answer.ALREADY_CLOSED:
-            return "This lead was already closed."
-        case Answer.CLAIMED:
-            return "It's yours. Call now: the first five minutes matter most."
-        case Answer.ALREADY_CLAIMED:
-            return f"Already claimed by {'you' if t.named == clicker else named}."
-        case Answer.CONTACTED:
-            return "First touch recorded."
-        case Answer.ALREADY_CONTACTED:
-            return f"First touch was already recorded by {named}."
-        case Answer.NOT_A_FIT:
-            return "Marked as not a fit; marketing will see your reason."
-        case Answer.SNOOZED:
-            return f"Snoozed {SNOOZED_FOR[t.snooze or SnoozeChoice.HOUR]}. You'll get a reminder in the thread when it ends."
-        case Answer.NOTHING_TO_SNOOZE:
-            return "This lead was already contacted; nothing to snooze."
-        case Answer.REASSIGNED:
-            return f"Reassigned to {named}; they have been told."
-        case Answer.ALREADY_WITH:
-            return f"It is already with {named}."

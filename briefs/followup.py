@@ -2,8 +2,11 @@
 click or the follow-through worker makes. Pure: each transition takes the current state and returns the
 new one with what to tell the clicker; storage persists it, the use cases (bot/usecases) run it.
 
-Adding a rep action (say "Book meeting"): a member of RepAction, a transition function below, and, if it
-stops the speed-to-lead reminders, a place in STOPS_CLOCK."""
+Adding a rep action (say "Book meeting") takes four files: here, a member of RepAction (and of Answer), a
+transition function, any fields it records on FollowUp and, if it stops the speed-to-lead reminders, a place
+in STOPS_CLOCK; briefs/blocks.py, its button, its "who did what" line and its answer; bot/usecases/
+rep_actions.py, its use case; handlers/actions.py, its listener. A new FollowUp field is kept in the
+Qualification column of the same name (storage/followthrough.py maps them by name)."""
 
 from __future__ import annotations
 

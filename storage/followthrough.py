@@ -4,7 +4,7 @@ with a compare-and-set UPDATE, so that of several workers exactly one acts on it
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, func, or_, select, text, update
@@ -52,10 +52,11 @@ def card_of(lead: Lead, q: Qualification) -> LeadCard:
 
 # --- The follow-up state: a repository for the state machine in briefs.followup --------------------
 
-# FollowUp's fields kept in Qualification columns of the same name; closed_* are the status_* columns.
-_SAME_NAME = ("status", "claimed_by", "claimed_at", "contacted_by", "contacted_at", "qualified_at", "rep_user",
-              "sla_due_at", "sla_state", "snoozed_until", "snoozed_by", "reassigned_by", "reassigned_at", "nudge_at")
+# FollowUp's fields are kept in Qualification columns of the same name (a new field needs only its column),
+# but for closed_*, kept in the status_* columns, and what is shown beside the state, kept elsewhere.
 _CLOSED = (("closed_by", "status_by"), ("closed_at", "status_changed_at"), ("closed_reason", "status_reason"))
+_ELSEWHERE = {"qualification_id", "queue_reason", "crm_url"}
+_SAME_NAME = tuple(f.name for f in fields(FollowUp) if f.name not in _ELSEWHERE | {name for name, _ in _CLOSED})
 
 
 def followup_state(q: Qualification, queue_reason: str | None, crm_url: str | None) -> FollowUp:

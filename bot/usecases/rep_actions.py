@@ -19,7 +19,8 @@ from bot.usecases import followup as steps
 from bot.usecases.deps import Services
 from bot.usecases.followup import refresh
 from briefs import followup
-from briefs.followthrough import answer_text, passed_on, snooze_until
+from briefs.blocks import answer_text
+from briefs.followthrough import passed_on, snooze_until
 from briefs.followup import RepAction, SnoozeChoice, Status, Transition
 from storage import audit
 from storage import followthrough as store
