@@ -62,7 +62,7 @@ class SnoozeChoice(StrEnum):
     MORNING = "morning"
 
 
-class Nudge(StrEnum):
+class NudgeKind(StrEnum):
     """A step of the follow-through worker: what it posts (metrics and the message log use these names)."""
 
     REMIND = "remind"
@@ -233,7 +233,7 @@ class Step:
     """What the worker does with a due step: post `nudge` (None: nothing), then leave the clock at
     `sla_state` with its next step at `nudge_at` (None: none); `ends_snooze`: the snooze is cleared."""
 
-    nudge: Nudge | None
+    nudge: NudgeKind | None
     sla_state: str | None
     nudge_at: datetime | None
     ends_snooze: bool = False
@@ -248,10 +248,10 @@ def next_step(due: Due, *, reachable: bool, now: datetime, escalate_at: datetime
         return Step(None, state, None)
     if due.snoozed_until is not None and due.snoozed_until <= now:
         if due.claimed or state in (None, SlaState.MET, SlaState.ESCALATED):
-            return Step(Nudge.SNOOZE_OVER, state, None, ends_snooze=True)
-        return Step(Nudge.SNOOZE_OVER, SlaState.REMINDED, escalate_at, ends_snooze=True)
+            return Step(NudgeKind.SNOOZE_OVER, state, None, ends_snooze=True)
+        return Step(NudgeKind.SNOOZE_OVER, SlaState.REMINDED, escalate_at, ends_snooze=True)
     if due.claimed or state not in (SlaState.RUNNING, SlaState.REMINDED):
         return Step(None, state, None)
     if state == SlaState.RUNNING:
-        return Step(Nudge.REMIND, SlaState.REMINDED, escalate_at)
-    return Step(Nudge.ESCALATE, SlaState.ESCALATED, None)
+        return Step(NudgeKind.REMIND, SlaState.REMINDED, escalate_at)
+    return Step(NudgeKind.ESCALATE, SlaState.ESCALATED, None)

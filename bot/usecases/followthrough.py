@@ -26,7 +26,7 @@ from bot.usecases.deps import Services
 from bot.usecases.followup import refresh, send
 from briefs import followthrough as domain
 from briefs.blocks import Message
-from briefs.followup import OPEN_STATUSES, Due, Nudge, next_step
+from briefs.followup import OPEN_STATUSES, Due, NudgeKind, next_step
 from storage import followthrough as store
 
 log = logging.getLogger("leadbrief.followthrough")
@@ -146,7 +146,7 @@ class FollowThrough:
         refresh(self.services, self.client, nudge.qualification_id)
         return 1
 
-    def _nudge_failed(self, kind: Nudge, nudge: store.Nudge, posted: store.Posted,
+    def _nudge_failed(self, kind: NudgeKind, nudge: store.Nudge, posted: store.Posted,
                       taken: tuple[str | None, datetime | None], code: str, now: datetime) -> None:
         qid = nudge.qualification_id
         with self.services.sessions.begin() as s:
@@ -155,7 +155,7 @@ class FollowThrough:
                 log.warning("follow-through %s for qualification %d not posted (%s); trying again in %s", kind, qid,
                             code, later)
                 store.retry_later(s, nudge, taken, now + later)
-            elif kind == Nudge.REMIND and self.queue and posted.channel != self.queue:
+            elif kind == NudgeKind.REMIND and self.queue and posted.channel != self.queue:
                 # The brief's place is gone (archived, bot removed): the rep cannot see a reminder there,
                 # so the team queue is asked now instead of after the escalation delay.
                 log.warning("reminder for qualification %d: the brief's channel is unreachable (%s); "
@@ -165,11 +165,11 @@ class FollowThrough:
                 log.warning("follow-through %s for qualification %d not posted: %s (no retry can fix it)", kind,
                             qid, code)
 
-    def _post_nudge(self, kind: Nudge, p: store.Posted, waited: float) -> None:
+    def _post_nudge(self, kind: NudgeKind, p: store.Posted, waited: float) -> None:
         sla = self.policy.sla_for(p.reason)
-        if kind == Nudge.SNOOZE_OVER:
+        if kind == NudgeKind.SNOOZE_OVER:
             self._reply(p, domain.snooze_over(p.card, p.rep_user), kind)
-        elif kind == Nudge.REMIND:
+        elif kind == NudgeKind.REMIND:
             self._reply(p, domain.reminder(p.card, p.rep_user, waited, sla), kind)
         elif p.channel == self.queue or not self.queue:
             # Already in the team queue: say it again where the whole channel sees it.

@@ -8,7 +8,7 @@ from briefs.followup import (
     Answer,
     Due,
     FollowUp,
-    Nudge,
+    NudgeKind,
     RepAction,
     SlaState,
     SnoozeChoice,
@@ -36,7 +36,7 @@ def test_stored_strings_are_unchanged():
     assert [s.value for s in SlaState] == ["running", "reminded", "escalated", "met"]
     assert [a.value for a in RepAction] == ["lead_claim", "lead_contacted", "lead_not_a_fit", "lead_snooze",
                                             "lead_reassign"]
-    assert [n.value for n in Nudge] == ["remind", "escalate", "snooze_over"]
+    assert [n.value for n in NudgeKind] == ["remind", "escalate", "snooze_over"]
 
 
 def test_a_claim_stops_the_clock_and_makes_the_claimer_the_owner():
@@ -115,9 +115,9 @@ def step(state, snoozed_until=None, claimed=False, reachable=True):
 
 def test_the_workers_steps_remind_then_escalate_unless_someone_picked_the_lead_up():
     r = step(SlaState.RUNNING)
-    assert (r.nudge, r.sla_state, r.nudge_at) == (Nudge.REMIND, SlaState.REMINDED, LATER)
+    assert (r.nudge, r.sla_state, r.nudge_at) == (NudgeKind.REMIND, SlaState.REMINDED, LATER)
     e = step(SlaState.REMINDED)
-    assert (e.nudge, e.sla_state, e.nudge_at) == (Nudge.ESCALATE, SlaState.ESCALATED, None)
+    assert (e.nudge, e.sla_state, e.nudge_at) == (NudgeKind.ESCALATE, SlaState.ESCALATED, None)
     for quiet in (step(SlaState.RUNNING, claimed=True), step(SlaState.MET), step(None), step(SlaState.ESCALATED),
                   step(SlaState.RUNNING, reachable=False)):
         assert quiet.nudge is None and quiet.nudge_at is None and not quiet.ends_snooze
@@ -125,9 +125,9 @@ def test_the_workers_steps_remind_then_escalate_unless_someone_picked_the_lead_u
 
 def test_a_snooze_that_is_over_is_said_and_counts_as_the_reminder_on_a_running_clock():
     over = step(SlaState.RUNNING, snoozed_until=NOW)
-    assert (over.nudge, over.sla_state, over.nudge_at, over.ends_snooze) == (Nudge.SNOOZE_OVER, SlaState.REMINDED,
+    assert (over.nudge, over.sla_state, over.nudge_at, over.ends_snooze) == (NudgeKind.SNOOZE_OVER, SlaState.REMINDED,
                                                                             LATER, True)
     claimed = step(SlaState.MET, snoozed_until=NOW, claimed=True)
-    assert (claimed.nudge, claimed.sla_state, claimed.nudge_at) == (Nudge.SNOOZE_OVER, SlaState.MET, None)
+    assert (claimed.nudge, claimed.sla_state, claimed.nudge_at) == (NudgeKind.SNOOZE_OVER, SlaState.MET, None)
     not_yet = step(SlaState.RUNNING, snoozed_until=LATER)
-    assert not_yet.nudge == Nudge.REMIND
+    assert not_yet.nudge == NudgeKind.REMIND
