@@ -26,6 +26,9 @@ from handlers.events import publish_home
 
 log = logging.getLogger("leadbrief.actions")
 
+GONE = "This lead no longer exists."
+OUT_OF_DATE = "That button is out of date; look the lead up with `/lead`."
+
 
 def register(app) -> None:
     app.action(RepAction.CLAIM)(on_claim)
@@ -97,10 +100,6 @@ def _dm(client, user: str, reply: dict) -> None:
         client.chat_postMessage(channel=user, unfurl_links=False, unfurl_media=False, **reply)
     except (SlackApiError, OSError) as exc:
         log.warning("could not answer %s by DM: %s", user, error_code(exc))
-
-
-GONE = "This lead no longer exists."
-OUT_OF_DATE = "That button is out of date; look the lead up with `/lead`."
 
 
 def _visible(services, user: str):
