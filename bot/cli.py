@@ -334,7 +334,7 @@ def cmd_forget(args, settings: Settings) -> int:
         errors = [f"{c} {t}: Slack is not configured (SLACK_BOT_TOKEN)" for c, t in done.posted]
     else:
         from bot.gateway import web_client
-        from bot.usecases.followthrough import digest_without
+        from bot.usecases.followup import digest_without
 
         errors = redact_posted(web_client(settings, interactive=False), done.posted, now,
                                replacement=lambda channel, ts: digest_without(services, channel, ts))

@@ -4,13 +4,19 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, Protocol
 
+from briefs.followup import LATE, Answer, FollowUp, RepAction, SlaState, SnoozeChoice, Status, Transition
 from briefs.markup import escape_mrkdwn, fit_mrkdwn, plain, shorten, split_mrkdwn, to_text
 from briefs.model import Brief
 from briefs.sla import human_minutes
+
+# A Block Kit block, and a message ({"text": ..., "blocks": [...]}) or view: JSON objects.
+Block = dict[str, Any]
+Message = dict[str, Any]
 
 MAX_BLOCKS = 50
 MAX_SECTION = 3000
@@ -20,7 +26,7 @@ MAX_FALLBACK = 3000
 MAX_URL = 3000
 
 
-def mrkdwn(text: str) -> dict:
+def mrkdwn(text: str) -> dict[str, Any]:
     """A mrkdwn text object. verbatim: Slack must not auto-link URLs, channel names or @mentions typed as
     plain text; only the `<...>` tokens we write ourselves are parsed, and lead text can hold none."""
     return {"type": "mrkdwn", "text": text, "verbatim": True}
@@ -43,7 +49,7 @@ def _units(text: str) -> int:
     return len(text.encode("utf-16-le")) // 2
 
 
-def text_size(blocks) -> int:
+def text_size(blocks: object) -> int:
     """The text in blocks (or a message), all together, as Slack adds it up for msg_blocks_too_long: every
     `text` string anywhere in them. In UTF-16 units: Slack does not say whether it counts those or code
     points, so we take the larger (an emoji is one code point, two units)."""
@@ -89,7 +95,7 @@ class Cut:
         return out if len(out) <= limit else None
 
 
-def _fitted(head: str, rendered_lines: list, limit: int = MAX_SECTION) -> dict:
+def fitted(head: str, rendered_lines: Sequence[str | Cut], limit: int = MAX_SECTION) -> Block:
     """A section of mrkdwn lines under `head`, within `limit` characters: a `Cut` line that does not fit whole
     is shortened; whole lines that do not fit are counted ('…and N more')."""
     lines = rendered_lines
@@ -97,6 +103,7 @@ def _fitted(head: str, rendered_lines: list, limit: int = MAX_SECTION) -> dict:
     used = len(head)
     for i, line in enumerate(lines):
         rendered = line.render() if isinstance(line, Cut) else line
+        assert rendered is not None  # a Cut without a limit renders whole
         rest = len(lines) - i - 1
         reserve = len(f"\n…and {rest} more") if rest else 0
         if used + len(rendered) + 1 + reserve > limit:
@@ -121,23 +128,23 @@ class Part:
     shorter ones), or [] to leave them out. A lower `rank` is cut first."""
 
     rank: int
-    render: Callable[[int], list[dict]]
+    render: Callable[[int], list[Block]]
     limit: int = MAX_SECTION
 
 
-def fit_total(parts: list, budget: int) -> list[dict]:
+def fit_total(parts: Sequence[Part | Block], budget: int) -> list[Block]:
     """The blocks of `parts` (a Part, or a block dict that is kept as it is) with at most `budget` characters
     of text in all (text_size): the lowest-ranked parts are cut first, later ones before earlier ones."""
     shown = [p.render(p.limit) if isinstance(p, Part) else [p] for p in parts]
     sizes = [text_size(s) for s in shown]
     over = sum(sizes) - budget
-    order = sorted((i for i, p in enumerate(parts) if isinstance(p, Part)), key=lambda i: (parts[i].rank, -i))
-    for i in order:
+    cuttable = {i: p for i, p in enumerate(parts) if isinstance(p, Part)}
+    for i in sorted(cuttable, key=lambda i: (cuttable[i].rank, -i)):
         limit = sizes[i]
         while over > 0 and shown[i]:
             # Exactly what is needed first; then (text_size counts UTF-16 units) a little more each time.
             limit = limit - over if limit == sizes[i] else min(limit - over, limit * 19 // 20)
-            shown[i] = parts[i].render(limit) if limit > 0 else []
+            shown[i] = cuttable[i].render(limit) if limit > 0 else []
             size = text_size(shown[i])
             over += size - sizes[i]
             sizes[i] = size
@@ -146,18 +153,18 @@ def fit_total(parts: list, budget: int) -> list[dict]:
     return [b for blocks in shown for b in blocks]
 
 
-def _section_part(rank: int, block_id: str, head: str, lines: list) -> Part:
-    def render(limit: int) -> list[dict]:
+def _section_part(rank: int, block_id: str, head: str, lines: Sequence[str | Cut]) -> Part:
+    def render(limit: int) -> list[Block]:
         if limit < len(head) + MIN_CUT:
             return []
-        return [{"type": "section", "block_id": block_id, **_fitted(head, lines, min(limit, MAX_SECTION))}]
+        return [{"type": "section", "block_id": block_id, **fitted(head, lines, min(limit, MAX_SECTION))}]
 
     return Part(rank, render)
 
 
 def _line_part(rank: int, block_id: str, kind: str, line: Cut) -> Part:
     """One section or context of one line of text."""
-    def render(limit: int) -> list[dict]:
+    def render(limit: int) -> list[Block]:
         text = line.render(min(limit, MAX_SECTION if kind == "section" else MAX_CONTEXT))
         if text is None:
             return []
@@ -168,10 +175,10 @@ def _line_part(rank: int, block_id: str, kind: str, line: Cut) -> Part:
     return Part(rank, render)
 
 
-def _lines_part(block: dict, rank: int) -> Part:
+def _lines_part(block: Block, rank: int) -> Part:
     """An already-rendered block the budget may cut: a section loses whole lines from its end (its first line,
     the title, stays) and is counted ('…and N more'); any other block is kept whole or left out."""
-    def render(limit: int) -> list[dict]:
+    def render(limit: int) -> list[Block]:
         if text_size(block) <= limit:
             return [block]
         text = block.get("text", {}).get("text") if block["type"] == "section" else None
@@ -200,16 +207,16 @@ BRIEF_RANKS = {"brief_notes": 10, "brief_engagement": 20, "brief_words": 30, "br
                "brief_talk": 50, "brief_status": 60, "brief_warning": 70, "brief_why": 80, "brief_footer": 90}
 
 
-def shrink(message: dict, budget: int = SHORT_BUDGET) -> dict:
+def shrink(message: Message, budget: int = SHORT_BUDGET) -> Message:
     """An already-built message cut to half its text or `budget`, whichever is less, for when Slack refuses it
     all the same (it counts differently from us after all), saying so. A brief loses its parts in BRIEF_RANKS
     order (the queue notice and the follow-up state stay); any other message loses sections and contexts from
     its end, and keeps at least its fallback text. Headers and buttons stay."""
     note = {"type": "context", "elements": [mrkdwn(SHORTENED)]}
     tagged = any(b.get("block_id") in BRIEF_RANKS for b in message["blocks"])
-    parts = []
+    parts: list[Part | Block] = []
     for b in message["blocks"]:
-        rank = BRIEF_RANKS.get(b.get("block_id")) if tagged else 0 if b["type"] in ("section", "context") else None
+        rank = BRIEF_RANKS.get(b.get("block_id", "")) if tagged else 0 if b["type"] in ("section", "context") else None
         parts.append(b if rank is None else _lines_part(b, rank))
     blocks = fit_total(parts, min(budget, text_size(message["blocks"]) // 2) - text_size(note))
     if not any(b["type"] in ("section", "header") for b in blocks) and message.get("text"):
@@ -228,8 +235,9 @@ def _section_lines(title: str, lines: list[str]) -> list[Cut]:
 
 def _own_words(brief: Brief) -> Part:
     words = brief.own_words
+    assert words is not None  # to_blocks asks for them only when there are some
     title = f"In their own words ({plain(words.form)})" if words.form else "In their own words"
-    lines: list[Cut] = []
+    lines: list[str | Cut] = []
     if words.quote:
         # The lead's line breaks are kept, each line quoted; the whole quote is at most 1,500 characters.
         lines.append(Cut(plain(words.quote), 1500, quote=True))
@@ -237,11 +245,11 @@ def _own_words(brief: Brief) -> Part:
     return _section_part(BRIEF_RANKS["brief_words"], "brief_words", "*" + fit_mrkdwn(title, 290) + "*\n", lines)
 
 
-def to_blocks(brief: Brief, budget: int = BRIEF_BUDGET) -> dict:
+def to_blocks(brief: Brief, budget: int = BRIEF_BUDGET) -> Message:
     """The brief as a message with at most `budget` characters of text (by default, room is left for the
     follow-up that delivered() adds): marketing's notes, then the activity list, then the lead's own words…
     are cut first; the header, why now, the opener and the buttons last or never."""
-    parts: list = [
+    parts: list[Part | Block] = [
         {
             "type": "header",
             "text": {"type": "plain_text", "text": shorten(to_text(f"{brief.icon} {brief.headline}"), MAX_HEADER), "emoji": True},
@@ -266,7 +274,7 @@ def to_blocks(brief: Brief, budget: int = BRIEF_BUDGET) -> dict:
     track = brief.talk_track
     # At most 1,000 + 3 × 400 + 400 characters plus bullets: always within a section's 3,000. Cut from the end:
     # the next step and the questions go before the opener.
-    lines = []
+    lines: list[str | Cut] = []
     if track.opener:
         lines.append(Cut(track.opener, 1000, lead="> "))
     lines += [Cut(q, 400, lead="• ") for q in track.questions[:3]]
@@ -298,14 +306,9 @@ def to_blocks(brief: Brief, budget: int = BRIEF_BUDGET) -> dict:
 
 # --- Delivered briefs: queue notice, who did what, and the buttons ------------------------------
 
-ACTION_CLAIM = "lead_claim"
-ACTION_CONTACTED = "lead_contacted"
-ACTION_NOT_A_FIT = "lead_not_a_fit"
 ACTION_OPEN_CRM = "open_crm"
 ACTION_OPEN_BRIEF = "lead_open"
-ACTION_SNOOZE = "lead_snooze"
-ACTION_REASSIGN = "lead_reassign"
-SNOOZE_CHOICES = (("1h", "1 hour"), ("morning", "Tomorrow morning"))
+SNOOZE_CHOICES = ((SnoozeChoice.HOUR, "1 hour"), (SnoozeChoice.MORNING, "Tomorrow morning"))
 NOT_A_FIT_VIEW = "not_a_fit_view"
 NOT_A_FIT_REASONS = (
     ("no_budget", "No budget"),
@@ -319,32 +322,8 @@ NOT_A_FIT_REASONS = (
 _USER = re.compile(r"^[UW][A-Z0-9]{2,}$")
 
 
-@dataclass(frozen=True)
-class FollowUp:
-    qualification_id: int
-    status: str = "open"
-    queue_reason: str | None = None
-    claimed_by: str | None = None
-    claimed_at: datetime | None = None
-    contacted_by: str | None = None
-    contacted_at: datetime | None = None
-    closed_by: str | None = None
-    closed_at: datetime | None = None
-    closed_reason: str | None = None
-    crm_url: str | None = None
-    qualified_at: datetime | None = None
-    # Follow-through: the speed-to-lead clock, snooze and reassignment.
-    rep_user: str | None = None
-    sla_due_at: datetime | None = None
-    sla_state: str | None = None  # running, reminded, escalated, met
-    snoozed_until: datetime | None = None
-    snoozed_by: str | None = None
-    reassigned_by: str | None = None
-    reassigned_at: datetime | None = None
-
-
-def _mention(user_id: str | None) -> str:
-    # Only ids Slack gave us become mentions; anything else is shown as text.
+def mention(user_id: str | None) -> str:
+    """A Slack user as mrkdwn: only ids Slack gave us become mentions; anything else is shown as text."""
     return f"<@{user_id}>" if user_id and _USER.match(user_id) else fit_mrkdwn(plain(user_id) or "someone", 200)
 
 
@@ -357,12 +336,12 @@ def _sla_line(f: FollowUp) -> str | None:
     if not f.qualified_at:
         return None
     parts = [f"⏱️ Qualified {_clock(f.qualified_at)}"]
-    if f.status in ("not_a_fit", "closed") or f.contacted_at:
+    if f.closed or f.contacted_at:
         return parts[0]
     if f.snoozed_until:
-        parts.append(f"😴 snoozed until {_clock(f.snoozed_until)} by {_mention(f.snoozed_by)}")
-    elif f.sla_state in ("reminded", "escalated") and not f.claimed_by:
-        parts.append("🔴 *not called in time*" + (": the team queue was asked" if f.sla_state == "escalated" else ""))
+        parts.append(f"😴 snoozed until {_clock(f.snoozed_until)} by {mention(f.snoozed_by)}")
+    elif f.sla_state in LATE and not f.claimed_by:
+        parts.append("🔴 *not called in time*" + (": the team queue was asked" if f.sla_state == SlaState.ESCALATED else ""))
     elif f.sla_due_at and not f.claimed_by:
         parts.append(f"call by {_clock(f.sla_due_at)}")
     return " · ".join(parts)
@@ -375,54 +354,98 @@ def _after(f: FollowUp, when: datetime | None) -> str:
     return f", {human_minutes((when - f.qualified_at).total_seconds() / 60)} after it qualified"
 
 
-def _button(text: str, action_id: str, value: str, style: str | None = None) -> dict:
-    b = {"type": "button", "action_id": action_id, "text": {"type": "plain_text", "text": text}, "value": value}
+def button(text: str, action_id: str, value: str, style: str | None = None) -> Block:
+    """A Block Kit button; `style`: "primary" or "danger"."""
+    b: Block = {"type": "button", "action_id": action_id, "text": {"type": "plain_text", "text": text}, "value": value}
     if style:
         b["style"] = style
     return b
 
 
-def followup_blocks(f: FollowUp) -> list[dict]:
-    blocks: list[dict] = []
+def not_a_fit_label(reason: str | None) -> str:
+    """A not-a-fit reason as shown: the label of a code from NOT_A_FIT_REASONS, else the words given (escaped)."""
+    return dict(NOT_A_FIT_REASONS).get(reason or "", None) or fit_mrkdwn(plain(reason), 600)
+
+
+def followup_blocks(f: FollowUp) -> list[Block]:
+    blocks: list[Block] = []
     done = []
     if f.claimed_by:
-        done.append(f"✋ Claimed by {_mention(f.claimed_by)} {_clock(f.claimed_at)}{_after(f, f.claimed_at)}")
+        done.append(f"✋ Claimed by {mention(f.claimed_by)} {_clock(f.claimed_at)}{_after(f, f.claimed_at)}")
     if f.contacted_by:
-        done.append(f"📞 Contacted by {_mention(f.contacted_by)} {_clock(f.contacted_at)}{_after(f, f.contacted_at)}")
-    if f.status == "not_a_fit":
-        reason = dict(NOT_A_FIT_REASONS).get(f.closed_reason or "", None) or fit_mrkdwn(plain(f.closed_reason), 600)
-        done.append(f"🚫 Not a fit ({reason}), marked by {_mention(f.closed_by)} {_clock(f.closed_at)}")
+        done.append(f"📞 Contacted by {mention(f.contacted_by)} {_clock(f.contacted_at)}{_after(f, f.contacted_at)}")
+    if f.status == Status.NOT_A_FIT:
+        done.append(f"🚫 Not a fit ({not_a_fit_label(f.closed_reason)}), marked by {mention(f.closed_by)} "
+                    f"{_clock(f.closed_at)}")
     if f.reassigned_by and f.rep_user:
-        done.append(f"➡️ Reassigned to {_mention(f.rep_user)} by {_mention(f.reassigned_by)} {_clock(f.reassigned_at)}")
+        done.append(f"➡️ Reassigned to {mention(f.rep_user)} by {mention(f.reassigned_by)} {_clock(f.reassigned_at)}")
     sla = _sla_line(f)
     if sla:
         done.insert(0, sla)
     if done:
         blocks.append({"type": "context", "elements": [mrkdwn(fit_mrkdwn_safe(" · ".join(done)))]})
     value = str(f.qualification_id)
-    buttons = []
-    open_ = f.status not in ("not_a_fit", "closed")
+    buttons: list[Block] = []
+    open_ = not f.closed
     if open_ and not f.claimed_by:
-        buttons.append(_button("Claim", ACTION_CLAIM, value, "primary"))
+        buttons.append(button("Claim", RepAction.CLAIM, value, "primary"))
     if open_ and not f.contacted_at:
-        buttons.append(_button("Contacted", ACTION_CONTACTED, value, None if not f.claimed_by else "primary"))
+        buttons.append(button("Contacted", RepAction.CONTACTED, value, None if not f.claimed_by else "primary"))
     if open_ and not f.contacted_at:
         buttons.append({
-            "type": "static_select", "action_id": ACTION_SNOOZE,
+            "type": "static_select", "action_id": RepAction.SNOOZE,
             "placeholder": {"type": "plain_text", "text": "Snooze"},
             "options": [{"text": {"type": "plain_text", "text": label}, "value": f"{code}:{value}"}
                         for code, label in SNOOZE_CHOICES],
         })
     if open_:
-        buttons.append({"type": "users_select", "action_id": ACTION_REASSIGN,
+        buttons.append({"type": "users_select", "action_id": RepAction.REASSIGN,
                         "placeholder": {"type": "plain_text", "text": "Reassign"}})
-        buttons.append(_button("Not a fit", ACTION_NOT_A_FIT, value))
+        buttons.append(button("Not a fit", RepAction.NOT_A_FIT, value))
     if f.crm_url and len(f.crm_url) <= MAX_URL:
         buttons.append({"type": "button", "action_id": ACTION_OPEN_CRM, "text": {"type": "plain_text", "text": "Open in CRM ↗"},
                         "url": f.crm_url})
     if buttons:
-        blocks.append({"type": "actions", "block_id": f"followup_{f.qualification_id}", "elements": buttons})
+        blocks.append({"type": "actions", "block_id": f"{FOLLOWUP_BLOCK}{f.qualification_id}", "elements": buttons})
     return blocks
+
+
+# The block_id of a brief's buttons, and of an escalation's, before the qualification id: a click's block_id
+# says which lead it is about.
+FOLLOWUP_BLOCK = "followup_"
+ESCALATION_BLOCK = "escalation_"
+
+
+# --- What the clicker is told -------------------------------------------------------------------
+
+
+SNOOZED_FOR = {SnoozeChoice.HOUR: "for an hour", SnoozeChoice.MORNING: "until tomorrow morning"}
+
+
+def answer_text(t: Transition, clicker: str) -> str:
+    """A rep action's answer, for the clicker alone (ephemeral, or on their App Home)."""
+    named = mention(t.named)
+    match t.answer:
+        case Answer.ALREADY_CLOSED:
+            return "This lead was already closed."
+        case Answer.CLAIMED:
+            return "It's yours. Call now: the first five minutes matter most."
+        case Answer.ALREADY_CLAIMED:
+            return f"Already claimed by {'you' if t.named == clicker else named}."
+        case Answer.CONTACTED:
+            return "First touch recorded."
+        case Answer.ALREADY_CONTACTED:
+            return f"First touch was already recorded by {named}."
+        case Answer.NOT_A_FIT:
+            return "Marked as not a fit; marketing will see your reason."
+        case Answer.SNOOZED:
+            return f"Snoozed {SNOOZED_FOR[t.snooze or SnoozeChoice.HOUR]}. You'll get a reminder in the thread when it ends."
+        case Answer.NOTHING_TO_SNOOZE:
+            return "This lead was already contacted; nothing to snooze."
+        case Answer.REASSIGNED:
+            return f"Reassigned to {named}; they have been told."
+        case Answer.ALREADY_WITH:
+            return f"It is already with {named}."
 
 
 def fit_mrkdwn_safe(text: str) -> str:
@@ -430,36 +453,54 @@ def fit_mrkdwn_safe(text: str) -> str:
     return text if len(text) <= MAX_CONTEXT else text[: MAX_CONTEXT - 1] + "…"
 
 
-def delivered(payload: dict, f: FollowUp, budget: int = TEXT_BUDGET) -> dict:
+# A brief's anchors (block_ids given by to_blocks): the follow-up goes after its head (the header, then the
+# status line) and before its footer. The header itself is found by its type: it never had a block_id.
+HEAD_ANCHOR = "brief_status"
+FOOTER_ANCHOR = "brief_footer"
+LINKS_BLOCK = "lead_links"
+
+
+def _split(blocks: list[Block]) -> tuple[list[Block], list[Block], list[Block]]:
+    """A stored brief as (head, body, footer). By its anchors; a brief stored before its blocks had ids, by
+    position: the first block and a context after it, and a context at the end."""
+    if any(b.get("block_id") in BRIEF_RANKS for b in blocks):
+        n = 1 if blocks and blocks[0]["type"] == "header" else 0
+        if len(blocks) > n and blocks[n].get("block_id") == HEAD_ANCHOR:
+            n += 1
+        footer = 1 if len(blocks) > n and blocks[-1].get("block_id") == FOOTER_ANCHOR else 0
+    else:
+        n = 2 if len(blocks) > 1 and blocks[1]["type"] == "context" else 1
+        footer = 1 if len(blocks) > n and blocks[-1]["type"] == "context" else 0
+    return blocks[:n], blocks[n:len(blocks) - footer], blocks[len(blocks) - footer:]
+
+
+def delivered(payload: Message, f: FollowUp, budget: int = TEXT_BUDGET) -> Message:
     """The stored brief with the queue notice up top and the follow-up state and buttons below, within
     `budget`: to_blocks left room for these, and if they need more the brief's least important parts go."""
-    base = [b for b in payload["blocks"] if b.get("block_id") != "lead_links"]
-    n = 2 if len(base) > 1 and base[1]["type"] == "context" else 1
-    head, rest = base[:n], base[n:]
-    notice = []
+    head, body, footer = _split([b for b in payload["blocks"] if b.get("block_id") != LINKS_BLOCK])
+    notice: list[Block] = []
     if f.queue_reason:
         text = f"📥 *Unassigned queue:* {fit_mrkdwn(plain(f.queue_reason), 1000)}. Claim it and call."
         notice.append({"type": "section", "text": mrkdwn(text)})
-    footer = rest[-1:] if rest and rest[-1]["type"] == "context" else []
-    body = rest[: len(rest) - len(footer)]
     state = followup_blocks(f)
     blocks = head + notice + body + state + footer
     message = {"text": payload["text"], "blocks": blocks[:MAX_BLOCKS]}
     if text_size(message["blocks"]) <= budget:
         return message
     # Only the body is cut, by its parts' names (block_id); a brief stored before they had names, from its end.
-    cut = [b if b["type"] not in ("section", "context") else _lines_part(b, BRIEF_RANKS.get(b.get("block_id"), 0))
-           for b in body]
-    return {**message, "blocks": fit_total(head + notice + cut + state + footer, budget)[:MAX_BLOCKS]}
+    cut: list[Part | Block] = [
+        b if b["type"] not in ("section", "context") else _lines_part(b, BRIEF_RANKS.get(b.get("block_id", ""), 0))
+        for b in body]
+    return {**message, "blocks": fit_total([*head, *notice, *cut, *state, *footer], budget)[:MAX_BLOCKS]}
 
 
-def shortened(payload: dict, f: FollowUp) -> dict:
+def shortened(payload: Message, f: FollowUp) -> Message:
     """The brief for when Slack refuses it all the same (msg_blocks_too_long): cut to SHORT_BUDGET by its
     parts' ranks (the header, why now and the buttons last)."""
     return shrink(delivered(payload, f))
 
 
-def not_a_fit_view(qualification_id: int, channel: str | None, ts: str | None, lead_name: str) -> dict:
+def not_a_fit_view(qualification_id: int, channel: str | None, ts: str | None, lead_name: str) -> Message:
     meta = json.dumps({"q": qualification_id, "channel": channel, "ts": ts})
     return {
         "type": "modal",
@@ -491,19 +532,30 @@ def not_a_fit_view(qualification_id: int, channel: str | None, ts: str | None, l
     }
 
 
-def search_blocks(query: str, matches: list) -> dict:
+class SearchMatch(Protocol):
+    @property
+    def name(self) -> str: ...
+    @property
+    def title(self) -> str | None: ...
+    @property
+    def company(self) -> str | None: ...
+    @property
+    def email(self) -> str: ...
+
+
+def search_blocks(query: str, matches: Sequence[SearchMatch]) -> Message:
     """Up to ten matches, each with a button that opens its brief."""
     q = fit_mrkdwn(plain(query), 500)
     if not matches:
         return {"text": f"No lead matches {q}", "blocks": []}
-    blocks: list[dict] = [{"type": "section", "text": mrkdwn(f"*{len(matches)} lead{'s' if len(matches) != 1 else ''} matching “{q}”*")}]
+    blocks: list[Block] = [{"type": "section", "text": mrkdwn(f"*{len(matches)} lead{'s' if len(matches) != 1 else ''} matching “{q}”*")}]
     room = TEXT_BUDGET - text_size(blocks) - 100  # and room for the "…and N more" line
     shown = matches[:10]
     for i, m in enumerate(shown):
         role = ", ".join(p for p in (m.title, m.company) if p)
         line = f"*{fit_mrkdwn(plain(m.name), 750)}*" + (f" · {fit_mrkdwn(plain(role), 1500)}" if role else "")
         line += f"\n{fit_mrkdwn(plain(m.email), 600)}"
-        block = {"type": "section", "text": mrkdwn(line), "accessory": _button("Open brief", ACTION_OPEN_BRIEF, m.email)}
+        block = {"type": "section", "text": mrkdwn(line), "accessory": button("Open brief", ACTION_OPEN_BRIEF, m.email)}
         room -= text_size(block)
         if room < 0:
             shown = shown[:i]
@@ -515,11 +567,11 @@ def search_blocks(query: str, matches: list) -> dict:
     return {"text": f"{len(matches)} leads matching {q}", "blocks": blocks}
 
 
-def note_message(user_id: str, text: str, when: datetime) -> dict:
+def note_message(user_id: str, text: str, when: datetime) -> Message:
     """A `/lead note` in the brief's thread: who wrote it and when, then the note (escaped, its line breaks
     kept) in as many sections as it needs, within the text budget; a note cut short says so."""
-    by = f"📝 Note from {_mention(user_id)}, {_clock(when)}"
-    blocks: list[dict] = [{"type": "context", "elements": [mrkdwn(by)]}]
+    by = f"📝 Note from {mention(user_id)}, {_clock(when)}"
+    blocks: list[Block] = [{"type": "context", "elements": [mrkdwn(by)]}]
     room = TEXT_BUDGET - text_size(blocks) - len(SHORTENED_NOTE)
     pieces, cut = split_mrkdwn(plain(text), MAX_SECTION, room, lines=True)
     blocks += [{"type": "section", "text": mrkdwn(piece)} for piece in pieces]
@@ -528,7 +580,7 @@ def note_message(user_id: str, text: str, when: datetime) -> dict:
         cut = True
     if cut:
         blocks.append({"type": "context", "elements": [mrkdwn(SHORTENED_NOTE)]})
-    fallback = f"📝 Note from {_mention(user_id)}: “" + fit_mrkdwn(plain(text), MAX_FALLBACK - 300) + "”"
+    fallback = f"📝 Note from {mention(user_id)}: “" + fit_mrkdwn(plain(text), MAX_FALLBACK - 300) + "”"
     return {"text": fallback, "blocks": blocks}
 
 

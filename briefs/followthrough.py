@@ -6,22 +6,25 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from briefs.blocks import (
-    ACTION_CLAIM,
     ACTION_OPEN_BRIEF,
+    ESCALATION_BLOCK,
     MAX_FALLBACK,
     MAX_SECTION,
     TEXT_BUDGET,
-    _button,
-    _fitted,
-    _mention,
+    Block,
+    Message,
+    button,
+    fitted,
     followup_blocks,
+    mention,
     mrkdwn,
     text_size,
 )
+from briefs.followup import FollowUp, RepAction, SnoozeChoice, Status
 from briefs.markup import ago, fit_mrkdwn, plain
 from briefs.qualification import EXPLICIT_DETAIL
 from briefs.rules import Rules
@@ -31,6 +34,7 @@ from briefs.sla import (
     add_business_minutes,
     business_minutes_between,
     human_minutes,
+    next_morning,
     sla_label,
     zone,
 )
@@ -103,9 +107,9 @@ def _why(card: LeadCard) -> str:
 # --- Reminders and escalation ------------------------------------------------------------------------
 
 
-def reminder(card: LeadCard, rep_user: str | None, waited_minutes: float, sla_minutes: int) -> dict:
+def reminder(card: LeadCard, rep_user: str | None, waited_minutes: float, sla_minutes: int) -> Message:
     """The thread reply when the SLA runs out unclaimed."""
-    who = _mention(rep_user) if rep_user else "Team"
+    who = mention(rep_user) if rep_user else "Team"
     text = (f"⏰ {who}, {_who(card)} has waited {human_minutes(waited_minutes)} with no call "
             f"(the goal is {human_minutes(sla_minutes)}). Claim it and call now, or Snooze or Reassign it. "
             "The first five minutes matter most.")
@@ -113,50 +117,55 @@ def reminder(card: LeadCard, rep_user: str | None, waited_minutes: float, sla_mi
             "blocks": [{"type": "section", "text": mrkdwn(text)}]}
 
 
-def snooze_over(card: LeadCard, rep_user: str | None) -> dict:
-    who = _mention(rep_user) if rep_user else "Team"
+def snooze_over(card: LeadCard, rep_user: str | None) -> Message:
+    who = mention(rep_user) if rep_user else "Team"
     text = f"⏰ {who}, the snooze on {_who(card)} is over: time to call."
     return {"text": fit_mrkdwn(f"Snooze over: {plain(card.name)}", MAX_FALLBACK),
             "blocks": [{"type": "section", "text": mrkdwn(text)}]}
 
 
 def escalation(card: LeadCard, rep_user: str | None, waited_minutes: float, sla_minutes: int,
-               where: str | None, claimed_by: str | None = None) -> dict:
+               where: str | None, claimed_by: str | None = None) -> Message:
     """Posted to the team queue when the reminder went unanswered: anyone may claim the lead."""
     lines = [f"🚨 *Nobody has called {fit_mrkdwn(plain(card.name), 300)} yet.* "
              f"Waiting {human_minutes(waited_minutes)}; the goal is {human_minutes(sla_minutes)}."]
     lines.append(f"{_who(card)}: {_why(card)}.")
     if rep_user:
-        lines.append(f"It was with {_mention(rep_user)}, who was reminded" + (f" in <#{where}>." if where and
+        lines.append(f"It was with {mention(rep_user)}, who was reminded" + (f" in <#{where}>." if where and
                                                                               where.startswith(("C", "G")) else "."))
-    blocks: list[dict] = [{"type": "section", "text": mrkdwn("\n".join(lines))}]
+    blocks: list[Block] = [{"type": "section", "text": mrkdwn("\n".join(lines))}]
     if claimed_by:
-        blocks.append({"type": "context", "elements": [mrkdwn(f"✋ Claimed by {_mention(claimed_by)}")]})
+        blocks.append({"type": "context", "elements": [mrkdwn(f"✋ Claimed by {mention(claimed_by)}")]})
     else:
         value = str(card.qualification_id)
-        blocks.append({"type": "actions", "block_id": f"escalation_{card.qualification_id}", "elements": [
-            _button("Claim", ACTION_CLAIM, value, "primary"),
-            _button("Open brief", ACTION_OPEN_BRIEF, card.email[:2000]),
+        blocks.append({"type": "actions", "block_id": f"{ESCALATION_BLOCK}{card.qualification_id}", "elements": [
+            button("Claim", RepAction.CLAIM, value, "primary"),
+            button("Open brief", ACTION_OPEN_BRIEF, card.email[:2000]),
         ]})
     return {"text": fit_mrkdwn(f"Nobody has called {plain(card.name)} yet", MAX_FALLBACK), "blocks": blocks}
 
 
-def escalation_answered(card: LeadCard, by: str, status: str) -> dict:
-    what = "marked not a fit" if status == "not_a_fit" else "claimed"
-    text = f"✅ {_who(card)} was {what} by {_mention(by)}."
+def escalation_answered(card: LeadCard, by: str, status: str) -> Message:
+    what = "marked not a fit" if status == Status.NOT_A_FIT else "claimed"
+    text = f"✅ {_who(card)} was {what} by {mention(by)}."
     return {"text": fit_mrkdwn(f"{plain(card.name)} was {what}", MAX_FALLBACK),
             "blocks": [{"type": "section", "text": mrkdwn(text)}]}
 
 
-def passed_on(card: LeadCard, by: str, to_user: str, channel: str | None) -> dict:
+def passed_on(card: LeadCard, by: str, to_user: str, channel: str | None) -> Message:
     """Told to the new rep (and in the brief's thread) when a lead is reassigned."""
     where = f" in <#{channel}>" if channel and channel[:1] in ("C", "G") and channel.isalnum() else ""
-    text = f"➡️ {_mention(by)} passed {_who(card)} to {_mention(to_user)}{where}. Claim it and call: the clock is running."
+    text = f"➡️ {mention(by)} passed {_who(card)} to {mention(to_user)}{where}. Claim it and call: the clock is running."
     return {"text": fit_mrkdwn(f"A lead was passed to you: {plain(card.name)}", MAX_FALLBACK),
             "blocks": [{"type": "section", "text": mrkdwn(text)}]}
 
 
 # --- Thread updates ---------------------------------------------------------------------------------
+
+
+# The activity kinds that may be high intent (is_high_intent says which are): storage reads these kinds for
+# the checks that must not wait (a cooldown broken, a held digest released).
+HOT_KINDS: tuple[str, ...] = ("form_submit", "meeting_booked")
 
 
 def is_high_intent(activity: ActivityView, rules: Rules) -> bool:
@@ -170,7 +179,8 @@ def _count(label: str, n: int) -> str:
     return label if n == 1 else f"{label} ({n}×)"
 
 
-def thread_update(card: LeadCard, activities: list[ActivityView], rules: Rules, rep_user: str | None) -> dict | None:
+def thread_update(card: LeadCard, activities: list[ActivityView], rules: Rules,
+                  rep_user: str | None) -> Message | None:
     """One short reply combining what the lead did since the last one, most telling first; None if nothing
     in it is worth a rep's attention (opens and deliveries alone are not)."""
     urgent: list[str] = []
@@ -216,8 +226,8 @@ def thread_update(card: LeadCard, activities: list[ActivityView], rules: Rules, 
         body.append(f"{opens} email open{'s' if opens != 1 else ''}")
     head = ("🔥 " if urgent else "🔄 ") + f"{_who(card)} is still engaging"
     if urgent and rep_user:
-        head = f"🔥 {_mention(rep_user)}: {_who(card)} just raised a hand"
-    section = _fitted(head + ":\n", [f"• {line}" for line in body])
+        head = f"🔥 {mention(rep_user)}: {_who(card)} just raised a hand"
+    section = fitted(head + ":\n", [f"• {line}" for line in body])
     return {"text": fit_mrkdwn(f"{plain(card.name)} is still engaging", MAX_FALLBACK), "blocks": [section]}
 
 
@@ -228,20 +238,20 @@ def thread_update(card: LeadCard, activities: list[ActivityView], rules: Rules, 
 MORE_RESERVE = 100
 
 
-def digest(cards: list[LeadCard], rep_user: str, followups: Mapping[int, object] | None = None,
-           budget: int = TEXT_BUDGET) -> dict:
+def digest(cards: list[LeadCard], rep_user: str, followups: Mapping[int, FollowUp] | None = None,
+           budget: int = TEXT_BUDGET) -> Message:
     """One message with each held lead, its reason and its buttons. At 50 blocks, or at `budget` characters of
     text in all, the rest are counted."""
     n = len(cards)
     head = f"☀️ *Your daily digest: {n} new lead{'s' if n != 1 else ''}* (quiet mode; hand-raisers still come at once)"
-    blocks: list[dict] = [{"type": "section", "text": mrkdwn(head)}]
+    blocks: list[Block] = [{"type": "section", "text": mrkdwn(head)}]
     used = text_size(blocks)
     shown = 0
     for card in cards:
         state = (followups or {}).get(card.qualification_id)
         extra = followup_blocks(state) if state is not None else []
-        item = [{"type": "section", "text": mrkdwn(f"{_who(card)}: {_why(card)}"),
-                 "accessory": _button("Open brief", ACTION_OPEN_BRIEF, card.email[:2000])}, *extra]
+        item: list[Block] = [{"type": "section", "text": mrkdwn(f"{_who(card)}: {_why(card)}"),
+                 "accessory": button("Open brief", ACTION_OPEN_BRIEF, card.email[:2000])}, *extra]
         if len(blocks) + len(item) > 49 or used + text_size(item) + MORE_RESERVE > budget:
             break
         blocks += item
@@ -263,13 +273,13 @@ class QueueItem:
     sla_due_at: datetime | None
     sla_state: str | None
     snoozed_until: datetime | None
-    followup: object  # briefs.blocks.FollowUp
+    followup: FollowUp
 
     def timer(self, now: datetime) -> str:
-        return sla_label(self.sla_due_at, self.sla_state, self.snoozed_until, now, handled=self.status != "open")
+        return sla_label(self.sla_due_at, self.sla_state, self.snoozed_until, now, handled=self.status != Status.OPEN)
 
 
-def mine_message(queue: list[QueueItem], now: datetime) -> dict:
+def mine_message(queue: list[QueueItem], now: datetime) -> Message:
     """`/lead mine`: the same queue as the App Home, one line per lead."""
     if not queue:
         return {"text": "You have no open leads right now.", "blocks": []}
@@ -282,15 +292,15 @@ def mine_message(queue: list[QueueItem], now: datetime) -> dict:
         timer = item.timer(now)
         lines.append(f"• *{who}*: {_why(card)}, {rest}" + (f" · {timer}" if timer else ""))
     title = f"Your open leads ({len(queue)})"
-    return {"text": title, "blocks": [_fitted(f"*{title}*\n", lines)]}
+    return {"text": title, "blocks": [fitted(f"*{title}*\n", lines)]}
 
 
-def home_view(rep_user: str, queue: list[QueueItem], summary: list[dict], now: datetime, quiet: bool) -> dict:
+def home_view(rep_user: str, queue: list[QueueItem], summary: list[Block], now: datetime, quiet: bool) -> Message:
     """The rep's queue (newest first, SLA timers and buttons), then marketing's 30-day summary."""
-    blocks: list[dict] = [{"type": "header", "text": {"type": "plain_text", "text": "Your leads"}}]
+    blocks: list[Block] = [{"type": "header", "text": {"type": "plain_text", "text": "Your leads"}}]
     mode = ("🔕 Quiet mode: non-urgent leads come in a daily digest." if quiet
             else "🔔 Real-time: every brief is posted as soon as the lead qualifies.")
-    blocks.append({"type": "section", "text": mrkdwn(mode), "accessory": _button(
+    blocks.append({"type": "section", "text": mrkdwn(mode), "accessory": button(
         "Post every brief at once" if quiet else "Switch to a daily digest", ACTION_QUIET, "off" if quiet else "on")})
     if not queue:
         blocks.append({"type": "section", "text": mrkdwn("You have no open leads right now. 🎉")})
@@ -307,8 +317,8 @@ def home_view(rep_user: str, queue: list[QueueItem], summary: list[dict], now: d
         text = f"{_who(card)}: {_why(card)}\n{plain(item.status).capitalize()}"
         if timer:
             text += f" · {timer}"
-        lead = [{"type": "section", "text": mrkdwn(text[:MAX_SECTION]),
-                 "accessory": _button("Open brief", ACTION_OPEN_BRIEF, card.email[:2000])}, *extra]
+        lead: list[Block] = [{"type": "section", "text": mrkdwn(text[:MAX_SECTION]),
+                 "accessory": button("Open brief", ACTION_OPEN_BRIEF, card.email[:2000])}, *extra]
         if text_size(lead) > room:
             break
         blocks += lead
@@ -323,20 +333,14 @@ def home_view(rep_user: str, queue: list[QueueItem], summary: list[dict], now: d
     return {"type": "home", "blocks": blocks[:MAX_HOME_BLOCKS]}
 
 
-def snooze_until(choice: str, now: datetime, tz: ZoneInfo, hours: BusinessHours) -> datetime | None:
-    from briefs.sla import next_morning
-
-    if choice == "1h":
+def snooze_until(choice: SnoozeChoice, now: datetime, tz: ZoneInfo, hours: BusinessHours) -> datetime:
+    if choice == SnoozeChoice.HOUR:
         return now + timedelta(hours=1)
-    if choice == "morning":
-        return next_morning(now, tz, hours)
-    return None
+    return next_morning(now, tz, hours)
 
 
 def next_digest_at(now: datetime, tz: ZoneInfo, hours: BusinessHours, at: time) -> datetime:
     """The next local `at` after now on a business day (any day for a 24/7 team), in UTC."""
-    from datetime import UTC
-
     local = now.astimezone(tz)
     for days in range(0, 15):
         day = (local + timedelta(days=days)).date()
@@ -344,3 +348,4 @@ def next_digest_at(now: datetime, tz: ZoneInfo, hours: BusinessHours, at: time) 
         if candidate > local and (hours.always or not hours.days or day.weekday() in hours.days):
             return candidate.astimezone(UTC)
     return (local + timedelta(days=1)).astimezone(UTC)  # pragma: no cover - some day of 15 is a business day
+

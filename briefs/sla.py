@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from briefs.followup import LATE, SlaState
+
 DAY_NAMES = {
     "mon": 0, "monday": 0, "tue": 1, "tuesday": 1, "wed": 2, "wednesday": 2, "thu": 3, "thursday": 3,
     "fri": 4, "friday": 4, "sat": 5, "saturday": 5, "sun": 6, "sunday": 6,
@@ -134,12 +136,12 @@ def sla_label(due: datetime | None, state: str | None, snoozed_until: datetime |
     """A lead's speed-to-lead timer in one line (mrkdwn, our own text only). `handled`: claimed or called."""
     if snoozed_until and snoozed_until > now:
         return f"😴 snoozed until {_clock(snoozed_until)}"
-    if state == "met":
+    if state == SlaState.MET:
         return "✅ called in time" if due is None else "✅ SLA met"
     if due is None:
         return ""
     if handled:
-        return "🟠 picked up after the SLA" if state in ("reminded", "escalated") else ""
+        return "🟠 picked up after the SLA" if state in LATE else ""
     left = (due - now).total_seconds() / 60
     if left > 0:
         return f"⏱️ call within {human_minutes(left)} (by {_clock(due)})"

@@ -13,7 +13,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from briefs.blocks import MAX_BLOCKS, MAX_FALLBACK, NOT_A_FIT_REASONS, _fitted, fit_mrkdwn, mrkdwn
+from briefs.blocks import MAX_BLOCKS, MAX_FALLBACK, NOT_A_FIT_REASONS, fit_mrkdwn, mrkdwn
+from briefs.blocks import fitted as _fitted
+from briefs.followup import Status
 from briefs.markup import day, plain, shorten, terminal_safe
 
 MAX_GROUPS = 15  # per dimension in Slack; the terminal and CSV show them all
@@ -82,8 +84,8 @@ def _median(values: list[timedelta]) -> timedelta | None:
 
 
 def _group(name: str, rows: list[StatRow]) -> Group:
-    nofit = [r for r in rows if r.status == "not_a_fit"]
-    accepted = [r for r in rows if r.status != "not_a_fit" and (r.claimed_at or r.contacted_at)]
+    nofit = [r for r in rows if r.status == Status.NOT_A_FIT]
+    accepted = [r for r in rows if r.status != Status.NOT_A_FIT and (r.claimed_at or r.contacted_at)]
     reasons = Counter(reason_label(r.status_reason) for r in nofit)
     return Group(
         name=name,

@@ -8,37 +8,36 @@ import logging
 from slack_sdk.errors import SlackApiError
 
 from bot.gateway import error_code
-from bot.usecases.followthrough import refresh
+from bot.usecases import rep_actions
+from bot.usecases.rep_actions import ActionResult, Verdict
 from briefs.blocks import (
-    ACTION_CLAIM,
-    ACTION_CONTACTED,
-    ACTION_NOT_A_FIT,
     ACTION_OPEN_BRIEF,
     ACTION_OPEN_CRM,
-    ACTION_REASSIGN,
-    ACTION_SNOOZE,
+    ESCALATION_BLOCK,
+    FOLLOWUP_BLOCK,
     NOT_A_FIT_REASONS,
     NOT_A_FIT_VIEW,
     not_a_fit_view,
 )
-from briefs.followthrough import ACTION_QUIET, passed_on, snooze_until
+from briefs.followthrough import ACTION_QUIET
+from briefs.followup import RepAction, SnoozeChoice
 from handlers.commands import NOT_YOURS, lookup, may_see, own_email, visible_to
 from handlers.events import publish_home
-from storage import audit, workflow
-from storage import followthrough as followthrough_store
-from storage.models import Lead, Qualification
 
 log = logging.getLogger("leadbrief.actions")
 
+GONE = "This lead no longer exists."
+OUT_OF_DATE = "That button is out of date; look the lead up with `/lead`."
+
 
 def register(app) -> None:
-    app.action(ACTION_CLAIM)(on_claim)
-    app.action(ACTION_CONTACTED)(on_contacted)
-    app.action(ACTION_NOT_A_FIT)(on_not_a_fit)
+    app.action(RepAction.CLAIM)(on_claim)
+    app.action(RepAction.CONTACTED)(on_contacted)
+    app.action(RepAction.NOT_A_FIT)(on_not_a_fit)
     app.action(ACTION_OPEN_BRIEF)(on_open_brief)
     app.action(ACTION_OPEN_CRM)(lambda ack: ack())
-    app.action(ACTION_SNOOZE)(on_snooze)
-    app.action(ACTION_REASSIGN)(on_reassign)
+    app.action(RepAction.SNOOZE)(on_snooze)
+    app.action(RepAction.REASSIGN)(on_reassign)
     app.action(ACTION_QUIET)(on_quiet)
     app.view(NOT_A_FIT_VIEW)(on_not_a_fit_submitted)
 
@@ -48,12 +47,6 @@ def _qualification_id(value) -> int | None:
         return int(str(value))
     except (TypeError, ValueError):
         return None
-
-
-def _update_message(services, outcome: workflow.Outcome) -> None:
-    """Every change shows in place: the brief (or its digest), and its escalation in the team queue."""
-    if outcome.changed and outcome.followup is not None:
-        refresh(services, services.slack.client, outcome.followup.qualification_id)
 
 
 def _tell(body, respond, client, services, text: str, *, shown_on_home: bool = False) -> None:
@@ -109,37 +102,16 @@ def _dm(client, user: str, reply: dict) -> None:
         log.warning("could not answer %s by DM: %s", user, error_code(exc))
 
 
-def _apply(ack, body, action, respond, context, change, qid=None, detail: str | None = None) -> workflow.Outcome | None:
-    ack()
-    services = context["services"]
-    client = services.slack.client
-    qid = _qualification_id(action.get("value")) if qid is None else qid
-    user = body["user"]["id"]
-    if qid is None:
-        _tell(body, respond, client, services, "That button is out of date; look the lead up with `/lead`.")
-        return None
-    mine = own_email(services, user)  # may ask Slack: before the row lock is taken, not under it
-    with services.sessions.begin() as s:
-        lead = _lead_of(s, qid)
-        allowed = lead is None or visible_to(mine, lead.owner_email)
-        outcome = change(s, qid, user, services) if allowed else None
-        if outcome is not None and lead is not None:
-            audit.record(s, actor=user, action=action.get("action_id", "button")[:32], at=services.clock(),
-                         lead_id=lead.id, lead_ref=lead.email, detail=detail)
-    if not allowed:
-        _tell(body, respond, client, services, NOT_YOURS)
-        return None
-    if outcome is None:
-        _tell(body, respond, client, services, "This lead no longer exists.")
-        return None
-    _update_message(services, outcome)
-    _tell(body, respond, client, services, outcome.message, shown_on_home=outcome.changed)
-    return outcome
+def _visible(services, user: str):
+    """The clicker's access rule for a lead's owner email. Their own email may ask Slack: asked here, before
+    the use case takes its row lock, not under it."""
+    mine = own_email(services, user)
+    return lambda owner_email: visible_to(mine, owner_email)
 
 
-def _lead_of(session, qid: int) -> Lead | None:
-    q = session.get(Qualification, qid)
-    return session.get(Lead, q.lead_id) if q else None
+def _answer(body, respond, services, result: ActionResult) -> None:
+    text = {Verdict.NOT_YOURS: NOT_YOURS, Verdict.GONE: GONE}.get(result.verdict, result.answer)
+    _tell(body, respond, services.slack.client, services, text, shown_on_home=result.changed)
 
 
 def _ask_slack(what: str, fetch, default=None):
@@ -151,47 +123,59 @@ def _ask_slack(what: str, fetch, default=None):
         return default
 
 
-def on_claim(ack, body, action, respond, context):
+def _clicked(ack, body, action, respond, services) -> int | None:
+    """Ack, and the qualification id the button carries; a button without one is answered as out of date."""
     ack()
+    qid = _qualification_id(action.get("value"))
+    if qid is None:
+        _tell(body, respond, services.slack.client, services, OUT_OF_DATE)
+    return qid
+
+
+def on_claim(ack, body, action, respond, context):
     services = context["services"]
+    qid = _clicked(ack, body, action, respond, services)
+    if qid is None:
+        return
     user = body["user"]["id"]
     email = _ask_slack(f"the email of {user}", lambda: services.slack.directory.email_of(user))
-
-    def change(s, qid, user, services):
-        return workflow.claim(s, qid, user, email, services.clock())
-
-    _apply(lambda: None, body, action, respond, context, change)
+    _answer(body, respond, services, rep_actions.claim(services, qid, user, email, _visible(services, user)))
 
 
 def on_contacted(ack, body, action, respond, context):
-    _apply(ack, body, action, respond, context, lambda s, qid, user, services: workflow.contacted(s, qid, user, services.clock()))
+    services = context["services"]
+    qid = _clicked(ack, body, action, respond, services)
+    if qid is None:
+        return
+    user = body["user"]["id"]
+    _answer(body, respond, services, rep_actions.contacted(services, qid, user, _visible(services, user)))
 
 
 def on_snooze(ack, body, action, respond, context):
     ack()
     code, _, raw = str((action.get("selected_option") or {}).get("value") or "").partition(":")
-    labels = {"1h": "for an hour", "morning": "until tomorrow morning"}
-    if code not in labels:
+    try:
+        choice = SnoozeChoice(code)
+    except ValueError:
         return
     services = context["services"]
     user = body["user"]["id"]
-    policy = services.settings.follow_up
+    qid = _qualification_id(raw)
+    if qid is None:
+        _tell(body, respond, services.slack.client, services, OUT_OF_DATE)
+        return
     # Their own morning: the time zone in their Slack profile (the team's if Slack cannot say).
     person = _ask_slack(f"the time zone of {user}", lambda: services.slack.directory.user(user)) or {}
-    tz = policy.zone(person.get("tz"))
-
-    def change(s, qid, user, services):
-        until = snooze_until(code, services.clock(), tz, policy.hours)
-        return workflow.snooze(s, qid, user, until, labels[code])
-
-    _apply(lambda: None, body, action, respond, context, change, qid=_qualification_id(raw), detail=code)
+    tz = services.settings.follow_up.zone(person.get("tz"))
+    result = rep_actions.snooze(services, qid, user, choice, tz, _visible(services, user))
+    _answer(body, respond, services, result)
 
 
 def on_reassign(ack, body, action, respond, context):
     ack()  # first: the checks below ask Slack, and Slack wants its answer within 3 seconds
     to_user = action.get("selected_user")
     block = str(action.get("block_id") or "")
-    qid = _qualification_id(block.rpartition("_")[2]) if block.startswith(("followup_", "escalation_")) else None
+    qid = _qualification_id(block.rpartition("_")[2]) if block.startswith((FOLLOWUP_BLOCK, ESCALATION_BLOCK)) else None
     services = context["services"]
     if not to_user or qid is None:
         return
@@ -210,47 +194,17 @@ def on_reassign(ack, body, action, respond, context):
               f"<@{to_user}> is not on the sales team in Leadbrief, so they could not open this lead. "
               "Pick someone who is.")
         return
-
-    def change(s, qid, user, services):
-        policy = services.settings.follow_up
-        q = s.get(Qualification, qid)
-        due = policy.due(q.reason, services.clock(), policy.zone(person.get("tz"))) if q else None
-        return workflow.reassign(s, qid, user, to_user, to_email, services.clock(), due)
-
-    outcome = _apply(lambda: None, body, action, respond, context, change, qid=qid, detail=f"to {to_user}")
-    if outcome is not None and outcome.changed:
-        services.wake_delivery()  # a brief that was held for a digest goes out to the new rep now
-        _tell_new_rep(services, body["user"]["id"], to_user, qid)
-
-
-def _tell_new_rep(services, by: str, to_user: str, qid: int) -> None:
-    """The new rep hears it from the bot, with a link to the brief, wherever it is posted."""
-
-    with services.sessions() as s:
-        p = followthrough_store.posted(s, qid)
-    if p is None:
-        return
-    msg = passed_on(p.card, by, to_user, p.channel)
-    try:
-        sent = []
-        if p.channel and p.ts:
-            sent.append(services.slack.client.chat_postMessage(channel=p.channel, thread_ts=p.ts, **msg))
-        sent.append(services.slack.client.chat_postMessage(channel=to_user, unfurl_links=False, **msg))
-        with services.sessions.begin() as s:
-            for resp in sent:
-                followthrough_store.remember(s, qid, "reassign", resp["channel"], resp["ts"], services.clock())
-    except SlackApiError as exc:
-        log.warning("could not tell the new rep about lead %d: %s", qid, exc.response.get("error"))
+    user = body["user"]["id"]
+    tz = services.settings.follow_up.zone(person.get("tz"))
+    result = rep_actions.reassign(services, qid, user, to_user, to_email, tz, _visible(services, user))
+    _answer(body, respond, services, result)
 
 
 def on_quiet(ack, body, action, context, client):
     ack()
     services = context["services"]
     user = body["user"]["id"]
-    quiet = action.get("value") == "on"
-    with services.sessions.begin() as s:
-        followthrough_store.set_quiet(s, user, quiet, None, services.clock())
-        audit.record(s, actor=user, action="quiet", at=services.clock(), detail="on" if quiet else "off")
+    rep_actions.set_quiet(services, user, action.get("value") == "on")
     publish_home(services, client, user)
 
 
@@ -258,19 +212,16 @@ def on_not_a_fit(ack, body, action, respond, context):
     ack()
     services = context["services"]
     qid = _qualification_id(action.get("value"))
-    with services.sessions() as s:
-        q = s.get(Qualification, qid) if qid is not None else None
-        lead = s.get(Lead, q.lead_id) if q else None
-        name = " ".join(p for p in (lead.first_name, lead.last_name) if p) or lead.email if lead else ""
-    if q is None:
-        _tell(body, respond, services.slack.client, services, "This lead no longer exists.")
+    lead = rep_actions.not_a_fit_form(services, qid) if qid is not None else None
+    if lead is None:
+        _tell(body, respond, services.slack.client, services, GONE)
         return
     if not may_see(services, body["user"]["id"], lead.owner_email):
         _tell(body, respond, services.slack.client, services, NOT_YOURS)
         return
     channel = (body.get("channel") or {}).get("id")
     ts = (body.get("message") or {}).get("ts")
-    if _open_view(services.slack.client, body, not_a_fit_view(q.id, channel, ts, name)) is None:
+    if _open_view(services.slack.client, body, not_a_fit_view(lead.qualification_id, channel, ts, lead.name)) is None:
         _tell(body, respond, services.slack.client, services,
               "Slack did not open the form in time; press *Not a fit* again.")
 
@@ -286,7 +237,6 @@ def on_not_a_fit_submitted(ack, body, view, context):
     services = context["services"]
     detail = (((values.get("detail") or {}).get("value") or {}).get("value") or "").strip()
     label = dict(NOT_A_FIT_REASONS)[code]
-    text = f"{label}: {detail}" if detail else label
     try:
         meta = json.loads(view.get("private_metadata") or "{}")
         qid = int(meta["q"])
@@ -294,17 +244,9 @@ def on_not_a_fit_submitted(ack, body, view, context):
         log.warning("not-a-fit modal with unreadable metadata")
         return
     user = body["user"]["id"]
-    mine = own_email(services, user)
-    with services.sessions.begin() as s:
-        lead = _lead_of(s, qid)
-        if lead is not None and not visible_to(mine, lead.owner_email):
-            return
-        outcome = workflow.not_a_fit(s, qid, user, text[:1000], services.clock())
-        if outcome is not None and lead is not None:
-            audit.record(s, actor=user, action="not_a_fit", at=services.clock(), lead_id=lead.id, lead_ref=lead.email,
-                         detail=code)
-    if outcome is not None:
-        _update_message(services, outcome)
+    # Saved from a modal: the brief shows the change; a refusal has nowhere to be said.
+    rep_actions.not_a_fit(services, qid, user, code, f"{label}: {detail}" if detail else label,
+                          _visible(services, user))
 
 
 def on_open_brief(ack, body, action, respond, context):

@@ -4,7 +4,7 @@ with a compare-and-set UPDATE, so that of several workers exactly one acts on it
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, func, or_, select, text, update
@@ -12,10 +12,9 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, aliased
 
 from briefs.followthrough import LeadCard, QueueItem
+from briefs.followup import OPEN_STATUSES, FollowUp, SlaState, Status
 from briefs.signals import ActivityView
 from storage.models import Activity, ContentAsset, Delivery, Lead, Qualification, RepPrefs, SlackMessage
-from storage.queries import OPEN_STATUSES
-from storage.workflow import followup_state
 
 
 @dataclass(frozen=True)
@@ -51,6 +50,78 @@ def card_of(lead: Lead, q: Qualification) -> LeadCard:
     return LeadCard(q.id, name, lead.company, q.reason, q.detail, lead.email)
 
 
+# --- The follow-up state: a repository for the state machine in briefs.followup --------------------
+
+# FollowUp's fields are kept in Qualification columns of the same name (a new field needs only its column),
+# but for closed_*, kept in the status_* columns, and what is shown beside the state, kept elsewhere.
+_CLOSED = (("closed_by", "status_by"), ("closed_at", "status_changed_at"), ("closed_reason", "status_reason"))
+_ELSEWHERE = {"qualification_id", "queue_reason", "crm_url"}
+_SAME_NAME = tuple(f.name for f in fields(FollowUp) if f.name not in _ELSEWHERE | {name for name, _ in _CLOSED})
+
+
+def followup_state(q: Qualification, queue_reason: str | None, crm_url: str | None) -> FollowUp:
+    """The qualification's follow-up state, with what its brief shows beside it."""
+    values = {name: getattr(q, name) for name in _SAME_NAME}
+    values.update({field: getattr(q, column) for field, column in _CLOSED})
+    return FollowUp(qualification_id=q.id, queue_reason=queue_reason, crm_url=crm_url, **values)
+
+
+@dataclass(frozen=True)
+class Tracked:
+    """A lead's follow-up state, loaded under a row lock, with the lead facts a rep action needs."""
+
+    state: FollowUp
+    lead_id: int
+    lead_email: str
+    owner_email: str | None
+    reason: str  # the qualification's: its SLA
+
+
+def load_followup(session: Session, qualification_id: int) -> Tracked | None:
+    """Locks the qualification (FOR UPDATE) until the transaction ends: rep actions on one lead take turns."""
+    q = session.get(Qualification, qualification_id, with_for_update=True)
+    if q is None:
+        return None
+    lead = session.get(Lead, q.lead_id)
+    delivery = session.scalars(select(Delivery).where(Delivery.qualification_id == q.id)).first()
+    state = followup_state(q, delivery.queue_reason if delivery else None, lead.crm_url)
+    return Tracked(state, lead.id, lead.email, lead.owner_email, q.reason)
+
+
+def save_followup(session: Session, state: FollowUp, owner_email: str | None = None) -> None:
+    """Write a state load_followup gave (and the state machine moved on) back; `owner_email`: the lead's new owner."""
+    q = session.get(Qualification, state.qualification_id)
+    for name in _SAME_NAME:
+        setattr(q, name, getattr(state, name))
+    for field, column in _CLOSED:
+        setattr(q, column, getattr(state, field))
+    if owner_email is not None:
+        session.get(Lead, q.lead_id).owner_email = owner_email
+
+
+def release_held(session: Session, qualification_id: int, now: datetime) -> None:
+    """A brief held for a digest goes out now as a brief of its own (routed afresh)."""
+    session.execute(update(Delivery).where(Delivery.qualification_id == qualification_id, Delivery.status == "digest")
+                    .values(status="pending", digest_user=None, next_attempt_at=now)
+                    .execution_options(synchronize_session=False))
+
+
+@dataclass(frozen=True)
+class LeadName:
+    qualification_id: int
+    name: str
+    owner_email: str | None
+
+
+def lead_name(session: Session, qualification_id: int) -> LeadName | None:
+    row = session.execute(select(Lead).join(Qualification, Qualification.lead_id == Lead.id)
+                          .where(Qualification.id == qualification_id)).scalar_one_or_none()
+    if row is None:
+        return None
+    return LeadName(qualification_id, " ".join(p for p in (row.first_name, row.last_name) if p) or row.email,
+                    row.owner_email)
+
+
 def start_clock(session: Session, qualification_id: int, rep_user: str | None, due_at: datetime | None) -> None:
     """The brief is posted: the clock runs unless the lead was claimed meanwhile. Thread updates start after
     the newest activity the brief showed."""
@@ -65,9 +136,9 @@ def start_clock(session: Session, qualification_id: int, rep_user: str | None, d
     if due_at is not None:
         session.execute(
             update(Qualification)
-            .where(Qualification.id == qualification_id, Qualification.status == "open",
+            .where(Qualification.id == qualification_id, Qualification.status == Status.OPEN,
                    Qualification.claimed_by.is_(None))
-            .values(sla_due_at=due_at, sla_state="running", nudge_at=due_at)
+            .values(sla_due_at=due_at, sla_state=SlaState.RUNNING, nudge_at=due_at)
             .execution_options(synchronize_session=False)
         )
 
@@ -133,6 +204,36 @@ def posted(session: Session, qualification_id: int) -> Posted | None:
                   q.escalation_ts)
 
 
+@dataclass(frozen=True)
+class Shown:
+    """Where a lead's brief is in Slack, with what showing it again takes."""
+
+    channel: str
+    ts: str
+    payload: dict  # the brief as stored by the outbox
+    digest_user: str | None  # set: the brief is in this rep's digest message
+    state: FollowUp
+    card: LeadCard
+    escalation: tuple[str, str] | None  # the escalation posted to the team queue (channel, ts)
+
+
+def shown_at(session: Session, qualification_id: int) -> Shown | None:
+    row = session.execute(
+        select(Qualification, Lead, Delivery)
+        .join(Lead, Lead.id == Qualification.lead_id)
+        .join(Delivery, Delivery.qualification_id == Qualification.id)
+        .where(Qualification.id == qualification_id)
+    ).first()
+    if row is None:
+        return None
+    q, lead, d = row
+    if not d.ts or not d.channel:
+        return None
+    escalation = (q.escalation_channel, q.escalation_ts) if q.escalation_channel and q.escalation_ts else None
+    return Shown(d.channel, d.ts, d.payload, d.digest_user, followup_state(q, d.queue_reason, lead.crm_url),
+                 card_of(lead, q), escalation)
+
+
 def remember(session: Session, qualification_id: int, kind: str, channel: str, ts: str, now: datetime) -> None:
     """Keep where a message about the lead was posted, so that erasure can redact it."""
     lead_id = session.scalar(select(Qualification.lead_id).where(Qualification.id == qualification_id))
@@ -156,14 +257,11 @@ class Engaging:
     update_after: datetime | None
 
 
-HOT_KINDS = ("form_submit", "meeting_booked")
-
-
-def engaging(session: Session, now: datetime, since: datetime, limit: int = 200, after: int = 0,
-             lead_ids: list[int] | None = None) -> list[Engaging]:
+def engaging(session: Session, now: datetime, since: datetime, hot_kinds: tuple[str, ...], limit: int = 200,
+             after: int = 0, lead_ids: list[int] | None = None) -> list[Engaging]:
     """Open leads whose brief is posted (qualified since `since`; a later one replaces it) and who did
-    something since the last thread update, out of their cooldown or with a form or meeting that may break
-    it; only `lead_ids` if given. Activities are read through their (lead_id, occurred_at) index."""
+    something since the last thread update, out of their cooldown or with an activity of `hot_kinds` that may
+    break it; only `lead_ids` if given. Activities are read through their (lead_id, occurred_at) index."""
     def news(*kinds):
         return select(Activity.id).where(
             Activity.lead_id == Qualification.lead_id, Activity.occurred_at >= Qualification.qualified_at,
@@ -178,7 +276,7 @@ def engaging(session: Session, now: datetime, since: datetime, limit: int = 200,
                *([Qualification.lead_id.in_(lead_ids)] if lead_ids is not None else []),
                Qualification.status.in_(OPEN_STATUSES), Qualification.seen_activity_id.is_not(None), ~superseded,
                or_(and_(or_(Qualification.update_after.is_(None), Qualification.update_after <= now), news()),
-                   news(*HOT_KINDS)))
+                   news(*hot_kinds)))
         .order_by(Qualification.id).limit(limit)
     ).all()
     return [Engaging(*r) for r in rows]
@@ -279,11 +377,11 @@ def hold_for_digest(session: Session, delivery_id: int, user_id: str, until: dat
                     .execution_options(synchronize_session=False))
 
 
-def hot_kinds_since(session: Session, lead_id: int, since: datetime) -> list[ActivityView]:
-    """The lead's forms and meetings since `since`: a hand-raiser among them must not wait for a digest."""
+def hot_kinds_since(session: Session, lead_id: int, since: datetime, kinds: tuple[str, ...]) -> list[ActivityView]:
+    """The lead's activities of these kinds (kind, time and form) since `since`."""
     rows = session.execute(
         select(Activity.kind, Activity.occurred_at, Activity.form)
-        .where(Activity.lead_id == lead_id, Activity.occurred_at >= since, Activity.kind.in_(HOT_KINDS))
+        .where(Activity.lead_id == lead_id, Activity.occurred_at >= since, Activity.kind.in_(kinds))
         .limit(100)
     ).all()
     return [ActivityView(kind=k, occurred_at=at, form=form) for k, at, form in rows]
@@ -327,7 +425,7 @@ def take_digest(session: Session, user_id: str, now: datetime, worker: str, leas
     return ids
 
 
-def digest_cards(session: Session, ids: list[int]) -> list[tuple[Delivery, LeadCard, object]]:
+def digest_cards(session: Session, ids: list[int]) -> list[tuple[Delivery, LeadCard, FollowUp]]:
     rows = session.execute(
         select(Delivery, Qualification, Lead).join(Qualification, Qualification.id == Delivery.qualification_id)
         .join(Lead, Lead.id == Delivery.lead_id).where(Delivery.id.in_(ids)).order_by(Qualification.qualified_at.desc())

@@ -20,13 +20,14 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from briefs import qualification as rules_engine
 from briefs.events import ActivityEvent, Event, LeadUpsert, NoteEvent, QualifiedEvent
+from briefs.followup import OPEN_STATUSES
 from briefs.model import build_brief
 from briefs.rules import Rules
 from briefs.signals import ENGAGEMENT_KINDS, ActivityView, TouchRow, fold, normalise_stage, touches
 from storage import outbox
 from storage.driver import Driver
 from storage.models import Activity, ContentAsset, HandoffNote, Lead, Qualification
-from storage.queries import OPEN_STATUSES, brief_input, lead_view
+from storage.queries import brief_input, lead_view
 
 RETRIES = 3
 RETRYABLE_SQLSTATES = {"40P01", "40001"}  # deadlock detected, serialization failure (PostgreSQL)

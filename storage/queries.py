@@ -20,7 +20,6 @@ RECENT_ACTIVITIES = 300
 OLDER_NOTABLE = 300
 NOTABLE_KINDS = ("content_download", "form_submit", "webinar_attended", "webinar_registered", "event_attended",
                  "meeting_booked", "email_click")
-OPEN_STATUSES = ("open", "claimed", "contacted")
 
 
 def lead_view(lead: Lead) -> LeadView:

@@ -495,7 +495,7 @@ def test_metrics_count_follow_through_and_overdue_leads(http, ft, fake_slack):
 
 
 def test_forgetting_a_lead_in_a_digest_keeps_the_other_leads_in_it(http, ft, fake_slack):
-    from bot.usecases.followthrough import digest_without
+    from bot.usecases.followup import digest_without
     from bot.usecases.privacy import redact_posted
     from storage import privacy
 
@@ -665,8 +665,8 @@ def test_reassigning_a_lead_held_for_a_digest_posts_it_to_the_new_rep(http, ft, 
 
 
 def test_a_refresh_overtaken_by_a_click_leaves_the_newest_state_showing(http, ft, fake_slack, monkeypatch):
-    import bot.usecases.followthrough as follow_module
-    from storage import workflow
+    import bot.usecases.followup as follow_module
+    from bot.usecases import followup as workflow
 
     post_hand_raiser(http, ft, fake_slack)
     q = one(ft, Qualification)

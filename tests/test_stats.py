@@ -9,11 +9,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select, update
 
+from bot.usecases import followup as workflow
 from briefs import commands
 from briefs import stats as model
 from briefs.blocks import MAX_BLOCKS, MAX_SECTION
 from storage import stats as stats_store
-from storage import workflow
 from storage.ingest import ingest
 from storage.models import AuditEntry, Delivery
 from tests.factories import NOW, Events, parsed

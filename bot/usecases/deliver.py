@@ -23,13 +23,14 @@ from bot.gateway import (
 )
 from bot.usecases.outcomes import DeferredError, DeliveryError, HeldForDigest, LeaseLost, Sent
 from briefs.blocks import delivered, shortened
-from briefs.followthrough import is_high_intent, next_digest_at
+from briefs.followthrough import HOT_KINDS, is_high_intent, next_digest_at
+from briefs.followup import SlaState, Status
 from storage import audit, outbox
 from storage import followthrough as followthrough_store
 from storage import leads as lead_store
+from storage.followthrough import followup_state
 from storage.models import Lead, Qualification
 from storage.outbox import PendingDelivery
-from storage.workflow import followup_state
 
 log = logging.getLogger("leadbrief.slack")
 
@@ -237,7 +238,7 @@ class SlackSink:
         # the post must go out at once, or it may follow the channel's previous one too closely.
         due = self._due(q, route.rep_user, urgent)
         state = replace(followup_state(q, route.queue_reason, crm_url), rep_user=route.rep_user,
-                        sla_due_at=due, sla_state="running" if due else None)
+                        sla_due_at=due, sla_state=SlaState.RUNNING if due else None)
         payload = delivered(item.payload, state)
         wait, slot = self.pacer.wait_for(item, route.channel)
         if wait > 0.001:
@@ -264,7 +265,7 @@ class SlackSink:
 
     def _due(self, q: Qualification, rep_user: str | None, urgent: datetime | None):
         """When the speed-to-lead clock runs out: business time in the rep's Slack time zone."""
-        if q.status != "open" or q.claimed_by:
+        if q.status != Status.OPEN or q.claimed_by:
             return None
         policy = self.services.settings.follow_up
         tz = policy.zone(self.time_zone(rep_user))
@@ -284,7 +285,7 @@ class SlackSink:
         if q.reason == "hand_raiser":
             return q.qualified_at
         with self.services.sessions() as s:
-            hot = [a.occurred_at for a in followthrough_store.hot_kinds_since(s, q.lead_id, q.qualified_at)
+            hot = [a.occurred_at for a in followthrough_store.hot_kinds_since(s, q.lead_id, q.qualified_at, HOT_KINDS)
                    if is_high_intent(a, self.services.settings.rules)]
         return max(q.qualified_at, min(hot)) if hot else None
 

@@ -10,20 +10,24 @@ import os
 import socket
 import threading
 import uuid
+from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
 
 from bot import metrics
-from bot.gateway import PERMANENT, ROUTE_ERRORS, error_code, too_long
+from bot.gateway import PERMANENT, ROUTE_ERRORS, error_code
+from bot.usecases.deps import Services
+from bot.usecases.followup import refresh, send
 from briefs import followthrough as domain
-from briefs.blocks import delivered, shrink
+from briefs.blocks import Message
+from briefs.followup import OPEN_STATUSES, Due, NudgeKind, next_step
 from storage import followthrough as store
-from storage.models import Delivery, Lead, Qualification
-from storage.queries import OPEN_STATUSES
-from storage.workflow import followup_state
 
 log = logging.getLogger("leadbrief.followthrough")
 
@@ -36,86 +40,9 @@ MAX_INCREMENTAL_ACTIVITIES = 10_000  # stored since the last pass; more: a full 
 UNREACHABLE = ROUTE_ERRORS | {"message_not_found", "thread_not_found", "cant_update_message"}
 
 
-def refresh(services, client: WebClient, qualification_id: int) -> None:
-    """Show a lead's current follow-up state wherever it is posted: its brief (or the digest that holds it)
-    and its escalation in the team queue. Failures are logged: the state itself is already saved."""
-    shown = None
-    # Two refreshes of one lead (a click and a reminder) may reach Slack out of order: after each update the
-    # state is read again, and shown again if it moved on meanwhile, so the newest state is the one left.
-    for _ in range(3):
-        current = _rendered(services, qualification_id)
-        if current is None or current == shown:
-            return
-        (channel, ts, payload), escalation = current
-        _update(client, channel, ts, payload)
-        if escalation is not None:
-            # The queue's call for help is answered: say by whom, and take its Claim button away.
-            _update(client, *escalation)
-        shown = current
-
-
-def _rendered(services, qualification_id: int):
-    with services.sessions() as s:
-        q = s.get(Qualification, qualification_id)
-        d = s.scalars(select_delivery(qualification_id)).first()
-        if q is None or d is None or not d.ts or not d.channel:
-            return None
-        lead = s.get(Lead, q.lead_id)
-        if d.digest_user:
-            ids = store.digest_members(s, d.channel, d.ts)
-            items = store.digest_cards(s, ids)
-            payload = domain.digest([c for _, c, _ in items], d.digest_user, {c.qualification_id: f for _, c, f in items})
-        else:
-            payload = delivered(d.payload, followup_state(q, d.queue_reason, lead.crm_url))
-        by = q.claimed_by or (q.status_by if q.status == "not_a_fit" else None)
-        escalation = None
-        if q.escalation_channel and q.escalation_ts and by:
-            escalation = (q.escalation_channel, q.escalation_ts,
-                          domain.escalation_answered(store.card_of(lead, q), by, q.status))
-        return (d.channel, d.ts, payload), escalation
-
-
-def digest_without(services, channel: str, ts: str) -> dict | None:
-    """A digest message as it reads now (after a lead in it was forgotten); None if it is not a digest or no
-    lead is left in it."""
-    with services.sessions() as s:
-        ids = store.digest_members(s, channel, ts)
-        if not ids:
-            return None
-        items = store.digest_cards(s, ids)
-        user = items[0][0].digest_user
-        return domain.digest([c for _, c, _ in items], user, {c.qualification_id: f for _, c, f in items})
-
-
-def select_delivery(qualification_id: int):
-    from sqlalchemy import select
-
-    return select(Delivery).where(Delivery.qualification_id == qualification_id)
-
-
-def send(call, msg: dict, **args):
-    """chat.postMessage or chat.update with msg; refused for its length, a shorter version at once (the same
-    one would be refused again)."""
-    try:
-        return call(text=msg["text"], blocks=msg["blocks"], **args)
-    except SlackApiError as exc:
-        if not too_long(exc):
-            raise
-        log.warning("Slack said %s; sending a shorter message", error_code(exc))
-        short = shrink(msg)
-        return call(text=short["text"], blocks=short["blocks"], **args)
-
-
-def _update(client: WebClient, channel: str, ts: str, payload: dict) -> None:
-    try:
-        send(client.chat_update, payload, channel=channel, ts=ts)
-    except (SlackApiError, OSError) as exc:
-        log.warning("could not update message %s/%s: %s", channel, ts, error_code(exc))
-
-
 class FollowThrough:
-    def __init__(self, services, client: WebClient, worker_id: str | None = None, poll_seconds: float = 15.0,
-                 lease: timedelta = timedelta(minutes=2), min_gap: float = 1.0):
+    def __init__(self, services: Services, client: WebClient, worker_id: str | None = None,
+                 poll_seconds: float = 15.0, lease: timedelta = timedelta(minutes=2), min_gap: float = 1.0):
         self.services = services
         # Woken by every ingested batch: at most one pass per min_gap, so a webhook burst is not slowed down.
         self.min_gap = min_gap
@@ -159,7 +86,7 @@ class FollowThrough:
         with self.services.sessions.begin() as s:
             store.retry_later(s, nudge, (nudge.state, nudge.nudge_at), now + SKIP_AFTER_FAILURE)
 
-    def _guarded(self, what: str, key: int | str, step, *args) -> int:
+    def _guarded(self, what: str, key: int | str, step: Callable[..., int], *args: Any) -> int:
         """One lead's step; a bug or bad data there is logged and skipped for a while, never the whole pass."""
         until = self._failing.get((what, key))
         if until is not None and until > self.now():
@@ -177,7 +104,7 @@ class FollowThrough:
                 self._postpone(args[0], now)
             return 0
 
-    def _tz(self, user_id: str | None):
+    def _tz(self, user_id: str | None) -> ZoneInfo:
         zone = None
         if user_id and self.services.slack is not None:
             try:
@@ -192,29 +119,16 @@ class FollowThrough:
         if posted is None:
             return 0
         tz = self._tz(posted.rep_user)  # may ask Slack: before the transaction, not inside it
+        step = next_step(Due(nudge.state, nudge.snoozed_until, nudge.claimed),
+                         reachable=posted.status in OPEN_STATUSES and bool(posted.ts), now=now,
+                         escalate_at=self.policy.escalate_at(posted.reason, now, tz))
+        taken = (step.sla_state, step.nudge_at)
         with self.services.sessions.begin() as s:
-            if posted.status not in OPEN_STATUSES or not posted.ts:
-                store.take(s, nudge, nudge.state, None)
-                return 0
-            state = nudge.state
-            if nudge.snoozed_until is not None and nudge.snoozed_until <= now:
-                kind = "snooze_over"
-                if nudge.claimed or state in (None, "met", "escalated"):
-                    taken = (state, None)
-                else:
-                    taken = ("reminded", self.policy.escalate_at(posted.reason, now, tz))
-                took = store.take(s, nudge, *taken, snoozed_until=None, snoozed_by=None)
-            elif nudge.claimed or state not in ("running", "reminded"):
-                store.take(s, nudge, state, None)
-                return 0
-            elif state == "running":
-                kind = "remind"
-                taken = ("reminded", self.policy.escalate_at(posted.reason, now, tz))
-                took = store.take(s, nudge, *taken)
-            else:
-                kind = "escalate"
-                taken = ("escalated", None)
-                took = store.take(s, nudge, *taken)
+            cleared = {"snoozed_until": None, "snoozed_by": None} if step.ends_snooze else {}
+            took = store.take(s, nudge, *taken, **cleared)
+        kind = step.nudge
+        if kind is None:
+            return 0
         if not took:
             return 0  # another worker has it, or the lead changed meanwhile
         waited = self.policy.waited(posted.qualified_at, now, tz)
@@ -232,7 +146,7 @@ class FollowThrough:
         refresh(self.services, self.client, nudge.qualification_id)
         return 1
 
-    def _nudge_failed(self, kind: str, nudge: store.Nudge, posted: store.Posted,
+    def _nudge_failed(self, kind: NudgeKind, nudge: store.Nudge, posted: store.Posted,
                       taken: tuple[str | None, datetime | None], code: str, now: datetime) -> None:
         qid = nudge.qualification_id
         with self.services.sessions.begin() as s:
@@ -241,7 +155,7 @@ class FollowThrough:
                 log.warning("follow-through %s for qualification %d not posted (%s); trying again in %s", kind, qid,
                             code, later)
                 store.retry_later(s, nudge, taken, now + later)
-            elif kind == "remind" and self.queue and posted.channel != self.queue:
+            elif kind == NudgeKind.REMIND and self.queue and posted.channel != self.queue:
                 # The brief's place is gone (archived, bot removed): the rep cannot see a reminder there,
                 # so the team queue is asked now instead of after the escalation delay.
                 log.warning("reminder for qualification %d: the brief's channel is unreachable (%s); "
@@ -251,11 +165,11 @@ class FollowThrough:
                 log.warning("follow-through %s for qualification %d not posted: %s (no retry can fix it)", kind,
                             qid, code)
 
-    def _post_nudge(self, kind: str, p: store.Posted, waited: float) -> None:
+    def _post_nudge(self, kind: NudgeKind, p: store.Posted, waited: float) -> None:
         sla = self.policy.sla_for(p.reason)
-        if kind == "snooze_over":
+        if kind == NudgeKind.SNOOZE_OVER:
             self._reply(p, domain.snooze_over(p.card, p.rep_user), kind)
-        elif kind == "remind":
+        elif kind == NudgeKind.REMIND:
             self._reply(p, domain.reminder(p.card, p.rep_user, waited, sla), kind)
         elif p.channel == self.queue or not self.queue:
             # Already in the team queue: say it again where the whole channel sees it.
@@ -267,7 +181,7 @@ class FollowThrough:
                 store.set_escalation(s, p.card.qualification_id, resp["channel"], resp["ts"])
                 store.remember(s, p.card.qualification_id, kind, resp["channel"], resp["ts"], self.now())
 
-    def _reply(self, p: store.Posted, msg: dict, kind: str, broadcast: bool = False) -> None:
+    def _reply(self, p: store.Posted, msg: Message, kind: str, broadcast: bool = False) -> None:
         resp = send(self.client.chat_postMessage, msg, channel=p.channel, thread_ts=p.ts, reply_broadcast=broadcast,
                     unfurl_links=False, unfurl_media=False)
         with self.services.sessions.begin() as s:
@@ -287,15 +201,16 @@ class FollowThrough:
         sent, after = 0, 0
         for _ in range(max_pages):
             with self.services.sessions() as s:
-                batch = store.engaging(s, now, since, limit=page, after=after, lead_ids=leads)
+                batch = store.engaging(s, now, since, domain.HOT_KINDS, limit=page, after=after, lead_ids=leads)
             sent += sum(self._guarded("update", e.qualification_id, self._update, e, now) for e in batch)
             if len(batch) < page:
                 break
             after = batch[-1].qualification_id
-        self._scanned = (mark, now, now if leads is None else self._scanned[2])
+        full_at = now if leads is None or self._scanned is None else self._scanned[2]
+        self._scanned = (mark, now, full_at)
         return sent
 
-    def _candidates(self, session, now: datetime) -> list[int] | None:
+    def _candidates(self, session: Session, now: datetime) -> list[int] | None:
         """Between full scans (one a minute), only the leads that may have news: those with activity since
         the last pass, whose brief was just posted, or whose cooldown just ended. None: look at every lead
         (the full scan also catches an activity whose batch committed after a newer one)."""
@@ -317,13 +232,15 @@ class FollowThrough:
                 return 0  # a batch for this lead is still being stored: next pass
         with self.services.sessions.begin() as s:
             since = store.qualified_at(s, e.qualification_id)
+            posted = store.posted(s, e.qualification_id)
+            if since is None or posted is None:
+                return 0  # forgotten meanwhile
             rows = store.new_activities(s, e, since)
             if not rows:
                 return 0
             cooling = e.update_after is not None and e.update_after > now
             if cooling and not any(domain.is_high_intent(a, rules) for _, a in rows):
                 return 0  # kept, and combined into one update when the cooldown ends
-            posted = store.posted(s, e.qualification_id)
             msg = domain.thread_update(posted.card, [a for _, a in rows], rules, posted.rep_user)
             cooldown = now + timedelta(minutes=self.policy.update_cooldown_minutes) if msg else None
             if not store.advance_updates(s, e, rows[-1][0], cooldown):
@@ -363,7 +280,8 @@ class FollowThrough:
         released = False
         with self.services.sessions.begin() as s:
             for delivery_id, lead_id, since in store.held(s):
-                if any(domain.is_high_intent(a, rules) for a in store.hot_kinds_since(s, lead_id, since)):
+                hot = store.hot_kinds_since(s, lead_id, since, domain.HOT_KINDS)
+                if any(domain.is_high_intent(a, rules) for a in hot):
                     released = store.release(s, delivery_id, now) or released
         if released:
             self.services.wake_delivery()
@@ -408,7 +326,7 @@ class FollowThrough:
                                   self.policy.due(card.reason, now, tz))
         return 1
 
-    def _route(self, session, user_id: str) -> str:
+    def _route(self, session: Session, user_id: str) -> str:
         from storage import leads as lead_store
 
         email = self.services.slack.directory.email_of(user_id) if self.services.slack else None
@@ -466,3 +384,4 @@ class FollowThrough:
         self._wake.set()
         if self._thread:
             self._thread.join(timeout)
+
