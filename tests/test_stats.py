@@ -9,12 +9,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select, update
 
+from bot.usecases.ingest import ingest
 from briefs import commands
 from briefs import stats as model
 from briefs.blocks import MAX_BLOCKS, MAX_SECTION
 from storage import stats as stats_store
 from storage import workflow
-from storage.ingest import ingest
 from storage.models import AuditEntry, Delivery
 from tests.factories import NOW, Events, parsed
 from tests.test_slack import slash
