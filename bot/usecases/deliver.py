@@ -154,19 +154,19 @@ class SlackSink:
 
     def _deliver(self, item: PendingDelivery) -> Sent:
         with self.services.sessions() as s:
-            q = outbox.subject(s, item)
-        urgent = self._raised_hand(q)
+            subject = outbox.subject(s, item)
+        urgent = self._raised_hand(subject)
         try:
-            route = self._live_route(q.owner_email)
+            route = self._live_route(subject.owner_email)
             if item.unclear_channel:
                 found = self._posted_before(item, item.unclear_channel)
                 if found:
-                    return self._already_posted(item, q, route, urgent, *found)
-            self._hold_if_quiet(item, q, route, urgent)
+                    return self._already_posted(item, subject, route, urgent, *found)
+            self._hold_if_quiet(item, subject, route, urgent)
         except SlackApiError as exc:
             raise self._error(exc, item) from None
         try:
-            return self._post(item, q, route, urgent)
+            return self._post(item, subject, route, urgent)
         except SlackApiError as exc:
             error = exc.response.get("error")
             if error in ROUTE_ERRORS and route.channel != self.queue:
@@ -175,7 +175,7 @@ class SlackSink:
                 with self.services.sessions.begin() as s:
                     outbox.remember_gone(s, route.channel, error, self.services.clock().timestamp() + GONE_FOR)
                 try:
-                    return self._post(item, q, to_queue(route, self.queue, why), urgent)
+                    return self._post(item, subject, to_queue(route, self.queue, why), urgent)
                 except SlackApiError as again:
                     raise self._error(again, item, posting=True) from None
             raise self._error(exc, item, posting=True) from None
@@ -233,14 +233,15 @@ class SlackSink:
                 break
         return None
 
-    def _already_posted(self, item: PendingDelivery, q: BriefSubject, route: Route, urgent: datetime | None,
+    def _already_posted(self, item: PendingDelivery, subject: BriefSubject, route: Route, urgent: datetime | None,
                         channel: str, ts: str) -> Sent:
         log.info("delivery %d: its earlier post went through after all (%s %s); recorded, not posted again",
                  item.id, channel, ts)
         reason = route.queue_reason
         if item.unclear_channel == self.queue and route.channel != self.queue:
             reason = ROUTE_FAILED
-        return Sent(channel, ts, reason, write=self._start_clock(item, route.rep_user, self._due(q, route.rep_user, urgent)))
+        due = self._due(subject, route.rep_user, urgent)
+        return Sent(channel, ts, reason, write=self._start_clock(item, route.rep_user, due))
 
     @staticmethod
     def _start_clock(item: PendingDelivery, rep_user: str | None, due: datetime | None) -> Callable[[Session], None]:
@@ -250,11 +251,11 @@ class SlackSink:
 
         return start
 
-    def _post(self, item: PendingDelivery, q: BriefSubject, route: Route, urgent: datetime | None = None) -> Sent:
+    def _post(self, item: PendingDelivery, subject: BriefSubject, route: Route, urgent: datetime | None = None) -> Sent:
         # Everything that may call Slack or the database comes before the posting slot is taken: from then on
         # the post must go out at once, or it may follow the channel's previous one too closely.
-        due = self._due(q, route.rep_user, urgent)
-        state = replace(q.followup, queue_reason=route.queue_reason, rep_user=route.rep_user,
+        due = self._due(subject, route.rep_user, urgent)
+        state = replace(subject.followup, queue_reason=route.queue_reason, rep_user=route.rep_user,
                         sla_due_at=due, sla_state="running" if due else None)
         payload = delivered(item.payload, state)
         wait, slot = self.pacer.wait_for(item, route.channel)
@@ -280,13 +281,15 @@ class SlackSink:
         return Sent(resp["channel"], resp["ts"], route.queue_reason, paced=(route.channel, sending),
                     write=self._start_clock(item, route.rep_user, due))
 
-    def _due(self, q: BriefSubject, rep_user: str | None, urgent: datetime | None) -> datetime | None:
+    def _due(self, subject: BriefSubject, rep_user: str | None, urgent: datetime | None) -> datetime | None:
         """When the speed-to-lead clock runs out: business time in the rep's Slack time zone."""
-        if q.status != "open" or q.claimed_by:
+        if subject.status != "open" or subject.claimed_by:
             return None
         policy = self.services.settings.follow_up
         tz = policy.zone(self.time_zone(rep_user))
-        return policy.due(Reason.HAND_RAISER, urgent, tz) if urgent else policy.due(q.reason, q.qualified_at, tz)
+        if urgent:
+            return policy.due(Reason.HAND_RAISER, urgent, tz)
+        return policy.due(subject.reason, subject.qualified_at, tz)
 
     def time_zone(self, user_id: str | None) -> str | None:
         if not user_id:
@@ -296,17 +299,18 @@ class SlackSink:
         except SlackApiError:
             return None
 
-    def _raised_hand(self, q: BriefSubject) -> datetime | None:
+    def _raised_hand(self, subject: BriefSubject) -> datetime | None:
         """When the lead asked for sales: a lead who did so after qualifying counts as a hand-raiser from then
         on (5-minute clock, never held for a digest). None if they have not."""
-        if q.reason == Reason.HAND_RAISER:
-            return q.qualified_at
+        if subject.reason == Reason.HAND_RAISER:
+            return subject.qualified_at
         with self.services.sessions() as s:
-            hot = [a.occurred_at for a in followthrough_store.hot_kinds_since(s, q.lead_id, q.qualified_at)
-                   if is_high_intent(a, self.services.settings.rules)]
-        return max(q.qualified_at, min(hot)) if hot else None
+            recent = followthrough_store.hot_kinds_since(s, subject.lead_id, subject.qualified_at)
+            hot = [a.occurred_at for a in recent if is_high_intent(a, self.services.settings.rules)]
+        return max(subject.qualified_at, min(hot)) if hot else None
 
-    def _hold_if_quiet(self, item: PendingDelivery, q: BriefSubject, route: Route, urgent: datetime | None) -> None:
+    def _hold_if_quiet(self, item: PendingDelivery, subject: BriefSubject, route: Route,
+                       urgent: datetime | None) -> None:
         """Quiet mode: a rep's non-urgent briefs wait for their daily digest; hand-raisers never wait."""
         policy = self.services.settings.follow_up
         if urgent is not None or not route.rep_user or route.queue_reason:

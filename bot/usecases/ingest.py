@@ -43,7 +43,8 @@ class IngestResult:
         self.qualifications += other.qualifications
 
 
-def ingest(sessions: sessionmaker[Session], events: list[Event], rules: Rules, now: datetime | None = None) -> IngestResult:
+def ingest(sessions: sessionmaker[Session], events: list[Event], rules: Rules,
+           now: datetime | None = None) -> IngestResult:
     """Apply one batch atomically. Returns counts and the ids of new qualifications."""
     now = now or datetime.now(UTC)
     for attempt in range(RETRIES + 1):
