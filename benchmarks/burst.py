@@ -36,10 +36,10 @@ from sqlalchemy import func, select  # noqa: E402
 
 from bot.config import Settings  # noqa: E402
 from bot.usecases.deps import Services  # noqa: E402
+from bot.usecases.ingest import ingest  # noqa: E402
 from briefs.events import parse_batch  # noqa: E402
 from storage import db  # noqa: E402
 from storage import leads as lead_store  # noqa: E402
-from storage.ingest import ingest  # noqa: E402
 from storage.models import Delivery  # noqa: E402
 from tests.fake_slack import FakeSlack  # noqa: E402
 

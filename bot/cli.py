@@ -17,12 +17,12 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeR
 from sqlalchemy.exc import OperationalError
 
 from bot.config import ConfigError, Settings, load_settings
+from bot.usecases.ingest import IngestResult, ingest
 from briefs.blocks import to_blocks
 from briefs.events import MAX_BATCH
 from briefs.model import build_brief
 from briefs.text import to_text_brief
 from storage import db, queries
-from storage.ingest import IngestResult, ingest
 
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 out = Console(highlight=False, soft_wrap=True)

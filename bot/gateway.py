@@ -4,6 +4,7 @@ who is on the sales team, and channel pacing. Use cases talk to Slack through th
 from __future__ import annotations
 
 import logging
+import math
 import random
 import threading
 import time
@@ -38,6 +39,20 @@ ROUTE_ERRORS = {"channel_not_found", "not_in_channel", "is_archived", "channel_i
 def error_code(exc: Exception) -> str:
     """Slack's error code, or the exception's class name, for logs: never the request (it carries the token)."""
     return str(exc.response.get("error")) if isinstance(exc, SlackApiError) else type(exc).__name__
+
+
+def retry_after(exc: SlackApiError) -> float:
+    """The seconds a 429 asks us to wait (its Retry-After header, in any case); 1.0 when it says nothing usable.
+    Callers bound it to what they can wait."""
+    headers = getattr(exc.response, "headers", None) or {}
+    raw = next((v for k, v in headers.items() if k.lower() == "retry-after"), None)
+    if isinstance(raw, list):
+        raw = raw[0] if raw else None
+    try:
+        seconds = float(raw)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return 1.0
+    return seconds if math.isfinite(seconds) else 1.0
 
 
 def too_long(exc: Exception) -> bool:

@@ -1,4 +1,7 @@
-"""Delivery worker: drains the outbox into a sink (the terminal now; Slack when configured)."""
+"""Delivery worker: drains the outbox into a sink (the terminal now; Slack when configured).
+
+Generic: it claims, calls the sink, and records what the sink says (sent, deferred, failed, parked), with
+whatever write the sink's outcome carries. What a post means beyond that is the sink's business."""
 
 from __future__ import annotations
 
@@ -18,8 +21,8 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot import metrics
-from bot.usecases.outcomes import DeferredError, DeliveryError, HeldForDigest, LeaseLost, Sent
-from storage import followthrough, outbox
+from bot.usecases.outcomes import DeferredError, DeliveryError, LeaseLost, Parked, Sent
+from storage import outbox
 from storage.outbox import PendingDelivery
 
 log = logging.getLogger("leadbrief.worker")
@@ -34,7 +37,7 @@ class TerminalSink:
     def __init__(self, console: Console | None = None):
         self.console = console or Console(highlight=False, soft_wrap=False)
 
-    def __call__(self, item: PendingDelivery) -> tuple[str, str | None]:
+    def __call__(self, item: PendingDelivery) -> Sent:
         self.console.print(Rule(f"New brief #{item.qualification_id}"))
         self.console.print(item.text, markup=False, emoji=False)
         self.console.print()
@@ -68,7 +71,7 @@ class DeliveryWorker:
         self.worker_id = worker_id or f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         # Posts to different channels go out side by side: at one post per second per channel, twenty busy
         # channels need twenty posts a second, more than one at a time can keep up with. (Posts to one
-        # channel stay one at a time: see the channel pacing in bot/slack.py.)
+        # channel stay one at a time: see the channel pacing in bot/usecases/deliver.py.)
         self.concurrency = max(1, concurrency)
         self.retry_horizon = retry_horizon
         self._pool: ThreadPoolExecutor | None = None
@@ -140,9 +143,9 @@ class DeliveryWorker:
     def _deliver(self, item: PendingDelivery) -> int:
         try:
             sent = self.sink(item)
-        except HeldForDigest as exc:
+        except Parked as exc:
             with self.sessions.begin() as s:
-                followthrough.hold_for_digest(s, item.id, exc.user_id, exc.until)
+                exc.write(s)
             return 0
         except LeaseLost:
             log.info("delivery %d: taken over by another worker before posting; leaving it to them", item.id)
@@ -182,8 +185,8 @@ class DeliveryWorker:
                     outbox.mark_sent(s, item.id, now, sent.channel, sent.ts, sent.queue_reason)
                     if sent.paced:
                         outbox.note_post(s, *sent.paced)
-                    if sent.follow_through:
-                        followthrough.start_clock(s, item.qualification_id, sent.rep_user, sent.sla_due_at)
+                    if sent.write is not None:
+                        sent.write(s)
                 return
             except OperationalError:
                 if time.monotonic() + pause > deadline:

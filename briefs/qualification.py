@@ -2,21 +2,37 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from enum import StrEnum
 
 from briefs.customer import reengagement
+from briefs.events import ActivityEvent, Event, QualifiedEvent
 from briefs.markup import duration
 from briefs.rules import Rules
-from briefs.signals import ActivityView, LeadView, is_hand_raiser_form, stage_label
+from briefs.signals import ENGAGEMENT_KINDS, ActivityView, LeadView, is_hand_raiser_form, stage_label
+
+
+class Reason(StrEnum):
+    """Why a lead qualified, as stored in qualifications.reason."""
+
+    SCORE_THRESHOLD = "score_threshold"
+    HAND_RAISER = "hand_raiser"
+    LIFECYCLE_CHANGE = "lifecycle_change"
+    RE_ENGAGED = "re_engaged"
+    MANUAL = "manual"
+
 
 EXPLICIT_DETAIL = {
-    "score_threshold": "marketing automation says the lead score threshold was reached",
-    "hand_raiser": "asked to talk to sales",
-    "lifecycle_change": "lifecycle stage moved to a qualified stage",
-    "re_engaged": "came back into buying mode",
-    "manual": "qualified by hand in marketing automation",
+    Reason.SCORE_THRESHOLD: "marketing automation says the lead score threshold was reached",
+    Reason.HAND_RAISER: "asked to talk to sales",
+    Reason.LIFECYCLE_CHANGE: "lifecycle stage moved to a qualified stage",
+    Reason.RE_ENGAGED: "came back into buying mode",
+    Reason.MANUAL: "qualified by hand in marketing automation",
 }
+# The activity a hand-raiser rule reads.
+FORM_SUBMIT = "form_submit"
 
 
 @dataclass(frozen=True)
@@ -55,6 +71,32 @@ class Decision:
     note: str | None = None
 
 
+def may_fire_on(event: Event, is_customer: bool) -> bool:
+    """Whether a rule could fire on this event: an explicit qualification, a form (hand-raiser), or a
+    customer's engagement (re-engagement). Profile changes (lead.upsert) are read from the lead's row."""
+    if isinstance(event, ActivityEvent):
+        return event.kind == FORM_SUBMIT or (is_customer and event.kind in ENGAGEMENT_KINDS)
+    return isinstance(event, QualifiedEvent)
+
+
+def may_qualify(change: LeadChange) -> bool:
+    """Whether any rule could fire on what the batch changed, before the history (open episode, touches)
+    that deciding reads is loaded: most leads in a batch skip those reads."""
+    customer = change.lead.is_customer
+    return bool(
+        change.explicit
+        or change.score_changed_at
+        or change.stage_changed_at
+        or any(a.kind == FORM_SUBMIT or (customer and a.kind in ENGAGEMENT_KINDS) for a in change.new_activities)
+    )
+
+
+def delivery_order(decision: Decision) -> tuple[bool, float]:
+    """Sort key for the briefs a batch queues: hand-raisers first, then the freshest (the outbox is drained
+    in this order)."""
+    return decision.reason != Reason.HAND_RAISER, -decision.triggered_at.timestamp()
+
+
 def decide(change: LeadChange, rules: Rules, now: datetime) -> Decision | None:
     """The strongest fresh trigger, unless an episode is already open. Order: explicit, hand-raiser,
     re-engaged customer, lifecycle, score."""
@@ -67,20 +109,20 @@ def decide(change: LeadChange, rules: Rules, now: datetime) -> Decision | None:
     return None
 
 
-def _candidates(change: LeadChange, rules: Rules, now: datetime):
+def _candidates(change: LeadChange, rules: Rules, now: datetime) -> Iterator[Decision]:
     lead = change.lead
     for ex in sorted(change.explicit, key=lambda e: e.occurred_at, reverse=True):
-        detail = EXPLICIT_DETAIL[ex.reason]
-        if ex.reason == "score_threshold" and ex.score is not None:
+        detail = EXPLICIT_DETAIL[Reason(ex.reason)]
+        if ex.reason == Reason.SCORE_THRESHOLD and ex.score is not None:
             detail = f"lead score reached {ex.score} in {ex.source}"
         yield Decision(ex.reason, detail, ex.occurred_at, f"lead.qualified from {ex.source}", ex.score, ex.note)
 
     forms = [
         a for a in change.new_activities
-        if a.kind == "form_submit" and is_hand_raiser_form(a.form, rules.hand_raiser_forms)
+        if a.kind == FORM_SUBMIT and is_hand_raiser_form(a.form, rules.hand_raiser_forms)
     ]
     for a in sorted(forms, key=lambda a: a.occurred_at, reverse=True):
-        yield Decision("hand_raiser", f"filled in the {a.form} form", a.occurred_at, f"form: {a.form}", lead.score)
+        yield Decision(Reason.HAND_RAISER, f"filled in the {a.form} form", a.occurred_at, f"form: {a.form}", lead.score)
 
     if lead.is_customer and change.touch_history and any(
         a.occurred_at >= now - timedelta(days=rules.reengage_window_days) for a in change.new_activities
@@ -88,7 +130,7 @@ def _candidates(change: LeadChange, rules: Rules, now: datetime):
         back = reengagement(change.touch_history, now, rules)
         if back:
             yield Decision(
-                "re_engaged",
+                Reason.RE_ENGAGED,
                 f"customer back after {duration(back.quiet_days)} quiet: "
                 f"{back.recent_touches} touches in the last {back.window_days} days",
                 max(a.occurred_at for a in change.new_activities),
@@ -103,7 +145,7 @@ def _candidates(change: LeadChange, rules: Rules, now: datetime):
         and stage != change.previous_stage
     ):
         yield Decision(
-            "lifecycle_change",
+            Reason.LIFECYCLE_CHANGE,
             f"lifecycle stage became {stage_label(stage)}"
             + (f" (was {stage_label(change.previous_stage)})" if change.previous_stage else ""),
             change.stage_changed_at,
@@ -119,7 +161,7 @@ def _candidates(change: LeadChange, rules: Rules, now: datetime):
         and (change.previous_score is None or change.previous_score < t)
     ):
         yield Decision(
-            "score_threshold",
+            Reason.SCORE_THRESHOLD,
             f"lead score crossed {t} (now {lead.score})",
             change.score_changed_at,
             "score change",

@@ -18,8 +18,8 @@ from starlette.responses import JSONResponse, Response
 
 from bot import metrics
 from bot.config import Settings
+from bot.usecases.ingest import ingest
 from briefs.events import InvalidBatch, parse_batch
-from storage.ingest import ingest
 
 log = logging.getLogger("leadbrief.webhooks")
 

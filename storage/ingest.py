@@ -1,36 +1,30 @@
-"""Apply validated events to the store: idempotent, order-tolerant, one transaction per batch.
+"""Persist a batch of validated events: claims, leads, activities, notes, and the qualifications the use case
+decided on (bot.usecases.ingest owns the transaction and the flow).
 
 Every event's (source, id) goes into processed_events with INSERT .. ON CONFLICT DO NOTHING RETURNING:
-what comes back is new and owned by this transaction; the rest are replays. A qualification and the
-brief it produces are written in the same transaction (the outbox), so neither is ever lost.
+what comes back is new and owned by this transaction; the rest are replays. Which leads' whole rows are read
+is the domain's call (briefs.qualification.may_fire_on): the rest only gain activity rows.
 """
 
 from __future__ import annotations
 
-import time
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from types import SimpleNamespace
 
 from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from briefs import qualification as rules_engine
 from briefs.events import ActivityEvent, Event, LeadUpsert, NoteEvent, QualifiedEvent
 from briefs.followup import OPEN_STATUSES
-from briefs.model import build_brief
-from briefs.rules import Rules
+from briefs.model import BriefInput
+from briefs.qualification import Decision, Explicit, LeadChange, may_fire_on
 from briefs.signals import ENGAGEMENT_KINDS, ActivityView, TouchRow, fold, normalise_stage, touches
-from storage import outbox
 from storage.driver import Driver
 from storage.models import Activity, ContentAsset, HandoffNote, Lead, Qualification
 from storage.queries import brief_input, lead_view
-
-RETRIES = 3
-RETRYABLE_SQLSTATES = {"40P01", "40001"}  # deadlock detected, serialization failure (PostgreSQL)
 
 PROFILE_FIELDS = (
     "first_name",
@@ -52,18 +46,6 @@ PROFILE_FIELDS = (
 )
 
 
-@dataclass
-class IngestResult:
-    accepted: int = 0
-    duplicates: int = 0
-    qualifications: list[int] = field(default_factory=list)
-
-    def add(self, other: IngestResult) -> None:
-        self.accepted += other.accepted
-        self.duplicates += other.duplicates
-        self.qualifications += other.qualifications
-
-
 ACTIVITY_COLUMNS = ("lead_id", "kind", "occurred_at", "asset_id", "campaign", "subject", "url", "form", "comments",
                     "properties", "source", "source_event_id", "received_at")
 LEAD_TIMES = {"profile_as_of", "updated_at"}
@@ -79,29 +61,43 @@ def _insert(session: Session, model):
 
 @dataclass
 class _LeadState:
+    """One lead's row while a batch is applied to it, and what the batch did to it."""
+
     lead: LeadRow
     previous_score: int | None
     previous_stage: str | None
     score_changed_at: datetime | None = None
     stage_changed_at: datetime | None = None
     activities: list[ActivityView] = field(default_factory=list)
-    explicit: list[rules_engine.Explicit] = field(default_factory=list)
+    explicit: list[Explicit] = field(default_factory=list)
     touched: bool = False
 
 
-def ingest(sessions: sessionmaker[Session], events: list[Event], rules: Rules, now: datetime | None = None) -> IngestResult:
-    """Apply one batch atomically. Returns counts and the ids of new qualifications."""
-    now = now or datetime.now(UTC)
-    for attempt in range(RETRIES + 1):
-        try:
-            with sessions.begin() as session:
-                return _apply(session, events, rules, now)
-        except OperationalError as exc:
-            # The batch was rolled back whole; a deadlock or serialisation failure is worth another go.
-            if attempt == RETRIES or getattr(exc.orig, "sqlstate", None) not in RETRYABLE_SQLSTATES:
-                raise
-            time.sleep(0.05 * (attempt + 1))
-    raise AssertionError("unreachable")  # pragma: no cover
+@dataclass(frozen=True)
+class ChangedLead:
+    """A lead the batch may have qualified: what it did to them (the domain's LeadChange, without the
+    history deciding reads), and the row it left, which add_qualifications builds the brief from."""
+
+    id: int
+    is_customer: bool
+    change: LeadChange
+    row: LeadRow
+
+
+@dataclass(frozen=True)
+class Written:
+    accepted: int
+    duplicates: int
+    leads: list[ChangedLead]
+
+
+@dataclass(frozen=True)
+class NewQualification:
+    """A qualification just written, with what its brief is built from."""
+
+    id: int
+    lead_id: int
+    brief_input: BriefInput
 
 
 def _claim(driver: Driver, events: list[Event], now: datetime,
@@ -298,33 +294,20 @@ def _asset_key(url: str | None, title: str | None) -> str:
     return url.strip() if url else "title:" + fold(title or "")
 
 
-def _apply(session: Session, events: list[Event], rules: Rules, now: datetime) -> IngestResult:
-    result, states = _write(session, events, now)
-    if states:
-        result.qualifications = _qualify(session, states, rules, now)
-    return result
-
-
-def _needs_row(e: Event, is_customer: bool) -> bool:
-    """Whether an event needs its lead's whole row: it changes the profile, or a qualification rule could
-    fire on it (see _candidates). Other activity only adds rows to `activities`."""
-    if isinstance(e, ActivityEvent):
-        return e.kind == "form_submit" or (is_customer and e.kind in ENGAGEMENT_KINDS)
-    return not isinstance(e, NoteEvent)
-
-
-def _write(session: Session, events: list[Event], now: datetime) -> tuple[IngestResult, dict[str, _LeadState]]:
+def write(session: Session, events: list[Event], now: datetime) -> Written:
+    """Record the batch's new events (replays are skipped); returns the counts and the leads whose rows were
+    read, for the use case to ask the domain about."""
     driver = Driver(session)
     # Read only: a batch of replays creates no lead (its lead may have been forgotten since).
     known = _find_leads(driver, {e.email for e in events})
     fresh, stamps = _claim(driver, events, now, known)
-    result = IngestResult(accepted=len(fresh), duplicates=len(events) - len(fresh))
     if not fresh:
-        return result, {}
+        return Written(0, len(events), [])
 
     ids = _lead_ids(driver, {e.email for e in fresh}, now, known)
     _link_claims(driver, [(ids[e.email][0], e.source, e.id) for e in fresh if e.email not in known])
-    full = {e.email for e in fresh if _needs_row(e, ids[e.email][1])}
+    # Whole rows for the leads whose profile changes or on whose events a rule may fire.
+    full = {e.email for e in fresh if isinstance(e, LeadUpsert) or may_fire_on(e, ids[e.email][1])}
     rows = _load_leads(driver, [ids[email][0] for email in full]) if full else {}
     states = {}
     for email in full:
@@ -365,64 +348,41 @@ def _write(session: Session, events: list[Event], now: datetime) -> tuple[Ingest
     for e in fresh:
         if isinstance(e, QualifiedEvent):
             states[e.email].explicit.append(
-                rules_engine.Explicit(e.reason, e.occurred_at, e.score, e.note, e.source)
+                Explicit(e.reason, e.occurred_at, e.score, e.note, e.source)
             )
     touched = [state.lead for state in states.values() if state.touched]
     for lead in touched:
         lead.updated_at = now
     _save_leads(session, touched)
-    return result, states
+    return Written(len(fresh), len(events) - len(fresh), [_changed(state) for state in states.values()])
 
 
-def _candidates(states: dict[str, _LeadState], rules: Rules) -> list[_LeadState]:
-    """Only leads where a rule could fire: the rest skip the extra queries."""
-    out = []
-    for s in states.values():
-        if (
-            s.explicit
-            or s.score_changed_at
-            or s.stage_changed_at
-            or any(a.kind == "form_submit" for a in s.activities)
-            or (s.lead.is_customer and any(a.kind in ENGAGEMENT_KINDS for a in s.activities))
-        ):
-            out.append(s)
-    return out
+def _changed(state: _LeadState) -> ChangedLead:
+    lead = state.lead
+    change = LeadChange(lead=lead_view(lead), previous_score=state.previous_score,
+                        score_changed_at=state.score_changed_at, previous_stage=state.previous_stage,
+                        stage_changed_at=state.stage_changed_at, new_activities=state.activities,
+                        explicit=state.explicit)
+    return ChangedLead(lead.id, bool(lead.is_customer), change, lead)
 
 
-def _qualify(session: Session, states: dict[str, _LeadState], rules: Rules, now: datetime) -> list[int]:
-    candidates = _candidates(states, rules)
-    if not candidates:
-        return []
-    ids = [s.lead.id for s in candidates]
-    open_since = dict(session.execute(
+def open_since(session: Session, lead_ids: list[int]) -> dict[int, datetime]:
+    """lead id -> qualified_at of its newest open qualification, for those of `lead_ids` that have one."""
+    return dict(session.execute(
         select(Qualification.lead_id, func.max(Qualification.qualified_at))
-        .where(Qualification.lead_id.in_(ids), Qualification.status.in_(OPEN_STATUSES))
+        .where(Qualification.lead_id.in_(lead_ids), Qualification.status.in_(OPEN_STATUSES))
         .group_by(Qualification.lead_id)
     ).all())
-    history = _touch_history(session, [s.lead.id for s in candidates if s.lead.is_customer], rules, now)
 
-    created: list[Qualification] = []
-    decisions = []
-    for s in candidates:
-        change = rules_engine.LeadChange(
-            lead=lead_view(s.lead),
-            previous_score=s.previous_score,
-            score_changed_at=s.score_changed_at,
-            previous_stage=s.previous_stage,
-            stage_changed_at=s.stage_changed_at,
-            new_activities=s.activities,
-            explicit=s.explicit,
-            touch_history=history.get(s.lead.id),
-            open_since=open_since.get(s.lead.id),
-        )
-        decision = rules_engine.decide(change, rules, now)
-        if decision is not None:
-            decisions.append((s, decision))
-    # Hand-raisers first, then the freshest: the outbox is drained in this order.
-    decisions.sort(key=lambda sd: (sd[1].reason != "hand_raiser", -sd[1].triggered_at.timestamp()))
-    for s, decision in decisions:
+
+def add_qualifications(session: Session, decided: list[tuple[ChangedLead, Decision]],
+                       now: datetime) -> list[NewQualification]:
+    """Write the qualifications decided on, in the given order (the order their briefs are queued in), and
+    read what each brief is built from."""
+    created = []
+    for lead, decision in decided:
         q = Qualification(
-            lead_id=s.lead.id,
+            lead_id=lead.id,
             reason=decision.reason,
             detail=decision.detail[:1000],
             score=decision.score,
@@ -433,24 +393,19 @@ def _qualify(session: Session, states: dict[str, _LeadState], rules: Rules, now:
             status="open",
         )
         session.add(q)
-        created.append(q)
+        created.append((lead, q))
     if not created:
         return []
     session.flush()
-    by_id = {s.lead.id: s.lead for s in candidates}
-    for q in created:
-        brief = build_brief(brief_input(session, by_id[q.lead_id], now, q), rules)
-        outbox.enqueue(session, q, brief, now)
-    return [q.id for q in created]
+    return [NewQualification(q.id, q.lead_id, brief_input(session, lead.row, now, q)) for lead, q in created]
 
 
-def _touch_history(session: Session, lead_ids: list[int], rules: Rules, now: datetime) -> dict[int, list[datetime]]:
-    """Customers' touches in the re-engagement window plus their last touch before it, by the touch rule.
-    Rows are read from the window's first midnight (UTC), so a page viewed on both sides of the window's start
-    is one touch; the newest engagement before that midnight is a touch on its own."""
+def touch_history(session: Session, lead_ids: list[int], start: datetime) -> dict[int, list[datetime]]:
+    """The leads' touches since `start` (the re-engagement window) plus their last touch before it, by the
+    touch rule. Rows are read from the window's first midnight (UTC), so a page viewed on both sides of the
+    window's start is one touch; the newest engagement before that midnight is a touch on its own."""
     if not lead_ids:
         return {}
-    start = now - timedelta(days=rules.reengage_window_days)
     day_start = start.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     rows: dict[int, list[TouchRow]] = defaultdict(list)
     recent = session.execute(

@@ -11,15 +11,33 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy import case, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from briefs.blocks import to_blocks
-from briefs.model import Brief
-from briefs.text import to_text_brief
-from storage.models import ChannelSlot, Delivery, Qualification
+from storage.followthrough import followup_state
+from storage.models import ChannelSlot, Delivery, Lead, Qualification
+
+if TYPE_CHECKING:
+    from briefs.followup import FollowUp
+
+
+@dataclass(frozen=True)
+class BriefSnapshot:
+    """The brief as it stood when it was queued, rendered by the use case: Block Kit and plain text."""
+
+    payload: dict[str, Any]
+    text: str
+
+
+class QualificationKey(Protocol):
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def lead_id(self) -> int: ...
 
 
 @dataclass(frozen=True)
@@ -39,12 +57,13 @@ class PendingDelivery:
     unclear_at: float | None = None
 
 
-def enqueue(session: Session, q: Qualification, brief: Brief, now: datetime) -> Delivery:
+def enqueue(session: Session, q: QualificationKey, snapshot: BriefSnapshot, now: datetime) -> Delivery:
+    """Queue the brief of qualification q, written in the same transaction as q."""
     d = Delivery(
         qualification_id=q.id,
         lead_id=q.lead_id,
-        payload=to_blocks(brief),
-        text=to_text_brief(brief),
+        payload=snapshot.payload,
+        text=snapshot.text,
         status="pending",
         attempts=0,
         next_attempt_at=now,
@@ -52,6 +71,27 @@ def enqueue(session: Session, q: Qualification, brief: Brief, now: datetime) -> 
     )
     session.add(d)
     return d
+
+
+@dataclass(frozen=True)
+class BriefSubject:
+    """What delivering a brief reads of its lead and qualification."""
+
+    lead_id: int
+    owner_email: str | None
+    crm_url: str | None
+    reason: str
+    status: str
+    claimed_by: str | None
+    qualified_at: datetime
+    followup: FollowUp  # the follow-up section as stored, with no queue reason yet
+
+
+def subject(session: Session, item: PendingDelivery) -> BriefSubject:
+    lead = session.get(Lead, item.lead_id)
+    q = session.get(Qualification, item.qualification_id)
+    return BriefSubject(lead.id, lead.owner_email, lead.crm_url, q.reason, q.status, q.claimed_by, q.qualified_at,
+                        followup_state(q, None, lead.crm_url))
 
 
 def claim(session: Session, worker: str, now: datetime, lease: timedelta, limit: int = 10) -> list[PendingDelivery]:

@@ -17,10 +17,10 @@ from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
 
 from bot.server import delivery_sink
+from bot.usecases.ingest import ingest
 from bot.worker import DeliveryWorker
 from storage import leads as lead_store
 from storage import outbox
-from storage.ingest import ingest
 from storage.models import Delivery
 from tests.conftest import COMMAND, QUEUE, SECRET, SLACK_SIGNING_SECRET, LiveServer, wait_for
 from tests.factories import Events, parsed

@@ -5,11 +5,11 @@ from datetime import timedelta, timezone
 import pytest
 from sqlalchemy import func, select
 
+from bot.usecases.ingest import ingest
 from briefs.model import build_brief
 from briefs.signals import touch_rows, touches
 from briefs.text import to_text_brief
 from storage import queries
-from storage.ingest import ingest
 from storage.models import Activity, ContentAsset, Delivery, HandoffNote, Lead, ProcessedEvent, Qualification
 from tests.factories import NOW, Events, downloads_and_pricing_views, parsed, researcher_history
 
@@ -188,7 +188,7 @@ def test_brief_query_reads_the_stored_history(services, rules):
 
 def test_a_failed_batch_leaves_nothing_behind(services, rules, monkeypatch):
     ev = Events()
-    import storage.ingest as mod
+    import bot.usecases.ingest as mod
 
     def boom(*a, **k):
         raise RuntimeError("brief failed")

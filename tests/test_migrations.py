@@ -8,8 +8,8 @@ from sqlalchemy import inspect, text
 
 from bot.config import Settings
 from bot.usecases.deps import Services
+from bot.usecases.ingest import ingest
 from storage import db
-from storage.ingest import ingest
 from storage.models import Base
 from tests.factories import NOW, Events, parsed
 

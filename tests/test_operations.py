@@ -235,9 +235,9 @@ def test_log_format_from_the_environment():
 
 def test_the_delivery_worker_counts_posts_latency_retries_and_dead_letters(services, rules):
     from bot import metrics
+    from bot.usecases.ingest import ingest
     from bot.usecases.outcomes import DeliveryError, Sent
     from bot.worker import DeliveryWorker
-    from storage.ingest import ingest
     from tests.factories import parsed
 
     def value(name, **labels) -> float:

@@ -13,10 +13,10 @@ from slack_sdk import WebClient
 from sqlalchemy import func, select
 
 from bot.server import attach_slack, delivery_sink
+from bot.usecases.ingest import ingest
 from bot.usecases.privacy import redact_posted
 from bot.worker import DeliveryWorker
 from storage import audit, outbox, privacy, queries
-from storage.ingest import ingest
 from storage.models import (
     Activity,
     AuditEntry,

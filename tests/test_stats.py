@@ -10,11 +10,11 @@ import pytest
 from sqlalchemy import select, update
 
 from bot.usecases import followup as workflow
+from bot.usecases.ingest import ingest
 from briefs import commands
 from briefs import stats as model
 from briefs.blocks import MAX_BLOCKS, MAX_SECTION
 from storage import stats as stats_store
-from storage.ingest import ingest
 from storage.models import AuditEntry, Delivery
 from tests.factories import NOW, Events, parsed
 from tests.test_slack import slash

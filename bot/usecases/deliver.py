@@ -1,15 +1,20 @@
-"""Deliver a brief: route it (the rep's channel, else a DM, else the team queue), honour quiet mode and
-the speed-to-lead clock, and post it once, looking in Slack first after a fault."""
+"""Deliver a brief: route it (briefs.routing decides: the rep's channel, else a DM, else the team queue),
+honour quiet mode and the speed-to-lead clock, and post it once, looking in Slack first after a fault.
+
+The outbox worker (bot.worker) is generic: the follow-through this use case starts with a post (the clock,
+the digest queue in quiet mode) comes back to it as writes carried by the outcome (Sent.write, Parked)."""
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, replace
+from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime, timedelta
 from datetime import time as dtime
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from sqlalchemy.orm import Session, sessionmaker
 
 from bot.gateway import (
     PERMANENT,
@@ -18,19 +23,21 @@ from bot.gateway import (
     MembershipPending,
     backoff,
     error_code,
+    retry_after,
     route_problem,
     too_long,
 )
-from bot.usecases.outcomes import DeferredError, DeliveryError, HeldForDigest, LeaseLost, Sent
+from bot.usecases.deps import Services
+from bot.usecases.outcomes import DeferredError, DeliveryError, LeaseLost, Parked, Sent
 from briefs.blocks import delivered, shortened
 from briefs.followthrough import HOT_KINDS, is_high_intent, next_digest_at
 from briefs.followup import SlaState, Status
+from briefs.qualification import Reason
+from briefs.routing import ROUTE_FAILED, Route, decide_route, rep_route, route_failed, to_queue
 from storage import audit, outbox
 from storage import followthrough as followthrough_store
 from storage import leads as lead_store
-from storage.followthrough import followup_state
-from storage.models import Lead, Qualification
-from storage.outbox import PendingDelivery
+from storage.outbox import BriefSubject, PendingDelivery
 
 log = logging.getLogger("leadbrief.slack")
 
@@ -52,7 +59,8 @@ class ChannelPacer:
     """Spaces posts to each channel POST_INTERVAL apart, across every worker: slots are booked in the
     database (storage.outbox.book_slot) and a delivery deferred to its slot keeps it."""
 
-    def __init__(self, sessions, clock, interval: float = POST_INTERVAL):
+    def __init__(self, sessions: sessionmaker[Session], clock: Callable[[], datetime],
+                 interval: float = POST_INTERVAL) -> None:
         self.sessions = sessions
         self.clock = clock
         self.interval = interval
@@ -77,7 +85,19 @@ class ChannelPacer:
             return wait, (channel, slot)
 
 
-def tell_unsafe_route(services, client: WebClient, rep_user: str, channel: str, why: str) -> None:
+class HeldForDigest(Parked):
+    """The rep is in quiet mode: the brief waits for their daily digest (bot.usecases.followthrough sends it)."""
+
+    def __init__(self, delivery_id: int, user_id: str, until: datetime) -> None:
+        def hold(session: Session) -> None:
+            followthrough_store.hold_for_digest(session, delivery_id, user_id, until)
+
+        super().__init__(f"held for {user_id}'s digest", hold)
+        self.user_id = user_id
+        self.until = until
+
+
+def tell_unsafe_route(services: Services, client: WebClient, rep_user: str, channel: str, why: str) -> None:
     """The rep hears why their briefs come by DM: once a day per route, not with every brief."""
     now = services.clock()
     with services.sessions.begin() as s:
@@ -93,40 +113,33 @@ def tell_unsafe_route(services, client: WebClient, rep_user: str, channel: str, 
         log.warning("could not tell %s their brief channel is unsafe: %s", rep_user, error_code(exc))
 
 
-@dataclass(frozen=True)
-class Route:
-    channel: str
-    queue_reason: str | None = None
-    rep_user: str | None = None  # the rep the lead is with, when they are in this workspace
-
-
 class SlackSink:
     """Routes a brief (rep's channel, else DM to the owner, else the team queue) and posts it."""
 
-    def __init__(self, services, client: WebClient, directory: Directory, pacer: ChannelPacer | None = None):
+    def __init__(self, services: Services, client: WebClient, directory: Directory,
+                 pacer: ChannelPacer | None = None) -> None:
         self.services = services
         self.client = client
         self.directory = directory
         self.pacer = pacer or ChannelPacer(services.sessions, services.clock)
-        self.queue = services.settings.slack_default_channel
+        # Required whenever Slack is configured (bot.config).
+        self.queue = services.settings.slack_default_channel or ""
 
     def route(self, owner_email: str | None) -> Route:
-        if not owner_email:
-            return Route(self.queue, "no owner in the CRM")
-        with self.services.sessions() as s:
-            channel = lead_store.get_route(s, owner_email)
-        channel = channel or self.services.settings.slack_routes.get(owner_email.lower())
-        uid = self.directory.user_id(owner_email)
-        unsafe = self._unsafe(channel) if channel else None
-        if channel and not unsafe:
-            return Route(channel, rep_user=uid)
-        if uid:
-            if unsafe:
-                tell_unsafe_route(self.services, self.client, uid, channel, unsafe)
-            return Route(uid, rep_user=uid)
-        if unsafe:
-            return Route(self.queue, f"the rep's brief channel {unsafe}")
-        return Route(self.queue, f"owner {owner_email} is not in this Slack workspace")
+        """Gather what the routing decision reads (storage, settings, the directory, the access check), in
+        that order, and apply it; the rep hears why an unsafe route of theirs was passed over."""
+        stored = configured = uid = unsafe = None
+        if owner_email:
+            with self.services.sessions() as s:
+                stored = lead_store.get_route(s, owner_email)
+            configured = self.services.settings.slack_routes.get(owner_email.lower())
+            uid = self.directory.user_id(owner_email)
+            channel = rep_route(stored, configured)
+            unsafe = self._unsafe(channel) if channel else None
+        route = decide_route(owner_email, stored, configured, uid, unsafe, self.queue)
+        if route.rep_user and route.unsafe_channel and route.unsafe_reason:
+            tell_unsafe_route(self.services, self.client, route.rep_user, route.unsafe_channel, route.unsafe_reason)
+        return route
 
     def _unsafe(self, channel: str) -> str | None:
         try:
@@ -142,30 +155,28 @@ class SlackSink:
 
     def _deliver(self, item: PendingDelivery) -> Sent:
         with self.services.sessions() as s:
-            lead = s.get(Lead, item.lead_id)
-            q = s.get(Qualification, item.qualification_id)
-            owner, crm = lead.owner_email, lead.crm_url
-        urgent = self._raised_hand(q)
+            subject = outbox.subject(s, item)
+        urgent = self._raised_hand(subject)
         try:
-            route = self._live_route(owner)
+            route = self._live_route(subject.owner_email)
             if item.unclear_channel:
-                found = self._posted_before(item)
+                found = self._posted_before(item, item.unclear_channel)
                 if found:
-                    return self._already_posted(item, q, route, urgent, *found)
-            self._hold_if_quiet(q, route, urgent)
+                    return self._already_posted(item, subject, route, urgent, *found)
+            self._hold_if_quiet(item, subject, route, urgent)
         except SlackApiError as exc:
             raise self._error(exc, item) from None
         try:
-            return self._post(item, q, route, crm, urgent)
+            return self._post(item, subject, route, urgent)
         except SlackApiError as exc:
             error = exc.response.get("error")
             if error in ROUTE_ERRORS and route.channel != self.queue:
-                why = f"could not post to the rep's route ({error})"
+                why = route_failed(error)
                 log.warning("delivery %d: %s; using the team queue", item.id, why)
                 with self.services.sessions.begin() as s:
                     outbox.remember_gone(s, route.channel, error, self.services.clock().timestamp() + GONE_FOR)
                 try:
-                    return self._post(item, q, Route(self.queue, why, route.rep_user), crm, urgent)
+                    return self._post(item, subject, to_queue(route, self.queue, why), urgent)
                 except SlackApiError as again:
                     raise self._error(again, item, posting=True) from None
             raise self._error(exc, item, posting=True) from None
@@ -177,12 +188,12 @@ class SlackSink:
             return route
         with self.services.sessions() as s:
             error = outbox.gone(s, route.channel, self.services.clock().timestamp())
-        return Route(self.queue, f"could not post to the rep's route ({error})", route.rep_user) if error else route
+        return to_queue(route, self.queue, route_failed(error)) if error else route
 
-    def _posted_before(self, item: PendingDelivery) -> tuple[str, str] | None:
-        """(channel, ts) of this delivery's earlier post when Slack has it, found by its metadata in the
-        channel's history around when it left. SlackApiError when Slack cannot say right now (5xx, 429)."""
-        channel, at = item.unclear_channel, item.unclear_at or self.services.clock().timestamp()
+    def _posted_before(self, item: PendingDelivery, channel: str) -> tuple[str, str] | None:
+        """(channel, ts) of this delivery's earlier post to `channel` when Slack has it, found by its metadata
+        in the channel's history around when it left. SlackApiError when Slack cannot say right now (5xx, 429)."""
+        at = item.unclear_at or self.services.clock().timestamp()
         try:
             if channel.startswith(("U", "W")):  # posted to a user id: its history is the DM's
                 dm = self._dm_of(channel)
@@ -198,7 +209,7 @@ class SlackSink:
                     meta = message.get("metadata") or {}
                     if (meta.get("event_type") == DELIVERY_EVENT
                             and (meta.get("event_payload") or {}).get("delivery_id") == item.id):
-                        return channel, message["ts"]
+                        return channel, str(message["ts"])
                 cursor = (page.get("response_metadata") or {}).get("next_cursor")
                 if not cursor:
                     return None
@@ -217,27 +228,35 @@ class SlackSink:
             page = self.client.users_conversations(types="im", exclude_archived=True, limit=200, cursor=cursor)
             for im in page.get("channels") or []:
                 if im.get("user") == user_id:
-                    return im["id"]
+                    return str(im["id"])
             cursor = (page.get("response_metadata") or {}).get("next_cursor")
             if not cursor:
                 break
         return None
 
-    def _already_posted(self, item: PendingDelivery, q: Qualification, route: Route, urgent: datetime | None,
+    def _already_posted(self, item: PendingDelivery, subject: BriefSubject, route: Route, urgent: datetime | None,
                         channel: str, ts: str) -> Sent:
         log.info("delivery %d: its earlier post went through after all (%s %s); recorded, not posted again",
                  item.id, channel, ts)
         reason = route.queue_reason
         if item.unclear_channel == self.queue and route.channel != self.queue:
-            reason = "could not post to the rep's route"
-        return Sent(channel, ts, reason, route.rep_user, self._due(q, route.rep_user, urgent), follow_through=True)
+            reason = ROUTE_FAILED
+        due = self._due(subject, route.rep_user, urgent)
+        return Sent(channel, ts, reason, write=self._start_clock(item, route.rep_user, due))
 
-    def _post(self, item: PendingDelivery, q: Qualification, route: Route, crm_url: str | None,
-              urgent: datetime | None = None) -> Sent:
+    @staticmethod
+    def _start_clock(item: PendingDelivery, rep_user: str | None, due: datetime | None) -> Callable[[Session], None]:
+        """Follow-through begins with the post: recorded with it, in the worker's transaction."""
+        def start(session: Session) -> None:
+            followthrough_store.start_clock(session, item.qualification_id, rep_user, due)
+
+        return start
+
+    def _post(self, item: PendingDelivery, subject: BriefSubject, route: Route, urgent: datetime | None = None) -> Sent:
         # Everything that may call Slack or the database comes before the posting slot is taken: from then on
         # the post must go out at once, or it may follow the channel's previous one too closely.
-        due = self._due(q, route.rep_user, urgent)
-        state = replace(followup_state(q, route.queue_reason, crm_url), rep_user=route.rep_user,
+        due = self._due(subject, route.rep_user, urgent)
+        state = replace(subject.followup, queue_reason=route.queue_reason, rep_user=route.rep_user,
                         sla_due_at=due, sla_state=SlaState.RUNNING if due else None)
         payload = delivered(item.payload, state)
         wait, slot = self.pacer.wait_for(item, route.channel)
@@ -260,16 +279,18 @@ class SlackSink:
                 channel=route.channel, text=payload["text"], blocks=payload["blocks"], unfurl_links=False,
                 unfurl_media=False, metadata=metadata,
             )
-        return Sent(resp["channel"], resp["ts"], route.queue_reason, route.rep_user, due, follow_through=True,
-                    paced=(route.channel, sending))
+        return Sent(resp["channel"], resp["ts"], route.queue_reason, paced=(route.channel, sending),
+                    write=self._start_clock(item, route.rep_user, due))
 
-    def _due(self, q: Qualification, rep_user: str | None, urgent: datetime | None):
+    def _due(self, subject: BriefSubject, rep_user: str | None, urgent: datetime | None) -> datetime | None:
         """When the speed-to-lead clock runs out: business time in the rep's Slack time zone."""
-        if q.status != Status.OPEN or q.claimed_by:
+        if subject.status != Status.OPEN or subject.claimed_by:
             return None
         policy = self.services.settings.follow_up
         tz = policy.zone(self.time_zone(rep_user))
-        return policy.due("hand_raiser", urgent, tz) if urgent else policy.due(q.reason, q.qualified_at, tz)
+        if urgent:
+            return policy.due(Reason.HAND_RAISER, urgent, tz)
+        return policy.due(subject.reason, subject.qualified_at, tz)
 
     def time_zone(self, user_id: str | None) -> str | None:
         if not user_id:
@@ -279,17 +300,18 @@ class SlackSink:
         except SlackApiError:
             return None
 
-    def _raised_hand(self, q: Qualification) -> datetime | None:
+    def _raised_hand(self, subject: BriefSubject) -> datetime | None:
         """When the lead asked for sales: a lead who did so after qualifying counts as a hand-raiser from then
         on (5-minute clock, never held for a digest). None if they have not."""
-        if q.reason == "hand_raiser":
-            return q.qualified_at
+        if subject.reason == Reason.HAND_RAISER:
+            return subject.qualified_at
         with self.services.sessions() as s:
-            hot = [a.occurred_at for a in followthrough_store.hot_kinds_since(s, q.lead_id, q.qualified_at, HOT_KINDS)
-                   if is_high_intent(a, self.services.settings.rules)]
-        return max(q.qualified_at, min(hot)) if hot else None
+            recent = followthrough_store.hot_kinds_since(s, subject.lead_id, subject.qualified_at, HOT_KINDS)
+            hot = [a.occurred_at for a in recent if is_high_intent(a, self.services.settings.rules)]
+        return max(subject.qualified_at, min(hot)) if hot else None
 
-    def _hold_if_quiet(self, q: Qualification, route: Route, urgent: datetime | None) -> None:
+    def _hold_if_quiet(self, item: PendingDelivery, subject: BriefSubject, route: Route,
+                       urgent: datetime | None) -> None:
         """Quiet mode: a rep's non-urgent briefs wait for their daily digest; hand-raisers never wait."""
         policy = self.services.settings.follow_up
         if urgent is not None or not route.rep_user or route.queue_reason:
@@ -300,7 +322,7 @@ class SlackSink:
         if quiet:
             when = next_digest_at(self.services.clock(), policy.zone(self.time_zone(route.rep_user)), policy.hours,
                                   dtime.fromisoformat(at) if at else policy.digest_time)
-            raise HeldForDigest(route.rep_user, when)
+            raise HeldForDigest(item.id, route.rep_user, when)
 
     def _error(self, exc: SlackApiError, item: PendingDelivery, posting: bool = False) -> Exception:
         """posting: exc answered the post itself. Slack refused it (a 4xx or ok=false) and it is not out
@@ -309,8 +331,7 @@ class SlackSink:
         error = f"HTTP {status}" if status >= 500 else (exc.response.get("error") or f"HTTP {status}")
         maybe_posted = not posting or status >= 500
         if exc.response.status_code == 429:
-            retry_after = float(exc.response.headers.get("Retry-After", exc.response.headers.get("retry-after", 1)))
-            return DeferredError(timedelta(seconds=max(1.0, retry_after)), maybe_posted=maybe_posted)
+            return DeferredError(timedelta(seconds=max(1.0, retry_after(exc))), maybe_posted=maybe_posted)
         if error in PERMANENT:
             return DeliveryError(f"Slack refused the post: {error}", retry_in=None, maybe_posted=maybe_posted)
         return DeliveryError(f"Slack error: {error}", retry_in=backoff(item.attempts), maybe_posted=maybe_posted)

@@ -1,18 +1,90 @@
-"""Ingest a delivery of events: record them once, update leads, qualify, and queue the briefs."""
+"""Ingest a delivery of events: record them once, update leads, qualify, and queue the briefs.
+
+One transaction per batch: the events, the qualifications they trigger and the briefs queued for them
+(the outbox) are written together, so none is ever lost and a failed batch leaves nothing behind.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from briefs import qualification
+from briefs.blocks import to_blocks
 from briefs.events import Event
+from briefs.model import build_brief
+from briefs.qualification import Decision
 from briefs.rules import Rules
+from briefs.text import to_text_brief
 from storage import ingest as store
-from storage.ingest import IngestResult
+from storage import outbox
+from storage.ingest import ChangedLead
+from storage.outbox import BriefSnapshot
 
 __all__ = ["IngestResult", "ingest"]
 
+RETRIES = 3
+RETRYABLE_SQLSTATES = {"40P01", "40001"}  # deadlock detected, serialization failure (PostgreSQL)
 
-def ingest(sessions: sessionmaker[Session], events: list[Event], rules: Rules, now: datetime | None = None) -> IngestResult:
-    return store.ingest(sessions, events, rules, now)
+
+@dataclass
+class IngestResult:
+    accepted: int = 0
+    duplicates: int = 0
+    qualifications: list[int] = field(default_factory=list)
+
+    def add(self, other: IngestResult) -> None:
+        self.accepted += other.accepted
+        self.duplicates += other.duplicates
+        self.qualifications += other.qualifications
+
+
+def ingest(sessions: sessionmaker[Session], events: list[Event], rules: Rules,
+           now: datetime | None = None) -> IngestResult:
+    """Apply one batch atomically. Returns counts and the ids of new qualifications."""
+    now = now or datetime.now(UTC)
+    for attempt in range(RETRIES + 1):
+        try:
+            with sessions.begin() as session:
+                return _apply(session, events, rules, now)
+        except OperationalError as exc:
+            # The batch was rolled back whole; a deadlock or serialisation failure is worth another go.
+            if attempt == RETRIES or getattr(exc.orig, "sqlstate", None) not in RETRYABLE_SQLSTATES:
+                raise
+            time.sleep(0.05 * (attempt + 1))
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _apply(session: Session, events: list[Event], rules: Rules, now: datetime) -> IngestResult:
+    written = store.write(session, events, now)
+    result = IngestResult(accepted=written.accepted, duplicates=written.duplicates)
+    for new in store.add_qualifications(session, _decide(session, written.leads, rules, now), now):
+        brief = build_brief(new.brief_input, rules)
+        outbox.enqueue(session, new, BriefSnapshot(payload=to_blocks(brief), text=to_text_brief(brief)), now)
+        result.qualifications.append(new.id)
+    return result
+
+
+def _decide(session: Session, leads: list[ChangedLead], rules: Rules,
+            now: datetime) -> list[tuple[ChangedLead, Decision]]:
+    """The qualifications the batch triggers, in the order their briefs are queued."""
+    # Only leads where a rule could fire read their open episode and touch history.
+    candidates = [lead for lead in leads if qualification.may_qualify(lead.change)]
+    if not candidates:
+        return []
+    open_since = store.open_since(session, [lead.id for lead in candidates])
+    history = store.touch_history(session, [lead.id for lead in candidates if lead.is_customer],
+                                  now - timedelta(days=rules.reengage_window_days))
+    decided = []
+    for lead in candidates:
+        lead.change.open_since = open_since.get(lead.id)
+        lead.change.touch_history = history.get(lead.id)
+        decision = qualification.decide(lead.change, rules, now)
+        if decision is not None:
+            decided.append((lead, decision))
+    decided.sort(key=lambda decided_lead: qualification.delivery_order(decided_lead[1]))
+    return decided

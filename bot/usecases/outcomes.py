@@ -1,9 +1,19 @@
-"""What delivering one brief comes to, as the outbox worker reads it: sent, deferred, failed, held."""
+"""What delivering one brief comes to, as the outbox worker reads it: sent, deferred, failed, parked.
+
+The worker is generic: what a sink needs written besides the outbox's own record (the follow-through
+clock, a digest queue) comes with the outcome, as a write the worker runs in its transaction.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
+
+from sqlalchemy.orm import Session
+
+# A sink's own write, run by the worker in the transaction that records the outcome.
+Write = Callable[[Session], None]
 
 
 class DeliveryError(Exception):
@@ -12,7 +22,8 @@ class DeliveryError(Exception):
     before it could be checked): the next attempt looks for it in Slack first. False only when Slack refused
     the post outright."""
 
-    def __init__(self, message: str, retry_in: timedelta | None = timedelta(seconds=30), maybe_posted: bool = True):
+    def __init__(self, message: str, retry_in: timedelta | None = timedelta(seconds=30),
+                 maybe_posted: bool = True) -> None:
         super().__init__(message)
         self.retry_in = retry_in
         self.maybe_posted = maybe_posted
@@ -23,7 +34,7 @@ class DeferredError(Exception):
     for it (channel, Unix seconds), kept with the delivery until it comes round. `maybe_posted`: as
     DeliveryError's."""
 
-    def __init__(self, wait: timedelta, slot: tuple[str, float] | None = None, maybe_posted: bool = True):
+    def __init__(self, wait: timedelta, slot: tuple[str, float] | None = None, maybe_posted: bool = True) -> None:
         super().__init__(f"deferred {wait.total_seconds():.1f}s")
         self.wait = wait
         self.slot = slot
@@ -34,13 +45,13 @@ class LeaseLost(Exception):
     """Right before posting, the delivery turned out to be another worker's (our lease ran out): do not post."""
 
 
-class HeldForDigest(Exception):
-    """The rep is in quiet mode: keep the brief for their daily digest (bot/followthrough.py sends it)."""
+class Parked(Exception):
+    """Not posted, and not the outbox's to retry: the sink moved the delivery elsewhere (quiet mode keeps it
+    for the rep's digest). `write` records where, in the worker's transaction."""
 
-    def __init__(self, user_id: str, until: datetime):
-        super().__init__(f"held for {user_id}'s digest")
-        self.user_id = user_id
-        self.until = until
+    def __init__(self, message: str, write: Write) -> None:
+        super().__init__(message)
+        self.write = write
 
 
 @dataclass(frozen=True)
@@ -48,9 +59,8 @@ class Sent:
     channel: str
     ts: str | None = None
     queue_reason: str | None = None
-    # Follow-through: whom the lead is with, and when the speed-to-lead clock runs out (None: no clock).
-    rep_user: str | None = None
-    sla_due_at: datetime | None = None
-    follow_through: bool = False
     # (channel as paced, Unix time the request left): the next post to it keeps its distance from then.
     paced: tuple[str, float] | None = None
+    # The sink's own record of the post (the deliver use case starts the follow-through clock), written
+    # in the transaction that marks the delivery sent.
+    write: Write | None = None

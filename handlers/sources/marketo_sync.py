@@ -42,9 +42,9 @@ import httpx
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.config import Settings
+from bot.usecases.ingest import ingest
 from briefs.events import load_json, validate_event
 from briefs.rules import Rules
-from storage.ingest import ingest
 
 log = logging.getLogger(__name__)
 

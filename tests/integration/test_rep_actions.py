@@ -7,10 +7,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from bot.usecases import rep_actions
+from bot.usecases.ingest import ingest
 from bot.usecases.rep_actions import Verdict
 from briefs.followup import SnoozeChoice, Status
 from storage import followthrough as store
-from storage.ingest import ingest
 from storage.models import AuditEntry, Delivery, Lead, Qualification
 from tests.factories import NOW, Events, parsed
 
