@@ -114,5 +114,5 @@ class SourceConfig(Generic[SourceSettingsT]):
         return found if isinstance(found, type(self.default)) else self.default
 
     def configure(self, settings: Settings, **changes: Any) -> Settings:
-        """settings with some of this source's settings changed (what tests and the demo set)."""
+        """settings with some of this source's settings changed (what tests set)."""
         return settings.with_source(self.name, replace(self.of(settings), **changes))  # type: ignore[type-var]

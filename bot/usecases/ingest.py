@@ -13,7 +13,7 @@ from briefs.rules import Rules
 from storage import ingest as store
 from storage.ingest import IngestResult
 
-__all__ = ["IngestResult", "StoreFailure", "ingest", "store_failure"]
+__all__ = ["IngestResult", "ingest"]
 
 
 def ingest(sessions: sessionmaker[Session], events: list[Event], rules: Rules, now: datetime | None = None) -> IngestResult:
