@@ -1,8 +1,13 @@
-"""The settings, as typed values: what bot.config loads and every layer below the assembly reads."""
+"""The settings, as typed values: what bot.config loads and every layer below the assembly reads.
+
+Also the small readers each concern's loader shares (the sources' loaders live with their sources, below the
+assembly, so these cannot live in bot.config)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any, Generic, TypeVar
 
 from briefs.followthrough import FollowUpPolicy
 from briefs.rules import Rules
@@ -43,26 +48,9 @@ class Settings:
     slack_default_channel: str | None = None
     # Rep email -> channel id, from [slack] routes in leadbrief.toml.
     slack_routes: dict[str, str] = field(default_factory=dict)
-    # Source webhooks (issue #4): each is enabled by its secret.
-    mautic_secret: str | None = field(default=None, repr=False)
-    segment_secret: str | None = field(default=None, repr=False)
-    # Segment track event name -> activity kind, from [sources.segment] events in leadbrief.toml
-    # (merged over the defaults in handlers/sources/segment.py).
-    segment_events: dict[str, str] = field(default_factory=dict)
-    salesforce_secret: str | None = field(default=None, repr=False)
-    salesforce_org_id: str | None = None
-    salesforce_instance_url: str | None = None
-    # Salesforce user id (15-character form) -> email, from [sources.salesforce] owners.
-    salesforce_owners: dict[str, str] = field(default_factory=dict)
-    # HubSpot: the app's client secret signs webhooks; a private-app token reads contacts and owners.
-    hubspot_client_secret: str | None = field(default=None, repr=False)
-    hubspot_access_token: str | None = field(default=None, repr=False)
-    hubspot_api_url: str = "https://api.hubapi.com"
-    # Marketo: a shared secret header on webhooks; REST credentials for `leadbrief sync marketo`.
-    marketo_webhook_secret: str | None = field(default=None, repr=False)
-    marketo_base_url: str | None = None
-    marketo_client_id: str | None = None
-    marketo_client_secret: str | None = field(default=None, repr=False)
+    # Each source's own settings, keyed by source name. Their types live with the sources
+    # (handlers/sources/<name>.py), which read them back typed: segment.CONFIG.of(settings).
+    sources: Mapping[str, object] = field(default_factory=dict)
     # Who may use /lead, notes and buttons ([access] in leadbrief.toml). With none of these set: members of
     # the leads channel (slack_default_channel).
     access: Access = field(default_factory=Access)
@@ -73,6 +61,9 @@ class Settings:
     # [delivery] retry_hours: how long a brief Slack cannot take (5xx, unreachable) is retried before it is
     # dead-lettered.
     delivery_retry_hours: float = 24.0
+
+    def with_source(self, name: str, source_settings: object) -> Settings:
+        return replace(self, sources={**self.sources, name: source_settings})
 
     @property
     def slack_enabled(self) -> bool:
@@ -87,3 +78,41 @@ class Settings:
         return self.webhook_secret
 
 
+# --- what the loaders share ----------------------------------------------------------------------
+
+
+def env_text(env: Mapping[str, str], name: str) -> str | None:
+    """The variable, trimmed; None when unset or blank."""
+    return env.get(name, "").strip() or None
+
+
+def env_secret(env: Mapping[str, str], name: str) -> str | None:
+    value = env_text(env, name)
+    if value and len(value) < MIN_SECRET_LENGTH:
+        raise ConfigError(f"{name} is too short (expected at least {MIN_SECRET_LENGTH} characters)")
+    return value
+
+
+SourceSettingsT = TypeVar("SourceSettingsT")
+
+
+@dataclass(frozen=True)
+class SourceConfig(Generic[SourceSettingsT]):
+    """One source's settings: how they load, and where Settings keeps them (Settings.sources[name]).
+
+    load(env, section, where) reads the environment and the source's [sources.<name>] table of
+    leadbrief.toml (`section`: {} when absent; whatever TOML held otherwise, for the loader to check), and
+    raises ConfigError starting with `where` ("LEADBRIEF_CONFIG <path>") for a bad section."""
+
+    name: str
+    default: SourceSettingsT  # the settings of a source nobody configured
+    load: Callable[[Mapping[str, str], Any, str], SourceSettingsT]
+    takes_section: bool = False  # whether [sources.<name>] is allowed in leadbrief.toml
+
+    def of(self, settings: Settings) -> SourceSettingsT:
+        found = settings.sources.get(self.name)
+        return found if isinstance(found, type(self.default)) else self.default
+
+    def configure(self, settings: Settings, **changes: Any) -> Settings:
+        """settings with some of this source's settings changed (what tests set)."""
+        return settings.with_source(self.name, replace(self.of(settings), **changes))  # type: ignore[type-var]

@@ -100,7 +100,9 @@ def _time(value: str) -> str:
 
 
 def _row_id(path_name: str, row: dict) -> str:
-    digest = hashlib.sha256(repr(sorted(row.items())).encode()).hexdigest()[:32]
+    # Cells beyond the header row come under the key None (csv.DictReader): sorted by the key's text, which for
+    # the column names (unique strings) is the order sorted(row.items()) gave, so the ids stay as they were.
+    digest = hashlib.sha256(repr(sorted(row.items(), key=lambda cell: str(cell[0]))).encode()).hexdigest()[:32]
     return f"{path_name}:{digest}"
 
 

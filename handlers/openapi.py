@@ -2,7 +2,7 @@
 
 It describes what handlers/webhooks.py and briefs/events.py actually do (docs/sources.md: "The event contract"),
 and tests/test_fuzz.py holds the running app to it: every answer is a documented status with a
-documented body.
+documented body. Each source's endpoint comes from its own description (Source.doc in handlers/sources/*).
 """
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from briefs.events import ACTIVITY_KINDS, MAX_BATCH, QUALIFY_REASONS
+from handlers import sources
+from handlers.webhooks import WebhookDoc
 
 OPENAPI_PATH = "/openapi.json"
 
@@ -189,18 +191,14 @@ _SIGNATURE_PARAMS = [
 ]
 
 
-def _source(name: str, summary: str, auth: str, content_type: str = "application/json") -> dict:
-    ok = _json("Stored (counts).", "Accepted")
-    responses: dict = {"202": ok} if name != "salesforce" else {
-        "200": {"description": "The SOAP Ack Salesforce expects.", "content": {"text/xml": {"schema": {"type": "string"}}}},
-    }
+def _source(name: str, doc: WebhookDoc) -> dict:
     return {"post": {
         "operationId": f"webhook_{name}",
-        "summary": summary,
-        "description": auth,
-        "requestBody": {"required": True, "content": {content_type: {"schema": {}}}},
+        "summary": doc.summary,
+        "description": doc.authentication,
+        "requestBody": {"required": True, "content": {doc.content_type: {"schema": {}}}},
         "responses": {
-            **responses,
+            **(doc.stored or {"202": _json("Stored (counts).", "Accepted")}),
             **_RESPONSES,
             "404": _json("This source is not enabled (its secret is not set).", "Error"),
         },
@@ -227,13 +225,7 @@ DOCUMENT: dict[str, Any] = {
             "responses": {"202": _json("Stored. A (source, id) seen before is counted in `duplicates`.", "Accepted"),
                           **_RESPONSES},
         }},
-        "/webhooks/mautic": _source("mautic", "Mautic webhooks.", "Webhook-Signature: base64 HMAC-SHA256 of the body."),
-        "/webhooks/segment": _source("segment", "Segment Webhooks (Actions) or classic Webhooks.",
-                                     "X-Signature: hex HMAC-SHA1 of the body."),
-        "/webhooks/marketo": _source("marketo", "Marketo webhooks.", "A shared secret in a custom header (MARKETO_WEBHOOK_SECRET); see docs/sources.md."),
-        "/webhooks/hubspot": _source("hubspot", "HubSpot webhook subscriptions.", "HubSpot's v3 request signature (HUBSPOT_CLIENT_SECRET)."),
-        "/webhooks/salesforce": _source("salesforce", "Salesforce Outbound Messages on Lead.",
-                                        "?token=SALESFORCE_WEBHOOK_SECRET and the organisation id.", "text/xml"),
+        **{f"/webhooks/{source.name}": _source(source.name, source.doc) for source in sources.discover() if source.doc},
     },
     "components": {"schemas": SCHEMAS},
 }

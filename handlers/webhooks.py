@@ -1,4 +1,6 @@
-"""POST /webhooks/events: the generic event contract. Parse, authenticate, hand to storage; nothing else."""
+"""POST /webhooks/events (the generic event contract) and the endpoint every source shares.
+
+Parse, authenticate, hand the events to the ingest use case, answer; nothing else."""
 
 from __future__ import annotations
 
@@ -7,18 +9,18 @@ import hashlib
 import hmac
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy.exc import DataError, OperationalError
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 
 from bot import metrics
-from bot.config import Settings
-from bot.usecases.ingest import ingest
+from bot.settings import Settings, SourceConfig
+from bot.usecases.ingest import StoreFailure, ingest, store_failure
 from briefs.events import InvalidBatch, parse_batch
 
 log = logging.getLogger("leadbrief.webhooks")
@@ -79,16 +81,30 @@ class Translated:
 
 
 @dataclass(frozen=True)
+class WebhookDoc:
+    """What the OpenAPI document says of a source's endpoint (handlers/openapi.py adds the shared answers)."""
+
+    summary: str
+    authentication: str  # how a delivery proves it comes from the source
+    content_type: str = "application/json"
+    # The answer to a stored delivery, when it is not our JSON counts (202): status -> OpenAPI response.
+    stored: Mapping[str, Any] | None = None
+
+
+@dataclass(frozen=True)
 class Source:
-    """One inbound webhook: how it authenticates and how its payload becomes our events.
+    """One inbound webhook, POST /webhooks/<name>: how it authenticates, how its payload becomes our events,
+    its settings and its OpenAPI description. handlers/sources/<name>.py defines one as SOURCE.
 
     authenticate(request, body, settings) returns None when authentic, else the 401 message; it raises
     SourceNotConfigured when its secret is not set. translate(body, request, settings) returns Translated
-    or raises InvalidBatch (400, naming the field)."""
+    or raises InvalidBatch (400, naming the field). Both read the source's own settings with config.of(settings)."""
 
     name: str
     authenticate: Callable[[Request, bytes, Settings], str | None]
     translate: Callable[[bytes, Request, Settings], Translated]
+    doc: WebhookDoc | None = None  # None: the generic contract, which handlers/openapi.py describes in full
+    config: SourceConfig[Any] | None = None
     # Some senders need a particular answer (Salesforce wants a SOAP Ack); default: our JSON.
     respond: Callable[[dict], Response] | None = None
 
@@ -150,22 +166,11 @@ def add_source(app: Starlette, source: Source) -> None:
                     result = await run_in_threadpool(
                         ingest, services.sessions, translated.events, settings.rules, services.clock()
                     )
-            except DataError as exc:
-                # A value the database cannot store that validation let through: the sender's data, so a 400.
-                # Logged without the database's message, which can quote the value.
-                log.warning("%s webhook: a value could not be stored (%s, SQLSTATE %s)", source.name,
-                            type(exc.orig).__name__, getattr(exc.orig, "sqlstate", None) or "-")
-                metrics.event_rejected(source.name, "invalid")
-                return JSONResponse({"error": "a value in the batch could not be stored; nothing was stored",
-                                     "details": []}, status_code=400)
-            except OperationalError:
-                log.exception("database unavailable while ingesting %d %s events", len(translated.events), source.name)
-                metrics.event_rejected(source.name, "unavailable")
-                return JSONResponse(
-                    {"error": "database unavailable; nothing was stored, retry later"},
-                    status_code=503,
-                    headers={"Retry-After": "5"},
-                )
+            except Exception as exc:
+                failure = store_failure(exc)
+                if failure is None:
+                    raise
+                return _store_failed(source.name, failure, len(translated.events))
             metrics.events_ingested(
                 source.name,
                 metrics.accepted_by_type((e.type for e in translated.events), result.accepted, result.duplicates),
@@ -186,6 +191,20 @@ def add_source(app: Starlette, source: Source) -> None:
         return JSONResponse(summary, status_code=202)
 
     app.add_route(f"/webhooks/{source.name}", endpoint, methods=["POST"])
+
+
+def _store_failed(source_name: str, failure: StoreFailure, count: int) -> JSONResponse:
+    if failure.unavailable:
+        log.exception("database unavailable while ingesting %d %s events", count, source_name)
+        metrics.event_rejected(source_name, "unavailable")
+        return JSONResponse({"error": "database unavailable; nothing was stored, retry later"}, status_code=503,
+                            headers={"Retry-After": "5"})
+    # A value the database cannot store that validation let through: the sender's data, so a 400. Logged
+    # without the database's message, which can quote the value.
+    log.warning("%s webhook: a value could not be stored (%s)", source_name, failure.detail)
+    metrics.event_rejected(source_name, "invalid")
+    return JSONResponse({"error": "a value in the batch could not be stored; nothing was stored", "details": []},
+                        status_code=400)
 
 
 def register(app: Starlette) -> None:

@@ -269,7 +269,8 @@ def test_salesforce_translate_raises_only_invalid_batch(body, settings_for_sourc
 def settings_for_sources():
     from bot.config import Settings
 
-    return Settings(database_url="sqlite://", webhook_secret="x" * 32, salesforce_org_id="00D000000000001")
+    return salesforce.CONFIG.configure(Settings(database_url="sqlite://", webhook_secret="x" * 32),
+                                       org_id="00D000000000001")
 
 
 # --- The running webhook API against its OpenAPI document ------------------------------------------
@@ -391,15 +392,17 @@ def deep_requests(endpoint: str, body: bytes, url: str) -> list[tuple[str, dict,
 
 @pytest.fixture
 def deep_server(slack_settings):
-    from dataclasses import replace
-
+    from handlers.sources import hubspot
     from tests.conftest import LiveServer
 
-    with LiveServer(replace(slack_settings, marketo_webhook_secret=MARKETO_SECRET, mautic_secret=MAUTIC_SECRET,
-                            segment_secret=SEGMENT_SECRET, hubspot_client_secret=HUBSPOT_SECRET,
-                            hubspot_access_token="pat-na1-00000000-0000-0000-0000-000000000000",
-                            hubspot_api_url="http://127.0.0.1:9", salesforce_secret=SALESFORCE_TOKEN,
-                            salesforce_org_id="00D000000000001")) as server:
+    configured = marketo.CONFIG.configure(slack_settings, webhook_secret=MARKETO_SECRET)
+    configured = mautic.CONFIG.configure(configured, secret=MAUTIC_SECRET)
+    configured = segment.CONFIG.configure(configured, secret=SEGMENT_SECRET)
+    configured = hubspot.CONFIG.configure(configured, client_secret=HUBSPOT_SECRET,
+                                          access_token="pat-na1-00000000-0000-0000-0000-000000000000",
+                                          api_url="http://127.0.0.1:9")
+    configured = salesforce.CONFIG.configure(configured, secret=SALESFORCE_TOKEN, org_id="00D000000000001")
+    with LiveServer(configured) as server:
         yield server
 
 

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import func, select
 
-from handlers.sources import marketo_sync
+from handlers.sources import marketo, marketo_sync
 from handlers.sources.marketo_sync import SyncError, SyncResult, activity_event, form_fields, parse_time, sync
 from storage import queries
 from storage.models import Activity, Qualification
@@ -46,8 +45,7 @@ def fake():
 
 @pytest.fixture
 def marketo_settings(services, fake):
-    return replace(services.settings, marketo_base_url=fake.url, marketo_client_id="id",
-                   marketo_client_secret="secret")
+    return marketo.CONFIG.configure(services.settings, base_url=fake.url, client_id="id", client_secret="secret")
 
 
 def run(settings, services, rules, **kw) -> SyncResult:
@@ -157,9 +155,9 @@ def test_hard_error_mid_way_keeps_earlier_pages_and_names_code(marketo_settings,
 
 def test_bad_credentials_and_missing_settings(marketo_settings, services, rules):
     with pytest.raises(SyncError, match="Bad client credentials"):
-        run(replace(marketo_settings, marketo_client_secret="wrong"), services, rules)
+        run(marketo.CONFIG.configure(marketo_settings, client_secret="wrong"), services, rules)
     with pytest.raises(SyncError, match="MARKETO_CLIENT_ID"):
-        run(replace(marketo_settings, marketo_client_id=None), services, rules)
+        run(marketo.CONFIG.configure(marketo_settings, client_id=None), services, rules)
 
 
 def test_rate_limit_that_never_lifts_raises(marketo_settings, services, rules, fake):

@@ -428,12 +428,11 @@ def database_dump(db_url: str) -> str:
 
 @pytest.fixture
 def segment_slack_server(slack_settings):
-    from dataclasses import replace
-
+    from handlers.sources import segment
     from tests.conftest import LiveServer
     from tests.test_source_segment import SEGMENT_SECRET
 
-    with LiveServer(replace(slack_settings, segment_secret=SEGMENT_SECRET)) as server:
+    with LiveServer(segment.CONFIG.configure(slack_settings, secret=SEGMENT_SECRET)) as server:
         yield server
 
 

@@ -5,7 +5,6 @@ import hashlib
 import hmac
 import json
 import time
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -67,8 +66,7 @@ def fake():
 
 @pytest.fixture
 def hubspot_settings(settings, fake):
-    return replace(settings, hubspot_client_secret=CLIENT_SECRET, hubspot_access_token=TOKEN,
-                   hubspot_api_url=fake.url)
+    return hubspot.CONFIG.configure(settings, client_secret=CLIENT_SECRET, access_token=TOKEN, api_url=fake.url)
 
 
 @pytest.fixture
@@ -170,7 +168,7 @@ def test_bad_or_stale_signature_is_401_and_stores_nothing(http, server, fake, ca
 
 
 def test_without_a_secret_the_endpoint_is_404(http, settings, fake):
-    with LiveServer(replace(settings, hubspot_access_token=TOKEN, hubspot_api_url=fake.url)) as server:
+    with LiveServer(hubspot.CONFIG.configure(settings, access_token=TOKEN, api_url=fake.url)) as server:
         r = post(http, server, fresh(fixture("creation_and_mql")))
         assert r.status_code == 404 and "HUBSPOT_CLIENT_SECRET" in r.json()["error"]
 
@@ -209,7 +207,7 @@ def test_rate_limited_twice_is_503_and_stores_nothing(http, server, fake):
 
 
 def test_hubspot_refusing_the_token_is_503_naming_the_scopes(http, hubspot_settings):
-    with LiveServer(replace(hubspot_settings, hubspot_access_token="pat-na1-wrong")) as server:
+    with LiveServer(hubspot.CONFIG.configure(hubspot_settings, access_token="pat-na1-wrong")) as server:
         r = post(http, server, fresh(fixture("creation_and_mql")))
         assert r.status_code == 503 and "crm.objects.contacts.read" in r.json()["error"]
 

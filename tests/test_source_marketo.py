@@ -1,7 +1,6 @@
 """POST /webhooks/marketo over real HTTP, with bodies as Marketo renders our payload template (JSON encoding)."""
 
 import json
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -51,7 +50,7 @@ def count(server, model) -> int:
 
 @pytest.fixture
 def server(settings):
-    with LiveServer(replace(settings, marketo_webhook_secret=MARKETO_SECRET)) as s:
+    with LiveServer(marketo.CONFIG.configure(settings, webhook_secret=MARKETO_SECRET)) as s:
         yield s
 
 
@@ -196,7 +195,7 @@ def test_field_errors_name_the_template_key(http, server):
 
 
 def test_translate_without_http():
-    settings = Settings(marketo_webhook_secret=MARKETO_SECRET)
+    settings = marketo.CONFIG.configure(Settings(), webhook_secret=MARKETO_SECRET)
     payload = {"id": [7, 8, "2026-11-23 10:15:00"], "occurred_at": "2026-11-23 10:15:00",
                "clock": "03:45 PM (GMT +0530)", "activity": "content_download",
                "lead": {"email": "a@b.example"}, "trigger": {"name": "Widget Lifecycle Whitepaper"}}

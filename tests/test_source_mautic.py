@@ -6,7 +6,6 @@ import copy
 import hashlib
 import hmac
 import json
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -52,7 +51,7 @@ def nothing_stored(server) -> bool:
 
 @pytest.fixture
 def server(settings):
-    with LiveServer(replace(settings, mautic_secret=MAUTIC_SECRET)) as s:
+    with LiveServer(mautic.CONFIG.configure(settings, secret=MAUTIC_SECRET)) as s:
         yield s
 
 

@@ -1,6 +1,5 @@
 """Salesforce Outbound Messages: SOAP over real HTTP, acknowledged the way Salesforce expects."""
 
-from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -8,6 +7,7 @@ import pytest
 from sqlalchemy import func, select
 
 from briefs.model import build_brief
+from handlers.sources import salesforce
 from storage import queries
 from storage.models import Lead, Qualification
 from tests.conftest import LiveServer
@@ -25,9 +25,9 @@ def fresh(xml: bytes) -> bytes:
 
 @pytest.fixture
 def sf_server(settings):
-    configured = replace(settings, salesforce_secret=SECRET, salesforce_org_id=ORG,
-                         salesforce_instance_url="https://acme.my.salesforce.com",
-                         salesforce_owners={"0055e000001Jane": "jane@ourco.example"})
+    configured = salesforce.CONFIG.configure(settings, secret=SECRET, org_id=ORG,
+                                             instance_url="https://acme.my.salesforce.com",
+                                             owners={"0055e000001Jane": "jane@ourco.example"})
     with LiveServer(configured) as server:
         yield server
 

@@ -3,7 +3,6 @@
 import hashlib
 import hmac
 import json
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -54,7 +53,7 @@ def count(server, model) -> int:
 
 @pytest.fixture
 def segment_settings(settings) -> Settings:
-    return replace(settings, segment_secret=SEGMENT_SECRET)
+    return segment.CONFIG.configure(settings, secret=SEGMENT_SECRET)
 
 
 @pytest.fixture
@@ -139,7 +138,8 @@ def test_demo_requested_qualifies_the_lead_as_a_hand_raiser(http, server):
 
 
 def test_custom_mapping_overrides_the_defaults(http, segment_settings):
-    settings = replace(segment_settings, segment_events={"Pricing Calculator Used": "web_visit", "Email Opened": "ignore"})
+    settings = segment.CONFIG.configure(segment_settings,
+                                       events={"Pricing Calculator Used": "web_visit", "Email Opened": "ignore"})
     with LiveServer(settings) as server:
         calc = {"type": "track", "event": "Pricing Calculator Used", "messageId": "calc-1",
                 "timestamp": "2026-03-04T09:00:00Z", "context": {"traits": {"email": "jon.doe@acme.example"},
@@ -254,7 +254,7 @@ def test_not_json_is_400(http, server):
 
 def test_translate_without_http():
     """The mapping itself: defaults merged with settings, names matched regardless of case."""
-    settings = Settings(segment_secret=SEGMENT_SECRET, segment_events={"webinar attended": "event_attended"})
+    settings = segment.CONFIG.configure(Settings(), secret=SEGMENT_SECRET, events={"webinar attended": "event_attended"})
     msg = {"type": "track", "event": "WEBINAR ATTENDED", "messageId": "w-1", "receivedAt": "2026-03-04T16:00:00Z",
            "properties": {"email": "a@b.example", "webinar_name": "Widgets at Scale"}}
     out = segment.translate(encode(msg), None, settings)

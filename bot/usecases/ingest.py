@@ -10,7 +10,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DataError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from briefs import qualification
@@ -88,3 +88,21 @@ def _decide(session: Session, leads: list[ChangedLead], rules: Rules,
             decided.append((lead, decision))
     decided.sort(key=lambda decided_lead: qualification.delivery_order(decided_lead[1]))
     return decided
+
+
+@dataclass(frozen=True)
+class StoreFailure:
+    """Why a delivery could not be stored (nothing was), for callers that must not know the database library."""
+
+    unavailable: bool  # the database is down: retry later; otherwise a value it cannot hold (the sender's data)
+    detail: str  # the driver's error class and SQLSTATE, never its message (it can quote the value)
+
+
+def store_failure(exc: BaseException) -> StoreFailure | None:
+    """What an exception raised by ingest() means for the sender; None when it is not a storage failure."""
+    if isinstance(exc, OperationalError):
+        return StoreFailure(unavailable=True, detail=type(exc.orig).__name__)
+    if isinstance(exc, DataError):
+        return StoreFailure(unavailable=False,
+                            detail=f"{type(exc.orig).__name__}, SQLSTATE {getattr(exc.orig, 'sqlstate', None) or '-'}")
+    return None

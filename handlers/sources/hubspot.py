@@ -46,6 +46,8 @@ import hmac
 import logging
 import threading
 import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import unquote
@@ -53,9 +55,9 @@ from urllib.parse import unquote
 import httpx
 from starlette.requests import Request
 
-from bot.config import Settings
+from bot.settings import Settings, SourceConfig, env_text
 from briefs.events import FieldError, InvalidBatch, body_json, validate_event
-from handlers.webhooks import Source, SourceNotConfigured, Translated
+from handlers.webhooks import Source, SourceNotConfigured, Translated, WebhookDoc
 
 log = logging.getLogger("leadbrief.hubspot")
 
@@ -185,12 +187,31 @@ def check(secret: str, method: str, uri: str, headers, body: bytes, now_ms: int)
     return f"{LEGACY_HEADER} ({version}) does not match the body (check HUBSPOT_CLIENT_SECRET is the app's client secret)"
 
 
+@dataclass(frozen=True)
+class HubSpotSettings:
+    """The app's client secret signs webhooks; a private-app token reads contacts and owners."""
+
+    client_secret: str | None = field(default=None, repr=False)
+    access_token: str | None = field(default=None, repr=False)
+    api_url: str = "https://api.hubapi.com"
+
+
+def _load(env: Mapping[str, str], _section: Any, _where: str) -> HubSpotSettings:
+    return HubSpotSettings(client_secret=env_text(env, "HUBSPOT_CLIENT_SECRET"),
+                           access_token=env_text(env, "HUBSPOT_ACCESS_TOKEN"),
+                           api_url=(env_text(env, "HUBSPOT_API_URL") or HubSpotSettings.api_url).rstrip("/"))
+
+
+CONFIG = SourceConfig(SOURCE_NAME, HubSpotSettings(), _load)
+
+
 def authenticate(request: Request, body: bytes, settings: Settings) -> str | None:
-    if not (settings.hubspot_client_secret and settings.hubspot_access_token):
+    config = CONFIG.of(settings)
+    if not (config.client_secret and config.access_token):
         raise SourceNotConfigured(
             "HubSpot webhooks are not enabled: set HUBSPOT_CLIENT_SECRET and HUBSPOT_ACCESS_TOKEN"
         )
-    return check(settings.hubspot_client_secret, request.method, public_uri(request), request.headers, body,
+    return check(config.client_secret, request.method, public_uri(request), request.headers, body,
                  int(time.time() * 1000))
 
 
@@ -207,9 +228,10 @@ class HubSpotAPI:
     """Reads contacts and owners; a 429 is waited out once (Retry-After), then the delivery gives up."""
 
     def __init__(self, settings: Settings, client: httpx.Client | None = None):
-        self.base = settings.hubspot_api_url.rstrip("/")
+        config = CONFIG.of(settings)
+        self.base = config.api_url.rstrip("/")
         self.client = client or httpx.Client(
-            timeout=TIMEOUT, headers={"Authorization": f"Bearer {settings.hubspot_access_token}",
+            timeout=TIMEOUT, headers={"Authorization": f"Bearer {config.access_token}",
                                       "Accept": "application/json"}
         )
         self.rate_limited = False
@@ -619,4 +641,5 @@ def translate(body: bytes, _request: Request | None, settings: Settings, api: Hu
     return Translated(events, ignored)
 
 
-SOURCE = Source(SOURCE_NAME, authenticate, translate)
+SOURCE = Source(SOURCE_NAME, authenticate, translate, config=CONFIG, doc=WebhookDoc(
+    "HubSpot webhook subscriptions.", "HubSpot's v3 request signature (HUBSPOT_CLIENT_SECRET)."))

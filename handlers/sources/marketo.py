@@ -29,15 +29,17 @@ from __future__ import annotations
 
 import hmac
 import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 from starlette.requests import Request
 
-from bot.config import Settings
+from bot.settings import Settings, SourceConfig, env_secret, env_text
 from briefs.events import ACTIVITY_KINDS, FieldError, InvalidBatch, body_json, validate_event
 from handlers.sources.payload import dig
-from handlers.webhooks import Source, SourceNotConfigured, Translated
+from handlers.webhooks import Source, SourceNotConfigured, Translated, WebhookDoc
 
 SOURCE_NAME = "marketo"
 AUTH_HEADER = "X-Leadbrief-Marketo-Secret"
@@ -57,8 +59,28 @@ LEAD_FIELDS = {
 _GMT = re.compile(r"\((?:GMT|UTC)\s*([+-])\s*(\d{1,2}):?(\d{2})\)")
 
 
+@dataclass(frozen=True)
+class MarketoSettings:
+    """A shared secret header on webhooks; REST API credentials for `leadbrief sync marketo` (marketo_sync.py)."""
+
+    webhook_secret: str | None = field(default=None, repr=False)
+    base_url: str | None = None
+    client_id: str | None = None
+    client_secret: str | None = field(default=None, repr=False)
+
+
+def _load(env: Mapping[str, str], _section: Any, _where: str) -> MarketoSettings:
+    return MarketoSettings(webhook_secret=env_secret(env, "MARKETO_WEBHOOK_SECRET"),
+                           base_url=env_text(env, "MARKETO_BASE_URL"),
+                           client_id=env_text(env, "MARKETO_CLIENT_ID"),
+                           client_secret=env_text(env, "MARKETO_CLIENT_SECRET"))
+
+
+CONFIG = SourceConfig(SOURCE_NAME, MarketoSettings(), _load)
+
+
 def authenticate(request: Request, _body: bytes, settings: Settings) -> str | None:
-    secret = settings.marketo_webhook_secret
+    secret = CONFIG.of(settings).webhook_secret
     if not secret:
         raise SourceNotConfigured("Marketo webhooks are not enabled: set MARKETO_WEBHOOK_SECRET")
     offered = (request.headers.get(AUTH_HEADER) or "").strip()
@@ -202,4 +224,5 @@ def _activity(data: dict, email: Any, kind: str, event_id: str, when: Any) -> tu
     return event, origin
 
 
-SOURCE = Source(SOURCE_NAME, authenticate, translate)
+SOURCE = Source(SOURCE_NAME, authenticate, translate, config=CONFIG, doc=WebhookDoc(
+    "Marketo webhooks.", "A shared secret in a custom header (MARKETO_WEBHOOK_SECRET); see docs/sources.md."))

@@ -20,8 +20,9 @@ Activity types (Marketo's standard ids) -> our events, id = marketoGUID (else th
     46 Interesting Moment, any other type, a lead without an email, an invalid event -> ignored (counted)
 
 Plus one lead.upsert per lead of a page (id "lead:<leadId>:<updatedAt or activityDate>") with the profile
-fields read from leads.json. Each page is ingested on its own, so a failure keeps every earlier page, and
-SyncResult.next_page_token (also on SyncError.result) is where to resume (`page_token=`).
+fields read from leads.json. This module reads and translates the pages; the sync use case (bot/usecases/sync.py)
+stores each on its own, so a failure keeps every earlier page, and SyncResult.next_page_token (also on
+SyncError.result) is where to resume (`page_token=`).
 
 Marketo answers HTTP 200 with {"success": false, "errors": [{"code", "message"}]}: 601/602 (access token
 invalid/expired) -> authenticate again, once per request; 606/615 (rate/concurrency limit) -> wait and retry,
@@ -33,18 +34,18 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
 import httpx
-from sqlalchemy.orm import Session, sessionmaker
 
-from bot.config import Settings
-from bot.usecases.ingest import ingest
-from briefs.events import load_json, validate_event
+from bot.settings import Settings
+from bot.usecases.sync import Page, SyncError, SyncResult
+from bot.usecases.sync import sync as store_pages
+from briefs.events import Event, load_json, validate_event
 from briefs.rules import Rules
+from handlers.sources.marketo import CONFIG, MarketoSettings
 
 log = logging.getLogger(__name__)
 
@@ -64,26 +65,6 @@ SCORE_FIELDS = {"leadscore", "score", ""}
 COMMENT_FIELDS = ("comments", "comment", "comments__c", "message", "questions", "question", "notes",
                   "how can we help", "how can we help?")
 _OFFSET = re.compile(r"([+-])(\d{2})(\d{2})$")
-
-
-class SyncError(Exception):
-    """Marketo refused or could not be reached. `result` holds what was stored before the failure."""
-
-    def __init__(self, message: str, code: str | None = None, result: SyncResult | None = None):
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.result = result
-
-
-@dataclass
-class SyncResult:
-    accepted: int = 0
-    duplicates: int = 0
-    ignored: int = 0
-    qualified: int = 0
-    pages: int = 0
-    next_page_token: str | None = None
 
 
 # --- parsing ---------------------------------------------------------------------------------------
@@ -237,16 +218,16 @@ def lead_event(lead_id: Any, lead: dict, fallback_time: datetime | None) -> dict
 
 
 class _Marketo:
-    def __init__(self, settings: Settings, client: httpx.Client, sleep: Callable[[float], None]):
-        missing = [name for name, value in (("MARKETO_BASE_URL", settings.marketo_base_url),
-                                            ("MARKETO_CLIENT_ID", settings.marketo_client_id),
-                                            ("MARKETO_CLIENT_SECRET", settings.marketo_client_secret)) if not value]
-        if missing:
+    def __init__(self, config: MarketoSettings, client: httpx.Client, sleep: Callable[[float], None]):
+        missing = [name for name, value in (("MARKETO_BASE_URL", config.base_url),
+                                            ("MARKETO_CLIENT_ID", config.client_id),
+                                            ("MARKETO_CLIENT_SECRET", config.client_secret)) if not value]
+        if missing or config.base_url is None:
             raise SyncError(f"Marketo sync is not configured: set {', '.join(missing)} (Admin -> LaunchPoint "
                             "-> API service, and Admin -> Web Services -> REST API endpoint)")
-        base = settings.marketo_base_url.strip().rstrip("/")
+        base = config.base_url.strip().rstrip("/")
         self.base = base.removesuffix("/rest").removesuffix("/identity")
-        self.client_id, self.client_secret = settings.marketo_client_id, settings.marketo_client_secret
+        self.client_id, self.client_secret = config.client_id, config.client_secret
         self.client, self.sleep = client, sleep
         self.token: str | None = None
 
@@ -300,7 +281,7 @@ class _Marketo:
 
 def sync(
     settings: Settings,
-    sessions: sessionmaker[Session],
+    sessions: Any,
     rules: Rules,
     since: datetime,
     *,
@@ -312,13 +293,12 @@ def sync(
 ) -> SyncResult:
     """Read Marketo's activity log from `since` (or from `page_token`, to resume) and ingest it page by page.
 
-    `progress(result)` is called after each page with the running totals. Raises SyncError (with `.code` and
-    `.result`, the totals and resume token as of the last stored page)."""
+    sessions: the database's sessionmaker. `progress(result)` is called after each page with the running
+    totals. Raises SyncError (with `.code` and `.result`, the totals and resume token as of the last stored page)."""
     own = client is None
     client = client or httpx.Client(timeout=30)
-    result = SyncResult()
     try:
-        api = _Marketo(settings, client, sleep)
+        api = _Marketo(CONFIG.of(settings), client, sleep)
         token = page_token
         if token is None:
             start = since if since.tzinfo else since.replace(tzinfo=UTC)
@@ -327,31 +307,33 @@ def sync(
             token = _text(body.get("nextPageToken"))
             if token is None:
                 raise SyncError("Marketo returned no nextPageToken for the start date")
-        result.next_page_token = token
-        type_ids = ",".join(str(t) for t in ACTIVITY_TYPE_IDS)
-        profiles_sent: set[str] = set()  # a lead's profile with the same updatedAt is sent once per run
-        while True:
-            body = api.get("/rest/v1/activities.json", {"nextPageToken": token, "activityTypeIds": type_ids})
-            activities = [a for a in body.get("result") or [] if isinstance(a, dict)]
-            _store(api, sessions, rules, activities, result, now, profiles_sent)
-            result.pages += 1
-            new_token = _text(body.get("nextPageToken")) or token
-            result.next_page_token = new_token
-            if progress:
-                progress(result)
-            if not body.get("moreResult") or (new_token == token and not activities):
-                return result
-            token = new_token
+        return store_pages(sessions, rules, _pages(api, token), resume_token=token, now=now, progress=progress)
     except SyncError as exc:
-        exc.result = result
+        if exc.result is None:  # failed before the first page
+            exc.result = SyncResult()
         raise
     finally:
         if own:
             client.close()
 
 
-def _store(api: _Marketo, sessions, rules: Rules, activities: list[dict], result: SyncResult,
-           now: datetime | None, profiles_sent: set[str]) -> None:
+def _pages(api: _Marketo, token: str) -> Iterator[Page]:
+    """The activity log from `token` on, a page at a time; the next page is read once this one is stored."""
+    type_ids = ",".join(str(t) for t in ACTIVITY_TYPE_IDS)
+    profiles_sent: set[str] = set()  # a lead's profile with the same updatedAt is sent once per run
+    while True:
+        body = api.get("/rest/v1/activities.json", {"nextPageToken": token, "activityTypeIds": type_ids})
+        activities = [a for a in body.get("result") or [] if isinstance(a, dict)]
+        events, ignored = _page_events(api, activities, profiles_sent)
+        new_token = _text(body.get("nextPageToken")) or token
+        yield Page(events, ignored, new_token)
+        if not body.get("moreResult") or (new_token == token and not activities):
+            return
+        token = new_token
+
+
+def _page_events(api: _Marketo, activities: list[dict], profiles_sent: set[str]) -> tuple[list[Event], int]:
+    """The page's events (its leads' profiles first) and how many activities were ignored."""
     lead_ids = sorted({a["leadId"] for a in activities if isinstance(a.get("leadId"), int | str)}, key=str)
     leads: dict[str, dict] = {}
     for start in range(0, len(lead_ids), LEAD_BATCH):
@@ -395,9 +377,4 @@ def _store(api: _Marketo, sessions, rules: Rules, activities: list[dict], result
         else:
             profiles_sent.add(parsed.id)
             profiles.append(parsed)
-    result.ignored += ignored
-    if events or profiles:
-        done = ingest(sessions, profiles + events, rules, now)
-        result.accepted += done.accepted
-        result.duplicates += done.duplicates
-        result.qualified += len(done.qualifications)
+    return profiles + events, ignored

@@ -18,16 +18,16 @@ import base64
 import hashlib
 import hmac
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from starlette.requests import Request
 
-from bot.config import Settings
+from bot.settings import Settings, SourceConfig, env_secret
 from briefs.events import MAX_BATCH, FieldError, InvalidBatch, body_json, validate_event
-from handlers.webhooks import Source, SourceNotConfigured, Translated
+from handlers.webhooks import Source, SourceNotConfigured, Translated, WebhookDoc
 
 NAME = "mautic"
 SIGNATURE_HEADER = "Webhook-Signature"
@@ -47,7 +47,20 @@ MAX_PROPERTIES_JSON = 10_000
 FIELD_GROUPS = ("core", "professional", "personal", "social")
 
 
-# --- authentication -------------------------------------------------------------------------------
+# --- settings and authentication ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MauticSettings:
+    secret: str | None = field(default=None, repr=False)  # MAUTIC_WEBHOOK_SECRET: enables the endpoint
+
+
+def _load(env: Mapping[str, str], _section: Any, _where: str) -> MauticSettings:
+    return MauticSettings(secret=env_secret(env, "MAUTIC_WEBHOOK_SECRET"))
+
+
+CONFIG = SourceConfig(NAME, MauticSettings(), _load)
+
 
 def sign(secret: str, body: bytes) -> str:
     """What Mautic sends in Webhook-Signature: base64 of the raw HMAC-SHA256 of the body."""
@@ -55,7 +68,7 @@ def sign(secret: str, body: bytes) -> str:
 
 
 def authenticate(request: Request, body: bytes, settings: Settings) -> str | None:
-    secret = settings.mautic_secret
+    secret = CONFIG.of(settings).secret
     if not secret:
         raise SourceNotConfigured(NOT_CONFIGURED)
     offered = (request.headers.get(SIGNATURE_HEADER) or "").strip()
@@ -442,4 +455,5 @@ def translate(body: bytes, _request: Request | None = None, _settings: Settings 
     return Translated(events, ignored)
 
 
-SOURCE = Source(NAME, authenticate, translate)
+SOURCE = Source(NAME, authenticate, translate, config=CONFIG, doc=WebhookDoc(
+    "Mautic webhooks.", "Webhook-Signature: base64 HMAC-SHA256 of the body."))

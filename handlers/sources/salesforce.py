@@ -8,16 +8,21 @@ the notification Id is the event id, so a redelivery is a duplicate, and LastMod
 from __future__ import annotations
 
 import hmac
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from defusedxml import ElementTree
 from defusedxml.common import DefusedXmlException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from bot.config import Settings
+from bot.settings import ConfigError, Settings, SourceConfig, env_secret, env_text
 from briefs.events import FieldError, InvalidBatch, validate_event
-from handlers.webhooks import Source, SourceNotConfigured, Translated
+from handlers.webhooks import Source, SourceNotConfigured, Translated, WebhookDoc
+
+SOURCE_NAME = "salesforce"
 
 OUTBOUND = "{http://soap.sforce.com/2005/09/outbound}"
 XSI_TYPE = "{http://www.w3.org/2001/XMLSchema-instance}type"
@@ -40,13 +45,40 @@ ACK = (
 )
 
 
+@dataclass(frozen=True)
+class SalesforceSettings:
+    secret: str | None = field(default=None, repr=False)  # SALESFORCE_WEBHOOK_SECRET, the ?token= of the URL
+    org_id: str | None = None  # SALESFORCE_ORGANIZATION_ID: messages from other organisations are refused
+    instance_url: str | None = None  # SALESFORCE_INSTANCE_URL: links the lead's record in the brief
+    # User id (15-character form) -> email, from [sources.salesforce] owners.
+    owners: Mapping[str, str] = field(default_factory=dict)
+
+
+def _load(env: Mapping[str, str], section: Any, where: str) -> SalesforceSettings:
+    if not isinstance(section, dict) or set(section) - {"owners"}:
+        raise ConfigError(f"{where}: [sources.salesforce] takes only owners = {{\"005...\" = \"rep@company.com\"}}")
+    owners = section.get("owners", {})
+    if not isinstance(owners, dict) or not all(isinstance(v, str) and "@" in v for v in owners.values()):
+        raise ConfigError(f"{where}: sources.salesforce.owners must map user ids to emails")
+    return SalesforceSettings(
+        secret=env_secret(env, "SALESFORCE_WEBHOOK_SECRET"),
+        org_id=env_text(env, "SALESFORCE_ORGANIZATION_ID"),
+        instance_url=env_text(env, "SALESFORCE_INSTANCE_URL"),
+        owners={k.strip()[:15]: v.strip().lower() for k, v in owners.items()},
+    )
+
+
+CONFIG = SourceConfig(SOURCE_NAME, SalesforceSettings(), _load, takes_section=True)
+
+
 def authenticate(request: Request, _body: bytes, settings: Settings) -> str | None:
-    if not (settings.salesforce_secret and settings.salesforce_org_id):
+    config = CONFIG.of(settings)
+    if not (config.secret and config.org_id):
         raise SourceNotConfigured(
             "Salesforce outbound messages are not enabled: set SALESFORCE_WEBHOOK_SECRET and SALESFORCE_ORGANIZATION_ID"
         )
     token = request.query_params.get("token", "")
-    if not hmac.compare_digest(token.encode(), settings.salesforce_secret.encode()):
+    if not hmac.compare_digest(token.encode(), config.secret.encode()):
         return "the endpoint URL must end with ?token=<SALESFORCE_WEBHOOK_SECRET>"
     return None
 
@@ -62,7 +94,8 @@ def _text(element, name: str) -> str | None:
     return None
 
 
-def translate(body: bytes, _request: Request, settings: Settings) -> Translated:
+def translate(body: bytes, _request: Request | None, settings: Settings) -> Translated:
+    config = CONFIG.of(settings)
     try:
         root = ElementTree.fromstring(body)
     except (ElementTree.ParseError, DefusedXmlException) as exc:
@@ -73,7 +106,7 @@ def translate(body: bytes, _request: Request, settings: Settings) -> Translated:
                            [FieldError(0, "notifications", "is required")])
     org = _text(notifications, "OrganizationId") or ""
     # Salesforce shows 15- and 18-character forms of the same id.
-    if org[:15] != (settings.salesforce_org_id or "")[:15]:
+    if org[:15] != (config.org_id or "")[:15]:
         raise InvalidBatch("message from another Salesforce organisation",
                            [FieldError(0, "OrganizationId", f"got {org!r}, expected the configured organisation")])
     items = [e for e in notifications if _local(e.tag) == "Notification"]
@@ -90,14 +123,14 @@ def translate(body: bytes, _request: Request, settings: Settings) -> Translated:
             ignored += 1
             continue
         lead = {ours: _text(sobject, theirs) for theirs, ours in FIELDS.items() if _text(sobject, theirs)}
-        owner = settings.salesforce_owners.get((_text(sobject, "OwnerId") or "")[:15])
+        owner = config.owners.get((_text(sobject, "OwnerId") or "")[:15])
         if owner:
             lead["owner_email"] = owner
-        if settings.salesforce_instance_url and _text(sobject, "Id"):
-            lead["crm_url"] = f"{settings.salesforce_instance_url.rstrip('/')}/{_text(sobject, 'Id')}"
+        if config.instance_url and _text(sobject, "Id"):
+            lead["crm_url"] = f"{config.instance_url.rstrip('/')}/{_text(sobject, 'Id')}"
         when = _text(sobject, "LastModifiedDate") or datetime.now(UTC).isoformat()
         event, errs = validate_event(
-            {"type": "lead.upsert", "id": note_id, "source": "salesforce", "occurred_at": when, "lead": lead}, index
+            {"type": "lead.upsert", "id": note_id, "source": SOURCE_NAME, "occurred_at": when, "lead": lead}, index
         )
         for e in errs:
             field = {"lead.email": "Email", "occurred_at": "LastModifiedDate"}.get(e.field, e.field)
@@ -115,4 +148,8 @@ def respond(_summary: dict) -> Response:
     return Response(ACK, media_type="text/xml", status_code=200)
 
 
-SOURCE = Source("salesforce", authenticate, translate, respond)
+SOURCE = Source(SOURCE_NAME, authenticate, translate, respond=respond, config=CONFIG, doc=WebhookDoc(
+    "Salesforce Outbound Messages on Lead.", "?token=SALESFORCE_WEBHOOK_SECRET and the organisation id.",
+    content_type="text/xml",
+    stored={"200": {"description": "The SOAP Ack Salesforce expects.",
+                    "content": {"text/xml": {"schema": {"type": "string"}}}}}))

@@ -19,12 +19,15 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from starlette.requests import Request
 
-from bot.config import Settings
+from bot.settings import ConfigError, Settings, SourceConfig, env_secret
 from briefs.events import (
+    ACTIVITY_KINDS,
     EMAIL_RE,
     MAX_BATCH,
     MAX_JSON_DEPTH,
@@ -34,7 +37,7 @@ from briefs.events import (
     validate_event,
 )
 from handlers.sources.payload import dig
-from handlers.webhooks import Source, SourceNotConfigured, Translated
+from handlers.webhooks import Source, SourceNotConfigured, Translated, WebhookDoc
 
 SOURCE_NAME = "segment"
 SIGNATURE_HEADER = "X-Signature"
@@ -60,6 +63,30 @@ DEMO_FORM = "Request a Demo"
 MAX_FIRST_BYTES = 64 * 1024
 # A JSON string (escapes included) or a bracket.
 _TOKENS = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]', re.DOTALL)
+
+
+@dataclass(frozen=True)
+class SegmentSettings:
+    secret: str | None = field(default=None, repr=False)  # SEGMENT_SHARED_SECRET: enables the endpoint
+    # Track event name -> activity kind, from [sources.segment] events (merged over DEFAULT_EVENTS).
+    events: Mapping[str, str] = field(default_factory=dict)
+
+
+def _load(env: Mapping[str, str], section: Any, where: str) -> SegmentSettings:
+    if not isinstance(section, dict) or set(section) - {"events"}:
+        raise ConfigError(f"{where}: [sources.segment] takes only events = {{\"Event Name\" = \"kind\"}}")
+    events = section.get("events", {})
+    if not isinstance(events, dict):
+        raise ConfigError(f"{where}: [sources.segment] takes only events = {{\"Event Name\" = \"kind\"}}")
+    bad = [f"{k!r} = {v!r}" for k, v in events.items() if not isinstance(v, str) or v not in (*ACTIVITY_KINDS, "ignore")]
+    if bad:
+        raise ConfigError(
+            f"{where}: sources.segment.events {', '.join(bad)}: expected one of {', '.join(ACTIVITY_KINDS)} or ignore"
+        )
+    return SegmentSettings(secret=env_secret(env, "SEGMENT_SHARED_SECRET"), events=dict(events))
+
+
+CONFIG = SourceConfig(SOURCE_NAME, SegmentSettings(), _load, takes_section=True)
 
 
 def _sign(secret: str, data: bytes) -> str:
@@ -93,7 +120,7 @@ def _first_of_array(body: bytes) -> tuple[bytes, bool] | None:
 
 
 def authenticate(request: Request, body: bytes, settings: Settings) -> str | None:
-    secret = settings.segment_secret
+    secret = CONFIG.of(settings).secret
     if not secret:
         raise SourceNotConfigured("Segment webhooks are not enabled: set SEGMENT_SHARED_SECRET")
     offered = (request.headers.get(SIGNATURE_HEADER) or "").strip().lower()
@@ -235,7 +262,7 @@ def _activity(b: _Builder, msg: dict, kind: str, event_name: str | None) -> dict
 
 def _events(settings: Settings) -> dict[str, str]:
     mapping = {k.casefold(): v for k, v in DEFAULT_EVENTS.items()}
-    mapping.update({k.casefold(): v for k, v in settings.segment_events.items()})
+    mapping.update({k.casefold(): v for k, v in CONFIG.of(settings).events.items()})
     return mapping
 
 
@@ -311,4 +338,5 @@ def translate(body: bytes, _request: Request | None, settings: Settings) -> Tran
     return Translated(events, ignored)
 
 
-SOURCE = Source(SOURCE_NAME, authenticate, translate)
+SOURCE = Source(SOURCE_NAME, authenticate, translate, config=CONFIG, doc=WebhookDoc(
+    "Segment Webhooks (Actions) or classic Webhooks.", "X-Signature: hex HMAC-SHA1 of the body."))
