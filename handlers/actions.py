@@ -9,6 +9,8 @@ from slack_sdk.errors import SlackApiError
 
 from bot.gateway import error_code
 from bot.usecases.followthrough import refresh
+from bot.usecases.lookup import lookup, may_see, viewer_scope
+from briefs import visibility
 from briefs.blocks import (
     ACTION_CLAIM,
     ACTION_CONTACTED,
@@ -22,7 +24,6 @@ from briefs.blocks import (
     not_a_fit_view,
 )
 from briefs.followthrough import ACTION_QUIET, passed_on, snooze_until
-from handlers.commands import NOT_YOURS, lookup, may_see, own_email, visible_to
 from handlers.events import publish_home
 from storage import audit, workflow
 from storage import followthrough as followthrough_store
@@ -118,16 +119,16 @@ def _apply(ack, body, action, respond, context, change, qid=None, detail: str | 
     if qid is None:
         _tell(body, respond, client, services, "That button is out of date; look the lead up with `/lead`.")
         return None
-    mine = own_email(services, user)  # may ask Slack: before the row lock is taken, not under it
+    mine = viewer_scope(services, user)  # may ask Slack: before the row lock is taken, not under it
     with services.sessions.begin() as s:
         lead = _lead_of(s, qid)
-        allowed = lead is None or visible_to(mine, lead.owner_email)
+        allowed = lead is None or visibility.may_see(mine, lead.owner_email)
         outcome = change(s, qid, user, services) if allowed else None
         if outcome is not None and lead is not None:
             audit.record(s, actor=user, action=action.get("action_id", "button")[:32], at=services.clock(),
                          lead_id=lead.id, lead_ref=lead.email, detail=detail)
     if not allowed:
-        _tell(body, respond, client, services, NOT_YOURS)
+        _tell(body, respond, client, services, visibility.NOT_YOURS)
         return None
     if outcome is None:
         _tell(body, respond, client, services, "This lead no longer exists.")
@@ -266,7 +267,7 @@ def on_not_a_fit(ack, body, action, respond, context):
         _tell(body, respond, services.slack.client, services, "This lead no longer exists.")
         return
     if not may_see(services, body["user"]["id"], lead.owner_email):
-        _tell(body, respond, services.slack.client, services, NOT_YOURS)
+        _tell(body, respond, services.slack.client, services, visibility.NOT_YOURS)
         return
     channel = (body.get("channel") or {}).get("id")
     ts = (body.get("message") or {}).get("ts")
@@ -294,10 +295,10 @@ def on_not_a_fit_submitted(ack, body, view, context):
         log.warning("not-a-fit modal with unreadable metadata")
         return
     user = body["user"]["id"]
-    mine = own_email(services, user)
+    mine = viewer_scope(services, user)
     with services.sessions.begin() as s:
         lead = _lead_of(s, qid)
-        if lead is not None and not visible_to(mine, lead.owner_email):
+        if lead is not None and not visibility.may_see(mine, lead.owner_email):
             return
         outcome = workflow.not_a_fit(s, qid, user, text[:1000], services.clock())
         if outcome is not None and lead is not None:
@@ -316,7 +317,7 @@ def on_open_brief(ack, body, action, respond, context):
     loading = None if body.get("response_url") else _open_view(
         client, body, _modal("Lead brief", [_section("Looking the lead up…")]))
     with services.slack.work_slots:
-        reply = lookup(str(action.get("value") or ""), services, user)
+        reply = lookup(services, user, str(action.get("value") or ""))
     if body.get("response_url"):
         respond(response_type="ephemeral", replace_original=False, **reply)
         return
