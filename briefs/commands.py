@@ -13,7 +13,7 @@ from enum import StrEnum
 from briefs.events import EMAIL_RE
 
 _MAILTO = re.compile(r"<mailto:([^|>]+)(?:\|[^>]*)?>")
-_CHANNEL = re.compile(r"^<#([CG][A-Z0-9]+)(?:\|([^>]*))?>$")
+_CHANNEL = re.compile(r"^<#([CG][A-Z0-9]+)(?:\|[^>]*)?>$")
 _CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{6,}$")
 _LINK = re.compile(r"<([^|>]+)\|([^>]+)>")
 _DIGEST_AT = re.compile(r"^(?:at )?([01]?\d|2[0-3]):([0-5]\d)$", re.IGNORECASE)
@@ -90,7 +90,7 @@ def parse(text: str | None) -> Command:
             return Command(Action.ROUTE_SHOW)
         m = _CHANNEL.match(rest)
         if m:
-            return Command(Action.ROUTE, channel=m.group(1), text=m.group(2))
+            return Command(Action.ROUTE, channel=m.group(1))
         if _CHANNEL_ID.match(rest):
             return Command(Action.ROUTE, channel=rest)
         return Command(Action.INVALID, error="Usage: `/lead route #channel` (pick the channel from the list Slack offers).")
