@@ -20,9 +20,8 @@ from bot.config import ConfigError, Settings, load_settings
 from bot.usecases.ingest import IngestResult, ingest
 from briefs.blocks import to_blocks
 from briefs.events import MAX_BATCH
-from briefs.model import build_brief
 from briefs.text import to_text_brief
-from storage import db, queries
+from storage import db
 
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 out = Console(highlight=False, soft_wrap=True)
@@ -173,18 +172,13 @@ def cmd_sync(args, settings: Settings) -> int:
 
 
 def cmd_brief(args, settings: Settings) -> int:
-    services = _services(settings)
-    now = datetime.now(UTC)
-    with services.sessions() as session:
-        lead = queries.find_lead(session, args.email)
-        if lead is None:
-            err.print(f"no lead with email {args.email.strip().lower()!r}", markup=False)
-            return 1
-        brief = build_brief(queries.brief_input(session, lead, now), settings.rules)
-    from storage import audit
+    from bot.usecases.lookup import read_brief
+    from storage.audit import cli_actor
 
-    with services.sessions.begin() as session:  # a lookup from the terminal is a lookup too
-        audit.record(session, actor=audit.cli_actor(), action="lookup", at=now, lead_id=lead.id, lead_ref=lead.email)
+    brief = read_brief(_services(settings), args.email, cli_actor())
+    if brief is None:
+        err.print(f"no lead with email {args.email.strip().lower()!r}", markup=False)
+        return 1
     if args.format == "blocks":
         out.print(json.dumps(to_blocks(brief), indent=2, ensure_ascii=False), markup=False)
     else:
@@ -270,40 +264,34 @@ def cmd_worker(args, settings: Settings) -> int:
 
 
 def cmd_outbox(args, settings: Settings) -> int:
-    from storage import outbox
+    from bot.usecases.stats import outbox_listing, retry_failed
 
     services = _services(settings)
-    now = datetime.now(UTC)
     if args.action == "retry":
-        target = None if args.id == "all" else int(args.id)
-        with services.sessions.begin() as s:
-            n = outbox.retry(s, target, now)
+        n = retry_failed(services, None if args.id == "all" else int(args.id))
         out.print(f"{n} failed deliver{'y' if n == 1 else 'ies'} queued again")
         return 0 if n else 1
-    with services.sessions() as s:
-        counts = outbox.counts(s)
-        rows = outbox.listing(s, None if args.status == "all" else args.status, args.limit)
-        out.print(" · ".join(f"{k}: {v}" for k, v in sorted(counts.items())) or "the outbox is empty")
-        for d in rows:
-            where = f"{d.channel}/{d.ts}" if d.ts else (d.channel or "-")
-            line = f"#{d.id} {d.status:<8} lead {d.lead_id} attempts {d.attempts} next {d.next_attempt_at:%Y-%m-%d %H:%M:%S} {where}"
-            if d.queue_reason:
-                line += f" queue: {d.queue_reason}"
-            if d.last_error:
-                line += f" error: {d.last_error}"
-            out.print(line, markup=False)
+    listing = outbox_listing(services, None if args.status == "all" else args.status, args.limit)
+    out.print(" · ".join(f"{k}: {v}" for k, v in sorted(listing.counts.items())) or "the outbox is empty")
+    for d in listing.rows:
+        where = f"{d.channel}/{d.ts}" if d.ts else (d.channel or "-")
+        line = f"#{d.id} {d.status:<8} lead {d.lead_id} attempts {d.attempts} next {d.next_attempt_at:%Y-%m-%d %H:%M:%S} {where}"
+        if d.queue_reason:
+            line += f" queue: {d.queue_reason}"
+        if d.last_error:
+            line += f" error: {d.last_error}"
+        out.print(line, markup=False)
     return 0
 
 
 def cmd_forget(args, settings: Settings) -> int:
     """Erase one lead: database rows now, then the briefs already posted in Slack (chat.update)."""
-    from bot.usecases.privacy import redact_posted
-    from storage import audit, privacy
+    from bot.usecases import privacy
+    from storage.audit import cli_actor
 
     services = _services(settings)
     email = args.email.strip().lower()
-    with services.sessions() as s:
-        found = privacy.describe(s, email)
+    found = privacy.preview(services, email)
     if found is None:
         err.print(f"no lead with email {email!r} (never stored, or already forgotten); nothing removed", markup=False)
         return 1
@@ -317,10 +305,8 @@ def cmd_forget(args, settings: Settings) -> int:
         if answer.strip().lower() not in ("y", "yes"):
             err.print("not confirmed; nothing removed")
             return 1
-    actor = audit.cli_actor()
-    now = datetime.now(UTC)
-    with services.sessions.begin() as s:
-        done = privacy.forget(s, email, actor, now)
+    actor = cli_actor()
+    done = privacy.forget(services, email, actor)
     if done is None:
         err.print(f"no lead with email {email!r} (forgotten meanwhile); nothing removed", markup=False)
         return 1
@@ -330,19 +316,8 @@ def cmd_forget(args, settings: Settings) -> int:
     total = len(done.posted)
     if not total:
         return 0
-    if not settings.slack_enabled:
-        errors = [f"{c} {t}: Slack is not configured (SLACK_BOT_TOKEN)" for c, t in done.posted]
-    else:
-        from bot.gateway import web_client
-        from bot.usecases.followup import digest_without
-
-        errors = redact_posted(web_client(settings, interactive=False), done.posted, now,
-                               replacement=lambda channel, ts: digest_without(services, channel, ts))
+    errors = privacy.redact_forgotten(services, done, actor)
     redacted = total - len(errors)
-    with services.sessions.begin() as s:
-        audit.record(s, actor=actor, action="redact", at=datetime.now(UTC), lead_ref=done.lead_ref,
-                     detail=f"{redacted} of {total} posted briefs redacted in Slack"
-                            + (": " + "; ".join(errors) if errors else ""))
     out.print(f"redacted {redacted} of {total} brief{'' if total == 1 else 's'} posted in Slack")
     if errors:
         err.print(f"warning: {len(errors)} posted brief{'' if len(errors) == 1 else 's'} still show the lead; "
@@ -356,11 +331,9 @@ def cmd_forget(args, settings: Settings) -> int:
 def cmd_audit(args, settings: Settings) -> int:
     import csv
 
-    from storage import audit
+    from bot.usecases.privacy import audit_trail
 
-    services = _services(settings)
-    with services.sessions() as s:
-        rows = audit.entries(s, lead_ref=args.lead, actor=args.user, limit=args.limit)
+    rows = audit_trail(_services(settings), lead_ref=args.lead, actor=args.user, limit=args.limit)
     if args.format == "csv":
         def cell(value) -> str:
             text_ = "" if value is None else str(value)
@@ -383,20 +356,18 @@ def cmd_audit(args, settings: Settings) -> int:
 
 
 def cmd_purge(args, settings: Settings) -> int:
-    from storage import audit, privacy
+    from bot.usecases.privacy import purge
+    from storage.audit import cli_actor
 
     days = settings.retention_days
     if days is None:
         err.print("error: no retention period is set: add [privacy] retention_days = N to leadbrief.toml "
                   "(or the file LEADBRIEF_CONFIG names)", markup=False)
         return 2
-    services = _services(settings)
-    now = datetime.now(UTC)
-    with services.sessions.begin() as s:
-        n = privacy.purge(s, days, audit.cli_actor(), now, dry_run=args.dry_run)
-    cutoff = now - timedelta(days=days)
+    purged = purge(_services(settings), days, cli_actor(), dry_run=args.dry_run)
+    n = purged.count
     verb = "would delete" if args.dry_run else "deleted"
-    out.print(f"{verb} {n} activit{'y' if n == 1 else 'ies'} older than {cutoff:%Y-%m-%d %H:%M} UTC "
+    out.print(f"{verb} {n} activit{'y' if n == 1 else 'ies'} older than {purged.cutoff:%Y-%m-%d %H:%M} UTC "
               f"(retention {days} days)")
     return 0
 
@@ -405,19 +376,14 @@ def cmd_report(args, settings: Settings) -> int:
     """Marketing feedback: what happened to the leads qualified in the last --days (the data behind /lead stats)."""
     import csv
 
+    from bot.usecases.stats import report as stats_report
     from briefs import stats as stats_model
-    from storage import audit
-    from storage import stats as stats_store
+    from storage.audit import cli_actor
 
     if not 1 <= args.days <= 3650:
         err.print("error: --days must be between 1 and 3650", markup=False)
         return 2
-    services = _services(settings)
-    now = datetime.now(UTC)
-    with services.sessions() as s:
-        report = stats_model.build(stats_store.rows(s, args.days, now), args.days, now)
-    with services.sessions.begin() as s:
-        audit.record(s, actor=audit.cli_actor(), action="stats", at=now, detail=f"{args.days}d {args.format}")
+    report = stats_report(_services(settings), args.days, cli_actor(), args.format)
     if args.format == "csv":
         def cell(value: str) -> str:
             # A spreadsheet would run a cell starting like a formula.

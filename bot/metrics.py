@@ -15,11 +15,9 @@ from datetime import datetime
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from storage import outbox
-from storage.models import Delivery, Qualification
+from storage import stats
 
 log = logging.getLogger("leadbrief.metrics")
 
@@ -151,12 +149,7 @@ class OutboxCollector(Collector):
     def collect(self) -> Iterable[Metric]:
         try:
             with self.sessions() as s:
-                counts = outbox.counts(s)
-                retrying = outbox.retrying(s)
-                oldest = s.scalar(select(func.min(Delivery.created_at)).where(Delivery.status == "pending"))
-                overdue = s.scalar(select(func.count()).select_from(Qualification).where(
-                    Qualification.sla_state.in_(("reminded", "escalated")), Qualification.claimed_by.is_(None),
-                    Qualification.status == "open"))
+                figures = stats.outbox_figures(s)
         except Exception as exc:  # noqa: BLE001 - a scrape must not fail because the database is down
             log.warning("outbox metrics unavailable: %s", type(exc).__name__)
             return
@@ -164,9 +157,10 @@ class OutboxCollector(Collector):
             "leadbrief_outbox_deliveries", "Deliveries in the outbox, by status (read at scrape time).",
             labels=["status"],
         )
-        for status in sorted(set(self.STATUSES) | set(counts)):
-            deliveries.add_metric([status], counts.get(status, 0))
+        for status in sorted(set(self.STATUSES) | set(figures.deliveries)):
+            deliveries.add_metric([status], figures.deliveries.get(status, 0))
         yield deliveries
+        oldest = figures.oldest_pending
         age = max(0.0, (self.clock() - oldest).total_seconds()) if oldest is not None else 0.0
         yield GaugeMetricFamily(
             "leadbrief_outbox_oldest_pending_seconds",
@@ -177,12 +171,12 @@ class OutboxCollector(Collector):
             "leadbrief_outbox_retrying",
             "Pending deliveries whose last attempt failed (Slack down, 5xx, unreachable): the backlog waiting on "
             "Slack, retried until the retry horizon ([delivery] retry_hours).",
-            value=retrying,
+            value=figures.retrying,
         )
         yield GaugeMetricFamily(
             "leadbrief_leads_overdue",
             "Open leads past their speed-to-lead goal and still unclaimed (reminded or escalated).",
-            value=overdue or 0,
+            value=figures.overdue,
         )
 
 

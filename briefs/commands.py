@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from enum import StrEnum
 
 from briefs.events import EMAIL_RE
 
 _MAILTO = re.compile(r"<mailto:([^|>]+)(?:\|[^>]*)?>")
-_CHANNEL = re.compile(r"^<#([CG][A-Z0-9]+)(?:\|([^>]*))?>$")
+_CHANNEL = re.compile(r"^<#([CG][A-Z0-9]+)(?:\|[^>]*)?>$")
 _CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{6,}$")
 _LINK = re.compile(r"<([^|>]+)\|([^>]+)>")
 _DIGEST_AT = re.compile(r"^(?:at )?([01]?\d|2[0-3]):([0-5]\d)$", re.IGNORECASE)
@@ -29,9 +30,24 @@ HELP = """*/lead* looks up leads and keeps marketing and sales on the same page.
 • `/lead help`: this message"""
 
 
+class Action(StrEnum):
+    """What a `/lead` command asks for."""
+
+    HELP = "help"
+    LOOKUP = "lookup"
+    SEARCH = "search"
+    NOTE = "note"
+    ROUTE = "route"
+    ROUTE_SHOW = "route_show"
+    MINE = "mine"
+    STATS = "stats"
+    QUIET = "quiet"
+    INVALID = "invalid"
+
+
 @dataclass(frozen=True)
 class Command:
-    action: str  # help | lookup | search | note | route | route_show | mine | stats | quiet | invalid
+    action: Action
     email: str | None = None
     text: str | None = None
     channel: str | None = None
@@ -54,7 +70,7 @@ def _email(token: str) -> str | None:
 def parse(text: str | None) -> Command:
     text = (text or "").strip()
     if not text or text.lower() in ("help", "?", "-h", "--help"):
-        return Command("help")
+        return Command(Action.HELP)
     head, _, rest = text.partition(" ")
     verb = head.lower()
     rest = rest.strip()
@@ -62,39 +78,39 @@ def parse(text: str | None) -> Command:
         target, _, body = rest.partition(" ")
         email = _email(target)
         if not email:
-            return Command("invalid", error="Usage: `/lead note EMAIL TEXT`, e.g. `/lead note jane@acme.com Met at the expo`.")
+            return Command(Action.INVALID, error="Usage: `/lead note EMAIL TEXT`, e.g. `/lead note jane@acme.com Met at the expo`.")
         body = _unescape(body).strip()
         if not body:
-            return Command("invalid", error=f"What should the note on {email} say? `/lead note {email} TEXT`.")
+            return Command(Action.INVALID, error=f"What should the note on {email} say? `/lead note {email} TEXT`.")
         if len(body) > 3000:
-            return Command("invalid", error=f"Notes are limited to 3,000 characters; this one has {len(body):,}.")
-        return Command("note", email=email, text=body)
+            return Command(Action.INVALID, error=f"Notes are limited to 3,000 characters; this one has {len(body):,}.")
+        return Command(Action.NOTE, email=email, text=body)
     if verb == "route":
         if not rest:
-            return Command("route_show")
+            return Command(Action.ROUTE_SHOW)
         m = _CHANNEL.match(rest)
         if m:
-            return Command("route", channel=m.group(1), text=m.group(2))
+            return Command(Action.ROUTE, channel=m.group(1))
         if _CHANNEL_ID.match(rest):
-            return Command("route", channel=rest)
-        return Command("invalid", error="Usage: `/lead route #channel` (pick the channel from the list Slack offers).")
+            return Command(Action.ROUTE, channel=rest)
+        return Command(Action.INVALID, error="Usage: `/lead route #channel` (pick the channel from the list Slack offers).")
     if verb == "mine" and not rest:
-        return Command("mine")
+        return Command(Action.MINE)
     if verb == "stats":
         period = _PERIOD.match(rest or "30d")
         if not period:
-            return Command("invalid", error="Usage: `/lead stats` (last 30 days), `/lead stats 7d` or `/lead stats 90d`.")
-        return Command("stats", days=int(period.group(1)))
+            return Command(Action.INVALID, error="Usage: `/lead stats` (last 30 days), `/lead stats 7d` or `/lead stats 90d`.")
+        return Command(Action.STATS, days=int(period.group(1)))
     if verb == "quiet":
         return _quiet(rest)
     if " " not in text:
         email = _email(text)
         if email:
-            return Command("lookup", email=email)
+            return Command(Action.LOOKUP, email=email)
     query = _LINK.sub(lambda m: m.group(2), _unescape(text)).strip()
     if len(query) < 2:
-        return Command("invalid", error="Give me at least two characters to search for, or an email address.")
-    return Command("search", text=query[:200])
+        return Command(Action.INVALID, error="Give me at least two characters to search for, or an email address.")
+    return Command(Action.SEARCH, text=query[:200])
 
 
 QUIET_USAGE = "Usage: `/lead quiet on` (digest at 09:00 your time), `/lead quiet on 08:30`, `/lead quiet off` or `/lead quiet`."
@@ -103,14 +119,14 @@ QUIET_USAGE = "Usage: `/lead quiet on` (digest at 09:00 your time), `/lead quiet
 def _quiet(rest: str) -> Command:
     words = rest.split(None, 1)
     if not words:
-        return Command("quiet")
+        return Command(Action.QUIET)
     switch = words[0].lower()
     if switch not in ("on", "off"):
-        return Command("invalid", error=QUIET_USAGE)
+        return Command(Action.INVALID, error=QUIET_USAGE)
     at = None
     if len(words) > 1:
         m = _DIGEST_AT.match(words[1].strip())
         if not m or switch == "off":
-            return Command("invalid", error=f"The digest time must be HH:MM, e.g. 08:30. {QUIET_USAGE}")
+            return Command(Action.INVALID, error=f"The digest time must be HH:MM, e.g. 08:30. {QUIET_USAGE}")
         at = f"{int(m.group(1)):02d}:{m.group(2)}"
-    return Command("quiet", quiet=switch == "on", at=at)
+    return Command(Action.QUIET, quiet=switch == "on", at=at)

@@ -9,7 +9,9 @@ from slack_sdk.errors import SlackApiError
 
 from bot.gateway import error_code
 from bot.usecases import rep_actions
+from bot.usecases.lookup import lookup, may_see, viewer_scope
 from bot.usecases.rep_actions import ActionResult, Verdict
+from briefs import visibility
 from briefs.blocks import (
     ACTION_OPEN_BRIEF,
     ACTION_OPEN_CRM,
@@ -21,7 +23,6 @@ from briefs.blocks import (
 )
 from briefs.followthrough import ACTION_QUIET
 from briefs.followup import RepAction, SnoozeChoice
-from handlers.commands import NOT_YOURS, lookup, may_see, own_email, visible_to
 from handlers.events import publish_home
 
 log = logging.getLogger("leadbrief.actions")
@@ -105,12 +106,12 @@ def _dm(client, user: str, reply: dict) -> None:
 def _visible(services, user: str):
     """The clicker's access rule for a lead's owner email. Their own email may ask Slack: asked here, before
     the use case takes its row lock, not under it."""
-    mine = own_email(services, user)
-    return lambda owner_email: visible_to(mine, owner_email)
+    mine = viewer_scope(services, user)
+    return lambda owner_email: visibility.may_see(mine, owner_email)
 
 
 def _answer(body, respond, services, result: ActionResult) -> None:
-    text = {Verdict.NOT_YOURS: NOT_YOURS, Verdict.GONE: GONE}.get(result.verdict, result.answer)
+    text = {Verdict.NOT_YOURS: visibility.NOT_YOURS, Verdict.GONE: GONE}.get(result.verdict, result.answer)
     _tell(body, respond, services.slack.client, services, text, shown_on_home=result.changed)
 
 
@@ -217,7 +218,7 @@ def on_not_a_fit(ack, body, action, respond, context):
         _tell(body, respond, services.slack.client, services, GONE)
         return
     if not may_see(services, body["user"]["id"], lead.owner_email):
-        _tell(body, respond, services.slack.client, services, NOT_YOURS)
+        _tell(body, respond, services.slack.client, services, visibility.NOT_YOURS)
         return
     channel = (body.get("channel") or {}).get("id")
     ts = (body.get("message") or {}).get("ts")
@@ -258,7 +259,7 @@ def on_open_brief(ack, body, action, respond, context):
     loading = None if body.get("response_url") else _open_view(
         client, body, _modal("Lead brief", [_section("Looking the lead up…")]))
     with services.slack.work_slots:
-        reply = lookup(str(action.get("value") or ""), services, user)
+        reply = lookup(services, user, str(action.get("value") or ""))
     if body.get("response_url"):
         respond(response_type="ephemeral", replace_original=False, **reply)
         return

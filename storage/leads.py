@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from briefs.people import display_name
 from briefs.signals import fold
 from storage.models import Delivery, HandoffNote, Lead, RepRoute
 from storage.queries import find_lead
@@ -38,11 +39,8 @@ def _ratio(query: str, target: str) -> float:
     return max(difflib.SequenceMatcher(None, query, w).ratio() for w in windows | {target})
 
 
-def search(session: Session, query: str, limit: int = 10, owner: str | None = None) -> list[Match]:
-    """Case- and accent-insensitive, tolerant of typos: substring hits first, then near misses.
-    owner: only that rep's leads (access.own_leads_only)."""
-    if owner is not None:
-        return [m for m in search(session, query, MAX_CANDIDATES) if (m.owner_email or "").lower() == owner.lower()][:limit]
+def search(session: Session, query: str, limit: int = 10) -> list[Match]:
+    """Case- and accent-insensitive, tolerant of typos: substring hits first, then near misses."""
     q = fold(query)
     if not q:
         return []
@@ -59,10 +57,10 @@ def search(session: Session, query: str, limit: int = 10, owner: str | None = No
         rows = list(rows) + [r for r in more if r.id not in seen]
     scored = []
     for lead in rows:
-        name = fold(" ".join(p for p in (lead.first_name, lead.last_name) if p))
+        name = fold(display_name(lead.first_name, lead.last_name, ""))
         score = max(_ratio(q, name), _ratio(q, fold(lead.company or "")), _ratio(q, lead.email))
         if score >= 0.6:
-            full = " ".join(p for p in (lead.first_name, lead.last_name) if p) or lead.email
+            full = display_name(lead.first_name, lead.last_name, lead.email)
             scored.append(Match(lead.email, full, lead.title, lead.company, score, lead.owner_email))
     scored.sort(key=lambda m: (-m.score, m.name.lower()))
     return scored[:limit]
@@ -86,8 +84,7 @@ def add_note(session: Session, email: str, author: str, body: str, now: datetime
     session.add(note)
     session.flush()
     posted = latest_posted(session, lead.id)
-    name = " ".join(p for p in (lead.first_name, lead.last_name) if p) or lead.email
-    return NoteAdded(lead.email, name, posted.channel if posted else None, posted.ts if posted else None, lead.id,
+    return NoteAdded(lead.email, display_name(lead.first_name, lead.last_name, lead.email), posted.channel if posted else None, posted.ts if posted else None, lead.id,
                      note.id)
 
 

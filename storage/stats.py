@@ -1,16 +1,19 @@
-"""Rows behind `/lead stats` and `leadbrief report`: one per qualification in a period.
+"""Rows behind `/lead stats` and `leadbrief report`: one per qualification in a period; and the outbox
+figures `/metrics` reads at scrape time.
 
 Aggregation (counts, medians, shares) happens in Python (briefs.stats), the same on SQLite and PostgreSQL.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
 from briefs.stats import StatRow
+from storage import outbox
 from storage.models import Activity, Delivery, Lead, Qualification
 
 
@@ -43,3 +46,21 @@ def rows(session: Session, days: int, now: datetime, owner: str | None = None) -
                 claimed_at=claimed_at, contacted_at=contacted_at, status=status, status_reason=reason)
         for source, camp, qualified_at, delivery, claimed_at, contacted_at, status, reason in session.execute(stmt)
     ]
+
+
+@dataclass(frozen=True)
+class OutboxFigures:
+    """The outbox and the follow-through backlog, as plain values."""
+
+    deliveries: dict[str, int]  # by status
+    retrying: int  # pending deliveries whose last attempt failed
+    oldest_pending: datetime | None  # created_at of the oldest pending delivery
+    overdue: int  # open leads past their speed-to-lead goal, still unclaimed (reminded or escalated)
+
+
+def outbox_figures(session: Session) -> OutboxFigures:
+    oldest = session.scalar(select(func.min(Delivery.created_at)).where(Delivery.status == "pending"))
+    overdue = session.scalar(select(func.count()).select_from(Qualification).where(
+        Qualification.sla_state.in_(("reminded", "escalated")), Qualification.claimed_by.is_(None),
+        Qualification.status == "open"))
+    return OutboxFigures(outbox.counts(session), outbox.retrying(session), oldest, overdue or 0)

@@ -1,0 +1,45 @@
+"""Handoff notes: `/lead note EMAIL TEXT` saves a note on the lead (audited, without its text) and posts it in
+the thread of the lead's latest brief, so that it travels with the lead."""
+
+from __future__ import annotations
+
+from bot.usecases.deps import Services
+from bot.usecases.lookup import Reply, slack_of, viewer_scope
+from briefs import visibility
+from briefs.blocks import note_message
+from briefs.markup import escape_mrkdwn
+from storage import audit, queries
+from storage import leads as lead_store
+
+
+def add_note(services: Services, user_id: str, email: str, text: str) -> Reply:
+    slack = slack_of(services)
+    author = slack.directory.name_of(user_id)
+    scope = viewer_scope(services, user_id)
+    with services.sessions.begin() as s:
+        lead = queries.find_lead(s, email)
+        if lead is not None and not visibility.may_see(scope, lead.owner_email):
+            return {"text": visibility.NOT_YOURS}
+        added = lead_store.add_note(s, email, author, text, services.clock())
+        if added is not None:  # the note's text stays out of the audit log
+            audit.record(s, actor=user_id, action="note", at=services.clock(), lead_id=added.lead_id,
+                         lead_ref=added.lead_email)
+    if added is None:
+        return {"text": f"No lead with the email {escape_mrkdwn(email)}, so the note was not saved. "
+                        "Check the address, or find the lead with `/lead NAME`."}
+    if added.thread_ts and added.channel and added.note_id is not None:
+        message = note_message(user_id, text, services.clock())
+        posted = slack.client.chat_postMessage(
+            channel=added.channel,
+            thread_ts=added.thread_ts,
+            text=message["text"],
+            blocks=message["blocks"],
+            unfurl_links=False,
+            unfurl_media=False,
+        )
+        with services.sessions.begin() as s:  # so that erasure can find and redact it
+            lead_store.note_posted(s, added.note_id, posted["channel"], posted["ts"])
+        where = " and posted in the brief's thread"
+    else:
+        where = "; it will appear in their brief"
+    return {"text": f"Saved your note on {escape_mrkdwn(added.lead_name)}{where}."}
