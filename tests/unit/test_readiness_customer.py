@@ -11,9 +11,10 @@ from briefs.signals import LeadView
 NOW = datetime(2026, 11, 24, 15, 0, tzinfo=UTC)
 RULES = Rules()  # ready at 5-7 touches; re-engaged: 3 touches in 7 days after 90 quiet ones
 d = timedelta
+DAY = d(days=1)
 
 
-def times(n: int, start: datetime = NOW, step: timedelta = d(days=1)) -> list[datetime]:
+def times(n: int, start: datetime = NOW, step: timedelta = DAY) -> list[datetime]:
     return [start - i * step for i in range(n)]
 
 

@@ -8,9 +8,10 @@ from briefs.stats import COLUMNS, StatRow, build, duration_text, reason_label, t
 
 NOW = datetime(2026, 11, 24, 15, 0, tzinfo=UTC)
 d = timedelta
+THREE_DAYS = d(days=3)
 
 
-def row(source: str | None = "Webinar", campaign: str | None = "Q4 launch", *, ago: timedelta = d(days=3),
+def row(source: str | None = "Webinar", campaign: str | None = "Q4 launch", *, ago: timedelta = THREE_DAYS,
         claimed: timedelta | None = None, contacted: timedelta | None = None, status: str = "open",
         reason: str | None = None, posted: bool = True) -> StatRow:
     at = NOW - ago
