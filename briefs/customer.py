@@ -19,7 +19,6 @@ class Reengagement:
 @dataclass(frozen=True)
 class CustomerState:
     is_customer: bool
-    since: str | None = None
     sentiment: str | None = None  # detractor | passive | promoter (NPS), or unhappy (CSAT only)
     score_label: str | None = None  # "NPS 3, detractor"
     unhappy: bool = False
@@ -65,7 +64,6 @@ def assess(lead: LeadView, touches: list[datetime], now: datetime, rules: Rules)
         label = f"{label} · {csat}" if label else csat
     return CustomerState(
         True,
-        since=lead.customer_since,
         sentiment=sentiment,
         score_label=label,
         unhappy=unhappy,

@@ -9,7 +9,7 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import (
     AwareDatetime,
@@ -23,13 +23,14 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic_core import ErrorDetails
 
 MAX_BATCH = 1000
 # Deepest nesting of JSON we parse. Real payloads are a few levels deep; without a bound, json.loads and every
 # recursive walk over what it returns (ours, pydantic's) hit Python's recursion limit: a RecursionError, a 500.
 MAX_JSON_DEPTH = 64
 
-ACTIVITY_KINDS = (
+ActivityKind = Literal[
     "web_visit",
     "content_download",
     "email_sent",
@@ -43,8 +44,10 @@ ACTIVITY_KINDS = (
     "chat",
     "meeting_booked",
     "unsubscribe",
-)
-QUALIFY_REASONS = ("score_threshold", "hand_raiser", "lifecycle_change", "re_engaged", "manual")
+]
+ACTIVITY_KINDS: tuple[str, ...] = get_args(ActivityKind)
+QualifyReason = Literal["score_threshold", "hand_raiser", "lifecycle_change", "re_engaged", "manual"]
+QUALIFY_REASONS: tuple[str, ...] = get_args(QualifyReason)
 
 # C0/C1 control characters (tab and newline kept) are never meaningful in lead data and can
 # break terminals and Slack rendering; \x02/\x03 are also our own emphasis markers.
@@ -99,8 +102,10 @@ def json_too_deep(text: bytes | str, limit: int = MAX_JSON_DEPTH) -> bool:
     (nor recursing), in a few linear passes, so that a hostile body costs little. Brackets inside
     strings do not count. (Text that is not JSON may be misjudged, but only past where json.loads stops.)"""
     # Most texts hold few brackets: counted where they are, without a copy (this runs once per line of a file).
-    square, curly = ("[", "{") if isinstance(text, str) else (b"[", b"{")
-    if text.count(square) + text.count(curly) <= limit:  # type: ignore[arg-type]
+    if isinstance(text, str):
+        if text.count("[") + text.count("{") <= limit:
+            return False
+    elif text.count(b"[") + text.count(b"{") <= limit:
         return False
     data = text.encode("utf-8", "surrogatepass") if isinstance(text, str) else bytes(text)
     # Escapes are pairs, read left to right: without them, every quote opens or closes a string.
@@ -155,16 +160,19 @@ def _without_nul(value: Any, depth: int = 1) -> Any:
     return value
 
 
-def Line(max_length: int):  # noqa: N802 - reads as a type
-    return Annotated[
-        str, BeforeValidator(clean_line), StringConstraints(max_length=max_length)
-    ]
-
-
-def Body(max_length: int):  # noqa: N802
-    return Annotated[
-        str, BeforeValidator(clean_text), StringConstraints(max_length=max_length)
-    ]
+# Text fields: LineN is one line (white space folded), BodyN free text (line breaks kept), at most N characters.
+Line = Annotated[str, BeforeValidator(clean_line)]
+Body = Annotated[str, BeforeValidator(clean_text)]
+Line32 = Annotated[Line, StringConstraints(max_length=32)]
+Line64 = Annotated[Line, StringConstraints(max_length=64)]
+Line100 = Annotated[Line, StringConstraints(max_length=100)]
+Line200 = Annotated[Line, StringConstraints(max_length=200)]
+Line300 = Annotated[Line, StringConstraints(max_length=300)]
+Line500 = Annotated[Line, StringConstraints(max_length=500)]
+Line2000 = Annotated[Line, StringConstraints(max_length=2000)]
+Body2000 = Annotated[Body, StringConstraints(max_length=2000)]
+Body3000 = Annotated[Body, StringConstraints(max_length=3000)]
+Body10000 = Annotated[Body, StringConstraints(max_length=10_000)]
 
 
 Email = Annotated[
@@ -187,22 +195,22 @@ class _Strict(BaseModel):
 
 class LeadFields(_Strict):
     email: Email
-    first_name: Line(200) | None = None
-    last_name: Line(200) | None = None
-    title: Line(300) | None = None
-    company: Line(300) | None = None
-    phone: Line(64) | None = None
+    first_name: Line200 | None = None
+    last_name: Line200 | None = None
+    title: Line300 | None = None
+    company: Line300 | None = None
+    phone: Line64 | None = None
     owner_email: Email | None = None
-    lifecycle_stage: Line(64) | None = None
+    lifecycle_stage: Line64 | None = None
     score: int | None = Field(default=None, ge=-1_000_000, le=1_000_000)
-    persona: Line(100) | None = None
-    lead_source: Line(200) | None = None
-    lead_status: Line(64) | None = None
+    persona: Line100 | None = None
+    lead_source: Line200 | None = None
+    lead_status: Line64 | None = None
     is_customer: bool | None = None
-    customer_since: Line(32) | None = None
+    customer_since: Line32 | None = None
     nps: int | None = Field(default=None, ge=0, le=10)
     csat: int | None = Field(default=None, ge=1, le=5)
-    crm_url: Line(2000) | None = None
+    crm_url: Line2000 | None = None
 
     _emails = field_validator("email", "owner_email")(lambda v: v if v is None else _email_check(v))
 
@@ -215,10 +223,10 @@ class LeadFields(_Strict):
 
 
 class Asset(_Strict):
-    title: Line(500) | None = None
-    url: Line(2000) | None = None
-    type: Line(100) | None = None
-    topic: Line(200) | None = None
+    title: Line500 | None = None
+    url: Line2000 | None = None
+    type: Line100 | None = None
+    topic: Line200 | None = None
 
 
 class _Event(_Strict):
@@ -249,34 +257,34 @@ class LeadUpsert(_Event):
 class ActivityEvent(_Event):
     type: Literal["activity"]
     email: Email
-    kind: Literal[ACTIVITY_KINDS]  # type: ignore[valid-type]
+    kind: ActivityKind
     asset: Asset | None = None
-    campaign: Line(300) | None = None
-    subject: Line(500) | None = None
-    url: Line(2000) | None = None
-    form: Line(300) | None = None
-    comments: Body(10_000) | None = None
+    campaign: Line300 | None = None
+    subject: Line500 | None = None
+    url: Line2000 | None = None
+    form: Line300 | None = None
+    comments: Body10000 | None = None
     properties: dict[str, Any] | None = None
 
     _email = field_validator("email")(lambda v: _email_check(v))
 
     @field_validator("properties")
     @classmethod
-    def _small_properties(cls, v: dict | None) -> dict | None:
+    def _small_properties(cls, v: dict[str, Any] | None) -> dict[str, Any] | None:
         if v is None:
             return v
-        v = _without_nul(v)  # first: it bounds the depth json.dumps recurses into
-        if len(json.dumps(v, default=str)) > 20_000:
+        cleaned: dict[str, Any] = _without_nul(v)  # first: it bounds the depth json.dumps recurses into
+        if len(json.dumps(cleaned, default=str)) > 20_000:
             raise ValueError("is larger than 20,000 characters of JSON")
-        return v
+        return cleaned
 
 
 class QualifiedEvent(_Event):
     type: Literal["lead.qualified"]
     email: Email
-    reason: Literal[QUALIFY_REASONS]  # type: ignore[valid-type]
+    reason: QualifyReason
     score: int | None = Field(default=None, ge=-1_000_000, le=1_000_000)
-    note: Body(2000) | None = None
+    note: Body2000 | None = None
 
     _email = field_validator("email")(lambda v: _email_check(v))
 
@@ -284,8 +292,8 @@ class QualifiedEvent(_Event):
 class NoteEvent(_Event):
     type: Literal["lead.note"]
     email: Email
-    author: Line(200)
-    text: Body(3000)
+    author: Line200
+    text: Body3000
 
     _email = field_validator("email")(lambda v: _email_check(v))
 
@@ -310,7 +318,7 @@ class FieldError:
     field: str
     message: str
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, int | str]:
         return {"index": self.index, "field": self.field, "message": self.message}
 
 
@@ -321,11 +329,11 @@ class InvalidBatch(Exception):
         self.details = details or []
         self.status = status
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, str | list[dict[str, int | str]]]:
         return {"error": self.error, "details": [d.as_dict() for d in self.details]}
 
 
-def _message(err: dict) -> str:
+def _message(err: ErrorDetails) -> str:
     kind = err["type"]
     if kind == "missing":
         return "is required"
@@ -350,7 +358,7 @@ def _message(err: dict) -> str:
     return msg.removeprefix("Value error, ")
 
 
-def _field(err: dict) -> str:
+def _field(err: ErrorDetails) -> str:
     if err["type"].startswith("union_tag"):
         return "type"
     # Drop the discriminator tag pydantic inserts ("activity", "lead.upsert", ...).
@@ -417,7 +425,7 @@ def parse_batch(body: bytes | str | Any) -> list[Event]:
     errors: list[FieldError] = []
     for i, item in enumerate(items):
         event, errs = validate_event(item, i)
-        if errs:
+        if event is None:
             errors.extend(errs)
         else:
             events.append(event)

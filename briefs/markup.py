@@ -42,7 +42,7 @@ _CONTROLS = re.compile("[\x00\x01\x04-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202
 _BREAKS = re.compile("[\t\n\r\x85\u2028\u2029]")
 
 
-def _neutralise(m: re.Match) -> str:
+def _neutralise(m: re.Match[str]) -> str:
     c, s, i = m.group(), m.string, m.start()
     if c == "_" and 0 < i < len(s) - 1 and s[i - 1].isalnum() and s[i + 1].isalnum():
         return c

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any, TypedDict, TypeVar
 
 from briefs import customer as customer_state
 from briefs import readiness as readiness_mod
@@ -31,6 +33,17 @@ from briefs.signals import (
     touches,
 )
 from briefs.talktrack import TalkTrack
+
+K = TypeVar("K", bound=Hashable)
+
+
+class Content(TypedDict):
+    """A downloaded asset as the talk-track templates see it."""
+
+    title: str
+    type: str | None
+    topic: str | None
+
 
 ASSET_TYPE_WORDS = {"whitepaper": "white paper", "white_paper": "white paper", "ebook": "e-book", "case_study": "case study"}
 
@@ -79,7 +92,6 @@ class Brief:
     engagement: list[str]
     engagement_summary: str
     readiness: Readiness
-    customer: CustomerState
     customer_lines: list[str]
     talk_track: TalkTrack
     notes: list[str]
@@ -99,8 +111,8 @@ def _newest_first(items: list[ActivityView]) -> list[ActivityView]:
     return sorted(items, key=lambda a: a.occurred_at, reverse=True)
 
 
-def _group(items: list[ActivityView], key) -> OrderedDict:
-    groups: OrderedDict = OrderedDict()
+def _group(items: list[ActivityView], key: Callable[[ActivityView], K]) -> OrderedDict[K, list[ActivityView]]:
+    groups: OrderedDict[K, list[ActivityView]] = OrderedDict()
     for a in items:  # newest first, so each group's first item is its latest
         groups.setdefault(key(a), []).append(a)
     return groups
@@ -110,10 +122,11 @@ def _more(n: int, noun: str) -> str:
     return f"…and {n} more {noun}"
 
 
-def _content_lines(acts: list[ActivityView], now: datetime, limit: int) -> tuple[list[str], list[dict]]:
+def _content_lines(acts: list[ActivityView], now: datetime, limit: int) -> tuple[list[str], list[Content]]:
     downloads = [a for a in acts if a.kind == "content_download"]
     groups = _group(downloads, lambda a: (a.asset_url or "") or (a.title or "").lower())
-    lines, content = [], []
+    lines: list[str] = []
+    content: list[Content] = []
     for items in groups.values():
         a = items[0]
         title = a.title or page_label(ActivityView(kind="web_visit", occurred_at=a.occurred_at, url=a.asset_url))
@@ -131,7 +144,8 @@ def _event_lines(acts: list[ActivityView], now: datetime, limit: int) -> tuple[l
     kinds = ("webinar_registered", "webinar_attended", "event_attended")
     items = [a for a in acts if a.kind in kinds]
     groups = _group(items, lambda a: (a.title or a.campaign or a.kind).lower())
-    lines, attended = [], []
+    lines: list[str] = []
+    attended: list[str] = []
     for group in groups.values():
         a = group[0]
         done = {g.kind for g in group}
@@ -163,7 +177,8 @@ def _email_lines(acts: list[ActivityView], now: datetime, limit: int) -> tuple[l
 
     # Clicked first (a click says more than an open), then by when they last opened or clicked.
     engaged.sort(key=lambda kg: (not any(x.kind == "email_click" for x in kg[1]), -last_engaged(kg[1])))
-    lines, clicked = [], []
+    lines: list[str] = []
+    clicked: list[str] = []
     for _key, g in engaged:
         kinds = {x.kind for x in g}
         subject = next((x.subject or x.campaign for x in g if x.subject or x.campaign), None) or "an email"
@@ -246,7 +261,7 @@ def _why_now(lead: LeadView, q: QualificationView | None, acts: list[ActivityVie
     return " ".join(parts)
 
 
-def _summary(ready: Readiness, acts: list[ActivityView], now: datetime) -> str:
+def _summary(ready: Readiness, acts: list[ActivityView]) -> str:
     if ready.touches == 0:
         return "No engagement recorded yet"
     campaigns = {a.campaign.strip().lower() for a in acts if a.campaign}
@@ -256,7 +271,7 @@ def _summary(ready: Readiness, acts: list[ActivityView], now: datetime) -> str:
     return text
 
 
-def _customer_lines(state: CustomerState, lead: LeadView, ready: Readiness) -> tuple[str | None, list[str]]:
+def _customer_lines(state: CustomerState, lead: LeadView) -> tuple[str | None, list[str]]:
     if not state.is_customer:
         return None, []
     warning = None
@@ -321,7 +336,7 @@ def build_brief(data: BriefInput, rules: Rules | None = None) -> Brief:
     touch_times = touches(touch_rows(acts) + data.older_touch_rows)
     if data.older_touches:
         touch_times += [data.older_first_touch or min(touch_times, default=now)] * data.older_touches
-    ready = readiness_mod.assess(touch_times, rules, asked_for_sales=bool(hand_form) or (q and q.reason == "hand_raiser"))
+    ready = readiness_mod.assess(touch_times, rules, asked_for_sales=bool(hand_form) or (q is not None and q.reason == "hand_raiser"))
     state = customer_state.assess(lead, touch_times, now, rules)
 
     content_lines, content = _content_lines(acts, now, limit)
@@ -330,13 +345,13 @@ def build_brief(data: BriefInput, rules: Rules | None = None) -> Brief:
     page_lines, notable_pages, pricing = _page_lines(acts, now, rules)
     engagement = content_lines + event_lines + email_lines + page_lines + _other_lines(acts, now, rules, limit)
 
-    summary = _summary(ready, acts, now)
+    summary = _summary(ready, acts)
     first, last = ready.first_touch, ready.last_touch
     engagement_summary = summary
     if first and last:
         engagement_summary += f" · first touch {day(first)} · last touch {ago(last, now)}"
 
-    warning, customer_lines = _customer_lines(state, lead, ready)
+    warning, customer_lines = _customer_lines(state, lead)
     topics = list(OrderedDict.fromkeys(c["topic"] for c in content if c.get("topic")))[:3]
     track = talktrack.select_track(
         unhappy=state.unhappy,
@@ -345,7 +360,7 @@ def build_brief(data: BriefInput, rules: Rules | None = None) -> Brief:
         customer=state.is_customer,
         downloads=len(content),
     )
-    context = {
+    context: dict[str, Any] = {
         "greeting": lead.greeting_name,
         "lead": {
             "name": lead.name,
@@ -424,7 +439,6 @@ def build_brief(data: BriefInput, rules: Rules | None = None) -> Brief:
         engagement=engagement,
         engagement_summary=engagement_summary,
         readiness=ready,
-        customer=state,
         customer_lines=customer_lines,
         talk_track=track_result,
         notes=notes,

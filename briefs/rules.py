@@ -66,7 +66,7 @@ class Rules:
     @classmethod
     def from_mapping(cls, data: dict[str, Any], *, extra_sections: tuple[str, ...] = ()) -> Rules:
         """Build from parsed TOML. Unknown keys and wrong types raise RulesError naming the key."""
-        types = {f.name: f.type for f in fields(cls)}
+        types = {f.name: str(f.type) for f in fields(cls)}  # annotations are strings here (PEP 563)
         values: dict[str, Any] = {}
         for section, content in data.items():
             if section in extra_sections:

@@ -6,7 +6,8 @@ import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from briefs.events import ACTIVITY_KINDS
@@ -90,7 +91,7 @@ class ActivityView:
     subject: str | None = None
     form: str | None = None
     comments: str | None = None
-    properties: dict = field(default_factory=dict)
+    properties: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -141,7 +142,7 @@ def touches(rows: Iterable[TouchRow]) -> list[datetime]:
     """The touch times in a lead's history, in any order: the one touch rule every path follows.
     One touch per engagement, but a page's views on one day are one touch (a browsing session), at the latest."""
     times: list[datetime] = []
-    views: dict[tuple, datetime] = {}
+    views: dict[tuple[date, str], datetime] = {}
     for kind, at, url in rows:
         if kind not in ENGAGEMENT_KINDS:
             continue
@@ -232,7 +233,7 @@ class OwnWords:
     budget: str | None = None
 
 
-def _prop(props: dict, *names: str) -> str | None:
+def _prop(props: dict[str, Any], *names: str) -> str | None:
     for name in names:
         v = props.get(name)
         if isinstance(v, str | int | float) and str(v).strip():
@@ -249,7 +250,7 @@ def own_words(activity: ActivityView) -> OwnWords:
     props = activity.properties or {}
     clauses = [_trim_clause(c) for c in _CLAUSE_SPLIT.split(comments) if c and _trim_clause(c)]
 
-    def first(pattern: re.Pattern, exclude: set[str]) -> str | None:
+    def first(pattern: re.Pattern[str], exclude: set[str]) -> str | None:
         return next((c for c in clauses if pattern.search(c) and c not in exclude), None)
 
     referral = _prop(props, "referral", "referred_by", "referrer") or first(_REFERRAL, set())

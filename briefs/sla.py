@@ -4,6 +4,7 @@ daylight-saving change is handled by zoneinfo and a day of 8 wall-clock hours st
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -72,7 +73,7 @@ def _window(day: date, tz: ZoneInfo, hours: BusinessHours) -> tuple[datetime, da
     return (opens, closes) if closes > opens else None
 
 
-def _windows(at: datetime, tz: ZoneInfo, hours: BusinessHours):
+def _windows(at: datetime, tz: ZoneInfo, hours: BusinessHours) -> Iterator[tuple[datetime, datetime]]:
     """Working windows that end after `at`, in order, starting with the local day of `at`."""
     day = at.astimezone(tz).date() - timedelta(days=1)  # a window may straddle midnight UTC; never local
     for i in range(MAX_DAYS):
@@ -108,14 +109,24 @@ def business_minutes_between(a: datetime, b: datetime, tz: ZoneInfo, hours: Busi
     return total / 60
 
 
+def next_working_day_at(now: datetime, tz: ZoneInfo, hours: BusinessHours, at: time, *,
+                        after_today: bool = False) -> datetime:
+    """The first local time `at` later than `now` on a working day (any day for a 24/7 team), in UTC.
+    `after_today`: on a working day after `now`'s local day, even if today's `at` is still ahead."""
+    local = _aware(now).astimezone(tz)
+    first = 1 if after_today else 0
+    # Eight days in a row hold every weekday, and a later `at` on today's: any working day is among them.
+    for offset in range(first, first + 8):
+        day = local.date() + timedelta(days=offset)
+        candidate = datetime.combine(day, at, tzinfo=tz)
+        if candidate > local and (_runs_always(hours) or day.weekday() in hours.days):
+            return candidate.astimezone(UTC)
+    raise ValueError(f"no working day in {sorted(hours.days)} (Monday = 0)")
+
+
 def next_morning(now: datetime, tz: ZoneInfo, hours: BusinessHours) -> datetime:
     """'Tomorrow morning': opening time on the first working day after today (local)."""
-    today = _aware(now).astimezone(tz).date()
-    for i in range(1, MAX_DAYS):
-        day = today + timedelta(days=i)
-        if _runs_always(hours) or day.weekday() in hours.days:
-            return datetime.combine(day, hours.start, tzinfo=tz).astimezone(UTC)
-    return now  # pragma: no cover
+    return next_working_day_at(now, tz, hours, hours.start, after_today=True)
 
 
 def human_minutes(minutes: float) -> str:

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import statistics
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from briefs.blocks import MAX_BLOCKS, MAX_FALLBACK, NOT_A_FIT_REASONS, fit_mrkdwn, mrkdwn
 from briefs.blocks import fitted as _fitted
@@ -99,7 +101,7 @@ def _group(name: str, rows: list[StatRow]) -> Group:
     )
 
 
-def _by(rows: list[StatRow], key) -> tuple[Group, ...]:
+def _by(rows: list[StatRow], key: Callable[[StatRow], str]) -> tuple[Group, ...]:
     buckets: dict[str, list[StatRow]] = {}
     for r in rows:
         buckets.setdefault(key(r), []).append(r)
@@ -152,7 +154,7 @@ def _reasons(g: Group) -> str:
     return ", ".join(f"{label} {n}" for label, n in g.reasons)
 
 
-def to_blocks(stats: Stats) -> dict:
+def to_blocks(stats: Stats) -> dict[str, Any]:
     t = stats.total
     title = f"Lead stats, {_period(stats)}"
     if not t.qualified:

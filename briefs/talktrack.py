@@ -13,7 +13,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, StrictUndefined
+from jinja2 import BaseLoader, ChoiceLoader, FileSystemLoader, PackageLoader, StrictUndefined
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from briefs.markup import em, plain
@@ -54,7 +54,7 @@ def _slug(value: str | None) -> str:
 
 @lru_cache(maxsize=8)
 def environment(templates_dir: str | None) -> ImmutableSandboxedEnvironment:
-    loaders = [PackageLoader("briefs", "templates")]
+    loaders: list[BaseLoader] = [PackageLoader("briefs", "templates")]
     if templates_dir:
         loaders.insert(0, FileSystemLoader(str(Path(templates_dir).expanduser())))
     env = ImmutableSandboxedEnvironment(
@@ -85,7 +85,8 @@ def _clean(value: Any) -> Any:
 
 
 def parse(output: str) -> tuple[str, list[str], str]:
-    opener, questions, next_step = "", [], ""
+    opener, next_step = "", ""
+    questions: list[str] = []
     current: str | None = None
     for raw in output.splitlines():
         line = raw.strip()
@@ -117,14 +118,14 @@ def render(track: str, persona: str | None, context: dict[str, Any], templates_d
     problem, name, output = None, names[-1], ""
     try:
         template = environment(templates_dir).select_template(names)
-        name, output = template.name, template.render(**ctx)
+        name, output = template.name or name, template.render(**ctx)
     except Exception as exc:  # noqa: BLE001 - an admin's template may fail in any way at run time (1 // 0...)
         problem = f"talk-track template {name} failed ({type(exc).__name__}: {exc})"
         if templates_dir:
             problem = f"custom {problem}; the built-in one was used"
             try:
                 template = _builtin().select_template(names)
-                name, output = template.name, template.render(**ctx)
+                name, output = template.name or name, template.render(**ctx)
             except Exception:  # noqa: BLE001 - ours must not fail the brief either
                 output = ""
     opener, questions, next_step = parse(output)
