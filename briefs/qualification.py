@@ -24,7 +24,8 @@ class Reason(StrEnum):
     MANUAL = "manual"
 
 
-EXPLICIT_DETAIL = {
+# Keyed by str: a stored reason is read back as a plain string, and Reason members are equal to theirs.
+EXPLICIT_DETAIL: dict[str, str] = {
     Reason.SCORE_THRESHOLD: "marketing automation says the lead score threshold was reached",
     Reason.HAND_RAISER: "asked to talk to sales",
     Reason.LIFECYCLE_CHANGE: "lifecycle stage moved to a qualified stage",

@@ -15,10 +15,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from briefs.blocks import MAX_BLOCKS, MAX_FALLBACK, NOT_A_FIT_REASONS, fit_mrkdwn, mrkdwn
-from briefs.blocks import fitted as _fitted
+from briefs.blocks import MAX_BLOCKS, MAX_FALLBACK, NOT_A_FIT_REASONS, fitted, mrkdwn
 from briefs.followup import Status
-from briefs.markup import day, plain, shorten, terminal_safe
+from briefs.markup import day, fit_mrkdwn, plain, shorten, terminal_safe
 
 MAX_GROUPS = 15  # per dimension in Slack; the terminal and CSV show them all
 UNKNOWN_SOURCE = "unknown"
@@ -182,7 +181,7 @@ def to_blocks(stats: Stats) -> dict[str, Any]:
             lines.append(line)
         if len(groups) > MAX_GROUPS:
             lines.append(f"…and {len(groups) - MAX_GROUPS} more (`leadbrief report` lists them all)")
-        blocks.append(_fitted(f"*{heading}*\n", lines))
+        blocks.append(fitted(f"*{heading}*\n", lines))
     blocks.append({"type": "context", "elements": [mrkdwn(
         "Times run from qualification to Claim and to Contacted. Accepted: claimed or contacted. "
         "Source: the CRM's lead source; campaign: the lead's last campaign before qualifying.")]})
