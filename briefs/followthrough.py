@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from briefs.blocks import (
@@ -337,15 +337,4 @@ def snooze_until(choice: SnoozeChoice, now: datetime, tz: ZoneInfo, hours: Busin
     if choice == SnoozeChoice.HOUR:
         return now + timedelta(hours=1)
     return next_morning(now, tz, hours)
-
-
-def next_digest_at(now: datetime, tz: ZoneInfo, hours: BusinessHours, at: time) -> datetime:
-    """The next local `at` after now on a business day (any day for a 24/7 team), in UTC."""
-    local = now.astimezone(tz)
-    for days in range(0, 15):
-        day = (local + timedelta(days=days)).date()
-        candidate = datetime.combine(day, at, tzinfo=tz)
-        if candidate > local and (hours.always or not hours.days or day.weekday() in hours.days):
-            return candidate.astimezone(UTC)
-    return (local + timedelta(days=1)).astimezone(UTC)  # pragma: no cover - some day of 15 is a business day
 

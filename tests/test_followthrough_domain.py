@@ -17,7 +17,6 @@ from briefs.followthrough import (
     escalation_answered,
     home_view,
     is_high_intent,
-    next_digest_at,
     passed_on,
     reminder,
     sla_label,
@@ -26,7 +25,7 @@ from briefs.followthrough import (
 )
 from briefs.rules import Rules
 from briefs.signals import ActivityView
-from briefs.sla import BusinessHours
+from briefs.sla import BusinessHours, next_working_day_at
 from tests.fake_slack import validate_message_blocks, validate_view
 
 NOW = datetime(2026, 11, 24, 15, 0, tzinfo=UTC)
@@ -51,9 +50,9 @@ def test_policy_defaults_and_overrides():
 def test_next_digest_skips_weekends_and_times_already_past():
     hours = BusinessHours()
     friday_noon = datetime(2026, 11, 27, 17, 0, tzinfo=UTC)  # 12:00 New York
-    assert next_digest_at(friday_noon, NY, hours, time(9, 0)) == datetime(2026, 11, 30, 14, 0, tzinfo=UTC)
+    assert next_working_day_at(friday_noon, NY, hours, time(9, 0)) == datetime(2026, 11, 30, 14, 0, tzinfo=UTC)
     tuesday_8 = datetime(2026, 11, 24, 13, 0, tzinfo=UTC)  # 08:00 New York
-    assert next_digest_at(tuesday_8, NY, hours, time(8, 30)) == datetime(2026, 11, 24, 13, 30, tzinfo=UTC)
+    assert next_working_day_at(tuesday_8, NY, hours, time(8, 30)) == datetime(2026, 11, 24, 13, 30, tzinfo=UTC)
 
 
 def view(kind, **kw) -> ActivityView:

@@ -30,10 +30,11 @@ from bot.gateway import (
 from bot.usecases.deps import Services
 from bot.usecases.outcomes import DeferredError, DeliveryError, LeaseLost, Parked, Sent
 from briefs.blocks import delivered, shortened
-from briefs.followthrough import HOT_KINDS, is_high_intent, next_digest_at
+from briefs.followthrough import HOT_KINDS, is_high_intent
 from briefs.followup import SlaState, Status
 from briefs.qualification import Reason
 from briefs.routing import ROUTE_FAILED, Route, decide_route, rep_route, route_failed, to_queue
+from briefs.sla import next_working_day_at
 from storage import audit, outbox
 from storage import followthrough as followthrough_store
 from storage import leads as lead_store
@@ -320,7 +321,7 @@ class SlackSink:
             prefs = followthrough_store.prefs(s, route.rep_user)
             quiet, at = (prefs.quiet, prefs.digest_time) if prefs else (False, None)
         if quiet:
-            when = next_digest_at(self.services.clock(), policy.zone(self.time_zone(route.rep_user)), policy.hours,
+            when = next_working_day_at(self.services.clock(), policy.zone(self.time_zone(route.rep_user)), policy.hours,
                                   dtime.fromisoformat(at) if at else policy.digest_time)
             raise HeldForDigest(item.id, route.rep_user, when)
 
