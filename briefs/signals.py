@@ -155,6 +155,21 @@ def touches(rows: Iterable[TouchRow]) -> list[datetime]:
     return times + list(views.values())
 
 
+def window_rows_start(start: datetime) -> datetime:
+    """Where the rows for touches since `start` are read from: its first midnight (UTC), so that a page viewed
+    on both sides of `start` is still one touch."""
+    return start.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def window_touches(rows: Iterable[TouchRow], last_before: datetime | None) -> list[datetime]:
+    """The touches in a window read from window_rows_start, plus the newest engagement before it, which is a
+    touch on its own (its day's other views are outside the window)."""
+    times = touches(rows)
+    if last_before is not None:
+        times.append(last_before)
+    return times
+
+
 def touch_rows(activities: Iterable[ActivityView]) -> list[TouchRow]:
     return [(a.kind, a.occurred_at, a.url) for a in activities]
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from types import SimpleNamespace
 
 from sqlalchemy import func, select
@@ -21,7 +21,7 @@ from briefs.events import ActivityEvent, Event, LeadUpsert, NoteEvent, Qualified
 from briefs.followup import OPEN_STATUSES
 from briefs.model import BriefInput
 from briefs.qualification import Decision, Explicit, LeadChange, may_fire_on
-from briefs.signals import ENGAGEMENT_KINDS, ActivityView, TouchRow, fold, normalise_stage, touches
+from briefs.signals import ENGAGEMENT_KINDS, ActivityView, TouchRow, fold, normalise_stage
 from storage.driver import Driver
 from storage.models import Activity, ContentAsset, HandoffNote, Lead, Qualification
 from storage.queries import brief_input, lead_view
@@ -400,28 +400,21 @@ def add_qualifications(session: Session, decided: list[tuple[ChangedLead, Decisi
     return [NewQualification(q.id, q.lead_id, brief_input(session, lead.row, now, q)) for lead, q in created]
 
 
-def touch_history(session: Session, lead_ids: list[int], start: datetime) -> dict[int, list[datetime]]:
-    """The leads' touches since `start` (the re-engagement window) plus their last touch before it, by the
-    touch rule. Rows are read from the window's first midnight (UTC), so a page viewed on both sides of the
-    window's start is one touch; the newest engagement before that midnight is a touch on its own."""
+def touch_rows(session: Session, lead_ids: list[int], since: datetime) -> dict[int, tuple[list[TouchRow], datetime | None]]:
+    """Per lead, the minimal rows the touch rule counts from `since` on, and the newest engagement before it."""
     if not lead_ids:
         return {}
-    day_start = start.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     rows: dict[int, list[TouchRow]] = defaultdict(list)
     recent = session.execute(
         select(Activity.lead_id, Activity.kind, Activity.occurred_at, Activity.url).where(
-            Activity.lead_id.in_(lead_ids), Activity.occurred_at >= day_start, Activity.kind.in_(ENGAGEMENT_KINDS)
+            Activity.lead_id.in_(lead_ids), Activity.occurred_at >= since, Activity.kind.in_(ENGAGEMENT_KINDS)
         )
     )
     for lead_id, kind, at, url in recent:
         rows[lead_id].append((kind, at, url))
-    before = session.execute(
+    before = dict(session.execute(
         select(Activity.lead_id, func.max(Activity.occurred_at))
-        .where(Activity.lead_id.in_(lead_ids), Activity.occurred_at < day_start, Activity.kind.in_(ENGAGEMENT_KINDS))
+        .where(Activity.lead_id.in_(lead_ids), Activity.occurred_at < since, Activity.kind.in_(ENGAGEMENT_KINDS))
         .group_by(Activity.lead_id)
-    )
-    out = {lead_id: touches(lead_rows) for lead_id, lead_rows in rows.items()}
-    for lead_id, at in before:
-        if at is not None:
-            out.setdefault(lead_id, []).append(at)
-    return out
+    ).tuples().all())
+    return {lead_id: (rows.get(lead_id, []), before.get(lead_id)) for lead_id in rows.keys() | before.keys()}

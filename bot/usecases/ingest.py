@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy.exc import DataError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from briefs import qualification
+from briefs import qualification, signals
 from briefs.blocks import to_blocks
 from briefs.events import Event
 from briefs.model import build_brief
@@ -77,8 +77,9 @@ def _decide(session: Session, leads: list[ChangedLead], rules: Rules,
     if not candidates:
         return []
     open_since = store.open_since(session, [lead.id for lead in candidates])
-    history = store.touch_history(session, [lead.id for lead in candidates if lead.is_customer],
-                                  now - timedelta(days=rules.reengage_window_days))
+    since = signals.window_rows_start(now - timedelta(days=rules.reengage_window_days))
+    history = {lead_id: signals.window_touches(rows, last_before) for lead_id, (rows, last_before)
+               in store.touch_rows(session, [lead.id for lead in candidates if lead.is_customer], since).items()}
     decided = []
     for lead in candidates:
         lead.change.open_since = open_since.get(lead.id)

@@ -2,6 +2,7 @@
 
 from datetime import timedelta
 
+from briefs import signals
 from storage import ingest as store
 from storage import queries
 from tests.factories import NOW, Events, parsed
@@ -53,6 +54,7 @@ def test_touch_history_follows_the_touch_rule(services):
                      ev.download("ann@acme.example", "Guide", timedelta(hours=3))])
     with services.sessions() as s:
         lead_id = queries.find_lead(s, "ann@acme.example").id
-        history = store.touch_history(s, [lead_id], NOW - timedelta(days=30))
+        rows = store.touch_rows(s, [lead_id], signals.window_rows_start(NOW - timedelta(days=30)))
         assert store.open_since(s, [lead_id]) == {}
-    assert list(history) == [lead_id] and len(history[lead_id]) == 2
+    assert list(rows) == [lead_id] and rows[lead_id][1] is None
+    assert len(signals.window_touches(*rows[lead_id])) == 2
