@@ -27,7 +27,9 @@ from bot.usecases.followup import refresh, send
 from briefs import followthrough as domain
 from briefs.blocks import Message
 from briefs.followup import OPEN_STATUSES, Due, NudgeKind, next_step
+from briefs.routing import rep_route
 from storage import followthrough as store
+from storage import leads as lead_store
 
 log = logging.getLogger("leadbrief.followthrough")
 
@@ -327,11 +329,10 @@ class FollowThrough:
         return 1
 
     def _route(self, session: Session, user_id: str) -> str:
-        from storage import leads as lead_store
-
+        """The rep's own channel (the rule deliver follows, briefs.routing), else their DM."""
         email = self.services.slack.directory.email_of(user_id) if self.services.slack else None
-        return (lead_store.get_route(session, email) or
-                (self.services.settings.slack_routes.get(email) if email else None) or user_id)
+        stored = lead_store.get_route(session, email)
+        return rep_route(stored, self.services.settings.slack_routes.get(email) if email else None) or user_id
 
     def _safe(self, route: str, user_id: str) -> str:
         """A rep's channel with people outside [access] in it (or not known yet) gets no digest: their DM does."""

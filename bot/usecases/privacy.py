@@ -13,7 +13,7 @@ from typing import Any
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.gateway import web_client
+from bot.gateway import retry_after, web_client
 from bot.usecases.deps import Services
 from bot.usecases.followup import digest_without
 from storage import audit, privacy
@@ -98,17 +98,10 @@ def redacted_message(now: datetime) -> Message:
 
 
 def _retry_after(exc: SlackApiError) -> float | None:
-    response = exc.response
-    if getattr(response, "status_code", None) != 429:
+    """Seconds a 429 asks us to wait, at most MAX_RETRY_AFTER; None for any other failure."""
+    if getattr(exc.response, "status_code", None) != 429:
         return None
-    headers = getattr(response, "headers", None) or {}
-    raw = next((v for k, v in headers.items() if k.lower() == "retry-after"), None)
-    if isinstance(raw, list):
-        raw = raw[0] if raw else None
-    try:
-        return min(max(float(raw), 0.0), MAX_RETRY_AFTER)  # type: ignore[arg-type]  # None: TypeError, below
-    except (TypeError, ValueError):
-        return 1.0
+    return min(max(retry_after(exc), 0.0), MAX_RETRY_AFTER)
 
 
 def redact_posted(client: WebClient, posted: list[tuple[str, str]], now: datetime, *,
