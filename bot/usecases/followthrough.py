@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from bot import metrics
 from bot.gateway import PERMANENT, ROUTE_ERRORS, error_code
 from bot.usecases.deps import Services
-from bot.usecases.followup import refresh, send
+from bot.usecases.followup import refresh, render_digest, send
 from briefs import followthrough as domain
 from briefs.blocks import Message
 from briefs.followup import OPEN_STATUSES, Due, NudgeKind, next_step
@@ -297,7 +297,7 @@ class FollowThrough:
             items = store.digest_cards(s, ids)
             route = self._route(s, user_id)
         route = self._safe(route, user_id)
-        msg = domain.digest([c for _, c, _ in items], user_id, {c.qualification_id: f for _, c, f in items})
+        msg = render_digest(items, user_id)
         # The rep's route may be archived or without the bot: their DM next, then the team queue.
         places = list(dict.fromkeys(c for c in (route, user_id, self.queue) if c))
         try:

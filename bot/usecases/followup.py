@@ -19,8 +19,10 @@ from bot.usecases.deps import Services
 from briefs import followthrough as domain
 from briefs import followup
 from briefs.blocks import Message, delivered, shrink
-from briefs.followup import SnoozeChoice, Transition
+from briefs.followthrough import LeadCard
+from briefs.followup import FollowUp, SnoozeChoice, Transition
 from storage import followthrough as store
+from storage.models import Delivery
 
 log = logging.getLogger("leadbrief.followthrough")
 
@@ -132,8 +134,12 @@ def _digest(session: Session, channel: str, ts: str) -> Message | None:
     items = store.digest_cards(session, store.digest_members(session, channel, ts))
     if not items:
         return None
-    user = items[0][0].digest_user or ""
-    return domain.digest([c for _, c, _ in items], user, {c.qualification_id: f for _, c, f in items})
+    return render_digest(items, items[0][0].digest_user or "")
+
+
+def render_digest(items: list[tuple[Delivery, LeadCard, FollowUp]], user: str) -> Message:
+    """A digest from its stored members, as it is first posted and as every refresh shows it."""
+    return domain.digest([card for _, card, _ in items], user, {card.qualification_id: f for _, card, f in items})
 
 
 def _rendered(services: Services, qualification_id: int) -> Shown | None:
