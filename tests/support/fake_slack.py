@@ -36,9 +36,8 @@ listener that calls ``respond()`` for it fails where a test sees it. Its ``trigg
 
 Socket Mode: ``apps.connections.open`` takes an app-level token (``xapp-``; a bot token is ``invalid_auth``,
 and so is an app token for every other method) and answers a one-use ``ws://127.0.0.1:PORT/socket?ticket=...``
-on the same port. The WebSocket side is stdlib only (RFC 6455 handshake, text/ping/pong/close frames,
-unmasked from the server). On connect the fake sends ``{"type": "hello", ...}`` as Slack does and answers the
-client's pings; :meth:`FakeSlack.socket_send` pushes an envelope, ``fake.socket_acks`` collects what the
+on a port of its own, served by the ``websockets`` library (handshake, framing, pings, close). On connect the
+fake sends ``{"type": "hello", ...}`` as Slack does, pings the client and answers its pings; :meth:`FakeSlack.socket_send` pushes an envelope, ``fake.socket_acks`` collects what the
 client sends back (``{"envelope_id": ..., "payload": ...?}``)::
 
     fake.wait_for_socket_client()
@@ -48,14 +47,11 @@ client sends back (``{"envelope_id": ..., "payload": ...?}``)::
 
 from __future__ import annotations
 
-import base64
 import contextlib
-import hashlib
 import itertools
 import json
 import random
 import socket
-import struct
 import threading
 import time
 import traceback
@@ -63,10 +59,18 @@ import uuid
 from collections import Counter, deque
 from dataclasses import dataclass, field
 from datetime import datetime
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
+
+from websockets.exceptions import ConnectionClosed
+from websockets.frames import Frame, Opcode
+from websockets.http11 import Request, Response
+from websockets.sync.server import ServerConnection, serve
+
+from tests.support.blockkit import message_error, validate_view
 
 TEAM_ID = "T0FAKE"
 TEAM_NAME = "Leadbrief Fake"
@@ -80,38 +84,9 @@ APP_ID = "A0FAKE"
 APP_TOKEN_METHODS = frozenset({"apps.connections.open"})
 #: Path of the fake's Socket Mode WebSocket endpoint (on the Web API's port).
 SOCKET_PATH = "/socket"
-_WS_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
-_OP_CONTINUATION, _OP_TEXT, _OP_BINARY, _OP_CLOSE, _OP_PING, _OP_PONG = 0x0, 0x1, 0x2, 0x8, 0x9, 0xA
 
 #: Fields that slack_sdk (or a caller) may send as JSON strings inside a form body.
 JSON_STRING_FIELDS = ("blocks", "attachments", "view", "metadata")
-
-MAX_MESSAGE_BLOCKS = 50
-MAX_VIEW_BLOCKS = 100
-MAX_MESSAGE_TEXT = 40000
-#: Text of all blocks in one message, together. Undocumented: Slack engineers in slackapi/bolt-js#2509 and #2867
-#: give "12,000 text characters"; past it Slack answers ``msg_blocks_too_long``. Counted in code points, as
-#: slack_sdk counts.
-MAX_BLOCKS_TEXT = 12000
-
-#: Block types the fake knows; anything else is rejected as Slack rejects unknown types.
-KNOWN_BLOCK_TYPES = frozenset(
-    {
-        "actions",
-        "context",
-        "divider",
-        "file",
-        "header",
-        "image",
-        "input",
-        "markdown",
-        "rich_text",
-        "section",
-        "table",
-        "video",
-    }
-)
-
 
 @dataclass(frozen=True)
 class Call:
@@ -164,272 +139,19 @@ def _tz_offset(tz: str) -> int:
 
 
 # --------------------------------------------------------------------------------------------------
-# Block Kit validation
+# Socket Mode: the WebSocket side, on the `websockets` library
 # --------------------------------------------------------------------------------------------------
 
 
-class _BlockErrors:
-    """Collects Slack-style error strings: ``"<what> [json-pointer:/blocks/3/text/text]"``."""
+class _CountingConnection(ServerConnection):
+    """A server connection that counts the client's pings (the library answers them itself)."""
 
-    def __init__(self) -> None:
-        self.errors: list[str] = []
+    pings = 0
 
-    def add(self, pointer: str, message: str) -> None:
-        self.errors.append(f"{message} [json-pointer:{pointer}]")
-
-    def text(
-        self,
-        obj: Any,
-        pointer: str,
-        max_len: int | None,
-        *,
-        plain_only: bool = False,
-        required: bool = True,
-    ) -> None:
-        """A composition text object ``{"type": "plain_text"|"mrkdwn", "text": "..."}``."""
-        if obj is None:
-            if required:
-                self.add(pointer, "must provide an object")
-            return
-        if not isinstance(obj, dict):
-            self.add(pointer, "must be an object")
-            return
-        kind = obj.get("type")
-        if kind not in ("plain_text", "mrkdwn"):
-            self.add(f"{pointer}/type", f'must be one of "plain_text", "mrkdwn" (got {kind!r})')
-        elif plain_only and kind != "plain_text":
-            self.add(f"{pointer}/type", f'must be "plain_text" (got {kind!r})')
-        text = obj.get("text")
-        if not isinstance(text, str):
-            self.add(f"{pointer}/text", "must be a string")
-            return
-        if not text:
-            self.add(f"{pointer}/text", "must be more than 0 characters")
-        if max_len is not None and len(text) > max_len:
-            self.add(f"{pointer}/text", f"must be less than {max_len + 1} characters (got {len(text)})")
-
-    def string(self, value: Any, pointer: str, max_len: int) -> None:
-        if value is None:
-            return
-        if not isinstance(value, str):
-            self.add(pointer, "must be a string")
-        elif len(value) > max_len:
-            self.add(pointer, f"must be less than {max_len + 1} characters (got {len(value)})")
-
-    def image(self, obj: dict, pointer: str) -> None:
-        if "image_url" not in obj and "slack_file" not in obj:
-            self.add(pointer, "must provide either image_url or slack_file")
-        self.string(obj.get("image_url"), f"{pointer}/image_url", 3000)
-        if not isinstance(obj.get("alt_text"), str) or not obj["alt_text"]:
-            self.add(f"{pointer}/alt_text", "must provide a non-empty string")
-        self.string(obj.get("alt_text"), f"{pointer}/alt_text", 2000)
-
-    def element(self, el: Any, pointer: str) -> None:
-        """An interactive element (accessory, actions element, input element)."""
-        if not isinstance(el, dict) or not isinstance(el.get("type"), str):
-            self.add(pointer, "must be an object with a type")
-            return
-        self.string(el.get("action_id"), f"{pointer}/action_id", 255)
-        kind = el["type"]
-        if kind == "button":
-            self.text(el.get("text"), f"{pointer}/text", 75, plain_only=True)
-            self.string(el.get("url"), f"{pointer}/url", 3000)
-            self.string(el.get("value"), f"{pointer}/value", 2000)
-            if "style" in el and el["style"] not in ("primary", "danger"):
-                self.add(f"{pointer}/style", 'must be one of "primary", "danger"')
-        elif kind == "image":
-            self.image(el, pointer)
-        elif kind in ("static_select", "overflow"):
-            options = el.get("options")
-            lo, hi = (2, 5) if kind == "overflow" else (1, 100)
-            if not isinstance(options, list) or not lo <= len(options) <= hi:
-                self.add(f"{pointer}/options", f"must provide {lo} to {hi} options")
-            else:
-                for i, opt in enumerate(options):
-                    self.text(opt.get("text") if isinstance(opt, dict) else None, f"{pointer}/options/{i}/text", 75,
-                              plain_only=True)
-                    self.string(opt.get("value") if isinstance(opt, dict) else None, f"{pointer}/options/{i}/value", 150)
-        elif kind not in ("users_select", "conversations_select", "channels_select", "plain_text_input",
-                          "datepicker", "timepicker", "checkboxes", "radio_buttons", "multi_users_select"):
-            self.add(f"{pointer}/type", f"unknown element type {kind!r}")
-        if "placeholder" in el:
-            self.text(el["placeholder"], f"{pointer}/placeholder", 150, plain_only=True)
-
-    def block(self, block: Any, pointer: str) -> None:
-        if not isinstance(block, dict):
-            self.add(pointer, "must be an object")
-            return
-        kind = block.get("type")
-        if not isinstance(kind, str):
-            self.add(f"{pointer}/type", "must provide a block type")
-            return
-        if kind not in KNOWN_BLOCK_TYPES:
-            self.add(f"{pointer}/type", f"unknown block type {kind!r}")
-            return
-        self.string(block.get("block_id"), f"{pointer}/block_id", 255)
-        if kind == "section":
-            if "text" not in block and "fields" not in block:
-                self.add(pointer, "must provide either text or fields")
-            if "text" in block:
-                self.text(block["text"], f"{pointer}/text", 3000)
-            if "fields" in block:
-                fields = block["fields"]
-                if not isinstance(fields, list):
-                    self.add(f"{pointer}/fields", "must be an array")
-                else:
-                    if len(fields) > 10:
-                        self.add(f"{pointer}/fields", f"must be no more than 10 items (got {len(fields)})")
-                    for i, f in enumerate(fields):
-                        self.text(f, f"{pointer}/fields/{i}", 2000)
-            if "accessory" in block:
-                self.element(block["accessory"], f"{pointer}/accessory")
-        elif kind == "header":
-            self.text(block.get("text"), f"{pointer}/text", 150, plain_only=True)
-        elif kind == "context":
-            elements = block.get("elements")
-            if not isinstance(elements, list) or not elements:
-                self.add(f"{pointer}/elements", "must provide a non-empty array")
-                return
-            if len(elements) > 10:
-                self.add(f"{pointer}/elements", f"must be no more than 10 items (got {len(elements)})")
-            for i, el in enumerate(elements):
-                if isinstance(el, dict) and el.get("type") == "image":
-                    self.image(el, f"{pointer}/elements/{i}")
-                else:
-                    self.text(el, f"{pointer}/elements/{i}", 3000)
-        elif kind == "actions":
-            elements = block.get("elements")
-            if not isinstance(elements, list) or not elements:
-                self.add(f"{pointer}/elements", "must provide a non-empty array")
-                return
-            if len(elements) > 25:
-                self.add(f"{pointer}/elements", f"must be no more than 25 items (got {len(elements)})")
-            for i, el in enumerate(elements):
-                self.element(el, f"{pointer}/elements/{i}")
-        elif kind == "image":
-            self.image(block, pointer)
-            if "title" in block:
-                self.text(block["title"], f"{pointer}/title", 2000, plain_only=True)
-        elif kind == "input":
-            self.text(block.get("label"), f"{pointer}/label", 2000, plain_only=True)
-            if "hint" in block:
-                self.text(block["hint"], f"{pointer}/hint", 2000, plain_only=True)
-            if "element" not in block:
-                self.add(f"{pointer}/element", "must provide an object")
-            else:
-                self.element(block["element"], f"{pointer}/element")
-
-    def blocks(self, blocks: Any, pointer: str, max_blocks: int) -> None:
-        if not isinstance(blocks, list):
-            self.add(pointer, "must be an array")
-            return
-        if len(blocks) > max_blocks:
-            self.add(pointer, f"must be no more than {max_blocks} items (got {len(blocks)})")
-        for i, block in enumerate(blocks):
-            self.block(block, f"{pointer}/{i}")
-
-
-def validate_message_blocks(blocks: Any, text: Any = None) -> list[str]:
-    """Errors for a message's ``blocks`` (≤ 50) and top-level ``text`` (≤ 40000 chars); empty when valid."""
-    v = _BlockErrors()
-    if blocks is not None:
-        v.blocks(blocks, "/blocks", MAX_MESSAGE_BLOCKS)
-    if isinstance(text, str) and len(text) > MAX_MESSAGE_TEXT:
-        v.add("/text", f"must be less than {MAX_MESSAGE_TEXT + 1} characters (got {len(text)})")
-    return v.errors
-
-
-def blocks_text_length(blocks: Any) -> int:
-    """Characters of text in ``blocks``, all together: every ``text`` string anywhere in them (section text and
-    fields, context elements, headers, button and option texts, placeholders, rich-text runs)."""
-    if isinstance(blocks, list):
-        return sum(blocks_text_length(b) for b in blocks)
-    if not isinstance(blocks, dict):
-        return 0
-    return sum(len(v) if k == "text" and isinstance(v, str) else blocks_text_length(v) for k, v in blocks.items())
-
-
-def message_error(blocks: Any, text: Any = None) -> tuple[str, list[str]] | None:
-    """Slack's error for a message's blocks and text, with the details of ``invalid_blocks``; None if valid."""
-    errors = validate_message_blocks(blocks, text)
-    if errors:
-        return "invalid_blocks", errors
-    if blocks_text_length(blocks) > MAX_BLOCKS_TEXT:
-        return "msg_blocks_too_long", []
-    return None
-
-
-def validate_view(view: Any) -> list[str]:
-    """Errors for a ``views.*`` view (modal or home); empty when valid."""
-    v = _BlockErrors()
-    if not isinstance(view, dict):
-        v.add("/view", "must be an object")
-        return v.errors
-    kind = view.get("type")
-    if kind not in ("modal", "home"):
-        v.add("/view/type", f'must be one of "modal", "home" (got {kind!r})')
-    if kind == "modal":
-        v.text(view.get("title"), "/view/title", 24, plain_only=True)
-        for key in ("submit", "close"):
-            if key in view:
-                v.text(view[key], f"/view/{key}", 24, plain_only=True)
-    v.string(view.get("callback_id"), "/view/callback_id", 255)
-    v.string(view.get("private_metadata"), "/view/private_metadata", 3000)
-    v.string(view.get("external_id"), "/view/external_id", 255)
-    blocks = view.get("blocks")
-    if blocks is None:
-        v.add("/view/blocks", "must provide an array")
-    else:
-        v.blocks(blocks, "/view/blocks", MAX_VIEW_BLOCKS)
-        has_input = isinstance(blocks, list) and any(
-            isinstance(b, dict) and b.get("type") == "input" for b in blocks
-        )
-        if kind == "modal" and has_input and "submit" not in view:
-            v.add("/view", "must provide a submit property when an input block is used")
-    return v.errors
-
-
-# --------------------------------------------------------------------------------------------------
-# Socket Mode: a minimal RFC 6455 WebSocket server side
-# --------------------------------------------------------------------------------------------------
-
-
-def _ws_accept(key: str) -> str:
-    return base64.b64encode(hashlib.sha1((key + _WS_GUID).encode("ascii")).digest()).decode("ascii")  # noqa: S324
-
-
-def _ws_frame(opcode: int, payload: bytes) -> bytes:
-    """One final, unmasked frame (servers never mask)."""
-    n = len(payload)
-    if n < 126:
-        head = struct.pack("!BB", 0x80 | opcode, n)
-    elif n < 1 << 16:
-        head = struct.pack("!BBH", 0x80 | opcode, 126, n)
-    else:
-        head = struct.pack("!BBQ", 0x80 | opcode, 127, n)
-    return head + payload
-
-
-def _read_exact(rfile: Any, n: int) -> bytes:
-    data = rfile.read(n) if n else b""
-    if len(data) < n:
-        raise EOFError("websocket closed")
-    return data
-
-
-def _ws_read_frame(rfile: Any) -> tuple[bool, int, bytes]:
-    """``(fin, opcode, unmasked payload)``; ``EOFError`` when the peer is gone."""
-    b0, b1 = _read_exact(rfile, 2)
-    length = b1 & 0x7F
-    if length == 126:
-        (length,) = struct.unpack("!H", _read_exact(rfile, 2))
-    elif length == 127:
-        (length,) = struct.unpack("!Q", _read_exact(rfile, 8))
-    mask = _read_exact(rfile, 4) if b1 & 0x80 else b""
-    payload = _read_exact(rfile, length)
-    if mask:
-        payload = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
-    return bool(b0 & 0x80), b0 & 0x0F, payload
+    def process_event(self, event: Any) -> None:
+        if isinstance(event, Frame) and event.opcode is Opcode.PING:
+            self.pings += 1
+        super().process_event(event)
 
 
 class SocketConnection:
@@ -440,45 +162,49 @@ class SocketConnection:
     ``pings`` (from the client, each answered) and ``pongs`` (answers to the fake's pings), ``close_code``
     (from the client's close frame, if any)."""
 
-    def __init__(self, conn_id: int, ticket: str, sock: socket.socket):
+    def __init__(self, conn_id: int, ticket: str, ws: _CountingConnection):
         self.id = conn_id
         self.ticket = ticket
         self.connected_at = time.time()
         self.open = True
         self.received: list[Any] = []
-        self.pings = 0
         self.pongs = 0
         self.close_code: int | None = None
-        self._sock = sock
-        self._send_lock = threading.Lock()
+        self._ws = ws
         self._done = threading.Event()  # set when the reader loop has exited
 
     def __repr__(self) -> str:
         return f"<SocketConnection {self.id} {'open' if self.open else 'closed'}>"
 
-    def _send_raw(self, data: bytes) -> bool:
-        with self._send_lock:
-            if not self.open:
-                return False
-            try:
-                self._sock.sendall(data)
-            except OSError:
-                self.open = False
-                return False
-            return True
+    @property
+    def pings(self) -> int:
+        return self._ws.pings
 
     def send_text(self, text: str) -> bool:
-        """Send one text frame; ``False`` if the connection is gone."""
-        return self._send_raw(_ws_frame(_OP_TEXT, text.encode("utf-8")))
+        """Send one text message; ``False`` if the connection is gone."""
+        if not self.open:
+            return False
+        try:
+            self._ws.send(text)
+        except (ConnectionClosed, OSError):
+            self.open = False
+            return False
+        return True
+
+    def ping(self) -> threading.Event | None:
+        """Send a ping; the event is set when its pong comes. None if the connection is gone."""
+        try:
+            return self._ws.ping()
+        except (ConnectionClosed, OSError):
+            return None
 
     def close(self, code: int | None = 1001, reason: str = "") -> None:
-        """Send a close frame (unless ``code`` is None: just drop the TCP connection) and shut the socket."""
-        if code is not None:
-            self._send_raw(_ws_frame(_OP_CLOSE, struct.pack("!H", code) + reason.encode("utf-8")))
-        with self._send_lock:
-            self.open = False
-            with contextlib.suppress(OSError):
-                self._sock.shutdown(socket.SHUT_RDWR)
+        """Close with a close frame (unless ``code`` is None: just drop the TCP connection)."""
+        self.open = False
+        if code is None:
+            self._ws.close_socket()
+        else:
+            self._ws.close(code, reason)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -593,6 +319,16 @@ class FakeSlack:
             target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="fake-slack", daemon=True
         )
         self._thread.start()
+        # Socket Mode on a port of its own: websockets answers the handshake, pings and close frames.
+        self._socket_server = serve(
+            self._socket_serve, "127.0.0.1", 0, process_request=self._socket_handshake,
+            create_connection=_CountingConnection, compression=None, ping_interval=None, close_timeout=2,
+            max_size=None,
+        )
+        self._socket_thread = threading.Thread(
+            target=self._socket_server.serve_forever, name="fake-slack-socket", daemon=True
+        )
+        self._socket_thread.start()
         return self
 
     def stop(self) -> None:
@@ -608,6 +344,8 @@ class FakeSlack:
         for conn in connections:
             conn._done.wait(timeout=2)
         server.server_close()
+        self._socket_server.shutdown()
+        self._socket_thread.join(timeout=5)
         if self._thread is not None:
             self._thread.join(timeout=5)
             self._thread = None
@@ -638,7 +376,7 @@ class FakeSlack:
     @property
     def socket_url(self) -> str:
         """``"ws://127.0.0.1:PORT/socket"``: the Socket Mode endpoint (needs a ticket from apps.connections.open)."""
-        return f"ws://127.0.0.1:{self.port}{SOCKET_PATH}"
+        return f"ws://127.0.0.1:{self._socket_server.socket.getsockname()[1]}{SOCKET_PATH}"
 
     def response_url(self, name: str) -> str:
         """A ``response_url`` to hand to code under test; JSON POSTs there land in ``self.responses``."""
@@ -944,10 +682,22 @@ class FakeSlack:
             self._socket_tickets.discard(ticket)
             return True
 
-    def _socket_accept(self, ticket: str, sock: socket.socket, accept: str) -> SocketConnection:
-        """Answer the handshake and send hello (one write, before anyone else may send), then register."""
+    def _socket_handshake(self, ws: ServerConnection, request: Request) -> Response | None:
+        """Only ``/socket`` with a ticket not used before upgrades; the ticket is spent here."""
+        parts = urlsplit(request.path)
+        if parts.path != SOCKET_PATH:
+            return ws.respond(HTTPStatus.NOT_FOUND, "not found")
+        ticket = (parse_qs(parts.query).get("ticket") or [""])[0]
+        if not self._socket_claim_ticket(ticket):
+            return ws.respond(HTTPStatus.UNAUTHORIZED, "invalid or used ticket; call apps.connections.open")
+        ws.ticket = ticket  # type: ignore[attr-defined]
+        return None
+
+    def _socket_serve(self, ws: _CountingConnection) -> None:
+        """One connection: hello (sent before anyone else may send), then the client's messages until it
+        closes (or the fake stops)."""
         with self.lock:
-            conn = SocketConnection(next(self._socket_counter), ticket, sock)
+            conn = SocketConnection(next(self._socket_counter), ws.ticket, ws)  # type: ignore[attr-defined]
             num = 1 + sum(1 for c in self.socket_connections if c.open)
         hello = {
             "type": "hello",
@@ -955,58 +705,34 @@ class FakeSlack:
             "debug_info": {"host": "fake-slack", "build_number": 1, "approximate_connection_time": 18060},
             "connection_info": {"app_id": APP_ID},
         }
-        handshake = (
-            "HTTP/1.1 101 Switching Protocols\r\n"
-            "Upgrade: websocket\r\n"
-            "Connection: Upgrade\r\n"
-            f"Sec-WebSocket-Accept: {accept}\r\n\r\n"
-        ).encode("ascii")
-        conn._send_raw(handshake + _ws_frame(_OP_TEXT, json.dumps(hello).encode("utf-8")))
-        with self.lock:
-            self.socket_connections.append(conn)
-        if self.socket_ping_interval:
-            threading.Thread(
-                target=self._socket_pinger, args=(conn, self.socket_ping_interval), name=f"fake-slack-ping-{conn.id}",
-                daemon=True,
-            ).start()
-        return conn
-
-    @staticmethod
-    def _socket_pinger(conn: SocketConnection, interval: float) -> None:
-        while not conn._done.wait(interval):
-            if not conn._send_raw(_ws_frame(_OP_PING, f"fake-slack:{time.time()}".encode())):
-                return
-
-    def _socket_serve(self, conn: SocketConnection, rfile: Any) -> None:
-        """Read the client's frames until it closes (or the fake stops)."""
-        fragments: list[bytes] = []
         try:
-            while True:
-                fin, opcode, payload = _ws_read_frame(rfile)
-                if opcode == _OP_PING:
-                    with self.lock:
-                        conn.pings += 1
-                    conn._send_raw(_ws_frame(_OP_PONG, payload))
-                elif opcode == _OP_PONG:
-                    with self.lock:
-                        conn.pongs += 1
-                elif opcode == _OP_CLOSE:
-                    if len(payload) >= 2:
-                        conn.close_code = struct.unpack("!H", payload[:2])[0]
-                    conn.close(1000)
-                    return
-                elif opcode in (_OP_TEXT, _OP_CONTINUATION, _OP_BINARY):
-                    fragments.append(payload)
-                    if fin:
-                        data, fragments = b"".join(fragments), []
-                        if opcode != _OP_BINARY:
-                            self._socket_received(conn, data.decode("utf-8", errors="replace"))
-        except (EOFError, OSError, ValueError):
+            ws.send(json.dumps(hello))
+            with self.lock:
+                self.socket_connections.append(conn)
+            if self.socket_ping_interval:
+                threading.Thread(
+                    target=self._socket_pinger, args=(conn, self.socket_ping_interval),
+                    name=f"fake-slack-ping-{conn.id}", daemon=True,
+                ).start()
+            for message in ws:
+                if isinstance(message, str):
+                    self._socket_received(conn, message)
+        except (ConnectionClosed, OSError):
             pass
         finally:
-            with conn._send_lock:
-                conn.open = False
+            conn.open = False
+            if ws.protocol.close_rcvd is not None:
+                conn.close_code = ws.protocol.close_rcvd.code
             conn._done.set()
+
+    def _socket_pinger(self, conn: SocketConnection, interval: float) -> None:
+        while not conn._done.wait(interval):
+            pong = conn.ping()
+            if pong is None:
+                return
+            if pong.wait(max(interval, 1.0)):
+                with self.lock:
+                    conn.pongs += 1
 
     def _socket_received(self, conn: SocketConnection, text: str) -> None:
         try:
@@ -1563,25 +1289,4 @@ class _Handler(BaseHTTPRequestHandler):
         self._dispatch()
 
     def do_GET(self) -> None:  # noqa: N802 - http.server API
-        if self.headers.get("Upgrade", "").lower() == "websocket":
-            self._websocket()
-        else:
-            self._dispatch()
-
-    def _websocket(self) -> None:
-        """Socket Mode: upgrade ``GET /socket?ticket=...`` and serve the connection on this thread."""
-        self.close_connection = True
-        parts = urlsplit(self.path)
-        key = self.headers.get("Sec-WebSocket-Key", "").strip()
-        if parts.path != SOCKET_PATH:
-            self._send(_Reply(status=404, body="not found"))
-            return
-        if not key or self.headers.get("Sec-WebSocket-Version", "").strip() != "13":
-            self._send(_Reply(status=400, body="bad websocket handshake"))
-            return
-        ticket = (parse_qs(parts.query).get("ticket") or [""])[0]
-        if not self.fake._socket_claim_ticket(ticket):
-            self._send(_Reply(status=401, body="invalid or used ticket; call apps.connections.open"))
-            return
-        conn = self.fake._socket_accept(ticket, self.connection, _ws_accept(key))
-        self.fake._socket_serve(conn, self.rfile)
+        self._dispatch()

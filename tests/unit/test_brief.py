@@ -6,11 +6,12 @@ from datetime import timedelta
 
 import pytest
 
-from briefs.blocks import MAX_BLOCKS, MAX_HEADER, MAX_SECTION, to_blocks
+from briefs.blocks import MAX_HEADER, MAX_SECTION, to_blocks
 from briefs.model import BriefInput, QualificationView, build_brief
 from briefs.rules import Rules
 from briefs.signals import ActivityView, LeadView, NoteView
 from briefs.text import to_text_brief
+from tests.support.blockkit import assert_valid_message
 from tests.support.factories import NOW
 
 d = timedelta
@@ -51,13 +52,9 @@ def mrkdwn_texts(payload: dict) -> list[str]:
 
 
 def assert_within_limits(payload: dict):
-    blocks = payload["blocks"]
-    assert 0 < len(blocks) <= MAX_BLOCKS
-    for b in blocks:
-        if b["type"] == "header":
-            assert len(b["text"]["text"]) <= MAX_HEADER
-        if b["type"] == "section":
-            assert len(b["text"]["text"]) <= MAX_SECTION
+    assert_valid_message(payload)
+    # Our own budgets, tighter than Slack's: a context text within 2,000 characters, the fallback within 3,000.
+    for b in payload["blocks"]:
         if b["type"] == "context":
             assert all(len(e["text"]) <= 2000 for e in b["elements"])
     assert len(payload["text"]) <= 3000

@@ -27,7 +27,7 @@ from briefs.followthrough import (
 from briefs.rules import Rules
 from briefs.signals import ActivityView
 from briefs.sla import BusinessHours
-from tests.support.fake_slack import validate_message_blocks, validate_view
+from tests.support.blockkit import validate_message_blocks, validate_view
 
 NOW = datetime(2026, 11, 24, 15, 0, tzinfo=UTC)
 NY = ZoneInfo("America/New_York")

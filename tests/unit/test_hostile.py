@@ -16,9 +16,6 @@ from datetime import timedelta
 import pytest
 
 from briefs.blocks import (
-    MAX_CONTEXT,
-    MAX_HEADER,
-    MAX_SECTION,
     FollowUp,
     delivered,
     followup_blocks,
@@ -33,6 +30,7 @@ from briefs.rules import Rules
 from briefs.signals import ActivityView, LeadView, NoteView
 from briefs.text import to_text_brief
 from storage.leads import Match
+from tests.support.blockkit import message_error, validate_view
 from tests.support.factories import NOW
 from tests.unit.test_brief import assert_within_limits, mrkdwn_texts
 
@@ -124,15 +122,16 @@ def assert_message_ok(payload: dict):
         assert_inert(obj["text"])
     if "text" in payload and isinstance(payload["text"], str):
         assert_inert(payload["text"])
+    if payload.get("type") in ("home", "modal"):
+        assert validate_view(payload) == []
+    else:
+        assert message_error(payload.get("blocks"), payload.get("text")) is None
     for b in payload.get("blocks", []):
         if b["type"] == "header":
-            assert 0 < len(b["text"]["text"]) <= MAX_HEADER
-            assert b["text"]["type"] == "plain_text"
             assert not re.search("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]", b["text"]["text"])
-        if b["type"] == "section":
-            assert len(b["text"]["text"]) <= MAX_SECTION
         if b["type"] == "context":
-            assert all(len(e["text"]) <= MAX_CONTEXT for e in b["elements"])
+            # Our own budget, tighter than Slack's 3,000.
+            assert all(len(e["text"]) <= 2000 for e in b["elements"])
 
 
 # --- A brief with hostile text in every field -----------------------------------------------------
