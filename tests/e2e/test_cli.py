@@ -9,8 +9,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy import select
 
 from storage import db
+from storage.models import Delivery
 from tests.support.factories import Events, downloads_and_pricing_views, researcher_history
 from tests.support.live import COMMAND, free_port, wait_for
 from tests.support.signing import SECRET, signed_headers
@@ -157,8 +159,15 @@ def test_serve_prints_new_briefs_without_slack(db_url, tmp_path):
         ]}).encode()
         r = httpx.post(f"http://127.0.0.1:{port}/webhooks/events", content=body, headers=signed_headers(body), timeout=10)
         assert r.status_code == 202 and r.json()["qualified"] == 1
+        # The brief is printed, then recorded as sent.
+        engine = db.make_engine(db_url)
+
+        def sent():
+            with engine.connect() as c:
+                return c.scalar(select(Delivery.status)) == "sent"
+        wait_for(sent, timeout=20)
+        engine.dispose()
     finally:
-        time.sleep(1.0)
         proc.terminate()
         out, _ = proc.communicate(timeout=15)
     assert "Slack is not configured" in out and "new briefs are printed here" in out

@@ -15,7 +15,7 @@ from bot.server import delivery_sink
 from bot.worker import DeliveryWorker
 from storage.models import Delivery, HandoffNote, Lead, Qualification
 from tests.support.factories import Events, researcher_history
-from tests.support.live import LiveServer
+from tests.support.live import LiveServer, wait_for
 from tests.support.signing import signed_headers, slack_headers
 from tests.support.team import QUEUE
 
@@ -75,7 +75,7 @@ def test_brief_goes_to_the_owner_as_a_dm_exactly_once(http, slack_server, fake_s
     assert "lead_claim" in posted_text(post) and "Unassigned" not in posted_text(post)
     # Replayed webhook: no second post.
     assert send_webhook(http, slack_server, events)["duplicates"] == 9
-    time.sleep(0.5)
+    slack_server.delivery_idle()
     assert len(fake_slack.calls_to("chat.postMessage")) == 1
     with slack_server.services.sessions() as s:
         delivery = s.scalars(select(Delivery)).one()
@@ -298,8 +298,10 @@ def test_unsigned_or_stale_slack_requests_are_refused(http, slack_server, fake_s
     assert http.post(f"{slack_server.url}/slack/events", content=body, headers=bad).status_code == 401
     stale = slack_headers(body, timestamp=int(time.time()) - 600)
     assert http.post(f"{slack_server.url}/slack/events", content=body, headers=stale).status_code == 401
-    time.sleep(0.3)
-    assert fake_slack.responses == []
+    # A signed command after them is answered: by then the refused ones would have been too.
+    assert slash(http, slack_server, fake_slack, "help", name="after").status_code == 200
+    fake_slack.wait_for_responses("after")
+    assert [name for name, _ in fake_slack.responses] == ["after"]
 
 
 def test_slack_retries_of_an_event_act_once(http, slack_server, fake_slack):
@@ -312,8 +314,12 @@ def test_slack_retries_of_an_event_act_once(http, slack_server, fake_slack):
             headers |= {"X-Slack-Retry-Num": retry, "X-Slack-Retry-Reason": "http_timeout"}
         assert http.post(f"{slack_server.url}/slack/events", content=body, headers=headers).status_code == 200
     fake_slack.wait_for("views.publish")
-    time.sleep(0.5)
-    assert len(fake_slack.calls_to("views.publish")) == 1
+    # Another event after the retries is acted on: by then a retry acted on would have published too.
+    other = json.dumps({**event, "event_id": "Ev124", "event": {**event["event"], "user": "U0OMAR"}})
+    assert http.post(f"{slack_server.url}/slack/events", content=other,
+                     headers=slack_headers(other, content_type="application/json")).status_code == 200
+    wait_for(lambda: any(c["user_id"] == "U0OMAR" for c in fake_slack.calls_to("views.publish")))
+    assert [c["user_id"] for c in fake_slack.calls_to("views.publish")] == ["U0JANE", "U0OMAR"]
 
 
 def test_twenty_concurrent_lookups_are_all_acknowledged_in_time(http, slack_server, fake_slack):

@@ -47,7 +47,7 @@ def test_signed_batch_is_accepted_and_the_brief_is_printed_once(http, live_serve
     # A replay, freshly signed, is counted as duplicates and changes nothing.
     again = post(http, live_server, body)
     assert again.status_code == 202 and again.json() == {"accepted": 0, "duplicates": 9, "qualified": 0}
-    time.sleep(0.3)
+    live_server.delivery_idle()
     assert live_server.printed().count("New brief") == 1
     with live_server.services.sessions() as s:
         assert s.scalar(select(Delivery.status)) == "sent"
@@ -176,7 +176,7 @@ def test_an_unexpected_error_is_a_500_logged_as_one_line_without_its_text_or_a_t
             logging.getLogger(name).removeHandler(caplog.handler)
     lines = [r for r in caplog.records if r.name == "leadbrief.errors"]
     assert len(lines) == 1 and lines[0].levelno == logging.ERROR
-    assert lines[0].getMessage().startswith("GET /fails failed: ValueError at tests/test_webhooks.py:")
+    assert lines[0].getMessage().startswith("GET /fails failed: ValueError at tests/e2e/test_webhooks.py:")
     assert "secret-co" not in caplog.text and "Traceback" not in caplog.text
     assert not [rec for rec in caplog.records if rec.exc_info]
 

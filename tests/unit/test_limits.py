@@ -55,7 +55,7 @@ LONG = st.lists(PIECES, min_size=1, max_size=40).map("".join).filter(str.strip)
 
 
 def assert_under_budget(message: dict, view: bool = False):
-    """Valid Block Kit (the fake's checks) and under our budget; escaping itself is tests/test_hostile.py's."""
+    """Valid Block Kit (the fake's checks) and under our budget; escaping itself is tests/unit/test_hostile.py's."""
     blocks = message["blocks"]
     if view:
         assert validate_view(message) == []
