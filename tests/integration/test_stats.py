@@ -18,6 +18,7 @@ from storage.ingest import ingest
 from storage.models import AuditEntry, Delivery
 from tests.e2e.test_slack import slash
 from tests.support.factories import NOW, Events, parsed
+from tests.support.live import LiveServer
 
 d = timedelta
 SPICY = "Expo <!here> *VIP*"  # a campaign name that must not format or ping in Slack
@@ -155,6 +156,13 @@ def test_slack_blocks_stay_within_limits_with_many_sources():
     by_source = next(b for b in reply["blocks"] if b.get("text", {}).get("text", "").startswith("*By source*"))
     assert "more" in by_source["text"]["text"] and "<&" not in by_source["text"]["text"]
     assert model.to_blocks(model.build([], 7, NOW))["text"].startswith("No leads were qualified in the last 7 days")
+
+
+@pytest.fixture
+def slack_server(slack_settings):
+    """The app without its delivery worker: a running one could post the seeded pending briefs mid-seed."""
+    with LiveServer(slack_settings, run_worker=False) as server:
+        yield server
 
 
 def test_slash_stats_replies_privately_with_escaped_names(http, slack_server, fake_slack, rules):
