@@ -41,7 +41,7 @@ from briefs.events import parse_batch  # noqa: E402
 from storage import db  # noqa: E402
 from storage import leads as lead_store  # noqa: E402
 from storage.models import Delivery  # noqa: E402
-from tests.fake_slack import FakeSlack  # noqa: E402
+from tests.support.fake_slack import FakeSlack  # noqa: E402
 
 SECRET = "bench-webhook-secret-0123456789"
 # Only ever shown to the loopback fake Slack.

@@ -39,7 +39,7 @@ from briefs.followthrough import FollowUpPolicy  # noqa: E402
 from briefs.sla import BusinessHours  # noqa: E402
 from storage import db  # noqa: E402
 from storage.models import Activity, Delivery, Lead, Qualification  # noqa: E402
-from tests.fake_slack import FakeSlack  # noqa: E402
+from tests.support.fake_slack import FakeSlack  # noqa: E402
 
 # Only ever shown to the loopback fake Slack.
 BOT_TOKEN = "xoxb-bench-token"  # noqa: S105

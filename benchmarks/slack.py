@@ -34,7 +34,7 @@ from _common import met, percentile, run_header, write_section  # noqa: E402
 from slack_sdk.signature import SignatureVerifier  # noqa: E402
 
 from handlers.webhooks import sign  # noqa: E402
-from tests.fake_slack import FakeSlack  # noqa: E402
+from tests.support.fake_slack import FakeSlack  # noqa: E402
 
 WEBHOOK_SECRET = "bench-webhook-secret-0123456789"
 SIGNING_SECRET = "bench-slack-signing-secret"

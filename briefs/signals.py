@@ -11,6 +11,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from briefs.events import ACTIVITY_KINDS
+from briefs.people import display_name
 
 # The touch rule (README, "A *touch* is an engagement by the lead"), defined once: `touches` below.
 # Engagement by the lead themselves. Our sends (email_sent, email_delivered) and unsubscribes are not touches.
@@ -68,8 +69,7 @@ class LeadView:
 
     @property
     def name(self) -> str:
-        full = " ".join(p for p in (self.first_name, self.last_name) if p)
-        return full or self.email
+        return display_name(self.first_name, self.last_name, self.email)
 
     @property
     def greeting_name(self) -> str:

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, aliased
 
 from briefs.followthrough import LeadCard, QueueItem
 from briefs.followup import OPEN_STATUSES, FollowUp, SlaState, Status
+from briefs.people import display_name
 from briefs.signals import ActivityView
 from storage.models import Activity, ContentAsset, Delivery, Lead, Qualification, RepPrefs, SlackMessage
 
@@ -46,8 +47,8 @@ class Posted:
 
 
 def card_of(lead: Lead, q: Qualification) -> LeadCard:
-    name = " ".join(p for p in (lead.first_name, lead.last_name) if p) or lead.email
-    return LeadCard(q.id, name, lead.company, q.reason, q.detail, lead.email)
+    return LeadCard(q.id, display_name(lead.first_name, lead.last_name, lead.email), lead.company, q.reason,
+                    q.detail, lead.email)
 
 
 # --- The follow-up state: a repository for the state machine in briefs.followup --------------------
@@ -118,8 +119,7 @@ def lead_name(session: Session, qualification_id: int) -> LeadName | None:
                           .where(Qualification.id == qualification_id)).scalar_one_or_none()
     if row is None:
         return None
-    return LeadName(qualification_id, " ".join(p for p in (row.first_name, row.last_name) if p) or row.email,
-                    row.owner_email)
+    return LeadName(qualification_id, display_name(row.first_name, row.last_name, row.email), row.owner_email)
 
 
 def start_clock(session: Session, qualification_id: int, rep_user: str | None, due_at: datetime | None) -> None:

@@ -14,7 +14,7 @@ from briefs.model import build_brief
 from briefs.text import to_text_brief
 from storage import queries
 from storage.models import Delivery, Qualification
-from tests.factories import NOW, Events, parsed
+from tests.support.factories import NOW, Events, parsed
 
 
 def queue_one(services, rules, email: str = "ann@acme.example") -> int:

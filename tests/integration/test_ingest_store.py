@@ -5,7 +5,7 @@ from datetime import timedelta
 from briefs import signals
 from storage import ingest as store
 from storage import queries
-from tests.factories import NOW, Events, parsed
+from tests.support.factories import NOW, Events, parsed
 
 
 def write(services, events):

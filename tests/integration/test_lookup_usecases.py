@@ -14,7 +14,7 @@ from bot.usecases.ingest import ingest
 from briefs import visibility
 from storage import stats as stats_store
 from storage.models import AuditEntry
-from tests.factories import NOW, Events, parsed, researcher_history
+from tests.support.factories import NOW, Events, parsed, researcher_history
 
 JANE, OMAR, NOBODY = "U0JANE", "U0OMAR", "U0NOBODY"
 

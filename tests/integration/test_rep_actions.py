@@ -12,7 +12,7 @@ from bot.usecases.rep_actions import Verdict
 from briefs.followup import SnoozeChoice, Status
 from storage import followthrough as store
 from storage.models import AuditEntry, Delivery, Lead, Qualification
-from tests.factories import NOW, Events, parsed
+from tests.support.factories import NOW, Events, parsed
 
 EVERYONE = lambda owner_email: True  # noqa: E731
 NOBODY = lambda owner_email: False  # noqa: E731

@@ -12,7 +12,7 @@ from briefs.qualification import (
     may_qualify,
 )
 from briefs.signals import ActivityView, LeadView
-from tests.factories import NOW, Events, parsed
+from tests.support.factories import NOW, Events, parsed
 
 LEAD = LeadView(email="a@b.co")
 CUSTOMER = LeadView(email="a@b.co", is_customer=True)
