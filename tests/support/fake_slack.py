@@ -84,6 +84,8 @@ APP_ID = "A0FAKE"
 APP_TOKEN_METHODS = frozenset({"apps.connections.open"})
 #: Path of the fake's Socket Mode WebSocket endpoint (on the Web API's port).
 SOCKET_PATH = "/socket"
+#: Seconds by which posts to one channel may arrive closer than enforce_channel_rate (see FakeSlack).
+ARRIVAL_JITTER = 0.05
 
 #: Fields that slack_sdk (or a caller) may send as JSON strings inside a form body.
 JSON_STRING_FIELDS = ("blocks", "attachments", "view", "metadata")
@@ -255,8 +257,10 @@ class FakeSlack:
 
     def __init__(self, *, enforce_channel_rate: float | None = None, socket_ping_interval: float | None = 0.25):
         """``enforce_channel_rate``: if set, a chat.postMessage to a channel less than this many seconds
-        after the previous accepted post to the same channel is answered 429, ``Retry-After: 1``.
-        Only accepted posts count, and the check comes after channel and block validation.
+        after the previous accepted post to the same channel is answered 429, ``Retry-After: 1``, less
+        ARRIVAL_JITTER: Slack allows short bursts, and on a loaded machine two requests sent a second apart
+        can arrive some tens of milliseconds closer. Only accepted posts count, and the check comes after
+        channel and block validation.
 
         ``socket_ping_interval``: seconds between the ping frames the fake sends each Socket Mode client
         (Slack pings too, only less often); ``None`` for none. Besides checking that the client answers,
@@ -914,7 +918,7 @@ class FakeSlack:
         if self.enforce_channel_rate is not None:
             now = time.monotonic()
             last = self._last_post.get(channel)
-            if last is not None and now - last < self.enforce_channel_rate:
+            if last is not None and now - last < self.enforce_channel_rate - ARRIVAL_JITTER:
                 return _ratelimited(1)
             self._last_post[channel] = now
         ts = self._next_ts()
