@@ -3,7 +3,7 @@
 Loads a migrated database (SQLite, and PostgreSQL with --postgres) with a realistic history: --leads leads,
 each qualified once, of which --open are still open with their brief posted (the rest claimed, contacted
 or not a fit), and --activities activities spread over the year before. Then it times
-`bot.usecases.followthrough.FollowThrough.run_once` against the fake Slack from tests/fake_slack.py:
+`bot.usecases.followthrough.FollowThrough.run_once` against the fake Slack from tests/support/fake_slack.py:
 
 - idle: nothing due and nobody engaging, --iterations passes. The worker makes such a pass at most once a
   second while webhooks arrive, so this is its steady cost on the database; and the full scan of every

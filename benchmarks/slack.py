@@ -1,6 +1,6 @@
 """Slack latency: qualifying webhook -> chat.postMessage, and /lead acknowledgement under 20 concurrent users.
 
-Runs the real app (uvicorn on loopback) against the fake Slack Web API from tests/fake_slack.py, with a
+Runs the real app (uvicorn on loopback) against the fake Slack Web API from tests/support/fake_slack.py, with a
 fresh SQLite database. Targets (issue #3): webhook -> post p99 <= 2 s when Slack is not throttling;
 /lead ack p99 <= 300 ms with 20 concurrent requests. Issue #13: the same ack target with a cold cache, a
 5,000-member leads channel and Slack taking 1 s per conversations.members page.

@@ -1,7 +1,7 @@
 """The webhook API as an OpenAPI 3.1 document, served at GET /openapi.json.
 
 It describes what handlers/webhooks.py and briefs/events.py actually do (docs/sources.md: "The event contract"),
-and tests/test_fuzz.py holds the running app to it: every answer is a documented status with a
+and tests/e2e/test_fuzz_http.py holds the running app to it: every answer is a documented status with a
 documented body. Each source's endpoint comes from its own description (Source.doc in handlers/sources/*).
 """
 
