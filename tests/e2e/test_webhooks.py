@@ -62,12 +62,13 @@ def test_single_event_body_is_accepted(http, live_server):
 @pytest.mark.parametrize("case", ["wrong-secret", "tampered", "stale", "future", "missing", "garbage-timestamp"])
 def test_bad_signatures_are_401_and_store_nothing(http, live_server, case):
     body = body_of(researcher_history(Events()))
+    # Whole seconds, rounded down from the server's clock: 310 keeps both sides clearly outside the 300 s window.
     now = int(time.time())
     headers = {
         "wrong-secret": signed_headers(body, secret="another-secret-of-some-length"),
         "tampered": signed_headers(body + b" "),
-        "stale": signed_headers(body, timestamp=now - 301),
-        "future": signed_headers(body, timestamp=now + 301),
+        "stale": signed_headers(body, timestamp=now - 310),
+        "future": signed_headers(body, timestamp=now + 310),
         "missing": {"Content-Type": "application/json"},
         "garbage-timestamp": {**signed_headers(body), "X-Leadbrief-Timestamp": "yesterday"},
     }[case]
