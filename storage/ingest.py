@@ -416,5 +416,5 @@ def touch_rows(session: Session, lead_ids: list[int], since: datetime) -> dict[i
         select(Activity.lead_id, func.max(Activity.occurred_at))
         .where(Activity.lead_id.in_(lead_ids), Activity.occurred_at < since, Activity.kind.in_(ENGAGEMENT_KINDS))
         .group_by(Activity.lead_id)
-    ).tuples().all())
+    ).all())
     return {lead_id: (rows.get(lead_id, []), before.get(lead_id)) for lead_id in rows.keys() | before.keys()}
