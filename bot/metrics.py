@@ -50,6 +50,14 @@ EVENTS_REJECTED = Counter(
     ["source", "reason"],
     registry=REGISTRY,
 )
+EVENTS_SKIPPED = Counter(
+    "leadbrief_events_skipped",
+    "Records in an accepted delivery that were not applied, by endpoint and reason: invalid (a record we could "
+    "not read, named in the answer's details) or unused (a type or object we do not use). The rest of the "
+    "delivery was applied.",
+    ["source", "reason"],
+    registry=REGISTRY,
+)
 BRIEFS_POSTED = Counter(
     "leadbrief_briefs_posted",
     "Briefs delivered, by destination (slack, terminal).",
@@ -90,6 +98,13 @@ def events_ingested(source: str, accepted_by_type: dict[str, int], duplicates: i
             EVENTS_INGESTED.labels(source, event_type).inc(n)
     if duplicates:
         EVENTS_DUPLICATE.labels(source).inc(duplicates)
+
+
+def events_skipped(source: str, invalid: int, unused: int) -> None:
+    if invalid:
+        EVENTS_SKIPPED.labels(source, "invalid").inc(invalid)
+    if unused:
+        EVENTS_SKIPPED.labels(source, "unused").inc(unused)
 
 
 def event_rejected(source: str, reason: str) -> None:

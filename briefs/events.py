@@ -399,13 +399,24 @@ class _Batch(BaseModel):
 
 
 def parse_batch(body: bytes | str | Any) -> list[Event]:
-    """One event object or {"events": [...]}. Raises InvalidBatch naming every bad field."""
+    """One event object or {"events": [...]}, every event valid. Raises InvalidBatch naming every bad field."""
+    events, errors = split_batch(body)
+    if errors:
+        raise InvalidBatch(f"{len({e.index for e in errors})} of {len(events) + len({e.index for e in errors})} "
+                           "events are invalid; nothing was stored", errors)
+    return events
+
+
+def split_batch(body: bytes | str | Any) -> tuple[list[Event], list[FieldError]]:
+    """One event object or {"events": [...]}: the valid events, and every bad field of the others.
+
+    Raises InvalidBatch only when the body itself is unusable (not JSON, not a batch, empty, too large)."""
     if isinstance(body, bytes | str):
         try:
             # Valid batches parse and validate in one pass; anything else goes the slow way to say why.
             # The depth bound comes first: pydantic's parser allows deeper, and ignores extra keys as deep as that.
             if not json_too_deep(body):
-                return _Batch.model_validate_json(body).events
+                return _Batch.model_validate_json(body).events, []
         except ValidationError:
             pass
         body = body_json(body, 'one event object or {"events": [...]}, each a few levels deep')
@@ -429,6 +440,4 @@ def parse_batch(body: bytes | str | Any) -> list[Event]:
             errors.extend(errs)
         else:
             events.append(event)
-    if errors:
-        raise InvalidBatch(f"{len({e.index for e in errors})} of {len(items)} events are invalid; nothing was stored", errors)
-    return events
+    return events, errors

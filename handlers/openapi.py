@@ -148,7 +148,11 @@ SCHEMAS: dict[str, dict] = {
             "accepted": {"type": "integer", "minimum": 0},
             "duplicates": {"type": "integer", "minimum": 0},
             "qualified": {"type": "integer", "minimum": 0, "description": "New qualifications."},
-            "ignored": {"type": "integer", "minimum": 0, "description": "Source endpoints: events of types we do not use."},
+            "ignored": {"type": "integer", "minimum": 0, "description": "Records of types or objects we do not use."},
+            "skipped": {"type": "integer", "minimum": 0,
+                        "description": "Records that could not be read and were not applied; the rest were."},
+            "details": {"type": "array", "items": {"$ref": "#/components/schemas/FieldError"},
+                        "description": "What was wrong with each skipped record (at most 50)."},
         },
     },
     "FieldError": {

@@ -10,7 +10,7 @@ import hmac
 import logging
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from starlette.applications import Starlette
@@ -21,7 +21,7 @@ from starlette.responses import JSONResponse, Response
 from bot import metrics
 from bot.settings import Settings, SourceConfig
 from bot.usecases.ingest import StoreFailure, ingest, store_failure
-from briefs.events import InvalidBatch, parse_batch
+from briefs.events import FieldError, InvalidBatch, split_batch
 
 log = logging.getLogger("leadbrief.webhooks")
 
@@ -70,14 +70,22 @@ async def read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def error(status: int, message: str, **extra) -> JSONResponse:
-    return JSONResponse({"error": message, **extra}, status_code=status)
+MAX_DETAILS = 50  # skipped records named in an answer; the count says how many there were
 
 
 @dataclass(frozen=True)
 class Translated:
+    """What a delivery holds for us. One bad record never costs the good ones: the events are applied, and
+    the sender is told what was not (ignored, skipped) with a 2xx, so it does not redeliver the good ones."""
+
     events: list
-    ignored: int = 0  # events of types we do not use: acknowledged and counted, not errors
+    ignored: int = 0  # records of types or objects we do not use: acknowledged and counted, not errors
+    # Records we could not read (an invalid field), each named: acknowledged, counted and logged, not applied.
+    skipped: list[FieldError] = field(default_factory=list)
+
+    @property
+    def skipped_records(self) -> int:
+        return len({e.index for e in self.skipped})
 
 
 @dataclass(frozen=True)
@@ -107,6 +115,8 @@ class Source:
     config: SourceConfig[Any] | None = None
     # Some senders need a particular answer (Salesforce wants a SOAP Ack); default: our JSON.
     respond: Callable[[dict], Response] | None = None
+    # And a particular refusal (Salesforce: a SOAP fault): (status, our JSON error body, headers) -> Response.
+    refuse: Callable[[int, dict, dict[str, str]], Response] | None = None
 
 
 class SourceNotConfigured(Exception):
@@ -123,7 +133,15 @@ def _generic_auth(request: Request, body: bytes, settings: Settings) -> str | No
     )
 
 
-GENERIC = Source("events", _generic_auth, lambda body, _request, _settings: Translated(parse_batch(body)))
+def _generic_translate(body: bytes, _request: Request, _settings: Settings) -> Translated:
+    events, errors = split_batch(body)
+    if errors and not events:
+        bad = len({e.index for e in errors})
+        raise InvalidBatch(f"{bad} of {bad} events are invalid; nothing was stored", errors)
+    return Translated(events, skipped=errors)
+
+
+GENERIC = Source("events", _generic_auth, _generic_translate)
 
 
 def add_source(app: Starlette, source: Source) -> None:
@@ -134,31 +152,36 @@ def add_source(app: Starlette, source: Source) -> None:
         app.state.ingest_gate = asyncio.Semaphore(1)
     gate = app.state.ingest_gate
 
+    def refused(status: int, body: dict, headers: dict[str, str] | None = None) -> Response:
+        if source.refuse:
+            return source.refuse(status, body, headers or {})
+        return JSONResponse(body, status_code=status, headers=headers)
+
     async def endpoint(request: Request) -> Response:
         settings = services.settings
         try:
             body = await read_body(request, settings.max_body_bytes)
         except BodyTooLarge:
             metrics.event_rejected(source.name, "too_large")
-            return error(413, f"body is larger than {settings.max_body_bytes} bytes")
+            return refused(413, {"error": f"body is larger than {settings.max_body_bytes} bytes"})
         except ClientDisconnect:
             metrics.event_rejected(source.name, "invalid")
-            return error(400, "client disconnected before the body was read")
+            return refused(400, {"error": "client disconnected before the body was read"})
         try:
             problem = source.authenticate(request, body, settings)
         except SourceNotConfigured as exc:
-            return error(404, str(exc))
+            return refused(404, {"error": str(exc)})
         if problem:
             log.warning("rejected %s webhook from %s: %s", source.name,
                         request.client.host if request.client else "?", problem)
             metrics.event_rejected(source.name, "signature")
-            return error(401, problem)
+            return refused(401, {"error": problem})
         try:
             # Off the event loop: some sources call their vendor's API (HubSpot) to complete a delivery.
             translated = await run_in_threadpool(source.translate, body, request, settings)
         except InvalidBatch as exc:
             metrics.event_rejected(source.name, metrics.REJECT_REASONS.get(exc.status, "invalid"))
-            return JSONResponse(exc.as_dict(), status_code=exc.status)
+            return refused(exc.status, exc.as_dict())
         result = None
         if translated.events:
             try:
@@ -170,7 +193,8 @@ def add_source(app: Starlette, source: Source) -> None:
                 failure = store_failure(exc)
                 if failure is None:
                     raise
-                return _store_failed(source.name, failure, len(translated.events))
+                status, answer, headers = _store_failed(source.name, failure, len(translated.events))
+                return refused(status, answer, headers)
             metrics.events_ingested(
                 source.name,
                 metrics.accepted_by_type((e.type for e in translated.events), result.accepted, result.duplicates),
@@ -185,7 +209,15 @@ def add_source(app: Starlette, source: Source) -> None:
         }
         if translated.ignored:
             summary["ignored"] = translated.ignored
-        log.info("%s webhook: %s", source.name, summary)
+        if translated.skipped:
+            summary["skipped"] = translated.skipped_records
+            summary["details"] = [e.as_dict() for e in translated.skipped[:MAX_DETAILS]]
+            # Fields and reasons only: a message names the field, never the lead's value.
+            log.warning("%s webhook: %d record(s) skipped: %s", source.name, translated.skipped_records,
+                        "; ".join(f"[{e.index}] {e.field}" for e in translated.skipped[:MAX_DETAILS]))
+        metrics.events_skipped(source.name, translated.skipped_records, translated.ignored)
+        log.info("%s webhook: %s", source.name,
+                 {k: v for k, v in summary.items() if k != "details"})
         if source.respond:
             return source.respond(summary)
         return JSONResponse(summary, status_code=202)
@@ -193,18 +225,16 @@ def add_source(app: Starlette, source: Source) -> None:
     app.add_route(f"/webhooks/{source.name}", endpoint, methods=["POST"])
 
 
-def _store_failed(source_name: str, failure: StoreFailure, count: int) -> JSONResponse:
+def _store_failed(source_name: str, failure: StoreFailure, count: int) -> tuple[int, dict, dict[str, str]]:
     if failure.unavailable:
         log.exception("database unavailable while ingesting %d %s events", count, source_name)
         metrics.event_rejected(source_name, "unavailable")
-        return JSONResponse({"error": "database unavailable; nothing was stored, retry later"}, status_code=503,
-                            headers={"Retry-After": "5"})
+        return 503, {"error": "database unavailable; nothing was stored, retry later"}, {"Retry-After": "5"}
     # A value the database cannot store that validation let through: the sender's data, so a 400. Logged
     # without the database's message, which can quote the value.
     log.warning("%s webhook: a value could not be stored (%s)", source_name, failure.detail)
     metrics.event_rejected(source_name, "invalid")
-    return JSONResponse({"error": "a value in the batch could not be stored; nothing was stored", "details": []},
-                        status_code=400)
+    return 400, {"error": "a value in the batch could not be stored; nothing was stored", "details": []}, {}
 
 
 def register(app: Starlette) -> None:

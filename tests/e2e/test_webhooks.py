@@ -83,15 +83,29 @@ def test_timestamp_within_tolerance_is_fine(http, live_server):
     assert post(http, live_server, body, headers=signed_headers(body, timestamp=int(time.time()) - 250)).status_code == 202
 
 
-def test_invalid_batch_is_rejected_whole_with_field_details(http, live_server):
+def test_a_bad_event_is_skipped_and_named_and_the_good_ones_are_applied(http, live_server):
     ev = Events()
     good = researcher_history(ev)
     bad = ev.activity("not-an-email", "web_visit")
     r = post(http, live_server, body_of(good[:3] + [bad] + good[3:]))
+    assert r.status_code == 202
+    payload = r.json()
+    assert payload["accepted"] == len(good) and payload["skipped"] == 1
+    assert payload["details"] == [{"index": 3, "field": "email", "message": "is not an email address (expected name@domain)"}]
+    assert stored(live_server.services, Activity) == sum(1 for e in good if e["type"] == "activity")
+    # The sender resends the whole delivery, fixed: the good ones are duplicates, the fixed one is new.
+    bad["email"] = "fixed@b.example"
+    again = post(http, live_server, body_of(good[:3] + [bad] + good[3:])).json()
+    assert again["accepted"] == 1 and again["duplicates"] == len(good) and "skipped" not in again
+
+
+def test_a_batch_with_no_valid_event_is_rejected_whole_with_field_details(http, live_server):
+    ev = Events()
+    r = post(http, live_server, body_of([ev.activity("not-an-email", "web_visit"), ev.activity("a@b.example", "nope")]))
     assert r.status_code == 400
     payload = r.json()
     assert "nothing was stored" in payload["error"]
-    assert payload["details"] == [{"index": 3, "field": "email", "message": "is not an email address (expected name@domain)"}]
+    assert [(d["index"], d["field"]) for d in payload["details"]] == [(0, "email"), (1, "kind")]
     assert stored(live_server.services) == 0 and stored(live_server.services, Activity) == 0
 
 
