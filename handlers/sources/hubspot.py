@@ -254,7 +254,8 @@ class HubSpotAPI:
                                       "Accept": "application/json"}
         )
         self.rate_limited = False
-        self._forms: dict[str, list[dict]] = {}  # form id -> its recent submissions, for this delivery
+        # (form id, since) -> the form's submissions since then, read once per delivery
+        self._forms: dict[tuple[str, int], list[dict]] = {}
 
     def close(self) -> None:
         self.client.close()
@@ -325,9 +326,9 @@ class HubSpotAPI:
         return [s for s in items if isinstance(s, dict)] if isinstance(items, list) else []
 
     def form_values(self, form_id: str, since_ms: int) -> list[dict]:
-        """A form's submissions since since_ms (Forms API, newest first, at most PAGE_CAP pages; scope forms),
-        read once per delivery per form. Each is {conversionId, submittedAt, values: [{name, value}], pageUrl}."""
-        cached = self._forms.get(form_id)
+        """A form's submissions back to since_ms (Forms API, newest first, at most PAGE_CAP pages; scope forms),
+        read once per delivery. Each is {conversionId, submittedAt, values: [{name, value}], pageUrl}."""
+        cached = self._forms.get((form_id, since_ms))
         if cached is not None:
             return cached
         found: list[dict] = []
@@ -345,11 +346,11 @@ class HubSpotAPI:
                 params = {**params, "after": after}
         except _Skipped:
             if not found:
-                self._forms[form_id] = []
+                self._forms[(form_id, since_ms)] = []
                 raise
             log.warning("HubSpot form %s: a later page of submissions could not be read; kept %d", form_id,
                         len(found))
-        self._forms[form_id] = found
+        self._forms[(form_id, since_ms)] = found
         return found
 
     def email_events(self, email: str, since_ms: int) -> list[dict]:
@@ -689,7 +690,7 @@ def _form_words(contact_id: str, email: str, props: dict, forms: list[tuple[int,
         if not form_id:
             continue
         try:
-            results = api.form_values(form_id, min(when - FORM_MATCH_MS, since))
+            results = api.form_values(form_id, when - FORM_MATCH_MS)
         except _Skipped as exc:
             log.warning("HubSpot contact %s: reading the submissions of form %s %s; stored without its fields",
                         contact_id, form_id, exc)

@@ -136,6 +136,12 @@ class FakeHubSpot(LoopbackServer):
                                  "properties": props, "_ms": occurred_ms})
         return event_id
 
+    def add_page_events(self, results: list[dict]) -> None:
+        """Events API results as HubSpot documents them (occurredAt ISO 8601)."""
+        for e in results:
+            when = datetime.fromisoformat(e["occurredAt"].replace("Z", "+00:00"))
+            self.page_events.append({**e, "_ms": int(when.timestamp() * 1000)})
+
     def rate_limit(self, retry_after: int | None = 1, times: int = 1) -> None:
         headers = {"Retry-After": str(retry_after)} if retry_after is not None else {}
         body = {"status": "error", "message": "You have reached your secondly limit.", "errorType": "RATE_LIMIT",
