@@ -271,3 +271,40 @@ def test_page_views_follow_paging_up_to_the_engagement_limit(http, server, fake)
         stored = s.scalar(select(func.count()).select_from(Activity).where(
             Activity.source_event_id.like("hubspot:page:%")))
     assert stored == hubspot.ENGAGEMENT_LIMIT
+
+
+# --- what it carries is in the brief -----------------------------------------------------------------
+
+
+@pytest.fixture
+def hubspot_slack_server(slack_settings, fake):
+    configured = hubspot.CONFIG.configure(slack_settings, client_secret=CLIENT_SECRET, access_token=TOKEN,
+                                          api_url=fake.url)
+    with LiveServer(configured) as s:
+        yield s
+
+
+def posted_text(call: dict) -> str:
+    return json.dumps(call["blocks"], ensure_ascii=False) + json.dumps(call.get("text", ""), ensure_ascii=False)
+
+
+def test_hand_raisers_brief_quotes_their_form_message_with_stage_score_and_owner(
+        http, hubspot_slack_server, fake, fake_slack):
+    serve_hand_raiser(fake)
+    r = deliver(http, hubspot_slack_server, rebased(fixture("mixed_batch")))
+    assert r.status_code == 202 and r.json()["qualified"] == 1, r.text
+    post = fake_slack.wait_for("chat.postMessage")[0]
+    text = posted_text(post)
+    blocks = {b.get("block_id"): b for b in post["blocks"]}
+    words = blocks["brief_words"]["text"]["text"]
+    # Their words, quoted as they wrote them (messy, bilingual), and the facts a rep opens with.
+    assert words.startswith("*In their own words (Contact Sales)*\n> hi!! Pat Lee at Initech referred me to you.")
+    assert "> Budget is approved. ¿Pueden llamarme el martes? thx" in words
+    assert "• *Referral:* Pat Lee at Initech referred me to you" in words
+    assert "• *Timeline:* This quarter" in words  # the form's own timeline answer
+    # Stage, score and owner from the CRM; the brief goes to the owner, Jane (U0JANE in the fake Slack).
+    status = blocks["brief_status"]["elements"][0]["text"]
+    assert "Prospect (SQL)" in status and "score 67" in status and "owner jane@ourco.example" in status
+    assert post["channel"] == "U0JANE"
+    # What they did on the way: the pricing page and the playbook they downloaded.
+    assert "Pricing | OurCo" in text and "Download: Lead routing playbook" in text
