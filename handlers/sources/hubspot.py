@@ -7,8 +7,14 @@ email from the owners API (cached in memory).
 
     contact.creation, contact.propertyChange, contact.restore, contact.merge -> lead.upsert (event id = eventId)
     (new developer platform: object.* with objectTypeId "0-1" likewise)
-    contact.deletion, contact.privacyDeletion, other objects, contacts without an email,
-    contacts HubSpot no longer has (404) -> ignored (counted, not errors)
+    association changes (no objectId), contact.deletion, contact.privacyDeletion, other objects (company.*,
+    deal.*, conversation.*...), contacts without an email, contacts HubSpot no longer has (404)
+                                                           -> ignored (counted, not errors)
+    a contact event without eventId / occurredAt (ms) / objectId, a record that is not an object or has no
+    subscriptionType                                       -> skipped, each named (FieldError); the rest applied
+
+Only a body that is no HubSpot delivery at all (not JSON, not an array/object, empty, every record skipped)
+is a 400; more than MAX_EVENTS a 413.
 
 Authentication: X-HubSpot-Signature-v3 (base64 HMAC-SHA256 of method + URI + body + X-HubSpot-Request-Timestamp
 under the app's client secret; timestamp in ms, at most 5 minutes old), else X-HubSpot-Signature with
@@ -19,12 +25,18 @@ Engagements: for each contact created, or whose lifecyclestage or hubspotscore c
 moments a brief is likely), at most one call per kind reads its recent history (last 90 days, at most 50 each):
 
     form submissions  GET /contacts/v1/contact/vid/{id}/profile (form-submissions) -> activity form_submit
-                      (form = title, url = page-url), id hubspot:form:{conversion-id}
+                      (form = title, url = page-url), id hubspot:form:{conversion-id}; what was submitted from
+                      GET /form-integrations/v1/submissions/forms/{form-id} (scope forms; paged back to the
+                      submission, same conversionId, else same email within 10 min): the free-text field ->
+                      comments (the brief quotes it), the other answers -> properties. Else the contact's
+                      message property, for the submission at recent_conversion_date; no submission listed:
+                      the recent conversion becomes one, id hubspot:conversion:{contact id}:{epoch ms}
     marketing email   GET /email/public/v1/events?recipient=... (SENT, DELIVERED, OPEN, CLICK; bot-filtered
                       events skipped) -> email_sent / email_delivered / email_open / email_click, id hubspot:email:{id}
     page views        GET /events/v3/events/?objectType=contact&objectId={id}&eventType=e_visited_page (Enterprise
-                      only; scope analytics.behavioral_events.read) -> web_visit (url = hs_url, properties.page_title
-                      = hs_title), id hubspot:page:{id}. A 401/403 is remembered per API URL for an hour.
+                      only; scope analytics.behavioral_events.read; paging.next.after followed to ENGAGEMENT_LIMIT,
+                      at most PAGE_CAP pages) -> web_visit (url = hs_url, properties.page_title = hs_title),
+                      id hubspot:page:{id}. A 401/403 is remembered per API URL for an hour.
 
 On every tier, the contact's own analytics properties (hs_analytics_last_url / _last_visit_timestamp, _first_url /
 _first_visit_timestamp; no extra scope) give two web_visit activities however old, id

@@ -535,3 +535,11 @@ def test_events_api_refusal_is_skipped_and_remembered_for_an_hour(http, server, 
     assert post(http, server, third).status_code == 202
     assert len(fake.calls_to(fake.EVENTS)) == 2
     assert "hubspot:page:pv-1" in visits(server)
+
+
+def test_event_type_named_as_in_older_docs_is_read_like_subscription_type(http, server):
+    # Some copies of HubSpot's docs example name the field eventType; a record with it is not refused.
+    event = fresh(fixture("creation_and_mql"))[0]
+    event["eventType"] = event.pop("subscriptionType")
+    r = post(http, server, [event])
+    assert r.status_code == 202 and r.json()["accepted"] == 1, r.text
