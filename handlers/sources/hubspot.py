@@ -7,8 +7,14 @@ email from the owners API (cached in memory).
 
     contact.creation, contact.propertyChange, contact.restore, contact.merge -> lead.upsert (event id = eventId)
     (new developer platform: object.* with objectTypeId "0-1" likewise)
-    contact.deletion, contact.privacyDeletion, other objects, contacts without an email,
-    contacts HubSpot no longer has (404) -> ignored (counted, not errors)
+    association changes (no objectId), contact.deletion, contact.privacyDeletion, other objects (company.*,
+    deal.*, conversation.*...), contacts without an email, contacts HubSpot no longer has (404)
+                                                           -> ignored (counted, not errors)
+    a contact event without eventId / occurredAt (ms) / objectId, a record that is not an object or has no
+    subscriptionType                                       -> skipped, each named (FieldError); the rest applied
+
+Only a body that is no HubSpot delivery at all (not JSON, not an array/object, empty, every record skipped)
+is a 400; more than MAX_EVENTS a 413.
 
 Authentication: X-HubSpot-Signature-v3 (base64 HMAC-SHA256 of method + URI + body + X-HubSpot-Request-Timestamp
 under the app's client secret; timestamp in ms, at most 5 minutes old), else X-HubSpot-Signature with
@@ -19,12 +25,18 @@ Engagements: for each contact created, or whose lifecyclestage or hubspotscore c
 moments a brief is likely), at most one call per kind reads its recent history (last 90 days, at most 50 each):
 
     form submissions  GET /contacts/v1/contact/vid/{id}/profile (form-submissions) -> activity form_submit
-                      (form = title, url = page-url), id hubspot:form:{conversion-id}
+                      (form = title, url = page-url), id hubspot:form:{conversion-id}; what was submitted from
+                      GET /form-integrations/v1/submissions/forms/{form-id} (scope forms; paged back to the
+                      submission, same conversionId, else same email within 10 min): the free-text field ->
+                      comments (the brief quotes it), the other answers -> properties. Else the contact's
+                      message property, for the submission at recent_conversion_date; no submission listed:
+                      the recent conversion becomes one, id hubspot:conversion:{contact id}:{epoch ms}
     marketing email   GET /email/public/v1/events?recipient=... (SENT, DELIVERED, OPEN, CLICK; bot-filtered
                       events skipped) -> email_sent / email_delivered / email_open / email_click, id hubspot:email:{id}
     page views        GET /events/v3/events/?objectType=contact&objectId={id}&eventType=e_visited_page (Enterprise
-                      only; scope analytics.behavioral_events.read) -> web_visit (url = hs_url, properties.page_title
-                      = hs_title), id hubspot:page:{id}. A 401/403 is remembered per API URL for an hour.
+                      only; scope analytics.behavioral_events.read; paging.next.after followed to ENGAGEMENT_LIMIT,
+                      at most PAGE_CAP pages) -> web_visit (url = hs_url, properties.page_title = hs_title),
+                      id hubspot:page:{id}. A 401/403 is remembered per API URL for an hour.
 
 On every tier, the contact's own analytics properties (hs_analytics_last_url / _last_visit_timestamp, _first_url /
 _first_visit_timestamp; no extra scope) give two web_visit activities however old, id
@@ -43,6 +55,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import json
 import logging
 import threading
 import time
@@ -77,7 +90,8 @@ CONTACT_OBJECT_TYPE = "0-1"
 PROPERTIES = ("email", "firstname", "lastname", "jobtitle", "company", "phone", "lifecyclestage",
               "hs_lead_status", "hubspotscore", "hubspot_owner_id",
               "hs_analytics_last_url", "hs_analytics_last_visit_timestamp", "hs_analytics_first_url",
-              "hs_analytics_first_visit_timestamp", "hs_analytics_num_page_views", "hs_analytics_num_visits")
+              "hs_analytics_first_visit_timestamp", "hs_analytics_num_page_views", "hs_analytics_num_visits",
+              "message", "recent_conversion_event_name", "recent_conversion_date", "hs_analytics_source")
 FIELDS = {
     "email": "email",
     "firstname": "first_name",
@@ -100,6 +114,23 @@ CLOCK_SKEW_MS = 5 * 60 * 1000  # a visit later than now by more than this is bad
 PAGE_EVENT = "e_visited_page"
 # The Events API is Enterprise-only: a refusal (401/403) is remembered this long before asking again.
 EVENTS_REFUSED_SECONDS = 3600.0
+# Pages read per list (Events API page views, one form's submissions), newest first; the item bound is
+# ENGAGEMENT_LIMIT for page views, the engagement window for submissions.
+PAGE_CAP = 5
+FORM_PAGE_SIZE = 50  # the Forms API's maximum
+# A form submission and the contact's conversion (profile timestamp, recent_conversion_date) are the same
+# moment when within this of each other.
+FORM_MATCH_MS = 10 * 60 * 1000
+# Submitted fields that usually hold the lead's free text, best first (HubSpot's default is "message").
+MESSAGE_FIELDS = ("message", "comments", "comment", "your_message", "how_can_we_help", "how_can_we_help_you",
+                  "enquiry", "inquiry", "question", "questions", "notes", "note", "details", "description",
+                  "project_details", "requirements")
+MESSAGE_HINTS = ("message", "comment", "enquir", "inquir", "question", "note", "help")
+# Submitted fields the lead itself already holds (or personal data that adds nothing to a brief).
+PROFILE_FIELDS = {"email", "firstname", "lastname", "phone", "mobilephone", "company", "jobtitle", "address",
+                  "city", "state", "zip", "country", "website", "hs_persona", "hs_context", "hs_legal_basis"}
+MAX_ANSWER_CHARS = 500
+MAX_ANSWERS_JSON = 10_000
 EMAIL_KINDS = {"SENT": "email_sent", "DELIVERED": "email_delivered", "OPEN": "email_open", "CLICK": "email_click"}
 # HubSpot's v3 docs: these characters are decoded in the URI before signing.
 _DECODED = ("%3A", "%2F", "%3F", "%40", "%21", "%24", "%27", "%28", "%29", "%2A", "%2C", "%3B")
@@ -235,6 +266,8 @@ class HubSpotAPI:
                                       "Accept": "application/json"}
         )
         self.rate_limited = False
+        # (form id, since) -> the form's submissions since then, read once per delivery
+        self._forms: dict[tuple[str, int], list[dict]] = {}
 
     def close(self) -> None:
         self.client.close()
@@ -304,6 +337,34 @@ class HubSpotAPI:
         items = data.get("form-submissions") if data else None
         return [s for s in items if isinstance(s, dict)] if isinstance(items, list) else []
 
+    def form_values(self, form_id: str, since_ms: int) -> list[dict]:
+        """A form's submissions back to since_ms (Forms API, newest first, at most PAGE_CAP pages; scope forms),
+        read once per delivery. Each is {conversionId, submittedAt, values: [{name, value}], pageUrl}."""
+        cached = self._forms.get((form_id, since_ms))
+        if cached is not None:
+            return cached
+        found: list[dict] = []
+        params: dict[str, str] = {"limit": str(FORM_PAGE_SIZE)}
+        try:
+            for _ in range(PAGE_CAP):
+                data = self._get(f"/form-integrations/v1/submissions/forms/{form_id}", params, optional=True)
+                items = data.get("results") if data else None
+                page = [r for r in items if isinstance(r, dict)] if isinstance(items, list) else []
+                found.extend(page)
+                times = [_ms(r.get("submittedAt")) for r in page]
+                after = _next_after(data)
+                if not page or not after or any(t is not None and t < since_ms for t in times):
+                    break
+                params = {**params, "after": after}
+        except _Skipped:
+            if not found:
+                self._forms[(form_id, since_ms)] = []
+                raise
+            log.warning("HubSpot form %s: a later page of submissions could not be read; kept %d", form_id,
+                        len(found))
+        self._forms[(form_id, since_ms)] = found
+        return found
+
     def email_events(self, email: str, since_ms: int) -> list[dict]:
         """Marketing email events for one recipient since since_ms (at most ENGAGEMENT_LIMIT)."""
         data = self._get("/email/public/v1/events",
@@ -319,12 +380,24 @@ class HubSpotAPI:
             if _events_refused.get(self.base, 0.0) > time.monotonic():
                 return []
         since = datetime.fromtimestamp(since_ms / 1000, UTC).isoformat(timespec="milliseconds")
+        params = {"objectType": "contact", "objectId": contact_id, "eventType": PAGE_EVENT,
+                  "occurredAfter": since.replace("+00:00", "Z"), "limit": str(ENGAGEMENT_LIMIT), "sort": "-occurredAt"}
+        found: list[dict] = []
         try:
-            data = self._get("/events/v3/events/",
-                             {"objectType": "contact", "objectId": contact_id, "eventType": PAGE_EVENT,
-                              "occurredAfter": since.replace("+00:00", "Z"), "limit": str(ENGAGEMENT_LIMIT),
-                              "sort": "-occurredAt"}, optional=True)
+            # HubSpot may answer fewer than asked per page: follow paging.next.after, bounded.
+            for _ in range(PAGE_CAP):
+                data = self._get("/events/v3/events/", params, optional=True)
+                items = data.get("results") if data else None
+                found.extend(e for e in (items if isinstance(items, list) else []) if isinstance(e, dict))
+                after = _next_after(data)
+                if len(found) >= ENGAGEMENT_LIMIT or not after or not items:
+                    break
+                params = {**params, "after": after}
         except _Skipped as exc:
+            if found:  # a later page failed: keep what the earlier ones gave
+                log.warning("HubSpot contact %s: reading page views %s after %d; kept those", contact_id, exc,
+                            len(found))
+                return found[:ENGAGEMENT_LIMIT]
             if exc.status not in (401, 403):
                 raise
             with _events_lock:
@@ -335,8 +408,15 @@ class HubSpotAPI:
                          "analytics.behavioral_events.read scope); page view history not read for an hour",
                          exc.status)
             return []
-        items = data.get("results") if data else None
-        return [e for e in items if isinstance(e, dict)] if isinstance(items, list) else []
+        return found[:ENGAGEMENT_LIMIT]
+
+
+def _next_after(data: dict | None) -> str | None:
+    """The cursor of HubSpot's next page (paging.next.after), if any."""
+    paging = data.get("paging") if isinstance(data, dict) else None
+    nxt = paging.get("next") if isinstance(paging, dict) else None
+    after = nxt.get("after") if isinstance(nxt, dict) else None
+    return str(after) if isinstance(after, str | int) and str(after).strip() else None
 
 
 def _retry_after(value: str | None) -> float | None:
@@ -355,21 +435,42 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _validate(i: int, item: Any) -> list[FieldError]:
-    if not isinstance(item, dict):
-        return [FieldError(i, f"[{i}]", f"expected a JSON object, got {type(item).__name__}")]
+def _validate(i: int, item: dict) -> list[FieldError]:
+    """What a contact event we use lacks; each named with its index."""
     problems = []
     event_id = item.get("eventId")
     if not (_is_int(event_id) or (isinstance(event_id, str) and event_id.strip())):
         problems.append(FieldError(i, f"[{i}].eventId", "is required (a number)"))
-    if not isinstance(item.get("subscriptionType"), str) or not item["subscriptionType"].strip():
-        problems.append(FieldError(i, f"[{i}].subscriptionType", "is required (e.g. 'contact.creation')"))
     if not _is_int(item.get("occurredAt")):
         problems.append(FieldError(i, f"[{i}].occurredAt", "is required (milliseconds since the epoch)"))
     object_id = item.get("objectId")
     if not (_is_int(object_id) or (isinstance(object_id, str) and object_id.strip().isdigit())):
         problems.append(FieldError(i, f"[{i}].objectId", "is required (the HubSpot record id)"))
     return problems
+
+
+def _sort(items: list) -> tuple[list[tuple[int, dict]], int, list[FieldError]]:
+    """(the contact events we use, how many records are of types or objects we don't use, what is wrong with
+    the rest). Only a contact event is checked field by field: association changes (no objectId), privacy
+    deletions, company/deal/conversation events are HubSpot's and simply not ours."""
+    wanted, ignored, skipped = [], 0, []
+    for i, item in enumerate(items):
+        if not isinstance(item, dict):
+            skipped.append(FieldError(i, f"[{i}]", f"expected a JSON object, got {type(item).__name__}"))
+            continue
+        kind = item.get("subscriptionType", item.get("eventType"))
+        if not isinstance(kind, str) or not kind.strip():
+            skipped.append(FieldError(i, f"[{i}].subscriptionType", "is required (e.g. 'contact.creation')"))
+            continue
+        if not _used({**item, "subscriptionType": kind}):
+            ignored += 1
+            continue
+        problems = _validate(i, item)
+        if problems:
+            skipped.extend(problems)
+        else:
+            wanted.append((i, {**item, "subscriptionType": kind}))
+    return wanted, ignored, skipped
 
 
 def _used(item: dict) -> bool:
@@ -529,6 +630,110 @@ def _form_activity(email: str, sub: dict) -> tuple[int, dict] | None:
     return when, event
 
 
+def _answers(values: Any) -> dict[str, str]:
+    """A Forms API submission's values as name -> text; a name sent more than once (checkboxes) is joined
+    with ';', as HubSpot stores a multiple checkbox property."""
+    answers: dict[str, str] = {}
+    for item in values if isinstance(values, list) else []:
+        name = _text(item.get("name")) if isinstance(item, dict) else None
+        value = item.get("value") if name else None
+        if isinstance(value, bool) or not isinstance(value, str | int | float) or not str(value).strip():
+            continue
+        text = str(value).strip()
+        answers[name] = f"{answers[name]};{text}" if name in answers else text  # type: ignore[index]
+    return answers
+
+
+def _message(answers: dict[str, str]) -> tuple[str | None, str | None]:
+    """(field name, text) of the submission's free-text message."""
+    hinted = (n for n in answers if any(h in n.lower() for h in MESSAGE_HINTS))
+    for name in (*MESSAGE_FIELDS, *hinted):
+        if answers.get(name):
+            return name, answers[name]
+    return None, None
+
+
+def _submission_for(results: list[dict], conversion: str, email: str, when: int) -> dict | None:
+    """The Forms API submission that is this conversion: the same conversionId, else the same email submitted
+    within FORM_MATCH_MS (the nearest)."""
+    best: tuple[int, dict] | None = None
+    for result in results:
+        if _text(result.get("conversionId")) == conversion:
+            return result
+        submitted = _ms(result.get("submittedAt"))
+        if submitted is None or abs(submitted - when) > FORM_MATCH_MS:
+            continue
+        if (_answers(result.get("values")).get("email") or "").lower() != email.lower():
+            continue
+        if best is None or abs(submitted - when) < best[0]:
+            best = (abs(submitted - when), result)
+    return best[1] if best else None
+
+
+def _add_answers(event: dict, result: dict) -> None:
+    """The submission's message as the activity's comments (the brief quotes it, as for every source), its
+    other answers (timeline, how they heard of us, company size...) as properties the brief reads."""
+    answers = _answers(result.get("values"))
+    name, message = _message(answers)
+    if message:
+        event["comments"] = message
+    props = dict(event.get("properties") or {})
+    for field_name, value in answers.items():
+        if field_name == name or field_name.lower() in PROFILE_FIELDS:
+            continue
+        props[field_name] = value[:MAX_ANSWER_CHARS]
+        if len(json.dumps(props)) > MAX_ANSWERS_JSON:
+            props.pop(field_name)
+            break
+    if props:
+        event["properties"] = props
+    if "url" not in event and _text(result.get("pageUrl")):
+        event["url"] = _text(result["pageUrl"])
+
+
+def _form_words(contact_id: str, email: str, props: dict, forms: list[tuple[int, dict]], api: HubSpotAPI,
+                since: int) -> list[tuple[int, dict]]:
+    """Fill the contact's recent form submissions with what was submitted: the Forms API's values (scope
+    forms), else the contact's own message property for the conversion it belongs to. A conversion the
+    profile did not list (it could not be read) becomes a form_submit of its own. Returns any such one."""
+    for when, event in forms:
+        form_id = (event.get("properties") or {}).get("form_id")
+        conversion = event["id"].removeprefix("hubspot:form:")
+        if not form_id:
+            continue
+        try:
+            results = api.form_values(form_id, when - FORM_MATCH_MS)
+        except _Skipped as exc:
+            log.warning("HubSpot contact %s: reading the submissions of form %s %s; stored without its fields",
+                        contact_id, form_id, exc)
+            continue
+        result = _submission_for(results, conversion, email, when)
+        if result is not None:
+            _add_answers(event, result)
+    message = _text(props.get("message"))
+    if not message or any(e.get("comments") for _, e in forms):
+        return []
+    try:
+        converted = _instant(props.get("recent_conversion_date"))
+    except (ValueError, OverflowError, OSError):
+        log.warning("HubSpot contact %s: recent_conversion_date is not a date; message left out", contact_id)
+        return []
+    if converted is None:  # no date to match it with: it is the newest submission's
+        target = max(forms, key=lambda f: f[0], default=None)
+    else:
+        near = [f for f in forms if abs(f[0] - converted) <= FORM_MATCH_MS]
+        target = min(near, key=lambda f: abs(f[0] - converted), default=None)
+    if target is not None:
+        target[1]["comments"] = message
+        return []
+    name = _text(props.get("recent_conversion_event_name"))
+    if converted is None or converted < since or not name:
+        return []
+    event: dict[str, Any] = {"type": "activity", "id": f"hubspot:conversion:{contact_id}:{converted}",
+                             "kind": "form_submit", "form": name, "comments": message}
+    return [(converted, event)]
+
+
 def _email_activity(email: str, ev: dict) -> tuple[int, dict] | None:
     kind = EMAIL_KINDS.get(ev.get("type")) if isinstance(ev.get("type"), str) else None
     event_id, when = _text(ev.get("id")), _ms(ev.get("created"))
@@ -559,9 +764,16 @@ def _engagements(i: int, contact_id: str, email: str, props: dict, api: HubSpotA
             items = read()
         except _Skipped as exc:
             log.warning("HubSpot contact %s: reading %s %s; stored without them", contact_id, name, exc)
-            continue
+            items = []
         built = [b for b in (build(email, item) for item in items) if b and b[0] >= since]
-        found.extend(sorted(built, key=lambda b: b[0], reverse=True)[:ENGAGEMENT_LIMIT])
+        built = sorted(built, key=lambda b: b[0], reverse=True)[:ENGAGEMENT_LIMIT]
+        if name == "form submissions":
+            built.extend(_form_words(contact_id, email, props, built, api, since))
+            source = _text(props.get("hs_analytics_source"))
+            if source and built:  # how the hand-raiser first found us, on their newest submission
+                newest = max(built, key=lambda b: b[0])[1]
+                newest["properties"] = {**(newest.get("properties") or {}), "original_source": source}
+        found.extend(built)
     # A summary visit the page history already holds (same page, at or after its time) would count twice.
     pages = [(when, e["url"]) for when, e in found if e["id"].startswith("hubspot:page:")]
     found.extend(v for v in _visit_activities(contact_id, props, int(now.timestamp() * 1000))
@@ -598,14 +810,12 @@ def _parse(body: bytes) -> list:
 
 def translate(body: bytes, _request: Request | None, settings: Settings, api: HubSpotAPI | None = None) -> Translated:
     items = _parse(body)
-    errors = [e for i, item in enumerate(items) for e in _validate(i, item)]
-    if errors:
-        bad = len({e.index for e in errors})
-        raise InvalidBatch(f"{bad} of {len(items)} HubSpot events are invalid; nothing was stored", errors)
-    wanted = [(i, item) for i, item in enumerate(items) if _used(item)]
-    ignored = len(items) - len(wanted)
+    wanted, ignored, skipped = _sort(items)
+    if not wanted and not ignored:
+        raise InvalidBatch(f"none of the {len(items)} records is a HubSpot webhook event; nothing was stored",
+                           skipped)
     if not wanted:
-        return Translated([], ignored)
+        return Translated([], ignored, skipped)
     own = api is None
     api = api or HubSpotAPI(settings)
     try:
@@ -638,7 +848,7 @@ def translate(body: bytes, _request: Request | None, settings: Settings, api: Hu
     finally:
         if own:
             api.close()
-    return Translated(events, ignored)
+    return Translated(events, ignored, skipped)
 
 
 SOURCE = Source(SOURCE_NAME, authenticate, translate, config=CONFIG, doc=WebhookDoc(

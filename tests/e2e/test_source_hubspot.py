@@ -173,14 +173,26 @@ def test_without_a_secret_the_endpoint_is_404(http, settings, fake):
         assert r.status_code == 404 and "HUBSPOT_CLIENT_SECRET" in r.json()["error"]
 
 
-def test_malformed_event_is_400_naming_the_field(http, server, fake):
+def test_malformed_contact_events_are_skipped_by_name_and_the_rest_acknowledged(http, server, fake):
     delivery = fresh(fixture("creation_and_mql"))
     del delivery[1]["objectId"]
     delivery[0]["occurredAt"] = "yesterday"
     r = post(http, server, delivery)
-    assert r.status_code == 400
-    fields = {d["field"] for d in r.json()["details"]}
-    assert fields == {"[1].objectId", "[0].occurredAt"}
+    # Nothing usable, but the company event is HubSpot's: 2xx, so HubSpot does not retry the batch forever.
+    assert r.status_code == 202, r.text
+    body = r.json()
+    assert (body["accepted"], body["ignored"], body["skipped"]) == (0, 1, 2)
+    assert {(d["index"], d["field"]) for d in body["details"]} == {(1, "[1].objectId"), (0, "[0].occurredAt")}
+    assert count(server, Lead) == 0 and fake.calls == []
+
+
+def test_a_delivery_of_nothing_but_malformed_records_is_400_naming_them(http, server, fake):
+    delivery = fresh(fixture("creation_and_mql"))[:2]
+    del delivery[0]["eventId"]
+    delivery[1]["objectId"] = "not-an-id"
+    r = post(http, server, delivery)
+    assert r.status_code == 400, r.text
+    assert {d["field"] for d in r.json()["details"]} == {"[0].eventId", "[1].objectId"}
     assert count(server, Lead) == 0 and fake.calls == []
 
 
@@ -523,3 +535,11 @@ def test_events_api_refusal_is_skipped_and_remembered_for_an_hour(http, server, 
     assert post(http, server, third).status_code == 202
     assert len(fake.calls_to(fake.EVENTS)) == 2
     assert "hubspot:page:pv-1" in visits(server)
+
+
+def test_event_type_named_as_in_older_docs_is_read_like_subscription_type(http, server):
+    # Some copies of HubSpot's docs example name the field eventType; a record with it is not refused.
+    event = fresh(fixture("creation_and_mql"))[0]
+    event["eventType"] = event.pop("subscriptionType")
+    r = post(http, server, [event])
+    assert r.status_code == 202 and r.json()["accepted"] == 1, r.text

@@ -5,7 +5,9 @@ A stdlib ``ThreadingHTTPServer`` on 127.0.0.1 (OS-chosen port) in a daemon threa
     with FakeHubSpot(token="pat-na1-test") as fake:
         fake.add_contact("501", email="jon@acme.example", hubspot_owner_id="77")
         fake.add_owner("77", "jane@ourco.example")
-        fake.add_form_submission("501", "Contact Sales", timestamp_ms, page_url="https://ourco.example/contact")
+        fake.add_form_submission("501", "Contact Sales", timestamp_ms, page_url="https://ourco.example/contact",
+                                 values={"message": "Pat referred us", "timeline": "Q3"})  # also in the Forms API
+        fake.add_form_results(form_guid, fixture_response["results"])  # a Forms API page as HubSpot documents it
         fake.add_email_event("jon@acme.example", "OPEN", timestamp_ms, subject="Q3 webinar")
         fake.add_page_view("501", "https://ourco.example/pricing", timestamp_ms, title="Pricing | OurCo")
         fake.events_refused = True          # the Events API answers 403, like a non-Enterprise portal
@@ -15,10 +17,15 @@ A stdlib ``ThreadingHTTPServer`` on 127.0.0.1 (OS-chosen port) in a daemon threa
     GET /crm/v3/objects/contacts/{id}?properties=a,b   -> {"id", "properties": {...requested...}, ...} or 404
     GET /crm/v3/owners/{id}                            -> {"id", "email", "firstName", ...} or 404
     GET /contacts/v1/contact/vid/{id}/profile          -> {"vid", "properties", "form-submissions": [...]} or 404
+    GET /form-integrations/v1/submissions/forms/{guid}?limit=&after=
+                                                       -> {"results": [{conversionId, submittedAt, values, pageUrl}],
+                                                          "paging"?: {"next": {"after", "link"}}} newest first
     GET /email/public/v1/events?recipient=&startTimestamp=&limit=  -> {"events": [...], "hasMore", "offset"}
     GET /events/v3/events/?objectType=contact&objectId=&eventType=&occurredAfter=&limit=&sort=
                                                        -> {"results": [...], "paging"?} (ascending unless
                                                           sort=-occurredAt), or 403 when events_refused
+    Paged lists answer at most ``page_size`` (when set) or ``limit`` items, and ``paging.next.after`` is the
+    offset of the next page, as an opaque string.
 
 Every request is recorded in ``fake.calls`` (method, path, query) before anything is checked. Then: scripted
 outcomes for that path (``fail(..., path=prefix)``), then scripted outcomes for any path (FIFO, one per request), then ``Authorization: Bearer <token>`` (401 like HubSpot otherwise).
@@ -42,12 +49,14 @@ OWNERS = "/crm/v3/owners/"
 PROFILE = "/contacts/v1/contact/vid/"
 EMAIL_EVENTS = "/email/public/v1/events"
 EVENTS = "/events/v3/events/"
+FORMS = "/form-integrations/v1/submissions/forms/"
 
 
 class FakeHubSpot(LoopbackServer):
     EMAIL_EVENTS = EMAIL_EVENTS
     PROFILE = PROFILE
     EVENTS = EVENTS
+    FORMS = FORMS
 
     def __init__(self, token: str):
         self.token = token
@@ -56,6 +65,8 @@ class FakeHubSpot(LoopbackServer):
         self.forms: dict[str, list[dict]] = {}
         self.email_events: list[dict] = []
         self.page_events: list[dict] = []
+        self.form_results: dict[str, list[dict]] = {}  # form guid -> Forms API submissions
+        self.page_size: int | None = None  # answer fewer than asked per page, as HubSpot may
         self.events_refused = False
         self.calls: list[dict] = []
         self.script: deque[tuple[int, dict, dict]] = deque()
@@ -74,13 +85,25 @@ class FakeHubSpot(LoopbackServer):
                                       "updatedAt": "2025-01-01T00:00:00Z", "archived": False}
 
     def add_form_submission(self, contact_id: str, title: str, timestamp: int, *, page_url: str | None = None,
-                            conversion_id: str | None = None, form_id: str | None = None) -> str:
+                            conversion_id: str | None = None, form_id: str | None = None,
+                            values: dict | None = None) -> str:
+        """A submission in the contact's profile; with values, also in the Forms API (email added)."""
         conversion_id = conversion_id or str(uuid.uuid4())
+        form_id = form_id or str(uuid.uuid4())
         self.forms.setdefault(str(contact_id), []).append({
-            "conversion-id": conversion_id, "timestamp": timestamp, "form-id": form_id or str(uuid.uuid4()),
+            "conversion-id": conversion_id, "timestamp": timestamp, "form-id": form_id,
             "portal-id": 62515, "page-url": page_url, "canonical-url": page_url, "title": title,
             "page-title": f"{title} | OurCo", "form-type": "HUBSPOT", "meta-data": []})
+        if values is not None:
+            email = self.contacts.get(str(contact_id), {}).get("email")
+            pairs = [{"name": "email", "value": email}] if email else []
+            pairs += [{"name": k, "value": v} for k, v in values.items()]
+            self.add_form_results(form_id, [{"conversionId": conversion_id, "submittedAt": timestamp,
+                                             "values": pairs, "pageUrl": page_url}])
         return conversion_id
+
+    def add_form_results(self, form_id: str, results: list[dict]) -> None:
+        self.form_results.setdefault(form_id, []).extend(results)
 
     def add_email_event(self, recipient: str, kind: str, created: int, *, subject: str | None = None,
                         url: str | None = None, campaign_id: int = 33161293, event_id: str | None = None,
@@ -112,6 +135,12 @@ class FakeHubSpot(LoopbackServer):
                                  "occurredAt": occurred.replace("+00:00", "Z"), "id": event_id,
                                  "properties": props, "_ms": occurred_ms})
         return event_id
+
+    def add_page_events(self, results: list[dict]) -> None:
+        """Events API results as HubSpot documents them (occurredAt ISO 8601)."""
+        for e in results:
+            when = datetime.fromisoformat(e["occurredAt"].replace("Z", "+00:00"))
+            self.page_events.append({**e, "_ms": int(when.timestamp() * 1000)})
 
     def rate_limit(self, retry_after: int | None = 1, times: int = 1) -> None:
         headers = {"Retry-After": str(retry_after)} if retry_after is not None else {}
@@ -176,6 +205,15 @@ class FakeHubSpot(LoopbackServer):
             return self._send(h, 200, {"vid": int(contact_id), "canonical-vid": int(contact_id), "merged-vids": [],
                                        "portal-id": 62515, "is-contact": True, "properties": properties,
                                        "form-submissions": forms, "identity-profiles": []})
+        if parts.path.startswith(FORMS):
+            results = sorted(self.form_results.get(parts.path[len(FORMS):], []),
+                             key=lambda r: r["submittedAt"], reverse=True)
+            limit = int(query.get("limit", "20") or 20)
+            if not 1 <= limit <= 50:
+                return self._send(h, 400, {"status": "error", "category": "VALIDATION_ERROR",
+                                           "message": "limit must be between 1 and 50",
+                                           "correlationId": str(uuid.uuid4())})
+            return self._send(h, 200, self._page(results, query, limit))
         if parts.path == EMAIL_EVENTS:
             since = int(query.get("startTimestamp", "0") or 0)
             limit = min(int(query.get("limit", "100") or 100), 1000)
@@ -200,12 +238,17 @@ class FakeHubSpot(LoopbackServer):
                                if e["objectId"] == query["objectId"] and e["_ms"] >= since
                                and e["eventType"] == query.get("eventType", e["eventType"])),
                               key=lambda e: e["_ms"], reverse=query.get("sort") == "-occurredAt")
-            results = [{k: v for k, v in e.items() if k != "_ms"} for e in matching[:limit]]
-            body = {"results": results}
-            if len(matching) > limit:
-                body["paging"] = {"next": {"after": str(uuid.uuid4()), "link": "?after=…"}}
-            return self._send(h, 200, body)
+            page = [{k: v for k, v in e.items() if k != "_ms"} for e in matching]
+            return self._send(h, 200, self._page(page, query, limit))
         return self._not_found(h)
+
+    def _page(self, items: list[dict], query: dict, limit: int) -> dict:
+        size = min(limit, self.page_size or limit)
+        start = int(query.get("after", "0") or 0)
+        body: dict = {"results": items[start:start + size]}
+        if len(items) > start + size:
+            body["paging"] = {"next": {"after": str(start + size), "link": f"?after={start + size}"}}
+        return body
 
     def _not_found(self, h) -> None:
         self._send(h, 404, {"status": "error", "message": "resource not found", "category": "OBJECT_NOT_FOUND",
