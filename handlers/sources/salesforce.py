@@ -3,6 +3,7 @@
 Salesforce signs nothing, so a delivery must carry our secret in the URL (?token=...) and come from the
 configured organisation. Messages arrive at least once and out of order (up to 100 notifications each):
 the notification Id is the event id, so a redelivery is a duplicate, and LastModifiedDate orders updates.
+A notification we cannot read is skipped, not the message (see translate); every refusal is a SOAP fault.
 """
 
 from __future__ import annotations
