@@ -126,7 +126,7 @@ def cmd_ingest(args, settings: Settings) -> int:
 
 
 def cmd_import(args, settings: Settings) -> int:
-    from handlers.csv_import import PARDOT_KINDS, parse_mapping, read_csv
+    from handlers.csv_import import PARDOT_KINDS, Owners, parse_mapping, read_csv
     from handlers.files import FileError
 
     path = Path(args.file)
@@ -136,8 +136,15 @@ def cmd_import(args, settings: Settings) -> int:
         err.print(f"error: {exc}", markup=False)
         return 2
     kind_map = PARDOT_KINDS if args.types == "pardot" else None
-    return _load(settings, path, lambda progress: read_csv(path, args.kind, mapping, kind_map=kind_map,
-                                                           source=args.source, progress=progress), args.quiet)
+    owners = Owners(settings.owners)
+    rc = _load(settings, path, lambda progress: read_csv(path, args.kind, mapping, kind_map=kind_map,
+                                                         source=args.source, progress=progress, owners=owners),
+               args.quiet)
+    # One line per name, not per row: the rows were imported, only without an owner.
+    for name, rows in sorted(owners.unresolved.values()):
+        err.print(f"warning: owner {name!r} is not an email address nor a name in [owners] of leadbrief.toml; "
+                  f"{rows} row(s) imported without an owner", markup=False)
+    return rc
 
 
 def cmd_sync(args, settings: Settings) -> int:

@@ -61,6 +61,8 @@ class Settings:
     # [delivery] retry_hours: how long a brief Slack cannot take (5xx, unreachable) is retried before it is
     # dead-lettered.
     delivery_retry_hours: float = 24.0
+    # [owners]: a rep's name as CRM exports write it (folded, briefs.signals.fold) -> their email (`leadbrief import`).
+    owners: Mapping[str, str] = field(default_factory=dict)
 
     def with_source(self, name: str, source_settings: object) -> Settings:
         return replace(self, sources={**self.sources, name: source_settings})

@@ -11,15 +11,17 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 
-from briefs.events import ACTIVITY_KINDS, FieldError, validate_event
+from briefs.events import ACTIVITY_KINDS, EMAIL_RE, FieldError, validate_event
+from briefs.signals import fold
 from handlers.files import FileError, Item
 
 LEAD_FIELDS = ("email", "first_name", "last_name", "title", "company", "phone", "owner_email", "lifecycle_stage",
-               "score", "persona", "is_customer", "customer_since", "nps", "csat", "crm_url")
+               "lead_status", "lead_source", "score", "persona", "is_customer", "customer_since", "nps", "csat",
+               "crm_url")
 ACTIVITY_FIELDS = ("id", "email", "kind", "occurred_at", "asset_title", "asset_type", "asset_topic", "asset_url",
                    "campaign", "subject", "url", "form", "comments")
 # Header spellings from common CRM and marketing-automation exports, folded (lowercase, no punctuation).
@@ -27,13 +29,19 @@ ALIASES = {
     "emailaddress": "email", "email": "email", "contactemail": "email",
     "firstname": "first_name", "lastname": "last_name", "jobtitle": "title", "title": "title",
     "company": "company", "companyname": "company", "account": "company", "accountname": "company",
+    "companyaccount": "company",  # Salesforce lead reports: "Company / Account"
     "phone": "phone", "phonenumber": "phone", "mobilephone": "phone",
+    # A name in most exports (HubSpot, Salesforce, Account Engagement), resolved through [owners]: see Owners.
     "owner": "owner_email", "owneremail": "owner_email", "leadowner": "owner_email", "contactowner": "owner_email",
-    "lifecyclestage": "lifecycle_stage", "stage": "lifecycle_stage", "leadstatus": "lifecycle_stage",
+    "hubspotowner": "owner_email", "assigneduser": "owner_email", "assignedto": "owner_email",
+    "lifecyclestage": "lifecycle_stage", "stage": "lifecycle_stage",
+    # Where sales stands with the lead (HubSpot "Lead Status", Salesforce "Lead Status" / Status), not the stage.
+    "leadstatus": "lead_status", "status": "lead_status",
+    "leadsource": "lead_source", "originalsource": "lead_source", "source": "lead_source",
     "score": "score", "leadscore": "score", "hubspotscore": "score", "points": "score",
     "persona": "persona", "iscustomer": "is_customer", "customer": "is_customer", "customersince": "customer_since",
     "nps": "nps", "npsscore": "nps", "csat": "csat", "crmurl": "crm_url", "recordurl": "crm_url",
-    "updatedat": "occurred_at", "lastmodified": "occurred_at", "lastmodifieddate": "occurred_at",
+    "updatedat": "occurred_at", "updateddate": "occurred_at", "lastmodified": "occurred_at", "lastmodifieddate": "occurred_at",
     "occurredat": "occurred_at", "date": "occurred_at", "timestamp": "occurred_at", "createdat": "occurred_at",
     "activitydate": "occurred_at", "kind": "kind", "type": "kind", "activitytype": "kind",
     "assettitle": "asset_title", "contenttitle": "asset_title", "assettype": "asset_type", "contenttype": "asset_type",
@@ -47,6 +55,27 @@ PARDOT_KINDS = {"1": "email_click", "2": "web_visit", "4": "form_submit", "6": "
                 "20": "web_visit", "24": "webinar_attended", "21": "webinar_registered", "12": "unsubscribe"}
 TRUE = {"1", "true", "yes", "y", "x", "customer"}
 FALSE = {"0", "false", "no", "n", ""}
+
+
+class Owners:
+    """The owner column as an email: an email as written, else a rep's name through [owners] (folded: case,
+    accents and punctuation do not matter). A name we cannot resolve leaves the row without an owner, never
+    rejects it; `unresolved` counts the rows per distinct name, for one warning each."""
+
+    def __init__(self, by_name: Mapping[str, str] | None = None):
+        self.by_name = by_name or {}
+        self.unresolved: dict[str, tuple[str, int]] = {}  # folded name -> (as first written, rows)
+
+    def resolve(self, value: str) -> str | None:
+        value = value.strip()
+        if EMAIL_RE.match(value):
+            return value
+        key = fold(value)
+        if key in self.by_name:
+            return self.by_name[key]
+        written, rows = self.unresolved.get(key, (value, 0))
+        self.unresolved[key] = (written, rows + 1)
+        return None
 
 
 def _fold(header: str) -> str:
@@ -107,7 +136,8 @@ def _row_id(path_name: str, row: dict) -> str:
 
 
 def read_csv(path: Path, kind: str, mapping: dict[str, str], *, kind_map: dict[str, str] | None = None,
-             source: str = "csv", progress: Callable[[int], None] | None = None) -> Iterator[Item]:
+             source: str = "csv", progress: Callable[[int], None] | None = None,
+             owners: Owners | None = None) -> Iterator[Item]:
     """Items per data row (line numbers as in the file). A row with nothing to import is Item(line, None, [])."""
     if not path.is_file():
         raise FileError(f"{path}: no such file")
@@ -123,20 +153,32 @@ def read_csv(path: Path, kind: str, mapping: dict[str, str], *, kind_map: dict[s
     reader = csv.DictReader(io.StringIO(text), dialect=dialect)
     try:
         columns = _columns(list(reader.fieldnames or []), mapping, kind)
-        yield from _rows(reader, columns, kind, source, path, file_time, kind_map)
+        yield from _rows(reader, columns, kind, source, path, file_time, kind_map, owners or Owners())
     except csv.Error as exc:
         raise FileError(f"{path}: line {reader.line_num}: not valid CSV ({exc})") from None
 
 
-def _rows(reader, columns, kind, source, path, file_time, kind_map) -> Iterator[Item]:
+def _footer(headers, row: dict) -> bool:
+    """A line of text under a report, not a record: only its first cell is filled, and no email. (Salesforce
+    report exports end with "Copyright (c) ... salesforce.com", "Confidential Information", "Generated By: ...".)"""
+    if not headers or len(headers) < 3:
+        return False
+    rest = [v for k, v in row.items() if k != headers[0]]
+    return bool((row.get(headers[0]) or "").strip()) and "@" not in (row.get(headers[0]) or "") and not any(
+        (v if isinstance(v, str) else "".join(v or [])).strip() for v in rest)
+
+
+def _rows(reader, columns, kind, source, path, file_time, kind_map, owners: Owners) -> Iterator[Item]:
     for row in reader:
         line = reader.line_num
         values = {field: (row.get(header) or "").strip() for header, field in columns.items()}
-        if not any(values.values()):
+        if not any(values.values()) or _footer(reader.fieldnames, row):
             continue
         event_id = values.pop("id", "") or _row_id(f"{source}:{path.name}", row)
         when = _time(values.pop("occurred_at", "") or "") or file_time
         if kind == "leads":
+            if values.get("owner_email"):
+                values["owner_email"] = owners.resolve(values["owner_email"]) or ""
             event, errors = _lead(values, event_id, when, source, line)
         else:
             event, errors = _activity(values, event_id, when, source, line, kind_map)

@@ -16,6 +16,7 @@ from bot.config.access import load_access
 from bot.config.core import database_url, load_core
 from bot.config.delivery import load_retry_hours
 from bot.config.follow_up import load_follow_up
+from bot.config.owners import load_owners
 from bot.config.privacy import load_retention_days
 from bot.config.rules import load_rules
 from bot.config.slack import load_routes, load_slack
@@ -33,7 +34,7 @@ __all__ = ["DEFAULT_CONFIG_FILE", "DEFAULT_DATABASE_URL", "MIN_SECRET_LENGTH", "
            "database_url", "load_settings"]
 
 # The leadbrief.toml tables read here rather than by the rules.
-SECTIONS = ("slack", "sources", "access", "privacy", "follow_up", "delivery")
+SECTIONS = ("slack", "sources", "access", "privacy", "follow_up", "delivery", "owners")
 
 
 def load_settings(env: Mapping[str, str] | None = None, *, dotenv: bool = True) -> Settings:
@@ -63,4 +64,5 @@ def load_settings(env: Mapping[str, str] | None = None, *, dotenv: bool = True) 
         retention_days=load_retention_days(config),
         follow_up=load_follow_up(config),
         delivery_retry_hours=load_retry_hours(config),
+        owners=load_owners(config),
     )

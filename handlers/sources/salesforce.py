@@ -3,6 +3,7 @@
 Salesforce signs nothing, so a delivery must carry our secret in the URL (?token=...) and come from the
 configured organisation. Messages arrive at least once and out of order (up to 100 notifications each):
 the notification Id is the event id, so a redelivery is a duplicate, and LastModifiedDate orders updates.
+A notification we cannot read is skipped, not the message (see translate); every refusal is a SOAP fault.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+from xml.sax.saxutils import escape
 
 from defusedxml import ElementTree
 from defusedxml.common import DefusedXmlException
@@ -94,7 +96,21 @@ def _text(element, name: str) -> str | None:
     return None
 
 
+def _field_name(field: str) -> str:
+    # Our field names back to Salesforce's, so the admin can find them on the Lead.
+    ours = {"lead.email": "Email", "occurred_at": "LastModifiedDate", "id": "Id"}
+    if field in ours:
+        return ours[field]
+    theirs = {v: k for k, v in FIELDS.items()}
+    return theirs.get(field.removeprefix("lead."), field)
+
+
 def translate(body: bytes, _request: Request | None, settings: Settings) -> Translated:
+    """Every Lead notification we can read becomes a lead.upsert; the others are skipped (a Lead without an
+    Email, which Salesforce allows, or a bad value) or ignored (other sObjects), and the message is still
+    acknowledged: Salesforce redelivers a refused message for 24 hours, and the same record fails the same way
+    each time. Only a message that is unusable as a whole (not an outbound message, another organisation,
+    more than Salesforce sends) is refused."""
     config = CONFIG.of(settings)
     try:
         root = ElementTree.fromstring(body)
@@ -105,21 +121,24 @@ def translate(body: bytes, _request: Request | None, settings: Settings) -> Tran
         raise InvalidBatch("no <notifications> element (expected a Salesforce outbound message)",
                            [FieldError(0, "notifications", "is required")])
     org = _text(notifications, "OrganizationId") or ""
-    # Salesforce shows 15- and 18-character forms of the same id.
+    # Salesforce shows 15- and 18-character forms of the same id. Authenticated (the token is right) but not
+    # for this organisation: refused, as Salesforce refuses a valid session without the permission (403).
     if org[:15] != (config.org_id or "")[:15]:
-        raise InvalidBatch("message from another Salesforce organisation",
-                           [FieldError(0, "OrganizationId", f"got {org!r}, expected the configured organisation")])
+        raise InvalidBatch("message from another Salesforce organisation than SALESFORCE_ORGANIZATION_ID",
+                           [FieldError(0, "OrganizationId", "is not the configured organisation")], status=403)
     items = [e for e in notifications if _local(e.tag) == "Notification"]
+    if not items:
+        raise InvalidBatch("no <Notification> in the message", [FieldError(0, "Notification", "is required")])
     if len(items) > MAX_NOTIFICATIONS:
         raise InvalidBatch(f"{len(items)} notifications; Salesforce sends at most {MAX_NOTIFICATIONS}", status=413)
-    events, errors, ignored = [], [], 0
+    events, skipped, ignored = [], [], 0
     for index, note in enumerate(items):
         sobject = next((e for e in note if _local(e.tag) == "sObject"), None)
         note_id = _text(note, "Id")
         if sobject is None or not note_id:
-            errors.append(FieldError(index, f"Notification[{index}]", "needs an Id and an sObject"))
+            skipped.append(FieldError(index, f"Notification[{index}]", "needs an Id and an sObject"))
             continue
-        if not sobject.get(XSI_TYPE, "").endswith(":Lead") and sobject.get(XSI_TYPE, "") != "Lead":
+        if _local(sobject.get(XSI_TYPE, "").rsplit(":", 1)[-1]) != "Lead":
             ignored += 1
             continue
         lead = {ours: _text(sobject, theirs) for theirs, ours in FIELDS.items() if _text(sobject, theirs)}
@@ -132,15 +151,28 @@ def translate(body: bytes, _request: Request | None, settings: Settings) -> Tran
         event, errs = validate_event(
             {"type": "lead.upsert", "id": note_id, "source": SOURCE_NAME, "occurred_at": when, "lead": lead}, index
         )
-        for e in errs:
-            field = {"lead.email": "Email", "occurred_at": "LastModifiedDate"}.get(e.field, e.field)
-            errors.append(FieldError(index, f"Notification[{index}].sObject.{field}", e.message))
+        skipped += [FieldError(index, f"Notification[{index}].sObject.{_field_name(e.field)}", e.message)
+                    for e in errs]
         if event:
             events.append(event)
-    if errors:
-        raise InvalidBatch(f"{len({e.index for e in errors})} of {len(items)} notifications are invalid; nothing was stored",
-                           errors)
-    return Translated(events, ignored)
+    return Translated(events, ignored, skipped)
+
+
+def fault(status: int, error: dict, headers: dict[str, str]) -> Response:
+    """A refusal as Salesforce reads one: a SOAP 1.1 fault (Client: the message or its sender; Server: ours,
+    retry later), with our status code, so the Outbound Messages queue in Setup shows why."""
+    message = str(error.get("error") or "refused")
+    details = error.get("details") or []
+    if details:
+        message += " (" + "; ".join(f"{d['field']}: {d['message']}" for d in details[:10]) + ")"
+    code = "soapenv:Server" if status >= 500 else "soapenv:Client"
+    body = (
+        '<?xml version="1.0" encoding="UTF-8"?>'
+        '<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/"><soapenv:Body>'
+        f"<soapenv:Fault><faultcode>{code}</faultcode><faultstring>{escape(message)}</faultstring>"
+        "</soapenv:Fault></soapenv:Body></soapenv:Envelope>"
+    )
+    return Response(body, status_code=status, media_type="text/xml", headers=headers)
 
 
 def respond(_summary: dict) -> Response:
@@ -148,7 +180,7 @@ def respond(_summary: dict) -> Response:
     return Response(ACK, media_type="text/xml", status_code=200)
 
 
-SOURCE = Source(SOURCE_NAME, authenticate, translate, respond=respond, config=CONFIG, doc=WebhookDoc(
+SOURCE = Source(SOURCE_NAME, authenticate, translate, respond=respond, refuse=fault, config=CONFIG, doc=WebhookDoc(
     "Salesforce Outbound Messages on Lead.", "?token=SALESFORCE_WEBHOOK_SECRET and the organisation id.",
     content_type="text/xml",
     stored={"200": {"description": "The SOAP Ack Salesforce expects.",
