@@ -66,3 +66,10 @@ def replaces(current: Target | None, new: Target, current_at: datetime, new_at: 
 def pending_cutoff(now: datetime) -> datetime:
     """Pending activity that occurred before this is no longer kept (nor attached)."""
     return now - PENDING_MAX_AGE
+
+
+def merged_lead(visitor_lead: int | None, user_lead: int | None) -> int | None:
+    """An alias (the visitor's ids are user id U) when the visitor leads to someone and U to nobody yet: the lead
+    U now stands for too (Segment: userId is "the user's new identity, or an existing identity that you wish to
+    merge with the previousId"). None: nothing to add (U is someone already, or the visitor is nobody yet)."""
+    return visitor_lead if visitor_lead is not None and user_lead is None else None

@@ -69,7 +69,10 @@ def _links(session: Session, source: str, keys: Iterable[Key]) -> dict[Key, Targ
 
 def resolve(session: Session, source: str, visitor: Visitor) -> int | None:
     """The lead id this source's visitor stands for, if it is linked to one (directly or through a chain)."""
-    keys = visitor.ids()
+    return resolve_keys(session, source, visitor.ids())
+
+
+def resolve_keys(session: Session, source: str, keys: list[Key]) -> int | None:
     return identity.resolve(keys, _links(session, source, keys))
 
 

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from briefs.events import ActivityEvent, Event, IdentityLink, LeadUpsert, NoteEvent, QualifiedEvent
 from briefs.followup import OPEN_STATUSES
-from briefs.identity import Target
+from briefs.identity import Target, merged_lead
 from briefs.model import BriefInput
 from briefs.qualification import Decision, Explicit, LeadChange, may_fire_on
 from briefs.signals import ENGAGEMENT_KINDS, ActivityView, TouchRow, fold, normalise_stage
@@ -372,6 +372,12 @@ def _resolve_visitors(driver: Driver, claimed: list[Event], ids: dict[str, tuple
                     key=lambda e: e.occurred_at):
         assert e.visitor is not None
         target = Target(user_id=e.user_id) if isinstance(e, IdentityLink) and e.user_id else Target(ids[e.email][0])
+        if target.user_id is not None:
+            user_key = ("user_id", target.user_id)
+            merged = merged_lead(identity.resolve(session, e.source, e.visitor),
+                                 identity.resolve_keys(session, e.source, [user_key]))
+            if merged is not None and identity.save_link(session, e.source, user_key, Target(merged), e.occurred_at):
+                linked.add((e.source, *user_key))
         for key in e.visitor.ids():
             if identity.save_link(session, e.source, key, target, e.occurred_at):
                 linked.add((e.source, *key))

@@ -212,3 +212,18 @@ def test_erasure_removes_pending_activity_of_the_leads_visitors(services, rules)
     forgotten = privacy.forget(services, EMAIL, "test")
     assert forgotten is not None and forgotten.pending_activities == 1
     assert count(services, PendingActivity) == 0 and count(services, VisitorLink) == 0
+
+
+def test_an_alias_to_a_new_user_id_merges_it_into_the_known_lead(services, rules):
+    ev = Visits()
+    ingest(services.sessions, parsed([ev.identify(EMAIL, {"user_id": "u-old"}, d(hours=2)),
+                                      ev.page({"user_id": "u-new"}, "https://www.example.com/a", "A", d(hours=1))]),
+           rules, NOW)
+    assert count(services, PendingActivity) == 1
+    # alias(previousId=u-old, userId=u-new): u-new is the same person, so its waiting page reaches them too.
+    ingest(services.sessions, parsed([ev.link({"user_id": "u-old", "anonymous_id": "u-old"}, d(minutes=30),
+                                              user_id="u-new")]), rules, NOW)
+    assert [a.url for a in activities_of(services, EMAIL)] == ["https://www.example.com/a"]
+    ingest(services.sessions, parsed([ev.page({"user_id": "u-new"}, "https://www.example.com/b", "B",
+                                              d(minutes=5))]), rules, NOW)
+    assert len(activities_of(services, EMAIL)) == 2 and count(services, PendingActivity) == 0
