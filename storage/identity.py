@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import delete, or_, select, tuple_
+from sqlalchemy import delete, func, or_, select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -76,7 +76,7 @@ def resolve_keys(session: Session, source: str, keys: list[Key]) -> int | None:
     return identity.resolve(keys, _links(session, source, keys))
 
 
-def linked_to(session: Session, source: str | None, starts: set[SourceKey], lead_id: int | None = None) -> set[SourceKey]:
+def linked_to(session: Session, starts: set[SourceKey], lead_id: int | None = None) -> set[SourceKey]:
     """Every key whose chain runs through one of `starts` (or, with lead_id, ends at that lead): the keys whose
     activity a new link may resolve, or that erasure must remove."""
     found = set(starts)
@@ -109,7 +109,7 @@ def _pending_of(keys: set[SourceKey]):
 def attach(session: Session, linked: set[SourceKey], now: datetime) -> list[tuple[ActivityEvent, int]]:
     """The pending activities that the links just written resolve: taken out of pending_activities (so that no
     other transaction attaches them too), each with the lead id it now belongs to. Expired ones are dropped."""
-    where = _pending_of(linked_to(session, None, linked))
+    where = _pending_of(linked_to(session, linked))
     if where is None:
         return []
     rows = session.execute(select(PendingActivity.id, PendingActivity.source, PendingActivity.occurred_at,
@@ -149,8 +149,16 @@ def keep_pending(session: Session, events: list[ActivityEvent], now: datetime) -
           "event": e.model_dump(mode="json", exclude_none=True)} for e in rows if e.visitor is not None],
     )
     # The cap, per visitor as named first (its user id, else its anonymous id): the oldest beyond it go.
-    visitors = {(e.source, e.visitor.ids()[0]) for e in rows if e.visitor is not None}
-    for source, (kind, visitor_id) in sorted(visitors):
+    visitors = {(e.source, *e.visitor.ids()[0]) for e in rows if e.visitor is not None}
+    # One count for the batch's visitors; only those over the cap are trimmed.
+    full = []
+    for kind, column in (("user_id", PendingActivity.user_id), ("anonymous_id", PendingActivity.anonymous_id)):
+        wanted = sorted((source, v) for source, k, v in visitors if k == kind)
+        if wanted:
+            full += [(source, kind, v) for source, v in session.execute(
+                select(PendingActivity.source, column).where(tuple_(PendingActivity.source, column).in_(wanted))
+                .group_by(PendingActivity.source, column).having(func.count() > identity.PENDING_PER_VISITOR))]
+    for source, kind, visitor_id in sorted(full):
         column = PendingActivity.user_id if kind == "user_id" else PendingActivity.anonymous_id
         beyond = session.scalars(select(PendingActivity.id)
                                  .where(PendingActivity.source == source, column == visitor_id)
@@ -172,7 +180,7 @@ def lead_emails(session: Session, lead_ids: set[int]) -> dict[int, tuple[str, bo
 def erase(session: Session, lead_id: int, dry_run: bool = False) -> tuple[int, int]:
     """Remove the lead's visitor links (and those chained to them) and any activity still pending for those
     visitors; returns (links, pending activities) removed (or, dry run, that would be)."""
-    keys = linked_to(session, None, set(), lead_id=lead_id)
+    keys = linked_to(session, set(), lead_id=lead_id)
     if not keys:
         return 0, 0
     link_where = tuple_(VisitorLink.source, VisitorLink.kind, VisitorLink.visitor_id).in_(sorted(keys))
