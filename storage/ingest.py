@@ -4,6 +4,10 @@ decided on (bot.usecases.ingest owns the transaction and the flow).
 Every event's (source, id) goes into processed_events with INSERT .. ON CONFLICT DO NOTHING RETURNING:
 what comes back is new and owned by this transaction; the rest are replays. Which leads' whole rows are read
 is the domain's call (briefs.qualification.may_fire_on): the rest only gain activity rows.
+
+Visitor identity (storage.identity, rules in briefs.identity) is resolved in the same transaction: links are
+recorded first, an activity naming a linked visitor is applied to its lead, one naming an unknown visitor is
+kept pending, and the pending activity a new link resolves is applied with its own time and id.
 """
 
 from __future__ import annotations
