@@ -181,6 +181,7 @@ Email = Annotated[
     StringConstraints(min_length=3, max_length=320),
 ]
 EventId = Annotated[str, BeforeValidator(clean_line), StringConstraints(min_length=1, max_length=200)]
+VisitorId = Annotated[str, BeforeValidator(clean_line), StringConstraints(min_length=1, max_length=200)]
 Source = Annotated[
     str,
     BeforeValidator(clean_line),
@@ -245,9 +246,29 @@ class _Event(_Strict):
         return v
 
 
+class Visitor(_Strict):
+    """A person as one source knows them before (or besides) their email: the source's own user id and/or the
+    anonymous id of a browser or device. Scoped to the event's source: "u1" of segment is not "u1" of api."""
+
+    user_id: VisitorId | None = None
+    anonymous_id: VisitorId | None = None
+
+    @model_validator(mode="after")
+    def _one_id_at_least(self) -> Visitor:
+        if not self.user_id and not self.anonymous_id:
+            raise ValueError("needs user_id or anonymous_id (a non-empty string)")
+        return self
+
+    def ids(self) -> list[tuple[str, str]]:
+        """(kind, id) of each id given, the user id first (it names the person; a browser can be shared)."""
+        return [(k, v) for k, v in (("user_id", self.user_id), ("anonymous_id", self.anonymous_id)) if v]
+
+
 class LeadUpsert(_Event):
     type: Literal["lead.upsert"]
     lead: LeadFields
+    # The source's ids of this person: linked to the lead, so that activity naming only them reaches it.
+    visitor: Visitor | None = None
 
     @property
     def email(self) -> str:
@@ -256,7 +277,9 @@ class LeadUpsert(_Event):
 
 class ActivityEvent(_Event):
     type: Literal["activity"]
-    email: Email
+    # Exactly one of email / visitor: an activity names the lead, or a visitor that is (or will be) linked to one.
+    email: Email | None = None
+    visitor: Visitor | None = None
     kind: ActivityKind
     asset: Asset | None = None
     campaign: Line300 | None = None
@@ -266,7 +289,15 @@ class ActivityEvent(_Event):
     comments: Body10000 | None = None
     properties: dict[str, Any] | None = None
 
-    _email = field_validator("email")(lambda v: _email_check(v))
+    _email = field_validator("email")(lambda v: v if v is None else _email_check(v))
+
+    @model_validator(mode="after")
+    def _email_or_visitor(self) -> ActivityEvent:
+        if self.email is None and self.visitor is None:
+            raise ValueError("needs email or visitor (the lead's email, or the source's user_id/anonymous_id)")
+        if self.email is not None and self.visitor is not None:
+            raise ValueError("takes email or visitor, not both")
+        return self
 
     @field_validator("properties")
     @classmethod
@@ -305,10 +336,30 @@ class NoteEvent(_Event):
         return v
 
 
+class IdentityLink(_Event):
+    """The visitor's ids belong to this lead (email), or to this user id of the same source (user_id): what an
+    identify or alias call says. Activity kept for those ids, and any that comes later, goes to the lead."""
+
+    type: Literal["identity.link"]
+    visitor: Visitor
+    email: Email | None = None
+    user_id: VisitorId | None = None
+
+    _email = field_validator("email")(lambda v: v if v is None else _email_check(v))
+
+    @model_validator(mode="after")
+    def _one_target(self) -> IdentityLink:
+        if (self.email is None) == (self.user_id is None):
+            raise ValueError("needs exactly one of email or user_id (whom the visitor's ids belong to)")
+        if self.user_id is not None and self.visitor.user_id == self.user_id and not self.visitor.anonymous_id:
+            raise ValueError("links user_id to itself")
+        return self
+
+
 Event = Annotated[
-    LeadUpsert | ActivityEvent | QualifiedEvent | NoteEvent, Field(discriminator="type")
+    LeadUpsert | ActivityEvent | QualifiedEvent | NoteEvent | IdentityLink, Field(discriminator="type")
 ]
-EVENT_TYPES = ("lead.upsert", "activity", "lead.qualified", "lead.note")
+EVENT_TYPES = ("lead.upsert", "activity", "lead.qualified", "lead.note", "identity.link")
 _event_adapter: TypeAdapter[Event] = TypeAdapter(Event)
 
 
@@ -363,7 +414,22 @@ def _field(err: ErrorDetails) -> str:
         return "type"
     # Drop the discriminator tag pydantic inserts ("activity", "lead.upsert", ...).
     parts = [str(p) for p in err["loc"] if p not in EVENT_TYPES]
+    if not parts:
+        # A rule across fields is reported on the event itself: name the field it is about.
+        message = _message(err)
+        for start, name in _CROSS_FIELD.items():
+            if message.startswith(start):
+                return name
     return ".".join(parts) or "(event)"
+
+
+# The first words of a cross-field rule's message -> the field it names.
+_CROSS_FIELD = {
+    "needs email or visitor": "email",
+    "takes email or visitor": "visitor",
+    "needs exactly one of email or user_id": "email",
+    "links user_id to itself": "user_id",
+}
 
 
 def validate_event(obj: Any, index: int = 0) -> tuple[Event | None, list[FieldError]]:

@@ -191,7 +191,7 @@ def _lead(values: dict, event_id: str, when: str, source: str, line: int):
         if number in lead:
             try:
                 lead[number] = int(float(lead[number]))
-            except ValueError:
+            except (ValueError, OverflowError):  # OverflowError: "inf", "1e999"
                 return None, [FieldError(line, number, f"{lead[number]!r} is not a number")]
     if "is_customer" in lead:
         flag = lead["is_customer"].lower()

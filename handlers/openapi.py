@@ -15,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from briefs.events import ACTIVITY_KINDS, MAX_BATCH, QUALIFY_REASONS
+from briefs.identity import PENDING_MAX_AGE, PENDING_PER_VISITOR
 from handlers import sources
 from handlers.webhooks import WebhookDoc
 
@@ -39,7 +40,16 @@ _EVENT_BASE = {
     "source": {"type": "string", "minLength": 1, "maxLength": 64, "pattern": "^[A-Za-z0-9_.:-]+$", "default": "api"},
 }
 
+_VISITOR_ID = {"type": "string", "minLength": 1, "maxLength": 200}
+
 SCHEMAS: dict[str, dict] = {
+    "Visitor": {
+        "type": "object",
+        "description": "A person as one source knows them besides their email, scoped to the event's `source`: "
+                       "the source's user id and/or a browser's or device's anonymous id. At least one.",
+        "minProperties": 1,
+        "properties": {"user_id": _nullable(_VISITOR_ID), "anonymous_id": _nullable(_VISITOR_ID)},
+    },
     "LeadFields": {
         "type": "object",
         "required": ["email"],
@@ -75,15 +85,23 @@ SCHEMAS: dict[str, dict] = {
     "LeadUpsert": {
         "type": "object",
         "required": ["type", "id", "occurred_at", "lead"],
-        "properties": {"type": {"const": "lead.upsert"}, **_EVENT_BASE, "lead": {"$ref": "#/components/schemas/LeadFields"}},
+        "properties": {"type": {"const": "lead.upsert"}, **_EVENT_BASE, "lead": {"$ref": "#/components/schemas/LeadFields"},
+                       "visitor": _nullable({"$ref": "#/components/schemas/Visitor",
+                                             "description": "The source's ids of this lead: activity naming only "
+                                                            "them is applied to the lead."})},
     },
     "Activity": {
         "type": "object",
-        "required": ["type", "id", "occurred_at", "email", "kind"],
+        "description": "Names the lead by `email` or by `visitor` (exactly one). A visitor not linked to a lead yet "
+                       f"is kept pending ({PENDING_MAX_AGE.days} days, the newest {PENDING_PER_VISITOR} per visitor) and "
+                       "applied when a link arrives.",
+        "required": ["type", "id", "occurred_at", "kind"],
+        "oneOf": [{"required": ["email"]}, {"required": ["visitor"]}],
         "properties": {
             "type": {"const": "activity"},
             **_EVENT_BASE,
             "email": _EMAIL,
+            "visitor": {"$ref": "#/components/schemas/Visitor"},
             "kind": {"type": "string", "enum": list(ACTIVITY_KINDS)},
             "asset": _nullable({"$ref": "#/components/schemas/Asset"}),
             "campaign": _nullable(_line(300)),
@@ -121,18 +139,34 @@ SCHEMAS: dict[str, dict] = {
             "text": {"type": "string", "minLength": 1, "maxLength": 3000},
         },
     },
+    "IdentityLink": {
+        "type": "object",
+        "description": "The visitor's ids belong to the lead with this `email`, or to this `user_id` of the same "
+                       "source (exactly one). Pending and later activity of those ids goes to the lead.",
+        "required": ["type", "id", "occurred_at", "visitor"],
+        "oneOf": [{"required": ["email"]}, {"required": ["user_id"]}],
+        "properties": {
+            "type": {"const": "identity.link"},
+            **_EVENT_BASE,
+            "visitor": {"$ref": "#/components/schemas/Visitor"},
+            "email": _EMAIL,
+            "user_id": _VISITOR_ID,
+        },
+    },
     "Event": {
         "oneOf": [
             {"$ref": "#/components/schemas/LeadUpsert"},
             {"$ref": "#/components/schemas/Activity"},
             {"$ref": "#/components/schemas/Qualified"},
             {"$ref": "#/components/schemas/Note"},
+            {"$ref": "#/components/schemas/IdentityLink"},
         ],
         "discriminator": {"propertyName": "type", "mapping": {
             "lead.upsert": "#/components/schemas/LeadUpsert",
             "activity": "#/components/schemas/Activity",
             "lead.qualified": "#/components/schemas/Qualified",
             "lead.note": "#/components/schemas/Note",
+            "identity.link": "#/components/schemas/IdentityLink",
         }},
     },
     "Batch": {

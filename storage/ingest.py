@@ -4,6 +4,10 @@ decided on (bot.usecases.ingest owns the transaction and the flow).
 Every event's (source, id) goes into processed_events with INSERT .. ON CONFLICT DO NOTHING RETURNING:
 what comes back is new and owned by this transaction; the rest are replays. Which leads' whole rows are read
 is the domain's call (briefs.qualification.may_fire_on): the rest only gain activity rows.
+
+Visitor identity (storage.identity, rules in briefs.identity) is resolved in the same transaction: links are
+recorded first, an activity naming a linked visitor is applied to its lead, one naming an unknown visitor is
+kept pending, and the pending activity a new link resolves is applied with its own time and id.
 """
 
 from __future__ import annotations
@@ -17,11 +21,13 @@ from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
-from briefs.events import ActivityEvent, Event, LeadUpsert, NoteEvent, QualifiedEvent
+from briefs.events import ActivityEvent, Event, IdentityLink, LeadUpsert, NoteEvent, QualifiedEvent
 from briefs.followup import OPEN_STATUSES
+from briefs.identity import Target, merged_lead
 from briefs.model import BriefInput
 from briefs.qualification import Decision, Explicit, LeadChange, may_fire_on
 from briefs.signals import ENGAGEMENT_KINDS, ActivityView, TouchRow, fold, normalise_stage
+from storage import identity
 from storage.driver import Driver
 from storage.models import Activity, ContentAsset, HandoffNote, Lead, Qualification
 from storage.queries import brief_input, lead_view
@@ -299,13 +305,14 @@ def write(session: Session, events: list[Event], now: datetime) -> Written:
     read, for the use case to ask the domain about."""
     driver = Driver(session)
     # Read only: a batch of replays creates no lead (its lead may have been forgotten since).
-    known = _find_leads(driver, {e.email for e in events})
-    fresh, stamps = _claim(driver, events, now, known)
-    if not fresh:
+    known = _find_leads(driver, {e.email for e in events if e.email})
+    claimed, stamps = _claim(driver, events, now, known)
+    if not claimed:
         return Written(0, len(events), [])
 
-    ids = _lead_ids(driver, {e.email for e in fresh}, now, known)
-    _link_claims(driver, [(ids[e.email][0], e.source, e.id) for e in fresh if e.email not in known])
+    ids = _lead_ids(driver, {e.email for e in claimed if e.email}, now, known)
+    _link_claims(driver, [(ids[e.email][0], e.source, e.id) for e in claimed if e.email and e.email not in known])
+    fresh = _resolve_visitors(driver, claimed, ids, stamps, now)
     # Whole rows for the leads whose profile changes or on whose events a rule may fire.
     full = {e.email for e in fresh if isinstance(e, LeadUpsert) or may_fire_on(e, ids[e.email][1])}
     rows = _load_leads(driver, [ids[email][0] for email in full]) if full else {}
@@ -354,7 +361,59 @@ def write(session: Session, events: list[Event], now: datetime) -> Written:
     for lead in touched:
         lead.updated_at = now
     _save_leads(session, touched)
-    return Written(len(fresh), len(events) - len(fresh), [_changed(state) for state in states.values()])
+    return Written(len(claimed), len(events) - len(claimed), [_changed(state) for state in states.values()])
+
+
+def _resolve_visitors(driver: Driver, claimed: list[Event], ids: dict[str, tuple[int, bool]],
+                      stamps: dict[tuple[str, str], object], now: datetime) -> list[Event]:
+    """The batch's events as the rest of write() applies them: identity links recorded (and dropped from the
+    list), activities naming a visitor given their lead's email when the visitor resolves to one, or kept pending
+    (and dropped) when not, and the pending activities the new links resolve added with their own times and ids.
+    `ids` and `stamps` gain the leads and times of the activities added; their claims are tied to their leads."""
+    session = driver.session
+    linked: set[identity.SourceKey] = set()
+    for e in sorted((e for e in claimed if isinstance(e, IdentityLink | LeadUpsert) and e.visitor),
+                    key=lambda e: e.occurred_at):
+        assert e.visitor is not None
+        target = Target(user_id=e.user_id) if isinstance(e, IdentityLink) and e.user_id else Target(ids[e.email][0])
+        if target.user_id is not None:
+            user_key = ("user_id", target.user_id)
+            merged = merged_lead(identity.resolve(session, e.source, e.visitor),
+                                 identity.resolve_keys(session, e.source, [user_key]))
+            if merged is not None and identity.save_link(session, e.source, user_key, Target(merged), e.occurred_at):
+                linked.add((e.source, *user_key))
+        for key in e.visitor.ids():
+            if identity.save_link(session, e.source, key, target, e.occurred_at):
+                linked.add((e.source, *key))
+    visiting = [e for e in claimed if isinstance(e, ActivityEvent) and e.visitor is not None]
+    if not linked and not visiting:
+        return claimed
+
+    attached = identity.attach(session, linked, now) if linked else []
+    resolved = {e.id: identity.resolve(session, e.source, e.visitor) for e in visiting if e.visitor}
+    identity.keep_pending(session, [e for e in visiting if resolved[e.id] is None], now)
+    leads = identity.lead_emails(session, {i for i in resolved.values() if i is not None} | {i for _, i in attached})
+    ids.update({email: (lead_id, customer) for lead_id, (email, customer) in leads.items()})
+
+    def as_lead(e: ActivityEvent, lead_id: int) -> ActivityEvent:
+        return e.model_copy(update={"email": leads[lead_id][0], "visitor": None})
+
+    out: list[Event] = []
+    for e in claimed:
+        if isinstance(e, IdentityLink):
+            continue
+        if isinstance(e, ActivityEvent) and e.visitor is not None:
+            lead_id = resolved[e.id]
+            if lead_id is not None:
+                out.append(as_lead(e, lead_id))
+        else:
+            out.append(e)
+    for e, lead_id in attached:
+        out.append(as_lead(e, lead_id))
+        stamps[e.source, e.id] = driver.time(e.occurred_at)
+    _link_claims(driver, [(lead_id, e.source, e.id) for e, lead_id in attached]
+                 + [(lead_id, e.source, e.id) for e in visiting if (lead_id := resolved[e.id]) is not None])
+    return out
 
 
 def _changed(state: _LeadState) -> ChangedLead:

@@ -142,6 +142,47 @@ class ProcessedEvent(Base):
     received_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+class VisitorLink(Base):
+    """A source's user id or anonymous id, and whom it stands for: a lead, or a user id of the same source
+    (briefs.identity resolves the chains). One row per (source, kind, id); erasing the lead deletes it."""
+
+    __tablename__ = "visitor_links"
+    __table_args__ = (
+        UniqueConstraint("source", "kind", "visitor_id"),
+        Index("ix_visitor_links_source_user_id", "source", "user_id"),  # who links to a user id (erasure, attach)
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    source: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(16))  # user_id | anonymous_id
+    visitor_id: Mapped[str] = mapped_column(String(200))
+    lead_id: Mapped[int | None] = mapped_column(ForeignKey("leads.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[str | None] = mapped_column(String(200))
+    linked_at: Mapped[datetime] = mapped_column(UTCDateTime)  # occurred_at of the event that said so
+
+
+class PendingActivity(Base):
+    """An activity naming only a visitor not linked to a lead yet: attached (and deleted from here) when a link
+    arrives; bounded by briefs.identity (age, count per visitor)."""
+
+    __tablename__ = "pending_activities"
+    __table_args__ = (
+        UniqueConstraint("source", "source_event_id"),
+        Index("ix_pending_activities_source_user_id", "source", "user_id"),
+        Index("ix_pending_activities_source_anonymous_id", "source", "anonymous_id"),
+        Index("ix_pending_activities_occurred_at", "occurred_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    source: Mapped[str] = mapped_column(String(64))
+    source_event_id: Mapped[str] = mapped_column(String(200))
+    user_id: Mapped[str | None] = mapped_column(String(200))
+    anonymous_id: Mapped[str | None] = mapped_column(String(200))
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    event: Mapped[dict] = mapped_column(Json)  # the validated activity event, as JSON
+
+
 class Qualification(Base):
     __tablename__ = "qualifications"
     __table_args__ = (

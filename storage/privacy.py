@@ -14,7 +14,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from briefs.events import normalise_email
-from storage import audit
+from storage import audit, identity
 from storage.models import (
     Activity,
     AuditEntry,
@@ -39,6 +39,8 @@ class Forgotten:
     processed_events: int
     audit_entries: int  # entries anonymised
     posted: list[tuple[str, str]] = field(default_factory=list)  # (channel, ts) of the briefs posted in Slack
+    visitor_links: int = 0  # the lead's visitor ids, and those chained to them
+    pending_activities: int = 0  # activity of those visitors still waiting for a link
 
 
 def _count(session: Session, model, *where) -> int:
@@ -47,6 +49,7 @@ def _count(session: Session, model, *where) -> int:
 
 def _describe(session: Session, lead: Lead) -> Forgotten:
     email = normalise_email(lead.email)
+    links, pending = identity.erase(session, lead.id, dry_run=True)
     posted = session.execute(
         select(Delivery.channel, Delivery.ts)
         .where(Delivery.lead_id == lead.id, Delivery.status == "sent", Delivery.channel.is_not(None),
@@ -69,6 +72,8 @@ def _describe(session: Session, lead: Lead) -> Forgotten:
         processed_events=_count(session, ProcessedEvent, _claims_of(lead.id, email)),
         audit_entries=_count(session, AuditEntry, (AuditEntry.lead_id == lead.id) | (AuditEntry.lead_ref == email)),
         posted=[(c, t) for c, t in posted],
+        visitor_links=links,
+        pending_activities=pending,
     )
 
 
@@ -108,6 +113,7 @@ def forget(session: Session, email: str, actor: str, now: datetime) -> Forgotten
     gone(delete(Qualification).where(Qualification.lead_id == lead_id))
     gone(delete(HandoffNote).where(HandoffNote.lead_id == lead_id))
     gone(delete(Activity).where(Activity.lead_id == lead_id))
+    identity.erase(session, lead_id)
     # So that a redelivery after this creates the lead anew, and no event id keeps the address.
     gone(delete(ProcessedEvent).where(_claims_of(lead_id, email)))
     gone(delete(Lead).where(Lead.id == lead_id))
@@ -125,6 +131,7 @@ def forget(session: Session, email: str, actor: str, now: datetime) -> Forgotten
         session, actor=actor, action="forget", at=now, lead_ref=ref,
         detail=(f"removed {found.activities} activities, {found.notes} notes, {found.qualifications} "
                 f"qualifications, {found.deliveries} deliveries, {found.processed_events} processed events; "
+                f"{found.visitor_links} visitor ids, {found.pending_activities} pending activities; "
                 f"{found.audit_entries} audit entries anonymised; {len(found.posted)} posted briefs to redact"),
     )
     session.flush()
@@ -155,6 +162,9 @@ def purge(session: Session, retention_days: int, actor: str, now: datetime, dry_
         return _count(session, Activity, old)
     result = session.execute(delete(Activity).where(old).execution_options(synchronize_session=False))
     count = result.rowcount or 0
+    # Activity of visitors never identified is kept a shorter time (briefs.identity.PENDING_MAX_AGE).
+    pending = identity.purge_pending(session, now)
     audit.record(session, actor=actor, action="purge", at=now,
-                 detail=f"deleted {count} activities older than {cutoff.isoformat()} ({retention_days} days)")
+                 detail=f"deleted {count} activities older than {cutoff.isoformat()} ({retention_days} days)"
+                        + (f" and {pending} pending activities of unidentified visitors" if pending else ""))
     return count

@@ -3,10 +3,16 @@
 A body is one Segment message (https://segment.com/docs/connections/spec/), a batch {"batch": [...]}
 (the HTTP Tracking API's import format) or a JSON array (Webhooks (Actions) with batching on).
 
-    identify -> lead.upsert (traits)
+    identify with an email (traits.email, context.traits.email)
+             -> lead.upsert (traits), linking the message's userId and anonymousId to the lead
+    identify without one, with userId and anonymousId -> identity.link: the anonymousId is that userId
+    alias    -> identity.link: previousId (an anonymousId or an older userId: linked as either) is userId
     track    -> activity, kind from the event name (DEFAULT_EVENTS, overridden by [sources.segment] events)
-    page     -> activity web_visit
-    screen, group, alias, unmapped track events, messages without an email -> ignored (counted, not errors)
+    page     -> activity web_visit (properties.url; page_title from properties.title, else name)
+    A page or track call names the lead by email (context.traits.email...) when it carries one, else by its
+    userId / anonymousId: applied at once when those are linked to a lead, else kept until they are.
+    screen, group, unmapped track events, identify of nobody known -> ignored (counted, not errors)
+    A message we cannot read (no messageId, an unknown type, a bad field) -> skipped, named; the rest are applied.
 
 Authentication: Segment signs with X-Signature, the hex HMAC-SHA1 of the body under the shared secret.
 With batching on, Webhooks (Actions) signs only the first event of the array (Twilio support article
@@ -179,9 +185,31 @@ def _timestamp(b: _Builder, event: dict) -> None:
     b.origin.setdefault("occurred_at", "timestamp")
 
 
+def _id(value: Any) -> str | None:
+    """A Segment id as text: a non-empty string or a number (some server libraries send numeric user ids)."""
+    if isinstance(value, bool) or not isinstance(value, str | int) or not str(value).strip():
+        return None
+    return str(value)
+
+
+def _visitor(msg: dict) -> dict[str, str] | None:
+    """The message's userId / anonymousId, as our visitor (None when it has neither)."""
+    visitor = {ours: value for ours, theirs in (("user_id", "userId"), ("anonymous_id", "anonymousId"))
+               if (value := _id(msg.get(theirs))) is not None}
+    return visitor or None
+
+
 def _identify(b: _Builder, msg: dict) -> dict | None:
     email, path = _email(msg, "traits.email", "context.traits.email")
     if not email:
+        # Nobody we know yet; an anonymousId becoming a userId is still worth keeping.
+        visitor = _visitor(msg)
+        if visitor and "user_id" in visitor and "anonymous_id" in visitor:
+            b.origin.update({"visitor.anonymous_id": "anonymousId", "user_id": "userId"})
+            event = {"type": "identity.link", "visitor": {"anonymous_id": visitor["anonymous_id"]},
+                     "user_id": visitor["user_id"]}
+            _timestamp(b, event)
+            return event
         return None
     lead: dict[str, Any] = {"email": email}
     b.origin["lead.email"] = path
@@ -209,7 +237,24 @@ def _identify(b: _Builder, msg: dict) -> dict | None:
     if company is not None and company != "":
         lead["company"] = company
         b.origin["lead.company"] = company_path
-    event = {"type": "lead.upsert", "lead": lead}
+    event: dict[str, Any] = {"type": "lead.upsert", "lead": lead}
+    visitor = _visitor(msg)
+    if visitor:
+        event["visitor"] = visitor
+        b.origin.update({"visitor.user_id": "userId", "visitor.anonymous_id": "anonymousId"})
+    _timestamp(b, event)
+    return event
+
+
+def _alias(b: _Builder, msg: dict) -> dict | None:
+    previous, user = _id(msg.get("previousId")), _id(msg.get("userId"))
+    if previous is None or user is None or previous.strip() == user.strip():
+        return None  # nothing to link (an alias of an id to itself)
+    # previousId is "an Anonymous ID assigned to that user or a User ID you previously identified them with"
+    # (Segment's Alias spec): which one is not said, so it is linked as either.
+    event = {"type": "identity.link", "visitor": {"anonymous_id": previous, "user_id": previous}, "user_id": user}
+    b.origin.update({"visitor": "previousId", "visitor.anonymous_id": "previousId",
+                     "visitor.user_id": "previousId", "user_id": "userId"})
     _timestamp(b, event)
     return event
 
@@ -220,10 +265,17 @@ def _props(*names: str) -> tuple[str, ...]:
 
 def _activity(b: _Builder, msg: dict, kind: str, event_name: str | None) -> dict | None:
     email, path = _email(msg, "context.traits.email", "traits.email", "properties.email", "properties.recipient")
-    if not email:
-        return None
-    event: dict[str, Any] = {"type": "activity", "email": email, "kind": kind}
-    b.origin["email"] = path
+    event: dict[str, Any] = {"type": "activity", "kind": kind}
+    if email:
+        event["email"] = email
+        b.origin["email"] = path
+    else:
+        # No email: the userId / anonymousId name the person (validation says so when there is neither).
+        visitor = _visitor(msg)
+        if visitor is None:
+            return None  # translate() names what is missing
+        event["visitor"] = visitor
+        b.origin.update({"visitor.user_id": "userId", "visitor.anonymous_id": "anonymousId"})
     _timestamp(b, event)
     extra: dict[str, Any] = {}
     if event_name:
@@ -250,7 +302,7 @@ def _activity(b: _Builder, msg: dict, kind: str, event_name: str | None) -> dict
         b.take(event, "url", "url", *_props("url"))
     elif kind == "web_visit":
         b.take(event, "url", "url", *_props("url"), "context.page.url")
-        title, _ = _pick(msg, *_props("title"), "context.page.title", "name")
+        title, _ = _pick(msg, *_props("title"), "name", "context.page.title")
         if isinstance(title, str) and title.strip():
             extra["page_title"] = title
     else:
@@ -308,11 +360,16 @@ def translate(body: bytes, _request: Request | None, settings: Settings) -> Tran
             problems.append(FieldError(i, where(i, "type"), message))
         if kind_of == "track" and not (isinstance(msg.get("event"), str) and msg["event"].strip()):
             problems.append(FieldError(i, where(i, "event"), "is required for a track call"))
+        if kind_of == "alias":
+            problems += [FieldError(i, where(i, name), f"is required for an alias call ({what})")
+                         for name, what in (("previousId", "the id the person had"), ("userId", "their new id"))
+                         if _id(msg.get(name)) is None]
         if problems:
             errors.extend(problems)
             continue
         b = _Builder(msg)
         event: dict | None = None
+        kind = "web_visit" if kind_of == "page" else "ignore"
         if kind_of == "identify":
             event = _identify(b, msg)
         elif kind_of == "track":
@@ -321,6 +378,12 @@ def translate(body: bytes, _request: Request | None, settings: Settings) -> Tran
                 event = _activity(b, msg, kind, msg["event"].strip())
         elif kind_of == "page":
             event = _activity(b, msg, "web_visit", None)
+        elif kind_of == "alias":
+            event = _alias(b, msg)
+        if event is None and kind_of in ("page", "track") and kind != "ignore" and _visitor(msg) is None:
+            errors.append(FieldError(i, where(i, "userId"), "is required (or anonymousId) when the message "
+                                     "carries no email (context.traits.email)"))
+            continue
         if event is None:
             ignored += 1
             continue
@@ -332,10 +395,11 @@ def translate(body: bytes, _request: Request | None, settings: Settings) -> Tran
             errors.extend(FieldError(i, where(i, b.origin.get(e.field, e.field)), e.message) for e in errs)
         else:
             events.append(parsed)
-    if errors:
+    if errors and not events and not ignored:
         bad = len({e.index for e in errors})
         raise InvalidBatch(f"{bad} of {len(messages)} Segment messages are invalid; nothing was stored", errors)
-    return Translated(events, ignored)
+    # One bad message never costs the good ones: they are applied, the bad ones named in the answer.
+    return Translated(events, ignored, skipped=errors)
 
 
 SOURCE = Source(SOURCE_NAME, authenticate, translate, config=CONFIG, doc=WebhookDoc(

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from bot.config import Settings
 from handlers.sources import segment
-from storage.models import Activity, Lead, ProcessedEvent, Qualification
+from storage.models import Activity, Lead, PendingActivity, ProcessedEvent, Qualification, VisitorLink
 from storage.queries import brief_input, find_lead
 from tests.support.live import LiveServer
 
@@ -104,14 +104,21 @@ def test_email_events_form_and_page_are_stored_as_activities(http, server):
     assert acts["form_submit"].occurred_at == datetime(2026, 3, 2, 15, 10, 12, 125000, tzinfo=UTC)
 
 
-def test_batch_counts_unmapped_group_and_anonymous_messages_as_ignored(http, server):
-    r = post(http, server, fixture("batch"))
+def recent_batch() -> list[dict]:
+    """batch.json's messages as if sent just now (anonymous activity is kept for a bounded time only)."""
+    return [fresh(m) for m in fixture("batch")["batch"]]
+
+
+def test_batch_counts_unmapped_and_group_messages_as_ignored_and_keeps_the_anonymous_page(http, server):
+    r = post(http, server, {"batch": recent_batch()})
     assert r.status_code == 202
-    # Content Downloaded + Webinar Attended; Product Added (unmapped), group, anonymous page are ignored.
-    assert r.json() == {"accepted": 2, "duplicates": 0, "qualified": 0, "ignored": 3}
+    # Content Downloaded + Webinar Attended + the anonymous page (kept for when its visitor is identified);
+    # Product Added (unmapped) and group are ignored.
+    assert r.json() == {"accepted": 3, "duplicates": 0, "qualified": 0, "ignored": 2}
     with server.services.sessions() as s:
         lead = find_lead(s, "mia.chen@globex.example")
         acts = {a.kind: a for a in brief_input(s, lead, datetime.now(UTC)).activities}
+        assert s.scalar(select(PendingActivity.anonymous_id)) == "a1b2c3d4-0000-4000-8000-000000000001"
     assert acts["content_download"].title == "The Lifecycle of a Widget"
     assert acts["content_download"].asset_type == "white paper"
     assert acts["content_download"].asset_url == "https://www.example.com/resources/lifecycle-of-a-widget.pdf"
@@ -215,26 +222,39 @@ def test_without_a_secret_the_endpoint_is_404(http, settings):
         assert r.json()["error"] == "Segment webhooks are not enabled: set SEGMENT_SHARED_SECRET"
 
 
-def test_malformed_message_rejects_the_whole_delivery_naming_the_field(http, server):
-    messages = fixture("batch")["batch"]
+def test_a_malformed_message_is_skipped_by_name_and_the_good_ones_are_applied(http, server):
+    messages = recent_batch()
     messages[1] = {**messages[1], "timestamp": "yesterday"}
     del messages[3]["messageId"]
     r = post(http, server, {"batch": messages})
-    assert r.status_code == 400
-    payload = r.json()
-    assert "nothing was stored" in payload["error"]
+    assert r.status_code == 202
     # The unmapped event's bad timestamp is not our concern; the missing messageId is.
-    assert payload["details"] == [{"index": 3, "field": "batch[3].messageId", "message": "is required (a non-empty string)"}]
-    messages = fixture("batch")["batch"]
+    assert r.json() == {"accepted": 2, "duplicates": 0, "qualified": 0, "ignored": 2, "skipped": 1, "details": [
+        {"index": 3, "field": "batch[3].messageId", "message": "is required (a non-empty string)"}]}
+    messages = recent_batch()
     messages[3] = {**messages[3], "timestamp": "2026-03-04 16:00"}
     messages[0] = {**messages[0], "type": "trak"}
     r = post(http, server, {"batch": messages})
-    assert r.status_code == 400
+    assert r.status_code == 202
     assert r.json()["details"] == [
         {"index": 0, "field": "batch[0].type", "message": "got 'trak', expected one of identify, track, page, screen, group, alias"},
         {"index": 3, "field": "batch[3].timestamp", "message": "needs a UTC offset or Z (ISO 8601, e.g. 2026-11-23T15:04:05Z)"},
     ]
-    assert count(server, Lead) == 0 and count(server, Activity) == 0
+    # The first delivery's good messages, once: the second only repeated the anonymous page.
+    assert r.json()["duplicates"] == 1 and count(server, Activity) == 1 and count(server, PendingActivity) == 1
+
+
+def test_a_delivery_with_no_usable_message_is_400_naming_each_field(http, server):
+    bad = [{"type": "page", "messageId": "p-1", "timestamp": "2026-03-04T16:00:00Z", "properties": {"title": "x"}},
+           {"type": "alias", "messageId": "al-1", "timestamp": "2026-03-04T16:00:00Z", "userId": "u-1"}]
+    r = post(http, server, bad)
+    assert r.status_code == 400 and "nothing was stored" in r.json()["error"]
+    assert r.json()["details"] == [
+        {"index": 0, "field": "[0].userId",
+         "message": "is required (or anonymousId) when the message carries no email (context.traits.email)"},
+        {"index": 1, "field": "[1].previousId", "message": "is required for an alias call (the id the person had)"},
+    ]
+    assert count(server, ProcessedEvent) == 0
 
 
 def test_field_errors_name_the_segment_field(http, server):
@@ -262,3 +282,119 @@ def test_translate_without_http():
     event = out.events[0]
     assert (event.kind, event.campaign, event.source, event.id) == ("event_attended", "Widgets at Scale", "segment", "w-1")
     assert event.occurred_at == datetime(2026, 3, 4, 16, tzinfo=UTC)
+
+
+# --- Segment's own examples (tests/fixtures/segment/SOURCES.md) and an analytics.js session ------------------
+
+
+def spec(name: str) -> dict:
+    return fixture(f"spec_{name}")
+
+
+def test_segment_spec_examples_identify_page_alias_and_track(http, server):
+    """Segment's complete examples from its Spec pages. They share one messageId (docs reuse it; real traffic
+    never does), so, sent as they are, the page and the alias are duplicates of the identify: that is shown
+    first, then they are sent with ids of their own."""
+    identify, page, alias, track = (fresh(spec(n)) for n in ("identify", "page", "alias", "track"))
+    assert post(http, server, identify).json() == {"accepted": 1, "duplicates": 0, "qualified": 0}
+    assert post(http, server, page).json() == {"accepted": 0, "duplicates": 1, "qualified": 0}
+    page["messageId"] = page["messageId"][:-1] + "c"
+    alias["messageId"] = alias["messageId"][:-1] + "d"
+    # The page names userId 97980cfea0067 only: identified a moment ago, so it is Peter's at once.
+    assert post(http, server, page).json() == {"accepted": 1, "duplicates": 0, "qualified": 0}
+    assert post(http, server, alias).json() == {"accepted": 1, "duplicates": 0, "qualified": 0}
+    assert post(http, server, track).json() == {"accepted": 0, "duplicates": 0, "qualified": 0, "ignored": 1}
+    with server.services.sessions() as s:
+        lead = find_lead(s, "peter@example.com")
+        assert (lead.first_name, lead.last_name) == ("Peter", "Gibbons")
+        visit = brief_input(s, lead, datetime.now(UTC)).activities[0]
+        assert (visit.kind, visit.url, visit.properties["page_title"]) == (
+            "web_visit", "http://www.example.com", "Welcome | Initech")
+        links = {(k, v): (lead_id, user) for k, v, lead_id, user in s.execute(
+            select(VisitorLink.kind, VisitorLink.visitor_id, VisitorLink.lead_id, VisitorLink.user_id))}
+    assert links == {
+        ("user_id", "97980cfea0067"): (lead.id, None),
+        ("anonymous_id", "507f191e810c19729de860ea"): (lead.id, None),
+        # alias: previousId may be either kind of id (Segment's Alias spec), so it is linked as both.
+        ("anonymous_id", "39239-239239-239239-23923"): (None, "507f191e81"),
+        ("user_id", "39239-239239-239239-23923"): (None, "507f191e81"),
+    }
+
+
+EMAIL_SPEC = {"email_opened": "email_open", "email_link_clicked": "email_click", "email_delivered": "email_delivered",
+              "email_unsubscribed": "unsubscribe", "email_bounced": None, "email_marked_as_spam": None}
+
+
+def as_delivered(example: dict, message_id: str) -> dict:
+    """The Email spec's examples are in the partner API's form ("action", "user_id", no messageId or time);
+    Segment delivers them to a webhook as a track message, with what its pipeline adds."""
+    context = {k: v for k, v in example["context"].items() if k != "user_agent"}
+    context["userAgent"] = example["context"]["user_agent"]
+    msg = {"type": example["action"], "event": example["event"], "userId": example["user_id"],
+           "context": context, "properties": example["properties"], "messageId": message_id}
+    return fresh({**msg, "timestamp": "", "originalTimestamp": "", "receivedAt": ""})
+
+
+def test_email_spec_examples_as_segment_delivers_them(http, server):
+    messages = [as_delivered(spec(name), f"email-spec-{i}") for i, name in enumerate(EMAIL_SPEC)]
+    r = post(http, server, messages)
+    assert r.status_code == 202
+    # Bounced and Marked as Spam are not mapped by default.
+    assert r.json() == {"accepted": 4, "duplicates": 0, "qualified": 0, "ignored": 2}
+    with server.services.sessions() as s:
+        peter = {a.kind: a for a in brief_input(s, find_lead(s, "pgibbons@initech.example"), datetime.now(UTC)).activities}
+        joanna = brief_input(s, find_lead(s, "joanna@chotchkies.example"), datetime.now(UTC)).activities
+    assert set(peter) == {"email_open", "email_delivered", "unsubscribe"}
+    assert (peter["email_open"].subject, peter["email_open"].campaign) == ("First shirt on us!", "New Customer Discount")
+    assert [(a.kind, a.url) for a in joanna] == [("email_click", "https://www.buymyshirts.com?promo=NEWCUSTOMER")]
+
+
+def test_email_spec_example_in_the_partner_form_is_refused_naming_what_is_missing(http, server):
+    r = post(http, server, spec("email_opened"))
+    assert r.status_code == 400
+    assert r.json()["details"] == [
+        {"index": 0, "field": "messageId", "message": "is required (a non-empty string)"},
+        {"index": 0, "field": "type", "message": "is required"},
+    ]
+
+
+SESSION_AGO = [timedelta(minutes=m) for m in (50, 46, 45, 44, 30, 25, 20, 19, 10)]
+
+
+def session() -> list[dict]:
+    """analytics_js_session.json, as if browsed in the last hour (the qualification window is 72 hours)."""
+    return [fresh(m, ago) for m, ago in zip(fixture("analytics_js_session"), SESSION_AGO, strict=True)]
+
+
+@pytest.fixture
+def segment_slack_server(slack_settings):
+    with LiveServer(segment.CONFIG.configure(slack_settings, secret=SEGMENT_SECRET)) as s:
+        yield s
+
+
+def test_an_analytics_js_session_reaches_the_brief_with_the_pages_viewed_before_and_after_identify(
+        http, segment_slack_server, fake_slack):
+    server = segment_slack_server
+    messages = session()
+    answers = [post(http, server, m).json() for m in messages]
+    # Each page is accepted: the anonymous ones wait, the crawler's too (never identified, it is purged in time).
+    assert [a["accepted"] for a in answers] == [1] * 9 and answers[6]["qualified"] == 1
+    brief = json.dumps(fake_slack.wait_for("chat.postMessage")[0]["blocks"], ensure_ascii=False)
+    assert "Inés García" in brief
+    # The pages viewed, by title: three before the identify (attached then) and one after it, by userId only.
+    for title in ("Industrial widgets for real factories | Example", "Precios y planes — Example",
+                  "Case study: Talleres Ruiz cut downtime 30%", "Security &amp; SSO | Example"):  # mrkdwn-escaped
+        assert title in brief, title
+    assert "Page not found" not in brief and "wp-login" not in brief
+    assert "Necesitamos SSO y una opción on-prem para 3 plantas" in brief
+    # A replayed delivery is a duplicate; the page after the alias (another device, userId only) is hers too.
+    assert post(http, server, messages[5]).json() == {"accepted": 0, "duplicates": 1, "qualified": 0}
+    with server.services.sessions() as s:
+        lead = find_lead(s, "ines.garcia@tallerbcn.example")
+        titles = [a.properties["page_title"].strip() for a in brief_input(s, lead, datetime.now(UTC)).activities
+                  if a.kind == "web_visit"]
+        assert s.scalar(select(PendingActivity.anonymous_id)) == "f3e2d1c0-aaaa-4bbb-8ccc-0123456789ab"
+    assert sorted(titles) == sorted(["Industrial widgets for real factories | Example", "Precios y planes — Example",
+                                     "Case study: Talleres Ruiz cut downtime 30%\n | Example",
+                                     "Security & SSO | Example", "Documentación de la API | Example"])
+    assert count(server, Qualification) == 1

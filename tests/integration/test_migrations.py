@@ -126,3 +126,39 @@ def test_0013_ties_the_recorded_activity_events_to_their_leads(empty_db_url):
         db.upgrade(engine)
     finally:
         engine.dispose()
+
+
+def test_0014_adds_the_visitor_tables_to_a_populated_database_and_drops_them_again(empty_db_url):
+    engine = db.make_engine(empty_db_url)
+    try:
+        db.upgrade(engine, "0013")
+        with engine.begin() as conn:
+            conn.execute(text("INSERT INTO leads (id, email, is_customer, search_text, created_at, updated_at) "
+                              "VALUES (1, 'a@b.example', false, 'a@b.example', :t, :t)"), {"t": NOW})
+            conn.execute(text("INSERT INTO activities (lead_id, kind, occurred_at, source, source_event_id, "
+                              "received_at) VALUES (1, 'web_visit', :t, 'segment', 'm1', :t)"), {"t": NOW})
+            conn.execute(text("INSERT INTO processed_events (source, event_id, type, occurred_at, received_at, "
+                              "lead_id) VALUES ('segment', 'm1', 'activity', :t, :t, 1)"), {"t": NOW})
+        db.upgrade(engine)
+        assert {"visitor_links", "pending_activities"} <= set(inspect(engine).get_table_names())
+        # The new code runs on the upgraded data: a visitor linked to the existing lead, its page attached.
+        services = Services.from_settings(Settings(database_url=empty_db_url, webhook_secret="x" * 32))
+        ev = Events()
+        page = {**ev.activity("a@b.example", "web_visit", timedelta(hours=1)), "source": "segment"}
+        del page["email"]
+        page["visitor"] = {"anonymous_id": "anon-1"}
+        identify = {**ev.upsert("a@b.example", timedelta(minutes=5)), "source": "segment",
+                    "visitor": {"anonymous_id": "anon-1"}}
+        ingest(services.sessions, parsed([page]), services.settings.rules, NOW)
+        ingest(services.sessions, parsed([identify]), services.settings.rules, NOW)
+        services.engine.dispose()
+        with engine.connect() as conn:
+            counts = [conn.execute(text(f"SELECT count(*) FROM {t}")).scalar()  # noqa: S608 - constant names
+                      for t in ("leads", "activities", "processed_events", "visitor_links", "pending_activities")]
+        assert counts == [1, 2, 3, 1, 0]
+        db.downgrade(engine, "0013")
+        assert not {"visitor_links", "pending_activities"} & set(inspect(engine).get_table_names())
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT count(*) FROM activities")).scalar() == 2
+    finally:
+        engine.dispose()

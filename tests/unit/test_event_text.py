@@ -92,8 +92,8 @@ def test_field_errors_read_as_a_sender_would_want():
 
 @pytest.mark.parametrize("obj,field,message", [
     ({"type": "lead.deleted"}, "type",
-     "got 'lead.deleted', expected one of 'lead.upsert', 'activity', 'lead.qualified', 'lead.note'"),
-    ({"id": "1"}, "type", "is required (one of 'lead.upsert', 'activity', 'lead.qualified', 'lead.note')"),
+     "got 'lead.deleted', expected one of 'lead.upsert', 'activity', 'lead.qualified', 'lead.note', 'identity.link'"),
+    ({"id": "1"}, "type", "is required (one of 'lead.upsert', 'activity', 'lead.qualified', 'lead.note', 'identity.link')"),
     (["not", "an", "object"], "(event)", "expected a JSON object, got list"),
     ({"type": "lead.note", "id": "n1", "occurred_at": "2026-11-23T15:04:05Z", "email": "a@b.example",
       "author": "Marketing", "text": " \x00 "}, "text", "must not be empty"),
