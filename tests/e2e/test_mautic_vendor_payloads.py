@@ -60,6 +60,7 @@ def server(settings):
     ("lead_post_save_new", {"accepted": 1, "duplicates": 0, "qualified": 0}),
     ("form_on_submit", {"accepted": 1, "duplicates": 0, "qualified": 0}),
     ("page_on_hit", {"accepted": 1, "duplicates": 0, "qualified": 0}),
+    ("email_on_open", {"accepted": 1, "duplicates": 0, "qualified": 0}),
 ])
 def test_each_sample_is_accepted_as_mautic_sends_it(http, server, name, summary):
     r = deliver(http, server, test_payload(name))
@@ -69,7 +70,7 @@ def test_each_sample_is_accepted_as_mautic_sends_it(http, server, name, summary)
 
 
 def test_the_samples_carry_what_mautic_sent(http, server):
-    for name in ("lead_post_save_new", "form_on_submit", "page_on_hit"):
+    for name in ("lead_post_save_new", "form_on_submit", "page_on_hit", "email_on_open"):
         assert deliver(http, server, test_payload(name)).status_code == 202
     with server.services.sessions() as s:
         lead = find_lead(s, LENA)
@@ -80,6 +81,8 @@ def test_the_samples_carry_what_mautic_sent(http, server):
         assert acts["form_submit"].url == "http://mautic-gh.com/s/forms/preview/4"
         assert acts["web_visit"].url == "http://mautic-gh.com/index_dev.php/pagehit"
         assert acts["web_visit"].properties == {"page_title": "PageHit"}  # urlTitle is null: the page's title
+        assert acts["email_open"].subject == "Email"
+        assert acts["email_open"].occurred_at.replace(tzinfo=UTC) == datetime(2015, 8, 26, 1, 35, 53, tzinfo=UTC)
 
 
 def batched(now: datetime) -> dict:
