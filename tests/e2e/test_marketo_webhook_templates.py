@@ -144,3 +144,11 @@ def test_a_contact_sales_call_makes_a_brief_with_the_leads_words_sent_to_the_own
     assert "120 seats &amp; SSO" in text and "&lt;b&gt;Danke&lt;/b&gt;" in text and "Zoë" in text
     assert "Contact Sales" in text and "MQL" in text and "45" in text
     assert "Head of Plant Operations" in text and "Umbrella Manufacturing & Co." in text  # the header is plain_text
+
+
+def test_the_template_tested_here_is_the_one_the_docs_give_admins():
+    docs = (Path(__file__).parents[2] / "docs" / "sources.md").read_text(encoding="utf-8")
+    section = docs[docs.index("### Marketo"):docs.index("### Mautic")]
+    block = section[section.index("```json\n") + len("```json\n"):]
+    block = block[:block.index("```")]
+    assert [line.strip() for line in block.strip().splitlines()] == [line.strip() for line in TEMPLATE.strip().splitlines()]
