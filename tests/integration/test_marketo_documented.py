@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -99,3 +99,25 @@ def test_our_type_mapping_reads_the_attributes_the_documented_type_defines():
     assert {"form fields", "referrer url"} <= names  # what activity_event reads for a form
     assert all(t in marketo_sync.ACTIVITY_TYPE_IDS for t in marketo_sync.KINDS)
     assert len(marketo_sync.ACTIVITY_TYPE_IDS) <= 10  # Marketo takes up to ten activityTypeIds
+
+
+def test_a_synced_form_fill_reaches_slack_with_the_leads_words(slack_settings, fake_slack, fake, rules):
+    from tests.support.live import LiveServer
+
+    # The documented pages, moved to the last minutes (qualification looks at recent activity).
+    now = datetime.now(UTC).replace(microsecond=0)
+    for page in fake.documented_pages.values():
+        for n, activity in enumerate(page.get("result", [])):
+            if "activityDate" in activity:
+                activity["activityDate"] = (now - timedelta(minutes=10 - n)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    fake.leads[318581]["leadScore"] = 62
+    settings = marketo.CONFIG.configure(slack_settings, base_url=fake.url, client_id="id", client_secret="secret")
+    with LiveServer(settings) as server:
+        result = marketo_sync.sync(settings, server.services.sessions, rules, now - timedelta(hours=1),
+                                   sleep=lambda _s: None)
+        assert result.qualified == 1
+        server.services.wake_delivery()
+        post = fake_slack.wait_for("chat.postMessage")[0]
+    text = json.dumps(post["blocks"], ensure_ascii=False)
+    assert 'We have \\"legacy\\" ERP; need pricing for' in text and "über Teams ok" in text
+    assert "Contact Sales" in text and "Ana Ruiz" in text and "62" in text
