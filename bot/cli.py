@@ -161,6 +161,7 @@ def cmd_sync(args, settings: Settings) -> int:
 
     def report(r) -> str:
         return (f"accepted {r.accepted}, duplicates {r.duplicates}, ignored {r.ignored}, pages {r.pages}"
+                + (f", skipped {r.skipped} unreadable (see the log)" if r.skipped else "")
                 + (f", new qualified leads {r.qualified}" if r.qualified else ""))
 
     try:

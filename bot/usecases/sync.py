@@ -21,7 +21,8 @@ from briefs.rules import Rules
 class SyncResult:
     accepted: int = 0
     duplicates: int = 0
-    ignored: int = 0
+    ignored: int = 0  # records of types we do not record, or of leads without an email
+    skipped: int = 0  # records we could not read (logged by field): the rest of their page is stored
     qualified: int = 0
     pages: int = 0
     next_page_token: str | None = None  # where a later run resumes
@@ -42,6 +43,7 @@ class Page:
     events: Sequence[Event]  # validated, in the order they are to be stored
     ignored: int  # what the source sent that we do not record
     next_page_token: str | None  # where to resume once this page is stored
+    skipped: int = 0  # unreadable records of the page, left out (the source logged which and why)
 
 
 def sync(
@@ -66,6 +68,7 @@ def sync(
                 result.duplicates += done.duplicates
                 result.qualified += len(done.qualifications)
             result.ignored += page.ignored
+            result.skipped += page.skipped
             result.pages += 1
             result.next_page_token = page.next_page_token
             if progress:

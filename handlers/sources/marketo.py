@@ -10,7 +10,8 @@ triggered the flow:
      "campaign": {{campaign.Name}}, "comments": {{lead.Comments}}}
 
 With Request Token Encoding JSON, Marketo JSON-escapes each token and wraps string tokens in double quotes
-itself, so tokens stand unquoted in the template; one token per value, since "{{a}}-{{b}}" cannot be
+itself ("String-type tokens are automatically enclosed in double quotes", Marketo's Webhooks docs), so tokens
+stand unquoted in the template; one token per value, since "{{a}}-{{b}}" cannot be
 built. Hence "id" may be a list of parts, joined here. Tokens with no value render empty: an empty or
 null optional field is dropped, never stored as "".
 
@@ -151,7 +152,8 @@ def _occurred_at(data: dict) -> tuple[Any, FieldError | None]:
 def translate(body: bytes, _request: Request | None, _settings: Settings) -> Translated:
     data = body_json(body, "the Leadbrief Marketo payload template, a flat object",
                      hint=" (in the Marketo webhook, set Request Token Encoding to JSON and leave tokens unquoted "
-                          "in the template)")
+                          "in the template: Marketo quotes string tokens itself; a number token with no value "
+                          "renders nothing, so give it a default, e.g. {{lead.Lead Score:default=0}})")
     if not isinstance(data, dict):
         raise InvalidBatch("body must be a JSON object (the Leadbrief Marketo payload template)",
                            [FieldError(0, "(body)", f"expected a JSON object, got {type(data).__name__}")])
@@ -186,15 +188,19 @@ def translate(body: bytes, _request: Request | None, _settings: Settings) -> Tra
     else:
         ignored = 1
 
-    events = []
-    for event, where in candidates:
+    # One call carries one person: an invalid person refuses the call; an invalid activity is skipped (named,
+    # index 1) and the person is still stored, so Marketo does not retry a call that can never succeed.
+    events, skipped = [], []
+    for index, (event, where) in enumerate(candidates):
         parsed, errs = validate_event(event)
-        errors.extend(FieldError(0, where.get(e.field, e.field), e.message) for e in errs)
+        named = [FieldError(index, where.get(e.field, e.field), e.message) for e in errs]
         if parsed:
             events.append(parsed)
-    if errors:
-        raise InvalidBatch("the Marketo webhook payload is invalid; nothing was stored", errors)
-    return Translated(events, ignored)
+        elif index == 0:
+            raise InvalidBatch("the Marketo webhook payload is invalid; nothing was stored", named)
+        else:
+            skipped.extend(named)
+    return Translated(events, ignored, skipped=skipped)
 
 
 def _activity(data: dict, email: Any, kind: str, event_id: str, when: Any) -> tuple[dict, dict]:

@@ -17,7 +17,11 @@ Activity types (Marketo's standard ids) -> our events, id = marketoGUID (else th
     10 Open Email         -> activity email_open
     11 Click Email        -> activity email_click      url: the "Link" attribute
     22 Change Score       -> lead.upsert score = "New Value" (only for the lead score field itself)
-    46 Interesting Moment, any other type, a lead without an email, an invalid event -> ignored (counted)
+    46 Interesting Moment, any other type, a lead without an email -> ignored (counted)
+
+One bad record never costs its page: an activity we cannot read (no leadId, activityTypeId or readable
+activityDate, or a value that fails validation) is skipped, counted (SyncResult.skipped) and logged by field,
+and the rest of the page is stored.
 
 Plus one lead.upsert per lead of a page (id "lead:<leadId>:<updatedAt or activityDate>") with the profile
 fields read from leads.json. This module reads and translates the pages; the sync use case (bot/usecases/sync.py)
@@ -323,17 +327,35 @@ def _pages(api: _Marketo, token: str) -> Iterator[Page]:
     profiles_sent: set[str] = set()  # a lead's profile with the same updatedAt is sent once per run
     while True:
         body = api.get("/rest/v1/activities.json", {"nextPageToken": token, "activityTypeIds": type_ids})
-        activities = [a for a in body.get("result") or [] if isinstance(a, dict)]
-        events, ignored = _page_events(api, activities, profiles_sent)
+        rows = body.get("result") if isinstance(body.get("result"), list) else []
+        activities = [a for a in rows if isinstance(a, dict)]
+        events, ignored, skipped = _page_events(api, activities, profiles_sent)
+        if len(activities) < len(rows):
+            log.warning("Marketo activities page: %d result item(s) are not objects; skipped",
+                        len(rows) - len(activities))
         new_token = _text(body.get("nextPageToken")) or token
-        yield Page(events, ignored, new_token)
+        yield Page(events, ignored, new_token, skipped + len(rows) - len(activities))
         if not body.get("moreResult") or (new_token == token and not activities):
             return
         token = new_token
 
 
-def _page_events(api: _Marketo, activities: list[dict], profiles_sent: set[str]) -> tuple[list[Event], int]:
-    """The page's events (its leads' profiles first) and how many activities were ignored."""
+def _unreadable(activity: dict) -> str | None:
+    """What makes an activity unreadable, naming Marketo's field; None when it can be read."""
+    if not isinstance(activity.get("leadId"), int | str) or isinstance(activity.get("leadId"), bool):
+        return "leadId: is required (the lead's id)"
+    if not isinstance(activity.get("activityTypeId"), int) or isinstance(activity.get("activityTypeId"), bool):
+        return "activityTypeId: is required (an integer)"
+    if parse_time(activity.get("activityDate")) is None:
+        return "activityDate: is not a date-time (expected e.g. 2026-11-23T10:15:00Z)"
+    if _event_id(activity) is None:
+        return "marketoGUID: is required (or id)"
+    return None
+
+
+def _page_events(api: _Marketo, activities: list[dict],
+                 profiles_sent: set[str]) -> tuple[list[Event], int, int]:
+    """The page's events (its leads' profiles first), how many activities were ignored and how many skipped."""
     lead_ids = sorted({a["leadId"] for a in activities if isinstance(a.get("leadId"), int | str)}, key=str)
     leads: dict[str, dict] = {}
     for start in range(0, len(lead_ids), LEAD_BATCH):
@@ -346,9 +368,14 @@ def _page_events(api: _Marketo, activities: list[dict], profiles_sent: set[str])
             if isinstance(lead, dict) and lead.get("id") is not None:
                 leads[str(lead["id"])] = lead
 
-    events, ignored = [], 0
+    events, ignored, skipped = [], 0, 0
     latest: dict[str, datetime] = {}
     for activity in activities:
+        problem = _unreadable(activity)
+        if problem is not None:
+            skipped += 1
+            log.warning("Marketo activity %s skipped: %s", _event_id(activity) or "(no id)", problem)
+            continue
         lead = leads.get(str(activity.get("leadId")))
         email = _text(lead.get("email")) if lead else None
         if email:
@@ -358,10 +385,12 @@ def _page_events(api: _Marketo, activities: list[dict], profiles_sent: set[str])
         event = activity_event(activity, email) if email else None
         parsed, errors = validate_event(event) if event else (None, [])
         if parsed is None:
-            ignored += 1
             if errors:
+                skipped += 1
                 log.warning("Marketo activity %s skipped: %s", _event_id(activity),
                             "; ".join(f"{e.field}: {e.message}" for e in errors))
+            else:
+                ignored += 1
             continue
         events.append(parsed)
     # One profile upsert per lead of the page that has an email.
@@ -372,9 +401,10 @@ def _page_events(api: _Marketo, activities: list[dict], profiles_sent: set[str])
             continue
         parsed, errors = validate_event(profile)
         if parsed is None:
+            skipped += 1
             log.warning("Marketo lead %s profile skipped: %s", key,
                         "; ".join(f"{e.field}: {e.message}" for e in errors))
         else:
             profiles_sent.add(parsed.id)
             profiles.append(parsed)
-    return profiles + events, ignored
+    return profiles + events, ignored, skipped

@@ -8,6 +8,14 @@ Mautic posts one JSON object keyed by event name, each holding a list of items:
 and signs the raw body: header Webhook-Signature = base64(HMAC-SHA256(secret, body)). Mautic's "Send test
 payload" button also adds a top-level "timestamp" string; it is skipped.
 
+Owners: the contact's owner object carries id, username and names but no email. It is resolved through
+[sources.mautic] owners (by id, username or "First Last"), else through Mautic's users API (GET /api/users/{id})
+when MAUTIC_BASE_URL and credentials are set; answers are cached in memory, and a failure leaves the lead
+without an owner (logged), never the delivery refused.
+
+One bad item never costs the good ones: an item we cannot read is skipped and named (its position in the
+delivery, Mautic's field); only a delivery with nothing usable is a 400.
+
 Items carry no delivery id, so every event id is derived from the Mautic record (submission id, page hit id,
 email stat id and open count, contact id and a digest of the contact snapshot): a redelivery is a duplicate.
 """
@@ -18,14 +26,17 @@ import base64
 import hashlib
 import hmac
 import json
+import logging
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import httpx
 from starlette.requests import Request
 
-from bot.settings import Settings, SourceConfig, env_secret
+from bot.settings import ConfigError, Settings, SourceConfig, env_secret, env_text
 from briefs.events import MAX_BATCH, FieldError, InvalidBatch, body_json, validate_event
 from handlers.webhooks import Source, SourceNotConfigured, Translated, WebhookDoc
 
@@ -33,12 +44,25 @@ NAME = "mautic"
 SIGNATURE_HEADER = "Webhook-Signature"
 NOT_CONFIGURED = "Mautic webhooks are not enabled: set MAUTIC_WEBHOOK_SECRET"
 
-# Result aliases that usually hold a free-text message, best first.
+log = logging.getLogger("leadbrief.mautic")
+
+# Form field aliases that hold the lead's own words, in several languages, best first ([sources.mautic]
+# message_fields puts an admin's own aliases ahead of these).
 MESSAGE_FIELDS = (
     "message", "comments", "comment", "your_message", "how_can_we_help", "enquiry", "inquiry", "question",
-    "questions", "notes", "note", "details", "description", "requirements",
+    "questions", "notes", "note", "details", "description", "requirements", "tell_us_more",
+    "project_description", "additional_information",
+    "nachricht", "ihre_nachricht", "kommentar", "anmerkungen", "anmerkung", "anliegen", "mitteilung",
+    "bemerkung", "projektbeschreibung", "beschreibung",
+    "mensaje", "comentarios", "comentario", "consulta",
+    "commentaire", "commentaires", "votre_message", "demande",
+    "messaggio", "commenti", "richiesta", "bericht", "opmerkingen", "vraag", "mensagem", "wiadomosc",
 )
-MESSAGE_HINTS = ("message", "comment", "enquir", "inquir", "question", "note", "help")
+MESSAGE_HINTS = ("message", "comment", "enquir", "inquir", "question", "note", "help", "tell_us",
+                 "nachricht", "kommentar", "beschreibung", "anmerkung", "mensaje", "comentario", "commentaire",
+                 "messaggio", "bericht", "opmerking")
+# A free-text answer this long (or spanning lines) under any other alias is the lead's words too.
+LONG_TEXT_CHARS = 200
 # Result aliases already mapped elsewhere (or personal data that adds nothing to a brief).
 PROFILE_RESULTS = {"email", "firstname", "first_name", "lastname", "last_name", "name", "full_name", "phone",
                    "mobile", "company", "position", "title", "job_title"}
@@ -53,13 +77,61 @@ FIELD_GROUPS = ("core", "professional", "personal", "social")
 @dataclass(frozen=True)
 class MauticSettings:
     secret: str | None = field(default=None, repr=False)  # MAUTIC_WEBHOOK_SECRET: enables the endpoint
+    # The users API, to find an owner's email: MAUTIC_BASE_URL plus basic auth (MAUTIC_API_USERNAME and
+    # MAUTIC_API_PASSWORD) or an OAuth2 access token (MAUTIC_ACCESS_TOKEN).
+    base_url: str | None = None
+    api_username: str | None = None
+    api_password: str | None = field(default=None, repr=False)
+    access_token: str | None = field(default=None, repr=False)
+    # [sources.mautic] owners: owner id, username or "First Last" (lowercased) -> email.
+    owners: Mapping[str, str] = field(default_factory=dict)
+    # [sources.mautic] message_fields: form field aliases (lowercased) holding the lead's message.
+    message_fields: tuple[str, ...] = ()
+    long_text_chars: int = LONG_TEXT_CHARS  # [sources.mautic] long_text_chars; 0: only named aliases
+
+    @property
+    def api_enabled(self) -> bool:
+        return bool(self.base_url and (self.access_token or (self.api_username and self.api_password)))
 
 
-def _load(env: Mapping[str, str], _section: Any, _where: str) -> MauticSettings:
-    return MauticSettings(secret=env_secret(env, "MAUTIC_WEBHOOK_SECRET"))
+SECTION_KEYS = {"owners", "message_fields", "long_text_chars"}
 
 
-CONFIG = SourceConfig(NAME, MauticSettings(), _load)
+def _load(env: Mapping[str, str], section: Any, where: str) -> MauticSettings:
+    if not isinstance(section, dict) or set(section) - SECTION_KEYS:
+        extra = sorted(set(section) - SECTION_KEYS) if isinstance(section, dict) else []
+        raise ConfigError(f"{where}: [sources.mautic] takes only owners = {{\"1\" = \"rep@company.com\"}}, "
+                          f"message_fields = [\"tell_us_more\"] and long_text_chars = 200"
+                          + (f" (not {', '.join(extra)})" if extra else ""))
+    owners = section.get("owners", {})
+    if not isinstance(owners, dict) or not all(
+            isinstance(v, str) and "@" in v and str(k).strip() for k, v in owners.items()):
+        raise ConfigError(f"{where}: sources.mautic.owners must map owner ids, usernames or \"First Last\" "
+                          "names to emails")
+    fields = section.get("message_fields", [])
+    if not isinstance(fields, list) or not all(isinstance(f, str) and f.strip() for f in fields):
+        raise ConfigError(f"{where}: sources.mautic.message_fields must be a list of form field aliases")
+    long_text = section.get("long_text_chars", LONG_TEXT_CHARS)
+    if not isinstance(long_text, int) or isinstance(long_text, bool) or long_text < 0:
+        raise ConfigError(f"{where}: sources.mautic.long_text_chars must be a whole number >= 0")
+    base_url = env_text(env, "MAUTIC_BASE_URL")
+    return MauticSettings(
+        secret=env_secret(env, "MAUTIC_WEBHOOK_SECRET"),
+        base_url=base_url.rstrip("/").removesuffix("/api") if base_url else None,
+        api_username=env_text(env, "MAUTIC_API_USERNAME"),
+        api_password=env_text(env, "MAUTIC_API_PASSWORD"),
+        access_token=env_text(env, "MAUTIC_ACCESS_TOKEN"),
+        owners={_owner_key(k): v.strip().lower() for k, v in owners.items()},
+        message_fields=tuple(f.strip().lower() for f in fields),
+        long_text_chars=long_text,
+    )
+
+
+def _owner_key(value: Any) -> str:
+    return " ".join(str(value).split()).lower()
+
+
+CONFIG = SourceConfig(NAME, MauticSettings(), _load, takes_section=True)
 
 
 def sign(secret: str, body: bytes) -> str:
@@ -80,6 +152,92 @@ def authenticate(request: Request, body: bytes, settings: Settings) -> str | Non
     return None
 
 
+# --- owners: the users API and the admin's mapping -------------------------------------------------
+
+API_TIMEOUT = 5.0
+# (base URL, owner id) -> email, or None when Mautic has no such user or it has no email.
+_owner_emails: dict[tuple[str, str], str | None] = {}
+_owner_lock = threading.Lock()
+
+
+def forget_owners() -> None:
+    """Empty the users API cache (a changed Mautic user shows after a restart, or after this)."""
+    with _owner_lock:
+        _owner_emails.clear()
+
+
+class Owners:
+    """Finds an owner's email: in the payload, the admin's mapping, then GET /api/users/{id} (cached).
+
+    The API is asked at most once per owner per delivery; a failure is logged and the lead goes without an
+    owner (the team queue), it never costs the delivery."""
+
+    def __init__(self, config: MauticSettings, client: httpx.Client | None = None):
+        self.config = config
+        self.client = client
+        self.failed: set[str] = set()
+
+    def close(self) -> None:
+        if self.client is not None:
+            self.client.close()
+
+    def email(self, owner: Any) -> tuple[str | None, str]:
+        """(email, how it was found) for a contact's owner object."""
+        if not isinstance(owner, dict):
+            return None, ""
+        if _text(owner.get("email")) is not None:
+            return _text(owner["email"]), "owner.email"
+        mapped = self.config.owners
+        names = [("id", owner.get("id")), ("username", owner.get("username")),
+                 ("name", " ".join(str(_text(owner.get(k)) or "") for k in ("firstName", "lastName")))]
+        for how, value in names:
+            if _text(value) is not None and _owner_key(value) in mapped:
+                return mapped[_owner_key(value)], f"owner.{how} (sources.mautic.owners)"
+        owner_id = _text(owner.get("id"))
+        if owner_id is None or not self.config.api_enabled or owner_id in self.failed:
+            return None, ""
+        return self._from_api(owner_id), "owner.id (Mautic users API)"
+
+    def _from_api(self, owner_id: str) -> str | None:
+        base = self.config.base_url or ""
+        key = (base, owner_id)
+        with _owner_lock:
+            if key in _owner_emails:
+                return _owner_emails[key]
+        if self.client is None:
+            auth = (None if self.config.access_token else
+                    httpx.BasicAuth(self.config.api_username or "", self.config.api_password or ""))
+            headers = {"Accept": "application/json"}
+            if self.config.access_token:
+                headers["Authorization"] = f"Bearer {self.config.access_token}"
+            self.client = httpx.Client(timeout=API_TIMEOUT, auth=auth, headers=headers)
+        try:
+            response = self.client.get(f"{base}/api/users/{owner_id}")
+        except httpx.HTTPError as exc:
+            return self._failed(owner_id, f"unreachable ({type(exc).__name__})")
+        if response.status_code == 404:
+            email = None  # no such user: remembered, like an answer
+        elif response.status_code != 200:
+            hint = " (check MAUTIC_API_USERNAME/MAUTIC_API_PASSWORD or MAUTIC_ACCESS_TOKEN, and that the API " \
+                   "is enabled and the user may view users)" if response.status_code in (401, 403) else ""
+            return self._failed(owner_id, f"answered HTTP {response.status_code}{hint}")
+        else:
+            try:
+                user = response.json().get("user")
+            except (ValueError, AttributeError):
+                return self._failed(owner_id, "answered something other than a JSON object")
+            email = _text(user.get("email")) if isinstance(user, dict) else None
+            email = email if isinstance(email, str) and "@" in email else None
+        with _owner_lock:
+            _owner_emails[key] = email
+        return email
+
+    def _failed(self, owner_id: str, problem: str) -> None:
+        self.failed.add(owner_id)
+        log.warning("Mautic users API: owner %s not resolved, lead stored without owner: %s", owner_id, problem)
+        return None
+
+
 # --- reading Mautic objects -----------------------------------------------------------------------
 
 class _Bad(Exception):
@@ -89,6 +247,12 @@ class _Bad(Exception):
         super().__init__(message)
         self.path = path
         self.message = message
+
+
+@dataclass
+class _Context:
+    config: MauticSettings
+    owners: Owners
 
 
 @dataclass
@@ -182,7 +346,7 @@ def _contact_of(item: dict) -> tuple[dict | None, str]:
     raise _Bad("contact", "is required (the Mautic contact object)")
 
 
-def _profile(contact: dict, base: str, built: _Built) -> dict:
+def _profile(contact: dict, base: str, built: _Built, ctx: _Context) -> dict:
     """lead fields from a Mautic contact; email already set by the caller."""
     lead = built.event["lead"]
     # Mautic's own "title" field is a salutation (Mr., Ms.); the job title is "position".
@@ -195,10 +359,10 @@ def _profile(contact: dict, base: str, built: _Built) -> dict:
                 lead[ours] = value
                 built.origin[f"lead.{ours}"] = path
                 break
-    owner = contact.get("owner")
-    if isinstance(owner, dict) and _text(owner.get("email")) is not None:
-        lead["owner_email"] = _text(owner["email"])
-        built.origin["lead.owner_email"] = f"{base}.owner.email"
+    owner_email, how = ctx.owners.email(contact.get("owner"))
+    if owner_email is not None:
+        lead["owner_email"] = owner_email
+        built.origin["lead.owner_email"] = f"{base}.{how}"
     if contact.get("points") is not None:
         lead["score"] = _int(contact["points"])
         built.origin["lead.score"] = f"{base}.points"
@@ -212,7 +376,7 @@ def _profile(contact: dict, base: str, built: _Built) -> dict:
 
 # --- one translator per Mautic event --------------------------------------------------------------
 
-def _contact_saved(name: str, item: dict) -> _Built | None:
+def _contact_saved(name: str, item: dict, ctx: _Context) -> _Built | None:
     contact, base = _contact_of(item)
     email, email_path = _contact_field(contact, "email", base)
     if email is None:
@@ -226,12 +390,12 @@ def _contact_saved(name: str, item: dict) -> _Built | None:
         "occurred_at": occurred,
         "lead": {"email": email},
     }, {"lead.email": email_path, "occurred_at": time_path, "id": base})
-    _profile(contact, base, built)
+    _profile(contact, base, built, ctx)
     return built
 
 
-def _points_changed(name: str, item: dict) -> _Built | None:
-    built = _contact_saved(name, item)
+def _points_changed(name: str, item: dict, ctx: _Context) -> _Built | None:
+    built = _contact_saved(name, item, ctx)
     if built is None:
         return None
     points = item.get("points")
@@ -241,27 +405,36 @@ def _points_changed(name: str, item: dict) -> _Built | None:
     return built
 
 
-def _message_field(results: dict, form: dict | None) -> tuple[str | None, str | None]:
-    """(alias, text) of the submission's free-text message: a textarea field, else a message-like alias."""
+def _message_fields(results: dict, form: dict | None, config: MauticSettings) -> list[tuple[str, str]]:
+    """(alias, text) of each answer holding the lead's own words, best first: the admin's message_fields,
+    textarea fields of the form definition (when the payload carries one), the usual aliases, message-like
+    aliases, then any long or multi-line free text."""
     def usable(alias: str) -> str | None:
         value = results.get(alias)
         return value.strip() if isinstance(value, str) and value.strip() else None
 
+    by_lower = {a.lower(): a for a in results if isinstance(a, str)}
     fields = form.get("fields") if isinstance(form, dict) else None
     fields = list(fields.values()) if isinstance(fields, dict) else fields if isinstance(fields, list) else []
+    textareas = [f["alias"].lower() for f in fields
+                 if isinstance(f, dict) and f.get("type") == "textarea" and isinstance(f.get("alias"), str)]
     candidates = [
-        *(f["alias"] for f in fields
-          if isinstance(f, dict) and f.get("type") == "textarea" and isinstance(f.get("alias"), str)),
-        *MESSAGE_FIELDS,
-        *(a for a in results if isinstance(a, str) and any(h in a.lower() for h in MESSAGE_HINTS)),
+        *config.message_fields, *textareas, *MESSAGE_FIELDS,
+        *(a for a in by_lower if any(h in a for h in MESSAGE_HINTS)),
     ]
-    for alias in candidates:
-        if (text := usable(alias)) is not None:
-            return alias, text
-    return None, None
+    if config.long_text_chars:
+        candidates += [a for a in by_lower if a not in PROFILE_RESULTS and isinstance(results[by_lower[a]], str)
+                       and (len(results[by_lower[a]].strip()) >= config.long_text_chars
+                            or "\n" in results[by_lower[a]].strip())]
+    found: list[tuple[str, str]] = []
+    for lowered in dict.fromkeys(candidates):
+        alias = by_lower.get(lowered)
+        if alias is not None and lowered not in PROFILE_RESULTS and (text := usable(alias)) is not None:
+            found.append((alias, text))
+    return found
 
 
-def _form_submitted(name: str, item: dict) -> _Built:
+def _form_submitted(name: str, item: dict, ctx: _Context) -> _Built:
     sub = _object(item, "submission", "submission")
     lead = sub.get("lead") if isinstance(sub.get("lead"), dict) else {}
     results = sub.get("results") if isinstance(sub.get("results"), dict) else {}
@@ -289,10 +462,13 @@ def _form_submitted(name: str, item: dict) -> _Built:
         if form_name is not None:
             event["form"] = form_name
             origin["form"] = "submission.form.name"
-    message_alias, message = _message_field(results, form)
-    if message is not None:
-        event["comments"] = message
-        origin["comments"] = f"submission.results.{message_alias}"
+    messages = _message_fields(results, form, ctx.config)
+    if messages:
+        # Several free-text answers: each keeps its field name, so the rep sees which question it answers.
+        event["comments"] = (messages[0][1] if len(messages) == 1 else
+                             "\n\n".join(f"{alias}: {text}" for alias, text in messages))
+        origin["comments"] = f"submission.results.{messages[0][0]}"
+    message_aliases = {alias for alias, _ in messages}
     referer = _text(sub.get("referer"))
     if isinstance(referer, str):
         event["url"] = referer
@@ -300,7 +476,7 @@ def _form_submitted(name: str, item: dict) -> _Built:
     # The other answers (timeline, budget, use case...) are read by the brief; only short scalar ones.
     props: dict[str, Any] = {}
     for alias, value in results.items():
-        if alias == message_alias or str(alias).lower() in PROFILE_RESULTS:
+        if alias in message_aliases or str(alias).lower() in PROFILE_RESULTS:
             continue
         if isinstance(value, str | int | float) and not isinstance(value, bool) and str(value).strip():
             props[str(alias)] = value if not isinstance(value, str) else value.strip()[:MAX_PROPERTY_CHARS]
@@ -315,7 +491,7 @@ def _form_submitted(name: str, item: dict) -> _Built:
     return _Built(event, origin)
 
 
-def _email_opened(name: str, item: dict) -> _Built:
+def _email_opened(name: str, item: dict, ctx: _Context) -> _Built:
     stat = _object(item, "stat", "stat")
     email, email_path = _text(stat.get("emailAddress")), "stat.emailAddress"
     if email is None and isinstance(stat.get("lead"), dict):
@@ -348,7 +524,7 @@ def _email_opened(name: str, item: dict) -> _Built:
     return _Built(event, origin)
 
 
-def _page_hit(name: str, item: dict) -> _Built | None:
+def _page_hit(name: str, item: dict, ctx: _Context) -> _Built | None:
     hit = _object(item, "hit", "hit")
     lead = hit.get("lead") if isinstance(hit.get("lead"), dict) else {}
     email, email_path = _contact_field(lead, "email", "hit.lead")
@@ -377,7 +553,7 @@ def _page_hit(name: str, item: dict) -> _Built | None:
     return _Built(event, origin)
 
 
-HANDLERS: dict[str, Callable[[str, dict], _Built | None]] = {
+HANDLERS: dict[str, Callable[[str, dict, _Context], _Built | None]] = {
     "mautic.lead_post_save_new": _contact_saved,
     "mautic.lead_post_save_update": _contact_saved,
     "mautic.lead_points_change": _points_changed,
@@ -399,60 +575,69 @@ def _origin_of(our_field: str, origin: dict[str, str]) -> str:
     return our_field
 
 
-def translate(body: bytes, _request: Request | None = None, _settings: Settings | None = None) -> Translated:
+def translate(body: bytes, _request: Request | None = None, settings: Settings | None = None,
+              owners: Owners | None = None) -> Translated:
     payload = body_json(body, "a JSON object keyed by Mautic event name")
     if not isinstance(payload, dict):
         raise InvalidBatch(
             f"body must be a JSON object keyed by Mautic event name, got {type(payload).__name__}")
+    config = CONFIG.of(settings) if settings is not None else CONFIG.default
+    own = owners is None
+    ctx = _Context(config, owners or Owners(config))
+    try:
+        return _translate(payload, ctx)
+    finally:
+        if own:
+            ctx.owners.close()
 
+
+def _translate(payload: dict, ctx: _Context) -> Translated:
     events: list = []
     errors: list[FieldError] = []
     ignored = 0
-    total = 0
-    bad_items: set[str] = set()
+    position = 0  # each item's place in the whole delivery: the index a skipped item is named by
     for name, items in payload.items():
         if name == "timestamp" and not isinstance(items, list | dict):
             continue  # added at the top level by Mautic's "Send test payload"
         if isinstance(items, dict):
             items = [items]  # test payloads of some events are one object, not a list
         if not isinstance(items, list):
-            errors.append(FieldError(0, name, f"expected a list of items, got {type(items).__name__}"))
-            bad_items.add(name)
+            errors.append(FieldError(position, name, f"expected a list of items, got {type(items).__name__}"))
+            position += 1
             continue
         handler = HANDLERS.get(name)
-        total += len(items)
         if handler is None:
             ignored += len(items)
+            position += len(items)
             continue
         for i, item in enumerate(items):
-            where = f"{name}[{i}]"
+            index, where = position, f"{name}[{i}]"
+            position += 1
             if not isinstance(item, dict):
-                errors.append(FieldError(i, where, f"expected a JSON object, got {type(item).__name__}"))
-                bad_items.add(where)
+                errors.append(FieldError(index, where, f"expected a JSON object, got {type(item).__name__}"))
                 continue
             try:
-                built = handler(name, item)
+                built = handler(name, item, ctx)
             except _Bad as exc:
-                errors.append(FieldError(i, f"{where}.{exc.path}", exc.message))
-                bad_items.add(where)
+                errors.append(FieldError(index, f"{where}.{exc.path}", exc.message))
                 continue
             if built is None:
                 ignored += 1
                 continue
-            event, errs = validate_event(built.event, i)
+            event, errs = validate_event(built.event, index)
             if errs:
-                errors.extend(FieldError(i, f"{where}.{_origin_of(e.field, built.origin)}", e.message)
+                errors.extend(FieldError(index, f"{where}.{_origin_of(e.field, built.origin)}", e.message)
                               for e in errs)
-                bad_items.add(where)
             else:
                 events.append(event)
-    if errors:
-        raise InvalidBatch(
-            f"{len(bad_items)} of {total} Mautic items are invalid; nothing was stored", errors)
+    if errors and not events:
+        bad = len({e.index for e in errors})
+        raise InvalidBatch(f"{bad} of {position} Mautic items are invalid and none is usable; nothing was stored",
+                           errors)
     if len(events) > MAX_BATCH:
         raise InvalidBatch(f"delivery has {len(events)} events; at most {MAX_BATCH} are accepted "
                            "(lower Mautic's webhook queue limit)", status=413)
-    return Translated(events, ignored)
+    return Translated(events, ignored, skipped=errors)
 
 
 SOURCE = Source(NAME, authenticate, translate, config=CONFIG, doc=WebhookDoc(

@@ -219,25 +219,41 @@ def test_without_a_secret_the_endpoint_is_404(http, live_server):
 
 # --- malformed deliveries -------------------------------------------------------------------------
 
-def test_form_without_email_is_400_naming_the_field_and_nothing_is_stored(http, server):
+def test_a_form_without_email_is_skipped_and_named_and_the_rest_is_applied(http, server):
     payload = everything()
     sub = payload["mautic.form_on_submit"][0]["submission"]
     sub["lead"]["fields"]["core"]["email"]["value"] = None
     del sub["results"]["email"]
     r = post(http, server, payload)
-    assert r.status_code == 400
+    assert r.status_code == 202
     body = r.json()
-    assert body["error"] == "1 of 8 Mautic items are invalid; nothing was stored"
-    assert body["details"] == [{
-        "index": 0,
+    # Items are numbered by their place in the whole delivery.
+    position = [name for name, items in payload.items() for _ in items].index("mautic.form_on_submit")
+    assert body == {"accepted": 5, "duplicates": 0, "qualified": 0, "ignored": 2, "skipped": 1, "details": [{
+        "index": position,
         "field": "mautic.form_on_submit[0].submission.lead.email",
         "message": "is required: the submission has no contact email (add an email field to the form, "
                    "mapped to the contact's Email)",
-    }]
+    }]}
+    assert count(server, Lead) == 1 and count(server, ProcessedEvent) == 5
+    with server.services.sessions() as s:
+        assert {a.kind for a in s.scalars(select(Activity))} == {"email_open", "web_visit"}
+    # Mautic redelivers nothing (2xx); fixing the form in Mautic and resubmitting is a new submission.
+
+
+def test_a_delivery_with_nothing_usable_is_400_and_stores_nothing(http, server):
+    payload = fixture("form_on_submit")
+    sub = payload["mautic.form_on_submit"][0]["submission"]
+    sub["lead"]["fields"]["core"]["email"]["value"] = None
+    del sub["results"]["email"]
+    r = post(http, server, payload)
+    assert r.status_code == 400
+    assert r.json()["error"] == "1 of 1 Mautic items are invalid and none is usable; nothing was stored"
+    assert [d["field"] for d in r.json()["details"]] == ["mautic.form_on_submit[0].submission.lead.email"]
     assert nothing_stored(server)
 
 
-def test_invalid_values_are_named_by_their_mautic_field(http, server):
+def test_invalid_values_are_named_by_their_mautic_field_and_the_good_items_land(http, server):
     payload = fixture("lead_post_save_new")
     payload["mautic.lead_post_save_new"].append(copy.deepcopy(payload["mautic.lead_post_save_new"][0]))
     bad = payload["mautic.lead_post_save_new"][1]
@@ -246,22 +262,36 @@ def test_invalid_values_are_named_by_their_mautic_field(http, server):
     bad["timestamp"] = "yesterday"
     payload["mautic.page_on_hit"] = [{"hit": "not an object"}]
     r = post(http, server, payload)
-    assert r.status_code == 400
+    assert r.status_code == 202
+    assert r.json()["accepted"] == 1 and r.json()["skipped"] == 2
     assert r.json()["details"] == [
         {"index": 1, "field": "mautic.lead_post_save_new[1].timestamp",
          "message": "is not an ISO 8601 date-time: 'yesterday'"},
-        {"index": 0, "field": "mautic.page_on_hit[0].hit", "message": "expected a JSON object, got a str"},
+        {"index": 2, "field": "mautic.page_on_hit[0].hit", "message": "expected a JSON object, got a str"},
     ]
     bad["timestamp"] = "2026-02-27T16:41:04+00:00"
     del payload["mautic.page_on_hit"]
-    fields = {d["field"]: d["message"] for d in post(http, server, payload).json()["details"]}
+    again = post(http, server, payload).json()
+    assert (again["accepted"], again["duplicates"], again["skipped"]) == (0, 1, 1)
+    fields = {d["field"]: d["message"] for d in again["details"]}
     assert fields == {
         "mautic.lead_post_save_new[1].contact.fields.core.email.value":
             "is not an email address (expected name@domain)",
         "mautic.lead_post_save_new[1].contact.points":
             "Input should be a valid integer, unable to parse string as an integer",
     }
-    assert nothing_stored(server)
+    with server.services.sessions() as s:
+        assert find_lead(s, PRIYA).score == 15
+        assert count(server, Lead) == 1
+
+
+def test_skipped_items_are_logged_by_field_never_by_value(http, server, caplog):
+    payload = fixture("lead_post_save_new")
+    payload["mautic.lead_post_save_new"].append(copy.deepcopy(payload["mautic.lead_post_save_new"][0]))
+    payload["mautic.lead_post_save_new"][1]["contact"]["fields"]["core"]["email"]["value"] = "secret-value at x"
+    assert post(http, server, payload).json()["skipped"] == 1
+    assert "mautic.lead_post_save_new[1].contact.fields.core.email.value" in caplog.text
+    assert "secret-value" not in caplog.text
 
 
 @pytest.mark.parametrize(("body", "message"), [
@@ -277,7 +307,9 @@ def test_unparseable_bodies_are_400(http, server, body, message):
 def test_items_must_be_a_list_of_objects(http, server):
     r = post(http, server, {"mautic.page_on_hit": "nope", "mautic.email_on_open": [42]})
     assert r.status_code == 400
-    assert [d["field"] for d in r.json()["details"]] == ["mautic.page_on_hit", "mautic.email_on_open[0]"]
+    assert r.json()["details"] == [
+        {"index": 0, "field": "mautic.page_on_hit", "message": "expected a list of items, got str"},
+        {"index": 1, "field": "mautic.email_on_open[0]", "message": "expected a JSON object, got int"}]
 
 
 # --- translation details (no HTTP needed) -----------------------------------------------------------
@@ -347,10 +379,13 @@ def test_the_free_text_field_becomes_comments(results, form_fields, expected):
     assert event.comments == expected
 
 
-def test_translate_raises_invalid_batch_for_the_whole_delivery():
+def test_translate_skips_the_bad_item_and_raises_only_when_nothing_is_usable():
     payload = everything()
     payload["mautic.email_on_open"][0]["stat"]["emailAddress"] = None
     payload["mautic.email_on_open"][0]["stat"]["lead"] = None
+    result = translate(payload)
+    assert [d.field for d in result.skipped] == ["mautic.email_on_open[0].stat.emailAddress"]
+    assert "email_open" not in {getattr(e, "kind", None) for e in result.events} and len(result.events) == 5
     with pytest.raises(InvalidBatch) as exc:
-        translate(payload)
+        translate({"mautic.email_on_open": payload["mautic.email_on_open"]})
     assert [d.field for d in exc.value.details] == ["mautic.email_on_open[0].stat.emailAddress"]

@@ -8,13 +8,18 @@ A stdlib ``ThreadingHTTPServer`` on 127.0.0.1 (OS-chosen port) in a daemon threa
         fake.expire_token()        # the next API call answers 601 and the current token stops working
         fake.rate_limit()          # the next API call answers 606
         fake.fail("610", "Requested resource not found")
+        # Or serve Marketo's documented responses (tests/fixtures/marketo/rest) as they are:
+        fake.serve_documented(paging_token, [page1, page2], leads_by_id, activity_types)
 
     GET /identity/oauth/token?grant_type=client_credentials&client_id&client_secret -> {"access_token", ...}
     GET /rest/v1/activities/pagingtoken.json?sinceDatetime=ISO                     -> {"nextPageToken"}
     GET /rest/v1/activities.json?nextPageToken&activityTypeIds=1,2                   -> page_size activities a page
     GET /rest/v1/leads.json?filterType=id&filterValues=1,2&fields=email,..           -> the leads asked for
+    GET /rest/v1/activities/types.json                                               -> the activity types
 
-Paging tokens are "T<index>" into the activities sorted by date; the last page's token points past the end,
+Documented pages: the paging-token call answers the documented token, and each page is served to the
+token that the one before it returned (the first to the paging token); an unknown token is Marketo's 1001.
+Otherwise paging tokens are "T<index>" into the activities sorted by date; the last page's token points past the end,
 so a later sync from it sees only what was added since. Errors are Marketo's shape: HTTP 200 with
 {"success": false, "errors": [{"code", "message"}]}. Every request is recorded in ``fake.calls``.
 """
@@ -49,7 +54,22 @@ class FakeMarketo(LoopbackServer):
         self.calls: list[dict] = []
         self.script: deque[tuple[str, str]] = deque()
         self.lock = threading.Lock()
+        self.documented_token: str | None = None
+        self.documented_pages: dict[str, dict] = {}
+        self.activity_types: dict | None = None
         super().__init__()
+
+    def serve_documented(self, paging_token: dict, pages: list[dict], leads: dict | None = None,
+                         activity_types: dict | None = None) -> None:
+        """Serve these response bodies as they are (Marketo's documented samples)."""
+        self.documented_token = paging_token["nextPageToken"]
+        token = self.documented_token
+        for page in pages:
+            self.documented_pages[token] = page
+            token = page["nextPageToken"]
+        for lead in (leads or {}).get("result", []):
+            self.leads[int(lead["id"])] = dict(lead)
+        self.activity_types = activity_types
 
     # --- scripting ---
 
@@ -101,9 +121,18 @@ class FakeMarketo(LoopbackServer):
             if token not in self.tokens:
                 return self._error(h, "601", "Access token invalid")
             if parts.path == "/rest/v1/activities/pagingtoken.json":
+                if self.documented_token is not None:
+                    return self._ok(h, {"nextPageToken": self.documented_token})
                 return self._paging_token(h, query)
             if parts.path == "/rest/v1/activities.json":
+                if self.documented_pages:
+                    page = self.documented_pages.get(query.get("nextPageToken", ""))
+                    if page is None:
+                        return self._error(h, "1001", "Invalid value for nextPageToken")
+                    return self._send(h, 200, page)
                 return self._activities(h, query)
+            if parts.path == "/rest/v1/activities/types.json" and self.activity_types is not None:
+                return self._send(h, 200, self.activity_types)
             if parts.path == "/rest/v1/leads.json":
                 return self._leads(h, query)
         self._send(h, 404, {"error": "not found"})

@@ -74,7 +74,8 @@ def test_source_sections_of_the_rules_file(tmp_path):
 
 
 @pytest.mark.parametrize(("toml", "message"), [
-    ('[sources.mautic]\nsecret = "x"\n', "[sources] knows only [sources.salesforce] and [sources.segment]"),
+    ('[sources.nosuch]\nsecret = "x"\n',
+     "[sources] knows only [sources.mautic] and [sources.salesforce] and [sources.segment]"),
     ('[sources.segment]\nmapping = {}\n', '[sources.segment] takes only events = {"Event Name" = "kind"}'),
     ('[sources.segment]\nevents = "Form Submitted"\n', '[sources.segment] takes only events = {"Event Name" = "kind"}'),
     ('[sources.segment]\nevents = { "Demo" = "demo" }\n', "sources.segment.events 'Demo' = 'demo': expected one of "),

@@ -20,6 +20,11 @@ def test_pages_without_events_are_counted_and_set_the_resume_token():
     assert seen == [(1, "T1"), (2, "T2")]
 
 
+def test_unreadable_records_are_counted_apart_from_ignored_ones_and_do_not_stop_the_sync():
+    result = sync(never_called, Rules(), [Page([], 1, "T1", skipped=2), Page([], 0, "T2", skipped=1)])
+    assert result == SyncResult(ignored=1, skipped=3, pages=2, next_page_token="T2")
+
+
 def test_a_source_error_carries_the_totals_as_of_the_last_stored_page():
     def pages():
         yield Page([], 1, "T1")
