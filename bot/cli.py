@@ -308,7 +308,8 @@ def cmd_forget(args, settings: Settings) -> int:
             err.print("error: forget cannot ask for confirmation without a terminal; add --yes", markup=False)
             return 2
         out.print(f"{email}: {found.activities} activities, {found.notes} notes, {found.qualifications} "
-                  f"qualifications, {len(found.posted)} briefs posted in Slack.", markup=False)
+                  f"qualifications, {found.visitor_links} visitor ids, {found.pending_activities} activities "
+                  f"waiting for a visitor id, {len(found.posted)} briefs posted in Slack.", markup=False)
         answer = out.input("Forget this lead for good? This cannot be undone. [y/N] ", markup=False)
         if answer.strip().lower() not in ("y", "yes"):
             err.print("not confirmed; nothing removed")
@@ -319,7 +320,8 @@ def cmd_forget(args, settings: Settings) -> int:
         err.print(f"no lead with email {email!r} (forgotten meanwhile); nothing removed", markup=False)
         return 1
     out.print(f"forgot {email}: removed {done.activities} activities, {done.notes} notes, {done.qualifications} "
-              f"qualifications, {done.deliveries} deliveries, {done.processed_events} processed events; "
+              f"qualifications, {done.deliveries} deliveries, {done.processed_events} processed events, "
+              f"{done.visitor_links} visitor ids, {done.pending_activities} waiting activities; "
               f"{done.audit_entries} audit entries now say {done.lead_ref}", markup=False)
     total = len(done.posted)
     if not total:

@@ -28,7 +28,7 @@ REGISTRY = CollectorRegistry()
 # events were new: those accepted events are counted under this type rather than guessed at.
 MIXED = "mixed"
 # leadbrief_events_rejected's reason for a refusal's HTTP status.
-REJECT_REASONS = {401: "signature", 400: "invalid", 413: "too_large", 503: "unavailable"}
+REJECT_REASONS = {401: "signature", 403: "forbidden", 400: "invalid", 413: "too_large", 503: "unavailable"}
 
 EVENTS_INGESTED = Counter(
     "leadbrief_events_ingested",
@@ -45,8 +45,8 @@ EVENTS_DUPLICATE = Counter(
 )
 EVENTS_REJECTED = Counter(
     "leadbrief_events_rejected",
-    "Webhook requests refused, by endpoint and reason: signature (401), invalid (400), too_large (413), "
-    "unavailable (503, database down).",
+    "Webhook requests refused, by endpoint and reason: signature (401), forbidden (403, e.g. another "
+    "Salesforce organisation), invalid (400), too_large (413), unavailable (503, database down).",
     ["source", "reason"],
     registry=REGISTRY,
 )

@@ -211,7 +211,8 @@ def _json(description: str, schema: str, **extra: Any) -> dict:
 
 
 _RESPONSES = {
-    "400": _json("Invalid: not JSON, or invalid events (the batch is rejected whole; nothing is stored).", "Error"),
+    "400": _json("Unusable: not JSON, not a batch, or not one valid event (nothing is stored). A batch with "
+                 "some valid events is stored (202) and names the skipped ones.", "Error"),
     "401": _json("Authentication failed: missing or wrong signature, or a stale timestamp.", "Error"),
     "413": _json(f"More than {MAX_BATCH} events, or a body larger than LEADBRIEF_MAX_BODY_BYTES.", "Error"),
     "503": _json("Database unavailable; nothing was stored, retry later.", "Error", headers={
@@ -230,16 +231,17 @@ _SIGNATURE_PARAMS = [
 
 
 def _source(name: str, doc: WebhookDoc) -> dict:
+    refusals = {**_RESPONSES, "404": _json("This source is not enabled (its secret is not set).", "Error"),
+                **{status: _json(text, "Error") for status, text in (doc.more_refusals or {}).items()}}
+    if doc.refusal_content_type:
+        refusals = {status: {**answer, "content": {doc.refusal_content_type: {"schema": {"type": "string"}}}}
+                    for status, answer in refusals.items()}
     return {"post": {
         "operationId": f"webhook_{name}",
         "summary": doc.summary,
         "description": doc.authentication,
         "requestBody": {"required": True, "content": {doc.content_type: {"schema": {}}}},
-        "responses": {
-            **(doc.stored or {"202": _json("Stored (counts).", "Accepted")}),
-            **_RESPONSES,
-            "404": _json("This source is not enabled (its secret is not set).", "Error"),
-        },
+        "responses": {**(doc.stored or {"202": _json("Stored (counts).", "Accepted")}), **refusals},
     }}
 
 

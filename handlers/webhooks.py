@@ -97,6 +97,10 @@ class WebhookDoc:
     content_type: str = "application/json"
     # The answer to a stored delivery, when it is not our JSON counts (202): status -> OpenAPI response.
     stored: Mapping[str, Any] | None = None
+    # The media type of refusals, when they are not our JSON errors (Salesforce: SOAP faults, text/xml).
+    refusal_content_type: str | None = None
+    # Refusals this source has besides the shared ones: status -> description.
+    more_refusals: Mapping[str, str] | None = None
 
 
 @dataclass(frozen=True)

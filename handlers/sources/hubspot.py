@@ -253,6 +253,8 @@ _owners_lock = threading.Lock()
 # API base URL -> time.monotonic() until which the Events API is not asked (it refused: not Enterprise).
 _events_refused: dict[str, float] = {}
 _events_lock = threading.Lock()
+# Likewise the Forms API (the private app lacks the forms scope): the contact's message property is used.
+_forms_refused: dict[str, float] = {}
 
 
 class HubSpotAPI:
@@ -343,6 +345,9 @@ class HubSpotAPI:
         cached = self._forms.get((form_id, since_ms))
         if cached is not None:
             return cached
+        with _events_lock:
+            if _forms_refused.get(self.base, 0.0) > time.monotonic():
+                return []
         found: list[dict] = []
         params: dict[str, str] = {"limit": str(FORM_PAGE_SIZE)}
         try:
@@ -356,9 +361,16 @@ class HubSpotAPI:
                 if not page or not after or any(t is not None and t < since_ms for t in times):
                     break
                 params = {**params, "after": after}
-        except _Skipped:
+        except _Skipped as exc:
             if not found:
                 self._forms[(form_id, since_ms)] = []
+                if exc.status in (401, 403):
+                    with _events_lock:
+                        _forms_refused[self.base] = time.monotonic() + EVENTS_REFUSED_SECONDS
+                    log.warning("HubSpot Forms API answered %s (the private app needs the forms scope); "
+                                "form answers not read for an hour, the contact's message property is used",
+                                exc.status)
+                    return []
                 raise
             log.warning("HubSpot form %s: a later page of submissions could not be read; kept %d", form_id,
                         len(found))

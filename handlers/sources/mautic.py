@@ -38,6 +38,7 @@ from starlette.requests import Request
 
 from bot.settings import ConfigError, Settings, SourceConfig, env_secret, env_text
 from briefs.events import MAX_BATCH, FieldError, InvalidBatch, body_json, validate_event
+from briefs.signals import fold
 from handlers.webhooks import Source, SourceNotConfigured, Translated, WebhookDoc
 
 NAME = "mautic"
@@ -172,9 +173,11 @@ class Owners:
     The API is asked at most once per owner per delivery; a failure is logged and the lead goes without an
     owner (the team queue), it never costs the delivery."""
 
-    def __init__(self, config: MauticSettings, client: httpx.Client | None = None):
+    def __init__(self, config: MauticSettings, client: httpx.Client | None = None,
+                 people: Mapping[str, str] | None = None):
         self.config = config
         self.client = client
+        self.people = people or {}  # [owners]: rep names (folded) -> email, shared with the CSV import
         self.failed: set[str] = set()
 
     def close(self) -> None:
@@ -193,6 +196,9 @@ class Owners:
         for how, value in names:
             if _text(value) is not None and _owner_key(value) in mapped:
                 return mapped[_owner_key(value)], f"owner.{how} (sources.mautic.owners)"
+        full_name = fold(names[2][1])
+        if full_name and full_name in self.people:
+            return self.people[full_name], "owner.firstName/lastName ([owners])"
         owner_id = _text(owner.get("id"))
         if owner_id is None or not self.config.api_enabled or owner_id in self.failed:
             return None, ""
@@ -583,7 +589,7 @@ def translate(body: bytes, _request: Request | None = None, settings: Settings |
             f"body must be a JSON object keyed by Mautic event name, got {type(payload).__name__}")
     config = CONFIG.of(settings) if settings is not None else CONFIG.default
     own = owners is None
-    ctx = _Context(config, owners or Owners(config))
+    ctx = _Context(config, owners or Owners(config, people=settings.owners if settings is not None else None))
     try:
         return _translate(payload, ctx)
     finally:

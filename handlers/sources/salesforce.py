@@ -183,5 +183,7 @@ def respond(_summary: dict) -> Response:
 SOURCE = Source(SOURCE_NAME, authenticate, translate, respond=respond, refuse=fault, config=CONFIG, doc=WebhookDoc(
     "Salesforce Outbound Messages on Lead.", "?token=SALESFORCE_WEBHOOK_SECRET and the organisation id.",
     content_type="text/xml",
-    stored={"200": {"description": "The SOAP Ack Salesforce expects.",
-                    "content": {"text/xml": {"schema": {"type": "string"}}}}}))
+    stored={"200": {"description": "The SOAP Ack Salesforce expects, also when some notifications were skipped.",
+                    "content": {"text/xml": {"schema": {"type": "string"}}}}},
+    refusal_content_type="text/xml",  # every refusal is a SOAP 1.1 fault
+    more_refusals={"403": "The message comes from another Salesforce organisation than SALESFORCE_ORGANIZATION_ID."}))

@@ -97,8 +97,10 @@ def fake():
 @pytest.fixture(autouse=True)
 def _forget_events_refusals():
     hubspot._events_refused.clear()
+    hubspot._forms_refused.clear()
     yield
     hubspot._events_refused.clear()
+    hubspot._forms_refused.clear()
 
 
 @pytest.fixture
@@ -208,6 +210,12 @@ def test_without_the_forms_scope_the_contacts_message_property_is_the_comments(h
         assert download.comments is None  # the message belongs to the recent conversion only
     warnings = [rec.getMessage() for rec in caplog.records if rec.name == "leadbrief.hubspot"]
     assert any("answered 403" in w for w in warnings) and not any(EMAIL in w or "Pat Lee" in w for w in warnings)
+    # The refusal is remembered: the delivery's other form, and later deliveries, do not ask again.
+    assert len(fake.calls_to(fake.FORMS)) == 1
+    assert deliver(http, server, rebased(fixture("mixed_batch"))).status_code == 202
+    assert len(fake.calls_to(fake.FORMS)) == 1 and len(fake.calls_to(fake.PROFILE)) == 2
+    warnings = [rec.getMessage() for rec in caplog.records if rec.name == "leadbrief.hubspot"]
+    assert sum("forms scope" in w for w in warnings) == 1
 
 
 def test_profile_unreadable_the_recent_conversion_is_the_form_submission(http, server, fake):

@@ -120,6 +120,7 @@ def test_forget_erases_the_lead_and_redacts_its_posted_brief_and_nothing_of_anot
 
     proc = run("forget", "  Jon.Doe@ACME.example ", "--yes", env=slack_env(fake_slack), check_rc=0)
     assert "redacted 1 of 1" in proc.stdout, proc.stdout + proc.stderr
+    assert "0 visitor ids, 0 waiting activities" in proc.stdout  # Jon was never a tracked visitor
 
     # The database keeps nothing of Jon, everything of Kim, and the shared content assets.
     assert lead_id(services, JON) is None

@@ -398,8 +398,10 @@ def test_hs_lead_status_is_stored_and_a_change_updates_it(http, server, fake):
 @pytest.fixture(autouse=True)
 def _forget_events_refusals():
     hubspot._events_refused.clear()
+    hubspot._forms_refused.clear()
     yield
     hubspot._events_refused.clear()
+    hubspot._forms_refused.clear()
 
 
 def iso(ms: int) -> str:

@@ -51,6 +51,18 @@ def test_the_admins_mapping_by_id_username_or_name(mapping):
     assert owners_of(contact_saved(SAMPLE_OWNER), settings) == ["jane@ourco.example"]
 
 
+def test_the_shared_owners_table_finds_a_mautic_owner_by_name_after_the_sources_own_mapping():
+    from dataclasses import replace
+
+    settings = replace(Settings(), owners={"jane rep": "jane@ourco.example"})
+    accented = {**SAMPLE_OWNER, "id": 7, "username": "jnunez", "firstName": "José", "lastName": "Núñez"}
+    assert owners_of(contact_saved(SAMPLE_OWNER), settings) == ["jane@ourco.example"]
+    assert owners_of(contact_saved(accented), replace(settings, owners={"jose nunez": "jose@ourco.example"})) == [
+        "jose@ourco.example"]
+    own = mautic.CONFIG.configure(settings, owners={"admin": "omar@ourco.example"})
+    assert owners_of(contact_saved(SAMPLE_OWNER), own) == ["omar@ourco.example"]
+
+
 def test_without_mapping_or_api_there_is_no_owner_and_an_email_in_the_payload_wins():
     assert owners_of(contact_saved(SAMPLE_OWNER), Settings()) == [None]
     settings = mautic.CONFIG.configure(Settings(), owners={"1": "omar@ourco.example"})

@@ -80,3 +80,18 @@ def test_bad_access_or_privacy_settings_stop_startup_naming_them(tmp_path, toml,
     cfg.write_text(toml)
     with pytest.raises(ConfigError, match=re.escape(message)):
         load_settings({"LEADBRIEF_CONFIG": str(cfg)}, dotenv=False)
+
+
+def test_example_owner_and_source_tables_load_as_documented(tmp_path):
+    """The commented [owners] and [sources.*] examples in leadbrief.example.toml, uncommented, are valid."""
+    text = (ROOT / "leadbrief.example.toml").read_text()
+    tail = text[text.index("# Rep names as CRM exports"):].splitlines()
+    toml = [line[2:] for line in tail if re.match(r"^# (\[|[\w\"].* = )", line)]
+    assert any(line.startswith("[sources.mautic]") for line in toml)
+    cfg = tmp_path / "leadbrief.toml"
+    cfg.write_text("\n".join(toml) + "\n")
+    s = load_settings({"LEADBRIEF_CONFIG": str(cfg)}, dotenv=False)
+    assert s.owners["jose nunez"] == "jose@ourco.example"
+    assert s.sources["mautic"].owners["jrep"] == "jane@ourco.example"
+    assert s.sources["mautic"].message_fields == ("tell_us_more", "projektbeschreibung")
+    assert s.sources["salesforce"].owners["005000000000001"] == "jane@ourco.example"

@@ -94,3 +94,13 @@ def test_configure_changes_one_source_and_keeps_the_rest():
     assert segment.CONFIG.of(changed) == segment.SegmentSettings(secret=SECRET, events={})
     assert mautic.CONFIG.of(changed).secret == SECRET
     assert segment.CONFIG.of(base).events == {"A": "web_visit"}  # settings are values: the first is unchanged
+
+
+def test_the_openapi_document_says_how_each_source_refuses():
+    paths = openapi.document()["paths"]
+    salesforce = paths["/webhooks/salesforce"]["post"]["responses"]
+    assert set(salesforce) >= {"200", "400", "401", "403", "404", "413", "503"}
+    assert all(list(salesforce[s]["content"]) == ["text/xml"] for s in ("400", "401", "403", "503"))
+    hubspot = paths["/webhooks/hubspot"]["post"]["responses"]
+    assert "403" not in hubspot and list(hubspot["401"]["content"]) == ["application/json"]
+    assert "skipped" in openapi.document()["components"]["schemas"]["Accepted"]["properties"]
