@@ -373,6 +373,9 @@ _QUOTED = re.compile(
 )
 
 
+_SENTENCE_END = re.compile(r"[.!?](?=\s|$)|\n")
+
+
 @dataclass(frozen=True)
 class _Text:
     original: str
@@ -382,8 +385,8 @@ class _Text:
     def quote(self, m: re.Match[str], limit: int = 160) -> str:
         """The sentence around a match, in the sender's own spelling."""
         start = max(self.folded.rfind(p, 0, m.start()) for p in (". ", "! ", "? ", "\n")) + 1
-        ends = [i for i in (self.folded.find(p, m.end()) for p in (".", "!", "?", "\n")) if i != -1]
-        end = min(ends, default=len(self.folded))
+        stop = _SENTENCE_END.search(self.folded, m.end())
+        end = stop.start() if stop else len(self.folded)
         a, b = self.where[start], self.where[max(start, end - 1)] + 1
         snippet = " ".join(self.original[a:b].split()).strip(" .!?")
         return snippet if len(snippet) <= limit else snippet[: limit - 1] + "…"
