@@ -264,7 +264,7 @@ class TouchSplit:
         return len(self.machine)
 
     def is_machine(self, activity: ActivityView) -> bool:
-        return any(m.activity is activity for m in self.machine)
+        return any(m.activity is activity for m in self.machine)  # identity: views are not hashable
 
     def summary(self) -> str:
         """For the brief: "5 human touches (12 machine opens left out)"; without machine opens, "5 touches"."""
@@ -348,7 +348,7 @@ def _fold_mapped(text: str) -> tuple[str, list[int]]:
                 continue
             for lc in c.lower():
                 if lc.isspace():
-                    brk = lc in "\n\r" or lc in "\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"
+                    brk = lc in "\n\r"
                     if not out:
                         continue
                     if out[-1] in " \n":
@@ -569,46 +569,53 @@ def _prop_text(props: Mapping[str, Any], keys: Sequence[str]) -> str | None:
     return None
 
 
-def _message_keys(a: ActivityView) -> set[tuple[str, str]]:
-    props = a.properties or {}
-    keys = {("id", str(props[k])) for k in MESSAGE_ID_KEYS if isinstance(props.get(k), str | int) and str(props[k])}
-    if a.campaign and a.campaign.strip():
-        keys.add(("campaign", fold_text(a.campaign)))
-    if a.subject and a.subject.strip():
-        keys.add(("subject", fold_text(a.subject)))
-    return keys
+_MACHINE_FLAG_SET = frozenset(MACHINE_FLAG_KEYS)
+_MACHINE_TYPE_SET = frozenset(MACHINE_TYPE_KEYS)
+_MESSAGE_ID_SET = frozenset(MESSAGE_ID_KEYS)
+_EMAIL_KINDS = frozenset({"email_sent", "email_delivered", "email_open", "email_click"})
+_MessageKey = tuple[str, str]
 
 
-def _deliveries(activities: Sequence[ActivityView]) -> dict[tuple[str, str], list[float]]:
+def _message_keys(a: ActivityView) -> frozenset[_MessageKey]:
+    """What ties an email's rows together: its ids, campaign and subject (as one source spells them both times)."""
+    keys = [("id", str(v)) for k, v in a.properties.items()
+            if k in _MESSAGE_ID_SET and isinstance(v, str | int) and str(v)] if a.properties else []
+    if a.campaign:
+        keys.append(("campaign", a.campaign.strip().lower()))
+    if a.subject:
+        keys.append(("subject", a.subject.strip().lower()))
+    return frozenset(k for k in keys if k[1])
+
+
+def _deliveries(emails: Sequence[ActivityView], keys: Mapping[int, frozenset[_MessageKey]]
+                ) -> dict[_MessageKey, list[float]]:
     """When each email reached the lead: its delivery, or its send where the source reports no delivery."""
-    by_key: dict[tuple[str, str], list[float]] = {}
-    delivered_keys: set[tuple[str, str]] = set()
-    for kind in ("email_delivered", "email_sent"):
-        for a in activities:
-            if a.kind != kind:
-                continue
-            for key in _message_keys(a):
-                if kind == "email_sent" and key in delivered_keys:
-                    continue
-                by_key.setdefault(key, []).append(a.occurred_at.timestamp())
-                if kind == "email_delivered":
-                    delivered_keys.add(key)
+    delivered: dict[_MessageKey, list[float]] = {}
+    sent: dict[_MessageKey, list[float]] = {}
+    for a in emails:
+        if a.kind in SEND_KINDS:
+            target = delivered if a.kind == "email_delivered" else sent
+            at = a.occurred_at.timestamp()
+            for key in keys[id(a)]:
+                target.setdefault(key, []).append(at)
+    by_key = {**{k: v for k, v in sent.items() if k not in delivered}, **delivered}
     for times in by_key.values():
         times.sort()
     return by_key
 
 
-def _machine_reason(a: ActivityView, c: _Compiled, policy: TriagePolicy,
-                    deliveries: dict[tuple[str, str], list[float]]) -> tuple[str, str] | None:
+def _machine_reason(a: ActivityView, keys: frozenset[_MessageKey], c: _Compiled, policy: TriagePolicy,
+                    deliveries: dict[_MessageKey, list[float]]) -> tuple[str, str] | None:
     props = a.properties or {}
-    if policy.on(Rule.MACHINE_SOURCE_FLAG):
-        flagged = next((k for k in MACHINE_FLAG_KEYS if _truthy(props.get(k))), None)
-        kind = _prop_text(props, MACHINE_TYPE_KEYS)
+    if props and policy.on(Rule.MACHINE_SOURCE_FLAG):
+        flagged = next((k for k in MACHINE_FLAG_KEYS if k in props and _truthy(props[k])), None) \
+            if not _MACHINE_FLAG_SET.isdisjoint(props) else None
+        kind = _prop_text(props, MACHINE_TYPE_KEYS) if not _MACHINE_TYPE_SET.isdisjoint(props) else None
         if flagged or (kind and kind.lower() in MACHINE_TYPE_VALUES):
             return Rule.MACHINE_SOURCE_FLAG, f"the source marked it as a machine open ({flagged or kind})"
     if a.kind not in OPEN_KINDS:
         return None
-    if policy.on(Rule.MACHINE_PRIVACY_PROXY):
+    if props and policy.on(Rule.MACHINE_PRIVACY_PROXY):
         agent = _prop_text(props, USER_AGENT_KEYS)
         if agent and " ".join(agent.lower().split()) in c.proxy_user_agents:
             return Rule.MACHINE_PRIVACY_PROXY, f"opened by a privacy proxy (user agent {agent[:60]!r})"
@@ -623,7 +630,7 @@ def _machine_reason(a: ActivityView, c: _Compiled, policy: TriagePolicy,
     if policy.on(Rule.MACHINE_FAST_OPEN) and policy.machine_open_seconds > 0:
         at = a.occurred_at.timestamp()
         delivered = None
-        for key in _message_keys(a):
+        for key in keys:
             times = deliveries.get(key)
             if times:
                 i = bisect_right(times, at)
@@ -636,19 +643,23 @@ def _machine_reason(a: ActivityView, c: _Compiled, policy: TriagePolicy,
 
 def split_touches(activities: Sequence[ActivityView], policy: TriagePolicy = DEFAULT_POLICY) -> TouchSplit:
     """The lead's activities, a person's apart from machine opens, with the person's touches counted."""
-    if not policy.enabled:
+    engaged = [a for a in activities if a.kind in ("email_open", "email_click")]
+    if not policy.enabled or not engaged:
         return TouchSplit(tuple(activities), (), tuple(touches(touch_rows(activities))))
     c = compiled(policy)
-    deliveries = _deliveries(activities) if any(a.kind in OPEN_KINDS for a in activities) else {}
-    human: list[ActivityView] = []
+    emails = [a for a in activities if a.kind in _EMAIL_KINDS]
+    keys = {id(a): _message_keys(a) for a in emails}
+    deliveries = _deliveries(emails, keys)
     machine: list[MachineOpen] = []
-    for a in activities:
-        found = _machine_reason(a, c, policy, deliveries) if a.kind in ("email_open", "email_click") else None
+    for a in engaged:
+        found = _machine_reason(a, keys[id(a)], c, policy, deliveries)
         if found:
             machine.append(MachineOpen(a, found[0], found[1]))
-        else:
-            human.append(a)
-    return TouchSplit(tuple(human), tuple(machine), tuple(touches(touch_rows(human))))
+    if not machine:
+        return TouchSplit(tuple(activities), (), tuple(touches(touch_rows(activities))))
+    left_out = {id(m.activity) for m in machine}
+    human = tuple(a for a in activities if id(a) not in left_out)
+    return TouchSplit(human, tuple(machine), tuple(touches(touch_rows(human))))
 
 
 def _machine_only(data: TriageInput, split: TouchSplit) -> Finding | None:

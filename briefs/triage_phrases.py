@@ -13,6 +13,10 @@ from __future__ import annotations
 # Where a clause ends: a request only counts when nothing qualifies it ("don't call before 3pm" is not one).
 _END = r"(?=\s*(?:[.!?,;:)\n]|$|\b(?:please|thanks?|thank you|bitte|danke|merci|svp|s'il vous plait|por favor|gracias)\b))"
 _ME = r"(?:me|us|this (?:e-?mail )?address|my (?:e-?mail|address))"
+# "by email or phone", "in any way": still every channel.
+_BY = r"(?: (?:by|via|per) (?:e-?mail|mail|phone|telephone|text)(?:,? (?:or|and|nor) (?:by )?(?:e-?mail|mail|phone|telephone|text))?| in any way)?"
+# Words that may close a request without qualifying it.
+_AGAIN = r"(?: (?:again|anymore|any more|ever again|ever|either|at all))?"
 
 # --- Do not contact: asking to be removed or left alone, about every channel ------------------------------------
 DO_NOT_CONTACT_ANY = [
@@ -22,7 +26,7 @@ DO_NOT_CONTACT_ANY = [
     rf"\b(?:please\s+)?unsubscribe {_ME}\b",
     r"^\W*(?:please\s+)?unsubscribe\W*$",
     r"\b(?:i|we) (?:want|would like|wish|need) to (?:be )?unsubscribe",
-    rf"\b(?:do not|don'?t|never|pls don'?t|please don'?t) (?:ever )?contact {_ME}(?: again| anymore| any more| ever again)?{_END}",
+    rf"\b(?:do not|don'?t|never|pls don'?t|please don'?t) (?:ever )?contact {_ME}{_BY}{_AGAIN}{_END}",
     r"\b(?:do not|don'?t|no longer) (?:want|wish) to be (?:contacted|called|e-?mailed)\b",
     r"\bno longer wish to (?:be contacted|receive|hear from)\b",
     r"\bstop (?:contacting|harass(?:ing)?|spamming|bothering|pestering) (?:me|us)\b",
@@ -101,7 +105,7 @@ DO_NOT_CONTACT_EMAIL = [
 
 # Requests about the phone only.
 DO_NOT_CONTACT_PHONE = [
-    rf"\b(?:do not|don'?t|never|please don'?t|pls don'?t) (?:ever )?(?:call|phone|ring|text) (?:me|us)?(?: (?:again|anymore|any more|ever))?{_END}",
+    rf"\b(?:do not|don'?t|never|please don'?t|pls don'?t) (?:ever )?(?:call|phone|ring|text) (?:me|us)?{_AGAIN}{_END}",
     rf"\bstop (?:calling|phoning|ringing|texting)(?: (?:me|us))?{_END}",
     r"\bstop calling (?:me|us)\b",
     rf"\bno (?:more )?(?:phone )?calls(?: please)?{_END}",
@@ -119,7 +123,7 @@ DO_NOT_CONTACT_PHONE = [
 PREFERS_EMAIL = [
     r"\be-?mail (?:is|works) (?:better|best|fine|preferred)\b",
     r"\b(?:prefer|rather) (?:an? )?e-?mail\b",
-    r"\b(?:e-?mail|write to) me (?:instead|please|at|on)\b",
+    r"(?<!not )(?<!n't )(?<!dont )(?<!never )(?<!stop )\b(?:e-?mail|write to) me (?:instead|please|at|on)\b",
     r"\b(?:by|via|per) e-?mail\b",
     r"\b(?:lieber|bitte) per (?:e-?mail|mail)\b",
     r"\bper (?:e-?mail|mail)\b",
@@ -129,7 +133,7 @@ PREFERS_EMAIL = [
     r"\bpor (?:correo|e-?mail|email)\b",
 ]
 PREFERS_CALL = [
-    r"\b(?:just |please |instead )?(?:call|phone|ring) me\b",
+    r"(?<!not )(?<!n't )(?<!dont )(?<!never )(?<!stop )\b(?:call|phone|ring) me\b",
     r"\bgive me a (?:call|ring)\b",
     r"\b(?:prefer|rather) (?:a )?(?:call|phone)\b",
     r"\brufen sie mich\b.{0,30}\ban\b",
@@ -184,7 +188,8 @@ JOB_WORDING = [
     r"\b(?:my|attached (?:is )?(?:my)?) (?:cv|resume|curriculum vitae)\b|\bmy résumé\b",
     r"\b(?:looking for|seeking|searching for) (?:a |an )?(?:new )?(?:job|position|internship|work placement|employment)\b",
     r"\b(?:for|about) my (?:thesis|dissertation|master'?s thesis|bachelor'?s thesis|capstone|coursework|class|course|school project|university project|research project)\b",
-    r"\b(?:i am|i'm) (?:a |an )?(?:student|undergraduate|graduate student|phd student|mba student)\b",
+    r"\b(?:i am|i'm) (?:a |an )?(?:student|undergraduate|graduate student|phd student|mba student)\b"
+    r"(?! (?:success|services?|affairs|experience|recruit\w*|life|support|engagement|data|information|housing))",
     r"\bstudent (?:project|assignment|research)\b",
     # German
     r"\b(?:initiativ)?bewerbung\b|\b(?:mich|uns) (?:bei ihnen )?(?:bewerben|bewerbe)\b|\bbewerbe mich\b",

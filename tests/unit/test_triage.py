@@ -7,6 +7,8 @@ import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from briefs.rules import Rules
 from briefs.signals import ActivityView, LeadView
@@ -21,6 +23,7 @@ from briefs.triage import (
     TriageInput,
     TriagePolicy,
     Verdict,
+    _fold_mapped,
     address_flags,
     company_key,
     comparison_slugs,
@@ -119,6 +122,8 @@ REMOVAL_REQUESTS = [
     ("Por favor, dejen de enviarme correos.", "Por favor, dejen de enviarme correos"),
     ("Quiero darme de baja de todas sus comunicaciones", "Quiero darme de baja de todas sus comunicaciones"),
     ("no me contacten mas", "no me contacten mas"),
+    ("Stop emailing me. Don't call me either.", "Stop emailing me"),
+    ("Do not contact me by email or phone.", "Do not contact me by email or phone"),
     ("Bórrenme de su base de datos, nunca me suscribí", "Bórrenme de su base de datos, nunca me suscribí"),
 ]
 
@@ -154,6 +159,8 @@ NOT_REMOVAL_REQUESTS = [
     "please don't call before 3pm, email is better",
     "Please do not call me, email is better: I'm in workshops all week",
     "we want to stop using spreadsheets for lead routing",
+    "Don't contact me before Monday, I'm at a trade fair until then.",
+    "I'm a student success manager at a bootcamp, we need routing for 30 advisors.",
     "Stop emailing me PDFs and just call me, I want a demo this week: +1 415 555 0142",
     "How do I unsubscribe my team from the trial emails and upgrade to the paid plan?",
     "We need to remove duplicates from our CRM before the rollout",
@@ -524,3 +531,24 @@ def test_hand_raiser_forms_come_from_the_rules():
     assert decide(lead(), history).verdict is Verdict.DO_NOT_CONTACT  # not a hand-raiser form by default
     custom = Rules(hand_raiser_forms=("talk to a human",))
     assert triage(TriageInput(lead(), history, reason="hand_raiser"), DEFAULT_POLICY, custom).verdict is None
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=200))
+def test_the_folded_form_text_and_its_map_agree_with_fold_text(text):
+    folded, where = _fold_mapped(text)
+    assert folded == fold_text(text) and len(where) == len(folded)
+    assert all(0 <= i < len(text) for i in where) and where == sorted(where)
+
+
+@settings(max_examples=150, deadline=None)
+@given(comments=st.text(max_size=300), email=st.emails(), title=st.none() | st.text(max_size=40),
+       url=st.text(max_size=80))
+def test_triage_takes_any_text(comments, email, title, url):
+    history = [form(at(1, 9, 0), "Contact Sales", comments), ActivityView("web_visit", at(1, 8, 0), url=url),
+               ActivityView("email_open", at(1, 7, 0), properties={"ip": url, "user_agent": comments[:40]})]
+    result = decide(LeadView(email=email, title=title, company=comments[:30] or None), history,
+                    comparison_slugs=comparison_slugs([url]))
+    assert result.delivery in tuple(Delivery)
+    if result.finding and result.finding.evidence and result.verdict and result.finding.at:
+        assert result.finding.evidence.rstrip("…") in " ".join(comments.split())
