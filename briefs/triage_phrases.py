@@ -226,7 +226,7 @@ STUDENT_TITLE = [
     r"arbeitssuchend|en recherche d'emploi|demandeur d'emploi|buscando empleo|desempleado)\b",
 ]
 STAFF_TITLE = [
-    r"\b(?:director|head|manager|dean|coordinator|officer|lead|vp|vice|chief|cio|cto|ceo|founder|owner|"
+    r"\b(?:director|head|manager|dean|coordinator|officer|vp|vice|chief|cio|cto|ceo|founder|owner|"
     r"procurement|purchasing|buyer|admin\w*|professor|lecturer|leiter\w*|leitung|responsable|jefe|jefa|"
     r"directeur|directrice|gerente|einkauf|success|services|affairs|recruit\w*|relations|experience)\b",
 ]

@@ -552,3 +552,57 @@ def test_triage_takes_any_text(comments, email, title, url):
     assert result.delivery in tuple(Delivery)
     if result.finding and result.finding.evidence and result.verdict and result.finding.at:
         assert result.finding.evidence.rstrip("…") in " ".join(comments.split())
+
+
+def test_a_week_of_qualified_leads_at_a_real_company():
+    """Monday to Friday, as the issue tried it: who is paged, who is closed, routed or left to the digest."""
+    slugs = comparison_slugs([SITE + "/compare/leadzap", SITE + "/pipeflow-alternative"])
+    week = {
+        "buyer": (lead(), [*buyer_week(), form(at(4, 10, 31), "Contact Sales", "Need pricing for 40 reps, Q1.")],
+                  "hand_raiser", {}),
+        "complaint": (lead("r.haas@haas-logistik.example", first_name="Ralf", title="Geschäftsführer"),
+                      [*newsletter(at(0, 7, 0), "Ihr November-Update", "88190", timedelta(hours=3)),
+                       form(at(0, 11, 5), "Kontakt Vertrieb", "Ich habe mich nie angemeldet. Beim nächsten Mal gibt "
+                                                              "es eine Beschwerde beim Datenschutzbeauftragten!")],
+                      "hand_raiser", {}),
+        "proxy opens": (lead("m.lambert@cabinet-lambert.example", title="Associée"),
+                        [row for i in range(6) for row in newsletter(at(i % 5, 7, 0) - timedelta(weeks=i // 5),
+                                                                     f"Lettre n°{40 + i}", f"77{i}",
+                                                                     timedelta(seconds=2), user_agent="Mozilla/5.0")],
+                        "score_threshold", {}),
+        "student": (lead("lucia.fernandez@estudiantes.uv.es", title="Estudiante", company="Universitat de València"),
+                    [visit(at(2, 22, 14), "/blog/que-es-un-mql"),
+                     form(at(2, 22, 20), "Solicitar demo", "Hola! Estoy haciendo mi TFM sobre automatización de "
+                                                           "marketing, ¿podría entrevistarles?")],
+                    "hand_raiser", {}),
+        "seo agency": (lead("growth@rankrocket.example", title="Founder", company="RankRocket"),
+                       [form(at(3, 4, 2), "Request a demo", "Hi team, I noticed your website is not on the first page "
+                                                            "of Google for 'speed to lead'. Free audit?")],
+                       "hand_raiser", {}),
+        "competitor": (lead("o.grant@leadzap.example", title="Product Marketing Manager", company="LeadZap Inc."),
+                       [visit(at(1, 15, 0), "/pricing"), visit(at(1, 15, 4), "/product/briefs")],
+                       "score_threshold", {}),
+        "gmail founder": (lead("sam.okoro.founder@gmail.com", title="Founder", company="Okoro Freight"),
+                          [visit(at(3, 9, 0), "/pricing"), form(at(3, 9, 4), "Book a demo", "3 reps, want a demo.")],
+                          "hand_raiser", {}),
+        "do not call": (lead("buyer@brightforge.example"), buyer_week(), "score_threshold", {"DoNotCall": "true"}),
+    }
+    outcome = {name: triage(TriageInput(person, history, reason=reason, crm_fields=crm, comparison_slugs=slugs))
+               for name, (person, history, reason, crm) in week.items()}
+    assert {name: (r.delivery, r.rule) for name, r in outcome.items()} == {
+        "buyer": (Delivery.PAGE, None),
+        "complaint": (Delivery.CLOSE, Rule.DNC_COMPLAINT),
+        "proxy opens": (Delivery.DIGEST_LINE, Rule.MACHINE_ONLY),
+        "student": (Delivery.ROUTE, Rule.STUDENT_JOB_WORDING),
+        "seo agency": (Delivery.ROUTE, Rule.VENDOR_PITCH),
+        "competitor": (Delivery.ROUTE, Rule.COMPETITOR_COMPARISON_PAGE),
+        "gmail founder": (Delivery.PAGE, None),
+        "do not call": (Delivery.CLOSE, Rule.DNC_CRM_FLAG),
+    }
+    assert [f.rule for f in outcome["gmail founder"].flags] == [Rule.FLAG_FREE_MAIL]
+    assert outcome["proxy opens"].touches.summary() == "0 human touches (6 machine opens left out)"
+    assert [name for name, r in outcome.items() if r.pages_rep] == ["buyer", "gmail founder"]
+
+
+def test_an_intern_in_lead_generation_is_still_an_intern():
+    assert decide(lead(title="Lead Generation Intern"), []).rule == Rule.STUDENT_TITLE
