@@ -11,6 +11,7 @@ from typing import Any, Generic, TypeVar
 
 from briefs.followthrough import FollowUpPolicy
 from briefs.rules import Rules
+from briefs.triage import Destination, TriagePolicy
 
 DEFAULT_DATABASE_URL = "sqlite:///./leadbrief.db"
 DEFAULT_CONFIG_FILE = "leadbrief.toml"
@@ -31,6 +32,23 @@ class Access:
     @property
     def configured(self) -> bool:
         return bool(self.channels or self.usergroups or self.users)
+
+
+@dataclass(frozen=True)
+class TriageSettings:
+    """[triage]: the domain's policy (briefs.triage), and where its notices go in Slack."""
+
+    policy: TriagePolicy = field(default_factory=TriagePolicy)
+    # Do-not-contact notices (with the reason, and any sends after an unsubscribe).
+    marketing_ops_channel: str | None = None
+    # Destination (careers, partnerships, marketing, manager) -> a Slack channel (C…, G…) or person (U…, W…).
+    destinations: Mapping[str, str] = field(default_factory=dict)
+
+    def channel_for(self, destination: Destination | None, default: str | None) -> str | None:
+        """Where a notice goes: the destination's own (None: do not contact, to marketing ops), else marketing
+        ops, else `default` (the leads channel)."""
+        own = self.destinations.get(destination) if destination else None
+        return own or self.marketing_ops_channel or default
 
 
 @dataclass(frozen=True)
@@ -63,6 +81,8 @@ class Settings:
     delivery_retry_hours: float = 24.0
     # [owners]: a rep's name as CRM exports write it (folded, briefs.signals.fold) -> their email (`leadbrief import`).
     owners: Mapping[str, str] = field(default_factory=dict)
+    # [triage]: who is not paged (do not contact, not a buyer, machine opens) and where their notices go.
+    triage: TriageSettings = field(default_factory=TriageSettings)
 
     def with_source(self, name: str, source_settings: object) -> Settings:
         return replace(self, sources={**self.sources, name: source_settings})

@@ -1,6 +1,6 @@
 """Settings from the environment (and .env), rules from leadbrief.toml. Bad settings stop startup with one line.
 
-One loader per concern (core, slack, access, privacy, delivery, follow_up, rules), each in its own module here,
+One loader per concern (core, slack, access, privacy, delivery, follow_up, triage, rules), each in its own module here,
 plus the sources' own loaders (handlers/sources/<name>.py); load_settings composes them."""
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from bot.config.privacy import load_retention_days
 from bot.config.rules import load_rules
 from bot.config.slack import load_routes, load_slack
 from bot.config.sources import load_sources
+from bot.config.triage import load_triage
 from bot.settings import (
     DEFAULT_CONFIG_FILE,
     DEFAULT_DATABASE_URL,
@@ -34,7 +35,7 @@ __all__ = ["DEFAULT_CONFIG_FILE", "DEFAULT_DATABASE_URL", "MIN_SECRET_LENGTH", "
            "database_url", "load_settings"]
 
 # The leadbrief.toml tables read here rather than by the rules.
-SECTIONS = ("slack", "sources", "access", "privacy", "follow_up", "delivery", "owners")
+SECTIONS = ("slack", "sources", "access", "privacy", "follow_up", "delivery", "owners", "triage")
 
 
 def load_settings(env: Mapping[str, str] | None = None, *, dotenv: bool = True) -> Settings:
@@ -65,4 +66,5 @@ def load_settings(env: Mapping[str, str] | None = None, *, dotenv: bool = True) 
         follow_up=load_follow_up(config),
         delivery_retry_hours=load_retry_hours(config),
         owners=load_owners(config),
+        triage=load_triage(config),
     )

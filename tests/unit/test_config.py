@@ -85,7 +85,7 @@ def test_bad_access_or_privacy_settings_stop_startup_naming_them(tmp_path, toml,
 def test_example_owner_and_source_tables_load_as_documented(tmp_path):
     """The commented [owners] and [sources.*] examples in leadbrief.example.toml, uncommented, are valid."""
     text = (ROOT / "leadbrief.example.toml").read_text()
-    tail = text[text.index("# Rep names as CRM exports"):].splitlines()
+    tail = text[text.index("# Rep names as CRM exports"):text.index("# Triage:")].splitlines()
     toml = [line[2:] for line in tail if re.match(r"^# (\[|[\w\"].* = )", line)]
     assert any(line.startswith("[sources.mautic]") for line in toml)
     cfg = tmp_path / "leadbrief.toml"
