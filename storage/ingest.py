@@ -387,11 +387,13 @@ def _resolve_visitors(driver: Driver, claimed: list[Event], ids: dict[str, tuple
                 linked.add((e.source, *key))
     visiting = [e for e in claimed if isinstance(e, ActivityEvent) and e.visitor is not None]
     if not linked and not visiting:
-        return claimed
+        # Links that changed nothing (already known) are recorded claims, not events to apply.
+        return [e for e in claimed if not isinstance(e, IdentityLink)]
 
     attached = identity.attach(session, linked, now) if linked else []
-    resolved = {e.id: identity.resolve(session, e.source, e.visitor) for e in visiting if e.visitor}
-    identity.keep_pending(session, [e for e in visiting if resolved[e.id] is None], now)
+    # By (source, id): two sources may use the same event id.
+    resolved = {(e.source, e.id): identity.resolve(session, e.source, e.visitor) for e in visiting if e.visitor}
+    identity.keep_pending(session, [e for e in visiting if resolved[e.source, e.id] is None], now)
     leads = identity.lead_emails(session, {i for i in resolved.values() if i is not None} | {i for _, i in attached})
     ids.update({email: (lead_id, customer) for lead_id, (email, customer) in leads.items()})
 
@@ -403,7 +405,7 @@ def _resolve_visitors(driver: Driver, claimed: list[Event], ids: dict[str, tuple
         if isinstance(e, IdentityLink):
             continue
         if isinstance(e, ActivityEvent) and e.visitor is not None:
-            lead_id = resolved[e.id]
+            lead_id = resolved[e.source, e.id]
             if lead_id is not None:
                 out.append(as_lead(e, lead_id))
         else:
@@ -412,7 +414,7 @@ def _resolve_visitors(driver: Driver, claimed: list[Event], ids: dict[str, tuple
         out.append(as_lead(e, lead_id))
         stamps[e.source, e.id] = driver.time(e.occurred_at)
     _link_claims(driver, [(lead_id, e.source, e.id) for e, lead_id in attached]
-                 + [(lead_id, e.source, e.id) for e in visiting if (lead_id := resolved[e.id]) is not None])
+                 + [(lead_id, e.source, e.id) for e in visiting if (lead_id := resolved[e.source, e.id]) is not None])
     return out
 
 

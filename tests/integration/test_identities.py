@@ -227,3 +227,21 @@ def test_an_alias_to_a_new_user_id_merges_it_into_the_known_lead(services, rules
     ingest(services.sessions, parsed([ev.page({"user_id": "u-new"}, "https://www.example.com/b", "B",
                                               d(minutes=5))]), rules, NOW)
     assert len(activities_of(services, EMAIL)) == 2 and count(services, PendingActivity) == 0
+
+
+def test_a_link_that_changes_nothing_is_recorded_as_an_event_and_applies_nothing(services, rules):
+    """A second identity.link saying what is already known (a new id, same link), alone or beside a visitor's
+    activity from another source with the same event id, is accepted, not a crash."""
+    ev = Visits()
+    anon, user = {"anonymous_id": "anon-42"}, {"user_id": "u-42"}
+    ingest(services.sessions, parsed([ev.identify(EMAIL, user, d(hours=2))]), rules, NOW)
+    first = ingest(services.sessions, parsed([ev.link(anon, d(hours=1), user_id="u-42")]), rules, NOW)
+    again = ingest(services.sessions, parsed([ev.link(anon, d(minutes=30), user_id="u-42")]), rules, NOW)
+    assert (first.accepted, again.accepted, again.duplicates) == (1, 1, 0)
+    # Two sources may use the same event id: each visitor's activity goes to its own lead or waits.
+    page = ev.page(anon, "https://www.example.com/pricing", "Pricing", d(minutes=10))
+    stranger = {**page, "source": "rudderstack", "visitor": {"anonymous_id": "anon-99"}}
+    both = ingest(services.sessions, parsed([page, stranger]), rules, NOW)
+    assert both.accepted == 2
+    assert [a.url for a in activities_of(services, EMAIL)] == ["https://www.example.com/pricing"]
+    assert count(services, PendingActivity, PendingActivity.source == "rudderstack") == 1
