@@ -7,6 +7,7 @@ value is the qualification's id."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from briefs.blocks import (
@@ -21,8 +22,8 @@ from briefs.blocks import (
     mrkdwn,
 )
 from briefs.markup import day, fit_mrkdwn, plain, shorten, terminal_safe
-from briefs.signals import LeadView
-from briefs.triage import Category, Delivery, TriageResult
+from briefs.signals import ActivityView, LeadView
+from briefs.triage import FORM_TEXT_KEYS, Category, Delivery, TriageResult
 
 ACTION_OVERRIDE = "triage_override"
 OVERRIDE_LABEL = "This is a real lead"
@@ -68,15 +69,30 @@ def _quote(words: str) -> str:
     return body[: MAX_SECTION - 40]
 
 
-def notice(qualification_id: int, lead: LeadView, result: TriageResult) -> Message:
-    """The notice of a closed (do not contact) or routed (not a buyer) lead, with its reason in words."""
+def their_words(result: TriageResult, activities: Sequence[ActivityView]) -> str | None:
+    """The whole form text the deciding rule read (its evidence is only the phrase that matched)."""
+    at = result.finding.at if result.finding else None
+    if at is None:
+        return None
+    for a in activities:
+        if a.kind == "form_submit" and a.occurred_at == at:
+            text = a.comments or next((str(v) for k, v in (a.properties or {}).items()
+                                       if k.lower() in FORM_TEXT_KEYS and isinstance(v, str) and v.strip()), None)
+            if text and text.strip():
+                return text
+    return None
+
+
+def notice(qualification_id: int, lead: LeadView, result: TriageResult, words: str | None = None) -> Message:
+    """The notice of a closed (do not contact) or routed (not a buyer) lead, with its reason in words.
+    words: the lead's own words behind the verdict (their_words), else the rule's evidence is quoted."""
     blocks: list[Block] = [
         {"type": "header", "text": {"type": "plain_text", "text": shorten(_headline(result), MAX_HEADER)}},
         {"type": "section", "block_id": "triage_lead", "text": mrkdwn(fit_mrkdwn(_who(lead), MAX_SECTION))},
         {"type": "section", "block_id": "triage_reason",
          "text": mrkdwn("*Why:* " + fit_mrkdwn(result.reason or "", MAX_SECTION - 20))},
     ]
-    evidence = result.finding.evidence if result.finding else None
+    evidence = words or (result.finding.evidence if result.finding else None)
     if evidence and evidence.strip():
         blocks.append({"type": "section", "block_id": "triage_words",
                        "text": mrkdwn("*In their words:*\n" + _quote(evidence))})
@@ -88,14 +104,14 @@ def notice(qualification_id: int, lead: LeadView, result: TriageResult) -> Messa
     blocks.append({"type": "context", "elements": [mrkdwn(fit_mrkdwn(f"{after} Rule: {result.rule}", MAX_CONTEXT))]})
     blocks.append({"type": "actions", "block_id": NOTICE_ACTIONS,
                    "elements": [button(OVERRIDE_LABEL, ACTION_OVERRIDE, str(qualification_id), "primary")]})
-    return {"text": shorten(terminal_safe(notice_text(lead, result)).replace("\n", " "), MAX_FALLBACK),
+    return {"text": shorten(terminal_safe(notice_text(lead, result, words)).replace("\n", " "), MAX_FALLBACK),
             "blocks": blocks}
 
 
-def notice_text(lead: LeadView, result: TriageResult) -> str:
+def notice_text(lead: LeadView, result: TriageResult, words: str | None = None) -> str:
     """The notice as plain text (the terminal sink, the fallback text)."""
     lines = [_headline(result), _who(lead), f"Why: {plain(result.reason)}"]
-    evidence = result.finding.evidence if result.finding else None
+    evidence = words or (result.finding.evidence if result.finding else None)
     if evidence and evidence.strip():
         lines.append(f"In their words: “{shorten(plain(evidence).strip(), 300)}”")
     if result.delivery is Delivery.CLOSE and result.suppression and result.suppression.count:

@@ -18,7 +18,9 @@ from briefs.followup import OPEN_STATUSES, Status
 from briefs.signals import PAGE_VIEW_KINDS
 from briefs.triage import Delivery as TriageDelivery
 from briefs.triage import Override, TriageResult
+from storage.ingest import NewQualification
 from storage.models import Activity, Delivery, Lead, Qualification
+from storage.queries import brief_input
 
 # Our comparison pages as visitors reach them (docs/triage.md): every lead's visits are read for them at most
 # once per COMPARISON_TTL seconds per database, and at most COMPARISON_URLS distinct URLs.
@@ -143,13 +145,18 @@ def overridable(session: Session, qualification_id: int) -> Overridable | None:
                        notice.ts if notice else None, notice.payload if notice else None)
 
 
-def mark_overridden(session: Session, qualification_id: int, by: str, at: datetime) -> None:
+def mark_overridden(session: Session, qualification_id: int, by: str, at: datetime,
+                    notice_payload: dict | None) -> None:
+    """Who overrode it, when; and the notice as it now reads (the next edit of the message starts from it)."""
+    if notice_payload is not None:
+        session.execute(update(Delivery).where(Delivery.qualification_id == qualification_id)
+                        .values(payload=notice_payload).execution_options(synchronize_session=False))
     session.execute(update(Qualification).where(Qualification.id == qualification_id)
                     .values(overridden_by=by, overridden_at=at)
                     .execution_options(synchronize_session=False))
 
 
-def reopen(session: Session, old_id: int, now: datetime) -> Qualification:
+def reopen(session: Session, old_id: int, now: datetime) -> NewQualification:
     """A new open qualification for the lead, as the overridden one was: it is briefed and its SLA starts."""
     old = session.get(Qualification, old_id)
     assert old is not None
@@ -158,7 +165,9 @@ def reopen(session: Session, old_id: int, now: datetime) -> Qualification:
                       status=Status.OPEN.value, triage_delivery=TriageDelivery.PAGE.value)
     session.add(q)
     session.flush()
-    return q
+    lead = session.get(Lead, old.lead_id)
+    assert lead is not None
+    return NewQualification(q.id, q.lead_id, brief_input(session, lead, now, q))
 
 
 def open_qualification(session: Session, lead_id: int) -> int | None:

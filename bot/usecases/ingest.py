@@ -17,7 +17,7 @@ from briefs import qualification, signals
 from briefs.blocks import to_blocks
 from briefs.events import Event
 from briefs.model import build_brief
-from briefs.notices import notice, notice_text
+from briefs.notices import notice, notice_text, their_words
 from briefs.qualification import Decision
 from briefs.rules import Rules
 from briefs.signals import ActivityView
@@ -86,8 +86,9 @@ def _apply(session: Session, events: list[Event], rules: Rules, policy: TriagePo
         elif verdict.delivery in (Delivery.CLOSE, Delivery.ROUTE):
             lead = new.brief_input.lead
             to = verdict.destination.value if verdict.destination else NOTICE_TO_MARKETING_OPS
-            triage_store.enqueue_notice(session, new.id, new.lead_id, to, notice(new.id, lead, verdict),
-                                        notice_text(lead, verdict), now)
+            words = their_words(verdict, new.brief_input.activities)
+            triage_store.enqueue_notice(session, new.id, new.lead_id, to, notice(new.id, lead, verdict, words),
+                                        notice_text(lead, verdict, words), now)
         # A digest line (machine opens only) posts nothing: docs/triage.md, "How it flows".
         result.qualifications.append(new.id)
     return result
