@@ -121,7 +121,7 @@ def _triage(session: Session, decided: list[tuple[ChangedLead, Decision]], creat
     return verdicts
 
 
-def _key(a: ActivityView) -> tuple:
+def _key(a: ActivityView) -> tuple[object, ...]:
     return a.kind, a.occurred_at, a.url, a.form, a.comments, a.subject, a.campaign
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 from bot.usecases.deps import Services
 from briefs.blocks import mention, to_blocks
@@ -36,7 +37,7 @@ class OverrideResult:
     answer: str = ""
     channel: str | None = None  # the notice's message, to be shown as `notice`
     ts: str | None = None
-    notice: dict | None = None
+    notice: dict[str, Any] | None = None
     qualification_id: int | None = None  # the new, briefed qualification
 
 
