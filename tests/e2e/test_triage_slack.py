@@ -86,6 +86,12 @@ def removal_after_unsubscribe(ev, email="k.brandt@brandt-logistik.example"):
     ]
 
 
+def _denied(server, user):
+    from storage.models import AuditEntry
+    with server.services.sessions() as s:
+        return s.scalars(select(AuditEntry).where(AuditEntry.actor == user, AuditEntry.action == "denied")).all()
+
+
 def _posts_to(fake, channel):
     return [c for c in fake.calls_to("chat.postMessage") if c["channel"] == channel]
 
@@ -184,10 +190,18 @@ def test_a_student_is_routed_to_careers_a_crm_flag_closes_machine_opens_post_not
     assert by_email[opener].triage_delivery == "digest_line" and by_email[opener].status == "closed"
     assert all(q.sla_due_at is None and q.nudge_at is None for q in by_email.values())
 
-    # Overriding the student counts against the rule.
+    # Someone outside the sales team ([access]: the leads channel) cannot override: nothing changes.
     q = by_email[student]
+    fake_slack.add_user("eve@ourco.example", "U0EVE", "eve", real_name="Eve Outsider")
+    click(http, triage_server, fake_slack, str(q.id), user="U0EVE", channel=PEOPLE, ts=routed[0].get("ts", "1.0"))
+    assert wait_for(lambda: _denied(triage_server, "U0EVE"))
+    triage_server.delivery_idle()
+    assert _qualifications(triage_server, student)[0].overridden_at is None
+    assert len(_qualifications(triage_server, student)) == 1 and not fake_slack.calls_to("chat.update")
+
+    # Overriding the student counts against the rule.
     click(http, triage_server, fake_slack, str(q.id), channel=PEOPLE, ts=routed[0].get("ts", "1.0"))
-    fake_slack.wait_for_responses("override")
+    assert wait_for(lambda: _qualifications(triage_server, student)[0].overridden_by == "U0JANE")
     r = slash(http, triage_server, fake_slack, "stats")
     assert r.status_code == 200
     answer = json.dumps(fake_slack.wait_for_responses("stats")[0], ensure_ascii=False)
