@@ -5,6 +5,7 @@ The histories are a week of one company's ordinary traffic: newsletters, Apple M
 removal request after an unsubscribe whose newsletters kept coming, a student's thesis request, noise."""
 
 import json
+import re
 import time
 import urllib.parse
 from dataclasses import replace
@@ -206,6 +207,8 @@ def test_a_student_is_routed_to_careers_a_crm_flag_closes_machine_opens_post_not
     assert r.status_code == 200
     answer = json.dumps(fake_slack.wait_for_responses("stats")[0], ensure_ascii=False)
     assert "1 closed as do not contact" in answer
+    # Notices are not briefs: of 4 qualifications (the override's new one too), only its brief can be posted.
+    assert re.search(r"4 qualified, [01] posted", answer), answer[:300]
     assert "0 automatic not a fit" in answer  # the student was overridden: counted against its rule instead
     assert "1 on machine opens only" in answer
     assert f"{q.triage_rule} 1 of 1 (100%)" in answer and "do_not_contact.crm_flag 0 of 1 (0%)" in answer
