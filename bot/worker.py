@@ -38,7 +38,8 @@ class TerminalSink:
         self.console = console or Console(highlight=False, soft_wrap=False)
 
     def __call__(self, item: PendingDelivery) -> Sent:
-        self.console.print(Rule(f"New brief #{item.qualification_id}"))
+        title = "Triage notice" if item.kind == "notice" else "New brief"
+        self.console.print(Rule(f"{title} #{item.qualification_id}"))
         self.console.print(item.text, markup=False, emoji=False)
         self.console.print()
         return Sent("terminal")

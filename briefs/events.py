@@ -212,6 +212,10 @@ class LeadFields(_Strict):
     nps: int | None = Field(default=None, ge=0, le=10)
     csat: int | None = Field(default=None, ge=1, le=5)
     crm_url: Line2000 | None = None
+    # The CRM's "do not contact" flag (Salesforce DoNotCall, HubSpot/Mautic do-not-contact...): closes the lead.
+    do_not_contact: bool | None = None
+    # The CRM's email opt-out (HubSpot hs_email_optout, Salesforce HasOptedOutOfEmail): not a ban on a call.
+    email_opt_out: bool | None = None
 
     _emails = field_validator("email", "owner_email")(lambda v: v if v is None else _email_check(v))
 

@@ -23,10 +23,11 @@ class Status(StrEnum):
     CONTACTED = "contacted"
     NOT_A_FIT = "not_a_fit"
     CLOSED = "closed"
+    DO_NOT_CONTACT = "do_not_contact"  # closed by triage: the lead asked not to be contacted (or the CRM says so)
 
 
 OPEN_STATUSES: tuple[Status, ...] = (Status.OPEN, Status.CLAIMED, Status.CONTACTED)
-CLOSED_STATUSES: tuple[Status, ...] = (Status.NOT_A_FIT, Status.CLOSED)
+CLOSED_STATUSES: tuple[Status, ...] = (Status.NOT_A_FIT, Status.CLOSED, Status.DO_NOT_CONTACT)
 
 
 class SlaState(StrEnum):

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from briefs.blocks import MAX_BLOCKS, MAX_FALLBACK, NOT_A_FIT_REASONS, fitted, mrkdwn
+from briefs.blocks import MAX_BLOCKS, MAX_FALLBACK, MAX_SECTION, NOT_A_FIT_REASONS, fitted, mrkdwn
 from briefs.followup import Status
 from briefs.markup import day, fit_mrkdwn, plain, shorten, terminal_safe
 
@@ -38,6 +38,35 @@ class StatRow:
     contacted_at: datetime | None
     status: str
     status_reason: str | None
+    # Triage (briefs.triage): what it decided (page, close, route, digest_line), its category and rule, and
+    # whether someone said "This is a real lead" (the lead was then qualified again, and counted there).
+    triage_delivery: str | None = None
+    triage_category: str | None = None
+    triage_rule: str | None = None
+    overridden: bool = False
+
+    @property
+    def held_back(self) -> bool:
+        """Not paged by triage, and not overridden."""
+        return self.triage_delivery in HELD_BACK and not self.overridden
+
+
+HELD_BACK = ("close", "route", "digest_line")
+
+
+@dataclass(frozen=True)
+class TriageCounts:
+    """What triage kept from the reps, and how often each rule was overridden (marketing's false positives)."""
+
+    do_not_contact: int = 0
+    not_a_fit: tuple[tuple[str, int], ...] = ()  # automatic, by category label, most frequent first
+    machine_opens_only: int = 0
+    # rule id -> (times it held a lead back, times that was overridden), by rule id
+    by_rule: tuple[tuple[str, int, int], ...] = ()
+
+    @property
+    def any(self) -> bool:
+        return bool(self.do_not_contact or self.not_a_fit or self.machine_opens_only or self.by_rule)
 
 
 @dataclass(frozen=True)
@@ -50,10 +79,12 @@ class Group:
     median_to_claim: timedelta | None
     median_to_touch: timedelta | None
     reasons: tuple[tuple[str, int], ...] = ()  # not-a-fit reason labels, most frequent first
+    do_not_contact: int = 0  # closed by triage as do not contact
+    set_aside: int = 0  # not a person to call (machine opens only), or overridden and qualified again
 
     @property
     def open(self) -> int:
-        return self.qualified - self.accepted - self.not_a_fit
+        return self.qualified - self.accepted - self.not_a_fit - self.do_not_contact - self.set_aside
 
     def share(self, n: int) -> float:
         return n / self.qualified if self.qualified else 0.0
@@ -67,6 +98,22 @@ class Stats:
     total: Group
     by_source: tuple[Group, ...] = field(default_factory=tuple)
     by_campaign: tuple[Group, ...] = field(default_factory=tuple)
+    triage: TriageCounts = field(default_factory=TriageCounts)
+
+
+AUTOMATIC = "Automatic: "
+CATEGORY_LABELS = {"student_or_jobseeker": "Student or job-seeker", "vendor_pitch": "Vendor pitch",
+                   "competitor": "Competitor"}
+
+
+def category_label(category: str | None) -> str:
+    return CATEGORY_LABELS.get(category or "", category or "Not a buyer")
+
+
+def _reason(row: StatRow) -> str:
+    if row.triage_category and row.status == Status.NOT_A_FIT and row.triage_delivery == "route":
+        return AUTOMATIC + category_label(row.triage_category)
+    return reason_label(row.status_reason)
 
 
 def reason_label(status_reason: str | None) -> str:
@@ -85,9 +132,12 @@ def _median(values: list[timedelta]) -> timedelta | None:
 
 
 def _group(name: str, rows: list[StatRow]) -> Group:
-    nofit = [r for r in rows if r.status == Status.NOT_A_FIT]
+    nofit = [r for r in rows if r.status == Status.NOT_A_FIT and not r.overridden]
     accepted = [r for r in rows if r.status != Status.NOT_A_FIT and (r.claimed_at or r.contacted_at)]
-    reasons = Counter(reason_label(r.status_reason) for r in nofit)
+    reasons = Counter(_reason(r) for r in nofit)
+    dnc = sum(1 for r in rows if r.status == Status.DO_NOT_CONTACT and not r.overridden)
+    aside = sum(1 for r in rows if r.triage_delivery in HELD_BACK and (r.overridden or r.triage_delivery == "digest_line")
+                and not (r.claimed_at or r.contacted_at))
     return Group(
         name=name,
         qualified=len(rows),
@@ -97,6 +147,21 @@ def _group(name: str, rows: list[StatRow]) -> Group:
         median_to_claim=_median([r.claimed_at - r.qualified_at for r in rows if r.claimed_at]),
         median_to_touch=_median([r.contacted_at - r.qualified_at for r in rows if r.contacted_at]),
         reasons=tuple(sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0]))),
+        do_not_contact=dnc,
+        set_aside=aside,
+    )
+
+
+def _triage(rows: list[StatRow]) -> TriageCounts:
+    held = [r for r in rows if r.triage_delivery in HELD_BACK]
+    categories = Counter(category_label(r.triage_category) for r in held if r.held_back and r.triage_delivery == "route")
+    fired: Counter[str] = Counter(r.triage_rule for r in held if r.triage_rule)
+    overridden: Counter[str] = Counter(r.triage_rule for r in held if r.triage_rule and r.overridden)
+    return TriageCounts(
+        do_not_contact=sum(1 for r in held if r.held_back and r.triage_delivery == "close"),
+        not_a_fit=tuple(sorted(categories.items(), key=lambda kv: (-kv[1], kv[0]))),
+        machine_opens_only=sum(1 for r in held if r.held_back and r.triage_delivery == "digest_line"),
+        by_rule=tuple((rule, n, overridden[rule]) for rule, n in sorted(fired.items())),
     )
 
 
@@ -116,6 +181,7 @@ def build(rows: list[StatRow], days: int, now: datetime) -> Stats:
         total=_group("All leads", rows),
         by_source=_by(rows, lambda r: (r.source or "").strip() or UNKNOWN_SOURCE),
         by_campaign=_by(rows, lambda r: (r.campaign or "").strip() or NO_CAMPAIGN),
+        triage=_triage(rows),
     )
 
 
@@ -171,6 +237,9 @@ def to_blocks(stats: Stats) -> dict[str, Any]:
     ]
     if t.reasons:
         blocks.append({"type": "section", "text": mrkdwn("*Not a fit, why:* " + _reasons(t))})
+    if stats.triage.any:
+        blocks.append({"type": "section", "block_id": "stats_triage",
+                       "text": mrkdwn(fit_mrkdwn("\n".join(triage_lines(stats.triage)), MAX_SECTION))})
     for heading, groups in (("By source", stats.by_source), ("By campaign", stats.by_campaign)):
         lines = []
         for g in groups[:MAX_GROUPS]:
@@ -209,6 +278,18 @@ def table(stats: Stats) -> list[list[str]]:
     return out
 
 
+def triage_lines(counts: TriageCounts) -> list[str]:
+    """Plain lines (escaped by the caller): what triage kept from the reps, and overrides by rule."""
+    lines = [f"Not paged by triage: {counts.do_not_contact} closed as do not contact · "
+             f"{sum(n for _, n in counts.not_a_fit)} automatic not a fit"
+             + (f" ({', '.join(f'{label} {n}' for label, n in counts.not_a_fit)})" if counts.not_a_fit else "")
+             + f" · {counts.machine_opens_only} on machine opens only"]
+    if counts.by_rule:
+        lines.append("Overrides by rule (\"This is a real lead\"): " + ", ".join(
+            f"{rule} {overridden} of {n} ({100 * overridden / n:.0f}%)" for rule, n, overridden in counts.by_rule))
+    return lines
+
+
 def to_text(stats: Stats) -> str:
     """A plain-text report for the terminal (names stripped of control characters)."""
     t = stats.total
@@ -225,6 +306,8 @@ def to_text(stats: Stats) -> str:
     ]
     if t.reasons:
         lines.append(f"  not a fit, why             {_reasons(t)}")
+    if stats.triage.any:
+        lines += ["  " + terminal_safe(line) for line in triage_lines(stats.triage)]
     header = f"  {'name':<30} {'qual':>5} {'post':>5} {'accepted':>10} {'not a fit':>10} {'open':>5} " \
              f"{'to claim':>10} {'to touch':>10}  why not"
     for heading, groups in (("By source", stats.by_source), ("By campaign", stats.by_campaign)):

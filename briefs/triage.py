@@ -136,7 +136,7 @@ SEND_KINDS = ("email_sent", "email_delivered")
 DEFAULT_PROXY_NETWORKS = ("17.0.0.0/8",)
 DEFAULT_PROXY_USER_AGENTS = ("mozilla/5.0",)
 DEFAULT_CRM_DO_NOT_CONTACT_FIELDS = ("do_not_contact", "DoNotCall")
-DEFAULT_CRM_EMAIL_OPT_OUT_FIELDS = ("hs_email_optout", "HasOptedOutOfEmail", "unsubscribed")
+DEFAULT_CRM_EMAIL_OPT_OUT_FIELDS = ("email_opt_out", "hs_email_optout", "HasOptedOutOfEmail", "unsubscribed")
 DEFAULT_MACHINE_OPEN_SECONDS = 5.0
 DEFAULT_CAREERS_MIN_VIEWS = 2
 

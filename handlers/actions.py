@@ -8,7 +8,7 @@ import logging
 from slack_sdk.errors import SlackApiError
 
 from bot.gateway import error_code
-from bot.usecases import rep_actions
+from bot.usecases import rep_actions, triage_override
 from bot.usecases.lookup import lookup, may_see, viewer_scope
 from bot.usecases.rep_actions import ActionResult, Verdict
 from briefs import visibility
@@ -23,6 +23,7 @@ from briefs.blocks import (
 )
 from briefs.followthrough import ACTION_QUIET
 from briefs.followup import RepAction, SnoozeChoice
+from briefs.notices import ACTION_OVERRIDE
 from handlers.events import publish_home
 
 log = logging.getLogger("leadbrief.actions")
@@ -41,6 +42,7 @@ def register(app) -> None:
     app.action(RepAction.REASSIGN)(on_reassign)
     app.action(ACTION_QUIET)(on_quiet)
     app.view(NOT_A_FIT_VIEW)(on_not_a_fit_submitted)
+    app.action(ACTION_OVERRIDE)(on_triage_override)
 
 
 def _qualification_id(value) -> int | None:
@@ -270,3 +272,26 @@ def on_open_brief(ack, body, action, respond, context):
         except (SlackApiError, OSError) as exc:
             log.warning("could not show the brief in its modal: %s", error_code(exc))
     _dm(client, user, reply)
+
+
+def on_triage_override(ack, body, action, respond, context):
+    """"This is a real lead" on a triage notice: the lead is briefed as usual and the notice says who said so."""
+    services = context["services"]
+    qid = _clicked(ack, body, action, respond, services)
+    if qid is None:
+        return
+    user = body["user"]["id"]
+    result = triage_override.override(services, qid, user, _visible(services, user))
+    outcome = triage_override.Outcome
+    text = {outcome.NOT_YOURS: visibility.NOT_YOURS, outcome.GONE: GONE}.get(result.outcome, result.answer)
+    if result.outcome is outcome.DONE and result.notice is not None:
+        # The notice as stored (posted by the worker); the click's own message when it has not been recorded yet.
+        channel = result.channel or (body.get("channel") or {}).get("id")
+        ts = result.ts or (body.get("message") or {}).get("ts")
+        if channel and ts:
+            try:
+                services.slack.client.chat_update(channel=channel, ts=ts, text=result.notice["text"],
+                                                  blocks=result.notice["blocks"])
+            except (SlackApiError, OSError) as exc:
+                log.warning("could not update the triage notice: %s", error_code(exc))
+    _tell(body, respond, services.slack.client, services, text)

@@ -11,6 +11,7 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from starlette.applications import Starlette
@@ -191,7 +192,8 @@ def add_source(app: Starlette, source: Source) -> None:
             try:
                 async with gate:
                     result = await run_in_threadpool(
-                        ingest, services.sessions, translated.events, settings.rules, services.clock()
+                        partial(ingest, triage_policy=settings.triage.policy), services.sessions, translated.events,
+                        settings.rules, services.clock()
                     )
             except Exception as exc:
                 failure = store_failure(exc)

@@ -49,6 +49,8 @@ PROFILE_FIELDS = (
     "nps",
     "csat",
     "crm_url",
+    "do_not_contact",
+    "email_opt_out",
 )
 
 

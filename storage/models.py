@@ -84,6 +84,9 @@ class Lead(Base):
     nps: Mapped[int | None] = mapped_column(Integer)
     csat: Mapped[int | None] = mapped_column(Integer)
     crm_url: Mapped[str | None] = mapped_column(String(2000))
+    # The CRM's do-not-contact and email opt-out flags (None: not known); triage reads them (docs/triage.md).
+    do_not_contact: Mapped[bool | None] = mapped_column(Boolean)
+    email_opt_out: Mapped[bool | None] = mapped_column(Boolean)
     # Lowercased, accent-free name/company/email for lookups.
     search_text: Mapped[str] = mapped_column(String(1200), default="")
     # occurred_at of the newest lead.upsert applied: older upserts only fill empty fields.
@@ -230,6 +233,16 @@ class Qualification(Base):
     # Thread updates: the newest activity already told to the rep, and the end of the cooldown.
     seen_activity_id: Mapped[int | None] = mapped_column(BigId)
     update_after: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Triage (briefs.triage, docs/triage.md): what it decided when the lead qualified (page, close, route,
+    # digest_line), by which rule, and why in words. None: qualified before triage was wired.
+    triage_delivery: Mapped[str | None] = mapped_column(String(16))
+    triage_verdict: Mapped[str | None] = mapped_column(String(32))
+    triage_category: Mapped[str | None] = mapped_column(String(32))
+    triage_rule: Mapped[str | None] = mapped_column(String(64))
+    triage_reason: Mapped[str | None] = mapped_column(Text)
+    # "This is a real lead": who set the verdict aside, when (the lead was briefed again as a new qualification).
+    overridden_by: Mapped[str | None] = mapped_column(String(64))
+    overridden_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class HandoffNote(Base):
@@ -287,6 +300,10 @@ class Delivery(Base):
     unclear_at: Mapped[float | None] = mapped_column(Float)
     # `leadbrief outbox retry`: the retry horizon counts from then rather than from created_at.
     retried_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # "brief" (to the rep, starts follow-through) or "notice" (a triage notice: never does), and for a notice whom
+    # it is for: "do_not_contact" (marketing ops) or a destination (careers...), resolved to a channel when sent.
+    kind: Mapped[str] = mapped_column(String(16), default="brief", server_default="brief")
+    notice_to: Mapped[str | None] = mapped_column(String(64))
 
 
 class ChannelSlot(Base):

@@ -55,6 +55,8 @@ class PendingDelivery:
     # A post that may already have gone out (see intend): look for it in this channel before posting again.
     unclear_channel: str | None = None
     unclear_at: float | None = None
+    kind: str = "brief"  # or "notice": a triage notice (storage.triage), which starts no follow-through
+    notice_to: str | None = None  # a notice's addressee: "do_not_contact" or a triage destination
 
 
 def enqueue(session: Session, q: QualificationKey, snapshot: BriefSnapshot, now: datetime) -> Delivery:
@@ -114,12 +116,14 @@ def claim(session: Session, worker: str, now: datetime, lease: timedelta, limit:
         .values(lease_owner=worker, lease_until=now + lease)
         .returning(Delivery.id, Delivery.lead_id, Delivery.qualification_id, Delivery.payload, Delivery.text,
                    Delivery.attempts, Delivery.next_attempt_at, Delivery.created_at, Delivery.slot_channel,
-                   Delivery.slot_at, Delivery.unclear_channel, Delivery.unclear_at)
+                   Delivery.slot_at, Delivery.unclear_channel, Delivery.unclear_at, Delivery.kind,
+                   Delivery.notice_to)
         .execution_options(synchronize_session=False)
     ).all()
     rows = sorted(rows, key=lambda r: (r.next_attempt_at, r.id))
     return [PendingDelivery(r.id, r.lead_id, r.qualification_id, r.payload, r.text, r.attempts, r.created_at,
-                            r.slot_channel, r.slot_at, worker, r.unclear_channel, r.unclear_at) for r in rows]
+                            r.slot_channel, r.slot_at, worker, r.unclear_channel, r.unclear_at, r.kind or "brief",
+                            r.notice_to) for r in rows]
 
 
 def hold(session: Session, delivery_id: int, worker: str, now: datetime, lease: timedelta) -> bool:

@@ -32,8 +32,11 @@ def rows(session: Session, days: int, now: datetime, owner: str | None = None) -
         .scalar_subquery()
     )
     stmt = (
-        select(Lead.lead_source, campaign, Qualification.qualified_at, Delivery.status, Qualification.claimed_at,
-               Qualification.contacted_at, Qualification.status, Qualification.status_reason)
+        select(Lead.lead_source, campaign, Qualification.qualified_at, Delivery.status, Delivery.kind,
+               Qualification.claimed_at,
+               Qualification.contacted_at, Qualification.status, Qualification.status_reason,
+               Qualification.triage_delivery, Qualification.triage_category, Qualification.triage_rule,
+               Qualification.overridden_at)
         .join(Lead, Lead.id == Qualification.lead_id)
         .outerjoin(Delivery, Delivery.qualification_id == Qualification.id)
         .where(and_(Qualification.qualified_at >= since, Qualification.qualified_at <= now))
@@ -42,9 +45,13 @@ def rows(session: Session, days: int, now: datetime, owner: str | None = None) -
     if owner is not None:
         stmt = stmt.where(func.lower(Lead.owner_email) == owner.lower())
     return [
-        StatRow(source=source, campaign=camp, qualified_at=qualified_at, posted=delivery == "sent",
-                claimed_at=claimed_at, contacted_at=contacted_at, status=status, status_reason=reason)
-        for source, camp, qualified_at, delivery, claimed_at, contacted_at, status, reason in session.execute(stmt)
+        # A triage notice is not a brief: only briefs count as posted.
+        StatRow(source=source, campaign=camp, qualified_at=qualified_at, posted=delivery == "sent" and kind != "notice",
+                claimed_at=claimed_at, contacted_at=contacted_at, status=status, status_reason=reason,
+                triage_delivery=triaged, triage_category=category, triage_rule=rule,
+                overridden=overridden_at is not None)
+        for (source, camp, qualified_at, delivery, kind, claimed_at, contacted_at, status, reason, triaged, category, rule,
+             overridden_at) in session.execute(stmt)
     ]
 
 

@@ -35,6 +35,7 @@ from briefs.followup import SlaState, Status
 from briefs.qualification import Reason
 from briefs.routing import ROUTE_FAILED, Route, decide_route, rep_route, route_failed, to_queue
 from briefs.sla import next_working_day_at
+from briefs.triage import Destination
 from storage import audit, outbox
 from storage import followthrough as followthrough_store
 from storage import leads as lead_store
@@ -43,6 +44,7 @@ from storage.outbox import BriefSubject, PendingDelivery
 log = logging.getLogger("leadbrief.slack")
 
 DELIVERY_EVENT = "leadbrief_brief"
+NOTICE = "notice"  # deliveries.kind of a triage notice
 # A rep's route Slack called gone is not tried again for this long (seconds): briefs go to the team queue.
 GONE_FOR = 600.0
 # The window of a channel's history searched for an earlier post: around when it left, allowing for clock skew
@@ -154,7 +156,39 @@ class SlackSink:
         except OSError as exc:  # Slack unreachable, or the connection cut mid-post: try again later, checking first
             raise DeliveryError(f"Slack unreachable ({type(exc).__name__})", retry_in=backoff(item.attempts)) from None
 
+    def notice_channel(self, item: PendingDelivery) -> str:
+        """A triage notice's channel, as [triage] says now: the destination's, else marketing ops', else the
+        leads channel. Where the admin configured it: no access check (docs/triage.md, "Who sees a notice")."""
+        to = item.notice_to
+        destination = Destination(to) if to in set(Destination) else None
+        return self.services.settings.triage.channel_for(destination, self.queue) or self.queue
+
+    def _deliver_notice(self, item: PendingDelivery) -> Sent:
+        """A notice goes out like a brief (paced, retried, looked for after a fault), but starts nothing."""
+        channel = self.notice_channel(item)
+        try:
+            if item.unclear_channel:
+                found = self._posted_before(item, item.unclear_channel)
+                if found:
+                    return Sent(*found)
+        except SlackApiError as exc:
+            raise self._error(exc, item) from None
+        wait, slot = self.pacer.wait_for(item, channel)
+        if wait > 0.001:
+            raise DeferredError(timedelta(seconds=wait), slot, maybe_posted=False)
+        sending = self.pacer.clock().timestamp()
+        metadata = {"event_type": DELIVERY_EVENT, "event_payload": {"delivery_id": item.id}}
+        try:
+            resp = self.client.chat_postMessage(channel=channel, text=item.payload["text"],
+                                                blocks=item.payload["blocks"], unfurl_links=False,
+                                                unfurl_media=False, metadata=metadata)
+        except SlackApiError as exc:
+            raise self._error(exc, item, posting=True) from None
+        return Sent(resp["channel"], resp["ts"], paced=(channel, sending))
+
     def _deliver(self, item: PendingDelivery) -> Sent:
+        if item.kind == NOTICE:
+            return self._deliver_notice(item)
         with self.services.sessions() as s:
             subject = outbox.subject(s, item)
         urgent = self._raised_hand(subject)

@@ -17,12 +17,24 @@ from briefs import qualification, signals
 from briefs.blocks import to_blocks
 from briefs.events import Event
 from briefs.model import build_brief
+from briefs.notices import notice, notice_text, their_words
 from briefs.qualification import Decision
 from briefs.rules import Rules
+from briefs.signals import ActivityView
 from briefs.text import to_text_brief
+from briefs.triage import (
+    DEFAULT_POLICY,
+    Delivery,
+    TriageInput,
+    TriagePolicy,
+    TriageResult,
+    comparison_slugs,
+    triage,
+)
 from storage import ingest as store
 from storage import outbox
-from storage.ingest import ChangedLead
+from storage import triage as triage_store
+from storage.ingest import ChangedLead, NewQualification
 from storage.outbox import BriefSnapshot
 
 __all__ = ["IngestResult", "ingest"]
@@ -44,13 +56,14 @@ class IngestResult:
 
 
 def ingest(sessions: sessionmaker[Session], events: list[Event], rules: Rules,
-           now: datetime | None = None) -> IngestResult:
-    """Apply one batch atomically. Returns counts and the ids of new qualifications."""
+           now: datetime | None = None, *, triage_policy: TriagePolicy = DEFAULT_POLICY) -> IngestResult:
+    """Apply one batch atomically. Returns counts and the ids of new qualifications (triaged: see _triage).
+    triage_policy: [triage] (Settings.triage.policy)."""
     now = now or datetime.now(UTC)
     for attempt in range(RETRIES + 1):
         try:
             with sessions.begin() as session:
-                return _apply(session, events, rules, now)
+                return _apply(session, events, rules, triage_policy, now)
         except OperationalError as exc:
             # The batch was rolled back whole; a deadlock or serialisation failure is worth another go.
             if attempt == RETRIES or getattr(exc.orig, "sqlstate", None) not in RETRYABLE_SQLSTATES:
@@ -59,14 +72,63 @@ def ingest(sessions: sessionmaker[Session], events: list[Event], rules: Rules,
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def _apply(session: Session, events: list[Event], rules: Rules, now: datetime) -> IngestResult:
+def _apply(session: Session, events: list[Event], rules: Rules, policy: TriagePolicy, now: datetime) -> IngestResult:
     written = store.write(session, events, now)
     result = IngestResult(accepted=written.accepted, duplicates=written.duplicates)
-    for new in store.add_qualifications(session, _decide(session, written.leads, rules, now), now):
-        brief = build_brief(new.brief_input, rules)
-        outbox.enqueue(session, new, BriefSnapshot(payload=to_blocks(brief), text=to_text_brief(brief)), now)
+    decided = _decide(session, written.leads, rules, now)
+    created = store.add_qualifications(session, decided, now)
+    verdicts = _triage(session, decided, created, rules, policy)
+    triage_store.record(session, [(new.id, verdict) for new, verdict in zip(created, verdicts, strict=True)], now)
+    for new, verdict in zip(created, verdicts, strict=True):
+        if verdict.pages_rep:
+            brief = build_brief(new.brief_input, rules)
+            outbox.enqueue(session, new, BriefSnapshot(payload=to_blocks(brief), text=to_text_brief(brief)), now)
+        elif verdict.delivery in (Delivery.CLOSE, Delivery.ROUTE):
+            lead = new.brief_input.lead
+            to = verdict.destination.value if verdict.destination else NOTICE_TO_MARKETING_OPS
+            words = their_words(verdict, new.brief_input.activities)
+            triage_store.enqueue_notice(session, new.id, new.lead_id, to, notice(new.id, lead, verdict, words),
+                                        notice_text(lead, verdict, words), now)
+        # A digest line (machine opens only) posts nothing: docs/triage.md, "How it flows".
         result.qualifications.append(new.id)
     return result
+
+
+# deliveries.notice_to of a do-not-contact notice (marketing ops); a not-a-buyer one names its destination.
+NOTICE_TO_MARKETING_OPS = "do_not_contact"
+
+
+def _triage(session: Session, decided: list[tuple[ChangedLead, Decision]], created: list[NewQualification],
+            rules: Rules, policy: TriagePolicy) -> list[TriageResult]:
+    """Should a human call each new qualification's lead? Read from what its brief is built from, the
+    qualifying batch, the lead's CRM flags, our comparison pages seen in any lead's visits, and any override."""
+    if not created:
+        return []
+    slugs: frozenset[str] = frozenset()
+    if policy.enabled and policy.competitors_from_comparison_pages:
+        slugs = comparison_slugs(triage_store.comparison_urls(session), policy.own_names)
+    overrides = triage_store.overrides(session, [new.lead_id for new in created]) if policy.enabled else {}
+    verdicts = []
+    for (lead, decision), new in zip(decided, created, strict=True):
+        stored = new.brief_input.activities
+        row = lead.row
+        crm = {name: getattr(row, name, None) for name in ("do_not_contact", "email_opt_out")}
+        verdicts.append(triage(TriageInput(
+            lead=new.brief_input.lead, activities=stored, reason=decision.reason,
+            trigger=_as_stored(lead.change.new_activities, stored),
+            crm_fields={name: value for name, value in crm.items() if value is not None},
+            comparison_slugs=slugs, override=overrides.get(new.lead_id)), policy, rules))
+    return verdicts
+
+
+def _key(a: ActivityView) -> tuple[object, ...]:
+    return a.kind, a.occurred_at, a.url, a.form, a.comments, a.subject, a.campaign
+
+
+def _as_stored(batch: list[ActivityView], stored: list[ActivityView]) -> list[ActivityView]:
+    """The batch's activities as the stored views (triage tells machine opens apart by identity)."""
+    by_key = {_key(a): a for a in stored}
+    return [by_key.get(_key(a), a) for a in batch]
 
 
 def _decide(session: Session, leads: list[ChangedLead], rules: Rules,

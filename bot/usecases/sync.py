@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.usecases.ingest import ingest
 from briefs.events import Event
 from briefs.rules import Rules
+from briefs.triage import DEFAULT_POLICY, TriagePolicy
 
 
 @dataclass
@@ -54,6 +55,7 @@ def sync(
     resume_token: str | None = None,
     now: datetime | None = None,
     progress: Callable[[SyncResult], None] | None = None,
+    triage_policy: TriagePolicy = DEFAULT_POLICY,
 ) -> SyncResult:
     """Store each page as `pages` yields it. resume_token: where to resume should the first page fail.
 
@@ -63,7 +65,7 @@ def sync(
     try:
         for page in pages:
             if page.events:
-                done = ingest(sessions, list(page.events), rules, now)
+                done = ingest(sessions, list(page.events), rules, now, triage_policy=triage_policy)
                 result.accepted += done.accepted
                 result.duplicates += done.duplicates
                 result.qualified += len(done.qualifications)

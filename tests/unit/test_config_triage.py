@@ -30,7 +30,7 @@ def test_without_a_file_or_a_section_triage_runs_with_its_defaults():
     assert (policy.student_destination, policy.vendor_destination, policy.competitor_destination) == (
         Destination.CAREERS, Destination.PARTNERSHIPS, Destination.MARKETING)
     assert policy.crm_do_not_contact_fields == ("do_not_contact", "DoNotCall")
-    assert policy.crm_email_opt_out_fields == ("hs_email_optout", "HasOptedOutOfEmail", "unsubscribed")
+    assert policy.crm_email_opt_out_fields == ("email_opt_out", "hs_email_optout", "HasOptedOutOfEmail", "unsubscribed")
     assert policy.competitors_from_comparison_pages and policy.suppression_grace_hours == 0
 
 

@@ -32,7 +32,7 @@ def running(**kw) -> FollowUp:
 
 
 def test_stored_strings_are_unchanged():
-    assert [s.value for s in Status] == ["open", "claimed", "contacted", "not_a_fit", "closed"]
+    assert [s.value for s in Status] == ["open", "claimed", "contacted", "not_a_fit", "closed", "do_not_contact"]
     assert [s.value for s in SlaState] == ["running", "reminded", "escalated", "met"]
     assert [a.value for a in RepAction] == ["lead_claim", "lead_contacted", "lead_not_a_fit", "lead_snooze",
                                             "lead_reassign"]
