@@ -203,6 +203,8 @@ MACHINE_TYPE_VALUES = frozenset({"machine", "bot", "mpp", "apple_mpp", "proxy", 
 # Message ids that tie an open to its delivery; else the campaign, else the subject.
 MESSAGE_ID_KEYS = ("message_id", "messageId", "email_id", "email_campaign_id", "marketo_email_id", "campaign_id",
                    "mailing_id")
+# An open that carries its own email's delivery or send time (Mautic's stat: dateSent), ISO 8601.
+DELIVERY_TIME_KEYS = ("delivered_at", "sent_at")
 OPEN_KINDS = frozenset({"email_open"})
 SEND_KINDS = ("email_sent", "email_delivered")
 ENGAGED_EMAIL_KINDS = frozenset({"email_open", "email_click"})
@@ -329,6 +331,15 @@ def _machine_reason(a: ActivityView, keys: frozenset[_MessageKey], rule: Machine
                 i = bisect_right(times, at)
                 if i and (delivered is None or times[i - 1] > delivered):
                     delivered = times[i - 1]
+        own = prop_text(props, DELIVERY_TIME_KEYS) if props else None
+        if own:
+            try:
+                stamp = datetime.fromisoformat(own)
+                own_at = (stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)).timestamp()
+            except ValueError:
+                own_at = None
+            if own_at is not None and own_at <= at and (delivered is None or own_at > delivered):
+                delivered = own_at
         if delivered is not None and at - delivered <= rule.seconds_after_delivery:
             return MACHINE_FAST_OPEN, f"opened {at - delivered:.0f} s after delivery"
     return None

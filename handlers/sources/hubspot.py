@@ -72,6 +72,7 @@ from starlette.requests import Request
 
 from bot.settings import Settings, SourceConfig, env_text
 from briefs.events import FieldError, InvalidBatch, body_json, validate_event
+from handlers.sources.payload import EMAIL_OPT_OUT, consent
 from handlers.webhooks import Source, SourceNotConfigured, Translated, WebhookDoc
 
 log = logging.getLogger("leadbrief.hubspot")
@@ -93,7 +94,10 @@ PROPERTIES = ("email", "firstname", "lastname", "jobtitle", "company", "phone", 
               "hs_lead_status", "hubspotscore", "hubspot_owner_id",
               "hs_analytics_last_url", "hs_analytics_last_visit_timestamp", "hs_analytics_first_url",
               "hs_analytics_first_visit_timestamp", "hs_analytics_num_page_views", "hs_analytics_num_visits",
-              "message", "recent_conversion_event_name", "recent_conversion_date", "hs_analytics_source")
+              "message", "recent_conversion_event_name", "recent_conversion_date", "hs_analytics_source",
+              "hs_email_optout")
+# HubSpot's checkbox -> our lead's consent field (HubSpot has no standard do-not-call property).
+CONSENT_FIELDS = {"hs_email_optout": EMAIL_OPT_OUT}
 FIELDS = {
     "email": "email",
     "firstname": "first_name",
@@ -515,6 +519,9 @@ def _lead(contact_id: str, props: dict, portal_id: Any, api: HubSpotAPI) -> tupl
         email = api.owner_email(str(owner_id).strip())
         if email:
             lead["owner_email"] = email
+    for ours, value in consent(props, CONSENT_FIELDS).items():
+        lead[ours] = value
+        origin[f"lead.{ours}"] = f"properties.{next(k for k, v in CONSENT_FIELDS.items() if v == ours)}"
     if _is_int(portal_id) or (isinstance(portal_id, str) and portal_id.isdigit()):
         lead["crm_url"] = f"https://app.hubspot.com/contacts/{portal_id}/record/0-1/{contact_id}"
     return lead, origin
