@@ -208,7 +208,6 @@ DELIVERY_TIME_KEYS = ("delivered_at", "sent_at")
 OPEN_KINDS = frozenset({"email_open"})
 SEND_KINDS = ("email_sent", "email_delivered")
 ENGAGED_EMAIL_KINDS = frozenset({"email_open", "email_click"})
-_EMAIL_KINDS = frozenset({"email_sent", "email_delivered", "email_open", "email_click"})
 _MACHINE_FLAG_SET = frozenset(MACHINE_FLAG_KEYS)
 _MACHINE_TYPE_SET = frozenset(MACHINE_TYPE_KEYS)
 _MESSAGE_ID_SET = frozenset(MESSAGE_ID_KEYS)
@@ -299,69 +298,87 @@ def _deliveries(emails: Sequence[ActivityView], keys: Mapping[int, frozenset[_Me
     return by_key
 
 
-def _machine_reason(a: ActivityView, keys: frozenset[_MessageKey], rule: MachineOpenRule,
-                    deliveries: dict[_MessageKey, list[float]]) -> tuple[str, str] | None:
-    props = a.properties or {}
-    if props and rule.source_flag:
+def _flagged_or_proxied(a: ActivityView, rule: MachineOpenRule) -> tuple[str, str] | None:
+    """What needs no other row: the source's own flag, a privacy proxy's user agent or address."""
+    props = a.properties
+    if not props:
+        return None
+    if rule.source_flag:
         flagged = next((k for k in MACHINE_FLAG_KEYS if k in props and truthy(props[k])), None) \
             if not _MACHINE_FLAG_SET.isdisjoint(props) else None
         kind = prop_text(props, MACHINE_TYPE_KEYS) if not _MACHINE_TYPE_SET.isdisjoint(props) else None
         if flagged or (kind and kind.lower() in MACHINE_TYPE_VALUES):
             return MACHINE_SOURCE_FLAG, f"the source marked it as a machine open ({flagged or kind})"
-    if a.kind not in OPEN_KINDS:
+    if a.kind not in OPEN_KINDS or not rule.privacy_proxy:
         return None
-    if props and rule.privacy_proxy:
-        agent = prop_text(props, USER_AGENT_KEYS)
-        if agent and " ".join(agent.lower().split()) in rule.proxy_user_agents:
-            return MACHINE_PRIVACY_PROXY, f"opened by a privacy proxy (user agent {agent[:60]!r})"
-        ip = prop_text(props, IP_KEYS)
-        if ip and rule.proxy_networks:
-            try:
-                address = ipaddress.ip_address(ip)
-            except ValueError:
-                address = None
-            if address is not None and any(address in n for n in rule.proxy_networks if n.version == address.version):
-                return MACHINE_PRIVACY_PROXY, f"opened from a privacy proxy's address ({ip})"
-    if rule.fast_open and rule.seconds_after_delivery > 0:
-        at = a.occurred_at.timestamp()
-        delivered = None
-        for key in keys:
-            times = deliveries.get(key)
-            if times:
-                i = bisect_right(times, at)
-                if i and (delivered is None or times[i - 1] > delivered):
-                    delivered = times[i - 1]
-        own = prop_text(props, DELIVERY_TIME_KEYS) if props else None
-        if own:
-            try:
-                stamp = datetime.fromisoformat(own)
-                own_at = (stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)).timestamp()
-            except ValueError:
-                own_at = None
-            if own_at is not None and own_at <= at and (delivered is None or own_at > delivered):
-                delivered = own_at
-        if delivered is not None and at - delivered <= rule.seconds_after_delivery:
-            return MACHINE_FAST_OPEN, f"opened {at - delivered:.0f} s after delivery"
+    agent = prop_text(props, USER_AGENT_KEYS)
+    if agent and " ".join(agent.lower().split()) in rule.proxy_user_agents:
+        return MACHINE_PRIVACY_PROXY, f"opened by a privacy proxy (user agent {agent[:60]!r})"
+    ip = prop_text(props, IP_KEYS)
+    if ip and rule.proxy_networks:
+        try:
+            address = ipaddress.ip_address(ip)
+        except ValueError:
+            return None
+        if any(address in n for n in rule.proxy_networks if n.version == address.version):
+            return MACHINE_PRIVACY_PROXY, f"opened from a privacy proxy's address ({ip})"
+    return None
+
+
+def _own_delivery(props: Mapping[str, Any]) -> float | None:
+    own = prop_text(props, DELIVERY_TIME_KEYS) if props else None
+    if not own:
+        return None
+    try:
+        stamp = datetime.fromisoformat(own)
+    except ValueError:
+        return None
+    return (stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)).timestamp()
+
+
+def _fast_open(a: ActivityView, keys: frozenset[_MessageKey], rule: MachineOpenRule,
+               deliveries: dict[_MessageKey, list[float]]) -> tuple[str, str] | None:
+    """An open within seconds of its own email's delivery (the latest before it, by id, campaign or subject)."""
+    at = a.occurred_at.timestamp()
+    delivered = None
+    for key in keys:
+        times = deliveries.get(key)
+        if times:
+            i = bisect_right(times, at)
+            if i and (delivered is None or times[i - 1] > delivered):
+                delivered = times[i - 1]
+    own_at = _own_delivery(a.properties)
+    if own_at is not None and own_at <= at and (delivered is None or own_at > delivered):
+        delivered = own_at
+    if delivered is not None and at - delivered <= rule.seconds_after_delivery:
+        return MACHINE_FAST_OPEN, f"opened {at - delivered:.0f} s after delivery"
     return None
 
 
 def machine_opens(activities: Sequence[ActivityView], rule: MachineOpenRule = DEFAULT_MACHINE_RULE
                   ) -> list[tuple[ActivityView, str, str]]:
     """The email opens (and source-flagged clicks) that are not a person: (activity, rule id, why in words).
-    Opens within seconds of their own email's delivery, opens through a privacy proxy, opens the source flagged."""
+    Opens within seconds of their own email's delivery, opens through a privacy proxy, opens the source flagged.
+    Each row is read once; the deliveries are gathered only when an open is left to time."""
     if not rule.enabled:
         return []
-    engaged = [a for a in activities if a.kind in ENGAGED_EMAIL_KINDS]
-    if not engaged:
-        return []
-    emails = [a for a in activities if a.kind in _EMAIL_KINDS]
-    keys = {id(a): message_keys(a) for a in emails}
-    deliveries = _deliveries(emails, keys)
-    found = []
-    for a in engaged:
-        why = _machine_reason(a, keys[id(a)], rule, deliveries)
-        if why:
-            found.append((a, why[0], why[1]))
+    found: list[tuple[ActivityView, str, str]] = []
+    untimed: list[ActivityView] = []
+    for a in activities:
+        if a.kind in ENGAGED_EMAIL_KINDS:
+            why = _flagged_or_proxied(a, rule)
+            if why:
+                found.append((a, why[0], why[1]))
+            elif a.kind in OPEN_KINDS:
+                untimed.append(a)
+    if untimed and rule.fast_open and rule.seconds_after_delivery > 0:
+        sends = [a for a in activities if a.kind in SEND_KINDS]
+        keys = {id(a): message_keys(a) for a in (*sends, *untimed)}
+        deliveries = _deliveries(sends, keys)
+        timed = [(a, *why) for a in untimed if (why := _fast_open(a, keys[id(a)], rule, deliveries))]
+        if timed:
+            position = {id(a): i for i, a in enumerate(activities)}
+            found = sorted([*found, *timed], key=lambda m: position[id(m[0])])  # in the history's order
     return found
 
 
