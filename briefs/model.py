@@ -280,7 +280,10 @@ def _why_now(lead: LeadView, q: QualificationView | None, acts: list[ActivityVie
 
 def _summary(ready: Readiness, acts: list[ActivityView], split: TouchSplit) -> str:
     if ready.touches == 0:
-        return "No engagement recorded yet" + (f" ({split.summary()})" if split.machine_opens else "")
+        if split.machine_opens:
+            m = split.machine_opens
+            return f"No human touch yet ({m} machine open{'' if m == 1 else 's'} left out)"
+        return "No engagement recorded yet"
     campaigns = {a.campaign.strip().lower() for a in acts if a.campaign}
     text = f"{split.summary()} in {duration(ready.span_days)}"
     if campaigns:

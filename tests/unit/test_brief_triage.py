@@ -172,3 +172,13 @@ def test_a_huge_history_of_flags_and_opens_stays_within_block_kit():
     lead = LeadView(email="sales@" + "x" * 60 + ".example", company="Ünïcødé " * 200)
     message = to_blocks(brief_of(lead, acts))
     assert validate_message_blocks(message["blocks"], message["text"]) == []
+
+
+def test_a_lead_only_machines_opened_has_no_human_touch():
+    acts = [a for a in newsletter_week() if a.properties.get("ip") == APPLE["ip"] or a.kind.startswith("email_")
+            and a.kind in ("email_sent", "email_delivered")]
+    brief = brief_of(gmail_lead(), acts)
+    assert brief.touches.human_touches == 0 and brief.touches.machine_opens == 12
+    assert brief.engagement_summary == "No human touch yet (12 machine opens left out)"
+    assert brief.readiness.label.startswith("Early: 0 human touches;")
+    assert not any("opened" in line and "“" in line for line in brief.engagement)  # no newsletter "opened"
