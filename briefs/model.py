@@ -427,7 +427,12 @@ def build_brief(data: BriefInput, rules: Rules | None = None) -> Brief:
                 "window": duration(state.reengaged.window_days),
             },
         },
-        "readiness": {"touches": ready.touches, "stage": ready.stage},
+        "readiness": {"touches": ready.touches, "stage": ready.stage, "machine_opens": split.machine_opens},
+        # Triage's address flags: a personal or throwaway address, a shared inbox (the company is unverified).
+        "address": {
+            "personal": any(f.rule in ("flag.free_mail", "flag.disposable_mail") for f in flags),
+            "shared": any(f.rule == "flag.role_inbox" for f in flags),
+        },
     }
     track_result = talktrack.render(track, lead.persona, context, rules.templates_dir)
 
