@@ -39,6 +39,7 @@ from briefs.triage import (
     DEFAULT_POLICY,
     Finding,
     MachineOpen,
+    Rule,
     TouchSplit,
     TriagePolicy,
     address_flags,
@@ -430,8 +431,8 @@ def build_brief(data: BriefInput, rules: Rules | None = None) -> Brief:
         "readiness": {"touches": ready.touches, "stage": ready.stage, "machine_opens": split.machine_opens},
         # Triage's address flags: a personal or throwaway address, a shared inbox (the company is unverified).
         "address": {
-            "personal": any(f.rule in ("flag.free_mail", "flag.disposable_mail") for f in flags),
-            "shared": any(f.rule == "flag.role_inbox" for f in flags),
+            "personal": any(f.rule in (Rule.FLAG_FREE_MAIL, Rule.FLAG_DISPOSABLE_MAIL) for f in flags),
+            "shared": any(f.rule == Rule.FLAG_ROLE_INBOX for f in flags),
         },
     }
     track_result = talktrack.render(track, lead.persona, context, rules.templates_dir)
