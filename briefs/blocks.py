@@ -204,7 +204,8 @@ def _lines_part(block: Block, rank: int) -> Part:
 _MORE = re.compile(r"^…and (\d+) more$")
 # Which parts of a stored brief go first when the follow-up, or Slack, needs the room: the lowest.
 BRIEF_RANKS = {"brief_notes": 10, "brief_engagement": 20, "brief_words": 30, "brief_customer": 40,
-               "brief_talk": 50, "brief_status": 60, "brief_warning": 70, "brief_why": 80, "brief_footer": 90}
+               "brief_talk": 50, "brief_status": 60, "brief_flags": 65, "brief_warning": 70, "brief_why": 80,
+               "brief_footer": 90}
 
 
 def shrink(message: Message, budget: int = SHORT_BUDGET) -> Message:
@@ -259,6 +260,10 @@ def to_blocks(brief: Brief, budget: int = BRIEF_BUDGET) -> Message:
     if brief.warning:
         parts.append(_line_part(BRIEF_RANKS["brief_warning"], "brief_warning", "section",
                                 Cut(brief.warning, MAX_SECTION - 2, lead="*", tail="*")))
+    if brief.flags:
+        # Before the call: who the address belongs to (a personal or shared inbox, a CRM email opt-out).
+        parts.append(_section_part(BRIEF_RANKS["brief_flags"], "brief_flags", "",
+                                   [Cut(plain(flag), 600, lead="⚠️ ") for flag in brief.flags[:4]]))
     parts.append(_line_part(BRIEF_RANKS["brief_why"], "brief_why", "section",
                             Cut(brief.why_now, MAX_SECTION - 20, lead="*Why now.* ")))
     if brief.own_words:

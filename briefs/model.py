@@ -16,6 +16,7 @@ from briefs.markup import ago, day, duration, em, plain
 from briefs.readiness import Readiness
 from briefs.rules import Rules
 from briefs.signals import (
+    OFF,
     ActivityView,
     LeadView,
     NoteView,
@@ -24,6 +25,7 @@ from briefs.signals import (
     is_hand_raiser_form,
     is_notable_page,
     lead_status_label,
+    machine_opens,
     normalise_stage,
     own_words,
     page_key,
@@ -33,6 +35,16 @@ from briefs.signals import (
     touches,
 )
 from briefs.talktrack import TalkTrack
+from briefs.triage import (
+    DEFAULT_POLICY,
+    Finding,
+    MachineOpen,
+    Rule,
+    TouchSplit,
+    TriagePolicy,
+    address_flags,
+    machine_rule,
+)
 
 K = TypeVar("K", bound=Hashable)
 
@@ -71,6 +83,10 @@ class BriefInput:
     older_touch_rows: list[TouchRow] = field(default_factory=list)
     older_touches: int = 0
     older_first_touch: datetime | None = None
+    # [triage]: how machine opens are told (left out of every touch count) and which addresses are flagged.
+    triage: TriagePolicy = DEFAULT_POLICY
+    # The flags triage found (TriageResult.flags: the address, a CRM email opt-out); None: the address's, read here.
+    flags: tuple[Finding, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -92,6 +108,8 @@ class Brief:
     engagement: list[str]
     engagement_summary: str
     readiness: Readiness
+    touches: TouchSplit  # the touch count in words: summary() says "N human touches (M machine opens left out)"
+    flags: list[str]  # "Personal address (gmail.com): the company, … comes from the form and is unverified."
     customer_lines: list[str]
     talk_track: TalkTrack
     notes: list[str]
@@ -261,11 +279,14 @@ def _why_now(lead: LeadView, q: QualificationView | None, acts: list[ActivityVie
     return " ".join(parts)
 
 
-def _summary(ready: Readiness, acts: list[ActivityView]) -> str:
+def _summary(ready: Readiness, acts: list[ActivityView], split: TouchSplit) -> str:
     if ready.touches == 0:
+        if split.machine_opens:
+            m = split.machine_opens
+            return f"No human touch yet ({m} machine open{'' if m == 1 else 's'} left out)"
         return "No engagement recorded yet"
     campaigns = {a.campaign.strip().lower() for a in acts if a.campaign}
-    text = f"{ready.touches} touch{'es' if ready.touches != 1 else ''} in {duration(ready.span_days)}"
+    text = f"{split.summary()} in {duration(ready.span_days)}"
     if campaigns:
         text += f" across {len(campaigns)} campaign{'s' if len(campaigns) != 1 else ''}"
     return text
@@ -333,19 +354,26 @@ def build_brief(data: BriefInput, rules: Rules | None = None) -> Brief:
     if words and not (words.quote or words.referral or words.need or words.timeline):
         words = None
 
-    touch_times = touches(touch_rows(acts) + data.older_touch_rows)
+    # The touch rule (briefs.signals) leaves machine opens out; the brief says how many it left out.
+    machine = [MachineOpen(a, rule, why) for a, rule, why in machine_opens(acts, machine_rule(data.triage))]
+    left_out = {id(m.activity) for m in machine}
+    human = [a for a in acts if id(a) not in left_out] if machine else acts
+    touch_times = touches(touch_rows(human, OFF) + data.older_touch_rows)
     if data.older_touches:
         touch_times += [data.older_first_touch or min(touch_times, default=now)] * data.older_touches
-    ready = readiness_mod.assess(touch_times, rules, asked_for_sales=bool(hand_form) or (q is not None and q.reason == "hand_raiser"))
+    split = TouchSplit(tuple(human), tuple(machine), tuple(touch_times))
+    ready = readiness_mod.assess(touch_times, rules, asked_for_sales=bool(hand_form) or (q is not None and q.reason == "hand_raiser"),
+                                 machine_opens=split.machine_opens)
     state = customer_state.assess(lead, touch_times, now, rules)
+    flags = data.flags if data.flags is not None else tuple(address_flags(lead, data.triage)) if data.triage.enabled else ()
 
     content_lines, content = _content_lines(acts, now, limit)
     event_lines, webinars = _event_lines(acts, now, limit)
-    email_lines, clicked = _email_lines(acts, now, limit)
+    email_lines, clicked = _email_lines(human, now, limit)  # a machine's open is not "opened"
     page_lines, notable_pages, pricing = _page_lines(acts, now, rules)
     engagement = content_lines + event_lines + email_lines + page_lines + _other_lines(acts, now, rules, limit)
 
-    summary = _summary(ready, acts)
+    summary = _summary(ready, acts, split)
     first, last = ready.first_touch, ready.last_touch
     engagement_summary = summary
     if first and last:
@@ -400,7 +428,12 @@ def build_brief(data: BriefInput, rules: Rules | None = None) -> Brief:
                 "window": duration(state.reengaged.window_days),
             },
         },
-        "readiness": {"touches": ready.touches, "stage": ready.stage},
+        "readiness": {"touches": ready.touches, "stage": ready.stage, "machine_opens": split.machine_opens},
+        # Triage's address flags: a personal or throwaway address, a shared inbox (the company is unverified).
+        "address": {
+            "personal": any(f.rule in (Rule.FLAG_FREE_MAIL, Rule.FLAG_DISPOSABLE_MAIL) for f in flags),
+            "shared": any(f.rule == Rule.FLAG_ROLE_INBOX for f in flags),
+        },
     }
     track_result = talktrack.render(track, lead.persona, context, rules.templates_dir)
 
@@ -439,6 +472,8 @@ def build_brief(data: BriefInput, rules: Rules | None = None) -> Brief:
         engagement=engagement,
         engagement_summary=engagement_summary,
         readiness=ready,
+        touches=split,
+        flags=[f.reason for f in flags],
         customer_lines=customer_lines,
         talk_track=track_result,
         notes=notes,

@@ -23,11 +23,12 @@ class Readiness:
         return (self.last_touch.date() - self.first_touch.date()).days + 1
 
 
-def assess(touches: list[datetime], rules: Rules, *, asked_for_sales: bool = False) -> Readiness:
+def assess(touches: list[datetime], rules: Rules, *, asked_for_sales: bool = False, machine_opens: int = 0) -> Readiness:
+    """`touches`: a person's (briefs.signals); `machine_opens`: how many opens were left out, said in the label."""
     n = len(touches)
     lo, hi = rules.ready_min_touches, rules.ready_max_touches
     usual = f"{lo}–{hi}" if lo != hi else str(lo)
-    plural = "touch" if n == 1 else "touches"
+    plural = ("human " if machine_opens else "") + ("touch" if n == 1 else "touches")
     if asked_for_sales:
         stage, label = "asked_for_sales", f"Ready now: asked to talk to sales ({n} {plural} so far)"
     elif n < max(1, (lo + 1) // 2):

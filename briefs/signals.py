@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import unicodedata
-from collections.abc import Iterable
+from bisect import bisect_right
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from functools import lru_cache
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -139,8 +142,9 @@ TouchRow = tuple[str, datetime, str | None]
 
 
 def touches(rows: Iterable[TouchRow]) -> list[datetime]:
-    """The touch times in a lead's history, in any order: the one touch rule every path follows.
-    One touch per engagement, but a page's views on one day are one touch (a browsing session), at the latest."""
+    """The touch times in rows of a person's engagement (touch_rows: machine opens already left out), in any
+    order: the one touch rule every path follows. One touch per engagement, but a page's views on one day are
+    one touch (a browsing session), at the latest."""
     times: list[datetime] = []
     views: dict[tuple[date, str], datetime] = {}
     for kind, at, url in rows:
@@ -163,15 +167,219 @@ def window_rows_start(start: datetime) -> datetime:
 
 def window_touches(rows: Iterable[TouchRow], last_before: datetime | None) -> list[datetime]:
     """The touches in a window read from window_rows_start, plus the newest engagement before it, which is a
-    touch on its own (its day's other views are outside the window)."""
+    touch on its own (its day's other views are outside the window). Rows of email opens and clicks must come
+    through touch_rows (a store that reads them without their properties cannot tell a machine open)."""
     times = touches(rows)
     if last_before is not None:
         times.append(last_before)
     return times
 
 
-def touch_rows(activities: Iterable[ActivityView]) -> list[TouchRow]:
-    return [(a.kind, a.occurred_at, a.url) for a in activities]
+def touch_rows(activities: Iterable[ActivityView], rule: MachineOpenRule | None = None) -> list[TouchRow]:
+    """The rows the touch rule counts: a person's engagement, machine opens (machine_opens) left out.
+    `rule`: how machine opens are told ([triage] in leadbrief.toml); None: the built-in rule; OFF: none is."""
+    acts = activities if isinstance(activities, Sequence) else list(activities)
+    machine = machine_opens(acts, rule or DEFAULT_MACHINE_RULE)
+    if not machine:
+        return [(a.kind, a.occurred_at, a.url) for a in acts]
+    left_out = {id(m[0]) for m in machine}
+    return [(a.kind, a.occurred_at, a.url) for a in acts if id(a) not in left_out]
+
+
+# --- Machine opens: email opens that are not a person reading (docs/triage.md, "Machine activity") ----------
+
+MACHINE_FAST_OPEN = "machine_activity.fast_open"
+MACHINE_PRIVACY_PROXY = "machine_activity.privacy_proxy"
+MACHINE_SOURCE_FLAG = "machine_activity.source_flag"
+
+# Activity properties read for machine opens, as sources report them (docs/triage.md lists them).
+USER_AGENT_KEYS = ("user_agent", "userAgent", "useragent", "ua")
+IP_KEYS = ("ip", "ip_address", "ipAddress", "client_ip", "clientIp", "source_ip")
+MACHINE_FLAG_KEYS = ("machine_open", "is_machine_open", "machineOpen", "sg_machine_open", "bot", "is_bot", "isBot",
+                     "filteredEvent", "filtered_event", "apple_mpp", "is_apple_mpp", "mpp", "privacy_proxy",
+                     "is_privacy_proxy", "proxy_open", "prefetched", "is_prefetch")
+MACHINE_TYPE_KEYS = ("open_type", "openType", "open_kind")
+MACHINE_TYPE_VALUES = frozenset({"machine", "bot", "mpp", "apple_mpp", "proxy", "prefetch", "auto", "automated"})
+# Message ids that tie an open to its delivery; else the campaign, else the subject.
+MESSAGE_ID_KEYS = ("message_id", "messageId", "email_id", "email_campaign_id", "marketo_email_id", "campaign_id",
+                   "mailing_id")
+# An open that carries its own email's delivery or send time (Mautic's stat: dateSent), ISO 8601.
+DELIVERY_TIME_KEYS = ("delivered_at", "sent_at")
+OPEN_KINDS = frozenset({"email_open"})
+SEND_KINDS = ("email_sent", "email_delivered")
+ENGAGED_EMAIL_KINDS = frozenset({"email_open", "email_click"})
+_MACHINE_FLAG_SET = frozenset(MACHINE_FLAG_KEYS)
+_MACHINE_TYPE_SET = frozenset(MACHINE_TYPE_KEYS)
+_MESSAGE_ID_SET = frozenset(MESSAGE_ID_KEYS)
+_MessageKey = tuple[str, str]
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+@dataclass(frozen=True)
+class MachineOpenRule:
+    """How machine opens are told: the [triage] policy's part of it (briefs.triage.machine_rule builds it).
+    Hashable and immutable; `enabled=False` (OFF) counts every open as a person's."""
+
+    enabled: bool = True
+    seconds_after_delivery: float = 5.0  # 0: timing off
+    proxy_user_agents: frozenset[str] = frozenset({"mozilla/5.0"})  # exact, folded to lowercase single spaces
+    proxy_networks: tuple[IPNetwork, ...] = (ipaddress.ip_network("17.0.0.0/8"),)
+    source_flag: bool = True
+    privacy_proxy: bool = True
+    fast_open: bool = True
+
+
+DEFAULT_MACHINE_RULE = MachineOpenRule()
+OFF = MachineOpenRule(enabled=False)
+
+
+@lru_cache(maxsize=16)
+def machine_rule_of(enabled: bool, seconds: float, user_agents: tuple[str, ...], networks: tuple[str, ...],
+                    disabled: frozenset[str]) -> MachineOpenRule:
+    """A rule from settings as written (ValueError on a network that is not one); cached, so a policy's is built once."""
+    if not enabled:
+        return OFF
+    return MachineOpenRule(
+        seconds_after_delivery=seconds,
+        proxy_user_agents=frozenset(" ".join(u.lower().split()) for u in user_agents),
+        proxy_networks=tuple(ipaddress.ip_network(n, strict=False) for n in networks),
+        source_flag=MACHINE_SOURCE_FLAG not in disabled,
+        privacy_proxy=MACHINE_PRIVACY_PROXY not in disabled,
+        fast_open=MACHINE_FAST_OPEN not in disabled,
+    )
+
+
+def truthy(value: Any) -> bool:
+    """A flag as sources spell it: true, "true", "yes", "1", a non-zero number, a non-empty list."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int | float):
+        return value != 0
+    if isinstance(value, str):
+        return value.strip().lower() in ("true", "yes", "y", "1", "on", "t")
+    if isinstance(value, list | tuple | dict):
+        return len(value) > 0  # Mautic's doNotContact: a list of entries
+    return False
+
+
+def prop_text(props: Mapping[str, Any], keys: Sequence[str]) -> str | None:
+    for key in keys:
+        value = props.get(key)
+        if isinstance(value, str) and value.strip():
+            return value.strip()
+    return None
+
+
+def message_keys(a: ActivityView) -> frozenset[_MessageKey]:
+    """What ties an email's rows together: its ids, campaign and subject (as one source spells them both times)."""
+    keys = [("id", str(v)) for k, v in a.properties.items()
+            if k in _MESSAGE_ID_SET and isinstance(v, str | int) and str(v)] if a.properties else []
+    if a.campaign:
+        keys.append(("campaign", a.campaign.strip().lower()))
+    if a.subject:
+        keys.append(("subject", a.subject.strip().lower()))
+    return frozenset(k for k in keys if k[1])
+
+
+def _deliveries(emails: Sequence[ActivityView], keys: Mapping[int, frozenset[_MessageKey]]
+                ) -> dict[_MessageKey, list[float]]:
+    """When each email reached the lead: its delivery, or its send where the source reports no delivery."""
+    delivered: dict[_MessageKey, list[float]] = {}
+    sent: dict[_MessageKey, list[float]] = {}
+    for a in emails:
+        if a.kind in SEND_KINDS:
+            target = delivered if a.kind == "email_delivered" else sent
+            at = a.occurred_at.timestamp()
+            for key in keys[id(a)]:
+                target.setdefault(key, []).append(at)
+    by_key = {**{k: v for k, v in sent.items() if k not in delivered}, **delivered}
+    for times in by_key.values():
+        times.sort()
+    return by_key
+
+
+def _flagged_or_proxied(a: ActivityView, rule: MachineOpenRule) -> tuple[str, str] | None:
+    """What needs no other row: the source's own flag, a privacy proxy's user agent or address."""
+    props = a.properties
+    if not props:
+        return None
+    if rule.source_flag:
+        flagged = next((k for k in MACHINE_FLAG_KEYS if k in props and truthy(props[k])), None) \
+            if not _MACHINE_FLAG_SET.isdisjoint(props) else None
+        kind = prop_text(props, MACHINE_TYPE_KEYS) if not _MACHINE_TYPE_SET.isdisjoint(props) else None
+        if flagged or (kind and kind.lower() in MACHINE_TYPE_VALUES):
+            return MACHINE_SOURCE_FLAG, f"the source marked it as a machine open ({flagged or kind})"
+    if a.kind not in OPEN_KINDS or not rule.privacy_proxy:
+        return None
+    agent = prop_text(props, USER_AGENT_KEYS)
+    if agent and " ".join(agent.lower().split()) in rule.proxy_user_agents:
+        return MACHINE_PRIVACY_PROXY, f"opened by a privacy proxy (user agent {agent[:60]!r})"
+    ip = prop_text(props, IP_KEYS)
+    if ip and rule.proxy_networks:
+        try:
+            address = ipaddress.ip_address(ip)
+        except ValueError:
+            return None
+        if any(address in n for n in rule.proxy_networks if n.version == address.version):
+            return MACHINE_PRIVACY_PROXY, f"opened from a privacy proxy's address ({ip})"
+    return None
+
+
+def _own_delivery(props: Mapping[str, Any]) -> float | None:
+    own = prop_text(props, DELIVERY_TIME_KEYS) if props else None
+    if not own:
+        return None
+    try:
+        stamp = datetime.fromisoformat(own)
+    except ValueError:
+        return None
+    return (stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)).timestamp()
+
+
+def _fast_open(a: ActivityView, keys: frozenset[_MessageKey], rule: MachineOpenRule,
+               deliveries: dict[_MessageKey, list[float]]) -> tuple[str, str] | None:
+    """An open within seconds of its own email's delivery (the latest before it, by id, campaign or subject)."""
+    at = a.occurred_at.timestamp()
+    delivered = None
+    for key in keys:
+        times = deliveries.get(key)
+        if times:
+            i = bisect_right(times, at)
+            if i and (delivered is None or times[i - 1] > delivered):
+                delivered = times[i - 1]
+    own_at = _own_delivery(a.properties)
+    if own_at is not None and own_at <= at and (delivered is None or own_at > delivered):
+        delivered = own_at
+    if delivered is not None and at - delivered <= rule.seconds_after_delivery:
+        return MACHINE_FAST_OPEN, f"opened {at - delivered:.0f} s after delivery"
+    return None
+
+
+def machine_opens(activities: Sequence[ActivityView], rule: MachineOpenRule = DEFAULT_MACHINE_RULE
+                  ) -> list[tuple[ActivityView, str, str]]:
+    """The email opens (and source-flagged clicks) that are not a person: (activity, rule id, why in words).
+    Opens within seconds of their own email's delivery, opens through a privacy proxy, opens the source flagged.
+    Each row is read once; the deliveries are gathered only when an open is left to time."""
+    if not rule.enabled:
+        return []
+    found: list[tuple[ActivityView, str, str]] = []
+    untimed: list[ActivityView] = []
+    for a in activities:
+        if a.kind in ENGAGED_EMAIL_KINDS:
+            why = _flagged_or_proxied(a, rule)
+            if why:
+                found.append((a, why[0], why[1]))
+            elif a.kind in OPEN_KINDS:
+                untimed.append(a)
+    if untimed and rule.fast_open and rule.seconds_after_delivery > 0:
+        sends = [a for a in activities if a.kind in SEND_KINDS]
+        keys = {id(a): message_keys(a) for a in (*sends, *untimed)}
+        deliveries = _deliveries(sends, keys)
+        timed = [(a, *why) for a in untimed if (why := _fast_open(a, keys[id(a)], rule, deliveries))]
+        if timed:
+            position = {id(a): i for i, a in enumerate(activities)}
+            found = sorted([*found, *timed], key=lambda m: position[id(m[0])])  # in the history's order
+    return found
 
 
 def url_path(url: str) -> str:

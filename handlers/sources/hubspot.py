@@ -31,8 +31,10 @@ moments a brief is likely), at most one call per kind reads its recent history (
                       comments (the brief quotes it), the other answers -> properties. Else the contact's
                       message property, for the submission at recent_conversion_date; no submission listed:
                       the recent conversion becomes one, id hubspot:conversion:{contact id}:{epoch ms}
-    marketing email   GET /email/public/v1/events?recipient=... (SENT, DELIVERED, OPEN, CLICK; bot-filtered
-                      events skipped) -> email_sent / email_delivered / email_open / email_click, id hubspot:email:{id}
+    marketing email   GET /email/public/v1/events?recipient=... (SENT, DELIVERED, OPEN, CLICK; an open or
+                      click HubSpot's bot filter flagged (filteredEvent) is kept with properties.filteredEvent, a
+                      machine open triage leaves out of the touches; userAgent, browser, location and sentBy.id
+                      as properties) -> email_sent / email_delivered / email_open / email_click, id hubspot:email:{id}
     page views        GET /events/v3/events/?objectType=contact&objectId={id}&eventType=e_visited_page (Enterprise
                       only; scope analytics.behavioral_events.read; paging.next.after followed to ENGAGEMENT_LIMIT,
                       at most PAGE_CAP pages) -> web_visit (url = hs_url, properties.page_title = hs_title),
@@ -70,6 +72,7 @@ from starlette.requests import Request
 
 from bot.settings import Settings, SourceConfig, env_text
 from briefs.events import FieldError, InvalidBatch, body_json, validate_event
+from handlers.sources.payload import EMAIL_OPT_OUT, consent
 from handlers.webhooks import Source, SourceNotConfigured, Translated, WebhookDoc
 
 log = logging.getLogger("leadbrief.hubspot")
@@ -91,7 +94,10 @@ PROPERTIES = ("email", "firstname", "lastname", "jobtitle", "company", "phone", 
               "hs_lead_status", "hubspotscore", "hubspot_owner_id",
               "hs_analytics_last_url", "hs_analytics_last_visit_timestamp", "hs_analytics_first_url",
               "hs_analytics_first_visit_timestamp", "hs_analytics_num_page_views", "hs_analytics_num_visits",
-              "message", "recent_conversion_event_name", "recent_conversion_date", "hs_analytics_source")
+              "message", "recent_conversion_event_name", "recent_conversion_date", "hs_analytics_source",
+              "hs_email_optout")
+# HubSpot's checkbox -> our lead's consent field (HubSpot has no standard do-not-call property).
+CONSENT_FIELDS = {"hs_email_optout": EMAIL_OPT_OUT}
 FIELDS = {
     "email": "email",
     "firstname": "first_name",
@@ -513,6 +519,9 @@ def _lead(contact_id: str, props: dict, portal_id: Any, api: HubSpotAPI) -> tupl
         email = api.owner_email(str(owner_id).strip())
         if email:
             lead["owner_email"] = email
+    for ours, value in consent(props, CONSENT_FIELDS).items():
+        lead[ours] = value
+        origin[f"lead.{ours}"] = f"properties.{next(k for k, v in CONSENT_FIELDS.items() if v == ours)}"
     if _is_int(portal_id) or (isinstance(portal_id, str) and portal_id.isdigit()):
         lead["crm_url"] = f"https://app.hubspot.com/contacts/{portal_id}/record/0-1/{contact_id}"
     return lead, origin
@@ -749,17 +758,45 @@ def _form_words(contact_id: str, email: str, props: dict, forms: list[tuple[int,
 def _email_activity(email: str, ev: dict) -> tuple[int, dict] | None:
     kind = EMAIL_KINDS.get(ev.get("type")) if isinstance(ev.get("type"), str) else None
     event_id, when = _text(ev.get("id")), _ms(ev.get("created"))
-    if not kind or not event_id or when is None or ev.get("filteredEvent") is True:
-        return None  # other types (bounces, status changes), or an open/click HubSpot thinks was a bot
+    if not kind or not event_id or when is None:
+        return None  # other types (bounces, status changes)
     event: dict[str, Any] = {"type": "activity", "id": f"hubspot:email:{event_id}", "kind": kind}
     if _text(ev.get("subject")):
         event["subject"] = _text(ev["subject"])
     if kind == "email_click" and _text(ev.get("url")):
         event["url"] = _text(ev["url"])
+    props: dict[str, Any] = {}
     campaign = ev.get("emailCampaignId")
     if _is_int(campaign) or _text(campaign):
-        event["properties"] = {"email_campaign_id": str(campaign)}
+        props["email_campaign_id"] = str(campaign)
+    props.update(_machine_details(ev))
+    if props:
+        event["properties"] = props
     return when, event
+
+
+def _machine_details(ev: dict) -> dict[str, Any]:
+    """What triage reads to tell a person's open from a machine's (docs/triage.md): HubSpot's own bot filter
+    (an open or click it flags is kept, marked, and left out of the touches), the client's user agent, browser
+    and place, and sentBy.id, the SENT event every event of one message names, to time an open from its send."""
+    details: dict[str, Any] = {}
+    if ev.get("filteredEvent") is True:
+        details["filteredEvent"] = True
+    sent_by = ev.get("sentBy")
+    browser = ev.get("browser") if isinstance(ev.get("browser"), dict) else {}
+    location = ev.get("location") if isinstance(ev.get("location"), dict) else {}
+    for ours, value, cap in (
+        ("message_id", sent_by.get("id") if isinstance(sent_by, dict) else None, 100),
+        ("user_agent", ev.get("userAgent"), 500),
+        ("browser", browser.get("name"), 200),
+        ("browser_type", browser.get("type"), 100),
+        ("location", ", ".join(p for p in (_text(location.get(k)) for k in ("city", "state", "country")) if p), 200),
+        ("device_type", ev.get("deviceType"), 50),
+    ):
+        text = _text(value)
+        if text:
+            details[ours] = text[:cap]
+    return details
 
 
 def _engagements(i: int, contact_id: str, email: str, props: dict, api: HubSpotAPI, now: datetime) -> list:

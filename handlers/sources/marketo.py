@@ -39,7 +39,7 @@ from starlette.requests import Request
 
 from bot.settings import Settings, SourceConfig, env_secret, env_text
 from briefs.events import ACTIVITY_KINDS, FieldError, InvalidBatch, body_json, validate_event
-from handlers.sources.payload import dig
+from handlers.sources.payload import EMAIL_OPT_OUT, consent, dig, flag
 from handlers.webhooks import Source, SourceNotConfigured, Translated, WebhookDoc
 
 SOURCE_NAME = "marketo"
@@ -57,6 +57,30 @@ LEAD_FIELDS = {
     "owner_email": "owner_email",
     "lifecycle_stage": "status",
 }
+# The template's lead keys -> our lead's consent fields ({{lead.Unsubscribed}}).
+CONSENT_FIELDS = {"unsubscribed": EMAIL_OPT_OUT}
+# Open Email / Click Email attributes (lowercased) -> the properties triage reads for machine opens
+# (docs/triage.md): Marketo's own bot filter, the client's user agent, and the device.
+MACHINE_ATTRIBUTES = {"is bot activity": "is_bot", "bot activity pattern": "bot_activity_pattern",
+                      "user agent": "user_agent", "is mobile device": "is_mobile_device", "device": "device",
+                      "platform": "platform"}
+
+
+def machine_details(attrs: dict[str, Any]) -> dict[str, Any]:
+    """An email activity's machine-open attributes, as the webhook's template or the REST API give them."""
+    out: dict[str, Any] = {}
+    for theirs, ours in MACHINE_ATTRIBUTES.items():
+        value = attrs.get(theirs)
+        if ours in ("is_bot", "is_mobile_device"):
+            checked = flag(value)
+            if checked is not None:
+                out[ours] = checked
+        elif isinstance(value, str | int | float) and str(value).strip():
+            out[ours] = str(value).strip()[:500]
+    return out
+
+
+
 _GMT = re.compile(r"\((?:GMT|UTC)\s*([+-])\s*(\d{1,2}):?(\d{2})\)")
 
 
@@ -175,7 +199,9 @@ def translate(body: bytes, _request: Request | None, _settings: Settings) -> Tra
 
     lead = {ours: _get(lead_data, theirs) for ours, theirs in LEAD_FIELDS.items()}
     lead = {k: v for k, v in lead.items() if v is not None}
-    origin = {f"lead.{ours}": f"lead.{theirs}" for ours, theirs in LEAD_FIELDS.items()}
+    lead.update(consent(lead_data, CONSENT_FIELDS))
+    origin = {f"lead.{ours}": f"lead.{theirs}" for ours, theirs in (*LEAD_FIELDS.items(),
+                                                                     *((v, k) for k, v in CONSENT_FIELDS.items()))}
     candidates: list[tuple[dict, dict]] = [(
         {"type": "lead.upsert", "id": f"{event_id}:lead", "source": SOURCE_NAME, "occurred_at": when, "lead": lead},
         origin,
@@ -224,6 +250,10 @@ def _activity(data: dict, email: Any, kind: str, event_id: str, when: Any) -> tu
     event = {k: v for k, v in event.items() if v is not None}
     if isinstance(event.get("asset"), dict) and event["asset"].get("title") is None:
         del event["asset"]
+    if kind in ("email_open", "email_click"):
+        # Optional template keys, from the Opens Email / Clicks Link in Email trigger's tokens.
+        email = data.get("email") if isinstance(data.get("email"), dict) else {}
+        properties.update(machine_details({str(k).replace("_", " ").lower(): v for k, v in email.items()}))
     properties = {k: v for k, v in properties.items() if v is not None}
     if properties:
         event["properties"] = properties

@@ -49,7 +49,8 @@ from bot.usecases.sync import Page, SyncError, SyncResult
 from bot.usecases.sync import sync as store_pages
 from briefs.events import Event, load_json, validate_event
 from briefs.rules import Rules
-from handlers.sources.marketo import CONFIG, MarketoSettings
+from handlers.sources.marketo import CONFIG, MarketoSettings, machine_details
+from handlers.sources.payload import EMAIL_OPT_OUT, consent
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +61,8 @@ KINDS = {1: "web_visit", 2: "form_submit", 6: "email_sent", 7: "email_delivered"
 CHANGE_SCORE = 22
 LEAD_FIELDS = {"email": "email", "firstName": "first_name", "lastName": "last_name", "title": "title",
                "company": "company", "phone": "phone", "leadScore": "score"}
+# Lead fields -> our lead's consent fields (unsubscribed: from email; Marketo has no do-not-call field).
+CONSENT_FIELDS = {"unsubscribed": EMAIL_OPT_OUT}
 LEAD_BATCH = 300
 TOKEN_ERRORS = {"601", "602"}  # access token invalid, access token expired
 RATE_ERRORS = {"606", "615"}  # rate limit (100 calls / 20 s), concurrent access limit
@@ -155,7 +158,6 @@ def _comments(fields: dict[str, Any]) -> str | None:
 
 # --- mapping ---------------------------------------------------------------------------------------
 
-
 def _event_id(activity: dict) -> str | None:
     return _text(activity.get("marketoGUID")) or _text(activity.get("id"))
 
@@ -194,6 +196,7 @@ def activity_event(activity: dict, email: str) -> dict | None:
         if kind == "email_click":
             event["url"] = _text(attrs.get("link"))
         properties["marketo_email_id"] = activity.get("primaryAttributeValueId")
+        properties.update(machine_details(attrs))
     if isinstance(event.get("url"), str):
         event["url"] = event["url"][:2000]
     event = {k: v for k, v in event.items() if v is not None}
@@ -214,6 +217,7 @@ def lead_event(lead_id: Any, lead: dict, fallback_time: datetime | None) -> dict
         except ValueError:
             fields["score"] = None
     fields = {k: v for k, v in fields.items() if v is not None}
+    fields.update(consent(lead, CONSENT_FIELDS))
     return {"type": "lead.upsert", "id": f"lead:{lead_id}:{key}", "source": SOURCE_NAME, "occurred_at": when,
             "lead": fields}
 
@@ -362,7 +366,7 @@ def _page_events(api: _Marketo, activities: list[dict],
         batch = lead_ids[start:start + LEAD_BATCH]
         body = api.get("/rest/v1/leads.json", {
             "filterType": "id", "filterValues": ",".join(str(i) for i in batch),
-            "fields": ",".join([*LEAD_FIELDS, "updatedAt"]),
+            "fields": ",".join([*LEAD_FIELDS, *CONSENT_FIELDS, "updatedAt"]),
         })
         for lead in body.get("result") or []:
             if isinstance(lead, dict) and lead.get("id") is not None:

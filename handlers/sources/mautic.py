@@ -39,6 +39,7 @@ from starlette.requests import Request
 from bot.settings import ConfigError, Settings, SourceConfig, env_secret, env_text
 from briefs.events import MAX_BATCH, FieldError, InvalidBatch, body_json, validate_event
 from briefs.signals import fold
+from handlers.sources.payload import DO_NOT_CONTACT, EMAIL_OPT_OUT
 from handlers.webhooks import Source, SourceNotConfigured, Translated, WebhookDoc
 
 NAME = "mautic"
@@ -70,6 +71,9 @@ PROFILE_RESULTS = {"email", "firstname", "first_name", "lastname", "last_name", 
 MAX_PROPERTY_CHARS = 500
 MAX_PROPERTIES_JSON = 10_000
 FIELD_GROUPS = ("core", "professional", "personal", "social")
+# contact.doNotContact entries (Mautic's DoNotContact reasons) -> our lead's consent fields: 1 unsubscribed is an
+# email opt-out; 3 manual (set by a user: "do not contact") is do not contact. 2 bounced is neither.
+CONSENT_REASONS = {1: EMAIL_OPT_OUT, 3: DO_NOT_CONTACT}
 
 
 # --- settings and authentication ------------------------------------------------------------------
@@ -372,12 +376,28 @@ def _profile(contact: dict, base: str, built: _Built, ctx: _Context) -> dict:
     if contact.get("points") is not None:
         lead["score"] = _int(contact["points"])
         built.origin["lead.score"] = f"{base}.points"
+    if isinstance(contact.get("doNotContact"), list):
+        consent = _consent(contact["doNotContact"])
+        lead.update(consent)
+        built.origin.update({f"lead.{ours}": f"{base}.doNotContact" for ours in consent})
     stage = contact.get("stage")
     stage_name = _text(stage.get("name")) if isinstance(stage, dict) else _text(stage)
     if stage_name is not None:
         lead["lifecycle_stage"] = stage_name
         built.origin["lead.lifecycle_stage"] = f"{base}.stage" + (".name" if isinstance(stage, dict) else "")
     return lead
+
+
+def _consent(entries: list) -> dict[str, bool]:
+    """Both consent fields from the contact's doNotContact list (an empty list: contactable, both false)."""
+    found = {ours: False for ours in CONSENT_REASONS.values()}
+    for entry in entries:
+        reason = entry.get("reason") if isinstance(entry, dict) else None
+        if isinstance(reason, str) and reason.strip().isdigit():
+            reason = int(reason)
+        if reason in CONSENT_REASONS:
+            found[CONSENT_REASONS[reason]] = True
+    return found
 
 
 # --- one translator per Mautic event --------------------------------------------------------------
@@ -527,7 +547,34 @@ def _email_opened(name: str, item: dict, ctx: _Context) -> _Built:
     if _text(mail.get("name")) is not None and mail.get("name") != mail.get("subject"):
         event["campaign"] = _text(mail["name"])
         origin["campaign"] = "stat.email.name"
+    props = _open_details(stat, mail)
+    if props:
+        event["properties"] = props
+        origin["properties"] = "stat"
     return _Built(event, origin)
+
+
+def _open_details(stat: dict, mail: dict) -> dict[str, Any]:
+    """What triage reads to tell a person's open from a machine's (docs/triage.md): when the stat's email was
+    sent (dateSent: an open seconds later is a prefetch), the email's id, the opener's IP (stat.ipAddress, an
+    IpAddress object) and user agent (the newest of stat.openDetails, where Mautic includes them)."""
+    props: dict[str, Any] = {}
+    sent = _text(stat.get("dateSent"))
+    if sent:
+        props["sent_at"] = sent
+    if mail.get("id") not in (None, "") and isinstance(mail.get("id"), int | str):
+        props["mailing_id"] = str(mail["id"])
+    ip = stat.get("ipAddress")
+    address = _text(ip.get("ipAddress") or ip.get("ip_address")) if isinstance(ip, dict) else _text(ip)
+    if address:
+        props["ip"] = address[:64]
+    details = stat.get("openDetails")
+    if isinstance(details, list):
+        agents = [_text(d.get("useragent") or d.get("userAgent")) for d in details if isinstance(d, dict)]
+        agent = next((a for a in reversed(agents) if a), None)
+        if agent:
+            props["user_agent"] = agent[:500]
+    return props
 
 
 def _page_hit(name: str, item: dict, ctx: _Context) -> _Built | None:

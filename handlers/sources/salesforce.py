@@ -22,6 +22,7 @@ from starlette.responses import Response
 
 from bot.settings import ConfigError, Settings, SourceConfig, env_secret, env_text
 from briefs.events import FieldError, InvalidBatch, validate_event
+from handlers.sources.payload import DO_NOT_CONTACT, EMAIL_OPT_OUT, consent
 from handlers.webhooks import Source, SourceNotConfigured, Translated, WebhookDoc
 
 SOURCE_NAME = "salesforce"
@@ -39,6 +40,8 @@ FIELDS = {
     "Status": "lifecycle_stage",
     "LeadSource": "lead_source",
 }
+# Lead checkboxes -> our lead's consent fields (DoNotCall: do not contact at all; HasOptedOutOfEmail: no email).
+CONSENT_FIELDS = {"DoNotCall": DO_NOT_CONTACT, "HasOptedOutOfEmail": EMAIL_OPT_OUT}
 ACK = (
     '<?xml version="1.0" encoding="UTF-8"?>'
     '<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/"><soapenv:Body>'
@@ -101,7 +104,7 @@ def _field_name(field: str) -> str:
     ours = {"lead.email": "Email", "occurred_at": "LastModifiedDate", "id": "Id"}
     if field in ours:
         return ours[field]
-    theirs = {v: k for k, v in FIELDS.items()}
+    theirs = {v: k for k, v in (*FIELDS.items(), *CONSENT_FIELDS.items())}
     return theirs.get(field.removeprefix("lead."), field)
 
 
@@ -142,6 +145,7 @@ def translate(body: bytes, _request: Request | None, settings: Settings) -> Tran
             ignored += 1
             continue
         lead = {ours: _text(sobject, theirs) for theirs, ours in FIELDS.items() if _text(sobject, theirs)}
+        lead.update(consent({theirs: _text(sobject, theirs) for theirs in CONSENT_FIELDS}, CONSENT_FIELDS))
         owner = config.owners.get((_text(sobject, "OwnerId") or "")[:15])
         if owner:
             lead["owner_email"] = owner

@@ -259,6 +259,10 @@ def _alias(b: _Builder, msg: dict) -> dict | None:
     return event
 
 
+# Email events whose user agent, IP and message ids are carried for machine opens (sends: the delivery time).
+MACHINE_OPEN_KINDS = frozenset({"email_sent", "email_delivered", "email_open", "email_click"})
+
+
 def _props(*names: str) -> tuple[str, ...]:
     return tuple(f"properties.{n}" for n in names)
 
@@ -284,6 +288,14 @@ def _activity(b: _Builder, msg: dict, kind: str, event_name: str | None) -> dict
         b.take(event, "subject", "subject", *_props("email_subject", "subject"))
         b.take(event, "campaign", "campaign", *_props("campaign_name", "campaign"))
         b.take(event, "url", "url", *_props("link_url"))
+        if kind in MACHINE_OPEN_KINDS:
+            # What triage reads to tell a person's open from a machine's (docs/triage.md, "Machine activity"):
+            # the client's user agent and IP (analytics.js spells them userAgent/ip; the Email spec user_agent),
+            # and the ids that tie an open to its delivery.
+            b.take(extra, "user_agent", "properties.user_agent", "context.userAgent", "context.user_agent")
+            b.take(extra, "ip", "properties.ip", "context.ip")
+            b.take(extra, "email_id", "properties.email_id", *_props("email_id"))
+            b.take(extra, "campaign_id", "properties.campaign_id", *_props("campaign_id"))
     elif kind == "form_submit":
         b.take(event, "form", "form", *_props("form_name", "formName", "form_title", "form", "form_id"))
         b.take(event, "comments", "comments", *_props("message", "comments", "comment"))

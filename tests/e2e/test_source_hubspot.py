@@ -289,11 +289,15 @@ def test_recent_form_and_email_engagements_are_stored_as_activities(http, server
     script_engagements(fake)
     r = post(http, server, fresh(fixture("creation_and_mql")))
     assert r.status_code == 202, r.text
-    # 2 upserts + 1 recent form + sent, delivered, open, click (not the old form, the bot open, the bounce).
-    assert r.json() == {"accepted": 7, "duplicates": 0, "qualified": 1, "ignored": 1}
+    # 2 upserts + 1 recent form + sent, delivered, open, click, and the open HubSpot's bot filter flagged, kept
+    # marked as a machine's (not the old form, the bounce).
+    assert r.json() == {"accepted": 8, "duplicates": 0, "qualified": 1, "ignored": 1}
     with server.services.sessions() as s:
         lead = find_lead(s, EMAIL)
         acts = brief_input(s, lead, datetime.now(UTC)).activities
+        bot = [a for a in acts if a.properties.get("filteredEvent") is True]
+        assert [a.kind for a in bot] == ["email_open"]
+        acts = [a for a in acts if a not in bot]
         by_kind = {a.kind: a for a in acts}
         assert sorted(a.kind for a in acts) == ["email_click", "email_delivered", "email_open", "email_sent",
                                                 "form_submit"]
@@ -303,7 +307,7 @@ def test_recent_form_and_email_engagements_are_stored_as_activities(http, server
         assert by_kind["email_click"].url == "https://ourco.example/pricing"
         ids = set(s.scalars(select(ProcessedEvent.event_id)))
         assert {"hubspot:form:conv-guide", "hubspot:email:e-open", "hubspot:email:e-click"} <= ids
-        assert "hubspot:form:conv-old" not in ids and "hubspot:email:e-bot" not in ids
+        assert "hubspot:form:conv-old" not in ids and "hubspot:email:e-bot" in ids
     # One call per kind for the contact, however many events named it; bounded and recent.
     profile = fake.calls_to("/contacts/v1/contact/vid/")
     assert [c["path"] for c in profile] == ["/contacts/v1/contact/vid/501/profile"]
@@ -330,11 +334,11 @@ def test_contact_sales_form_makes_the_lead_a_hand_raiser(http, server, fake):
 def test_redelivery_does_not_duplicate_engagements(http, server, fake):
     script_engagements(fake)
     delivery = fresh(fixture("creation_and_mql"))
-    assert post(http, server, delivery).json()["accepted"] == 7
+    assert post(http, server, delivery).json()["accepted"] == 8
     r = post(http, server, delivery)
     assert r.status_code == 202
-    assert r.json() == {"accepted": 0, "duplicates": 7, "qualified": 0, "ignored": 1}
-    assert count(server, Activity) == 5
+    assert r.json() == {"accepted": 0, "duplicates": 8, "qualified": 0, "ignored": 1}
+    assert count(server, Activity) == 6  # the bot-filtered open among them, marked
 
 
 def test_engagements_only_for_creations_and_stage_or_score_changes(http, server, fake):

@@ -107,11 +107,17 @@ class FakeHubSpot(LoopbackServer):
 
     def add_email_event(self, recipient: str, kind: str, created: int, *, subject: str | None = None,
                         url: str | None = None, campaign_id: int = 33161293, event_id: str | None = None,
-                        filtered: bool = False) -> str:
+                        filtered: bool = False, sent_by: str | None = None, user_agent: str | None = None,
+                        browser: dict | None = None, location: dict | None = None) -> str:
+        """One event of the Email Events API. `sent_by`: the SENT event's id, which every event of that message
+        carries as sentBy.id (HubSpot's docs); by default a fresh one, as for a message of its own."""
         event_id = event_id or str(uuid.uuid4())
         event = {"id": event_id, "created": created, "type": kind, "recipient": recipient, "portalId": 62515,
                  "appId": 113, "appName": "BatchEmail", "emailCampaignId": campaign_id,
-                 "sentBy": {"id": str(uuid.uuid4()), "created": created}}
+                 "sentBy": {"id": sent_by or (event_id if kind == "SENT" else str(uuid.uuid4())), "created": created}}
+        for key, value in (("userAgent", user_agent), ("browser", browser), ("location", location)):
+            if value is not None:
+                event[key] = value
         if subject is not None:
             event["subject"] = subject
         if url is not None:
