@@ -7,7 +7,7 @@ One transaction per batch: the events, the qualifications they trigger and the b
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.exc import DataError, OperationalError
@@ -29,10 +29,11 @@ from briefs.triage import (
     TriagePolicy,
     TriageResult,
     comparison_slugs,
+    machine_rule,
     triage,
 )
 from storage import ingest as store
-from storage import outbox
+from storage import outbox, queries
 from storage import triage as triage_store
 from storage.ingest import ChangedLead, NewQualification
 from storage.outbox import BriefSnapshot
@@ -75,13 +76,14 @@ def ingest(sessions: sessionmaker[Session], events: list[Event], rules: Rules,
 def _apply(session: Session, events: list[Event], rules: Rules, policy: TriagePolicy, now: datetime) -> IngestResult:
     written = store.write(session, events, now)
     result = IngestResult(accepted=written.accepted, duplicates=written.duplicates)
-    decided = _decide(session, written.leads, rules, now)
+    decided = _decide(session, written.leads, rules, policy, now)
     created = store.add_qualifications(session, decided, now)
     verdicts = _triage(session, decided, created, rules, policy)
     triage_store.record(session, [(new.id, verdict) for new, verdict in zip(created, verdicts, strict=True)], now)
     for new, verdict in zip(created, verdicts, strict=True):
         if verdict.pages_rep:
-            brief = build_brief(new.brief_input, rules)
+            # The brief tells machine opens and flags the address as triage did.
+            brief = build_brief(replace(new.brief_input, triage=policy, flags=tuple(verdict.flags)), rules)
             outbox.enqueue(session, new, BriefSnapshot(payload=to_blocks(brief), text=to_text_brief(brief)), now)
         elif verdict.delivery in (Delivery.CLOSE, Delivery.ROUTE):
             lead = new.brief_input.lead
@@ -131,7 +133,7 @@ def _as_stored(batch: list[ActivityView], stored: list[ActivityView]) -> list[Ac
     return [by_key.get(_key(a), a) for a in batch]
 
 
-def _decide(session: Session, leads: list[ChangedLead], rules: Rules,
+def _decide(session: Session, leads: list[ChangedLead], rules: Rules, policy: TriagePolicy,
             now: datetime) -> list[tuple[ChangedLead, Decision]]:
     """The qualifications the batch triggers, in the order their briefs are queued."""
     # Only leads where a rule could fire read their open episode and touch history.
@@ -140,7 +142,8 @@ def _decide(session: Session, leads: list[ChangedLead], rules: Rules,
         return []
     open_since = store.open_since(session, [lead.id for lead in candidates])
     since = signals.window_rows_start(now - timedelta(days=rules.reengage_window_days))
-    history = {lead_id: signals.window_touches(rows, last_before) for lead_id, (rows, last_before)
+    history = {lead_id: signals.window_touches(_human(session, lead_id, rows, since, policy), last_before)
+               for lead_id, (rows, last_before)
                in store.touch_rows(session, [lead.id for lead in candidates if lead.is_customer], since).items()}
     decided = []
     for lead in candidates:
@@ -151,6 +154,20 @@ def _decide(session: Session, leads: list[ChangedLead], rules: Rules,
             decided.append((lead, decision))
     decided.sort(key=lambda decided_lead: qualification.delivery_order(decided_lead[1]))
     return decided
+
+
+# A re-engagement window's activities read whole when it holds email engagement; more is not a person's week.
+WINDOW_ACTIVITIES = 2000
+
+
+def _human(session: Session, lead_id: int, rows: list[signals.TouchRow], since: datetime,
+           policy: TriagePolicy) -> list[signals.TouchRow]:
+    """The window's touch rows without machine opens. The minimal rows cannot tell one, so a window with email
+    engagement is read whole (with the properties and deliveries the machine-open rule reads)."""
+    if not any(kind in signals.ENGAGED_EMAIL_KINDS for kind, _, _ in rows):
+        return rows
+    views = queries.activity_views(session, lead_id, limit=WINDOW_ACTIVITIES, since=since)
+    return signals.touch_rows(views, machine_rule(policy))
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ usual (rep brief, SLA), and the notice says who overrode it. A replayed click ch
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any
 
@@ -61,7 +61,8 @@ def override(services: Services, qualification_id: int, user: str, visible: Visi
         new_id = None
         if store.open_qualification(s, found.lead_id) is None:
             new = store.reopen(s, qualification_id, now)
-            brief = build_brief(new.brief_input, services.settings.rules)
+            brief = build_brief(replace(new.brief_input, triage=services.settings.triage.policy),
+                                services.settings.rules)
             outbox.enqueue(s, new, BriefSnapshot(payload=to_blocks(brief), text=to_text_brief(brief)), now)
             new_id = new.id
     services.wake_delivery()

@@ -315,7 +315,8 @@ def sync(
             token = _text(body.get("nextPageToken"))
             if token is None:
                 raise SyncError("Marketo returned no nextPageToken for the start date")
-        return store_pages(sessions, rules, _pages(api, token), resume_token=token, now=now, progress=progress)
+        return store_pages(sessions, rules, _pages(api, token), resume_token=token, now=now, progress=progress,
+                           triage_policy=settings.triage.policy)
     except SyncError as exc:
         if exc.result is None:  # failed before the first page
             exc.result = SyncResult()

@@ -331,3 +331,27 @@ def test_reengagement_counts_touches_by_the_same_rule(services, needed, qualifie
         with services.sessions() as s:
             q = s.get(Qualification, result.qualifications[0])
         assert q.reason == "re_engaged" and "310 touches in the last 14 days" in q.detail
+
+
+def test_a_customers_newsletters_opened_by_a_mail_proxy_do_not_reengage_them(services, rules):
+    """Three newsletters in a week, each 'opened' two seconds after delivery by Apple's proxy: no re-engagement.
+    The same opens an hour later, by a person, re-engage the customer."""
+    def history(ev: Events, email: str, seconds: int) -> list[dict]:
+        out = []
+        for n, subject in ((5, "Novedades de noviembre"), (3, "Webinar: routing rules"), (1, "Release notes 4.2")):
+            sent = d(days=n)
+            mid = {"message_id": f"{email}-{n}"}
+            out.append(ev.activity(email, "email_delivered", sent, subject=subject, properties=mid))
+            out.append(ev.activity(email, "email_open", sent - d(seconds=seconds), subject=subject,
+                                   properties={**mid, "user_agent": "Mozilla/5.0"} if seconds < 5 else mid))
+        return out
+
+    ev = Events()
+    for email in ("proxy@umbrella.example", "reader@umbrella.example"):
+        ingest(services.sessions, parsed([
+            ev.upsert(email, d(days=400), first_name="Lee", is_customer=True, customer_since="2023"),
+            ev.activity(email, "email_open", d(days=215), subject="Quarterly review"),
+        ]), rules, NOW - d(days=200))
+    proxied = ingest(services.sessions, parsed(history(ev, "proxy@umbrella.example", 2)), rules, NOW)
+    read = ingest(services.sessions, parsed(history(ev, "reader@umbrella.example", 3600)), rules, NOW)
+    assert proxied.qualifications == [] and len(read.qualifications) == 1

@@ -124,3 +124,20 @@ def test_0015_adds_the_triage_columns_to_a_populated_database(empty_db_url):
             assert conn.execute(text("SELECT count(*) FROM deliveries")).scalar() == 1
     finally:
         engine.dispose()
+
+
+def test_the_queued_brief_carries_triages_flags_and_leaves_machine_opens_out(services, rules):
+    """A hand-raiser who opted out of email in the CRM, writing from gmail: paged as usual, and the brief the
+    rep gets says both (call, do not email; the company is unverified)."""
+    ev = Events()
+    email = "kenji.watanabe.works@gmail.com"
+    events = parsed([
+        ev.upsert(email, d(days=1), first_name="Kenji", company="Watanabe Seimitsu", email_opt_out=True),
+        ev.form(email, "Contact Sales", "工場の見積もりをお願いします / a quote for our plant, 3 sites, this quarter"),
+    ])
+    result = ingest(services.sessions, events, rules, NOW, triage_policy=TriagePolicy())
+    assert len(result.qualifications) == 1
+    with services.sessions() as s:
+        brief = s.scalars(select(Delivery.text).where(Delivery.kind == "brief")).one()
+    assert "Opted out of email in the CRM" in brief and "call, do not email" in brief
+    assert "gmail.com" in brief and "unverified" in brief
