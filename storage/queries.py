@@ -83,6 +83,7 @@ _ACTIVITY_SELECT = (
 )
 # Both columns are in the (lead_id, occurred_at, kind) index: rows are only read once they match.
 _SINCE = " AND (a.occurred_at >= {m} OR a.kind IN ({kinds}))"
+_ONLY_SINCE = " AND a.occurred_at >= {m}"  # without or_kinds: "IN ()" is not SQL (PostgreSQL refuses it)
 
 
 def activity_views(
@@ -96,7 +97,8 @@ def activity_views(
     params: tuple = (lead_id,)
     where = ""
     if since is not None:
-        where = _SINCE.format(m=m, kinds=", ".join([m] * len(or_kinds)))
+        where = (_SINCE.format(m=m, kinds=", ".join([m] * len(or_kinds))) if or_kinds
+                 else _ONLY_SINCE.format(m=m))
         params += (driver.time(since), *or_kinds)
     sql = _ACTIVITY_SELECT.format(m=m, since=where)
     loads = json.loads if driver.sqlite else None  # SQLite keeps JSON as text; psycopg decodes it
