@@ -16,6 +16,7 @@ from briefs.blocks import (
     MAX_HEADER,
     MAX_SECTION,
     Block,
+    Cut,
     Message,
     button,
     mention,
@@ -63,10 +64,8 @@ def _headline(result: TriageResult) -> str:
 
 
 def _quote(words: str) -> str:
-    """The lead's words as a mrkdwn quote: escaped line by line, shortened first."""
-    lines = [line for line in shorten(plain(words).strip(), QUOTE_LIMIT).splitlines() if line.strip()]
-    body = "\n".join("> " + fit_mrkdwn(line, MAX_SECTION) for line in lines) or "> "
-    return body[: MAX_SECTION - 40]
+    """The lead's words as a mrkdwn quote, escaped and shortened before quoting (never cut inside an escape)."""
+    return Cut(plain(words).strip(), QUOTE_LIMIT, quote=True).render(MAX_SECTION - 40) or "> "
 
 
 def their_words(result: TriageResult, activities: Sequence[ActivityView]) -> str | None:

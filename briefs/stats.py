@@ -239,7 +239,7 @@ def to_blocks(stats: Stats) -> dict[str, Any]:
         blocks.append({"type": "section", "text": mrkdwn("*Not a fit, why:* " + _reasons(t))})
     if stats.triage.any:
         blocks.append({"type": "section", "block_id": "stats_triage",
-                       "text": mrkdwn(fit_mrkdwn("\n".join(triage_lines(stats.triage)), MAX_SECTION))})
+                       "text": mrkdwn(fit_mrkdwn("\n".join(triage_lines(stats.triage)), MAX_SECTION, lines=True))})
     for heading, groups in (("By source", stats.by_source), ("By campaign", stats.by_campaign)):
         lines = []
         for g in groups[:MAX_GROUPS]:

@@ -808,6 +808,20 @@ def _personal(lead: LeadView, c: _Compiled) -> bool:
     return domain in c.free_mail or domain in c.disposable
 
 
+def brief_flags(lead: LeadView, crm_fields: Mapping[str, Any], policy: TriagePolicy = DEFAULT_POLICY) -> list[Finding]:
+    """What a brief flags without holding the lead back: its address (personal, throwaway, shared) and a CRM
+    email opt-out. The same for the brief posted after triage and for a later /lead lookup."""
+    if not policy.enabled:
+        return []
+    flags = address_flags(lead, policy)
+    wanted = compiled(policy).crm_email_opt_out
+    opted_out = [name for name, value in crm_fields.items() if name.lower() in wanted and _truthy(value)]
+    if opted_out and policy.on(Rule.FLAG_EMAIL_OPT_OUT):
+        flags.append(Finding(Rule.FLAG_EMAIL_OPT_OUT, f"Opted out of email in the CRM ({opted_out[0]}): call, do not "
+                                                      "email or add them to a sequence.", opted_out[0]))
+    return flags
+
+
 # --- the decision ----------------------------------------------------------------------------------------------
 
 def triage(data: TriageInput, policy: TriagePolicy = DEFAULT_POLICY, rules: Rules | None = None) -> TriageResult:
@@ -819,11 +833,7 @@ def triage(data: TriageInput, policy: TriagePolicy = DEFAULT_POLICY, rules: Rule
     c = compiled(policy)
     rules = rules or Rules()
     forms = _forms(data.activities)
-    flags = address_flags(data.lead, policy)
-    opted_out = _crm_fields(data, c.crm_email_opt_out)
-    if opted_out and policy.on(Rule.FLAG_EMAIL_OPT_OUT):
-        flags.append(Finding(Rule.FLAG_EMAIL_OPT_OUT, f"Opted out of email in the CRM ({opted_out[0]}): call, do not "
-                                                      "email or add them to a sequence.", opted_out[0]))
+    flags = brief_flags(data.lead, data.crm_fields, policy)
     verdicts = _do_not_contact(data, forms, policy, c, rules)
     if not data.lead.is_customer:  # a customer is a buyer already, whatever their address says
         for found in (_competitor(data, policy, c, _personal(data.lead, c)), _vendor(forms, c) if policy.on(

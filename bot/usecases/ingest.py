@@ -7,16 +7,16 @@ One transaction per batch: the events, the qualifications they trigger and the b
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.exc import DataError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.usecases.briefing import brief_of, crm_fields
 from briefs import qualification, signals
 from briefs.blocks import to_blocks
 from briefs.events import Event
-from briefs.model import build_brief
 from briefs.notices import notice, notice_text, their_words
 from briefs.qualification import Decision
 from briefs.rules import Rules
@@ -83,7 +83,7 @@ def _apply(session: Session, events: list[Event], rules: Rules, policy: TriagePo
     for new, verdict in zip(created, verdicts, strict=True):
         if verdict.pages_rep:
             # The brief tells machine opens and flags the address as triage did.
-            brief = build_brief(replace(new.brief_input, triage=policy, flags=tuple(verdict.flags)), rules)
+            brief = brief_of(new.brief_input, None, rules, policy, verdict.flags)
             outbox.enqueue(session, new, BriefSnapshot(payload=to_blocks(brief), text=to_text_brief(brief)), now)
         elif verdict.delivery in (Delivery.CLOSE, Delivery.ROUTE):
             lead = new.brief_input.lead
@@ -114,11 +114,10 @@ def _triage(session: Session, decided: list[tuple[ChangedLead, Decision]], creat
     for (lead, decision), new in zip(decided, created, strict=True):
         stored = new.brief_input.activities
         row = lead.row
-        crm = {name: getattr(row, name, None) for name in ("do_not_contact", "email_opt_out")}
         verdicts.append(triage(TriageInput(
             lead=new.brief_input.lead, activities=stored, reason=decision.reason,
             trigger=_as_stored(lead.change.new_activities, stored),
-            crm_fields={name: value for name, value in crm.items() if value is not None},
+            crm_fields=crm_fields(row),
             comparison_slugs=slugs, override=overrides.get(new.lead_id)), policy, rules))
     return verdicts
 

@@ -5,18 +5,19 @@ usual (rep brief, SLA), and the notice says who overrode it. A replayed click ch
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from bot.usecases.briefing import brief_of
 from bot.usecases.deps import Services
 from briefs.blocks import mention, to_blocks
-from briefs.model import build_brief
 from briefs.notices import overridden
 from briefs.text import to_text_brief
 from briefs.triage import Delivery
 from storage import audit, outbox
 from storage import triage as store
+from storage.models import Lead
 from storage.outbox import BriefSnapshot
 
 Visible = Callable[[str | None], bool]
@@ -61,8 +62,8 @@ def override(services: Services, qualification_id: int, user: str, visible: Visi
         new_id = None
         if store.open_qualification(s, found.lead_id) is None:
             new = store.reopen(s, qualification_id, now)
-            brief = build_brief(replace(new.brief_input, triage=services.settings.triage.policy),
-                                services.settings.rules)
+            brief = brief_of(new.brief_input, s.get(Lead, found.lead_id), services.settings.rules,
+                             services.settings.triage.policy)
             outbox.enqueue(s, new, BriefSnapshot(payload=to_blocks(brief), text=to_text_brief(brief)), now)
             new_id = new.id
     services.wake_delivery()

@@ -683,7 +683,7 @@ def _translate(payload: dict, ctx: _Context) -> Translated:
                               for e in errs)
             else:
                 events.append(event)
-    if errors and not events:
+    if errors and not events and not ignored:  # items we do not use are acknowledged, not redelivered
         bad = len({e.index for e in errors})
         raise InvalidBatch(f"{bad} of {position} Mautic items are invalid and none is usable; nothing was stored",
                            errors)

@@ -292,8 +292,9 @@ def _activity(b: _Builder, msg: dict, kind: str, event_name: str | None) -> dict
             # What triage reads to tell a person's open from a machine's (docs/triage.md, "Machine activity"):
             # the client's user agent and IP (analytics.js spells them userAgent/ip; the Email spec user_agent),
             # and the ids that tie an open to its delivery.
-            b.take(extra, "user_agent", "properties.user_agent", "context.userAgent", "context.user_agent")
-            b.take(extra, "ip", "properties.ip", "context.ip")
+            b.take(extra, "user_agent", "properties.user_agent", *_props("user_agent"), "context.userAgent",
+                   "context.user_agent")
+            b.take(extra, "ip", "properties.ip", *_props("ip"), "context.ip")
             b.take(extra, "email_id", "properties.email_id", *_props("email_id"))
             b.take(extra, "campaign_id", "properties.campaign_id", *_props("campaign_id"))
     elif kind == "form_submit":

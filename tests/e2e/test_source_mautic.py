@@ -252,6 +252,13 @@ def test_a_delivery_with_nothing_usable_is_400_and_stores_nothing(http, server):
     assert [d["field"] for d in r.json()["details"]] == ["mautic.form_on_submit[0].submission.lead.email"]
     assert nothing_stored(server)
 
+    # Beside an event we do not use, the same bad form is skipped and the delivery acknowledged (Mautic would
+    # otherwise redeliver it, and disable the webhook after repeated failures).
+    payload["mautic.lead_post_delete"] = fixture("lead_post_delete")["mautic.lead_post_delete"]
+    r = post(http, server, payload)
+    assert r.status_code == 202 and r.json()["skipped"] == 1 and r.json()["ignored"] >= 1
+    assert nothing_stored(server)
+
 
 def test_invalid_values_are_named_by_their_mautic_field_and_the_good_items_land(http, server):
     payload = fixture("lead_post_save_new")

@@ -193,7 +193,7 @@ def test_a_failed_batch_leaves_nothing_behind(services, rules, monkeypatch):
     def boom(*a, **k):
         raise RuntimeError("brief failed")
 
-    monkeypatch.setattr(mod, "build_brief", boom)
+    monkeypatch.setattr(mod, "brief_of", boom)
     with pytest.raises(RuntimeError, match="brief failed"):
         ingest(services.sessions, parsed(researcher_history(ev)), rules, NOW)
     for model in (Lead, Activity, ProcessedEvent, Qualification, Delivery):

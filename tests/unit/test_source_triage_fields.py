@@ -70,6 +70,16 @@ def test_segment_spec_example_spells_user_agent_in_snake_case():
     assert event.properties["user_agent"].startswith("Mozilla/5.0 (Macintosh") and event.properties["ip"] == "192.0.2.10"
 
 
+def test_segment_reads_user_agent_and_ip_from_the_events_properties_too():
+    """An email tool that reports the opener in the event's properties, not in its context."""
+    msg = {"type": "track", "event": "Email Opened", "messageId": "m-props", "userId": "u-77",
+           "timestamp": "2026-11-24T06:30:03Z", "context": {"traits": {"email": "ines@hotel-sol.example"}},
+           "properties": {"email_subject": "Ofertas de invierno", "user_agent": "Mozilla/5.0", "ip": "17.58.1.9",
+                          "email_id": "e-9"}}
+    (event,) = _segment(msg)
+    assert (event.properties["user_agent"], event.properties["ip"]) == ("Mozilla/5.0", "17.58.1.9")
+
+
 # --- HubSpot ---------------------------------------------------------------------------------------
 
 def test_hubspot_keeps_bot_filtered_opens_marked_and_the_vendor_fields():

@@ -1,6 +1,7 @@
 """Triage notices and triage counts: lead text is data within Block Kit's limits; counts by rule."""
 
 import json
+import re
 from datetime import UTC, datetime, timedelta
 
 from briefs import stats
@@ -71,3 +72,19 @@ def test_stats_count_automatic_not_a_fit_by_category_closes_and_overrides_by_rul
     text = stats.to_text(figures)
     assert "competitor.listed 1 of 1 (100%)" in text and "vendor_pitch.pitch 0 of 2 (0%)" in text
     assert "stats_triage" in json.dumps(stats.to_blocks(figures))
+
+
+def test_a_long_quote_is_shortened_before_escaping_so_no_escape_is_cut_in_half():
+    lead, acts, result = _closed("Bitte löschen Sie meine Daten & keine Anrufe. " + "Q&A & R&D & <b> " * 400)
+    msg = notice(8, lead, result, their_words(result, acts))
+    quoted = next(b["text"]["text"] for b in msg["blocks"] if b.get("block_id") == "triage_words")
+    # Every & starts a whole escape: &amp; &lt; &gt;, never a fragment such as "&am" at the cut.
+    assert re.findall(r"&(?!amp;|lt;|gt;)", quoted) == []
+    assert len(quoted) <= 3000
+
+
+def test_the_stats_triage_section_keeps_one_line_per_figure():
+    rows = [_row("close", None, "do_not_contact.request", status="do_not_contact"),
+            _row("route", "vendor_pitch", "vendor_pitch.pitch", status="not_a_fit")]
+    section = next(b for b in stats.to_blocks(stats.build(rows, 7, NOW))["blocks"] if b.get("block_id") == "stats_triage")
+    assert "\nOverrides by rule" in section["text"]["text"]  # folded to one line before
