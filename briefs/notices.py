@@ -36,11 +36,6 @@ CATEGORY_WORDS = {
     Category.VENDOR_PITCH: "a vendor or agency pitching us",
     Category.COMPETITOR: "a competitor",
 }
-CATEGORY_LABELS = {
-    Category.STUDENT_OR_JOBSEEKER: "Student or job-seeker",
-    Category.VENDOR_PITCH: "Vendor pitch",
-    Category.COMPETITOR: "Competitor",
-}
 
 
 def _who(lead: LeadView) -> str:

@@ -18,6 +18,7 @@ from typing import Any
 from briefs.blocks import MAX_BLOCKS, MAX_FALLBACK, MAX_SECTION, NOT_A_FIT_REASONS, fitted, mrkdwn
 from briefs.followup import Status
 from briefs.markup import day, fit_mrkdwn, plain, shorten, terminal_safe
+from briefs.triage import HELD_BACK
 
 MAX_GROUPS = 15  # per dimension in Slack; the terminal and CSV show them all
 UNKNOWN_SOURCE = "unknown"
@@ -51,7 +52,6 @@ class StatRow:
         return self.triage_delivery in HELD_BACK and not self.overridden
 
 
-HELD_BACK = ("close", "route", "digest_line")
 
 
 @dataclass(frozen=True)

@@ -87,6 +87,10 @@ class Delivery(StrEnum):
     CLOSE = "close"  # closed as do-not-contact: a notice to marketing ops, no rep page, no SLA
 
 
+# The deliveries by which triage held a lead back from a rep: what an override can undo, and what stats count.
+HELD_BACK: frozenset[str] = frozenset({Delivery.CLOSE, Delivery.ROUTE, Delivery.DIGEST_LINE})
+
+
 class Rule(StrEnum):
     """Stable rule ids: the override counts and `disabled_rules` name these."""
 

@@ -14,14 +14,13 @@ from bot.usecases.deps import Services
 from briefs.blocks import mention, to_blocks
 from briefs.notices import overridden
 from briefs.text import to_text_brief
-from briefs.triage import Delivery
+from briefs.triage import HELD_BACK
 from storage import audit, outbox
 from storage import triage as store
 from storage.models import Lead
 from storage.outbox import BriefSnapshot
 
 Visible = Callable[[str | None], bool]
-OVERRIDABLE = frozenset({Delivery.CLOSE.value, Delivery.ROUTE.value, Delivery.DIGEST_LINE.value})
 
 
 class Outcome(StrEnum):
@@ -53,7 +52,7 @@ def override(services: Services, qualification_id: int, user: str, visible: Visi
         if found.overridden_at is not None:
             return OverrideResult(Outcome.REPLAY, f"{mention(found.overridden_by)} already said this is a real lead; "
                                                   "it was briefed as usual.")
-        if found.triage_delivery not in OVERRIDABLE:
+        if found.triage_delivery not in HELD_BACK:
             return OverrideResult(Outcome.NOTHING, "This lead was not held back by triage: there is nothing to override.")
         notice = overridden(found.notice_payload, user, now) if found.notice_payload else None
         store.mark_overridden(s, qualification_id, user, now, notice)
