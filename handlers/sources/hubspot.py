@@ -275,7 +275,8 @@ class HubSpotAPI:
         )
         self.rate_limited = False
         # (form id, since) -> the form's submissions since then, read once per delivery
-        self._forms: dict[tuple[str, int], list[dict]] = {}
+        # Form id -> (how far back it was read, its submissions): one read per form per delivery.
+        self._forms: dict[str, tuple[int, list[dict]]] = {}
 
     def close(self) -> None:
         self.client.close()
@@ -348,9 +349,9 @@ class HubSpotAPI:
     def form_values(self, form_id: str, since_ms: int) -> list[dict]:
         """A form's submissions back to since_ms (Forms API, newest first, at most PAGE_CAP pages; scope forms),
         read once per delivery. Each is {conversionId, submittedAt, values: [{name, value}], pageUrl}."""
-        cached = self._forms.get((form_id, since_ms))
-        if cached is not None:
-            return cached
+        cached = self._forms.get(form_id)
+        if cached is not None and cached[0] <= since_ms:
+            return cached[1]
         with _events_lock:
             if _forms_refused.get(self.base, 0.0) > time.monotonic():
                 return []
@@ -369,7 +370,7 @@ class HubSpotAPI:
                 params = {**params, "after": after}
         except _Skipped as exc:
             if not found:
-                self._forms[(form_id, since_ms)] = []
+                self._forms[form_id] = (since_ms, [])
                 if exc.status in (401, 403):
                     with _events_lock:
                         _forms_refused[self.base] = time.monotonic() + EVENTS_REFUSED_SECONDS
@@ -380,7 +381,7 @@ class HubSpotAPI:
                 raise
             log.warning("HubSpot form %s: a later page of submissions could not be read; kept %d", form_id,
                         len(found))
-        self._forms[(form_id, since_ms)] = found
+        self._forms[form_id] = (since_ms, found)
         return found
 
     def email_events(self, email: str, since_ms: int) -> list[dict]:

@@ -316,3 +316,20 @@ def test_hand_raisers_brief_quotes_their_form_message_with_stage_score_and_owner
     assert post["channel"] == "U0JANE"
     # What they did on the way: the pricing page and the playbook they downloaded.
     assert "Pricing | OurCo" in text and "Download: Lead routing playbook" in text
+
+
+def test_a_forms_submissions_are_read_once_per_delivery_however_many_submissions_ask(fake, hubspot_settings):
+    """Two submissions of the same form in one delivery: the form is paged back once, to the older one."""
+    serve_hand_raiser(fake)
+    results = rebased(fixture("form_submissions"))["results"]
+    times = sorted(int(r["submittedAt"]) for r in results)
+    api = hubspot.HubSpotAPI(hubspot_settings)
+    try:
+        first = api.form_values(CONTACT_SALES_FORM, times[0] - 60_000)
+        calls = len(fake.calls_to(fake.FORMS))
+        assert api.form_values(CONTACT_SALES_FORM, times[-1] - 60_000) == first  # newer: already read
+        assert len(fake.calls_to(fake.FORMS)) == calls
+        api.form_values(CONTACT_SALES_FORM, times[0] - 10 * 86_400_000)  # older than read so far: read again
+        assert len(fake.calls_to(fake.FORMS)) > calls
+    finally:
+        api.close()
