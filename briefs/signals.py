@@ -13,6 +13,7 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from briefs.callback import CallbackWindow
 from briefs.events import ACTIVITY_KINDS
 from briefs.people import display_name
 
@@ -454,6 +455,8 @@ class OwnWords:
     need: str | None = None
     timeline: str | None = None
     budget: str | None = None
+    language: str | None = None  # ISO 639-1 code of the language they wrote in ("de"); None: unknown
+    callback: CallbackWindow | None = None  # when they asked to be called, if they said
 
 
 def _prop(props: dict[str, Any], *names: str) -> str | None:
