@@ -333,10 +333,11 @@ def test_record_normalises_clips_and_needs_an_aware_time(services):
 
 
 def test_forget_also_redacts_the_notes_posted_in_the_briefs_thread(http, slack_server, fake_slack, run):
-    from tests.e2e.test_slack import events_now, hand_raiser, send_webhook, slash
+    from tests.e2e.test_slack import events_now, hand_raiser, send_webhook, slash, wait_brief_recorded
 
     send_webhook(http, slack_server, hand_raiser(events_now()))
     fake_slack.wait_for("chat.postMessage")
+    wait_brief_recorded(slack_server)
     slash(http, slack_server, fake_slack, "note sam@globex.example Met Sam at the expo", name="note")
     fake_slack.wait_for_responses("note")
     assert fake_slack.wait_for("chat.postMessage", 2)[1]["thread_ts"]

@@ -86,6 +86,14 @@ def fake_slack_ts(fake):
     return next(iter(fake.messages))[1]
 
 
+def wait_brief_recorded(server: LiveServer) -> None:
+    """Slack has the brief before the worker stores its ts; a note sent in between has no thread to go to."""
+    def recorded():
+        with server.services.sessions() as s:
+            return s.scalars(select(Delivery).where(Delivery.ts.is_not(None))).first() is not None
+    wait_for(recorded, timeout=10, interval=0.05)
+
+
 @pytest.mark.parametrize("owner,reason", [
     (None, "no owner in the CRM"),
     ("ghost@ourco.example", "owner ghost@ourco.example is not in this Slack workspace"),
@@ -218,6 +226,7 @@ def test_note_is_saved_threaded_under_the_brief_and_shown_later(http, slack_serv
     send_webhook(http, slack_server, hand_raiser(ev))
     brief = fake_slack.wait_for("chat.postMessage")[0]
     ts = fake_slack_ts(fake_slack)
+    wait_brief_recorded(slack_server)
     slash(http, slack_server, fake_slack, "note sam@globex.example Met at the expo <!channel> & co", user="U0MIA", name="note")
     assert "posted in the brief's thread" in fake_slack.wait_for_responses("note")[0]["text"]
     thread = fake_slack.wait_for("chat.postMessage", 2)[1]
