@@ -237,13 +237,65 @@ def _section_lines(title: str, lines: list[str]) -> list[Cut]:
 def _own_words(brief: Brief) -> Part:
     words = brief.own_words
     assert words is not None  # to_blocks asks for them only when there are some
-    title = f"In their own words ({plain(words.form)})" if words.form else "In their own words"
+    title = own_words_title(words.form, words.forwarded)
     lines: list[str | Cut] = []
     if words.quote:
-        # The lead's line breaks are kept, each line quoted; the whole quote is at most 1,500 characters.
-        lines.append(Cut(plain(words.quote), 1500, quote=True))
+        # Their own message (cleaned), cut to about 400 characters; line breaks kept, each line quoted.
+        lines.append(Cut(plain(words.quote), 600, quote=True))
     lines += [Cut(plain(f.text), 600, lead=f"• *{escape_mrkdwn(f.label)}:* ") for f in brief.word_facts]
-    return _section_part(BRIEF_RANKS["brief_words"], "brief_words", "*" + fit_mrkdwn(title, 290) + "*\n", lines)
+    part = _section_part(BRIEF_RANKS["brief_words"], "brief_words", "*" + fit_mrkdwn(title, 290) + "*\n", lines)
+    if not full_message_wanted(words.quote, words.message):
+        return part
+    button = {"type": "actions", "block_id": "brief_words_more", "elements": [{
+        "type": "button", "action_id": ACTION_FULL_MESSAGE, "text": {"type": "plain_text", "text": "Show full message"},
+        "value": full_message_value(brief.email, words.at)}]}
+    return Part(part.rank, lambda limit: (lambda blocks: [*blocks, button] if blocks else [])(part.render(limit)))
+
+
+# "Show full message": the button under a quote that was cut, and the modal it opens (handlers/actions.py).
+ACTION_FULL_MESSAGE = "own_words_full"
+FULL_MESSAGE_TITLE = "Their message"
+FULL_MESSAGE_MAX = 30_000  # characters of the message in the modal (at most 10 sections of 3,000 and a few more)
+
+
+def own_words_title(form: str | None, forwarded: bool) -> str:
+    where = [plain(form)] if form else []
+    if forwarded:
+        where.append("from a forwarded email")
+    return f"In their own words ({', '.join(where)})" if where else "In their own words"
+
+
+def full_message_wanted(quote: str, message: str) -> bool:
+    return bool(message) and quote.strip() != message.strip()
+
+
+def full_message_value(email: str, at: datetime) -> str:
+    """The button's value: the lead and the form's time (a form is found again by these), within 2,000."""
+    return json.dumps({"e": email[:320], "t": at.isoformat()}, separators=(",", ":"))
+
+
+def read_full_message_value(value: str) -> tuple[str, datetime] | None:
+    try:
+        data = json.loads(value)
+        return str(data["e"]), datetime.fromisoformat(str(data["t"]))
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+def full_message_view(name: str, form: str | None, message: str, removed: Sequence[str], forwarded: bool) -> Message:
+    """The modal with a hand-raiser's whole message (cleaned, escaped), in sections of at most 3,000
+    characters and 100 blocks, and a line saying what cleaning took out."""
+    blocks: list[Block] = [{"type": "section", "text": mrkdwn(
+        "*" + fit_mrkdwn(f"{name}: {own_words_title(form, forwarded)}", 500) + "*")}]
+    chunks, cut = split_mrkdwn(plain(message), MAX_SECTION, FULL_MESSAGE_MAX, lines=True)
+    blocks += [{"type": "section", "text": mrkdwn(chunk)} for chunk in chunks]
+    if cut:
+        blocks.append({"type": "context", "elements": [mrkdwn("✂️ The rest is too long to show here.")]})
+    if removed:
+        blocks.append({"type": "context", "elements": [mrkdwn(
+            fit_mrkdwn("Left out: " + ", ".join(removed) + ".", MAX_CONTEXT))]})
+    return {"type": "modal", "title": {"type": "plain_text", "text": FULL_MESSAGE_TITLE},
+            "close": {"type": "plain_text", "text": "Close"}, "blocks": blocks[:100]}
 
 
 def to_blocks(brief: Brief, budget: int = BRIEF_BUDGET) -> Message:

@@ -320,12 +320,11 @@ def _customer_lines(state: CustomerState, lead: LeadView) -> tuple[str | None, l
 
 
 def _word_facts(words: OwnWords | None) -> list[Fact]:
+    """Each fact found in their words (briefs.facts), what was read from it first: "Timeline: 15 Mar 2027 —
+    “before our board meeting on 15 March”". A fact that was not found is not shown."""
     if not words:
         return []
-    facts = [Fact(label, text) for label, text in (
-        ("Referral", words.referral), ("Need", words.need), ("Timeline", words.timeline), ("Budget", words.budget)
-    ) if text]
-    return facts
+    return [Fact(f.label, f"{f.value} — “{f.text}”" if f.value else f"“{f.text}”") for f in words.facts]
 
 
 def _icon(reason: str | None, state: CustomerState, ready: Readiness) -> str:
@@ -351,7 +350,7 @@ def build_brief(data: BriefInput, rules: Rules | None = None) -> Brief:
         (a for a in acts if a.kind == "form_submit" and is_hand_raiser_form(a.form, rules.hand_raiser_forms)), None
     )
     words = own_words(hand_form) if hand_form else None
-    if words and not (words.quote or words.referral or words.need or words.timeline):
+    if words and not (words.quote or words.facts):
         words = None
 
     # The touch rule (briefs.signals) leaves machine opens out; the brief says how many it left out.

@@ -13,8 +13,11 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from briefs import words as reading_mod
 from briefs.callback import CallbackWindow
+from briefs.cleaning import short_quote
 from briefs.events import ACTIVITY_KINDS
+from briefs.facts import WordFact
 from briefs.people import display_name
 
 # The touch rule (README, "A *touch* is an engagement by the lead"), defined once: `touches` below.
@@ -96,6 +99,7 @@ class ActivityView:
     form: str | None = None
     comments: str | None = None
     properties: dict[str, Any] = field(default_factory=dict)
+    words: Any = None  # the comment's stored reading (briefs.words.as_json), when ingestion stored one
 
 
 @dataclass(frozen=True)
@@ -424,29 +428,9 @@ def is_notable_page(url: str | None, notable: tuple[str, ...]) -> bool:
 
 # --- A hand-raiser's own words ----------------------------------------------------------------
 
-_REFERRAL = re.compile(
-    r"\b(referr?(ed|al)|recommend(ed|ation)?|heard (about|of) (you|your)|sent me|introduc(ed|tion)|pointed me|told me about)\b",
-    re.I,
-)
-_TIMELINE = re.compile(
-    r"\b((this|next|the end of (the|this)) (quarter|month|week|year|fiscal year)|q[1-4]|h[12]|asap|urgent(ly)?|"
-    r"deadline|go[ -]live|live by|by (the )?(end of|january|february|march|april|may|june|july|august|september|"
-    r"october|november|december|monday|tuesday|wednesday|thursday|friday|\d)|within \d+ (days?|weeks?|months?)|"
-    r"in \d+ (days|weeks|months)|before (the )?(end|january|february|march|april|may|june|july|august|september|"
-    r"october|november|december)|20\d\d)\b",
-    re.I,
-)
-_NEED = re.compile(
-    r"\b(need|needs|looking for|want|require|evaluat\w*|replac\w*|problem|struggl\w*|interested in|"
-    r"solution|help with|pain|challenge|budget)\b",
-    re.I,
-)
-_CLAUSE_SPLIT = re.compile(r"(?<=[.!?;])\s+|\n+|,\s+(?=and\b|but\b|so\b)|\s+(?:and|but)\s+(?=(?:we|i|must|need|have|are|it)\b)", re.I)
-
-
 @dataclass(frozen=True)
 class OwnWords:
-    """What a hand-raiser told us, in their words, with the three facts a rep opens with."""
+    """What a hand-raiser told us, in their words (cleaned: briefs.cleaning), with the facts a rep opens with."""
 
     quote: str
     form: str | None
@@ -457,42 +441,34 @@ class OwnWords:
     budget: str | None = None
     language: str | None = None  # ISO 639-1 code of the language they wrote in ("de"); None: unknown
     callback: CallbackWindow | None = None  # when they asked to be called, if they said
+    message: str = ""  # their whole message, cleaned: `quote` is its first ~400 characters
+    forwarded: bool = False  # the message came inside a forwarded (or replied-to) email
+    facts: tuple[WordFact, ...] = ()  # every fact found, with its supporting words (briefs.facts)
+    removed: tuple[str, ...] = ()  # what cleaning took out ("a quoted email", "a signature", ...)
 
 
-def _prop(props: dict[str, Any], *names: str) -> str | None:
-    for name in names:
-        v = props.get(name)
-        if isinstance(v, str | int | float) and str(v).strip():
-            return str(v).strip()[:300]
-    return None
-
-
-def _trim_clause(text: str) -> str:
-    return text.strip().strip(",;").rstrip(".!").strip()
+def reading_of(activity: ActivityView) -> reading_mod.Reading:
+    """The activity's reading: as stored at ingestion, else read now (once per process)."""
+    stored = reading_mod.from_json(activity.words) if activity.words is not None else None
+    return stored or reading_mod.read_cached(activity.comments, activity.properties, activity.occurred_at)
 
 
 def own_words(activity: ActivityView) -> OwnWords:
-    comments = (activity.comments or "").strip()
-    props = activity.properties or {}
-    clauses = [_trim_clause(c) for c in _CLAUSE_SPLIT.split(comments) if c and _trim_clause(c)]
-
-    def first(pattern: re.Pattern[str], exclude: set[str]) -> str | None:
-        return next((c for c in clauses if pattern.search(c) and c not in exclude), None)
-
-    referral = _prop(props, "referral", "referred_by", "referrer") or first(_REFERRAL, set())
-    timeline = _prop(props, "timeline", "timeframe", "purchase_timeline", "time_frame") or first(
-        _TIMELINE, {referral or ""}
-    )
-    need = _prop(props, "need", "use_case", "challenge", "project") or first(
-        _NEED, {referral or "", timeline or ""}
-    )
-    budget = _prop(props, "budget")
+    """What a hand-raiser's form says in their own words: the cleaned message, its quote, language and facts."""
+    reading = reading_of(activity)
+    facts = {f.key: f.text for f in reading.facts}
     return OwnWords(
-        quote=comments,
+        quote=short_quote(reading.text),
         form=activity.form,
         at=activity.occurred_at,
-        referral=referral,
-        need=need,
-        timeline=timeline,
-        budget=budget,
+        referral=facts.get("referral"),
+        need=facts.get("need"),
+        timeline=facts.get("timeline"),
+        budget=facts.get("budget"),
+        language=reading.language,
+        callback=reading.callback,
+        message=reading.text,
+        forwarded=reading.forwarded,
+        facts=reading.facts,
+        removed=reading.removed,
     )

@@ -96,8 +96,8 @@ def test_hand_raiser_gets_their_own_words_first():
     brief = build_brief(BriefInput(sam, acts, [], q("hand_raiser", "filled in the Contact Sales form", d(minutes=3)), NOW))
     assert brief.own_words.quote == words
     facts = {f.label: f.text for f in brief.word_facts}
-    assert facts == {"Referral": "Pat Lee at Initech referred me", "Need": "We need a widget solution for 40 plants",
-                     "Timeline": "must go live this quarter"}
+    assert facts == {"Referral": "“Pat Lee at Initech referred me”", "Need": "“We need a widget solution for 40 plants”",
+                     "Timeline": "“must go live this quarter”", "Scale": "“40 plants”"}
     t = brief.talk_track
     assert t.track == "hand_raiser"
     assert "“We need a widget solution for 40 plants” and “must go live this quarter”" in t.opener
