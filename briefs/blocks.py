@@ -237,7 +237,7 @@ def _section_lines(title: str, lines: list[str]) -> list[Cut]:
 def _own_words(brief: Brief) -> Part:
     words = brief.own_words
     assert words is not None  # to_blocks asks for them only when there are some
-    title = own_words_title(words.form, words.forwarded)
+    title = plain(words.title)
     lines: list[str | Cut] = []
     if words.quote:
         # Their own message (cleaned), cut to about 400 characters; line breaks kept, each line quoted.
@@ -258,13 +258,6 @@ FULL_MESSAGE_TITLE = "Their message"
 FULL_MESSAGE_MAX = 30_000  # characters of the message in the modal (at most 10 sections of 3,000 and a few more)
 
 
-def own_words_title(form: str | None, forwarded: bool) -> str:
-    where = [plain(form)] if form else []
-    if forwarded:
-        where.append("from a forwarded email")
-    return f"In their own words ({', '.join(where)})" if where else "In their own words"
-
-
 def full_message_wanted(quote: str, message: str) -> bool:
     return bool(message) and quote.strip() != message.strip()
 
@@ -282,11 +275,11 @@ def read_full_message_value(value: str) -> tuple[str, datetime] | None:
         return None
 
 
-def full_message_view(name: str, form: str | None, message: str, removed: Sequence[str], forwarded: bool) -> Message:
+def full_message_view(name: str, title: str, message: str, removed: Sequence[str]) -> Message:
     """The modal with a hand-raiser's whole message (cleaned, escaped), in sections of at most 3,000
     characters and 100 blocks, and a line saying what cleaning took out."""
     blocks: list[Block] = [{"type": "section", "text": mrkdwn(
-        "*" + fit_mrkdwn(f"{name}: {own_words_title(form, forwarded)}", 500) + "*")}]
+        "*" + fit_mrkdwn(plain(f"{name}: {title}"), 500) + "*")}]
     chunks, cut = split_mrkdwn(plain(message), MAX_SECTION, FULL_MESSAGE_MAX, lines=True)
     blocks += [{"type": "section", "text": mrkdwn(chunk)} for chunk in chunks]
     if cut:

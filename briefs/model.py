@@ -349,7 +349,9 @@ def build_brief(data: BriefInput, rules: Rules | None = None) -> Brief:
     hand_form = next(
         (a for a in acts if a.kind == "form_submit" and is_hand_raiser_form(a.form, rules.hand_raiser_forms)), None
     )
-    words = own_words(hand_form) if hand_form else None
+    # A form whose name is not a hand-raiser's (another language, a custom form) still shows what they wrote.
+    said_form = hand_form or next((a for a in acts if a.kind == "form_submit" and (a.comments or "").strip()), None)
+    words = own_words(said_form) if said_form else None
     if words and not (words.quote or words.facts):
         words = None
 
@@ -382,7 +384,7 @@ def build_brief(data: BriefInput, rules: Rules | None = None) -> Brief:
     topics = list(OrderedDict.fromkeys(c["topic"] for c in content if c.get("topic")))[:3]
     track = talktrack.select_track(
         unhappy=state.unhappy,
-        hand_raiser=words is not None or (q is not None and q.reason == "hand_raiser"),
+        hand_raiser=(words is not None and hand_form is not None) or (q is not None and q.reason == "hand_raiser"),
         reengaged=state.reengaged is not None or (q is not None and q.reason == "re_engaged"),
         customer=state.is_customer,
         downloads=len(content),

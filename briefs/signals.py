@@ -135,11 +135,21 @@ def fold(text: str) -> str:
     return " ".join(re.sub(r"[^\w@.]+", " ", text).split())
 
 
+def _form_words(text: str) -> str:
+    return " ".join(re.sub(r"[^a-z0-9]+", " ", fold(text)).split())
+
+
+@lru_cache(maxsize=32)
+def _form_patterns(hand_raiser_forms: tuple[str, ...]) -> tuple[str, ...]:
+    """The configured names folded as form names are ("Démo anfordern" matches "demo anfordern")."""
+    return tuple(f" {_form_words(p)} " for p in hand_raiser_forms if _form_words(p))
+
+
 def is_hand_raiser_form(form: str | None, hand_raiser_forms: tuple[str, ...]) -> bool:
     if not form:
         return False
-    name = " " + " ".join(re.sub(r"[^a-z0-9]+", " ", fold(form)).split()) + " "
-    return any(f" {pattern} " in name for pattern in hand_raiser_forms)
+    name = " " + _form_words(form) + " "
+    return any(pattern in name for pattern in _form_patterns(hand_raiser_forms))
 
 
 # A minimal row for counting touches: (kind, occurred_at, page url or None).
@@ -445,6 +455,14 @@ class OwnWords:
     forwarded: bool = False  # the message came inside a forwarded (or replied-to) email
     facts: tuple[WordFact, ...] = ()  # every fact found, with its supporting words (briefs.facts)
     removed: tuple[str, ...] = ()  # what cleaning took out ("a quoted email", "a signature", ...)
+
+    @property
+    def title(self) -> str:
+        """"In their own words (Contact Sales, from a forwarded email)": the form, and how the message came."""
+        where = [self.form] if self.form else []
+        if self.forwarded:
+            where.append("from a forwarded email")
+        return f"In their own words ({', '.join(where)})" if where else "In their own words"
 
 
 def reading_of(activity: ActivityView) -> reading_mod.Reading:

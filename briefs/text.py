@@ -26,9 +26,10 @@ def to_text_brief(brief: Brief) -> str:
     out += ["", _wrap("Why now. " + brief.why_now)]
     if brief.own_words:
         w = brief.own_words
-        out += ["", to_text(f"In their own words ({plain(w.form)})") if w.form else "In their own words"]
-        if w.quote:
-            out += [_wrap(f"“{plain(w.quote)}”", "  > ", "  > ")]
+        out += ["", to_text(plain(w.title))]
+        if w.message:
+            # The terminal has room: the whole cleaned message, not the quote cut for Slack.
+            out += [_wrap(f"“{plain(w.message)}”", "  > ", "  > ")]
         out += [_wrap(f"{f.label}: {plain(f.text)}", "    ", "  • ") for f in brief.word_facts]
     out += ["", "What they engaged with"]
     out += [_wrap(line, "    ", "  • ") for line in brief.engagement]

@@ -13,6 +13,7 @@ kept pending, and the pending activity a new link resolves is applied with its o
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import SimpleNamespace
@@ -55,7 +56,7 @@ PROFILE_FIELDS = (
 
 
 ACTIVITY_COLUMNS = ("lead_id", "kind", "occurred_at", "asset_id", "campaign", "subject", "url", "form", "comments",
-                    "properties", "source", "source_event_id", "received_at")
+                    "properties", "source", "source_event_id", "received_at", "words")
 LEAD_TIMES = {"profile_as_of", "updated_at"}
 LEAD_READ_TIMES = (*LEAD_TIMES, "created_at")
 
@@ -302,9 +303,12 @@ def _asset_key(url: str | None, title: str | None) -> str:
     return url.strip() if url else "title:" + fold(title or "")
 
 
-def write(session: Session, events: list[Event], now: datetime) -> Written:
+def write(session: Session, events: list[Event], now: datetime,
+          words: Mapping[tuple[str, str], dict] | None = None) -> Written:
     """Record the batch's new events (replays are skipped); returns the counts and the leads whose rows were
-    read, for the use case to ask the domain about."""
+    read, for the use case to ask the domain about. `words`: form comments' readings (briefs.words.as_json),
+    by (source, event id), stored with their activities."""
+    words = words or {}
     driver = Driver(session)
     # Read only: a batch of replays creates no lead (its lead may have been forgotten since).
     known = _find_leads(driver, {e.email for e in events if e.email})
@@ -336,12 +340,14 @@ def write(session: Session, events: list[Event], now: datetime) -> Written:
         activity_rows.append((
             ids[e.email][0], e.kind, stamps[e.source, e.id], asset_ids.get(key) if key else None, e.campaign,
             e.subject, e.url, e.form, e.comments, driver.json(e.properties), e.source, e.id, received,
+            driver.json(words[e.source, e.id]) if (e.source, e.id) in words else None,
         ))
         state = states.get(e.email)
         if state is not None:  # a rule may fire on it
             state.activities.append(ActivityView(
                 kind=e.kind, occurred_at=e.occurred_at, title=asset.title if asset else None,
                 url=e.url, form=e.form, comments=e.comments, properties=e.properties or {},
+                words=words.get((e.source, e.id)),
             ))
     # A replay racing this batch was already filtered out by _claim; the conflict clause is a second guard.
     driver.insert("activities", ACTIVITY_COLUMNS, activity_rows, ("source", "source_event_id"))

@@ -130,6 +130,8 @@ class Activity(Base):
     source: Mapped[str] = mapped_column(String(64))
     source_event_id: Mapped[str] = mapped_column(String(200))
     received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # A form comment's reading (briefs.words.as_json): cleaned, its language and facts; read once, at ingestion.
+    words: Mapped[dict | None] = mapped_column(Json)
 
 
 class ProcessedEvent(Base):

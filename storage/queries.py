@@ -78,7 +78,7 @@ def _utc(value) -> datetime:
 
 _ACTIVITY_SELECT = (
     "SELECT a.kind, a.occurred_at, c.title, c.type, c.topic, c.url, a.url, a.campaign, a.subject, a.form, "
-    "a.comments, a.properties FROM activities a LEFT OUTER JOIN content_assets c ON c.id = a.asset_id "
+    "a.comments, a.properties, a.words FROM activities a LEFT OUTER JOIN content_assets c ON c.id = a.asset_id "
     "WHERE a.lead_id = {m}{since} ORDER BY a.occurred_at DESC LIMIT {m}"
 )
 # Both columns are in the (lead_id, occurred_at, kind) index: rows are only read once they match.
@@ -116,6 +116,7 @@ def activity_views(
             form=r[9],
             comments=r[10],
             properties=(loads(r[11]) if loads and r[11] is not None else r[11]) or {},
+            words=r[12],  # decoded only for the form a brief quotes (briefs.words.from_json)
         )
         for r in session.connection().exec_driver_sql(sql, (*params, limit)).fetchall()
     ]

@@ -9,14 +9,16 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy.exc import DataError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.usecases.briefing import brief_of, crm_fields
 from briefs import qualification, signals
+from briefs import words as reading
 from briefs.blocks import to_blocks
-from briefs.events import Event
+from briefs.events import ActivityEvent, Event
 from briefs.notices import notice, notice_text, their_words
 from briefs.qualification import Decision
 from briefs.rules import Rules
@@ -61,10 +63,11 @@ def ingest(sessions: sessionmaker[Session], events: list[Event], rules: Rules,
     """Apply one batch atomically. Returns counts and the ids of new qualifications (triaged: see _triage).
     triage_policy: [triage] (Settings.triage.policy)."""
     now = now or datetime.now(UTC)
+    readings = read_words(events)  # before the transaction, once whatever the retries
     for attempt in range(RETRIES + 1):
         try:
             with sessions.begin() as session:
-                return _apply(session, events, rules, triage_policy, now)
+                return _apply(session, events, rules, triage_policy, now, readings)
         except OperationalError as exc:
             # The batch was rolled back whole; a deadlock or serialisation failure is worth another go.
             if attempt == RETRIES or getattr(exc.orig, "sqlstate", None) not in RETRYABLE_SQLSTATES:
@@ -73,8 +76,17 @@ def ingest(sessions: sessionmaker[Session], events: list[Event], rules: Rules,
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def _apply(session: Session, events: list[Event], rules: Rules, policy: TriagePolicy, now: datetime) -> IngestResult:
-    written = store.write(session, events, now)
+def read_words(events: list[Event]) -> dict[tuple[str, str], dict[str, Any]]:
+    """Each form comment read once, here: cleaned, its language and facts found (briefs.words); stored with its
+    activity, so that no brief pays for it again."""
+    return {(e.source, e.id): reading.as_json(reading.read_cached(e.comments, e.properties, e.occurred_at))
+            for e in events
+            if isinstance(e, ActivityEvent) and reading.worth_reading(e.kind, e.comments, e.properties)}
+
+
+def _apply(session: Session, events: list[Event], rules: Rules, policy: TriagePolicy, now: datetime,
+           readings: dict[tuple[str, str], dict[str, Any]] | None = None) -> IngestResult:
+    written = store.write(session, events, now, readings)
     result = IngestResult(accepted=written.accepted, duplicates=written.duplicates)
     decided = _decide(session, written.leads, rules, policy, now)
     created = store.add_qualifications(session, decided, now)
