@@ -238,10 +238,19 @@ def _drop_signature(lines: list[str], removed: list[str]) -> list[str]:
     return lines
 
 
+# A line that only greets ("Hi there,", "Guten Tag,", "Bonjour,", "Hola,"): not worth the quote's room.
+GREETING_LINE = re.compile(
+    r"^\s*(?:hi|hello|hey|dear|good (?:morning|afternoon)|hallo|guten (?:tag|morgen)|sehr geehrte\w*|liebe\w*|"
+    r"bonjour|bonsoir|madame|monsieur|cher|ch[èe]re|hola|buen(?:os|as) (?:d[íi]as|tardes)|estimad[oa]s?)\b"
+    r"[^.!?\n]{0,60}[,:!]?\s*$", re.I)
+
+
 def _tidy(text: str) -> str:
     lines = [line.rstrip() for line in text.split("\n")]
-    text = "\n".join(line for line in lines if not line.lstrip().startswith(">"))
-    return re.sub(r"\n{3,}", "\n\n", text).strip()
+    lines = [line for line in lines if not line.lstrip().startswith(">")]
+    while lines and (not lines[0].strip() or GREETING_LINE.match(lines[0])):
+        lines = lines[1:]
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
 
 
 def clean(raw: str | None) -> Cleaned:
@@ -258,7 +267,10 @@ def clean(raw: str | None) -> Cleaned:
         # Nothing of theirs above the chain: the message they forwarded is what they sent us; its own chain
         # (a reply inside a forward) goes too.
         own = _split_chain(own)[0] or own
-    own = _library_body(own)
+    body = _library_body(own)
+    if len(body.strip()) < len(own.strip()) - 10:
+        removed.append("a signature")  # and what came after it: mail-parser-reply cuts from a sign-off down
+    own = body
     lines = _drop_disclaimers(own.split("\n"), removed)
     lines = _drop_signature(lines, removed)
     lines = _drop_disclaimers(lines, removed)

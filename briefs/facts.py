@@ -16,7 +16,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from briefs.callback import CallbackWindow
-from briefs.cleaning import HEADER_NAMES
+from briefs.cleaning import GREETING_LINE, HEADER_NAMES
 from briefs.language import NAMES
 
 MAX_WORDS = 300  # the supporting words of one fact, at most
@@ -76,7 +76,7 @@ TIMELINE = _rx(
     r"\bstichtag\b", r"\bbis (?:" + MONTHS + r")\b", r"\bim (?:" + MONTHS + r")\b",
     r"\bd'ici\b", r"\bavant (?:la fin|le|fin|l'été|" + MONTHS + r")", r"\bfin (?:de l'année|du mois|" + MONTHS + r")",
     r"\bce trimestre\b", r"\bau plus tard\b", r"\brapidement\b", r"\bdate limite\b", r"\bmise en production\b",
-    r"\bantes de\b", r"\bpara (?:finales|el|antes)\b", r"\ba finales de\b", r"\beste (?:año|trimestre|mes)\b",
+    r"\bantes del?\b", r"\bpara (?:finales|el|antes)\b", r"\ba finales de\b", r"\beste (?:año|trimestre|mes)\b",
     r"\blo antes posible\b", r"\burgente\b", r"\bfecha l[íi]mite\b", r"\bpuesta en marcha\b",
     r"\bcuanto antes\b",
 )
@@ -101,7 +101,7 @@ CONTRACT = _rx(r"\bcontract\b", r"\brenew", r"\bvertrag\b", r"\bkündig", r"\bco
 DECIDES = _rx(
     r"\bdecision\b", r"\bdecide[sd]?\b", r"\bsigns? off\b", r"\bsign-off\b", r"\bapprov\w*", r"\bfinal say\b",
     r"\bbudget holder\b", r"\bbuying committee\b", r"\bsteering committee\b",
-    r"\bentscheid\w*", r"\bfreigabe\b", r"\bgenehmig\w*", r"\bd[ée]cision\w*", r"\bd[ée]cide\w*", r"\bvalid(?:e|er|ation)\b",
+    r"\bentscheid\w*", r"\bfreigabe\b", r"\bgenehmig\w*", r"\bd[ée]cision\w*", r"\bd[ée]cide\w*", r"\bvalid(?:e|er|ation|[ée]e?s?)\b",
     r"\bcomit[ée]\b", r"\bdecisi[óo]n\b", r"\bdecide[n]?\b", r"\baprobaci[óo]n\b", r"\baprueba\b",
 )
 MUST = _rx(
@@ -159,10 +159,9 @@ LANGUAGE_WORDS = {
 # A clause that reads as a mail header (or a form's own label line) is never a fact.
 _HEADER = re.compile(r"^\s*[>*\s]*(?:" + "|".join(re.escape(h) for h in HEADER_NAMES) + r"|re|aw|wg|fw|fwd|tr|rv)\s?:",
                      re.I)
-_GREETING = re.compile(
-    r"^\s*(?:hi|hello|hey|dear|good (?:morning|afternoon)|hallo|guten (?:tag|morgen)|sehr geehrte\w*|liebe\w*|"
-    r"bonjour|bonsoir|madame|monsieur|cher|ch[èe]re|hola|buen(?:os|as) (?:d[íi]as|tardes)|estimad[oa]s?)\b[^.!?\n]{0,60}"
-    r"[,:!]?\s*$", re.I)
+# "Hallo, wir möchten …": the greeting in front of a sentence is not part of any fact.
+_GREETING_PREFIX = re.compile(
+    r"^\s*(?:hi|hello|hey|hallo|guten tag|bonjour|hola|buen(?:os|as) (?:d[íi]as|tardes))(?: there)?\s*[,!]\s+", re.I)
 _SPLIT = re.compile(
     r"(?<=[.!?;])\s+(?=\S)|\n+|,\s+(?=(?:and|but|so|aber|mais|pero)\b)|"
     r"\s+(?:and|but|und|aber|et|mais|y|pero)\s+(?=(?:we|i|must|need|have|are|it|wir|ich|müssen|nous|je|il faut|"
@@ -184,8 +183,8 @@ def clauses(text: str) -> list[str]:
         parts.append("\n")
     out = []
     for part in parts:
-        part = part.strip().strip(",;").strip()
-        if len(part) < 3 or _HEADER.match(part) or _GREETING.match(part):
+        part = _GREETING_PREFIX.sub("", part.strip().strip(",;").strip())
+        if len(part) < 3 or _HEADER.match(part) or GREETING_LINE.match(part):
             continue
         out.append(part)
     return out

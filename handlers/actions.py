@@ -8,18 +8,21 @@ import logging
 from slack_sdk.errors import SlackApiError
 
 from bot.gateway import error_code
-from bot.usecases import rep_actions, triage_override
+from bot.usecases import full_message, rep_actions, triage_override
 from bot.usecases.lookup import lookup, may_see, viewer_scope
 from bot.usecases.rep_actions import ActionResult, Verdict
 from briefs import visibility
 from briefs.blocks import (
+    ACTION_FULL_MESSAGE,
     ACTION_OPEN_BRIEF,
     ACTION_OPEN_CRM,
     ESCALATION_BLOCK,
     FOLLOWUP_BLOCK,
     NOT_A_FIT_REASONS,
     NOT_A_FIT_VIEW,
+    TEXT_BUDGET,
     not_a_fit_view,
+    text_size,
 )
 from briefs.followthrough import ACTION_QUIET
 from briefs.followup import RepAction, SnoozeChoice
@@ -43,6 +46,7 @@ def register(app) -> None:
     app.action(ACTION_QUIET)(on_quiet)
     app.view(NOT_A_FIT_VIEW)(on_not_a_fit_submitted)
     app.action(ACTION_OVERRIDE)(on_triage_override)
+    app.action(ACTION_FULL_MESSAGE)(on_full_message)
 
 
 def _qualification_id(value) -> int | None:
@@ -295,3 +299,30 @@ def on_triage_override(ack, body, action, respond, context):
             except (SlackApiError, OSError) as exc:
                 log.warning("could not update the triage notice: %s", error_code(exc))
     _tell(body, respond, services.slack.client, services, text)
+
+
+def on_full_message(ack, body, action, respond, context):
+    """"Show full message" under a quote: the hand-raiser's whole message in a modal (views.open with the
+    click's trigger_id; pushed on top when clicked in a modal). Works from a message, the App Home or a modal;
+    if Slack will not open it, the message comes privately instead."""
+    ack()
+    services = context["services"]
+    client, user = services.slack.client, body["user"]["id"]
+    result = full_message.full_message(services, user, str(action.get("value") or ""))
+    if result.view is None:
+        text = visibility.NOT_YOURS if result.found is full_message.Found.NOT_YOURS else \
+            "That message is no longer stored; look the lead up with `/lead`."
+        _tell(body, respond, client, services, text)
+        return
+    if _open_view(client, body, result.view) is not None:
+        return
+    blocks: list[dict] = []
+    for block in result.view["blocks"][:49]:  # a message holds less text than a modal: what fits, in order
+        if text_size([*blocks, block]) > TEXT_BUDGET:
+            break
+        blocks.append(block)
+    reply = {"text": "Their message", "blocks": blocks}
+    if body.get("response_url"):
+        respond(response_type="ephemeral", replace_original=False, **reply)
+    else:
+        _dm(client, user, reply)

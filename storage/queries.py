@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -123,6 +123,20 @@ def activity_views(
 
 
 _PAGE_VIEWS = "SELECT kind, occurred_at, url FROM activities WHERE lead_id = {m} AND occurred_at < {m} AND kind IN ({kinds})"
+
+
+def form_at(session: Session, lead_id: int, at: datetime) -> ActivityView | None:
+    """The lead's form submitted at `at` (a brief's "Show full message" finds its form again by its time)."""
+    row = session.execute(
+        select(Activity.form, Activity.comments, Activity.properties, Activity.words, Activity.occurred_at)
+        .where(Activity.lead_id == lead_id, Activity.kind == "form_submit",
+               Activity.occurred_at.between(at - timedelta(seconds=1), at + timedelta(seconds=1)))
+        .order_by(Activity.id.desc()).limit(1)
+    ).first()
+    if row is None:
+        return None
+    return ActivityView(kind="form_submit", occurred_at=_utc(row.occurred_at), form=row.form, comments=row.comments,
+                        properties=row.properties or {}, words=row.words)
 
 
 def older_page_views(session: Session, lead_id: int, before: datetime) -> list[TouchRow]:
