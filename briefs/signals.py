@@ -15,7 +15,7 @@ from urllib.parse import unquote, urlsplit
 
 from briefs.callback import CallbackWindow
 from briefs.events import ACTIVITY_KINDS
-from briefs.people import display_name
+from briefs.people import display_name, first_name_case
 
 # The touch rule (README, "A *touch* is an engagement by the lead"), defined once: `touches` below.
 # Engagement by the lead themselves. Our sends (email_sent, email_delivered) and unsubscribes are not touches.
@@ -77,7 +77,7 @@ class LeadView:
 
     @property
     def greeting_name(self) -> str:
-        return self.first_name or (self.name if self.name != self.email else "there")
+        return first_name_case(self.first_name) or (self.name if self.name != self.email else "there")
 
 
 # Not frozen: a lookup builds hundreds of these, and a frozen dataclass costs three times as much to build.

@@ -19,6 +19,8 @@ def _wrap(text: str, indent: str = "", first: str | None = None) -> str:
 
 def to_text_brief(brief: Brief) -> str:
     out = [to_text(f"{brief.icon} {brief.headline}"), _wrap(brief.status_line)]
+    if brief.language_line:
+        out.insert(1, _wrap(brief.language_line))
     if brief.warning:
         out += ["", _wrap(brief.warning)]
     if brief.flags:
