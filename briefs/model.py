@@ -92,8 +92,6 @@ class BriefInput:
     triage: TriagePolicy = DEFAULT_POLICY
     # The flags triage found (TriageResult.flags: the address, a CRM email opt-out); None: the address's, read here.
     flags: tuple[Finding, ...] | None = None
-    # [follow_up]'s business hours and hand-raiser SLA: whether "Call now" is true now (None: 09:00-17:00 UTC).
-    clock: sla_clock.BriefClock | None = None
 
 
 @dataclass(frozen=True)
@@ -503,7 +501,7 @@ def build_brief(data: BriefInput, rules: Rules | None = None) -> Brief:
         # Qualified when the bot read it, triggered when the lead acted: both said when they differ.
         late = q.qualified_at - q.triggered_at > timedelta(minutes=5)
         status.append(f"qualified {ago(q.qualified_at, now)}: {_detail(q.detail)}"
-                      + (f" ({ago(q.triggered_at, now)})" if late else ""))
+                      + (f", {ago(q.triggered_at, now)}" if late else ""))
     if lead.score is not None and not (q and q.reason == "score_threshold"):
         status.append(f"score {lead.score}")
 
@@ -514,7 +512,7 @@ def build_brief(data: BriefInput, rules: Rules | None = None) -> Brief:
 
     urgency = None
     if q and q.reason == "hand_raiser" and not lead.is_customer:
-        urgency = sla_clock.urgency(q.triggered_at, now, data.clock or sla_clock.BriefClock(),
+        urgency = sla_clock.urgency(q.triggered_at, now, rules.clock or sla_clock.BriefClock(),
                                     words.callback if words else None, first_name_case(lead.first_name) or "They")
     icon = _icon(q.reason if q else None, state, ready)
     fallback = f"{icon} {lead.name}" + (f" ({lead.company})" if lead.company else "")
