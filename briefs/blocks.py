@@ -290,8 +290,8 @@ def to_blocks(brief: Brief, budget: int = BRIEF_BUDGET) -> Message:
         lines.append(Cut(track.next_step, 400, lead="• *Next step:* "))
     parts.append(_section_part(BRIEF_RANKS["brief_talk"], "brief_talk", "*Talk track*\n", lines))
     if brief.notes:
-        parts.append(_section_part(BRIEF_RANKS["brief_notes"], "brief_notes", "*Notes from marketing*\n",
-                                   _section_lines("Notes from marketing", [f"• {n}" for n in brief.notes])))
+        parts.append(_section_part(BRIEF_RANKS["brief_notes"], "brief_notes", f"*{brief.notes_title}*\n",
+                                   _section_lines(brief.notes_title, [f"• {n}" for n in brief.notes])))
     if brief.crm_url and len(brief.crm_url) <= MAX_URL:
         parts.append({
             "type": "actions",

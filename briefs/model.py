@@ -123,6 +123,8 @@ class Brief:
     fallback: str
     # "🇩🇪 Wrote in German: call in German, mornings (CET)": the first line under the header; None for English.
     language_line: str | None = None
+    # "Notes", or "Notes from marketing" when every note's author is known to be in marketing (note_role).
+    notes_title: str = "Notes"
 
 
 def _asset_type(value: str | None) -> str | None:
@@ -350,6 +352,38 @@ def _detail(detail: str) -> str:
     return m.group(1) + (f" in {system}" if system else "")
 
 
+# A note author's role as sources and configs spell it -> the label a rep reads; other text is shown as given.
+NOTE_ROLES = {
+    "csm": "CSM", "customer success": "CSM", "customer success manager": "CSM", "account manager": "account manager",
+    "am": "account manager", "marketing": "marketing", "marketing ops": "marketing", "mops": "marketing",
+    "demand gen": "marketing", "sales": "sales rep", "rep": "sales rep", "sales rep": "sales rep", "ae": "sales rep",
+    "account executive": "sales rep", "sdr": "SDR", "bdr": "SDR", "support": "support", "partner": "partner",
+}
+_FROM = {"marketing": "marketing", "CSM": "the CSM", "SDR": "an SDR", "sales rep": "a sales rep", "support": "support"}
+
+
+def note_role(role: str | None) -> str | None:
+    """"customer_success" -> "CSM", "Marketing" -> "marketing"; None when unknown (no label, never a wrong one)."""
+    key = " ".join(re.sub(r"[_\-]+", " ", (role or "").strip().lower()).split())
+    if not key:
+        return None
+    return NOTE_ROLES.get(key, plain(" ".join((role or "").split()))[:40])
+
+
+def _role_label(role: str | None) -> str:
+    label = note_role(role)
+    return f", {label}" if label else ""
+
+
+def notes_title(notes: list[NoteView]) -> str:
+    roles = {note_role(n.role) for n in notes}
+    if len(roles) == 1:
+        only = next(iter(roles))
+        if only in _FROM:
+            return f"Notes from {_FROM[only]}"
+    return "Notes"
+
+
 def language_line(words: OwnWords | None) -> str | None:
     """"🇩🇪 Wrote in German: call in German, mornings (CET)"; None when they wrote in English or it is unknown."""
     code = ((words.language if words else None) or "").strip().lower()[:2]
@@ -505,8 +539,8 @@ def build_brief(data: BriefInput, rules: Rules | None = None) -> Brief:
     if lead.score is not None and not (q and q.reason == "score_threshold"):
         status.append(f"score {lead.score}")
 
-    notes = [f"{plain(n.author)} ({ago(n.created_at, now)}): “{plain(n.body)}”" for n in
-             sorted(data.notes, key=lambda n: n.created_at, reverse=True)]
+    ordered = sorted(data.notes, key=lambda n: n.created_at, reverse=True)
+    notes = [f"{plain(n.author)}{_role_label(n.role)} ({ago(n.created_at, now)}): “{plain(n.body)}”" for n in ordered]
     if q and q.note:
         notes.insert(0, f"From the qualification: “{plain(q.note)}”")
 
@@ -538,4 +572,5 @@ def build_brief(data: BriefInput, rules: Rules | None = None) -> Brief:
         qualification=q,
         fallback=fallback,
         language_line=language_line(words),
+        notes_title=notes_title(ordered),
     )

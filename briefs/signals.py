@@ -103,6 +103,7 @@ class NoteView:
     author: str
     body: str
     created_at: datetime
+    role: str | None = None  # who wrote it: "CSM", "marketing", "rep" (briefs.model.note_role); None: unknown
 
 
 def normalise_stage(stage: str | None) -> str | None:

@@ -45,7 +45,7 @@ def to_text_brief(brief: Brief) -> str:
     if t.next_step:
         out.append(_wrap("Next step: " + t.next_step, "    ", "  • "))
     if brief.notes:
-        out += ["", "Notes from marketing"] + [_wrap(n, "    ", "  • ") for n in brief.notes]
+        out += ["", brief.notes_title] + [_wrap(n, "    ", "  • ") for n in brief.notes]
     if brief.crm_url:
         out += ["", to_text(f"CRM: {brief.crm_url}")]
     if t.problem:

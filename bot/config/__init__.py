@@ -17,6 +17,7 @@ from bot.config.access import load_access
 from bot.config.core import database_url, load_core
 from bot.config.delivery import load_retry_hours
 from bot.config.follow_up import load_follow_up
+from bot.config.notes import load_note_roles
 from bot.config.owners import load_owners
 from bot.config.privacy import load_retention_days
 from bot.config.rules import load_rules
@@ -36,7 +37,7 @@ __all__ = ["DEFAULT_CONFIG_FILE", "DEFAULT_DATABASE_URL", "MIN_SECRET_LENGTH", "
            "database_url", "load_settings"]
 
 # The leadbrief.toml tables read here rather than by the rules.
-SECTIONS = ("slack", "sources", "access", "privacy", "follow_up", "delivery", "owners", "triage")
+SECTIONS = ("slack", "sources", "access", "privacy", "follow_up", "delivery", "owners", "triage", "notes")
 
 
 def load_settings(env: Mapping[str, str] | None = None, *, dotenv: bool = True) -> Settings:
@@ -69,4 +70,5 @@ def load_settings(env: Mapping[str, str] | None = None, *, dotenv: bool = True) 
         delivery_retry_hours=load_retry_hours(config),
         owners=load_owners(config),
         triage=load_triage(config),
+        note_roles=load_note_roles(config),
     )
