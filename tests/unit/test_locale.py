@@ -139,3 +139,35 @@ def test_admin_overrides_a_locale_as_a_persona_and_the_sandbox_holds(monkeypatch
     talktrack.environment.cache_clear()
     assert evil.talk_track.problem and "built-in one was used" in evil.talk_track.problem
     assert evil.talk_track.opener.startswith("Guten Tag Herr Müller, vielen Dank für Ihre Anfrage")
+
+
+def _context(locale, **over):
+    ctx = {
+        "hello": talktrack.hello(locale, "Jürgen", "Müller", "Herr"), "greeting": "Jürgen", "locale": locale,
+        "lead": {"name": "Jürgen Müller", "first_name": "Jürgen", "company": "Huber & Söhne GmbH", "title": "CIO",
+                 "persona": None},
+        "reason": "hand_raiser", "detail": "d", "note": None,
+        "content": [{"title": "ERP-Leitfaden <2027>", "type": "e-book", "topic": "ERP"}], "topics": ["SOC 2", "APIs"],
+        "pricing": True, "pages": ["Integrations › SAP"], "webinars": ["Widgets live"], "emails_clicked": ["News"],
+        "words": {"quote": "Wir brauchen 12 Werke bis Q2.", "form": "Kontakt", "referral": "Frau Weber empfahl Sie",
+                  "need": "12 Werke anbinden", "timeline": "bis Q2", "budget": None},
+        "customer": {"is_customer": True, "since": "2021", "sentiment": "promoter", "label": "NPS 10",
+                     "promoter": True, "unhappy": False, "reengaged": {"quiet": "5 months", "touches": 4,
+                                                                        "window": "7 days"}},
+        "readiness": {"touches": 5, "stage": "ready", "machine_opens": 0},
+        "address": {"personal": True, "shared": False},
+    }
+    ctx.update(over)
+    return ctx
+
+
+@pytest.mark.parametrize("locale", ["de", "fr", "es"])
+@pytest.mark.parametrize("track", ["hand_raiser", "default", "researcher", "detractor", "customer", "reengaged_customer"])
+def test_every_track_has_a_native_template_in_every_locale(locale, track):
+    t = talktrack.render(track, None, _context(locale), locale=locale)
+    assert t.problem is None and t.template == f"{locale}/{track}.j2"
+    assert t.opener.startswith(talktrack.hello(locale, "Jürgen", "Müller", "Herr") + ", ")
+    assert 2 <= len(t.questions) <= 3 and all(q.endswith("?") for q in t.questions)
+    assert t.next_step and ".." not in t.next_step and "Hi " not in t.opener
+    english = talktrack.render(track, None, _context(None), locale=None)
+    assert english.opener != t.opener and english.questions != t.questions
