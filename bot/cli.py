@@ -194,10 +194,30 @@ def cmd_brief(args, settings: Settings) -> int:
     return 0
 
 
+class DemoSink:
+    """`leadbrief demo`: each brief (or triage notice) under its own numbered header, named by its first line."""
+
+    def __init__(self, console, total: int):
+        self.console, self.total, self.shown = console, total, 0
+
+    def __call__(self, item):
+        from rich.rule import Rule
+
+        from bot.usecases.outcomes import Sent
+
+        self.shown += 1
+        kind = "Triage notice" if item.kind == "notice" else "Brief"
+        first = (item.text or "").strip().splitlines()[:1]
+        self.console.print(Rule(f"{kind} {self.shown} of {self.total}" + (f": {first[0]}" if first else "")))
+        self.console.print(item.text, markup=False, emoji=False)
+        self.console.print()
+        return Sent("terminal")
+
+
 def cmd_demo(args, settings: Settings) -> int:
     from bot.demo import DEMO_EMAILS, demo_events
     from bot.usecases.deps import Services
-    from bot.worker import DeliveryWorker, TerminalSink
+    from bot.worker import DeliveryWorker
     from briefs.events import parse_batch
 
     now = datetime.now(UTC)
@@ -216,7 +236,9 @@ def cmd_demo(args, settings: Settings) -> int:
             f"Loaded {result.accepted} sample events for {len(DEMO_EMAILS)} leads into a temporary SQLite database; "
             f"{len(result.qualifications)} qualified. Their briefs, as a rep would get them:\n"
         )
-        DeliveryWorker(services.sessions, TerminalSink(out), clock=lambda: now).run_once()
+        # One at a time, in the order they qualified: each brief printed whole under its own header.
+        DeliveryWorker(services.sessions, DemoSink(out, len(result.qualifications)), clock=lambda: now,
+                       concurrency=1, batch=100).run_once()
         services.engine.dispose()
     out.print("Next: `leadbrief demo --export sample.jsonl`, `leadbrief ingest sample.jsonl`, "
               "`leadbrief brief jon.doe@acme.example`, or `leadbrief serve`.")

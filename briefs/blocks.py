@@ -205,7 +205,7 @@ _MORE = re.compile(r"^…and (\d+) more$")
 # Which parts of a stored brief go first when the follow-up, or Slack, needs the room: the lowest.
 BRIEF_RANKS = {"brief_notes": 10, "brief_engagement": 20, "brief_words": 30, "brief_customer": 40,
                "brief_talk": 50, "brief_status": 60, "brief_flags": 65, "brief_warning": 70, "brief_why": 80,
-               "brief_footer": 90}
+               "brief_footer": 90, "brief_language": 85}
 
 
 def shrink(message: Message, budget: int = SHORT_BUDGET) -> Message:
@@ -302,6 +302,9 @@ def to_blocks(brief: Brief, budget: int = BRIEF_BUDGET) -> Message:
         },
         _line_part(BRIEF_RANKS["brief_status"], "brief_status", "context", Cut(brief.status_line, MAX_CONTEXT)),
     ]
+    if brief.language_line:  # "🇩🇪 Wrote in German: call in German": before anything a rep would say
+        parts.insert(1, _line_part(BRIEF_RANKS["brief_language"], "brief_language", "section",
+                                   Cut(brief.language_line, MAX_SECTION, lead="*", tail="*")))
     if brief.warning:
         parts.append(_line_part(BRIEF_RANKS["brief_warning"], "brief_warning", "section",
                                 Cut(brief.warning, MAX_SECTION - 2, lead="*", tail="*")))
@@ -332,8 +335,8 @@ def to_blocks(brief: Brief, budget: int = BRIEF_BUDGET) -> Message:
         lines.append(Cut(track.next_step, 400, lead="• *Next step:* "))
     parts.append(_section_part(BRIEF_RANKS["brief_talk"], "brief_talk", "*Talk track*\n", lines))
     if brief.notes:
-        parts.append(_section_part(BRIEF_RANKS["brief_notes"], "brief_notes", "*Notes from marketing*\n",
-                                   _section_lines("Notes from marketing", [f"• {n}" for n in brief.notes])))
+        parts.append(_section_part(BRIEF_RANKS["brief_notes"], "brief_notes", f"*{brief.notes_title}*\n",
+                                   _section_lines(brief.notes_title, [f"• {n}" for n in brief.notes])))
     if brief.crm_url and len(brief.crm_url) <= MAX_URL:
         parts.append({
             "type": "actions",

@@ -329,6 +329,8 @@ class NoteEvent(_Event):
     email: Email
     author: Line200
     text: Body3000
+    # Optional: who the author is to the lead ("csm", "marketing", "sales", "sdr"...); the brief labels the note.
+    author_role: Line64 | None = None
 
     _email = field_validator("email")(lambda v: _email_check(v))
 

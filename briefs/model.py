@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import re
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, TypedDict, TypeVar
 
 from briefs import customer as customer_state
 from briefs import readiness as readiness_mod
+from briefs import sla as sla_clock
 from briefs import talktrack
+from briefs.callback import CallbackWindow
 from briefs.customer import CustomerState
 from briefs.markup import ago, day, duration, em, plain
+from briefs.people import first_name_case
+from briefs.qualification import system_name
 from briefs.readiness import Readiness
 from briefs.rules import Rules
 from briefs.signals import (
@@ -116,6 +121,10 @@ class Brief:
     crm_url: str | None
     qualification: QualificationView | None
     fallback: str
+    # "🇩🇪 Wrote in German: call in German, mornings (CET)": the first line under the header; None for English.
+    language_line: str | None = None
+    # "Notes", or "Notes from marketing" when every note's author is known to be in marketing (note_role).
+    notes_title: str = "Notes"
 
 
 def _asset_type(value: str | None) -> str | None:
@@ -252,8 +261,8 @@ def _other_lines(acts: list[ActivityView], now: datetime, rules: Rules, limit: i
 
 
 def _why_now(lead: LeadView, q: QualificationView | None, acts: list[ActivityView], ready: Readiness,
-             summary: str, now: datetime, rules: Rules) -> str:
-    who = lead.first_name or "They"
+             summary: str, now: datetime, rules: Rules, urgency: str | None = None) -> str:
+    who = first_name_case(lead.first_name) or "They"
     parts = []
     if q:
         parts.append(f"{q.detail[:1].upper()}{q.detail[1:]}, {ago(q.triggered_at, now)}.")
@@ -268,8 +277,8 @@ def _why_now(lead: LeadView, q: QualificationView | None, acts: list[ActivityVie
         recent.append(f"downloaded {em(dl.title) if dl.title else 'a ' + kind} {ago(dl.occurred_at, now)}")
     if recent:
         parts.append(f"{who} {' and '.join(recent)}.")
-    if q and q.reason == "hand_raiser" and not lead.is_customer:
-        parts.append("Call now: a call within 5 minutes converts many times better than one within 30.")
+    if urgency:
+        parts.append(urgency)
     if ready.stage == "past_ready":
         parts.append(f"That is past the usual {rules.ready_min_touches}–{rules.ready_max_touches} touches before a buyer is ready to talk.")
     elif ready.stage == "ready":
@@ -287,7 +296,7 @@ def _summary(ready: Readiness, acts: list[ActivityView], split: TouchSplit) -> s
         return "No engagement recorded yet"
     campaigns = {a.campaign.strip().lower() for a in acts if a.campaign}
     text = f"{split.summary()} in {duration(ready.span_days)}"
-    if campaigns:
+    if len(campaigns) > 1:
         text += f" across {len(campaigns)} campaign{'s' if len(campaigns) != 1 else ''}"
     return text
 
@@ -317,6 +326,78 @@ def _customer_lines(state: CustomerState, lead: LeadView) -> tuple[str | None, l
     if not state.unhappy:
         lines.append("Treat this as cross-sell or upsell, not a new sale.")
     return warning, lines
+
+
+# Salutation fields as forms send them (German "Anrede", French "civilité", Spanish "tratamiento").
+SALUTATION_KEYS = ("salutation", "anrede", "civilite", "civilité", "tratamiento", "title_prefix", "prefix", "gender")
+
+
+def _salutation(form: ActivityView | None) -> str | None:
+    props = form.properties if form is not None else None
+    if not props:
+        return None
+    folded = {str(k).strip().lower(): v for k, v in props.items()}
+    return next((v for k in SALUTATION_KEYS if isinstance(v := folded.get(k), str) and v.strip()), None)
+
+
+_SCORE_DETAIL = re.compile(r"^(lead score reached -?\d+) in (\S+)$")
+
+
+def _detail(detail: str) -> str:
+    """A stored score reason names its source id ("in api"): a system a rep knows by name, or nothing."""
+    m = _SCORE_DETAIL.match(detail)
+    if not m:
+        return detail
+    system = system_name(m.group(2))
+    return m.group(1) + (f" in {system}" if system else "")
+
+
+# A note author's role as sources and configs spell it -> the label a rep reads; other text is shown as given.
+NOTE_ROLES = {
+    "csm": "CSM", "customer success": "CSM", "customer success manager": "CSM", "account manager": "account manager",
+    "am": "account manager", "marketing": "marketing", "marketing ops": "marketing", "mops": "marketing",
+    "demand gen": "marketing", "sales": "sales rep", "rep": "sales rep", "sales rep": "sales rep", "ae": "sales rep",
+    "account executive": "sales rep", "sdr": "SDR", "bdr": "SDR", "support": "support", "partner": "partner",
+}
+_FROM = {"marketing": "marketing", "CSM": "the CSM", "SDR": "an SDR", "sales rep": "a sales rep", "support": "support"}
+
+
+def note_role(role: str | None) -> str | None:
+    """"customer_success" -> "CSM", "Marketing" -> "marketing"; None when unknown (no label, never a wrong one)."""
+    key = " ".join(re.sub(r"[_\-]+", " ", (role or "").strip().lower()).split())
+    if not key:
+        return None
+    return NOTE_ROLES.get(key, plain(" ".join((role or "").split()))[:40])
+
+
+def _role_label(role: str | None) -> str:
+    label = note_role(role)
+    return f", {label}" if label else ""
+
+
+def notes_title(notes: list[NoteView]) -> str:
+    roles = {note_role(n.role) for n in notes}
+    if len(roles) == 1:
+        only = next(iter(roles))
+        if only in _FROM:
+            return f"Notes from {_FROM[only]}"
+    return "Notes"
+
+
+def language_line(words: OwnWords | None) -> str | None:
+    """"🇩🇪 Wrote in German: call in German, mornings (CET)"; None when they wrote in English or it is unknown."""
+    code = ((words.language if words else None) or "").strip().lower()[:2]
+    if not words or not code or code == "en":
+        return None
+    name = talktrack.LANGUAGE_NAMES.get(code)
+    if not name:
+        return None
+    line = f"{talktrack.FLAGS.get(code, '🌐')} Wrote in {name}: call in {name}"
+    window: CallbackWindow | None = words.callback
+    if window is not None and window.ends > window.starts:
+        tz = sla_clock.zone(window.zone, "UTC")
+        line += f", {sla_clock.part_of_day(window)} ({plain(window.starts.astimezone(tz).tzname() or window.zone)})"
+    return line
 
 
 def _word_facts(words: OwnWords | None) -> list[Fact]:
@@ -436,7 +517,10 @@ def build_brief(data: BriefInput, rules: Rules | None = None) -> Brief:
             "shared": any(f.rule == Rule.FLAG_ROLE_INBOX for f in flags),
         },
     }
-    track_result = talktrack.render(track, lead.persona, context, rules.templates_dir)
+    locale = talktrack.locale_of(words.language if words else None)
+    context["locale"] = locale or "en"
+    context["hello"] = talktrack.hello(locale, first_name_case(lead.first_name), lead.last_name, _salutation(hand_form))
+    track_result = talktrack.render(track, lead.persona, context, rules.templates_dir, locale=locale)
 
     role = ", ".join(p for p in (lead.title, lead.company) if p)
     headline = lead.name + (f" · {role}" if role else "")
@@ -449,15 +533,22 @@ def build_brief(data: BriefInput, rules: Rules | None = None) -> Brief:
         status.append(f"CRM status: {plain(lead_status_label(lead.lead_status))}")
     status.append(f"owner {lead.owner_email}" if lead.owner_email else "no owner yet")
     if q:
-        status.append(f"qualified {ago(q.qualified_at, now)}: {q.detail}")
+        # Qualified when the bot read it, triggered when the lead acted: both said when they differ.
+        late = q.qualified_at - q.triggered_at > timedelta(minutes=5)
+        status.append(f"qualified {ago(q.qualified_at, now)}: {_detail(q.detail)}"
+                      + (f", {ago(q.triggered_at, now)}" if late else ""))
     if lead.score is not None and not (q and q.reason == "score_threshold"):
         status.append(f"score {lead.score}")
 
-    notes = [f"{plain(n.author)} ({ago(n.created_at, now)}): “{plain(n.body)}”" for n in
-             sorted(data.notes, key=lambda n: n.created_at, reverse=True)]
+    ordered = sorted(data.notes, key=lambda n: n.created_at, reverse=True)
+    notes = [f"{plain(n.author)}{_role_label(n.role)} ({ago(n.created_at, now)}): “{plain(n.body)}”" for n in ordered]
     if q and q.note:
         notes.insert(0, f"From the qualification: “{plain(q.note)}”")
 
+    urgency = None
+    if q and q.reason == "hand_raiser" and not lead.is_customer:
+        urgency = sla_clock.urgency(q.triggered_at, now, rules.clock or sla_clock.BriefClock(),
+                                    words.callback if words else None, first_name_case(lead.first_name) or "They")
     icon = _icon(q.reason if q else None, state, ready)
     fallback = f"{icon} {lead.name}" + (f" ({lead.company})" if lead.company else "")
     fallback += f" qualified: {q.detail}" if q else f": {ready.label}"
@@ -467,7 +558,7 @@ def build_brief(data: BriefInput, rules: Rules | None = None) -> Brief:
         headline=headline,
         status_line=" · ".join(status),
         warning=warning,
-        why_now=_why_now(lead, q, acts, ready, summary, now, rules),
+        why_now=_why_now(lead, q, acts, ready, summary, now, rules, urgency),
         own_words=words,
         word_facts=_word_facts(words),
         engagement=engagement,
@@ -481,4 +572,6 @@ def build_brief(data: BriefInput, rules: Rules | None = None) -> Brief:
         crm_url=lead.crm_url,
         qualification=q,
         fallback=fallback,
+        language_line=language_line(words),
+        notes_title=notes_title(ordered),
     )

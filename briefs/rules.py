@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from typing import Any
 
+from briefs.sla import BriefClock
+
 DEFAULT_HAND_RAISER_FORMS = (
     "contact sales",
     "talk to sales",
@@ -73,6 +75,9 @@ class Rules:
     notable_pages: tuple[str, ...] = DEFAULT_NOTABLE_PAGES
     templates_dir: str | None = None
     max_items: int = 5
+    # Not a [section] key: [follow_up]'s hours and hand-raiser SLA, set by the settings loader, so the brief says
+    # "Call now" only while the clock runs (None: 09:00-17:00 Monday to Friday, UTC, 5 minutes).
+    clock: BriefClock | None = None
 
     SECTIONS = {
         "qualification": (

@@ -137,6 +137,9 @@ SCHEMAS: dict[str, dict] = {
             "email": _EMAIL,
             "author": {"type": "string", "minLength": 1, "maxLength": 200},
             "text": {"type": "string", "minLength": 1, "maxLength": 3000},
+            "author_role": {"type": "string", "maxLength": 64,
+                            "description": "Who the author is to the lead (csm, marketing, sales, sdr...): the "
+                                           "brief labels the note with it."},
         },
     },
     "IdentityLink": {

@@ -387,6 +387,18 @@ def hot_kinds_since(session: Session, lead_id: int, since: datetime, kinds: tupl
     return [ActivityView(kind=k, occurred_at=at, form=form) for k, at, form in rows]
 
 
+def forms_until(session: Session, lead_id: int, until: datetime, limit: int = 5) -> list[ActivityView]:
+    """The lead's newest forms up to `until` (a qualification's time), with their comments and properties: what
+    the SLA reads a callback window from."""
+    rows = session.execute(
+        select(Activity.occurred_at, Activity.form, Activity.comments, Activity.properties)
+        .where(Activity.lead_id == lead_id, Activity.kind == "form_submit", Activity.occurred_at <= until)
+        .order_by(Activity.occurred_at.desc()).limit(limit)
+    ).all()
+    return [ActivityView(kind="form_submit", occurred_at=at, form=form, comments=comments, properties=props or {})
+            for at, form, comments, props in rows]
+
+
 def held(session: Session) -> list[tuple[int, int, datetime]]:
     """Briefs held for a digest: (delivery id, lead id, qualified at)."""
     return [tuple(r) for r in session.execute(

@@ -356,7 +356,7 @@ def write(session: Session, events: list[Event], now: datetime,
     if notes:
         session.execute(_insert(session, HandoffNote), [
             {"lead_id": ids[e.email][0], "author": e.author, "body": e.text,
-             "created_at": e.occurred_at, "source": e.source}
+             "created_at": e.occurred_at, "source": e.source, "author_role": e.author_role}
             for e in notes
         ])
 

@@ -76,11 +76,12 @@ class NoteAdded:
     note_id: int | None = None
 
 
-def add_note(session: Session, email: str, author: str, body: str, now: datetime, source: str = "slack") -> NoteAdded | None:
+def add_note(session: Session, email: str, author: str, body: str, now: datetime, source: str = "slack",
+             role: str | None = None) -> NoteAdded | None:
     lead = find_lead(session, email)
     if lead is None:
         return None
-    note = HandoffNote(lead_id=lead.id, author=author, body=body, created_at=now, source=source)
+    note = HandoffNote(lead_id=lead.id, author=author, body=body, created_at=now, source=source, author_role=role)
     session.add(note)
     session.flush()
     posted = latest_posted(session, lead.id)

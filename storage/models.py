@@ -257,6 +257,8 @@ class HandoffNote(Base):
     body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     source: Mapped[str] = mapped_column(String(64))
+    # Who wrote it, in the words the brief labels it with ("CSM", "marketing", "rep"); None: not known.
+    author_role: Mapped[str | None] = mapped_column(String(64))
     # The reply that showed the note in the brief's thread, if one was posted: erasure redacts it.
     slack_channel: Mapped[str | None] = mapped_column(String(64))
     slack_ts: Mapped[str | None] = mapped_column(String(32))

@@ -30,7 +30,7 @@ from bot.gateway import (
 from bot.usecases.deps import Services
 from bot.usecases.outcomes import DeferredError, DeliveryError, LeaseLost, Parked, Sent
 from briefs.blocks import delivered, shortened
-from briefs.followthrough import HOT_KINDS, is_high_intent
+from briefs.followthrough import HOT_KINDS, asked_window, is_high_intent
 from briefs.followup import SlaState, Status
 from briefs.qualification import Reason
 from briefs.routing import ROUTE_FAILED, Route, decide_route, rep_route, route_failed, to_queue
@@ -323,9 +323,13 @@ class SlackSink:
             return None
         policy = self.services.settings.follow_up
         tz = policy.zone(self.time_zone(rep_user))
+        # A callback window the lead asked for: the clock runs out in it, never before it opens.
+        with self.services.sessions() as s:
+            forms = followthrough_store.forms_until(s, subject.lead_id, urgent or subject.qualified_at)
+        window = asked_window(forms, self.services.settings.rules, self.services.clock())
         if urgent:
-            return policy.due(Reason.HAND_RAISER, urgent, tz)
-        return policy.due(subject.reason, subject.qualified_at, tz)
+            return policy.due(Reason.HAND_RAISER, urgent, tz, window)
+        return policy.due(subject.reason, subject.qualified_at, tz, window)
 
     def time_zone(self, user_id: str | None) -> str | None:
         if not user_id:
