@@ -18,6 +18,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from rapidfuzz import fuzz
 from rapidfuzz.distance import OSA
 
 from briefs.signals import fold
@@ -79,13 +80,15 @@ class Scored:
     candidate: Candidate
     tier: int
     score: float  # average word score, 0..1
-    left_over: int  # letters of the closest field beyond the query
+    closeness: float  # 0..1: how like the query the closest field is, as a whole (rapidfuzz ratio)
     company_matched: bool  # the query named the company (all its words found among the company's)
+    verbatim: bool = False  # typed as stored, accents included (a tie-break between folded twins)
 
     @property
-    def key(self) -> tuple[int, float, int, str]:
+    def key(self) -> tuple[int, float, bool, float, str]:
         c = self.candidate
-        return (-self.tier, -round(self.score, 4), self.left_over, c.name_fold or c.email)
+        return (-self.tier, -round(self.score, 4), not self.verbatim, -round(self.closeness, 4),
+                c.name_fold or c.email)
 
 
 def _email_words(email: str) -> list[str]:
@@ -119,8 +122,9 @@ def word_score(word: str, words: Iterable[str]) -> float:
     return best
 
 
-def score(query: str, c: Candidate) -> Scored | None:
-    """The candidate's rank for the query (already folded), or None when it is too far off."""
+def score(query: str, c: Candidate, typed: str = "") -> Scored | None:
+    """The candidate's rank for the query (already folded; `typed`: as typed, lower-cased), or None when it
+    is too far off."""
     words = query.split()
     if not words:
         return None
@@ -134,35 +138,47 @@ def score(query: str, c: Candidate) -> Scored | None:
     per_word = [word_score(w, lead_words) for w in words]
     mean = sum(per_word) / len(per_word)
     company_matched = bool(company_words) and all(word_score(w, company_words) >= 0.75 for w in words)
+    closeness = max((fuzz.ratio(query, f) / 100 for f in fields), default=0.0)
+    verbatim = bool(typed) and typed in (" ".join(p for p in (c.first_name, c.last_name) if p).lower(),
+                                         (c.company or "").lower(), email)
     if query in fields:
-        return Scored(c, EXACT, mean, 0, company_matched)
-    prefixed = [len(f) - len(query) for f in fields if f.startswith(query)]
-    if prefixed:
-        return Scored(c, PREFIX, mean, min(prefixed), company_matched)
-    left_over = min(abs(len(f) - len(query)) for f in fields) if fields else 0
+        return Scored(c, EXACT, mean, closeness, company_matched, verbatim)
+    if any(f.startswith(query) for f in fields):
+        return Scored(c, PREFIX, mean, closeness, company_matched, verbatim)
     if all(s == 1.0 for s in per_word):
-        return Scored(c, ALL_WORDS, mean, left_over, company_matched)
+        return Scored(c, ALL_WORDS, mean, closeness, company_matched, verbatim)
     if mean < MIN_NEAR:
         return None
-    return Scored(c, NEAR, mean, left_over, company_matched)
+    return Scored(c, NEAR, mean, closeness, company_matched, verbatim)
 
 
 def rank(query: str, candidates: Iterable[Candidate]) -> list[Scored]:
     """The candidates worth showing, best first (each lead once)."""
     q = " ".join(query_words(query))
+    typed = " ".join(query.lower().split())
     seen: set[int] = set()
     found = []
     for c in candidates:
         if c.id in seen:
             continue
         seen.add(c.id)
-        s = score(q, c)
+        s = score(q, c, typed)
         if s is not None:
             found.append(s)
     found.sort(key=lambda s: s.key)
     return found
 
 
-def strong(found: Sequence[Scored]) -> int:
-    """How many are exact, prefix or every-word matches (a fuzzier look is not needed when enough are)."""
-    return sum(1 for s in found if s.tier > NEAR)
+def enough(found: Sequence[Scored], want: int) -> bool:
+    """Whether a fuzzier look is not needed: `want` exact, prefix or every-word matches (an exact name may
+    still be a typo for another: "Jon Dow" for "Jon Doe")."""
+    return sum(1 for s in found if s.tier > NEAR) >= want
+
+
+def variants(word: str) -> list[str]:
+    """The word with two neighbouring letters swapped, each way: a swap in a short word leaves none of its
+    trigrams ("lbas" for "labs"), so these are looked up as they are."""
+    if not 3 <= len(word) <= 6:
+        return []
+    swapped = (word[:i] + word[i + 1] + word[i] + word[i + 2:] for i in range(len(word) - 1))
+    return [w for w in dict.fromkeys(swapped) if w != word]

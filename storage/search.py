@@ -22,7 +22,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
-from briefs.search import Candidate, Scored, query_words, rank, strong
+from briefs.search import Candidate, Scored, enough, query_words, rank, variants
 
 STAGE_LIMIT = 100
 WORDS_LIMIT = 200
@@ -106,6 +106,8 @@ def candidates(session: Session, query: str, want: int, owner: str | None = None
     email = query.strip().lower()
     f.run("WHERE (l.email = :email OR l.name_fold = :q OR l.company_fold = :q) LIMIT :n",
           {"email": email, "q": q, "n": STAGE_LIMIT})
+    if "@" in email and any(c.email.lower() == email for c in f.found.values()):
+        return rank(q, f.found.values())  # the email names one lead
     for column in ("name_fold", "company_fold"):
         f.run(f"WHERE l.{column} >= :q AND l.{column} < :top ORDER BY l.{column} LIMIT :n",
               {"q": q, "top": q + _TOP, "n": STAGE_LIMIT})
@@ -121,7 +123,7 @@ def candidates(session: Session, query: str, want: int, owner: str | None = None
         where = " AND ".join(f"l.search_text LIKE :w{i} ESCAPE '\\'" for i in range(len(likes)))
         f.run(f"WHERE {where} LIMIT :n", {**{f"w{i}": _like(w) for i, w in enumerate(likes)}, "n": WORDS_LIMIT})
     ranked = rank(q, f.found.values())
-    if strong(ranked) >= want or not long_words:
+    if enough(ranked, want) or not long_words:
         return ranked
     if f.sqlite:
         _near_sqlite(f, long_words)
@@ -140,17 +142,25 @@ def _near_pg(f: _Fetch, q: str, schema: str) -> None:
 
 def _near_sqlite(f: _Fetch, words: list[str]) -> None:
     """Each word in turn may be misspelt: any of its trigrams (any two in a row when it is the only word) will
-    do, the other words must be there; bm25 puts the rows sharing the most (and the rarest) trigrams first."""
+    do, the other words must be there; bm25 puts the rows sharing the most (and the rarest) trigrams first.
+    When that finds nothing, the misspelt word may have no trigram left ("laeh" for "leah"): the other words
+    alone, still ranked by the word's trigrams."""
     if len(words) == 1:
-        fuzzy = " OR ".join(_phrase(g) for g in _grams(words[0], 4))
-        f.run("WHERE lead_search MATCH :m ORDER BY lead_search.rank LIMIT :n", {"m": fuzzy, "n": FUZZY_LIMIT}, fts=True)
+        word = words[0].split("@")[0]  # an email's domain is shared by many: its local part
+        fuzzy = " OR ".join(_phrase(g) for g in [*_grams(word, 4), *variants(word)])
+        f.run("WHERE lead_search MATCH :m ORDER BY lead_search.rank LIMIT :n", {"m": fuzzy, "n": FUZZY_LIMIT},
+              fts=True)
         return
     each = max(STAGE_LIMIT // 2, FUZZY_LIMIT // len(words))
-    for i, word in enumerate(words):
-        others = [_phrase(w) for j, w in enumerate(words) if j != i]
-        fuzzy = "(" + " OR ".join(_phrase(g) for g in _grams(word)) + ")"
-        f.run("WHERE lead_search MATCH :m ORDER BY lead_search.rank LIMIT :n",
-              {"m": " AND ".join([*others, fuzzy]), "n": each}, fts=True)
+    before = len(f.found)
+    for loose in (False, True):
+        for i, word in enumerate(words):
+            others = [_phrase(w) for j, w in enumerate(words) if j != i]
+            grams = [_phrase(g) for g in [*_grams(word), *variants(word)]] + ([others[0]] if loose else [])
+            f.run("WHERE lead_search MATCH :m ORDER BY lead_search.rank LIMIT :n",
+                  {"m": " AND ".join([*others, "(" + " OR ".join(grams) + ")"]), "n": each}, fts=True)
+        if len(f.found) > before:
+            return
 
 
 def company_totals(session: Session, companies: list[str], owner: str | None = None) -> dict[str, int]:
