@@ -61,6 +61,7 @@ TITLES = ("VP Sales", "Head of Ops", "CTO", "Procurement Lead", "Directeur Comme
 EXACT_KINDS = ("company", "name", "email", "name+company")
 TYPO_KINDS = ("company typo", "name typo")
 KINDS = (*EXACT_KINDS, "name+word", *TYPO_KINDS)
+BY_KIND: dict[str, list[float]] = {}  # latencies per kind of query, for the table
 
 
 def strip_accents(s: str) -> str:
@@ -224,11 +225,13 @@ def load_postgres(url: str, rows: list[tuple]) -> float:
     return time.perf_counter() - started
 
 
-def measure(url: str, qs: list[tuple[str, str, str]], warmup: int = 20) -> tuple[dict[str, list[int | None]], list[float]]:
+def measure(url: str, qs: list[tuple[str, str, str]], warmup: int = 20, show: bool = False
+            ) -> tuple[dict[str, list[int | None]], list[float]]:
     engine = db.make_engine(url)
     sessions = db.make_sessionmaker(engine)
     ranks: dict[str, list[int | None]] = {k: [] for k in KINDS}
     times: list[float] = []
+    BY_KIND.clear()
     for n, (kind, q, email) in enumerate(qs[:warmup] + qs):
         started = time.perf_counter()
         with sessions() as s:
@@ -240,8 +243,13 @@ def measure(url: str, qs: list[tuple[str, str, str]], warmup: int = 20) -> tuple
         if n < warmup:
             continue
         times.append(took)
+        BY_KIND.setdefault(kind, []).append(took)
         emails = [m.email for m in found]
-        ranks[kind].append(emails.index(email) + 1 if email in emails else None)
+        rank = emails.index(email) + 1 if email in emails else None
+        ranks[kind].append(rank)
+        if show and (rank is None or rank > (1 if kind in EXACT_KINDS else 3)):
+            print(f"{kind}: {q!r} -> rank {rank} ({took * 1000:.1f} ms); first: "
+                  + "; ".join(f"{m.name} | {m.company}" for m in found[:3]))
     engine.dispose()
     return ranks, times
 
@@ -273,6 +281,7 @@ def main() -> None:
     p.add_argument("--postgres", help="PostgreSQL URL: the store goes into a fresh schema, dropped afterwards")
     p.add_argument("--ack", type=int, default=0, help="also time the ack of this many /lead searches")
     p.add_argument("--no-results", action="store_true")
+    p.add_argument("--misses", action="store_true", help="print each query that missed its target")
     args = p.parse_args()
 
     started = time.perf_counter()
@@ -284,7 +293,7 @@ def main() -> None:
     if args.postgres:
         with _common.pg_schema(args.postgres) as url:
             load_s = load_postgres(url, rows)
-            ranks, times = measure(url, qs)
+            ranks, times = measure(url, qs, show=args.misses)
             acks = ack(url, None, qs, args.ack) if args.ack else None
             from sqlalchemy import text
             engine = db.make_engine(url)
@@ -298,7 +307,7 @@ def main() -> None:
             load_s = 0.0
             if not path.exists():
                 load_s = load_sqlite(path, rows)
-            ranks, times = measure(f"sqlite:///{path}", qs)
+            ranks, times = measure(f"sqlite:///{path}", qs, show=args.misses)
             acks = ack(None, path, qs, args.ack) if args.ack else None
         label, section = "SQLite", "search-sqlite"
     report(args, label, section, len(rows), gen_s, load_s, ranks, times, acks, pg_version)
@@ -309,7 +318,8 @@ def report(args, label, section, size, gen_s, load_s, ranks, times, acks, pg_ver
              f"near-homonyms; about {size // 15:,} companies named from {len(WORDS)} words, so each target's "
              "company has dozens of look-alikes). Generated in "
              f"{gen_s:.1f} s, loaded in {load_s:.1f} s" + (" (reused file)" if not load_s else "") + ".", "",
-             "| query | n | first | top 3 | top 10 | missed |", "| --- | ---: | ---: | ---: | ---: | ---: |"]
+             "| query | n | first | top 3 | top 10 | missed | p50 | p95 |",
+             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for kind in KINDS:
         r = ranks[kind]
         n = len(r)
@@ -318,7 +328,9 @@ def report(args, label, section, size, gen_s, load_s, ranks, times, acks, pg_ver
 
         def share(k: int, r=r, n=n) -> str:
             return f"{100 * sum(1 for x in r if x is not None and x <= k) / n:.1f}%"
-        lines.append(f"| {kind} | {n} | {share(1)} | {share(3)} | {share(10)} | {sum(1 for x in r if x is None)} |")
+        t = BY_KIND.get(kind) or [0.0]
+        lines.append(f"| {kind} | {n} | {share(1)} | {share(3)} | {share(10)} | {sum(1 for x in r if x is None)} | "
+                     f"{_common.percentile(t, 50) * 1000:.1f} ms | {_common.percentile(t, 95) * 1000:.1f} ms |")
     p = {q: _common.percentile(times, q) * 1000 for q in (50, 95, 99)}
     lines += ["", "Latency of the search path (session, storage.leads.search, company counts, search_blocks), over "
               f"{len(times)} queries after 20 untimed ones:", "",

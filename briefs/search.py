@@ -169,10 +169,13 @@ def rank(query: str, candidates: Iterable[Candidate]) -> list[Scored]:
     return found
 
 
-def enough(found: Sequence[Scored], want: int) -> bool:
-    """Whether a fuzzier look is not needed: `want` exact, prefix or every-word matches (an exact name may
-    still be a typo for another: "Jon Dow" for "Jon Doe")."""
-    return sum(1 for s in found if s.tier > NEAR) >= want
+def enough(found: Sequence[Scored], want: int, words: int) -> bool:
+    """Whether a fuzzier look is not needed: `want` exact, prefix or every-word matches, or an exact match
+    that no typo explains away: the company itself, or name and company together. An exact name may still
+    be a typo for another ("Jon Dow" for "Jon Doe"): near misses are then looked for too."""
+    if sum(1 for s in found if s.tier > NEAR) >= want:
+        return True
+    return any(s.tier == EXACT and (words >= 3 or s.company_matched) for s in found)
 
 
 def variants(word: str) -> list[str]:

@@ -123,7 +123,7 @@ def candidates(session: Session, query: str, want: int, owner: str | None = None
         where = " AND ".join(f"l.search_text LIKE :w{i} ESCAPE '\\'" for i in range(len(likes)))
         f.run(f"WHERE {where} LIMIT :n", {**{f"w{i}": _like(w) for i, w in enumerate(likes)}, "n": WORDS_LIMIT})
     ranked = rank(q, f.found.values())
-    if enough(ranked, want) or not long_words:
+    if enough(ranked, want, len(words)) or not long_words:
         return ranked
     if f.sqlite:
         _near_sqlite(f, long_words)
