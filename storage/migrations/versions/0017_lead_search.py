@@ -23,10 +23,12 @@ depends_on = None
 log = logging.getLogger("alembic.runtime.migration")
 
 TRGM_INDEX = "ix_leads_search_text_trgm"
-# lead_search holds " " + search_text + " ": the first and last words have a space on each side too.
+# lead_search indexes " " + search_text + " " (the first and last words have a space on each side too). It is
+# contentless (it stores no copy of the text, only the index), so the triggers hand it the old text to delete.
+# A later migration that rebuilds leads on SQLite (batch "recreate") drops these triggers with the table: it
+# must create them again (tests/integration/test_search.py checks they exist at head).
 SQLITE_OBJECTS = (
-    "CREATE VIRTUAL TABLE lead_search USING fts5(search_text, content='leads', content_rowid='id', "
-    "tokenize='trigram')",
+    "CREATE VIRTUAL TABLE lead_search USING fts5(search_text, content='', tokenize='trigram')",
     "CREATE TRIGGER lead_search_insert AFTER INSERT ON leads BEGIN "
     "INSERT INTO lead_search (rowid, search_text) VALUES (new.id, ' ' || new.search_text || ' '); END",
     "CREATE TRIGGER lead_search_delete AFTER DELETE ON leads BEGIN "
