@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -12,6 +12,7 @@ from typing import Any, Protocol
 from briefs.followup import LATE, Answer, FollowUp, RepAction, SlaState, SnoozeChoice, Status, Transition
 from briefs.markup import escape_mrkdwn, fit_mrkdwn, plain, shorten, split_mrkdwn, to_text
 from briefs.model import Brief
+from briefs.search import company_key
 from briefs.sla import human_minutes
 
 # A Block Kit block, and a message ({"text": ..., "blocks": [...]}) or view: JSON objects.
@@ -596,27 +597,41 @@ class SearchMatch(Protocol):
     def email(self) -> str: ...
 
 
-def search_blocks(query: str, matches: Sequence[SearchMatch]) -> Message:
-    """Up to ten matches, each with a button that opens its brief."""
+def search_blocks(query: str, matches: Sequence[SearchMatch], at_company: Mapping[str, int] | None = None) -> Message:
+    """Up to ten matches, each with a button that opens its brief, grouped by company (the company shown
+    once, groups in the order of their best match). `at_company`: how many leads match at a company the
+    query named (by briefs.search.company_key), for "…and 37 more at Acme Widgets"."""
     q = fit_mrkdwn(plain(query), 500)
     if not matches:
         return {"text": f"No lead matches {q}", "blocks": []}
+    at_company = at_company or {}
+    groups: dict[str, list[SearchMatch]] = {}
+    for m in matches[:10]:
+        groups.setdefault(company_key(m.company), []).append(m)
     blocks: list[Block] = [{"type": "section", "text": mrkdwn(f"*{len(matches)} lead{'s' if len(matches) != 1 else ''} matching “{q}”*")}]
     room = TEXT_BUDGET - text_size(blocks) - 100  # and room for the "…and N more" line
-    shown = matches[:10]
-    for i, m in enumerate(shown):
-        role = ", ".join(p for p in (m.title, m.company) if p)
-        line = f"*{fit_mrkdwn(plain(m.name), 750)}*" + (f" · {fit_mrkdwn(plain(role), 1500)}" if role else "")
-        line += f"\n{fit_mrkdwn(plain(m.email), 600)}"
-        block = {"type": "section", "text": mrkdwn(line), "accessory": button("Open brief", ACTION_OPEN_BRIEF, m.email)}
-        room -= text_size(block)
+    shown = 0
+    for key, people in groups.items():
+        company = fit_mrkdwn(plain(people[0].company), 300) if key else ""
+        more = max(0, at_company.get(key, 0) - len(people)) if key else 0
+        group: list[Block] = [{"type": "context", "elements": [mrkdwn(f"🏢 *{company}*")]}] if company else []
+        for m in people:
+            line = f"*{fit_mrkdwn(plain(m.name), 750)}*" + (f" · {fit_mrkdwn(plain(m.title), 1500)}" if m.title else "")
+            if m.company and not key:  # a company name of marks only: shown on the line
+                line += f" · {fit_mrkdwn(plain(m.company), 600)}"
+            line += f"\n{fit_mrkdwn(plain(m.email), 600)}"
+            group.append({"type": "section", "text": mrkdwn(line), "accessory": button("Open brief", ACTION_OPEN_BRIEF, m.email)})
+        if more:
+            group.append({"type": "context", "elements": [mrkdwn(
+                f"…and {more} more at {company}: add a name to narrow it down.")]})
+        room -= text_size(group)
         if room < 0:
-            shown = shown[:i]
             break
-        blocks.append(block)
-    if len(shown) < len(matches):
-        more = f"…and {len(matches) - len(shown)} more: search for more of a name or company to narrow it down."
-        blocks.append({"type": "context", "elements": [mrkdwn(more)]})
+        blocks += group
+        shown += len(people)
+    if shown < len(matches):
+        more_text = f"…and {len(matches) - shown} more: search for more of a name or company to narrow it down."
+        blocks.append({"type": "context", "elements": [mrkdwn(more_text)]})
     return {"text": f"{len(matches)} leads matching {q}", "blocks": blocks}
 
 

@@ -27,6 +27,7 @@ from briefs.followup import OPEN_STATUSES
 from briefs.identity import Target, merged_lead
 from briefs.model import BriefInput
 from briefs.qualification import Decision, Explicit, LeadChange, may_fire_on
+from briefs.search import search_fields
 from briefs.signals import ENGAGEMENT_KINDS, ActivityView, TouchRow, fold, normalise_stage
 from storage import identity
 from storage.driver import Driver
@@ -173,7 +174,7 @@ def claim_once(sessions: sessionmaker[Session], source: str, event_id: str, type
 
 LEAD_COLUMNS = tuple(c.name for c in Lead.__table__.columns)
 # The columns a batch may change; _save_leads writes back only those that did.
-LEAD_WRITABLE = (*PROFILE_FIELDS, "search_text", "profile_as_of", "updated_at")
+LEAD_WRITABLE = (*PROFILE_FIELDS, "search_text", "name_fold", "company_fold", "profile_as_of", "updated_at")
 
 
 class LeadRow(SimpleNamespace):
@@ -273,7 +274,8 @@ def _apply_upsert(state: _LeadState, event: LeadUpsert) -> None:
                 state.stage_changed_at = event.occurred_at
     if newer:
         lead.profile_as_of = event.occurred_at
-    lead.search_text = fold(" ".join(p for p in (lead.first_name, lead.last_name, lead.company, lead.email) if p))
+    found = search_fields(lead.first_name, lead.last_name, lead.company, lead.email)
+    lead.search_text, lead.name_fold, lead.company_fold = found.search_text, found.name_fold, found.company_fold
     state.touched = True
 
 

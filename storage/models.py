@@ -57,6 +57,12 @@ Json = JSON().with_variant(JSONB(), "postgresql")
 BigId = BigInteger().with_variant(Integer(), "sqlite")
 
 
+def FoldedText(length: int):  # noqa: N802 (a type, like String)
+    """Folded text compared bytewise ("C" collation on PostgreSQL; SQLite's default): prefix ranges then
+    use the B-tree index, whatever the database's locale."""
+    return String(length).with_variant(String(length, collation="C"), "postgresql")
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
 
@@ -89,6 +95,9 @@ class Lead(Base):
     email_opt_out: Mapped[bool | None] = mapped_column(Boolean)
     # Lowercased, accent-free name/company/email for lookups.
     search_text: Mapped[str] = mapped_column(String(1200), default="")
+    # Folded name and company (briefs.search.search_fields), for exact and prefix search; bytewise order.
+    name_fold: Mapped[str] = mapped_column(FoldedText(420), default="", server_default="", index=True)
+    company_fold: Mapped[str] = mapped_column(FoldedText(320), default="", server_default="", index=True)
     # occurred_at of the newest lead.upsert applied: older upserts only fill empty fields.
     profile_as_of: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -83,19 +83,21 @@ def _not_found(services: Services, user_id: str, email: str) -> Reply:
 
 
 def search(services: Services, user_id: str, query: str, *, audited: bool = True) -> Reply:
-    """`/lead NAME`: up to ten leads the user may see, best match first."""
+    """`/lead NAME`: up to ten leads the user may see, best match first, grouped by company; under
+    own_leads_only the database keeps only the user's leads (before the limit, not after)."""
     scope = viewer_scope(services, user_id)
-    # Under own_leads_only the user's leads are picked from every candidate, not from the first ten.
-    wanted = SEARCH_LIMIT if scope is visibility.EVERY_LEAD else lead_store.MAX_CANDIDATES
+    owner = None if scope is visibility.EVERY_LEAD else scope
     with services.sessions() as s:
-        found = lead_store.search(s, query, wanted)
-    matches = visibility.visible(scope, found, lambda m: m.owner_email)[:SEARCH_LIMIT]
+        found = lead_store.search(s, query, SEARCH_LIMIT, owner)
+        matches = visibility.visible(scope, found, lambda m: m.owner_email)
+        named = list(dict.fromkeys(m.company_fold for m in matches if m.company_matched and m.company_fold))
+        totals = lead_store.company_totals(s, named, owner)
     if audited:  # the query itself may name a person: only how many matched is kept
         _record(services, user_id, "search", detail=f"{len(matches)} matches")
     if not matches:
         return {"text": f"No lead matches “{escape_mrkdwn(shorten(query, 100))}”. Try a last name, a company, "
                         "or an email address; `/lead help` shows everything I can do."}
-    reply: Reply = search_blocks(query, matches)
+    reply: Reply = search_blocks(query, matches, totals)
     return reply
 
 
