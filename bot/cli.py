@@ -99,7 +99,8 @@ def _load(settings: Settings, path: Path, read, quiet: bool) -> int:
                 rejects += bad
                 skipped += skip
                 if batch:
-                    total.add(ingest(services.sessions, batch, settings.rules, triage_policy=settings.triage.policy))
+                    total.add(ingest(services.sessions, batch, settings.rules, triage_policy=settings.triage.policy,
+                                     accounts=settings.accounts))
         except FileError as exc:
             # Everything before the broken spot was stored (_chunks hands over the partial batch first).
             err.print(f"error: {exc}", markup=False)
@@ -211,7 +212,7 @@ def cmd_demo(args, settings: Settings) -> int:
         services = Services.from_settings(demo_settings)
         db.upgrade(services.engine)
         result = ingest(services.sessions, parse_batch({"events": events}), settings.rules, now,
-                        triage_policy=settings.triage.policy)
+                        triage_policy=settings.triage.policy, accounts=settings.accounts)
         out.print(
             f"Loaded {result.accepted} sample events for {len(DEMO_EMAILS)} leads into a temporary SQLite database; "
             f"{len(result.qualifications)} qualified. Their briefs, as a rep would get them:\n"

@@ -203,7 +203,7 @@ def _lines_part(block: Block, rank: int) -> Part:
 
 _MORE = re.compile(r"^…and (\d+) more$")
 # Which parts of a stored brief go first when the follow-up, or Slack, needs the room: the lowest.
-BRIEF_RANKS = {"brief_notes": 10, "brief_engagement": 20, "brief_words": 30, "brief_customer": 40,
+BRIEF_RANKS = {"brief_notes": 10, "brief_engagement": 20, "brief_words": 30, "brief_customer": 40, "brief_account": 45,
                "brief_talk": 50, "brief_status": 60, "brief_flags": 65, "brief_warning": 70, "brief_why": 80,
                "brief_footer": 90}
 
@@ -246,6 +246,15 @@ def _own_words(brief: Brief) -> Part:
     return _section_part(BRIEF_RANKS["brief_words"], "brief_words", "*" + fit_mrkdwn(title, 290) + "*\n", lines)
 
 
+def account_part(brief: Brief) -> Part:
+    """The account section (briefs/accounts.py): "*Contoso · 3 people active this week*", one line a person."""
+    c = brief.account
+    assert c is not None
+    lines: list[str | Cut] = [Cut(p.line, 500, lead="• ") for p in c.people]
+    head = "*" + fit_mrkdwn(c.headline, 290) + "*\n"
+    return _section_part(BRIEF_RANKS["brief_account"], "brief_account", head, lines)
+
+
 def to_blocks(brief: Brief, budget: int = BRIEF_BUDGET) -> Message:
     """The brief as a message with at most `budget` characters of text (by default, room is left for the
     follow-up that delivered() adds): marketing's notes, then the activity list, then the lead's own words…
@@ -276,6 +285,8 @@ def to_blocks(brief: Brief, budget: int = BRIEF_BUDGET) -> Message:
     if brief.customer_lines:
         parts.append(_section_part(BRIEF_RANKS["brief_customer"], "brief_customer", "*Customer*\n",
                                    _section_lines("Customer", [f"• {line}" for line in brief.customer_lines])))
+    if brief.account:
+        parts.append(account_part(brief))
     track = brief.talk_track
     # At most 1,000 + 3 × 400 + 400 characters plus bullets: always within a section's 3,000. Cut from the end:
     # the next step and the questions go before the opener.

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, TypedDict, TypeVar
 
+from briefs import accounts as accounts_mod
 from briefs import customer as customer_state
 from briefs import readiness as readiness_mod
 from briefs import talktrack
@@ -87,6 +88,9 @@ class BriefInput:
     triage: TriagePolicy = DEFAULT_POLICY
     # The flags triage found (TriageResult.flags: the address, a CRM email opt-out); None: the address's, read here.
     flags: tuple[Finding, ...] | None = None
+    # Accounts (briefs/accounts.py): the lead's account, and its buying committee when 2+ people there are active.
+    account_name: str | None = None
+    committee: accounts_mod.Committee | None = None
 
 
 @dataclass(frozen=True)
@@ -116,6 +120,7 @@ class Brief:
     crm_url: str | None
     qualification: QualificationView | None
     fallback: str
+    account: accounts_mod.Committee | None = None  # the account section: "Contoso · 3 people active this week"
 
 
 def _asset_type(value: str | None) -> str | None:
@@ -434,8 +439,10 @@ def build_brief(data: BriefInput, rules: Rules | None = None) -> Brief:
             "personal": any(f.rule in (Rule.FLAG_FREE_MAIL, Rule.FLAG_DISPOSABLE_MAIL) for f in flags),
             "shared": any(f.rule == Rule.FLAG_ROLE_INBOX for f in flags),
         },
+        # Colleagues at the account and what they looked at (None: none known): no "who else is looking".
+        "committee": accounts_mod.talk_context(data.committee),
     }
-    track_result = talktrack.render(track, lead.persona, context, rules.templates_dir)
+    track_result = _account_track(talktrack.render(track, lead.persona, context, rules.templates_dir), data.committee)
 
     role = ", ".join(p for p in (lead.title, lead.company) if p)
     headline = lead.name + (f" · {role}" if role else "")
@@ -447,6 +454,8 @@ def build_brief(data: BriefInput, rules: Rules | None = None) -> Brief:
     if lead.lead_status:
         status.append(f"CRM status: {plain(lead_status_label(lead.lead_status))}")
     status.append(f"owner {lead.owner_email}" if lead.owner_email else "no owner yet")
+    if data.account_name:
+        status.append(f"account: {plain(data.account_name)}")
     if q:
         status.append(f"qualified {ago(q.qualified_at, now)}: {q.detail}")
     if lead.score is not None and not (q and q.reason == "score_threshold"):
@@ -480,4 +489,17 @@ def build_brief(data: BriefInput, rules: Rules | None = None) -> Brief:
         crm_url=lead.crm_url,
         qualification=q,
         fallback=fallback,
+        account=data.committee,
     )
+
+
+def _account_track(track: TalkTrack, committee: accounts_mod.Committee | None) -> TalkTrack:
+    """A committee's security review and integration questions are the next steps."""
+    if committee is None or not committee.next_steps:
+        return track
+    # The question naming colleagues first, then the security review and integration questions, then the rest.
+    names = [p.name.split()[0] for p in committee.people if p.lead_id != committee.lead_id]
+    about = [q for q in track.questions if any(n in q for n in names)]
+    rest = [q for q in track.questions if q not in about]
+    questions = about + [s for s in committee.next_steps[1:] if s not in about] + rest
+    return replace(track, next_step=committee.next_steps[0], questions=questions[:talktrack.MAX_QUESTIONS])
