@@ -502,3 +502,25 @@ class AccountPolicy:
 
 
 DEFAULT_POLICY = AccountPolicy()
+
+
+# --- the account view (/lead ACCOUNT, App Home) --------------------------------------------------------------
+
+@dataclass(frozen=True)
+class PersonRow:
+    name: str
+    title: str | None
+    email: str
+    owner_email: str | None
+
+
+@dataclass(frozen=True)
+class AccountView:
+    id: int
+    name: str
+    owner_email: str | None
+    domains: tuple[str, ...]
+    people: int  # everyone at the account
+    listed: tuple[PersonRow, ...]  # the people shown (those the viewer may see), most recently active first
+    committee: Committee | None
+    crm_id: str | None = None

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
+from briefs.accounts import AccountView
 from briefs.followup import LATE, Answer, FollowUp, RepAction, SlaState, SnoozeChoice, Status, Transition
 from briefs.markup import escape_mrkdwn, fit_mrkdwn, plain, shorten, split_mrkdwn, to_text
 from briefs.model import Brief
@@ -253,6 +254,33 @@ def account_part(brief: Brief) -> Part:
     lines: list[str | Cut] = [Cut(p.line, 500, lead="• ") for p in c.people]
     head = "*" + fit_mrkdwn(c.headline, 290) + "*\n"
     return _section_part(BRIEF_RANKS["brief_account"], "brief_account", head, lines)
+
+
+def account_blocks(view: AccountView) -> Message:
+    """`/lead ACCOUNT`: the account, its owner and domains, the committee active in the window, its people."""
+    facts = [f"owner {view.owner_email}" if view.owner_email else "no owner yet",
+             f"{view.people} {'person' if view.people == 1 else 'people'}"]
+    if view.domains:
+        facts.append(", ".join(view.domains[:5]) + (f" +{len(view.domains) - 5}" if len(view.domains) > 5 else ""))
+    if view.crm_id:
+        facts.append(f"CRM account {view.crm_id}")
+    blocks: list[Block] = [
+        {"type": "header", "text": {"type": "plain_text", "text": shorten(f"🏢 {view.name}", MAX_HEADER),
+                                    "emoji": True}},
+        {"type": "context", "elements": [mrkdwn(fit_mrkdwn(" · ".join(facts), MAX_CONTEXT))]},
+    ]
+    c = view.committee
+    if c is not None:
+        blocks.append(fitted("*" + fit_mrkdwn(c.headline, 290) + "*\n", [Cut(p.line, 500, lead="• ") for p in c.people]))
+        if c.next_steps:
+            blocks.append(fitted("*Next steps*\n", [Cut(s, 400, lead="• ") for s in c.next_steps]))
+    else:
+        blocks.append({"type": "section", "text": mrkdwn("Nobody at this account has been active lately.")})
+    if view.listed:
+        rows = [Cut(plain(p.name) + (f", {plain(p.title)}" if p.title else "") + f" · {p.email}"
+                    + (f" · owner {p.owner_email}" if p.owner_email else ""), 400, lead="• ") for p in view.listed]
+        blocks.append(fitted("*People*\n", rows))
+    return {"text": fit_mrkdwn(f"{view.name}: {view.people} people", MAX_FALLBACK), "blocks": blocks}
 
 
 def to_blocks(brief: Brief, budget: int = BRIEF_BUDGET) -> Message:
