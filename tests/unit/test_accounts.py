@@ -30,7 +30,7 @@ def test_name_variants_normalise_to_one_key_or_a_near_miss(names):
     index = AccountIndex()
     index.add(1, name_key=keys[0])
     for name in names:
-        found = acc.match(acc.identity(Candidate("x@" + "unknown-domain-%d.example" % len(name), name)), index)
+        found = acc.match(acc.identity(Candidate(f"x@unknown-domain-{len(name)}.example", name)), index)
         assert found is not None and found.account_id == 1, (name, keys)
 
 
