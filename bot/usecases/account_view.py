@@ -89,3 +89,14 @@ def home_blocks(services: Services, email: str | None) -> list[dict[str, Any]]:
         f"• {fit_mrkdwn(plain(name), 200)}: {n} {'person' if n == 1 else 'people'} active "
         f"(`/lead account {fit_mrkdwn(plain(name), 100)}`)" for n, name in lines[:HOME_ACCOUNTS])
     return [{"type": "section", "text": mrkdwn(text[:2900])}]
+
+
+def stats_block(services: Services, days: int, scope: str | None) -> list[dict[str, Any]]:
+    """`/lead stats`: the accounts as well as the leads (every lead's viewers only: the counts are not per rep)."""
+    if scope != visibility.EVERY_LEAD or not services.settings.accounts.enabled:
+        return []
+    now = services.clock()
+    with services.sessions() as s:
+        at, briefs = store.account_counts(s, now - timedelta(days=days))
+    text = f"🏢 Accounts: {at} with a qualified lead, {briefs} account brief{'' if briefs == 1 else 's'}"
+    return [{"type": "context", "elements": [mrkdwn(text)]}]

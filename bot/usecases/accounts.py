@@ -19,6 +19,7 @@ from briefs.markup import fit_mrkdwn, plain
 from briefs.model import BriefInput
 from briefs.qualification import Decision
 from storage import accounts as store
+from storage import audit
 from storage import triage as triage_store
 from storage.ingest import ChangedLead, NewQualification
 from storage.models import Account, Lead, Qualification
@@ -256,3 +257,51 @@ def notice_target(sessions: sessionmaker[Session], qualification_id: int, lead_i
     if to == NOTICE_TO_THREAD:
         return NoticeTarget(owner, (channel, ts), None, True)
     return NoticeTarget(owner, None, permalink(channel, ts), True)
+
+
+# --- admins: `leadbrief accounts ...` (audited) -----------------------------------------------------------------
+
+def admin_merge(sessions: sessionmaker[Session], into: int, others: Sequence[int], actor: str, now: datetime) -> int:
+    with sessions.begin() as s:
+        moved = store.merge(s, into, others, now)
+        audit.record(s, actor=actor, action="account_merge", at=now,
+                     detail=f"accounts {', '.join(map(str, others))} into {into}: {moved} leads")
+    return moved
+
+
+def admin_split(sessions: sessionmaker[Session], account_id: int, emails: Sequence[str], name: str | None,
+                actor: str, now: datetime) -> int:
+    with sessions.begin() as s:
+        new_id = store.split(s, account_id, emails, name, now)
+        audit.record(s, actor=actor, action="account_split", at=now,
+                     detail=f"{len(emails)} leads from account {account_id} to {new_id}")
+    return new_id
+
+
+def admin_domains(sessions: sessionmaker[Session], account_id: int, domains: Sequence[str], actor: str,
+                  now: datetime) -> int:
+    with sessions.begin() as s:
+        moved = store.declare_domains(s, account_id, domains, now)
+        audit.record(s, actor=actor, action="account_domains", at=now,
+                     detail=f"account {account_id}: {', '.join(domains)[:300]} ({moved} leads)")
+    return moved
+
+
+def admin_owner(sessions: sessionmaker[Session], account_id: int, owner: str | None, actor: str,
+                now: datetime) -> None:
+    with sessions.begin() as s:
+        if store.get(s, account_id) is None:
+            raise LookupError(f"no account {account_id}")
+        store.set_owner(s, account_id, owner, now)
+        audit.record(s, actor=actor, action="account_owner", at=now, detail=f"account {account_id}: {owner or '-'}")
+
+
+def find(sessions: sessionmaker[Session], text: str, limit: int = 20) -> list[store.AccountInfo]:
+    with sessions() as s:
+        return store.find(s, text, limit)
+
+
+def counts(sessions: sessionmaker[Session], days: int, now: datetime) -> tuple[int, int]:
+    """(accounts with a lead qualified in the last `days`, account briefs among them): the report's account line."""
+    with sessions() as s:
+        return store.account_counts(s, now - timedelta(days=days))

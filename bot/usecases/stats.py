@@ -30,6 +30,7 @@ def stats(services: Services, user_id: str, days: int) -> Reply:
     with services.sessions.begin() as s:
         audit.record(s, actor=user_id, action="stats", at=now, detail=f"{days}d")
     reply: Reply = stats_model.to_blocks(stats_model.build(rows, days, now))
+    reply["blocks"] = [*reply["blocks"], *account_view.stats_block(services, days, owner)][:50]  # issue 18
     return reply
 
 
