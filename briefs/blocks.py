@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
+from briefs.accounts import AccountView
 from briefs.followup import LATE, Answer, FollowUp, RepAction, SlaState, SnoozeChoice, Status, Transition
 from briefs.markup import escape_mrkdwn, fit_mrkdwn, plain, shorten, split_mrkdwn, to_text
 from briefs.model import Brief
@@ -204,7 +205,7 @@ def _lines_part(block: Block, rank: int) -> Part:
 
 _MORE = re.compile(r"^…and (\d+) more$")
 # Which parts of a stored brief go first when the follow-up, or Slack, needs the room: the lowest.
-BRIEF_RANKS = {"brief_notes": 10, "brief_engagement": 20, "brief_words": 30, "brief_customer": 40,
+BRIEF_RANKS = {"brief_notes": 10, "brief_engagement": 20, "brief_words": 30, "brief_customer": 40, "brief_account": 45,
                "brief_talk": 50, "brief_status": 60, "brief_flags": 65, "brief_warning": 70, "brief_why": 80,
                "brief_footer": 90, "brief_language": 85}
 
@@ -292,6 +293,42 @@ def full_message_view(name: str, title: str, message: str, removed: Sequence[str
             "close": {"type": "plain_text", "text": "Close"}, "blocks": blocks[:100]}
 
 
+def account_part(brief: Brief) -> Part:
+    """The account section (briefs/accounts.py): "*Contoso · 3 people active this week*", one line a person."""
+    c = brief.account
+    assert c is not None
+    lines: list[str | Cut] = [Cut(p.line, 500, lead="• ") for p in c.people]
+    head = "*" + fit_mrkdwn(c.headline, 290) + "*\n"
+    return _section_part(BRIEF_RANKS["brief_account"], "brief_account", head, lines)
+
+
+def account_blocks(view: AccountView) -> Message:
+    """`/lead ACCOUNT`: the account, its owner and domains, the committee active in the window, its people."""
+    facts = [f"owner {view.owner_email}" if view.owner_email else "no owner yet",
+             f"{view.people} {'person' if view.people == 1 else 'people'}"]
+    if view.domains:
+        facts.append(", ".join(view.domains[:5]) + (f" +{len(view.domains) - 5}" if len(view.domains) > 5 else ""))
+    if view.crm_id:
+        facts.append(f"CRM account {view.crm_id}")
+    blocks: list[Block] = [
+        {"type": "header", "text": {"type": "plain_text", "text": shorten(f"🏢 {view.name}", MAX_HEADER),
+                                    "emoji": True}},
+        {"type": "context", "elements": [mrkdwn(fit_mrkdwn(" · ".join(facts), MAX_CONTEXT))]},
+    ]
+    c = view.committee
+    if c is not None:
+        blocks.append(fitted("*" + fit_mrkdwn(c.headline, 290) + "*\n", [Cut(p.line, 500, lead="• ") for p in c.people]))
+        if c.next_steps:
+            blocks.append(fitted("*Next steps*\n", [Cut(s, 400, lead="• ") for s in c.next_steps]))
+    else:
+        blocks.append({"type": "section", "text": mrkdwn("Nobody at this account has been active lately.")})
+    if view.listed:
+        rows = [Cut(plain(p.name) + (f", {plain(p.title)}" if p.title else "") + f" · {p.email}"
+                    + (f" · owner {p.owner_email}" if p.owner_email else ""), 400, lead="• ") for p in view.listed]
+        blocks.append(fitted("*People*\n", rows))
+    return {"text": fit_mrkdwn(f"{view.name}: {view.people} people", MAX_FALLBACK), "blocks": blocks}
+
+
 def to_blocks(brief: Brief, budget: int = BRIEF_BUDGET) -> Message:
     """The brief as a message with at most `budget` characters of text (by default, room is left for the
     follow-up that delivered() adds): marketing's notes, then the activity list, then the lead's own words…
@@ -325,6 +362,8 @@ def to_blocks(brief: Brief, budget: int = BRIEF_BUDGET) -> Message:
     if brief.customer_lines:
         parts.append(_section_part(BRIEF_RANKS["brief_customer"], "brief_customer", "*Customer*\n",
                                    _section_lines("Customer", [f"• {line}" for line in brief.customer_lines])))
+    if brief.account:
+        parts.append(account_part(brief))
     track = brief.talk_track
     # At most 1,000 + 3 × 400 + 400 characters plus bullets: always within a section's 3,000. Cut from the end:
     # the next step and the questions go before the opener.

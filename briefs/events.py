@@ -216,6 +216,9 @@ class LeadFields(_Strict):
     do_not_contact: bool | None = None
     # The CRM's email opt-out (HubSpot hs_email_optout, Salesforce HasOptedOutOfEmail): not a ban on a call.
     email_opt_out: bool | None = None
+    # The CRM's account (company) id: HubSpot's associated company, Salesforce's AccountId. It wins over the
+    # email's domain and the company name when leads are matched to accounts (briefs/accounts.py).
+    crm_account_id: Line200 | None = None
 
     _emails = field_validator("email", "owner_email")(lambda v: v if v is None else _email_check(v))
 

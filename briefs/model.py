@@ -5,10 +5,11 @@ from __future__ import annotations
 import re
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, TypedDict, TypeVar
 
+from briefs import accounts as accounts_mod
 from briefs import customer as customer_state
 from briefs import readiness as readiness_mod
 from briefs import sla as sla_clock
@@ -92,6 +93,9 @@ class BriefInput:
     triage: TriagePolicy = DEFAULT_POLICY
     # The flags triage found (TriageResult.flags: the address, a CRM email opt-out); None: the address's, read here.
     flags: tuple[Finding, ...] | None = None
+    # Accounts (briefs/accounts.py): the lead's account, and its buying committee when 2+ people there are active.
+    account_name: str | None = None
+    committee: accounts_mod.Committee | None = None
 
 
 @dataclass(frozen=True)
@@ -125,6 +129,7 @@ class Brief:
     language_line: str | None = None
     # "Notes", or "Notes from marketing" when every note's author is known to be in marketing (note_role).
     notes_title: str = "Notes"
+    account: accounts_mod.Committee | None = None  # the account section: "Contoso · 3 people active this week"
 
 
 def _asset_type(value: str | None) -> str | None:
@@ -516,11 +521,14 @@ def build_brief(data: BriefInput, rules: Rules | None = None) -> Brief:
             "personal": any(f.rule in (Rule.FLAG_FREE_MAIL, Rule.FLAG_DISPOSABLE_MAIL) for f in flags),
             "shared": any(f.rule == Rule.FLAG_ROLE_INBOX for f in flags),
         },
+        # Colleagues at the account and what they looked at (None: none known): no "who else is looking".
+        "committee": accounts_mod.talk_context(data.committee),
     }
     locale = talktrack.locale_of(words.language if words else None)
     context["locale"] = locale or "en"
     context["hello"] = talktrack.hello(locale, first_name_case(lead.first_name), lead.last_name, _salutation(hand_form))
-    track_result = talktrack.render(track, lead.persona, context, rules.templates_dir, locale=locale)
+    track_result = _account_track(talktrack.render(track, lead.persona, context, rules.templates_dir, locale=locale),
+                                  data.committee)
 
     role = ", ".join(p for p in (lead.title, lead.company) if p)
     headline = lead.name + (f" · {role}" if role else "")
@@ -532,6 +540,8 @@ def build_brief(data: BriefInput, rules: Rules | None = None) -> Brief:
     if lead.lead_status:
         status.append(f"CRM status: {plain(lead_status_label(lead.lead_status))}")
     status.append(f"owner {lead.owner_email}" if lead.owner_email else "no owner yet")
+    if data.account_name:
+        status.append(f"account: {plain(data.account_name)}")
     if q:
         # Qualified when the bot read it, triggered when the lead acted: both said when they differ.
         late = q.qualified_at - q.triggered_at > timedelta(minutes=5)
@@ -574,4 +584,17 @@ def build_brief(data: BriefInput, rules: Rules | None = None) -> Brief:
         fallback=fallback,
         language_line=language_line(words),
         notes_title=notes_title(ordered),
+        account=data.committee,
     )
+
+
+def _account_track(track: TalkTrack, committee: accounts_mod.Committee | None) -> TalkTrack:
+    """A committee's security review and integration questions are the next steps."""
+    if committee is None or not committee.next_steps:
+        return track
+    # The question naming colleagues first, then the security review and integration questions, then the rest.
+    names = [p.name.split()[0] for p in committee.people if p.lead_id != committee.lead_id]
+    about = [q for q in track.questions if any(n in q for n in names)]
+    rest = [q for q in track.questions if q not in about]
+    questions = about + [s for s in committee.next_steps[1:] if s not in about] + rest
+    return replace(track, next_step=committee.next_steps[0], questions=questions[:talktrack.MAX_QUESTIONS])

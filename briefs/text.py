@@ -38,6 +38,8 @@ def to_text_brief(brief: Brief) -> str:
     out += [_wrap(brief.engagement_summary, "  "), _wrap(brief.readiness.label, "  ")]
     if brief.customer_lines:
         out += ["", "Customer"] + [_wrap(line, "    ", "  • ") for line in brief.customer_lines]
+    if brief.account:
+        out += ["", to_text(brief.account.headline)] + [_wrap(p.line, "    ", "  • ") for p in brief.account.people]
     t = brief.talk_track
     out += ["", "Talk track"]
     if t.opener:

@@ -53,6 +53,7 @@ PROFILE_FIELDS = (
     "crm_url",
     "do_not_contact",
     "email_opt_out",
+    "crm_account_id",
 )
 
 

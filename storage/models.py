@@ -93,6 +93,11 @@ class Lead(Base):
     # The CRM's do-not-contact and email opt-out flags (None: not known); triage reads them (docs/triage.md).
     do_not_contact: Mapped[bool | None] = mapped_column(Boolean)
     email_opt_out: Mapped[bool | None] = mapped_column(Boolean)
+    # Accounts (issue 18, storage/accounts.py): the CRM's account id a source gave, the account the lead is at and
+    # how it was matched (crm, domain, name, fuzzy, new, admin: an admin's choice is never matched over).
+    crm_account_id: Mapped[str | None] = mapped_column(String(200))
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id", ondelete="SET NULL"), index=True)
+    account_by: Mapped[str | None] = mapped_column(String(16))
     # Lowercased, accent-free name/company/email for lookups.
     search_text: Mapped[str] = mapped_column(String(1200), default="")
     # Folded name and company (briefs.search.search_fields), for exact and prefix search; bytewise order.
@@ -102,6 +107,33 @@ class Lead(Base):
     profile_as_of: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Account(Base):
+    """A company several leads may work at (issue 18, docs/accounts.md). A merged account points at the one it
+    went into; its leads and domains moved there."""
+
+    __tablename__ = "accounts"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    name: Mapped[str] = mapped_column(String(300))
+    name_key: Mapped[str | None] = mapped_column(String(300), index=True)  # briefs.accounts.normalise_name
+    crm_id: Mapped[str | None] = mapped_column(String(200), unique=True)
+    owner_email: Mapped[str | None] = mapped_column(String(320))
+    owner_by: Mapped[str | None] = mapped_column(String(16))  # admin | rule (set when its first brief was routed)
+    merged_into: Mapped[int | None] = mapped_column(BigId)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class AccountDomain(Base):
+    """A registrable domain and its account: learned from leads' addresses, or declared by an admin."""
+
+    __tablename__ = "account_domains"
+
+    domain: Mapped[str] = mapped_column(String(253), primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    declared: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class ContentAsset(Base):
@@ -254,6 +286,10 @@ class Qualification(Base):
     # "This is a real lead": who set the verdict aside, when (the lead was briefed again as a new qualification).
     overridden_by: Mapped[str | None] = mapped_column(String(64))
     overridden_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Accounts: the lead's account when it qualified, and the account brief this qualification went into instead
+    # of a brief of its own (None: it is its own brief, and the account brief when account_id is set).
+    account_id: Mapped[int | None] = mapped_column(BigId, index=True)
+    account_brief_id: Mapped[int | None] = mapped_column(BigId)
 
 
 class HandoffNote(Base):

@@ -17,6 +17,7 @@ from sqlalchemy import case, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from storage import accounts as account_store
 from storage.followthrough import followup_state
 from storage.models import ChannelSlot, Delivery, Lead, Qualification
 
@@ -92,7 +93,9 @@ class BriefSubject:
 def subject(session: Session, item: PendingDelivery) -> BriefSubject:
     lead = session.get(Lead, item.lead_id)
     q = session.get(Qualification, item.qualification_id)
-    return BriefSubject(lead.id, lead.owner_email, lead.crm_url, q.reason, q.status, q.claimed_by, q.qualified_at,
+    # An account brief goes to the account's owner (storage/accounts.py), else to the lead's.
+    owner = (account_store.brief_owner(session, q.id) if q.account_id is not None else None) or lead.owner_email
+    return BriefSubject(lead.id, owner, lead.crm_url, q.reason, q.status, q.claimed_by, q.qualified_at,
                         followup_state(q, None, lead.crm_url))
 
 

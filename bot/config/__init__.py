@@ -14,6 +14,7 @@ from dotenv import load_dotenv
 
 from bot.config import file
 from bot.config.access import load_access
+from bot.config.accounts import load_accounts
 from bot.config.core import database_url, load_core
 from bot.config.delivery import load_retry_hours
 from bot.config.follow_up import load_follow_up
@@ -37,7 +38,7 @@ __all__ = ["DEFAULT_CONFIG_FILE", "DEFAULT_DATABASE_URL", "MIN_SECRET_LENGTH", "
            "database_url", "load_settings"]
 
 # The leadbrief.toml tables read here rather than by the rules.
-SECTIONS = ("slack", "sources", "access", "privacy", "follow_up", "delivery", "owners", "triage", "notes")
+SECTIONS = ("slack", "sources", "access", "privacy", "follow_up", "delivery", "owners", "triage", "notes", "accounts")
 
 
 def load_settings(env: Mapping[str, str] | None = None, *, dotenv: bool = True) -> Settings:
@@ -71,4 +72,5 @@ def load_settings(env: Mapping[str, str] | None = None, *, dotenv: bool = True) 
         owners=load_owners(config),
         triage=load_triage(config),
         note_roles=load_note_roles(config),
+        accounts=load_accounts(config),
     )

@@ -27,6 +27,7 @@ from bot.gateway import (
     route_problem,
     too_long,
 )
+from bot.usecases.accounts import ACCOUNT_NOTICES, notice_target
 from bot.usecases.deps import Services
 from bot.usecases.outcomes import DeferredError, DeliveryError, LeaseLost, Parked, Sent
 from briefs.blocks import delivered, shortened
@@ -165,7 +166,8 @@ class SlackSink:
 
     def _deliver_notice(self, item: PendingDelivery) -> Sent:
         """A notice goes out like a brief (paced, retried, looked for after a fault), but starts nothing."""
-        channel = self.notice_channel(item)
+        channel, thread_ts, item = self._account_notice(item) if item.notice_to in ACCOUNT_NOTICES else \
+            (self.notice_channel(item), None, item)
         try:
             if item.unclear_channel:
                 found = self._posted_before(item, item.unclear_channel)
@@ -181,10 +183,24 @@ class SlackSink:
         try:
             resp = self.client.chat_postMessage(channel=channel, text=item.payload["text"],
                                                 blocks=item.payload["blocks"], unfurl_links=False,
-                                                unfurl_media=False, metadata=metadata)
+                                                unfurl_media=False, metadata=metadata, thread_ts=thread_ts)
         except SlackApiError as exc:
             raise self._error(exc, item, posting=True) from None
         return Sent(resp["channel"], resp["ts"], paced=(channel, sending))
+
+    def _account_notice(self, item: PendingDelivery) -> tuple[str, str | None, PendingDelivery]:
+        """An account notice (bot/usecases/accounts.py): into the account brief's thread, or to the other rep
+        with a link to it; after the account brief is posted."""
+        target = notice_target(self.services.sessions, item.qualification_id, item.lead_id, item.notice_to or "")
+        if not target.ready:
+            raise DeferredError(timedelta(seconds=5))
+        if target.thread:
+            return target.thread[0], target.thread[1], item
+        if target.link:
+            text = f"{item.payload['text']} <{target.link}|Open the account brief>"
+            block = {"type": "section", "text": {"type": "mrkdwn", "text": text}}
+            item = replace(item, payload={"text": text, "blocks": [block]})
+        return self._live_route(target.owner_email).channel, None, item
 
     def _deliver(self, item: PendingDelivery) -> Sent:
         if item.kind == NOTICE:

@@ -5,14 +5,17 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy.orm import Session
+
 from bot.gateway import SlackContext
+from bot.usecases.accounts import with_account
 from bot.usecases.briefing import brief_of
 from bot.usecases.deps import Services
 from briefs import visibility
 from briefs.blocks import search_blocks, to_blocks
 from briefs.followthrough import mine_message
 from briefs.markup import escape_mrkdwn, shorten
-from briefs.model import Brief
+from briefs.model import Brief, BriefInput
 from storage import audit, queries
 from storage import followthrough as followthrough_store
 from storage import leads as lead_store
@@ -56,8 +59,9 @@ def lookup(services: Services, user_id: str, email: str) -> Reply:
     with services.sessions() as s:  # one read of the lead, for the check and the brief
         lead = queries.find_lead(s, email)
         visible = lead is not None and visibility.may_see(scope, lead.owner_email)
-        brief = (brief_of(queries.brief_input(s, lead, services.clock()), lead, services.settings.rules,
-                          services.settings.triage.policy) if lead is not None and visible else None)
+        brief = (brief_of(_with_account(services, s, queries.brief_input(s, lead, services.clock()), lead.id), lead,
+                          services.settings.rules, services.settings.triage.policy)
+                 if lead is not None and visible else None)
         lead_id = lead.id if lead is not None else None
     _record(services, user_id, "lookup", lead_id=lead_id, lead_ref=email,
             detail=None if lead_id else "no such lead")
@@ -111,6 +115,11 @@ def mine(services: Services, user_id: str) -> Reply:
     return reply
 
 
+def _with_account(services: Services, session: Session, data: BriefInput, lead_id: int) -> BriefInput:
+    """The lead's account and its committee in the brief (issue 18), as in the posted brief."""
+    return with_account(session, data, lead_id, services.settings.accounts, services.clock())
+
+
 def read_brief(services: Services, email: str, actor: str) -> Brief | None:
     """`leadbrief brief EMAIL`: the lead's brief (None if there is no such lead); a lookup from the terminal
     is audited like one in Slack."""
@@ -119,8 +128,8 @@ def read_brief(services: Services, email: str, actor: str) -> Brief | None:
         lead = queries.find_lead(s, email)
         if lead is None:
             return None
-        brief = brief_of(queries.brief_input(s, lead, now), lead, services.settings.rules,
-                         services.settings.triage.policy)
+        brief = brief_of(_with_account(services, s, queries.brief_input(s, lead, now), lead.id), lead,
+                         services.settings.rules, services.settings.triage.policy)
         lead_id, lead_ref = lead.id, lead.email
     with services.sessions.begin() as s:
         audit.record(s, actor=actor, action="lookup", at=now, lead_id=lead_id, lead_ref=lead_ref)

@@ -95,7 +95,7 @@ PROPERTIES = ("email", "firstname", "lastname", "jobtitle", "company", "phone", 
               "hs_analytics_last_url", "hs_analytics_last_visit_timestamp", "hs_analytics_first_url",
               "hs_analytics_first_visit_timestamp", "hs_analytics_num_page_views", "hs_analytics_num_visits",
               "message", "recent_conversion_event_name", "recent_conversion_date", "hs_analytics_source",
-              "hs_email_optout")
+              "hs_email_optout", "associatedcompanyid")
 # HubSpot's checkbox -> our lead's consent field (HubSpot has no standard do-not-call property).
 CONSENT_FIELDS = {"hs_email_optout": EMAIL_OPT_OUT}
 FIELDS = {
@@ -107,6 +107,7 @@ FIELDS = {
     "phone": "phone",
     "lifecyclestage": "lifecycle_stage",
     "hs_lead_status": "lead_status",
+    "associatedcompanyid": "crm_account_id",  # the contact's primary company: its account (issue 18)
 }
 ENGAGEMENT_DAYS = 90
 ENGAGEMENT_LIMIT = 50

@@ -39,6 +39,9 @@ FIELDS = {
     "Phone": "phone",
     "Status": "lifecycle_stage",
     "LeadSource": "lead_source",
+    # The account: a converted lead's, or AccountId where the org's outbound message carries one (issue 18).
+    "ConvertedAccountId": "crm_account_id",
+    "AccountId": "crm_account_id",
 }
 # Lead checkboxes -> our lead's consent fields (DoNotCall: do not contact at all; HasOptedOutOfEmail: no email).
 CONSENT_FIELDS = {"DoNotCall": DO_NOT_CONTACT, "HasOptedOutOfEmail": EMAIL_OPT_OUT}

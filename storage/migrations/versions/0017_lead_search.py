@@ -4,7 +4,7 @@ PostgreSQL: the pg_trgm extension (where the database allows it) and a GIN index
 SQLite: an FTS5 table with the trigram tokenizer (lead_search), kept in step with leads by triggers.
 
 Revision ID: 0017
-Revises: 0015
+Revises: 0016
 Create Date: 2026-12-07 12:00:00
 """
 
@@ -16,7 +16,7 @@ from alembic import op
 from briefs.search import search_fields
 
 revision = "0017"
-down_revision = "0015"
+down_revision = "0016"
 branch_labels = None
 depends_on = None
 
