@@ -87,6 +87,17 @@ class Lead(Base):
     # The CRM's do-not-contact and email opt-out flags (None: not known); triage reads them (docs/triage.md).
     do_not_contact: Mapped[bool | None] = mapped_column(Boolean)
     email_opt_out: Mapped[bool | None] = mapped_column(Boolean)
+    # Customer facts (docs/customers.md). Dates as ISO text (YYYY-MM-DD), like customer_since.
+    renewal_date: Mapped[str | None] = mapped_column(String(10))
+    arr: Mapped[int | None] = mapped_column(BigInteger)
+    currency: Mapped[str | None] = mapped_column(String(3))
+    plan: Mapped[str | None] = mapped_column(String(100))
+    csm_email: Mapped[str | None] = mapped_column(String(320))
+    former_customer: Mapped[bool | None] = mapped_column(Boolean)
+    churned_on: Mapped[str | None] = mapped_column(String(10))
+    churn_reason: Mapped[str | None] = mapped_column(String(300))
+    open_escalations: Mapped[int | None] = mapped_column(Integer)
+    left_company: Mapped[bool | None] = mapped_column(Boolean)
     # Lowercased, accent-free name/company/email for lookups.
     search_text: Mapped[str] = mapped_column(String(1200), default="")
     # occurred_at of the newest lead.upsert applied: older upserts only fill empty fields.
