@@ -226,3 +226,59 @@ def assess(lead: LeadView, activities: Sequence[ActivityView], notes: Sequence[N
         return Lifecycle(win_back=WinBack(lead.churned_on, lead.churn_reason, start,
                                           what_changed(lead.churn_reason, activities, start)))
     return Lifecycle()
+
+
+# --- in the brief ------------------------------------------------------------------------------------------------
+
+def _date(on: date) -> str:
+    return f"{on:%b} {on.day}, {on.year}"
+
+
+def _in(days: int) -> str:
+    if days < 0:
+        return f"{-days} day{'s' if days != -1 else ''} overdue"
+    if days == 0:
+        return "today"
+    if days >= 14:
+        return f"in {days // 7} weeks"
+    return f"in {days} day{'s' if days != 1 else ''}"
+
+
+def renewal_line(r: Renewal) -> str:
+    return f"Renews {_date(r.on)} ({_in(r.days_left)})" + (f" · {r.value}" if r.value else "")
+
+
+def at_risk_warning(at_risk: AtRisk) -> str:
+    """The line on top of an at-risk renewal's brief: the renewal, its value and what puts it at risk."""
+    risks = ". ".join(s.text for s in at_risk.signals)
+    return (f"⚠️ Renewal at risk. {renewal_line(at_risk.renewal)}. {risks}. Save the account: listen first, "
+            "fix what is wrong, no new sale.")
+
+
+def win_back_lines(w: WinBack, now: datetime, touches_since: int) -> list[str]:
+    left = f"left {_date(w.churned_on)}" if w.churned_on else "left us"
+    why = f": “{w.reason}”" if w.reason else " (no reason on record)"
+    lines = [f"Former customer, {left}{why}",
+             f"Came back {_ago(w.came_back_at, now)}: {touches_since} touch{'es' if touches_since != 1 else ''} "
+             "since then (what came before does not count)"]
+    if w.changed:
+        lines.append("What they read that speaks to why they left: " + ", ".join(w.changed))
+    return lines
+
+
+def context(life: Lifecycle, now: datetime) -> dict[str, object]:
+    """What the talk-track templates read: `lifecycle.renewal`, `lifecycle.risks`, `lifecycle.win_back`."""
+    renewal_ = life.at_risk.renewal if life.at_risk else life.renewal
+    w = life.win_back
+    return {
+        "renewal": None if renewal_ is None else {
+            "on": _date(renewal_.on), "in": _in(renewal_.days_left), "value": renewal_.value},
+        "risks": [s.risk.value for s in life.at_risk.signals] if life.at_risk else [],
+        "win_back": None if w is None else {
+            "left": f"{w.churned_on:%B %Y}" if w.churned_on else None,
+            "reason": w.reason,
+            "theme": churn_theme(w.reason),
+            "changed": list(w.changed),
+            "came_back": _ago(w.came_back_at, now),
+        },
+    }

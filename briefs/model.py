@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, TypedDict, TypeVar
 
 from briefs import customer as customer_state
+from briefs import lifecycle, talktrack
 from briefs import readiness as readiness_mod
-from briefs import talktrack
 from briefs.customer import CustomerState
 from briefs.markup import ago, day, duration, em, plain
 from briefs.readiness import Readiness
@@ -116,6 +116,11 @@ class Brief:
     crm_url: str | None
     qualification: QualificationView | None
     fallback: str
+    # A customer's lifecycle episode ("at_risk", "win_back") and who gets the brief when not the owner (the CSM
+    # of an at-risk renewal), with the owner copied.
+    episode: str | None = None
+    deliver_to: str | None = None
+    copy_to: str | None = None
 
 
 def _asset_type(value: str | None) -> str | None:
@@ -252,7 +257,7 @@ def _other_lines(acts: list[ActivityView], now: datetime, rules: Rules, limit: i
 
 
 def _why_now(lead: LeadView, q: QualificationView | None, acts: list[ActivityView], ready: Readiness,
-             summary: str, now: datetime, rules: Rules) -> str:
+             summary: str, now: datetime, rules: Rules, at_risk: bool = False) -> str:
     who = lead.first_name or "They"
     parts = []
     if q:
@@ -270,7 +275,9 @@ def _why_now(lead: LeadView, q: QualificationView | None, acts: list[ActivityVie
         parts.append(f"{who} {' and '.join(recent)}.")
     if q and q.reason == "hand_raiser" and not lead.is_customer:
         parts.append("Call now: a call within 5 minutes converts many times better than one within 30.")
-    if ready.stage == "past_ready":
+    if at_risk:  # a renewal to save: buyer readiness does not apply
+        pass
+    elif ready.stage == "past_ready":
         parts.append(f"That is past the usual {rules.ready_min_touches}–{rules.ready_max_touches} touches before a buyer is ready to talk.")
     elif ready.stage == "ready":
         parts.append(f"That is within the usual {rules.ready_min_touches}–{rules.ready_max_touches} touches before a buyer is ready to talk.")
@@ -361,10 +368,16 @@ def build_brief(data: BriefInput, rules: Rules | None = None) -> Brief:
     touch_times = touches(touch_rows(human, OFF) + data.older_touch_rows)
     if data.older_touches:
         touch_times += [data.older_first_touch or min(touch_times, default=now)] * data.older_touches
+    state = customer_state.assess(lead, touch_times, now, rules)
+    life = lifecycle.assess(lead, acts, data.notes, touch_times, now, renewal_window_days=rules.renewal_window_days,
+                            quiet_days=rules.reengage_quiet_days,
+                            unhappy_label=state.score_label if state.unhappy else None,
+                            competitor_names=data.triage.competitor_names)
+    if life.win_back:  # a former customer's touches and readiness count from when they came back
+        touch_times = [t for t in touch_times if t >= life.win_back.came_back_at]
     split = TouchSplit(tuple(human), tuple(machine), tuple(touch_times))
     ready = readiness_mod.assess(touch_times, rules, asked_for_sales=bool(hand_form) or (q is not None and q.reason == "hand_raiser"),
                                  machine_opens=split.machine_opens)
-    state = customer_state.assess(lead, touch_times, now, rules)
     flags = data.flags if data.flags is not None else tuple(address_flags(lead, data.triage)) if data.triage.enabled else ()
 
     content_lines, content = _content_lines(acts, now, limit)
@@ -380,6 +393,17 @@ def build_brief(data: BriefInput, rules: Rules | None = None) -> Brief:
         engagement_summary += f" · first touch {day(first)} · last touch {ago(last, now)}"
 
     warning, customer_lines = _customer_lines(state, lead)
+    if life.at_risk:
+        ready = replace(ready, label="Renewal at risk: buyer readiness does not apply")
+        warning = lifecycle.at_risk_warning(life.at_risk)
+        customer_lines = [line for line in customer_lines if "cross-sell" not in line]
+    if life.renewal:
+        customer_lines.insert(1, lifecycle.renewal_line(life.renewal))
+    if state.is_customer and lead.csm_email:
+        customer_lines.insert(1, f"CSM: {lead.csm_email}" + (" (the brief is with them; the owner is copied)"
+                                                             if life.at_risk else ""))
+    if life.win_back:
+        customer_lines = lifecycle.win_back_lines(life.win_back, now, len(touch_times))
     topics = list(OrderedDict.fromkeys(c["topic"] for c in content if c.get("topic")))[:3]
     track = talktrack.select_track(
         unhappy=state.unhappy,
@@ -388,6 +412,8 @@ def build_brief(data: BriefInput, rules: Rules | None = None) -> Brief:
         customer=state.is_customer,
         downloads=len(content),
     )
+    episode = "at_risk" if life.at_risk else "win_back" if life.win_back else None
+    track = episode or track
     context: dict[str, Any] = {
         "greeting": lead.greeting_name,
         "lead": {
@@ -429,6 +455,7 @@ def build_brief(data: BriefInput, rules: Rules | None = None) -> Brief:
             },
         },
         "readiness": {"touches": ready.touches, "stage": ready.stage, "machine_opens": split.machine_opens},
+        "lifecycle": lifecycle.context(life, now),
         # Triage's address flags: a personal or throwaway address, a shared inbox (the company is unverified).
         "address": {
             "personal": any(f.rule in (Rule.FLAG_FREE_MAIL, Rule.FLAG_DISPOSABLE_MAIL) for f in flags),
@@ -439,7 +466,7 @@ def build_brief(data: BriefInput, rules: Rules | None = None) -> Brief:
 
     role = ", ".join(p for p in (lead.title, lead.company) if p)
     headline = lead.name + (f" · {role}" if role else "")
-    kind = "Customer" if state.is_customer else "Prospect"
+    kind = "Customer" if state.is_customer else "Former customer" if lead.former_customer else "Prospect"
     stage = stage_label(normalise_stage(lead.lifecycle_stage))
     status = [kind + (f" ({stage})" if stage and stage.lower() != kind.lower() else "")]
     if lead.lead_source:
@@ -457,7 +484,9 @@ def build_brief(data: BriefInput, rules: Rules | None = None) -> Brief:
     if q and q.note:
         notes.insert(0, f"From the qualification: “{plain(q.note)}”")
 
-    icon = _icon(q.reason if q else None, state, ready)
+    icon = "⚠️" if life.at_risk else "↩️" if life.win_back else _icon(q.reason if q else None, state, ready)
+    deliver_to = lead.csm_email if life.at_risk and lead.csm_email else None
+    copy_to = lead.owner_email if deliver_to and lead.owner_email and lead.owner_email != deliver_to else None
     fallback = f"{icon} {lead.name}" + (f" ({lead.company})" if lead.company else "")
     fallback += f" qualified: {q.detail}" if q else f": {ready.label}"
     return Brief(
@@ -466,7 +495,7 @@ def build_brief(data: BriefInput, rules: Rules | None = None) -> Brief:
         headline=headline,
         status_line=" · ".join(status),
         warning=warning,
-        why_now=_why_now(lead, q, acts, ready, summary, now, rules),
+        why_now=_why_now(lead, q, acts, ready, summary, now, rules, at_risk=life.at_risk is not None),
         own_words=words,
         word_facts=_word_facts(words),
         engagement=engagement,
@@ -480,4 +509,7 @@ def build_brief(data: BriefInput, rules: Rules | None = None) -> Brief:
         crm_url=lead.crm_url,
         qualification=q,
         fallback=fallback,
+        episode=episode,
+        deliver_to=deliver_to,
+        copy_to=copy_to,
     )

@@ -57,6 +57,10 @@ Json = JSON().with_variant(JSONB(), "postgresql")
 BigId = BigInteger().with_variant(Integer(), "sqlite")
 
 
+# Delivery.kind of an owner's copy: every read of "the brief's delivery" leaves it out (NOT_A_COPY).
+COPY = "copy"
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
 
@@ -254,6 +258,11 @@ class Qualification(Base):
     # "This is a real lead": who set the verdict aside, when (the lead was briefed again as a new qualification).
     overridden_by: Mapped[str | None] = mapped_column(String(64))
     overridden_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # A customer's lifecycle episode (at_risk, win_back: the stats count them), and who the brief went to when
+    # not the owner (an at-risk renewal's CSM), with the owner copied (briefs/lifecycle.py).
+    episode: Mapped[str | None] = mapped_column(String(16))
+    deliver_to: Mapped[str | None] = mapped_column(String(320))
+    copy_to: Mapped[str | None] = mapped_column(String(320))
 
 
 class HandoffNote(Base):
@@ -278,12 +287,12 @@ class Delivery(Base):
     __table_args__ = (
         Index("ix_deliveries_status_next_attempt_at", "status", "next_attempt_at"),
         Index("ix_deliveries_sent_at", "sent_at"),  # briefs just posted, for their first thread update
+        UniqueConstraint("qualification_id", "kind"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    qualification_id: Mapped[int] = mapped_column(
-        ForeignKey("qualifications.id", ondelete="CASCADE"), unique=True
-    )
+    # One brief (or notice) per qualification, and at most one owner's copy beside it.
+    qualification_id: Mapped[int] = mapped_column(ForeignKey("qualifications.id", ondelete="CASCADE"))
     lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id", ondelete="CASCADE"), index=True)
     payload: Mapped[dict] = mapped_column(Json)
     text: Mapped[str] = mapped_column(Text)
@@ -311,10 +320,11 @@ class Delivery(Base):
     unclear_at: Mapped[float | None] = mapped_column(Float)
     # `leadbrief outbox retry`: the retry horizon counts from then rather than from created_at.
     retried_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    # "brief" (to the rep, starts follow-through) or "notice" (a triage notice: never does), and for a notice whom
-    # it is for: "do_not_contact" (marketing ops) or a destination (careers...), resolved to a channel when sent.
+    # "brief" (to the rep, starts follow-through), "notice" (a triage notice: never does) or "copy" (the owner's
+    # copy of a brief that went to someone else; beside that brief's own row), and whom a notice or copy is for:
+    # "do_not_contact" (marketing ops), a destination (careers...), or the owner's email for a copy.
     kind: Mapped[str] = mapped_column(String(16), default="brief", server_default="brief")
-    notice_to: Mapped[str | None] = mapped_column(String(64))
+    notice_to: Mapped[str | None] = mapped_column(String(320))
 
 
 class ChannelSlot(Base):
@@ -390,3 +400,7 @@ class AuditEntry(Base):
     lead_ref: Mapped[str | None] = mapped_column(String(320))
     # Short context; never a note's body or other lead data.
     detail: Mapped[str | None] = mapped_column(String(500))
+
+
+# A qualification's own delivery (its brief or triage notice), not an owner's copy beside it.
+NOT_A_COPY = Delivery.kind != COPY

@@ -116,3 +116,64 @@ def test_money_in_words():
     assert money(48_000, "EUR") == "€48,000"
     assert money(1_250_000, "CHF") == "1,250,000 CHF"
     assert money(900, None) == "900"
+
+
+# --- the two briefs of issue 19 -------------------------------------------------------------------------------
+
+def _brief(lead, acts, notes=(), reason="score_threshold", detail="lead score crossed 100 (now 112)"):
+    from briefs.model import BriefInput, QualificationView, build_brief
+    from briefs.text import to_text_brief as to_text
+
+    q = QualificationView(reason, detail, d(0.01), d(0.01), id=3)
+    brief = build_brief(BriefInput(lead, list(acts), list(notes), q, NOW))
+    return brief, to_text(brief)
+
+
+def test_the_four_year_detractor_gets_an_at_risk_brief_for_her_csm_not_early_buyer_talk():
+    helen = LeadView(**{**HELEN.__dict__, "customer_since": "2022", "owner_email": "jane@ourco.example",
+                        "score": 112})
+    acts = [*HELEN_PAGES, ActivityView("email_open", d(5), subject="Your December product digest"),
+            ActivityView("content_download", d(9), title="Forecast accuracy benchmark 2026", asset_type="report")]
+    notes = [NoteView("Carla Csm", "Talk to me before anyone calls her: the Q3 outage is still open.", d(4))]
+    brief, text = _brief(helen, acts, notes)
+    assert brief.episode == "at_risk" and brief.icon == "⚠️"
+    assert (brief.deliver_to, brief.copy_to) == ("carla.csm@ourco.example", "jane@ourco.example")
+    assert brief.warning.startswith("⚠️ Renewal at risk. Renews Jan 18, 2027 (in 6 weeks) · €48,000 ARR")
+    assert "NPS 6, detractor" in brief.warning and "OurCo vs AcmeForecast" in brief.warning
+    assert "early for a buyer" not in text and "cross-sell" not in text
+    assert brief.talk_track.track == "at_risk"
+    assert "renewal on Jan 18, 2027, not a sales call" in brief.talk_track.opener
+    assert any("other options" in q for q in brief.talk_track.questions)
+    assert brief.readiness.label == "Renewal at risk: buyer readiness does not apply"
+    assert "CSM: carla.csm@ourco.example (the brief is with them; the owner is copied)" in brief.customer_lines
+    # The warning comes right under the header, before why-now and the talk track.
+    assert text.index("Renewal at risk") < text.index("Why now") < text.index("Talk track")
+
+
+def test_the_customer_who_left_over_price_gets_a_win_back_brief_counting_only_this_episode():
+    marc = LeadView(**{**MARC.__dict__, "owner_email": "omar@ourco.example", "title": "Leiter Einkauf"})
+    history = [
+        ActivityView("email_click", datetime(2024, 11, 2, tzinfo=UTC), subject="Your Q4 product update"),
+        ActivityView("email_open", datetime(2024, 12, 1, tzinfo=UTC), subject="Renewal reminder"),
+        page("https://ourco.example/de/preise", 3, "Preise & Pläne"),
+        page("https://ourco.example/de/preise", 1, "Preise & Pläne"),
+        page("https://ourco.example/integrations/sap-s4hana", 2, "Integrations › SAP S/4HANA"),
+        ActivityView("email_open", d(2), subject="Was ist neu im Herbst-Release"),
+    ]
+    brief, text = _brief(marc, history)
+    assert brief.episode == "win_back" and brief.talk_track.track == "win_back"
+    assert brief.status_line.startswith("Former customer")
+    assert brief.customer_lines[0] == "Former customer, left Jun 30, 2025: “Preis zu hoch, zu Wettbewerber gewechselt”"
+    assert brief.readiness.touches == 4  # the 2024 emails are from before he left: not this episode
+    assert "Preise & Pläne (2 visits)" in brief.customer_lines[2]
+    assert "What got you looking" not in text
+    assert "especially in pricing and plans" in brief.talk_track.opener
+    assert "Preis zu hoch" in " ".join(brief.talk_track.questions)
+    assert brief.deliver_to is None
+
+
+def test_a_customer_far_from_renewal_keeps_the_expansion_track():
+    happy = LeadView(**{**HELEN.__dict__, "nps": 10, "renewal_date": date(2027, 11, 1)})
+    brief, _text = _brief(happy, [page("https://ourco.example/integrations/sap", 1)])
+    assert brief.episode is None and brief.talk_track.track == "customer"
+    assert any("cross-sell" in line for line in brief.customer_lines)
