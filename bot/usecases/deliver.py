@@ -39,7 +39,8 @@ from briefs.triage import Destination
 from storage import audit, outbox
 from storage import followthrough as followthrough_store
 from storage import leads as lead_store
-from storage.outbox import COPY, BriefSubject, PendingDelivery
+from storage.models import COPY
+from storage.outbox import BriefSubject, PendingDelivery
 
 log = logging.getLogger("leadbrief.slack")
 
