@@ -11,9 +11,9 @@ from typing import Any, TypedDict, TypeVar
 
 from briefs import accounts as accounts_mod
 from briefs import customer as customer_state
+from briefs import lifecycle, talktrack
 from briefs import readiness as readiness_mod
 from briefs import sla as sla_clock
-from briefs import talktrack
 from briefs.callback import CallbackWindow
 from briefs.customer import CustomerState
 from briefs.markup import ago, day, duration, em, plain
@@ -130,6 +130,11 @@ class Brief:
     # "Notes", or "Notes from marketing" when every note's author is known to be in marketing (note_role).
     notes_title: str = "Notes"
     account: accounts_mod.Committee | None = None  # the account section: "Contoso · 3 people active this week"
+    # A customer's lifecycle episode ("at_risk", "win_back") and who gets the brief when not the owner (the CSM
+    # of an at-risk renewal), with the owner copied.
+    episode: str | None = None
+    deliver_to: str | None = None
+    copy_to: str | None = None
 
 
 def _asset_type(value: str | None) -> str | None:
@@ -266,7 +271,8 @@ def _other_lines(acts: list[ActivityView], now: datetime, rules: Rules, limit: i
 
 
 def _why_now(lead: LeadView, q: QualificationView | None, acts: list[ActivityView], ready: Readiness,
-             summary: str, now: datetime, rules: Rules, urgency: str | None = None) -> str:
+             summary: str, now: datetime, rules: Rules, urgency: str | None = None,
+             at_risk: bool = False) -> str:
     who = first_name_case(lead.first_name) or "They"
     parts = []
     if q:
@@ -284,7 +290,9 @@ def _why_now(lead: LeadView, q: QualificationView | None, acts: list[ActivityVie
         parts.append(f"{who} {' and '.join(recent)}.")
     if urgency:
         parts.append(urgency)
-    if ready.stage == "past_ready":
+    if at_risk:  # a renewal to save: buyer readiness does not apply
+        pass
+    elif ready.stage == "past_ready":
         parts.append(f"That is past the usual {rules.ready_min_touches}–{rules.ready_max_touches} touches before a buyer is ready to talk.")
     elif ready.stage == "ready":
         parts.append(f"That is within the usual {rules.ready_min_touches}–{rules.ready_max_touches} touches before a buyer is ready to talk.")
@@ -448,10 +456,16 @@ def build_brief(data: BriefInput, rules: Rules | None = None) -> Brief:
     touch_times = touches(touch_rows(human, OFF) + data.older_touch_rows)
     if data.older_touches:
         touch_times += [data.older_first_touch or min(touch_times, default=now)] * data.older_touches
+    state = customer_state.assess(lead, touch_times, now, rules)
+    life = lifecycle.assess(lead, acts, data.notes, touch_times, now, renewal_window_days=rules.renewal_window_days,
+                            quiet_days=rules.reengage_quiet_days,
+                            unhappy_label=state.score_label if state.unhappy else None,
+                            competitor_names=data.triage.competitor_names)
+    if life.win_back:  # a former customer's touches and readiness count from when they came back
+        touch_times = [t for t in touch_times if t >= life.win_back.came_back_at]
     split = TouchSplit(tuple(human), tuple(machine), tuple(touch_times))
     ready = readiness_mod.assess(touch_times, rules, asked_for_sales=bool(hand_form) or (q is not None and q.reason == "hand_raiser"),
                                  machine_opens=split.machine_opens)
-    state = customer_state.assess(lead, touch_times, now, rules)
     flags = data.flags if data.flags is not None else tuple(address_flags(lead, data.triage)) if data.triage.enabled else ()
 
     content_lines, content = _content_lines(acts, now, limit)
@@ -467,6 +481,17 @@ def build_brief(data: BriefInput, rules: Rules | None = None) -> Brief:
         engagement_summary += f" · first touch {day(first)} · last touch {ago(last, now)}"
 
     warning, customer_lines = _customer_lines(state, lead)
+    if life.at_risk:
+        ready = replace(ready, label="Renewal at risk: buyer readiness does not apply")
+        warning = lifecycle.at_risk_warning(life.at_risk)
+        customer_lines = [line for line in customer_lines if "cross-sell" not in line]
+    if life.renewal:
+        customer_lines.insert(1, lifecycle.renewal_line(life.renewal))
+    if state.is_customer and lead.csm_email:
+        customer_lines.insert(1, f"CSM: {lead.csm_email}" + (" (the brief is with them; the owner is copied)"
+                                                             if life.at_risk else ""))
+    if life.win_back:
+        customer_lines = lifecycle.win_back_lines(life.win_back, now, len(touch_times))
     topics = list(OrderedDict.fromkeys(c["topic"] for c in content if c.get("topic")))[:3]
     track = talktrack.select_track(
         unhappy=state.unhappy,
@@ -475,6 +500,8 @@ def build_brief(data: BriefInput, rules: Rules | None = None) -> Brief:
         customer=state.is_customer,
         downloads=len(content),
     )
+    episode = "at_risk" if life.at_risk else "win_back" if life.win_back else None
+    track = episode or track
     context: dict[str, Any] = {
         "greeting": lead.greeting_name,
         "lead": {
@@ -516,6 +543,7 @@ def build_brief(data: BriefInput, rules: Rules | None = None) -> Brief:
             },
         },
         "readiness": {"touches": ready.touches, "stage": ready.stage, "machine_opens": split.machine_opens},
+        "lifecycle": lifecycle.context(life, now),
         # Triage's address flags: a personal or throwaway address, a shared inbox (the company is unverified).
         "address": {
             "personal": any(f.rule in (Rule.FLAG_FREE_MAIL, Rule.FLAG_DISPOSABLE_MAIL) for f in flags),
@@ -532,7 +560,7 @@ def build_brief(data: BriefInput, rules: Rules | None = None) -> Brief:
 
     role = ", ".join(p for p in (lead.title, lead.company) if p)
     headline = lead.name + (f" · {role}" if role else "")
-    kind = "Customer" if state.is_customer else "Prospect"
+    kind = "Customer" if state.is_customer else "Former customer" if lead.former_customer else "Prospect"
     stage = stage_label(normalise_stage(lead.lifecycle_stage))
     status = [kind + (f" ({stage})" if stage and stage.lower() != kind.lower() else "")]
     if lead.lead_source:
@@ -559,7 +587,9 @@ def build_brief(data: BriefInput, rules: Rules | None = None) -> Brief:
     if q and q.reason == "hand_raiser" and not lead.is_customer:
         urgency = sla_clock.urgency(q.triggered_at, now, rules.clock or sla_clock.BriefClock(),
                                     words.callback if words else None, first_name_case(lead.first_name) or "They")
-    icon = _icon(q.reason if q else None, state, ready)
+    icon = "⚠️" if life.at_risk else "↩️" if life.win_back else _icon(q.reason if q else None, state, ready)
+    deliver_to = lead.csm_email if life.at_risk and lead.csm_email else None
+    copy_to = lead.owner_email if deliver_to and lead.owner_email and lead.owner_email != deliver_to else None
     fallback = f"{icon} {lead.name}" + (f" ({lead.company})" if lead.company else "")
     fallback += f" qualified: {q.detail}" if q else f": {ready.label}"
     return Brief(
@@ -568,7 +598,8 @@ def build_brief(data: BriefInput, rules: Rules | None = None) -> Brief:
         headline=headline,
         status_line=" · ".join(status),
         warning=warning,
-        why_now=_why_now(lead, q, acts, ready, summary, now, rules, urgency),
+        why_now=_why_now(lead, q, acts, ready, summary, now, rules, urgency,
+                     at_risk=life.at_risk is not None),
         own_words=words,
         word_facts=_word_facts(words),
         engagement=engagement,
@@ -585,6 +616,9 @@ def build_brief(data: BriefInput, rules: Rules | None = None) -> Brief:
         language_line=language_line(words),
         notes_title=notes_title(ordered),
         account=data.committee,
+        episode=episode,
+        deliver_to=deliver_to,
+        copy_to=copy_to,
     )
 
 

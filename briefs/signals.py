@@ -73,6 +73,17 @@ class LeadView:
     nps: int | None = None
     csat: int | None = None
     crm_url: str | None = None
+    # Customer facts (briefs/lifecycle.py reads them).
+    renewal_date: date | None = None
+    arr: int | None = None
+    currency: str | None = None
+    plan: str | None = None
+    csm_email: str | None = None
+    former_customer: bool = False
+    churned_on: date | None = None
+    churn_reason: str | None = None
+    open_escalations: int | None = None
+    left_company: bool = False
 
     @property
     def name(self) -> str:

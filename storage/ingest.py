@@ -34,6 +34,9 @@ from storage.driver import Driver
 from storage.models import Activity, ContentAsset, HandoffNote, Lead, Qualification
 from storage.queries import brief_input, lead_view
 
+CUSTOMER_FIELDS = ("renewal_date", "arr", "currency", "plan", "csm_email", "former_customer", "churned_on",
+                   "churn_reason", "open_escalations", "left_company")
+DATE_FIELDS = ("renewal_date", "churned_on")  # stored as ISO text
 PROFILE_FIELDS = (
     "first_name",
     "last_name",
@@ -54,6 +57,7 @@ PROFILE_FIELDS = (
     "do_not_contact",
     "email_opt_out",
     "crm_account_id",
+    *CUSTOMER_FIELDS,
 )
 
 
@@ -258,6 +262,9 @@ def _apply_upsert(state: _LeadState, event: LeadUpsert) -> None:
     given = event.lead.model_fields_set - {"email"}
     newer = lead.profile_as_of is None or event.occurred_at >= lead.profile_as_of
     values = {name: getattr(event.lead, name) for name in given if name in PROFILE_FIELDS}
+    for name in DATE_FIELDS:
+        if values.get(name) is not None:
+            values[name] = values[name].isoformat()
     if "lifecycle_stage" in values:
         values["lifecycle_stage"] = normalise_stage(values["lifecycle_stage"])
         if values["lifecycle_stage"] == "customer" and "is_customer" not in values:

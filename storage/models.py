@@ -63,6 +63,10 @@ def FoldedText(length: int):  # noqa: N802 (a type, like String)
     return String(length).with_variant(String(length, collation="C"), "postgresql")
 
 
+# Delivery.kind of an owner's copy: every read of "the brief's delivery" leaves it out (NOT_A_COPY).
+COPY = "copy"
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
 
@@ -98,6 +102,17 @@ class Lead(Base):
     crm_account_id: Mapped[str | None] = mapped_column(String(200))
     account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id", ondelete="SET NULL"), index=True)
     account_by: Mapped[str | None] = mapped_column(String(16))
+    # Customer facts (docs/customers.md). Dates as ISO text (YYYY-MM-DD), like customer_since.
+    renewal_date: Mapped[str | None] = mapped_column(String(10))
+    arr: Mapped[int | None] = mapped_column(BigInteger)
+    currency: Mapped[str | None] = mapped_column(String(3))
+    plan: Mapped[str | None] = mapped_column(String(100))
+    csm_email: Mapped[str | None] = mapped_column(String(320))
+    former_customer: Mapped[bool | None] = mapped_column(Boolean)
+    churned_on: Mapped[str | None] = mapped_column(String(10))
+    churn_reason: Mapped[str | None] = mapped_column(String(300))
+    open_escalations: Mapped[int | None] = mapped_column(Integer)
+    left_company: Mapped[bool | None] = mapped_column(Boolean)
     # Lowercased, accent-free name/company/email for lookups.
     search_text: Mapped[str] = mapped_column(String(1200), default="")
     # Folded name and company (briefs.search.search_fields), for exact and prefix search; bytewise order.
@@ -290,6 +305,11 @@ class Qualification(Base):
     # of a brief of its own (None: it is its own brief, and the account brief when account_id is set).
     account_id: Mapped[int | None] = mapped_column(BigId, index=True)
     account_brief_id: Mapped[int | None] = mapped_column(BigId)
+    # A customer's lifecycle episode (at_risk, win_back: the stats count them), and who the brief went to when
+    # not the owner (an at-risk renewal's CSM), with the owner copied (briefs/lifecycle.py).
+    episode: Mapped[str | None] = mapped_column(String(16))
+    deliver_to: Mapped[str | None] = mapped_column(String(320))
+    copy_to: Mapped[str | None] = mapped_column(String(320))
 
 
 class HandoffNote(Base):
@@ -316,12 +336,12 @@ class Delivery(Base):
     __table_args__ = (
         Index("ix_deliveries_status_next_attempt_at", "status", "next_attempt_at"),
         Index("ix_deliveries_sent_at", "sent_at"),  # briefs just posted, for their first thread update
+        UniqueConstraint("qualification_id", "kind"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    qualification_id: Mapped[int] = mapped_column(
-        ForeignKey("qualifications.id", ondelete="CASCADE"), unique=True
-    )
+    # One brief (or notice) per qualification, and at most one owner's copy beside it.
+    qualification_id: Mapped[int] = mapped_column(ForeignKey("qualifications.id", ondelete="CASCADE"))
     lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id", ondelete="CASCADE"), index=True)
     payload: Mapped[dict] = mapped_column(Json)
     text: Mapped[str] = mapped_column(Text)
@@ -349,10 +369,11 @@ class Delivery(Base):
     unclear_at: Mapped[float | None] = mapped_column(Float)
     # `leadbrief outbox retry`: the retry horizon counts from then rather than from created_at.
     retried_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    # "brief" (to the rep, starts follow-through) or "notice" (a triage notice: never does), and for a notice whom
-    # it is for: "do_not_contact" (marketing ops) or a destination (careers...), resolved to a channel when sent.
+    # "brief" (to the rep, starts follow-through), "notice" (a triage notice: never does) or "copy" (the owner's
+    # copy of a brief that went to someone else; beside that brief's own row), and whom a notice or copy is for:
+    # "do_not_contact" (marketing ops), a destination (careers...), or the owner's email for a copy.
     kind: Mapped[str] = mapped_column(String(16), default="brief", server_default="brief")
-    notice_to: Mapped[str | None] = mapped_column(String(64))
+    notice_to: Mapped[str | None] = mapped_column(String(320))
 
 
 class ChannelSlot(Base):
@@ -428,3 +449,7 @@ class AuditEntry(Base):
     lead_ref: Mapped[str | None] = mapped_column(String(320))
     # Short context; never a note's body or other lead data.
     detail: Mapped[str | None] = mapped_column(String(500))
+
+
+# A qualification's own delivery (its brief or triage notice), not an owner's copy beside it.
+NOT_A_COPY = Delivery.kind != COPY

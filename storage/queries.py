@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -41,7 +41,24 @@ def lead_view(lead: Lead) -> LeadView:
         nps=lead.nps,
         csat=lead.csat,
         crm_url=lead.crm_url,
+        renewal_date=_day(lead.renewal_date),
+        arr=lead.arr,
+        currency=lead.currency,
+        plan=lead.plan,
+        csm_email=lead.csm_email,
+        former_customer=bool(lead.former_customer),
+        churned_on=_day(lead.churned_on),
+        churn_reason=lead.churn_reason,
+        open_escalations=lead.open_escalations,
+        left_company=bool(lead.left_company),
     )
+
+
+def _day(text: str | None) -> date | None:
+    try:
+        return date.fromisoformat(text) if text else None
+    except ValueError:  # written by hand into the database: not a date we can use
+        return None
 
 
 def qualification_view(q: Qualification) -> QualificationView:

@@ -40,12 +40,14 @@ from briefs.triage import Destination
 from storage import audit, outbox
 from storage import followthrough as followthrough_store
 from storage import leads as lead_store
+from storage.models import COPY
 from storage.outbox import BriefSubject, PendingDelivery
 
 log = logging.getLogger("leadbrief.slack")
 
 DELIVERY_EVENT = "leadbrief_brief"
 NOTICE = "notice"  # deliveries.kind of a triage notice
+NOT_POSTED = "-"  # Sent.channel of an owner's copy left unposted (the brief went to the owner after all)
 # A rep's route Slack called gone is not tried again for this long (seconds): briefs go to the team queue.
 GONE_FOR = 600.0
 # The window of a channel's history searched for an earlier post: around when it left, allowing for clock skew
@@ -165,9 +167,18 @@ class SlackSink:
         return self.services.settings.triage.channel_for(destination, self.queue) or self.queue
 
     def _deliver_notice(self, item: PendingDelivery) -> Sent:
-        """A notice goes out like a brief (paced, retried, looked for after a fault), but starts nothing."""
-        channel, thread_ts, item = self._account_notice(item) if item.notice_to in ACCOUNT_NOTICES else \
-            (self.notice_channel(item), None, item)
+        """A notice goes out like a brief (paced, retried, looked for after a fault), but starts nothing. An
+        owner's copy (COPY) goes where the owner's briefs go."""
+        if item.kind == COPY:
+            with self.services.sessions() as s:
+                subject = outbox.subject(s, item)
+            if self._recipient_route(subject).channel == self._live_route(subject.owner_email).channel:
+                return Sent(NOT_POSTED)  # the brief itself went to the owner: a copy would say it twice
+            channel, thread_ts = self._live_route(item.notice_to).channel, None
+        elif item.notice_to in ACCOUNT_NOTICES:
+            channel, thread_ts, item = self._account_notice(item)
+        else:
+            channel, thread_ts = self.notice_channel(item), None
         try:
             if item.unclear_channel:
                 found = self._posted_before(item, item.unclear_channel)
@@ -203,13 +214,13 @@ class SlackSink:
         return self._live_route(target.owner_email).channel, None, item
 
     def _deliver(self, item: PendingDelivery) -> Sent:
-        if item.kind == NOTICE:
+        if item.kind in (NOTICE, COPY):
             return self._deliver_notice(item)
         with self.services.sessions() as s:
             subject = outbox.subject(s, item)
         urgent = self._raised_hand(subject)
         try:
-            route = self._live_route(subject.owner_email)
+            route = self._recipient_route(subject)
             if item.unclear_channel:
                 found = self._posted_before(item, item.unclear_channel)
                 if found:
@@ -231,6 +242,15 @@ class SlackSink:
                 except SlackApiError as again:
                     raise self._error(again, item, posting=True) from None
             raise self._error(exc, item, posting=True) from None
+
+    def _recipient_route(self, subject: BriefSubject) -> Route:
+        """The owner's route; a brief for someone else (an at-risk renewal's CSM) goes to theirs, or to the
+        owner's when they cannot be reached in Slack."""
+        if subject.deliver_to:
+            route = self._live_route(subject.deliver_to)
+            if route.channel != self.queue or not subject.owner_email:
+                return route
+        return self._live_route(subject.owner_email)
 
     def _live_route(self, owner: str | None) -> Route:
         """route(), except that a rep route Slack recently called gone goes straight to the team queue."""

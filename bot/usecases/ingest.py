@@ -15,18 +15,16 @@ from sqlalchemy.exc import DataError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.usecases import accounts as account_uc
-from bot.usecases.briefing import brief_of, crm_fields
+from bot.usecases.briefing import brief_of, crm_fields, queue_brief
 from briefs import qualification, signals
 from briefs import words as reading
 from briefs.accounts import DEFAULT_POLICY as DEFAULT_ACCOUNTS
 from briefs.accounts import AccountPolicy
-from briefs.blocks import to_blocks
 from briefs.events import ActivityEvent, Event
 from briefs.notices import notice, notice_text, their_words
 from briefs.qualification import Decision
 from briefs.rules import Rules
 from briefs.signals import ActivityView
-from briefs.text import to_text_brief
 from briefs.triage import (
     DEFAULT_POLICY,
     Delivery,
@@ -38,10 +36,9 @@ from briefs.triage import (
     triage,
 )
 from storage import ingest as store
-from storage import outbox, queries
+from storage import queries
 from storage import triage as triage_store
 from storage.ingest import ChangedLead, NewQualification
-from storage.outbox import BriefSnapshot
 
 __all__ = ["IngestResult", "ingest"]
 
@@ -111,7 +108,7 @@ def _apply(session: Session, events: list[Event], rules: Rules, policy: TriagePo
                                                                         account_policy, now))
             # The brief tells machine opens and flags the address as triage did.
             brief = brief_of(new.brief_input, None, rules, policy, verdict.flags)
-            outbox.enqueue(session, new, BriefSnapshot(payload=to_blocks(brief), text=to_text_brief(brief)), now)
+            queue_brief(session, new, brief, now)
         elif verdict.delivery in (Delivery.CLOSE, Delivery.ROUTE):
             lead = new.brief_input.lead
             to = verdict.destination.value if verdict.destination else NOTICE_TO_MARKETING_OPS
