@@ -380,8 +380,11 @@ class NoteEvent(_Event):
     text: Body3000
     # Optional: who the author is to the lead ("csm", "marketing", "sales", "sdr"...); the brief labels the note.
     author_role: Line64 | None = None
+    # Optional: the author's email, so that a note asking to be consulted first routes the brief to them.
+    author_email: Email | None = None
 
     _email = field_validator("email")(lambda v: _email_check(v))
+    _author_email = field_validator("author_email")(lambda v: v if v is None else _email_check(v))
 
     @field_validator("text", "author")
     @classmethod

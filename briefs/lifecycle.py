@@ -67,6 +67,14 @@ CHAMPION_GONE_WORDS = re.compile(
     r"|\b(left|leaving|has left|no longer (?:at|with))\b.{0,40}\b(company|the firm|them)\b"
     r"|hat das unternehmen verlassen|a quitte|ha dejado la empresa"
 )
+# A note asking to be consulted before anyone calls, in the four languages we brief in (folded text).
+CONSULT_FIRST_WORDS = re.compile(
+    r"\b(talk|speak|check|chat) (to|with) me (first|before)|\bloop me in\b|\bconsult me\b|\bask me (first|before)"
+    r"|\bbefore (anyone|anybody|you|someone|sales) (calls?|reach(es)? out|contacts?)|\bdo not call (her|him|them) "
+    r"(before|until|without)|\bbevor (jemand|ihr|du|sie) (anruft|anrufen|anrufst)|\b(sprich|sprecht|sprechen sie)"
+    r" (zuerst|vorher) mit mir|\bavant (d appeler|de l appeler|de les appeler|tout appel)|\bparle[sz]?[ -]moi "
+    r"(d abord|avant)|\bantes de llamar|\bhabla(d)? conmigo (antes|primero)"
+)
 # A churn reason and the pages that answer it: (theme, words in the reason, words in what they read now).
 CHURN_THEMES: tuple[tuple[str, re.Pattern[str], re.Pattern[str]], ...] = (
     ("price", re.compile(r"\b(price|pricing|cost|costs|expensive|budget|cheaper|preis\w*|teuer|kosten|prix|cher"
@@ -168,6 +176,14 @@ def risk_signals(lead: LeadView, activities: Sequence[ActivityView], notes: Sequ
         n = lead.open_escalations
         found.append(RiskSignal(Risk.ESCALATION, f"{n} open support escalation{'s' if n != 1 else ''}"))
     return tuple(found)
+
+
+def consult_first(notes: Sequence[NoteView]) -> NoteView | None:
+    """The newest note asking to be consulted before anyone calls, from an author we can reach."""
+    for note in sorted(notes, key=lambda n: n.created_at, reverse=True):
+        if note.author_ref and CONSULT_FIRST_WORDS.search(fold(note.body)):
+            return note
+    return None
 
 
 def came_back_at(touch_times: Iterable[datetime], churned_on: date | None, quiet_days: int) -> datetime | None:

@@ -133,8 +133,9 @@ class Brief:
     # A customer's lifecycle episode ("at_risk", "win_back") and who gets the brief when not the owner (the CSM
     # of an at-risk renewal), with the owner copied.
     episode: str | None = None
-    deliver_to: str | None = None
+    deliver_to: str | None = None  # an email or a Slack user id
     copy_to: str | None = None
+    deliver_why: str | None = None  # "their CSM, carla@ourco.example": who has the brief, in words (for the copy)
 
 
 def _asset_type(value: str | None) -> str | None:
@@ -588,7 +589,17 @@ def build_brief(data: BriefInput, rules: Rules | None = None) -> Brief:
         urgency = sla_clock.urgency(q.triggered_at, now, rules.clock or sla_clock.BriefClock(),
                                     words.callback if words else None, first_name_case(lead.first_name) or "They")
     icon = "⚠️" if life.at_risk else "↩️" if life.win_back else _icon(q.reason if q else None, state, ready)
-    deliver_to = lead.csm_email if life.at_risk and lead.csm_email else None
+    # Who gets the brief when not the owner: the author of a "talk to me before anyone calls" note, else an
+    # at-risk renewal's CSM. The owner is copied.
+    consult = lifecycle.consult_first(data.notes)
+    deliver_to = deliver_why = None
+    extra_flags = []
+    if consult:
+        who = plain(consult.author) + (f" ({note_role(consult.role)})" if note_role(consult.role) else "")
+        deliver_to, deliver_why = consult.author_ref, f"{who}, who asked to be consulted before any call"
+        extra_flags.append(f"Talk to {who} before any call: they asked to be consulted first.")
+    elif life.at_risk and lead.csm_email:
+        deliver_to, deliver_why = lead.csm_email, f"their CSM, {lead.csm_email}"
     copy_to = lead.owner_email if deliver_to and lead.owner_email and lead.owner_email != deliver_to else None
     fallback = f"{icon} {lead.name}" + (f" ({lead.company})" if lead.company else "")
     fallback += f" qualified: {q.detail}" if q else f": {ready.label}"
@@ -606,7 +617,7 @@ def build_brief(data: BriefInput, rules: Rules | None = None) -> Brief:
         engagement_summary=engagement_summary,
         readiness=ready,
         touches=split,
-        flags=[f.reason for f in flags],
+        flags=[*extra_flags, *(f.reason for f in flags)],
         customer_lines=customer_lines,
         talk_track=track_result,
         notes=notes,
@@ -619,6 +630,7 @@ def build_brief(data: BriefInput, rules: Rules | None = None) -> Brief:
         episode=episode,
         deliver_to=deliver_to,
         copy_to=copy_to,
+        deliver_why=deliver_why,
     )
 
 

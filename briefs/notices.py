@@ -124,11 +124,14 @@ def overridden(payload: Message, user_id: str, at: datetime) -> Message:
 
 # --- a copy for the owner of a brief that went to someone else --------------------------------------------------
 
+def _copy_why(brief: Brief) -> str:
+    what = "An at-risk renewal brief" if brief.episode == "at_risk" else "This lead's brief"
+    return f"{what} went to {brief.deliver_why or brief.deliver_to}, who leads on this. Talk to them before any call."
+
+
 def copy_text(brief: Brief) -> str:
     """The owner's copy of a brief that went to the customer's CSM (an at-risk renewal), as plain text."""
-    lines = [f"📋 Copy: {plain(brief.headline)}",
-             f"An at-risk renewal brief went to their CSM, {brief.deliver_to}, who leads on this account. "
-             "Talk to them before any call."]
+    lines = [f"📋 Copy: {plain(brief.headline)}", _copy_why(brief)]
     if brief.warning:
         lines.append(plain(brief.warning))
     lines.append(f"The whole brief: /lead {brief.email}")
@@ -139,9 +142,7 @@ def copy_message(brief: Brief) -> Message:
     blocks: list[Block] = [
         {"type": "section", "block_id": "copy_head", "text": mrkdwn(
             fit_mrkdwn(f"📋 *Copy:* {plain(brief.headline)}", MAX_SECTION))},
-        {"type": "section", "block_id": "copy_why", "text": mrkdwn(fit_mrkdwn(
-            f"An at-risk renewal brief went to their CSM, {brief.deliver_to}, who leads on this account. "
-            "Talk to them before any call.", MAX_SECTION))},
+        {"type": "section", "block_id": "copy_why", "text": mrkdwn(fit_mrkdwn(_copy_why(brief), MAX_SECTION))},
     ]
     if brief.warning:
         blocks.append({"type": "section", "block_id": "copy_risk",

@@ -153,6 +153,8 @@ SCHEMAS: dict[str, dict] = {
             "author_role": {"type": "string", "maxLength": 64,
                             "description": "Who the author is to the lead (csm, marketing, sales, sdr...): the "
                                            "brief labels the note with it."},
+            "author_email": _nullable({**_EMAIL, "description": "The author's email: a note asking to be "
+                                                                "consulted first routes the brief to them."}),
         },
     },
     "IdentityLink": {

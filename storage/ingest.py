@@ -366,7 +366,8 @@ def write(session: Session, events: list[Event], now: datetime,
     if notes:
         session.execute(_insert(session, HandoffNote), [
             {"lead_id": ids[e.email][0], "author": e.author, "body": e.text,
-             "created_at": e.occurred_at, "source": e.source, "author_role": e.author_role}
+             "created_at": e.occurred_at, "source": e.source, "author_role": e.author_role,
+             "author_ref": e.author_email}
             for e in notes
         ])
 

@@ -50,11 +50,12 @@ class NoteAdded:
 
 
 def add_note(session: Session, email: str, author: str, body: str, now: datetime, source: str = "slack",
-             role: str | None = None) -> NoteAdded | None:
+             role: str | None = None, author_ref: str | None = None) -> NoteAdded | None:
     lead = find_lead(session, email)
     if lead is None:
         return None
-    note = HandoffNote(lead_id=lead.id, author=author, body=body, created_at=now, source=source, author_role=role)
+    note = HandoffNote(lead_id=lead.id, author=author, body=body, created_at=now, source=source, author_role=role,
+                       author_ref=author_ref)
     session.add(note)
     session.flush()
     posted = latest_posted(session, lead.id)

@@ -324,6 +324,8 @@ class HandoffNote(Base):
     source: Mapped[str] = mapped_column(String(64))
     # Who wrote it, in the words the brief labels it with ("CSM", "marketing", "rep"); None: not known.
     author_role: Mapped[str | None] = mapped_column(String(64))
+    # How to reach the author: their Slack user id (a /lead note) or email (a lead.note event's author_email).
+    author_ref: Mapped[str | None] = mapped_column(String(320))
     # The reply that showed the note in the brief's thread, if one was posted: erasure redacts it.
     slack_channel: Mapped[str | None] = mapped_column(String(64))
     slack_ts: Mapped[str | None] = mapped_column(String(32))

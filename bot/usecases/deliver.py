@@ -7,6 +7,7 @@ the digest queue in quiet mode) comes back to it as writes carried by the outcom
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -47,6 +48,7 @@ log = logging.getLogger("leadbrief.slack")
 
 DELIVERY_EVENT = "leadbrief_brief"
 NOTICE = "notice"  # deliveries.kind of a triage notice
+SLACK_USER = re.compile(r"^[UW][A-Z0-9]{2,}$")  # a Slack user id, as a /lead note's author is stored
 NOT_POSTED = "-"  # Sent.channel of an owner's copy left unposted (the brief went to the owner after all)
 # A rep's route Slack called gone is not tried again for this long (seconds): briefs go to the team queue.
 GONE_FOR = 600.0
@@ -246,6 +248,10 @@ class SlackSink:
     def _recipient_route(self, subject: BriefSubject) -> Route:
         """The owner's route; a brief for someone else (an at-risk renewal's CSM) goes to theirs, or to the
         owner's when they cannot be reached in Slack."""
+        if subject.deliver_to and SLACK_USER.match(subject.deliver_to):  # a /lead note's author: by DM
+            if subject.owner_email and self.directory.user_id(subject.owner_email) == subject.deliver_to:
+                return self._live_route(subject.owner_email)  # the owner asked: their own route
+            return Route(subject.deliver_to, rep_user=subject.deliver_to)
         if subject.deliver_to:
             route = self._live_route(subject.deliver_to)
             if route.channel != self.queue or not subject.owner_email:

@@ -47,7 +47,7 @@ def add_note(services: Services, user_id: str, email: str, text: str) -> Reply:
         lead = queries.find_lead(s, email)
         if lead is not None and not visibility.may_see(scope, lead.owner_email):
             return {"text": visibility.NOT_YOURS}
-        added = lead_store.add_note(s, email, author, text, services.clock(), role=role)
+        added = lead_store.add_note(s, email, author, text, services.clock(), role=role, author_ref=user_id)
         if added is not None:  # the note's text stays out of the audit log
             audit.record(s, actor=user_id, action="note", at=services.clock(), lead_id=added.lead_id,
                          lead_ref=added.lead_email)

@@ -66,3 +66,23 @@ def test_without_a_csm_in_slack_the_at_risk_brief_goes_to_the_owner_alone(http, 
     # The owner has the brief itself: the copy is settled without a second post.
     assert wait_for(settled)["copy"] == ("sent", "-")
     assert len(fake_slack.calls_to("chat.postMessage")) == 1
+
+
+def test_a_talk_to_me_first_note_routes_the_brief_to_its_author_with_the_owner_copied(http, slack_server, fake_slack):
+    from tests.e2e.test_slack import slash
+
+    fake_slack.add_user("carla@ourco.example", "U0CARLA", "carla", real_name="Carla Csm")
+    fake_slack.set_members("C0QUEUE", ["U0JANE", "U0OMAR", "U0MIA", "U0CARLA"])
+    ev = events_now()
+    email = "li.wei@contoso.example"
+    send_webhook(http, slack_server, [ev.upsert(email, d(days=30), first_name="Li", last_name="Wei", company="Contoso",
+                                                owner_email="jane@ourco.example", is_customer=True, score=40)])
+    slash(http, slack_server, fake_slack, f"note {email} Bitte sprich zuerst mit mir, bevor jemand anruft: "
+                                          "Eskalation offen.", user="U0CARLA", name="note")
+    fake_slack.wait_for_responses("note")
+    send_webhook(http, slack_server, [ev.upsert(email, d(minutes=1), score=130)])
+    posts = fake_slack.wait_for("chat.postMessage", 2)
+    by_channel = {p["channel"]: str(p["blocks"]) for p in posts}
+    assert set(by_channel) == {"U0CARLA", "U0JANE"}
+    assert "Talk to Carla Csm before any call" in by_channel["U0CARLA"]
+    assert "Copy:" in by_channel["U0JANE"] and "who asked to be consulted before any call" in by_channel["U0JANE"]

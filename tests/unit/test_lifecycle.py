@@ -177,3 +177,27 @@ def test_a_customer_far_from_renewal_keeps_the_expansion_track():
     brief, _text = _brief(happy, [page("https://ourco.example/integrations/sap", 1)])
     assert brief.episode is None and brief.talk_track.track == "customer"
     assert any("cross-sell" in line for line in brief.customer_lines)
+
+
+def test_a_note_asking_to_be_consulted_first_in_any_of_our_languages():
+    from briefs.lifecycle import consult_first
+
+    def note(body, ref="carla@ourco.example", days=1):
+        return NoteView("Carla", body, d(days), role="csm", author_ref=ref)
+
+    for body in ("Talk to me before anyone calls her: the Q3 outage is still open.",
+                 "Bitte sprich zuerst mit mir, bevor jemand anruft.",
+                 "Merci de me parler avant d'appeler le client, renouvellement sensible.",
+                 "Antes de llamar, habla conmigo primero.",
+                 "Please loop me in, renewal talks are delicate"):
+        assert consult_first([note(body)]) is not None, body
+    calm = [note("Met her at the expo, budget approved"), note("Called her yesterday before lunch")]
+    assert consult_first(calm) is None
+    # Without a way to reach the author the brief cannot go to them.
+    assert consult_first([note("Talk to me first", ref=None)]) is None
+    newest = consult_first([note("Talk to me first", "a@ourco.example", 5), note("Loop me in", "b@ourco.example", 1)])
+    assert newest is not None and newest.author_ref == "b@ourco.example"
+    helen = LeadView(**{**HELEN.__dict__, "owner_email": "jane@ourco.example"})
+    brief, _ = _brief(helen, HELEN_PAGES, [note("Talk to me before anyone calls her", "U0CARLA")])
+    assert (brief.deliver_to, brief.copy_to) == ("U0CARLA", "jane@ourco.example")
+    assert brief.flags[0] == "Talk to Carla (CSM) before any call: they asked to be consulted first."

@@ -42,6 +42,8 @@ def upgrade() -> None:
     with op.batch_alter_table("qualifications", schema=None) as batch_op:
         for name, type_ in QUALIFICATION_COLUMNS:
             batch_op.add_column(sa.Column(name, type_, nullable=True))
+    with op.batch_alter_table("handoff_notes", schema=None) as batch_op:  # a "talk to me first" note's author
+        batch_op.add_column(sa.Column("author_ref", sa.String(length=320), nullable=True))
     with op.batch_alter_table("deliveries", schema=None) as batch_op:  # an owner's copy names them by email
         batch_op.alter_column("notice_to", existing_type=sa.String(length=64), type_=sa.String(length=320),
                               existing_nullable=True)
@@ -51,6 +53,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("handoff_notes", schema=None) as batch_op:
+        batch_op.drop_column("author_ref")
     op.execute("DELETE FROM deliveries WHERE kind = 'copy'")
     with op.batch_alter_table("deliveries", schema=None) as batch_op:
         batch_op.drop_constraint("uq_deliveries_qualification_id_kind", type_="unique")
