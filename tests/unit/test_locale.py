@@ -156,13 +156,18 @@ def _context(locale, **over):
                                                                         "window": "7 days"}},
         "readiness": {"touches": 5, "stage": "ready", "machine_opens": 0},
         "address": {"personal": True, "shared": False},
+        "lifecycle": {"renewal": {"on": "Jan 18, 2027", "in": "in 6 weeks", "value": "€48,000 ARR"},
+                      "risks": ["unhappy", "competitor", "cancellation"],
+                      "win_back": {"left": "June 2025", "reason": "Preis zu hoch", "theme": "price",
+                                   "changed": ["Preise & Pläne (2 visits)"], "came_back": "3 days ago"}},
     }
     ctx.update(over)
     return ctx
 
 
 @pytest.mark.parametrize("locale", ["de", "fr", "es"])
-@pytest.mark.parametrize("track", ["hand_raiser", "default", "researcher", "detractor", "customer", "reengaged_customer"])
+@pytest.mark.parametrize("track", ["hand_raiser", "default", "researcher", "detractor", "customer", "reengaged_customer",
+                                   "at_risk", "win_back"])
 def test_every_track_has_a_native_template_in_every_locale(locale, track):
     t = talktrack.render(track, None, _context(locale), locale=locale)
     assert t.problem is None and t.template == f"{locale}/{track}.j2"
