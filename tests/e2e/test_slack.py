@@ -34,8 +34,10 @@ def send_webhook(http, server, events) -> dict:
 
 
 def hand_raiser(ev, email="sam@globex.example", owner="jane@ourco.example", **lead):
+    # The company is the address's (kim@hooli.example works at Hooli): two people at one company are one account.
+    lead.setdefault("company", email.split("@")[1].split(".")[0].capitalize())
     return [
-        ev.upsert(email, d(days=1), first_name="Sam", last_name="Rivera", company="Globex", owner_email=owner, **lead),
+        ev.upsert(email, d(days=1), first_name="Sam", last_name="Rivera", owner_email=owner, **lead),
         ev.form(email, "Contact Sales", "Pat Lee referred me. We need widgets for 40 plants this quarter."),
     ]
 
