@@ -107,6 +107,8 @@ class Brief:
     headline: str  # name · title, company
     status_line: str  # Prospect · owner … · qualified … : detail
     warning: str | None
+    # "🇩🇪 Wrote in German: call in German, mornings (CET)": the first line under the header; None for English.
+    language_line: str | None
     why_now: str
     own_words: OwnWords | None
     word_facts: list[Fact]
@@ -118,13 +120,11 @@ class Brief:
     customer_lines: list[str]
     talk_track: TalkTrack
     notes: list[str]
+    # "Notes", or "Notes from marketing" when every note's author is known to be in marketing (note_role).
+    notes_title: str
     crm_url: str | None
     qualification: QualificationView | None
     fallback: str
-    # "🇩🇪 Wrote in German: call in German, mornings (CET)": the first line under the header; None for English.
-    language_line: str | None = None
-    # "Notes", or "Notes from marketing" when every note's author is known to be in marketing (note_role).
-    notes_title: str = "Notes"
 
 
 def _asset_type(value: str | None) -> str | None:
@@ -469,7 +469,11 @@ def build_brief(data: BriefInput, rules: Rules | None = None) -> Brief:
         customer=state.is_customer,
         downloads=len(content),
     )
+    # The lead's language picks the templates (de/, fr/, es/) and the customary greeting ("Guten Tag Herr Müller").
+    locale = talktrack.locale_of(words.language if words else None)
     context: dict[str, Any] = {
+        "locale": locale or "en",
+        "hello": talktrack.hello(locale, first_name_case(lead.first_name), lead.last_name, _salutation(hand_form)),
         "greeting": lead.greeting_name,
         "lead": {
             "name": lead.name,
@@ -516,10 +520,7 @@ def build_brief(data: BriefInput, rules: Rules | None = None) -> Brief:
             "shared": any(f.rule == Rule.FLAG_ROLE_INBOX for f in flags),
         },
     }
-    locale = talktrack.locale_of(words.language if words else None)
-    context["locale"] = locale or "en"
-    context["hello"] = talktrack.hello(locale, first_name_case(lead.first_name), lead.last_name, _salutation(hand_form))
-    track_result = talktrack.render(track, lead.persona, context, rules.templates_dir, locale=locale)
+    track_result = talktrack.render(track, lead.persona, context, rules.templates_dir)
 
     role = ", ".join(p for p in (lead.title, lead.company) if p)
     headline = lead.name + (f" · {role}" if role else "")
@@ -557,6 +558,7 @@ def build_brief(data: BriefInput, rules: Rules | None = None) -> Brief:
         headline=headline,
         status_line=" · ".join(status),
         warning=warning,
+        language_line=language_line(words),
         why_now=_why_now(lead, q, acts, ready, summary, now, rules, urgency),
         own_words=words,
         word_facts=_word_facts(words),
@@ -568,9 +570,8 @@ def build_brief(data: BriefInput, rules: Rules | None = None) -> Brief:
         customer_lines=customer_lines,
         talk_track=track_result,
         notes=notes,
+        notes_title=notes_title(ordered),
         crm_url=lead.crm_url,
         qualification=q,
         fallback=fallback,
-        language_line=language_line(words),
-        notes_title=notes_title(ordered),
     )

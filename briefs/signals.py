@@ -15,7 +15,7 @@ from urllib.parse import unquote, urlsplit
 
 from briefs.callback import CallbackWindow
 from briefs.events import ACTIVITY_KINDS
-from briefs.people import display_name, first_name_case
+from briefs.people import display_name
 
 # The touch rule (README, "A *touch* is an engagement by the lead"), defined once: `touches` below.
 # Engagement by the lead themselves. Our sends (email_sent, email_delivered) and unsubscribes are not touches.
@@ -77,7 +77,8 @@ class LeadView:
 
     @property
     def greeting_name(self) -> str:
-        return first_name_case(self.first_name) or (self.name if self.name != self.email else "there")
+        # display_name capitalises a first name typed in one case ("mike" -> "Mike")
+        return display_name(self.first_name, None, "") or (self.name if self.name != self.email else "there")
 
 
 # Not frozen: a lookup builds hundreds of these, and a frozen dataclass costs three times as much to build.
