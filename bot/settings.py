@@ -81,10 +81,10 @@ class Settings:
     delivery_retry_hours: float = 24.0
     # [owners]: a rep's name as CRM exports write it (folded, briefs.signals.fold) -> their email (`leadbrief import`).
     owners: Mapping[str, str] = field(default_factory=dict)
-    # [triage]: who is not paged (do not contact, not a buyer, machine opens) and where their notices go.
-    triage: TriageSettings = field(default_factory=TriageSettings)
     # [notes] roles: Slack user or user group id -> the role a note they write is labelled with ("CSM").
     note_roles: Mapping[str, str] = field(default_factory=dict)
+    # [triage]: who is not paged (do not contact, not a buyer, machine opens) and where their notices go.
+    triage: TriageSettings = field(default_factory=TriageSettings)
 
     def with_source(self, name: str, source_settings: object) -> Settings:
         return replace(self, sources={**self.sources, name: source_settings})

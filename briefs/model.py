@@ -6,14 +6,12 @@ import re
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, TypedDict, TypeVar
 
 from briefs import customer as customer_state
 from briefs import readiness as readiness_mod
-from briefs import sla as sla_clock
 from briefs import talktrack
-from briefs.callback import CallbackWindow
 from briefs.customer import CustomerState
 from briefs.markup import ago, day, duration, em, plain
 from briefs.people import first_name_case
@@ -39,6 +37,7 @@ from briefs.signals import (
     touch_rows,
     touches,
 )
+from briefs.sla import BriefClock, call_urgency, part_of_day, zone
 from briefs.talktrack import TalkTrack
 from briefs.triage import (
     DEFAULT_POLICY,
@@ -393,10 +392,10 @@ def language_line(words: OwnWords | None) -> str | None:
     if not name:
         return None
     line = f"{talktrack.FLAGS.get(code, '🌐')} Wrote in {name}: call in {name}"
-    window: CallbackWindow | None = words.callback
+    window = words.callback
     if window is not None and window.ends > window.starts:
-        tz = sla_clock.zone(window.zone, "UTC")
-        line += f", {sla_clock.part_of_day(window)} ({plain(window.starts.astimezone(tz).tzname() or window.zone)})"
+        tz = zone(window.zone, "UTC")
+        line += f", {part_of_day(window)} ({plain(window.starts.astimezone(tz).tzname() or window.zone)})"
     return line
 
 
@@ -534,7 +533,7 @@ def build_brief(data: BriefInput, rules: Rules | None = None) -> Brief:
     status.append(f"owner {lead.owner_email}" if lead.owner_email else "no owner yet")
     if q:
         # Qualified when the bot read it, triggered when the lead acted: both said when they differ.
-        late = q.qualified_at - q.triggered_at > timedelta(minutes=5)
+        late = (q.qualified_at - q.triggered_at).total_seconds() > 300
         status.append(f"qualified {ago(q.qualified_at, now)}: {_detail(q.detail)}"
                       + (f", {ago(q.triggered_at, now)}" if late else ""))
     if lead.score is not None and not (q and q.reason == "score_threshold"):
@@ -547,7 +546,7 @@ def build_brief(data: BriefInput, rules: Rules | None = None) -> Brief:
 
     urgency = None
     if q and q.reason == "hand_raiser" and not lead.is_customer:
-        urgency = sla_clock.urgency(q.triggered_at, now, rules.clock or sla_clock.BriefClock(),
+        urgency = call_urgency(q.triggered_at, now, rules.clock or BriefClock(),
                                     words.callback if words else None, first_name_case(lead.first_name) or "They")
     icon = _icon(q.reason if q else None, state, ready)
     fallback = f"{icon} {lead.name}" + (f" ({lead.company})" if lead.company else "")

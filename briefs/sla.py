@@ -217,7 +217,7 @@ def part_of_day(window: CallbackWindow) -> str:
     return "mornings" if hour < 12 else "afternoons" if hour < 17 else "evenings"
 
 
-def urgency(arrived: datetime, now: datetime, clock: BriefClock, window: CallbackWindow | None = None,
+def call_urgency(arrived: datetime, now: datetime, clock: BriefClock, window: CallbackWindow | None = None,
             who: str = "They") -> str:
     """"Call now: …" only while the speed-to-lead clock runs, in business hours, and the lead has not asked
     for a later time; otherwise when to call and why: "Came in Fri 23:04; due Mon 09:05 CET; Pierre asked
