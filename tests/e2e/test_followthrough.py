@@ -804,10 +804,16 @@ def test_a_callback_window_the_lead_asked_for_moves_the_clock_and_the_reminder(h
     ts = one(ft, Delivery).ts
     ft.clock.advance(d(minutes=30))  # the usual 5 minutes are long gone: still no reminder
     assert ft.follow() == 0 and posts(fake_slack, thread_ts=ts) == []
+    # Passed to another rep: a fresh clock, still in the window the lead asked for.
+    pick = {"type": "users_select", "action_id": "lead_reassign", "block_id": f"followup_{q.id}",
+            "selected_user": "U0OMAR"}
+    action(http, ft, fake_slack, pick, name="reassign")
+    assert "Reassigned to <@U0OMAR>" in fake_slack.wait_for_responses("reassign")[0]["text"]
+    assert one(ft, Qualification).sla_due_at == datetime(2026, 11, 25, 9, 5, tzinfo=paris)
     ft.clock.now = datetime(2026, 11, 25, 9, 6, tzinfo=paris)
     assert ft.follow() == 1
-    reminder = posts(fake_slack, thread_ts=ts)
-    assert len(reminder) == 1 and "with no call" in text_of(reminder[0])
+    reminder = [p for p in posts(fake_slack, thread_ts=ts) if "with no call" in text_of(p)]
+    assert len(reminder) == 1 and "<@U0OMAR>" in text_of(reminder[0])
 
 
 def test_a_german_hand_raiser_on_friday_night_gets_a_german_brief_that_says_when_to_call(http, slack_settings,
