@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
@@ -395,7 +396,8 @@ def language_line(words: OwnWords | None) -> str | None:
     window = words.callback
     if window is not None and window.ends > window.starts:
         tz = zone(window.zone, "UTC")
-        line += f", {part_of_day(window)} ({plain(window.starts.astimezone(tz).tzname() or window.zone)})"
+        with contextlib.suppress(OverflowError, ValueError):  # a window at the edge of time: the language alone
+            line += f", {part_of_day(window)} ({plain(window.starts.astimezone(tz).tzname() or window.zone)})"
     return line
 
 
