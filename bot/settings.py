@@ -82,10 +82,10 @@ class Settings:
     delivery_retry_hours: float = 24.0
     # [owners]: a rep's name as CRM exports write it (folded, briefs.signals.fold) -> their email (`leadbrief import`).
     owners: Mapping[str, str] = field(default_factory=dict)
-    # [triage]: who is not paged (do not contact, not a buyer, machine opens) and where their notices go.
-    triage: TriageSettings = field(default_factory=TriageSettings)
     # [notes] roles: Slack user or user group id -> the role a note they write is labelled with ("CSM").
     note_roles: Mapping[str, str] = field(default_factory=dict)
+    # [triage]: who is not paged (do not contact, not a buyer, machine opens) and where their notices go.
+    triage: TriageSettings = field(default_factory=TriageSettings)
     # [accounts]: matching, the committee window, the owner rule, the surge (briefs.accounts, docs/accounts.md).
     accounts: AccountPolicy = field(default_factory=AccountPolicy)
 

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, TypedDict, TypeVar
 
 from briefs import accounts as accounts_mod
 from briefs import customer as customer_state
 from briefs import lifecycle, talktrack
 from briefs import readiness as readiness_mod
-from briefs import sla as sla_clock
-from briefs.callback import CallbackWindow
 from briefs.customer import CustomerState
 from briefs.markup import ago, day, duration, em, plain
 from briefs.people import first_name_case
@@ -40,6 +39,7 @@ from briefs.signals import (
     touch_rows,
     touches,
 )
+from briefs.sla import BriefClock, call_urgency, part_of_day, zone
 from briefs.talktrack import TalkTrack
 from briefs.triage import (
     DEFAULT_POLICY,
@@ -111,6 +111,8 @@ class Brief:
     headline: str  # name · title, company
     status_line: str  # Prospect · owner … · qualified … : detail
     warning: str | None
+    # "🇩🇪 Wrote in German: call in German, mornings (CET)": the first line under the header; None for English.
+    language_line: str | None
     why_now: str
     own_words: OwnWords | None
     word_facts: list[Fact]
@@ -122,13 +124,11 @@ class Brief:
     customer_lines: list[str]
     talk_track: TalkTrack
     notes: list[str]
+    # "Notes", or "Notes from marketing" when every note's author is known to be in marketing (note_role).
+    notes_title: str
     crm_url: str | None
     qualification: QualificationView | None
     fallback: str
-    # "🇩🇪 Wrote in German: call in German, mornings (CET)": the first line under the header; None for English.
-    language_line: str | None = None
-    # "Notes", or "Notes from marketing" when every note's author is known to be in marketing (note_role).
-    notes_title: str = "Notes"
     account: accounts_mod.Committee | None = None  # the account section: "Contoso · 3 people active this week"
     # A customer's lifecycle episode ("at_risk", "win_back") and who gets the brief when not the owner (the CSM
     # of an at-risk renewal), with the owner copied.
@@ -407,10 +407,11 @@ def language_line(words: OwnWords | None) -> str | None:
     if not name:
         return None
     line = f"{talktrack.FLAGS.get(code, '🌐')} Wrote in {name}: call in {name}"
-    window: CallbackWindow | None = words.callback
+    window = words.callback
     if window is not None and window.ends > window.starts:
-        tz = sla_clock.zone(window.zone, "UTC")
-        line += f", {sla_clock.part_of_day(window)} ({plain(window.starts.astimezone(tz).tzname() or window.zone)})"
+        tz = zone(window.zone, "UTC")
+        with contextlib.suppress(OverflowError, ValueError):  # a window at the edge of time: the language alone
+            line += f", {part_of_day(window)} ({plain(window.starts.astimezone(tz).tzname() or window.zone)})"
     return line
 
 
@@ -503,7 +504,11 @@ def build_brief(data: BriefInput, rules: Rules | None = None) -> Brief:
     )
     episode = "at_risk" if life.at_risk else "win_back" if life.win_back else None
     track = episode or track
+    # The lead's language picks the templates (de/, fr/, es/) and the customary greeting ("Guten Tag Herr Müller").
+    locale = talktrack.locale_of(words.language if words else None)
     context: dict[str, Any] = {
+        "locale": locale or "en",
+        "hello": talktrack.hello(locale, first_name_case(lead.first_name), lead.last_name, _salutation(hand_form)),
         "greeting": lead.greeting_name,
         "lead": {
             "name": lead.name,
@@ -553,11 +558,7 @@ def build_brief(data: BriefInput, rules: Rules | None = None) -> Brief:
         # Colleagues at the account and what they looked at (None: none known): no "who else is looking".
         "committee": accounts_mod.talk_context(data.committee),
     }
-    locale = talktrack.locale_of(words.language if words else None)
-    context["locale"] = locale or "en"
-    context["hello"] = talktrack.hello(locale, first_name_case(lead.first_name), lead.last_name, _salutation(hand_form))
-    track_result = _account_track(talktrack.render(track, lead.persona, context, rules.templates_dir, locale=locale),
-                                  data.committee)
+    track_result = _account_track(talktrack.render(track, lead.persona, context, rules.templates_dir), data.committee)
 
     role = ", ".join(p for p in (lead.title, lead.company) if p)
     headline = lead.name + (f" · {role}" if role else "")
@@ -573,7 +574,7 @@ def build_brief(data: BriefInput, rules: Rules | None = None) -> Brief:
         status.append(f"account: {plain(data.account_name)}")
     if q:
         # Qualified when the bot read it, triggered when the lead acted: both said when they differ.
-        late = q.qualified_at - q.triggered_at > timedelta(minutes=5)
+        late = (q.qualified_at - q.triggered_at).total_seconds() > 300
         status.append(f"qualified {ago(q.qualified_at, now)}: {_detail(q.detail)}"
                       + (f", {ago(q.triggered_at, now)}" if late else ""))
     if lead.score is not None and not (q and q.reason == "score_threshold"):
@@ -586,7 +587,7 @@ def build_brief(data: BriefInput, rules: Rules | None = None) -> Brief:
 
     urgency = None
     if q and q.reason == "hand_raiser" and not lead.is_customer:
-        urgency = sla_clock.urgency(q.triggered_at, now, rules.clock or sla_clock.BriefClock(),
+        urgency = call_urgency(q.triggered_at, now, rules.clock or BriefClock(),
                                     words.callback if words else None, first_name_case(lead.first_name) or "They")
     icon = "⚠️" if life.at_risk else "↩️" if life.win_back else _icon(q.reason if q else None, state, ready)
     # Who gets the brief when not the owner: the author of a "talk to me before anyone calls" note, else an
@@ -609,6 +610,7 @@ def build_brief(data: BriefInput, rules: Rules | None = None) -> Brief:
         headline=headline,
         status_line=" · ".join(status),
         warning=warning,
+        language_line=language_line(words),
         why_now=_why_now(lead, q, acts, ready, summary, now, rules, urgency,
                      at_risk=life.at_risk is not None),
         own_words=words,
@@ -621,11 +623,10 @@ def build_brief(data: BriefInput, rules: Rules | None = None) -> Brief:
         customer_lines=customer_lines,
         talk_track=track_result,
         notes=notes,
+        notes_title=notes_title(ordered),
         crm_url=lead.crm_url,
         qualification=q,
         fallback=fallback,
-        language_line=language_line(words),
-        notes_title=notes_title(ordered),
         account=data.committee,
         episode=episode,
         deliver_to=deliver_to,

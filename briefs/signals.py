@@ -18,7 +18,7 @@ from briefs.callback import CallbackWindow
 from briefs.cleaning import short_quote
 from briefs.events import ACTIVITY_KINDS
 from briefs.facts import WordFact
-from briefs.people import display_name, first_name_case
+from briefs.people import display_name
 
 # The touch rule (README, "A *touch* is an engagement by the lead"), defined once: `touches` below.
 # Engagement by the lead themselves. Our sends (email_sent, email_delivered) and unsubscribes are not touches.
@@ -91,7 +91,8 @@ class LeadView:
 
     @property
     def greeting_name(self) -> str:
-        return first_name_case(self.first_name) or (self.name if self.name != self.email else "there")
+        # display_name capitalises a first name typed in one case ("mike" -> "Mike")
+        return display_name(self.first_name, None, "") or (self.name if self.name != self.email else "there")
 
 
 # Not frozen: a lookup builds hundreds of these, and a frozen dataclass costs three times as much to build.
@@ -437,7 +438,6 @@ ACRONYMS = {w.lower().replace(" ", ""): w for w in (
     "DACH", "HubSpot", "Salesforce", "NetSuite", "SharePoint", "ServiceNow", "OEM", "CAD", "PDF", "CSV", "SQL",
     "SDK", "UI", "UX", "PoC", "RFP", "RFQ", "SOX", "NIS2", "DORA", "CSRD",
 )}
-_SITE_SUFFIX = re.compile(r"\s+\|\s+[^|]{1,40}$")  # "Pricing | OurCo": the site's name after the bar
 _LOCALE_SEGMENT = re.compile(r"^[a-z]{2}(?:[-_][a-z]{2})?$", re.I)
 
 
@@ -450,14 +450,13 @@ def _path_word(segment: str) -> str:
 
 
 def page_label(activity: ActivityView) -> str:
-    """A human name for a page: its title when the source sent one ("Pricing | OurCo" -> "Pricing"), else its
+    """A human name for a page: its title when the source sent one (as sent), else its
     path with acronyms kept (/integrations/sap -> Integrations › SAP, /trust/soc2 -> Trust › SOC 2)."""
     props = activity.properties or {}
     title = activity.title or next((v for k in PAGE_TITLE_KEYS if isinstance(v := props.get(k), str) and v.strip()),
                                    None)
     if isinstance(title, str) and title.strip():
-        title = " ".join(title.split())
-        return (_SITE_SUFFIX.sub("", title) or title)[:120]
+        return " ".join(title.split())[:120]
     if not activity.url:
         return "a page on the website"
     segments = [unquote(s) for s in url_path(activity.url).split("/") if s]

@@ -217,8 +217,17 @@ def part_of_day(window: CallbackWindow) -> str:
     return "mornings" if hour < 12 else "afternoons" if hour < 17 else "evenings"
 
 
-def urgency(arrived: datetime, now: datetime, clock: BriefClock, window: CallbackWindow | None = None,
-            who: str = "They") -> str:
+def call_urgency(arrived: datetime, now: datetime, clock: BriefClock, window: CallbackWindow | None = None,
+                 who: str = "They") -> str | None:
+    """See _urgency; None when the times are out of range (a form dated 9999-12-31): the brief says nothing."""
+    try:
+        return _urgency(arrived, now, clock, window, who)
+    except (OverflowError, ValueError):
+        return None
+
+
+def _urgency(arrived: datetime, now: datetime, clock: BriefClock, window: CallbackWindow | None,
+             who: str) -> str:
     """"Call now: …" only while the speed-to-lead clock runs, in business hours, and the lead has not asked
     for a later time; otherwise when to call and why: "Came in Fri 23:04; due Mon 09:05 CET; Pierre asked
     for Mon 09:00–11:00 CET." Times in the team's zone (the brief is posted once, for everyone)."""

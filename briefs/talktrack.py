@@ -201,10 +201,11 @@ def topic_words(value: str | None) -> str:
 
 def render(track: str, persona: str | None, context: dict[str, Any], templates_dir: str | None = None,
            locale: str | None = None) -> TalkTrack:
-    """Never raises: a brief must not fail because of its talk track. Problems are reported on the result."""
+    """Never raises: a brief must not fail because of its talk track. Problems are reported on the result.
+    `locale`: the lead's language ("de"); by default the context's `locale`."""
     ctx = _clean(context)
-    locale = locale_of(locale)
-    ctx.setdefault("locale", locale or "en")
+    locale = locale_of(locale or ctx.get("locale"))
+    ctx["locale"] = locale or "en"
     names = template_names(track, persona, locale)
     problem, name, output = None, names[-1], ""
     try:

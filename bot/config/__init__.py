@@ -70,7 +70,7 @@ def load_settings(env: Mapping[str, str] | None = None, *, dotenv: bool = True) 
         follow_up=follow_up,
         delivery_retry_hours=load_retry_hours(config),
         owners=load_owners(config),
-        triage=load_triage(config),
         note_roles=load_note_roles(config),
+        triage=load_triage(config),
         accounts=load_accounts(config),
     )

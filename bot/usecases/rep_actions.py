@@ -20,7 +20,7 @@ from bot.usecases.deps import Services
 from bot.usecases.followup import refresh
 from briefs import followup
 from briefs.blocks import answer_text
-from briefs.followthrough import passed_on, snooze_until
+from briefs.followthrough import asked_window, passed_on, snooze_until
 from briefs.followup import RepAction, SnoozeChoice, Status, Transition
 from storage import audit
 from storage import followthrough as store
@@ -94,9 +94,13 @@ def reassign(services: Services, qualification_id: int, user: str, to_user: str,
              to_tz: ZoneInfo, visible: Visible) -> ActionResult:
     """The lead goes to `to_user` on a fresh clock in their time zone; they hear it from the bot."""
     policy = services.settings.follow_up
+    with services.sessions() as s:  # a callback window the lead asked for holds for the new rep too
+        tracked = store.load_followup(s, qualification_id)
+        forms = store.forms_until(s, tracked.lead_id, services.clock()) if tracked is not None else []
+    window = asked_window(forms, services.settings.rules, services.clock())
     result = _act(services, qualification_id, user, visible, RepAction.REASSIGN,
                   lambda t, now: followup.reassign(t.state, user, to_user, to_email, now,
-                                                   policy.due(t.reason, now, to_tz)),
+                                                   policy.due(t.reason, now, to_tz, window)),
                   detail=f"to {to_user}")
     if result.changed:
         services.wake_delivery()  # a brief that was held for a digest goes out to the new rep now

@@ -804,7 +804,46 @@ def test_a_callback_window_the_lead_asked_for_moves_the_clock_and_the_reminder(h
     ts = one(ft, Delivery).ts
     ft.clock.advance(d(minutes=30))  # the usual 5 minutes are long gone: still no reminder
     assert ft.follow() == 0 and posts(fake_slack, thread_ts=ts) == []
+    # Passed to another rep: a fresh clock, still in the window the lead asked for.
+    pick = {"type": "users_select", "action_id": "lead_reassign", "block_id": f"followup_{q.id}",
+            "selected_user": "U0OMAR"}
+    action(http, ft, fake_slack, pick, name="reassign")
+    assert "Reassigned to <@U0OMAR>" in fake_slack.wait_for_responses("reassign")[0]["text"]
+    assert one(ft, Qualification).sla_due_at == datetime(2026, 11, 25, 9, 5, tzinfo=paris)
     ft.clock.now = datetime(2026, 11, 25, 9, 6, tzinfo=paris)
     assert ft.follow() == 1
-    reminder = posts(fake_slack, thread_ts=ts)
-    assert len(reminder) == 1 and "with no call" in text_of(reminder[0])
+    reminder = [p for p in posts(fake_slack, thread_ts=ts) if "with no call" in text_of(p)]
+    assert len(reminder) == 1 and "<@U0OMAR>" in text_of(reminder[0])
+
+
+def test_a_german_hand_raiser_on_friday_night_gets_a_german_brief_that_says_when_to_call(http, slack_settings,
+                                                                                         fake_slack, monkeypatch):
+    """Issue 17 through Slack: the language line on top, a native opener, no "Call now" outside the clock."""
+    from dataclasses import replace as with_
+
+    from briefs import model
+    from briefs.signals import own_words
+
+    real = own_words  # the words reader detects the language; here, its result
+    monkeypatch.setattr(model, "own_words", lambda a: with_(real(a), language="de"))
+    friday_night = datetime(2026, 11, 20, 23, 4, tzinfo=UTC)
+    server = _start(slack_settings, friday_night)
+    try:
+        ev = events_at(server, "de")
+        send_webhook(http, server, [
+            ev.upsert("k.weber@maschinenbau.example", d(days=1), first_name="klaus", last_name="Weber",
+                      company="Weber Maschinenbau GmbH & Co. KG", owner_email="jane@ourco.example"),
+            ev.activity("k.weber@maschinenbau.example", "form_submit", d(minutes=1), form="Contact Sales",
+                        comments="Guten Tag, wir suchen eine Lösung für 6 Werke. Bitte rufen Sie mich an.",
+                        properties={"Anrede": "Herr"}),
+        ])
+        assert server.deliver() == 1
+        brief = fake_slack.calls_to("chat.postMessage")[-1]
+        first = brief["blocks"][1]
+        assert first["block_id"] == "brief_language" and "Wrote in German: call in German" in first["text"]["text"]
+        text = text_of(brief)
+        assert "Guten Tag Herr Weber, vielen Dank für Ihre Anfrage" in text
+        assert "Call now" not in text
+        assert "Outside business hours: came in Fri 23:03; due Mon 09:05 UTC." in text
+    finally:
+        server.__exit__(None, None, None)

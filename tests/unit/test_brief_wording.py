@@ -72,7 +72,7 @@ def test_page_names_use_the_title_and_keep_acronyms():
     hubspot = ActivityView("web_visit", at, url="https://ourco.example/p/123", properties={"hs_page_title": "SAP connector"})
     assert page_label(hubspot) == "SAP connector"
     titled = ActivityView("web_visit", at, url="https://ourco.example/x", properties={"page_title": "Pricing | OurCo"})
-    assert page_label(titled) == "Pricing"
+    assert page_label(titled) == "Pricing | OurCo"
     dash = ActivityView("web_visit", at, url="https://ourco.example/x",
                         properties={"page_title": "Integrations – SAP S/4HANA"})
     assert page_label(dash) == "Integrations – SAP S/4HANA"

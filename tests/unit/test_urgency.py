@@ -13,7 +13,7 @@ from briefs.followthrough import FollowUpPolicy, asked_window
 from briefs.model import BriefInput, QualificationView, build_brief
 from briefs.rules import Rules
 from briefs.signals import ActivityView, LeadView, own_words
-from briefs.sla import BriefClock, BusinessHours, honour_window, in_business_hours, urgency
+from briefs.sla import BriefClock, BusinessHours, call_urgency, honour_window, in_business_hours
 
 BERLIN = ZoneInfo("Europe/Berlin")
 PARIS = ZoneInfo("Europe/Paris")
@@ -129,6 +129,15 @@ def test_in_business_hours_and_urgency_text_directly():
     assert not in_business_hours(datetime(2026, 11, 23, 17, 0, tzinfo=BERLIN), BERLIN, CLOCK.hours)
     assert not in_business_hours(datetime(2026, 11, 21, 11, 0, tzinfo=BERLIN), BERLIN, CLOCK.hours)  # Saturday
     always = BriefClock(BusinessHours(always=True), "UTC", 5)
-    assert urgency(FRI_NIGHT, FRI_NIGHT + timedelta(minutes=1), always).startswith("Call now")
-    late = urgency(datetime(2026, 11, 20, 16, 58, tzinfo=BERLIN), datetime(2026, 11, 20, 17, 30, tzinfo=BERLIN), CLOCK)
+    assert call_urgency(FRI_NIGHT, FRI_NIGHT + timedelta(minutes=1), always).startswith("Call now")
+    late = call_urgency(datetime(2026, 11, 20, 16, 58, tzinfo=BERLIN), datetime(2026, 11, 20, 17, 30, tzinfo=BERLIN), CLOCK)
     assert late == "Outside business hours: came in Fri 16:58; due Mon 09:03 CET."
+
+
+def test_times_out_of_range_say_nothing_rather_than_fail():
+    far = datetime(9999, 12, 31, 23, 59, tzinfo=ZoneInfo("UTC"))
+    assert call_urgency(far, far, CLOCK) is None
+    q = QualificationView("hand_raiser", "filled in the Contact Sales form", far, far)
+    acts = [ActivityView("form_submit", far, form="Contact Sales", comments="Call me.")]
+    brief = build_brief(BriefInput(SOPHIE, acts, [], q, FRI_NIGHT), RULES)
+    assert "Call now" not in brief.why_now and "due" not in brief.why_now
