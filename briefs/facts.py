@@ -115,6 +115,11 @@ MUST = _rx(
     r"\bimprescindible\b", r"\bobligatori[oa]\b", r"\brequisitos?\b", r"\bintegraci[óo]n con\b", r"\btiene que\b",
     r"\bes necesario\b",
 )
+# "Budget is approved" is a budget, not who decides: approval words alone do not make a decider of a budget line.
+DECIDES_STRONG = _rx(r"\bdecision\b", r"\bdecide[sd]?\b", r"\bsigns? off\b", r"\bfinal say\b", r"\bcommittee\b",
+                     r"\bentscheid\w*", r"\bd[ée]cision\w*", r"\bd[ée]cide\w*", r"\bdecisi[óo]n\b", r"\bdecide[n]?\b",
+                     r"\bcomit[ée]\b", r"\bpar (?:la|le|notre)\b", r"\bby (?:our|the)\b", r"\bdurch (?:die|den|unsere)\b",
+                     r"\bpor (?:el|la|nuestro)\b")
 _UNITS = (r"sites?|users?|seats?|employees|staff|skus?|plants?|warehouses?|locations?|stores?|shops?|dcs?|"
           r"distribution cent(?:er|re)s?|factories|branches|countries|trucks|vehicles|agents|reps|"
           r"werke[n]?|standorte[n]?|lager(?:standorte)?|lagerhäuser[n]?|nutzer[n]?|benutzer[n]?|mitarbeitende[n]?|"
@@ -236,7 +241,10 @@ def field_values(props: Mapping[str, Any]) -> dict[str, str]:
         for name in names:
             value = folded.get(name)
             if isinstance(value, str | int | float) and not isinstance(value, bool) and str(value).strip():
-                out[key] = _clip(str(value).strip())
+                text = str(value).strip()
+                if key == "scale" and not SCALE.search(text):  # "201-500" says nothing without its field's name
+                    text = f"{name.replace('_', ' ')}: {text}"
+                out[key] = _clip(text)
                 break
     return out
 
@@ -459,7 +467,12 @@ def extract(text: str, props: Mapping[str, Any], at: datetime, language: str | N
         if call_any:
             window = callback_window(call_any, language, at)
             put("callback", call_any, window_words(window) if window else None)
-    put("referral", fields.get("referral") or _first(cls, REFERRAL, used))
+    # "How did you hear about us: Referral" names a channel; their sentence names the person, and wins.
+    said_referral = _first(cls, REFERRAL, used)
+    field_referral = fields.get("referral")
+    if field_referral and said_referral and len(field_referral.split()) <= 2:
+        field_referral = None
+    put("referral", field_referral or said_referral)
     incumbent = fields.get("incumbent") or _first(cls, INCUMBENT, used)
     if incumbent:
         end_words = fields.get("contract_end") or (incumbent if CONTRACT.search(incumbent) else
@@ -475,7 +488,8 @@ def extract(text: str, props: Mapping[str, Any], at: datetime, language: str | N
         cls, re.compile(r"\?\s*$"), used, also=lambda c: CONCRETE.search(c) is not None)
     put("asks", ask)
     put("need", fields.get("need") or _first(cls, NEED, used))
-    put("decides", fields.get("decides") or _first(cls, DECIDES, used))
+    put("decides", fields.get("decides") or _first(cls, DECIDES, used, also=lambda c: DECIDES_STRONG.search(c) is not None
+                                                   or not BUDGET.search(c)))
     musts = [fields["must_haves"]] if "must_haves" in fields else [
         c for c in cls if MUST.search(c) and c not in used and not TIMELINE.search(c.split(" must ")[-1][:20])][:2]
     if musts:
