@@ -22,7 +22,10 @@ from mailparser_reply import EmailReplyParser
 
 LANGUAGES = ("en", "de", "fr", "es")
 QUOTE_LIMIT = 400  # the quote in the brief; the whole message is one click away
-MAX_INPUT = 50_000  # a pasted novel is read up to here
+# A pasted novel is read up to here: its first 20,000 characters and 300 lines (the person's own text is at the
+# top; what runs on past that is a quoted chain), which keeps the reply parsers' time bounded.
+MAX_INPUT = 20_000
+MAX_LINES = 300
 
 
 @dataclass(frozen=True)
@@ -159,7 +162,7 @@ def _library_body(text: str) -> str:
 
 def _is_contact_line(line: str) -> bool:
     s = line.strip()
-    if not s:
+    if not s or len(s) > 160:
         return False
     if _CONTACT_WORD.match(s) or _URL_OR_MAIL.match(s) or _ADDRESS.search(s):
         return True
@@ -212,15 +215,24 @@ def _legal(text: str) -> bool:
     return len(_DISCLAIMER.findall(text)) >= 2 or (notice is not None and len(text) > 60)
 
 
+def _signature_sized(rest: list[str]) -> bool:
+    """At most ten short lines: what follows a sign-off in a signature, not a message that goes on."""
+    filled = 0
+    for line in rest:
+        if line.strip():
+            filled += 1
+            if filled > 10 or len(line) >= 160:
+                return False
+    return True
+
+
 def _drop_signature(lines: list[str], removed: list[str]) -> list[str]:
     """From a sign-off, a "--" delimiter or "Sent from my phone" to the end, when what follows is a signature's
     size; then trailing contact lines (phones, addresses, web sites) and the names above them."""
     for i, line in enumerate(lines):
-        if i == 0:
+        if i == 0 or len(line) > 80:
             continue
-        rest = [x for x in lines[i + 1:] if x.strip()]
-        if _SIG_DELIMITER.match(line) or _SENT_FROM.match(line) or (
-                _SIGN_OFF.match(line) and len(rest) <= 10 and all(len(x) < 160 for x in rest)):
+        if _SIG_DELIMITER.match(line) or _SENT_FROM.match(line) or (_SIGN_OFF.match(line) and _signature_sized(lines[i + 1:])):
             removed.append("a signature")
             return lines[:i]
     end = len(lines)
@@ -257,7 +269,7 @@ def clean(raw: str | None) -> Cleaned:
     """The person's own message out of a form's comment (see the module's docstring)."""
     if not raw or not raw.strip():
         return Cleaned("", False, ())
-    text = decode(raw[:MAX_INPUT])
+    text = "\n".join(decode(raw[:MAX_INPUT]).split("\n")[:MAX_LINES])
     removed: list[str] = []
     top, inner, chained = _split_chain(text)
     if chained:

@@ -20,6 +20,7 @@ from briefs.cleaning import GREETING_LINE, HEADER_NAMES
 from briefs.language import NAMES
 
 MAX_WORDS = 300  # the supporting words of one fact, at most
+MAX_CLAUSE = 1000  # a clause is read up to here
 
 
 @dataclass(frozen=True)
@@ -80,8 +81,9 @@ TIMELINE = _rx(
     r"\blo antes posible\b", r"\burgente\b", r"\bfecha l[íi]mite\b", r"\bpuesta en marcha\b",
     r"\bcuanto antes\b",
 )
-_AMOUNT = (r"(?:[$€£]\s?\d[\d.,]*\s?(?:k|m|mio|million|millions|tsd|mil)?|\d[\d.,]*\s?(?:k|m|mio|tsd|mil)?\s?"
-           r"(?:€|k€|eur|euros?|usd|dollars?|gbp|£|\$|chf)\b|\b(?:eur|usd|gbp|chf)\s?\d[\d.,]*\s?(?:k|m)?)")
+_AMOUNT = (r"(?:[$€£]\s?\d[\d.,]{0,14}\s?(?:k|m|mio|million|millions|tsd|mil)?|(?<![\d.,])\d[\d.,]{0,14}\s?"
+           r"(?:k|m|mio|tsd|mil)?\s?(?:€|k€|eur|euros?|usd|dollars?|gbp|£|\$|chf)\b|\b(?:eur|usd|gbp|chf)\s?\d[\d.,]{0,14}"
+           r"\s?(?:k|m)?)")
 BUDGET = _rx(r"\bbudget\w*", r"\bpresupuesto\b", r"\betat\b", r"\bspend(?:ing)?\b", _AMOUNT)
 AMOUNT = re.compile(_AMOUNT, re.I)
 INCUMBENT = _rx(
@@ -188,7 +190,8 @@ def clauses(text: str) -> list[str]:
         parts.append("\n")
     out = []
     for part in parts:
-        part = _GREETING_PREFIX.sub("", part.strip().strip(",;").strip())
+        # A "sentence" of thousands of characters is not one a rep reads: its first MAX_CLAUSE are looked at.
+        part = _GREETING_PREFIX.sub("", part.strip().strip(",;").strip()[:MAX_CLAUSE])
         if len(part) < 3 or _HEADER.match(part) or GREETING_LINE.match(part):
             continue
         out.append(part)
@@ -270,7 +273,7 @@ _MONTH_WORD = re.compile(r"\b(?:" + MONTHS + r")\b", re.I)
 def date_value(text: str, language: str | None, base: datetime) -> str | None:
     """The first real date in their words, written at the precision they gave: "15 Mar 2027", "Sep 2027",
     "2027". A bare weekday, a time or a number is not a deadline."""
-    for said, when in _search_dates(text, language, base):
+    for said, when in _search_dates(text[:MAX_WORDS], language, base):
         has_month = _MONTH_WORD.search(said) is not None or re.search(r"\d{1,2}[./]\d{1,2}", said) is not None
         has_day = re.search(r"\b\d{1,2}(?:st|nd|rd|th|\.|er)?\b(?!\s?(?:k|%|uhr|h\b|am|pm))", said, re.I) and has_month
         has_year = re.search(r"\b20\d\d\b", said) is not None

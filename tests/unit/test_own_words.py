@@ -267,3 +267,30 @@ def test_the_full_message_modal_holds_a_long_message_within_slacks_limits():
     body = "".join(b["text"]["text"] for b in view["blocks"][1:] if b["type"] == "section")
     assert "&lt;everything&gt;" in body and "<everything>" not in body
     assert view["blocks"][-1]["elements"][0]["text"] == "Left out: a signature."
+
+
+@pytest.mark.parametrize("raw", [
+    "We need " + "a very long line of words 12345 Street, " * 1200,
+    "\n".join(f"Line {i} Tel: +49 711 {i:06d}" for i in range(3000)),
+    "\n".join(f"From: x{i}@y.example\nSent: Monday\nSubject: RE: x" for i in range(2000)),
+    "1" * 50000,
+    "<p>" * 20000,
+    "Hallo, wir brauchen bis Ende Juni eine Lösung für 3 Standorte und 200 Nutzer, Budget 50k €. " * 500,
+])
+def test_hostile_comments_are_read_in_bounded_time_and_never_fail(raw):
+    import time
+    started = time.perf_counter()
+    r = reading.read(raw, {"Best time to call": raw[:5000]}, FRIDAY)
+    assert time.perf_counter() - started < 5  # bounded input: seconds at worst on a loaded machine, not minutes
+    assert len(r.text) <= 20_000 and all(len(f.text) <= 300 for f in r.facts)
+
+
+def test_lead_text_in_the_quote_never_formats_or_pings():
+    raw = "<!channel> *urgent* please call &lt;@U0BOSS&gt; <b>today</b> about 5 sites"
+    act = ActivityView("form_submit", FRIDAY, form="Contact Sales", comments=raw)
+    brief = build_brief(BriefInput(LeadView(email="x@y.example"), [act], [], q("hand_raiser", "filled in"), FRIDAY))
+    payload = to_blocks(brief)
+    assert_valid_message(payload)
+    words = next(b for b in payload["blocks"] if b.get("block_id") == "brief_words")["text"]["text"]
+    assert "<!channel>" not in words and "<@U0BOSS>" not in words and "&lt;!channel&gt;" in words
+    assert "*urgent*" not in words and "today" in words and "<b>" not in words
