@@ -227,6 +227,7 @@ def test_a_form_not_named_as_a_hand_raisers_still_shows_its_comment():
     act = ActivityView("form_submit", FRIDAY - timedelta(hours=2), form="Formulaire partenaires", comments=C.FRENCH)
     brief = build_brief(BriefInput(PIERRE, [act], [], q("lifecycle_change", "became an MQL"), FRIDAY))
     assert brief.own_words is not None and brief.own_words.language == "fr"
+    assert brief.own_words.preferred_language == "fr" and brief.own_words.call_language == "fr"
     assert brief.talk_track.track != "hand_raiser"  # the track still follows what they did
     labels = [f.label for f in brief.word_facts]
     assert "Current tool" in labels and "Language" in labels
@@ -294,3 +295,12 @@ def test_lead_text_in_the_quote_never_formats_or_pings():
     words = next(b for b in payload["blocks"] if b.get("block_id") == "brief_words")["text"]["text"]
     assert "<!channel>" not in words and "<@U0BOSS>" not in words and "&lt;!channel&gt;" in words
     assert "*urgent*" not in words and "today" in words and "<b>" not in words
+
+
+def test_a_language_asked_for_is_the_call_language_even_when_they_wrote_in_another():
+    act = ActivityView("form_submit", WEDNESDAY, form="Contact Sales",
+                       comments="We are evaluating tools for our Hamburg team. Please call me in German, ideally on Thursday.")
+    words = own_words(act)
+    assert (words.language, words.preferred_language, words.call_language) == ("en", "de", "de")
+    short = own_words(ActivityView("form_submit", WEDNESDAY, form="Kontakt", comments="Demo bitte!"))
+    assert (short.language, short.call_language) == (None, None)
