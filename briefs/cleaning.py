@@ -48,6 +48,8 @@ _FORWARD_WORDS = re.compile(
 HEADER_NAMES = ("from", "sent", "to", "cc", "bcc", "date", "subject", "von", "gesendet", "an", "betreff", "datum",
                 "de", "envoyé", "envoye", "à", "a", "objet", "date", "enviado", "para", "asunto", "fecha", "reply-to")
 _HEADER_LINE = re.compile(r"^\s*[>*\s]*(?:" + "|".join(re.escape(h) for h in HEADER_NAMES) + r")\s?:\s*\S", re.I)
+# A subject line standing alone on top of a pasted forward ("FW: Demo request", "AW: Angebot").
+_SUBJECT_LINE = re.compile(r"^\s*(?:(?:re|fw|fwd|wg|aw|tr|rv|sv|vs)\s*:\s*)+.{0,200}$", re.I)
 _WROTE = re.compile(
     r"^\s*(?:on\b.{4,200}\bwrote|am\b.{4,200}\bschrieb|le\b.{4,200}\ba [ée]crit|el\b.{4,200}\bescribi[óo])\s*:?\s*$",
     re.I | re.M)
@@ -128,7 +130,7 @@ def _split_chain(text: str) -> tuple[str, str | None, bool]:
     except Exception:  # a third-party parser on lead text: it must not fail the brief
         unwrapped = None
     if unwrapped:
-        top = unwrapped.get("text_top") or ""
+        top = "\n".join(line for line in (unwrapped.get("text_top") or "").split("\n") if not _SUBJECT_LINE.match(line))
         inner = unwrapped.get("text") or None
         forwarded = forwarded or unwrapped.get("type") in ("forward", "reply", "quote") and bool(
             unwrapped.get("from") or unwrapped.get("subject") or unwrapped.get("date"))
@@ -186,11 +188,15 @@ def _drop_disclaimers(lines: list[str], removed: list[str]) -> list[str]:
     paragraph: list[str] = []
 
     def flush() -> None:
-        text = " ".join(paragraph)
-        if paragraph and len(_DISCLAIMER.findall(text)) >= 1 and (
-                len(text) > 80 or re.match(r"\s*(?:\w+\s){0,3}\w+\s*:", text)) and _legal(text):
-            if "a legal disclaimer" not in removed:
-                removed.append("a legal disclaimer")
+        # The notice may start inside a paragraph, right under their last sentence: from that line on.
+        for start in range(len(paragraph)):
+            text = " ".join(paragraph[start:])
+            if _DISCLAIMER.search(paragraph[start]) and (
+                    len(text) > 80 or re.match(r"\s*(?:\w+\s){0,3}\w+\s*:", text)) and _legal(text):
+                if "a legal disclaimer" not in removed:
+                    removed.append("a legal disclaimer")
+                out.extend(paragraph[:start])
+                break
         else:
             out.extend(paragraph)
         paragraph.clear()

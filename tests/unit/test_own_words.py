@@ -62,6 +62,26 @@ def test_cleaning_in_four_languages(raw, kept, gone):
         assert clutter not in text, clutter
 
 
+@pytest.mark.parametrize("raw,expected,forwarded", [
+    ("Can we get a demo next week? We have 3 DCs and 40 users on NetSuite.\n\nSent from my iPhone\n\n"
+     "On Mon, Nov 30, 2026 at 4:12 PM Klaus Richter <k@x.example> wrote:\n> Can you ask them for a demo?\n> Thanks",
+     "Can we get a demo next week? We have 3 DCs and 40 users on NetSuite.", False),
+    ("Please call me, our Descartes contract ends in March.\nJohn Smith\nVP Operations, Acme Freight\n"
+     "+1 (555) 123-4567\njohn@acme.example", "Please call me, our Descartes contract ends in March.", False),
+    ("We want pricing for 12 stores.\nThis message is confidential and may be privileged. If you are not the "
+     "intended recipient, please delete it.", "We want pricing for 12 stores.", False),
+    ("Wir suchen ein neues WMS.\n\n--\nMax Mustermann\nGeschäftsführer", "Wir suchen ein neues WMS.", False),
+    ("Nous voulons une démo.\n\nLe lun. 30 nov. 2026 à 10:15, Jean Dupont <j@x.fr> a écrit :\n> Peux-tu demander ?",
+     "Nous voulons une démo.", False),
+    ("FW: Demo request\n\n---------- Forwarded message ---------\nFrom: Ana Ruiz <ana@x.example>\n"
+     "Date: Mon, Nov 30, 2026 at 9:00 AM\nSubject: Demo request\nTo: <sales@x.example>\n\n"
+     "Hi, we'd like a demo for 5 sites. Thanks, Ana", "Hi, we'd like a demo for 5 sites. Thanks, Ana", True),
+])
+def test_chains_signatures_and_notices_as_mail_clients_write_them(raw, expected, forwarded):
+    c = clean(raw)
+    assert (c.text, c.forwarded) == (expected, forwarded)
+
+
 def test_a_forward_with_nothing_above_it_is_the_forwarded_message_without_its_headers():
     c = clean(C.FORWARD_ONLY_FR)
     assert c.forwarded
