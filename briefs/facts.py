@@ -175,7 +175,7 @@ _SPLIT = re.compile(
     r"necesitamos|queremos|tenemos)\b)", re.I)
 # A period that ends an abbreviation does not end the sentence ("ca. 80.000 €", "z. B.", "approx. 40").
 _ABBREVIATION = re.compile(r"(?:^|\s)(?:ca|approx|env|aprox|appr|zb|z\.\s?b|e\.g|i\.e|bzw|inkl|incl|etc|nr|no|inc|ltd|"
-                           r"co|st|mr|mrs|ms|dr|prof|vs|sr|sra|m|mme|cf|s\.a|s\.l|gmbh)\.$", re.I)
+                           r"co|st|mr|mrs|ms|dr|prof|vs|sr|sra|m|mme|cf|s\.a|s\.l|gmbh|\d{1,2}\.\d{1,2}|\d{1,2})\.$", re.I)
 
 
 def clauses(text: str) -> list[str]:
@@ -270,13 +270,48 @@ def _search_dates(text: str, language: str | None, base: datetime) -> list[tuple
 _MONTH_WORD = re.compile(r"\b(?:" + MONTHS + r")\b", re.I)
 
 
+def _precision(said: str) -> tuple[bool, bool, bool]:
+    """Whether a date as written names its day, its month, its year."""
+    has_month = _MONTH_WORD.search(said) is not None or re.search(r"\d{1,2}[./]\d{1,2}", said) is not None
+    has_day = bool(re.search(r"\b\d{1,2}(?:st|nd|rd|th|\.|er)?\b(?!\s?(?:k|%|uhr|h\b|am|pm))", said, re.I)) and has_month
+    return has_day, has_month, re.search(r"\b20\d\d\b", said) is not None
+
+
+# A written date in a callback request: "am 15.12.", "on 3 March", "le 10 décembre", "el 9 de marzo".
+DATE_HINT = re.compile(r"\b\d{1,2}[./]\d{1,2}\b|\b\d{1,2}(?:st|nd|rd|th|\.|er)?\s+(?:de\s+)?(?:" + MONTHS + r")\b|"
+                       r"\b(?:" + MONTHS + r")\s+\d{1,2}\b", re.I)
+
+
+def named_day(text: str, language: str | None, base: datetime) -> date | None:
+    """A day they wrote out (day and month), on or after `base`'s day."""
+    if not DATE_HINT.search(text):
+        return None
+    numeric = _NUMERIC_DATE.search(text)
+    if numeric and language not in (None, "en"):  # 15.12. is the 15th of December outside English
+        day_n, month_n = int(numeric.group(1)), int(numeric.group(2))
+        year_n = int(numeric.group(3)) if numeric.group(3) else base.year
+        year_n += 2000 if year_n < 100 else 0
+        try:
+            found = date(year_n, month_n, day_n)
+        except ValueError:
+            return None
+        if found < base.date() and not numeric.group(3):
+            found = found.replace(year=found.year + 1)
+        return found if found >= base.date() else None
+    for said, when in _search_dates(text[:MAX_WORDS], language, base):
+        if _precision(said)[0] and when.date() >= base.date():
+            return when.date()
+    return None
+
+
+_NUMERIC_DATE = re.compile(r"\b(\d{1,2})[./](\d{1,2})\.?(?:[./](\d{2}|\d{4}))?\b")
+
+
 def date_value(text: str, language: str | None, base: datetime) -> str | None:
     """The first real date in their words, written at the precision they gave: "15 Mar 2027", "Sep 2027",
     "2027". A bare weekday, a time or a number is not a deadline."""
     for said, when in _search_dates(text[:MAX_WORDS], language, base):
-        has_month = _MONTH_WORD.search(said) is not None or re.search(r"\d{1,2}[./]\d{1,2}", said) is not None
-        has_day = re.search(r"\b\d{1,2}(?:st|nd|rd|th|\.|er)?\b(?!\s?(?:k|%|uhr|h\b|am|pm))", said, re.I) and has_month
-        has_year = re.search(r"\b20\d\d\b", said) is not None
+        has_day, has_month, has_year = _precision(said)
         if has_day:
             return when.strftime("%-d %b %Y")
         if has_month:
@@ -387,7 +422,8 @@ def callback_window(text: str, language: str | None, at: datetime) -> CallbackWi
     day_m = _DAY.search(text)
     weekday = next((d for d, names in _DAYS.items() if day_m and day_m.group(1).lower() in names), None)
     tomorrow, today = _TOMORROW.search(text), _TODAY.search(text)
-    if hours is None and weekday is None and not tomorrow:
+    dated = DATE_HINT.search(text) is not None
+    if hours is None and weekday is None and not tomorrow and not dated:
         return None
     zone_name, _written = zone_of(text, language)
     if zone_name is None:
@@ -395,7 +431,12 @@ def callback_window(text: str, language: str | None, at: datetime) -> CallbackWi
     zone = ZoneInfo(zone_name)
     local = at.astimezone(zone)
     start_t, end_t = hours or (time(9, 0), time(17, 0))
-    if weekday is not None:
+    written = named_day(text, language, local) if dated else None
+    if written is not None:
+        day = written
+    elif dated and hours is None and weekday is None and not tomorrow:
+        return None
+    elif weekday is not None:
         day = local.date() + timedelta(days=(weekday - local.weekday()) % 7)
         if day == local.date() and local.time() >= end_t:
             day += timedelta(days=7)
@@ -457,7 +498,8 @@ def extract(text: str, props: Mapping[str, Any], at: datetime, language: str | N
 
     # The callback first: "free Monday 9–11 CET" is neither a timeline nor an ask.
     call_clause = fields.get("callback") or _first(cls, CALLBACK, used, also=lambda c: _hours(c) is not None
-                                                   or _DAY.search(c) is not None or _TOMORROW.search(c) is not None)
+                                                   or _DAY.search(c) is not None or _TOMORROW.search(c) is not None
+                                                   or DATE_HINT.search(c) is not None)
     window = callback_window(call_clause, language, at) if call_clause else None
     if call_clause and window is None and "callback" in fields:
         put("callback", call_clause)

@@ -324,3 +324,18 @@ def test_a_language_asked_for_is_the_call_language_even_when_they_wrote_in_anoth
     assert (words.language, words.preferred_language, words.call_language) == ("en", "de", "de")
     short = own_words(ActivityView("form_submit", WEDNESDAY, form="Kontakt", comments="Demo bitte!"))
     assert (short.language, short.call_language) == (None, None)
+
+
+@pytest.mark.parametrize("text,language,zone,starts,ends", [
+    ("Bitte rufen Sie mich am 15.12. zwischen 10 und 12 Uhr an.", "de", "Europe/Berlin", (12, 15, 10), (12, 15, 12)),
+    ("Appelez-moi le 10 décembre le matin.", "fr", "Europe/Paris", (12, 10, 9), (12, 10, 12)),
+    ("Llámeme el 9 de diciembre por la tarde.", "es", "Europe/Madrid", (12, 9, 13), (12, 9, 17)),
+    ("Please call me on December 8 at 2pm ET.", "en", "America/New_York", (12, 8, 14), (12, 8, 14)),
+    ("Bitte am 7. Januar anrufen, vormittags.", "de", "Europe/Berlin", (1, 7, 9), (1, 7, 12)),
+])
+def test_a_callback_on_a_written_date(text, language, zone, starts, ends):
+    _facts, window = extract(text, {}, FRIDAY, language)
+    assert window is not None and window.zone == zone
+    s, e = window.starts.astimezone(ZoneInfo(zone)), window.ends.astimezone(ZoneInfo(zone))
+    assert (s.month, s.day, s.hour) == starts and (e.month, e.day, e.hour) == ends
+    assert s > FRIDAY  # never in the past
