@@ -81,9 +81,12 @@ TIMELINE = _rx(
     r"\blo antes posible\b", r"\burgente\b", r"\bfecha l[íi]mite\b", r"\bpuesta en marcha\b",
     r"\bcuanto antes\b",
 )
-_AMOUNT = (r"(?:[$€£]\s?\d[\d.,]{0,14}\s?(?:k|m|mio|million|millions|tsd|mil)?|(?<![\d.,])\d[\d.,]{0,14}\s?"
-           r"(?:k|m|mio|tsd|mil)?\s?(?:€|k€|eur|euros?|usd|dollars?|gbp|£|\$|chf)\b|\b(?:eur|usd|gbp|chf)\s?\d[\d.,]{0,14}"
-           r"\s?(?:k|m)?)")
+_SCALE_WORD = r"(?:k|m|mn|mio|million(?:s|en)?|millones|tsd|mil)"
+_NUMBER = r"\d[\d.,]{0,14}"
+_AMOUNT = (r"(?:[$€£]\s?" + _NUMBER + r"\s?" + _SCALE_WORD + r"?(?:\s?[-–]\s?[$€£]?" + _NUMBER + r"\s?" + _SCALE_WORD
+           + r"?)?|(?<![\d.,])" + _NUMBER + r"(?:\s?[-–]\s?" + _NUMBER + r")?\s?" + _SCALE_WORD
+           + r"?\s?(?:€|k€|eur|euros?|usd|dollars?|gbp|£|\$|chf)(?!\w)|\b(?:eur|usd|gbp|chf)\s?" + _NUMBER + r"\s?"
+           + _SCALE_WORD + r"?(?!\w))")
 BUDGET = _rx(r"\bbudget\w*", r"\bpresupuesto\b", r"\betat\b", r"\bspend(?:ing)?\b", _AMOUNT)
 AMOUNT = re.compile(_AMOUNT, re.I)
 INCUMBENT = _rx(

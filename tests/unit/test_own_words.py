@@ -339,3 +339,15 @@ def test_a_callback_on_a_written_date(text, language, zone, starts, ends):
     s, e = window.starts.astimezone(ZoneInfo(zone)), window.ends.astimezone(ZoneInfo(zone))
     assert (s.month, s.day, s.hour) == starts and (e.month, e.day, e.hour) == ends
     assert s > FRIDAY  # never in the past
+
+
+@pytest.mark.parametrize("text,amount", [
+    ("Notre budget est d'environ 50 k€.", "50 k€"),
+    ("Budget: ca. 80.000 € pro Jahr.", "80.000 €"),
+    ("Budget: $50k-$75k a year.", "$50k-$75k"),
+    ("We have 2 million euros budget for the rollout.", "2 million euros"),
+    ("Presupuesto de 30.000-40.000 € al año.", "30.000-40.000 €"),
+])
+def test_budget_amounts_are_read_as_written(text, amount):
+    _r, f = facts_of(text)
+    assert f["budget"].value == amount
