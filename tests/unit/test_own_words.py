@@ -351,3 +351,9 @@ def test_a_callback_on_a_written_date(text, language, zone, starts, ends):
 def test_budget_amounts_are_read_as_written(text, amount):
     _r, f = facts_of(text)
     assert f["budget"].value == amount
+
+
+def test_an_old_comment_on_another_form_is_not_dug_up():
+    old = ActivityView("form_submit", FRIDAY - timedelta(days=200), form="Formulaire partenaires", comments=C.FRENCH)
+    brief = build_brief(BriefInput(PIERRE, [old], [], q("lifecycle_change", "became an MQL"), FRIDAY))
+    assert brief.own_words is None and brief.word_facts == []
