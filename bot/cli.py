@@ -99,7 +99,8 @@ def _load(settings: Settings, path: Path, read, quiet: bool) -> int:
                 rejects += bad
                 skipped += skip
                 if batch:
-                    total.add(ingest(services.sessions, batch, settings.rules, triage_policy=settings.triage.policy))
+                    total.add(ingest(services.sessions, batch, settings.rules, triage_policy=settings.triage.policy,
+                                     accounts=settings.accounts))
         except FileError as exc:
             # Everything before the broken spot was stored (_chunks hands over the partial batch first).
             err.print(f"error: {exc}", markup=False)
@@ -194,10 +195,30 @@ def cmd_brief(args, settings: Settings) -> int:
     return 0
 
 
+class DemoSink:
+    """`leadbrief demo`: each brief (or triage notice) under its own numbered header, named by its first line."""
+
+    def __init__(self, console, total: int):
+        self.console, self.total, self.shown = console, total, 0
+
+    def __call__(self, item):
+        from rich.rule import Rule
+
+        from bot.usecases.outcomes import Sent
+
+        self.shown += 1
+        kind = "Triage notice" if item.kind == "notice" else "Brief"
+        first = (item.text or "").strip().splitlines()[:1]
+        self.console.print(Rule(f"{kind} {self.shown} of {self.total}" + (f": {first[0]}" if first else "")))
+        self.console.print(item.text, markup=False, emoji=False)
+        self.console.print()
+        return Sent("terminal")
+
+
 def cmd_demo(args, settings: Settings) -> int:
     from bot.demo import DEMO_EMAILS, demo_events
     from bot.usecases.deps import Services
-    from bot.worker import DeliveryWorker, TerminalSink
+    from bot.worker import DeliveryWorker
     from briefs.events import parse_batch
 
     now = datetime.now(UTC)
@@ -211,12 +232,14 @@ def cmd_demo(args, settings: Settings) -> int:
         services = Services.from_settings(demo_settings)
         db.upgrade(services.engine)
         result = ingest(services.sessions, parse_batch({"events": events}), settings.rules, now,
-                        triage_policy=settings.triage.policy)
+                        triage_policy=settings.triage.policy, accounts=settings.accounts)
         out.print(
             f"Loaded {result.accepted} sample events for {len(DEMO_EMAILS)} leads into a temporary SQLite database; "
             f"{len(result.qualifications)} qualified. Their briefs, as a rep would get them:\n"
         )
-        DeliveryWorker(services.sessions, TerminalSink(out), clock=lambda: now).run_once()
+        # One at a time, in the order they qualified: each brief printed whole under its own header.
+        DeliveryWorker(services.sessions, DemoSink(out, len(result.qualifications)), clock=lambda: now,
+                       concurrency=1, batch=100).run_once()
         services.engine.dispose()
     out.print("Next: `leadbrief demo --export sample.jsonl`, `leadbrief ingest sample.jsonl`, "
               "`leadbrief brief jon.doe@acme.example`, or `leadbrief serve`.")
@@ -383,6 +406,47 @@ def cmd_purge(args, settings: Settings) -> int:
     return 0
 
 
+def cmd_accounts(args, settings: Settings) -> int:
+    """Accounts (issue 18, docs/accounts.md): find, show, match every lead, merge, split, domains, owner."""
+    from bot.usecases import accounts
+    from storage.audit import cli_actor
+
+    services = _services(settings)
+    now, actor = services.clock(), cli_actor()
+    try:
+        if args.action == "match":
+            n = accounts.rematch(services.sessions, settings.accounts, now)
+            out.print(f"{n} leads are at an account")
+        elif args.action in ("list", "show"):
+            found = accounts.find(services.sessions, " ".join(args.args) or "", 1 if args.action == "show" else 20)
+            if not found:
+                err.print("no account matches", markup=False)
+                return 1
+            for a in found:
+                out.print(f"#{a.id} {a.name} · {a.people} people · owner {a.owner_email or '-'}"
+                          f"{f' ({a.owner_by})' if a.owner_by else ''} · {', '.join(a.domains) or 'no domain'}"
+                          f"{f' · CRM {a.crm_id}' if a.crm_id else ''}", markup=False)
+        elif args.action == "merge":
+            ids = [int(x) for x in args.args]
+            n = accounts.admin_merge(services.sessions, ids[0], ids[1:], actor, now)
+            out.print(f"merged into #{ids[0]}: {n} leads moved")
+        elif args.action == "split":
+            account_id, emails = int(args.args[0]), args.args[1:]
+            new_id = accounts.admin_split(services.sessions, account_id, emails, args.name, actor, now)
+            out.print(f"new account #{new_id} with {len(emails)} leads")
+        elif args.action == "domains":
+            n = accounts.admin_domains(services.sessions, int(args.args[0]), args.args[1:], actor, now)
+            out.print(f"{len(args.args) - 1} domains now belong to #{args.args[0]}: {n} leads moved")
+        elif args.action == "owner":
+            owner = args.args[1].strip().lower() if len(args.args) > 1 and args.args[1] != "-" else None
+            accounts.admin_owner(services.sessions, int(args.args[0]), owner, actor, now)
+            out.print(f"#{args.args[0]} owner: {owner or 'none (the owner rule decides)'}")
+    except (LookupError, ValueError, IndexError) as exc:
+        err.print(f"error: {exc or 'missing arguments'}", markup=False)
+        return 2
+    return 0
+
+
 def cmd_report(args, settings: Settings) -> int:
     """Marketing feedback: what happened to the leads qualified in the last --days (the data behind /lead stats)."""
     import csv
@@ -406,6 +470,11 @@ def cmd_report(args, settings: Settings) -> int:
             writer.writerow([cell(v) for v in row])
         return 0
     out.print(stats_model.to_text(report), markup=False, emoji=False)
+    from bot.usecases.accounts import counts as account_counts
+
+    at, briefs = account_counts(_services(settings).sessions, args.days, datetime.now(UTC))
+    out.print(f"Accounts: {at} with a qualified lead, {briefs} account brief{'' if briefs == 1 else 's'}",
+              markup=False, emoji=False)
     return 0
 
 
@@ -464,6 +533,13 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("email")
     s.add_argument("--format", choices=("text", "blocks"), default="text")
     s.set_defaults(func=cmd_brief)
+
+    s = sub.add_parser("accounts", help="accounts: list/show NAME, match (every lead), merge ID ID.., "
+                                        "split ID EMAIL.. [--name], domains ID DOMAIN.., owner ID EMAIL|-")
+    s.add_argument("action", choices=("list", "show", "match", "merge", "split", "domains", "owner"))
+    s.add_argument("args", nargs="*")
+    s.add_argument("--name", help="split: the new account's name")
+    s.set_defaults(func=cmd_accounts)
 
     s = sub.add_parser("demo", help="load sample leads into a temporary database and print their briefs")
     s.add_argument("--export", metavar="FILE", help="only write the sample events to FILE as JSON Lines")

@@ -36,7 +36,7 @@ def demo_events(now: datetime) -> list[dict]:
     add("activity", {"days": 1}, email=jon, kind="content_download", campaign=campaign, asset={
         "title": "The Lifecycle of a Widget", "type": "infographic", "topic": "the widget lifecycle",
         "url": "https://ourco.example/content/widget-lifecycle"})
-    add("lead.note", {"days": 1}, email=jon, author="Mia (events)",
+    add("lead.note", {"days": 1}, email=jon, author="Mia", author_role="marketing",
         text="Met him at the Widget Expo booth; budget approved in March.")
     add("lead.upsert", {"minutes": 2}, lead={"email": jon, "score": 110})
 

@@ -9,6 +9,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Generic, TypeVar
 
+from briefs.accounts import AccountPolicy
 from briefs.followthrough import FollowUpPolicy
 from briefs.rules import Rules
 from briefs.triage import Destination, TriagePolicy
@@ -83,6 +84,10 @@ class Settings:
     owners: Mapping[str, str] = field(default_factory=dict)
     # [triage]: who is not paged (do not contact, not a buyer, machine opens) and where their notices go.
     triage: TriageSettings = field(default_factory=TriageSettings)
+    # [notes] roles: Slack user or user group id -> the role a note they write is labelled with ("CSM").
+    note_roles: Mapping[str, str] = field(default_factory=dict)
+    # [accounts]: matching, the committee window, the owner rule, the surge (briefs.accounts, docs/accounts.md).
+    accounts: AccountPolicy = field(default_factory=AccountPolicy)
 
     def with_source(self, name: str, source_settings: object) -> Settings:
         return replace(self, sources={**self.sources, name: source_settings})

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
+from briefs.accounts import AccountView
 from briefs.followup import LATE, Answer, FollowUp, RepAction, SlaState, SnoozeChoice, Status, Transition
 from briefs.markup import escape_mrkdwn, fit_mrkdwn, plain, shorten, split_mrkdwn, to_text
 from briefs.model import Brief
+from briefs.search import company_key
 from briefs.sla import human_minutes
 
 # A Block Kit block, and a message ({"text": ..., "blocks": [...]}) or view: JSON objects.
@@ -203,9 +205,9 @@ def _lines_part(block: Block, rank: int) -> Part:
 
 _MORE = re.compile(r"^…and (\d+) more$")
 # Which parts of a stored brief go first when the follow-up, or Slack, needs the room: the lowest.
-BRIEF_RANKS = {"brief_notes": 10, "brief_engagement": 20, "brief_words": 30, "brief_customer": 40,
+BRIEF_RANKS = {"brief_notes": 10, "brief_engagement": 20, "brief_words": 30, "brief_customer": 40, "brief_account": 45,
                "brief_talk": 50, "brief_status": 60, "brief_flags": 65, "brief_warning": 70, "brief_why": 80,
-               "brief_footer": 90}
+               "brief_footer": 90, "brief_language": 85}
 
 
 def shrink(message: Message, budget: int = SHORT_BUDGET) -> Message:
@@ -291,6 +293,42 @@ def full_message_view(name: str, title: str, message: str, removed: Sequence[str
             "close": {"type": "plain_text", "text": "Close"}, "blocks": blocks[:100]}
 
 
+def account_part(brief: Brief) -> Part:
+    """The account section (briefs/accounts.py): "*Contoso · 3 people active this week*", one line a person."""
+    c = brief.account
+    assert c is not None
+    lines: list[str | Cut] = [Cut(p.line, 500, lead="• ") for p in c.people]
+    head = "*" + fit_mrkdwn(c.headline, 290) + "*\n"
+    return _section_part(BRIEF_RANKS["brief_account"], "brief_account", head, lines)
+
+
+def account_blocks(view: AccountView) -> Message:
+    """`/lead ACCOUNT`: the account, its owner and domains, the committee active in the window, its people."""
+    facts = [f"owner {view.owner_email}" if view.owner_email else "no owner yet",
+             f"{view.people} {'person' if view.people == 1 else 'people'}"]
+    if view.domains:
+        facts.append(", ".join(view.domains[:5]) + (f" +{len(view.domains) - 5}" if len(view.domains) > 5 else ""))
+    if view.crm_id:
+        facts.append(f"CRM account {view.crm_id}")
+    blocks: list[Block] = [
+        {"type": "header", "text": {"type": "plain_text", "text": shorten(f"🏢 {view.name}", MAX_HEADER),
+                                    "emoji": True}},
+        {"type": "context", "elements": [mrkdwn(fit_mrkdwn(" · ".join(facts), MAX_CONTEXT))]},
+    ]
+    c = view.committee
+    if c is not None:
+        blocks.append(fitted("*" + fit_mrkdwn(c.headline, 290) + "*\n", [Cut(p.line, 500, lead="• ") for p in c.people]))
+        if c.next_steps:
+            blocks.append(fitted("*Next steps*\n", [Cut(s, 400, lead="• ") for s in c.next_steps]))
+    else:
+        blocks.append({"type": "section", "text": mrkdwn("Nobody at this account has been active lately.")})
+    if view.listed:
+        rows = [Cut(plain(p.name) + (f", {plain(p.title)}" if p.title else "") + f" · {p.email}"
+                    + (f" · owner {p.owner_email}" if p.owner_email else ""), 400, lead="• ") for p in view.listed]
+        blocks.append(fitted("*People*\n", rows))
+    return {"text": fit_mrkdwn(f"{view.name}: {view.people} people", MAX_FALLBACK), "blocks": blocks}
+
+
 def to_blocks(brief: Brief, budget: int = BRIEF_BUDGET) -> Message:
     """The brief as a message with at most `budget` characters of text (by default, room is left for the
     follow-up that delivered() adds): marketing's notes, then the activity list, then the lead's own words…
@@ -302,6 +340,9 @@ def to_blocks(brief: Brief, budget: int = BRIEF_BUDGET) -> Message:
         },
         _line_part(BRIEF_RANKS["brief_status"], "brief_status", "context", Cut(brief.status_line, MAX_CONTEXT)),
     ]
+    if brief.language_line:  # "🇩🇪 Wrote in German: call in German": before anything a rep would say
+        parts.insert(1, _line_part(BRIEF_RANKS["brief_language"], "brief_language", "section",
+                                   Cut(brief.language_line, MAX_SECTION, lead="*", tail="*")))
     if brief.warning:
         parts.append(_line_part(BRIEF_RANKS["brief_warning"], "brief_warning", "section",
                                 Cut(brief.warning, MAX_SECTION - 2, lead="*", tail="*")))
@@ -321,6 +362,8 @@ def to_blocks(brief: Brief, budget: int = BRIEF_BUDGET) -> Message:
     if brief.customer_lines:
         parts.append(_section_part(BRIEF_RANKS["brief_customer"], "brief_customer", "*Customer*\n",
                                    _section_lines("Customer", [f"• {line}" for line in brief.customer_lines])))
+    if brief.account:
+        parts.append(account_part(brief))
     track = brief.talk_track
     # At most 1,000 + 3 × 400 + 400 characters plus bullets: always within a section's 3,000. Cut from the end:
     # the next step and the questions go before the opener.
@@ -332,8 +375,8 @@ def to_blocks(brief: Brief, budget: int = BRIEF_BUDGET) -> Message:
         lines.append(Cut(track.next_step, 400, lead="• *Next step:* "))
     parts.append(_section_part(BRIEF_RANKS["brief_talk"], "brief_talk", "*Talk track*\n", lines))
     if brief.notes:
-        parts.append(_section_part(BRIEF_RANKS["brief_notes"], "brief_notes", "*Notes from marketing*\n",
-                                   _section_lines("Notes from marketing", [f"• {n}" for n in brief.notes])))
+        parts.append(_section_part(BRIEF_RANKS["brief_notes"], "brief_notes", f"*{brief.notes_title}*\n",
+                                   _section_lines(brief.notes_title, [f"• {n}" for n in brief.notes])))
     if brief.crm_url and len(brief.crm_url) <= MAX_URL:
         parts.append({
             "type": "actions",
@@ -593,27 +636,41 @@ class SearchMatch(Protocol):
     def email(self) -> str: ...
 
 
-def search_blocks(query: str, matches: Sequence[SearchMatch]) -> Message:
-    """Up to ten matches, each with a button that opens its brief."""
+def search_blocks(query: str, matches: Sequence[SearchMatch], at_company: Mapping[str, int] | None = None) -> Message:
+    """Up to ten matches, each with a button that opens its brief, grouped by company (the company shown
+    once, groups in the order of their best match). `at_company`: how many leads match at a company the
+    query named (by briefs.search.company_key), for "…and 37 more at Acme Widgets"."""
     q = fit_mrkdwn(plain(query), 500)
     if not matches:
         return {"text": f"No lead matches {q}", "blocks": []}
+    at_company = at_company or {}
+    groups: dict[str, list[SearchMatch]] = {}
+    for m in matches[:10]:
+        groups.setdefault(company_key(m.company), []).append(m)
     blocks: list[Block] = [{"type": "section", "text": mrkdwn(f"*{len(matches)} lead{'s' if len(matches) != 1 else ''} matching “{q}”*")}]
     room = TEXT_BUDGET - text_size(blocks) - 100  # and room for the "…and N more" line
-    shown = matches[:10]
-    for i, m in enumerate(shown):
-        role = ", ".join(p for p in (m.title, m.company) if p)
-        line = f"*{fit_mrkdwn(plain(m.name), 750)}*" + (f" · {fit_mrkdwn(plain(role), 1500)}" if role else "")
-        line += f"\n{fit_mrkdwn(plain(m.email), 600)}"
-        block = {"type": "section", "text": mrkdwn(line), "accessory": button("Open brief", ACTION_OPEN_BRIEF, m.email)}
-        room -= text_size(block)
+    shown = 0
+    for key, people in groups.items():
+        company = fit_mrkdwn(plain(people[0].company), 300) if key else ""
+        more = max(0, at_company.get(key, 0) - len(people)) if key else 0
+        group: list[Block] = [{"type": "context", "elements": [mrkdwn(f"🏢 *{company}*")]}] if company else []
+        for m in people:
+            line = f"*{fit_mrkdwn(plain(m.name), 750)}*" + (f" · {fit_mrkdwn(plain(m.title), 1500)}" if m.title else "")
+            if m.company and not key:  # a company name of marks only: shown on the line
+                line += f" · {fit_mrkdwn(plain(m.company), 600)}"
+            line += f"\n{fit_mrkdwn(plain(m.email), 600)}"
+            group.append({"type": "section", "text": mrkdwn(line), "accessory": button("Open brief", ACTION_OPEN_BRIEF, m.email)})
+        if more:
+            group.append({"type": "context", "elements": [mrkdwn(
+                f"…and {more} more at {company}: add a name to narrow it down.")]})
+        room -= text_size(group)
         if room < 0:
-            shown = shown[:i]
             break
-        blocks.append(block)
-    if len(shown) < len(matches):
-        more = f"…and {len(matches) - len(shown)} more: search for more of a name or company to narrow it down."
-        blocks.append({"type": "context", "elements": [mrkdwn(more)]})
+        blocks += group
+        shown += len(people)
+    if shown < len(matches):
+        more_text = f"…and {len(matches) - shown} more: search for more of a name or company to narrow it down."
+        blocks.append({"type": "context", "elements": [mrkdwn(more_text)]})
     return {"text": f"{len(matches)} leads matching {q}", "blocks": blocks}
 
 

@@ -25,6 +25,7 @@ HELP = """*/lead* looks up leads and keeps marketing and sales on the same page.
 • `/lead note jane@acme.com Met her at the expo; budget approved`: a handoff note that travels with the lead
 • `/lead route #my-leads`: send my new briefs to that channel (`/lead route` shows where they go now)
 • `/lead mine`: my open leads
+• `/lead account Contoso`: an account, who there is active and in what role (a name or a domain)
 • `/lead quiet on` (or `quiet on 08:30`): a daily digest of non-urgent leads instead of real-time posts; hand-raisers still come at once. `/lead quiet off` goes back; `/lead quiet` shows which is on
 • `/lead stats` (or `stats 7d`, `stats 90d`): leads posted, time to claim and first touch, accepted vs not a fit, by source and campaign (last 30 days by default)
 • `/lead help`: this message"""
@@ -42,6 +43,7 @@ class Action(StrEnum):
     MINE = "mine"
     STATS = "stats"
     QUIET = "quiet"
+    ACCOUNT = "account"
     INVALID = "invalid"
 
 
@@ -103,6 +105,10 @@ def parse(text: str | None) -> Command:
         return Command(Action.STATS, days=int(period.group(1)))
     if verb == "quiet":
         return _quiet(rest)
+    if verb == "account":  # issue 18: /lead account NAME|DOMAIN
+        if len(rest) < 2:
+            return Command(Action.INVALID, error="Usage: `/lead account Contoso` or `/lead account contoso.com`.")
+        return Command(Action.ACCOUNT, text=_unescape(rest)[:200])
     if " " not in text:
         email = _email(text)
         if email:

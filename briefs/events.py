@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal, get_args
 
 from pydantic import (
@@ -216,8 +216,57 @@ class LeadFields(_Strict):
     do_not_contact: bool | None = None
     # The CRM's email opt-out (HubSpot hs_email_optout, Salesforce HasOptedOutOfEmail): not a ban on a call.
     email_opt_out: bool | None = None
+    # The CRM's account (company) id: HubSpot's associated company, Salesforce's AccountId. It wins over the
+    # email's domain and the company name when leads are matched to accounts (briefs/accounts.py).
+    crm_account_id: Line200 | None = None
+    # Customer facts (docs/customers.md), all optional: the contract's next renewal and its value...
+    renewal_date: date | None = None
+    arr: int | None = Field(default=None, ge=0, le=10**12)  # annual recurring revenue, whole currency units
+    currency: Annotated[str, StringConstraints(pattern=r"^[A-Za-z]{3}$")] | None = None  # ISO 4217: EUR
+    plan: Line100 | None = None
+    # ...who looks after the customer...
+    csm_email: Email | None = None
+    # ...a customer who left, when and why...
+    former_customer: bool | None = None
+    churned_on: date | None = None
+    churn_reason: Line300 | None = None
+    # ...open support escalations, and a contact marked in the CRM as gone from the company.
+    open_escalations: int | None = Field(default=None, ge=0, le=10_000)
+    left_company: bool | None = None
 
-    _emails = field_validator("email", "owner_email")(lambda v: v if v is None else _email_check(v))
+    _emails = field_validator("email", "owner_email", "csm_email")(
+        lambda v: v if v is None else _email_check(v))
+
+    @field_validator("arr", mode="before")
+    @classmethod
+    def _whole_amount(cls, v: Any) -> Any:
+        # CRMs send currency fields as numbers or numeric strings ("48000.00"); whole units are enough here.
+        if isinstance(v, str) and re.fullmatch(r"\s*\d+(\.\d+)?\s*", v):
+            v = float(v)
+        if isinstance(v, float) and v == v and abs(v) != float("inf"):
+            return round(v)
+        return v
+
+    @field_validator("renewal_date", "churned_on", mode="before")
+    @classmethod
+    def _day(cls, v: Any) -> Any:
+        # HubSpot date properties are epoch milliseconds at UTC midnight; CSV and Salesforce send ISO dates.
+        if isinstance(v, str) and v.strip().isdigit():
+            v = int(v.strip())
+        if isinstance(v, int) and not isinstance(v, bool):
+            seconds = v / 1000 if v > 10**11 else v
+            try:
+                return datetime.fromtimestamp(seconds, UTC).date()
+            except (OverflowError, OSError, ValueError):
+                raise ValueError("is not a date (expected YYYY-MM-DD or epoch milliseconds)") from None
+        if isinstance(v, str) and "T" in v:  # a datetime where a date is meant: its day
+            return v.split("T", 1)[0]
+        return v
+
+    @field_validator("currency")
+    @classmethod
+    def _upper(cls, v: str | None) -> str | None:
+        return v.upper() if v else v
 
     @field_validator("crm_url")
     @classmethod
@@ -329,8 +378,13 @@ class NoteEvent(_Event):
     email: Email
     author: Line200
     text: Body3000
+    # Optional: who the author is to the lead ("csm", "marketing", "sales", "sdr"...); the brief labels the note.
+    author_role: Line64 | None = None
+    # Optional: the author's email, so that a note asking to be consulted first routes the brief to them.
+    author_email: Email | None = None
 
     _email = field_validator("email")(lambda v: _email_check(v))
+    _author_email = field_validator("author_email")(lambda v: v if v is None else _email_check(v))
 
     @field_validator("text", "author")
     @classmethod

@@ -24,15 +24,18 @@ from briefs.blocks import (
     mrkdwn,
     text_size,
 )
+from briefs.callback import CallbackWindow
 from briefs.followup import FollowUp, RepAction, SnoozeChoice, Status
 from briefs.markup import ago, fit_mrkdwn, plain
 from briefs.qualification import EXPLICIT_DETAIL
 from briefs.rules import Rules
-from briefs.signals import ActivityView, is_hand_raiser_form, is_notable_page, page_label
+from briefs.signals import ActivityView, is_hand_raiser_form, is_notable_page, own_words, page_label
 from briefs.sla import (
+    BriefClock,
     BusinessHours,
     add_business_minutes,
     business_minutes_between,
+    honour_window,
     human_minutes,
     next_morning,
     sla_label,
@@ -70,8 +73,15 @@ class FollowUpPolicy:
     def zone(self, name: str | None) -> ZoneInfo:
         return zone(name, self.timezone)
 
-    def due(self, reason: str, start: datetime, tz: ZoneInfo) -> datetime:
-        return add_business_minutes(start, self.sla_for(reason), tz, self.hours)
+    def due(self, reason: str, start: datetime, tz: ZoneInfo, callback: CallbackWindow | None = None) -> datetime:
+        """When the clock runs out; a callback window the lead asked for moves it into that window (never
+        before it opens), so neither the reminder nor the escalation comes before then."""
+        minutes = self.sla_for(reason)
+        return honour_window(add_business_minutes(start, minutes, tz, self.hours), callback, minutes)
+
+    def brief_clock(self) -> BriefClock:
+        """What the brief needs to say "Call now" only while the hand-raiser's clock runs."""
+        return BriefClock(self.hours, self.timezone, self.sla_for("hand_raiser"))
 
     def escalate_at(self, reason: str, reminded_at: datetime, tz: ZoneInfo) -> datetime:
         return add_business_minutes(reminded_at, self.escalate_for(reason), tz, self.hours)
@@ -102,6 +112,15 @@ def _who(card: LeadCard) -> str:
 
 def _why(card: LeadCard) -> str:
     return fit_mrkdwn(plain(card.detail or EXPLICIT_DETAIL.get(card.reason, card.reason)), 500)
+
+
+def asked_window(forms: list[ActivityView], rules: Rules, now: datetime) -> CallbackWindow | None:
+    """The callback window the lead asked for in their newest hand-raiser form (OwnWords.callback), if it has
+    not ended by `now`: the SLA's due time and so its reminders honour it."""
+    form = max((a for a in forms if is_hand_raiser_form(a.form, rules.hand_raiser_forms)),
+               key=lambda a: a.occurred_at, default=None)
+    window = own_words(form).callback if form is not None else None
+    return window if window is not None and window.ends > now else None
 
 
 # --- Reminders and escalation ------------------------------------------------------------------------

@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import re
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
 from typing import Any, TypedDict, TypeVar
 
+from briefs import accounts as accounts_mod
 from briefs import customer as customer_state
+from briefs import lifecycle, talktrack
 from briefs import readiness as readiness_mod
-from briefs import talktrack
+from briefs import sla as sla_clock
+from briefs.callback import CallbackWindow
 from briefs.customer import CustomerState
 from briefs.markup import ago, day, duration, em, plain
+from briefs.people import first_name_case
+from briefs.qualification import system_name
 from briefs.readiness import Readiness
 from briefs.rules import Rules
 from briefs.signals import (
@@ -87,6 +93,9 @@ class BriefInput:
     triage: TriagePolicy = DEFAULT_POLICY
     # The flags triage found (TriageResult.flags: the address, a CRM email opt-out); None: the address's, read here.
     flags: tuple[Finding, ...] | None = None
+    # Accounts (briefs/accounts.py): the lead's account, and its buying committee when 2+ people there are active.
+    account_name: str | None = None
+    committee: accounts_mod.Committee | None = None
 
 
 @dataclass(frozen=True)
@@ -116,6 +125,17 @@ class Brief:
     crm_url: str | None
     qualification: QualificationView | None
     fallback: str
+    # "🇩🇪 Wrote in German: call in German, mornings (CET)": the first line under the header; None for English.
+    language_line: str | None = None
+    # "Notes", or "Notes from marketing" when every note's author is known to be in marketing (note_role).
+    notes_title: str = "Notes"
+    account: accounts_mod.Committee | None = None  # the account section: "Contoso · 3 people active this week"
+    # A customer's lifecycle episode ("at_risk", "win_back") and who gets the brief when not the owner (the CSM
+    # of an at-risk renewal), with the owner copied.
+    episode: str | None = None
+    deliver_to: str | None = None  # an email or a Slack user id
+    copy_to: str | None = None
+    deliver_why: str | None = None  # "their CSM, carla@ourco.example": who has the brief, in words (for the copy)
 
 
 def _asset_type(value: str | None) -> str | None:
@@ -252,8 +272,9 @@ def _other_lines(acts: list[ActivityView], now: datetime, rules: Rules, limit: i
 
 
 def _why_now(lead: LeadView, q: QualificationView | None, acts: list[ActivityView], ready: Readiness,
-             summary: str, now: datetime, rules: Rules) -> str:
-    who = lead.first_name or "They"
+             summary: str, now: datetime, rules: Rules, urgency: str | None = None,
+             at_risk: bool = False) -> str:
+    who = first_name_case(lead.first_name) or "They"
     parts = []
     if q:
         parts.append(f"{q.detail[:1].upper()}{q.detail[1:]}, {ago(q.triggered_at, now)}.")
@@ -268,9 +289,11 @@ def _why_now(lead: LeadView, q: QualificationView | None, acts: list[ActivityVie
         recent.append(f"downloaded {em(dl.title) if dl.title else 'a ' + kind} {ago(dl.occurred_at, now)}")
     if recent:
         parts.append(f"{who} {' and '.join(recent)}.")
-    if q and q.reason == "hand_raiser" and not lead.is_customer:
-        parts.append("Call now: a call within 5 minutes converts many times better than one within 30.")
-    if ready.stage == "past_ready":
+    if urgency:
+        parts.append(urgency)
+    if at_risk:  # a renewal to save: buyer readiness does not apply
+        pass
+    elif ready.stage == "past_ready":
         parts.append(f"That is past the usual {rules.ready_min_touches}–{rules.ready_max_touches} touches before a buyer is ready to talk.")
     elif ready.stage == "ready":
         parts.append(f"That is within the usual {rules.ready_min_touches}–{rules.ready_max_touches} touches before a buyer is ready to talk.")
@@ -287,7 +310,7 @@ def _summary(ready: Readiness, acts: list[ActivityView], split: TouchSplit) -> s
         return "No engagement recorded yet"
     campaigns = {a.campaign.strip().lower() for a in acts if a.campaign}
     text = f"{split.summary()} in {duration(ready.span_days)}"
-    if campaigns:
+    if len(campaigns) > 1:
         text += f" across {len(campaigns)} campaign{'s' if len(campaigns) != 1 else ''}"
     return text
 
@@ -317,6 +340,78 @@ def _customer_lines(state: CustomerState, lead: LeadView) -> tuple[str | None, l
     if not state.unhappy:
         lines.append("Treat this as cross-sell or upsell, not a new sale.")
     return warning, lines
+
+
+# Salutation fields as forms send them (German "Anrede", French "civilité", Spanish "tratamiento").
+SALUTATION_KEYS = ("salutation", "anrede", "civilite", "civilité", "tratamiento", "title_prefix", "prefix", "gender")
+
+
+def _salutation(form: ActivityView | None) -> str | None:
+    props = form.properties if form is not None else None
+    if not props:
+        return None
+    folded = {str(k).strip().lower(): v for k, v in props.items()}
+    return next((v for k in SALUTATION_KEYS if isinstance(v := folded.get(k), str) and v.strip()), None)
+
+
+_SCORE_DETAIL = re.compile(r"^(lead score reached -?\d+) in (\S+)$")
+
+
+def _detail(detail: str) -> str:
+    """A stored score reason names its source id ("in api"): a system a rep knows by name, or nothing."""
+    m = _SCORE_DETAIL.match(detail)
+    if not m:
+        return detail
+    system = system_name(m.group(2))
+    return m.group(1) + (f" in {system}" if system else "")
+
+
+# A note author's role as sources and configs spell it -> the label a rep reads; other text is shown as given.
+NOTE_ROLES = {
+    "csm": "CSM", "customer success": "CSM", "customer success manager": "CSM", "account manager": "account manager",
+    "am": "account manager", "marketing": "marketing", "marketing ops": "marketing", "mops": "marketing",
+    "demand gen": "marketing", "sales": "sales rep", "rep": "sales rep", "sales rep": "sales rep", "ae": "sales rep",
+    "account executive": "sales rep", "sdr": "SDR", "bdr": "SDR", "support": "support", "partner": "partner",
+}
+_FROM = {"marketing": "marketing", "CSM": "the CSM", "SDR": "an SDR", "sales rep": "a sales rep", "support": "support"}
+
+
+def note_role(role: str | None) -> str | None:
+    """"customer_success" -> "CSM", "Marketing" -> "marketing"; None when unknown (no label, never a wrong one)."""
+    key = " ".join(re.sub(r"[_\-]+", " ", (role or "").strip().lower()).split())
+    if not key:
+        return None
+    return NOTE_ROLES.get(key, plain(" ".join((role or "").split()))[:40])
+
+
+def _role_label(role: str | None) -> str:
+    label = note_role(role)
+    return f", {label}" if label else ""
+
+
+def notes_title(notes: list[NoteView]) -> str:
+    roles = {note_role(n.role) for n in notes}
+    if len(roles) == 1:
+        only = next(iter(roles))
+        if only in _FROM:
+            return f"Notes from {_FROM[only]}"
+    return "Notes"
+
+
+def language_line(words: OwnWords | None) -> str | None:
+    """"🇩🇪 Wrote in German: call in German, mornings (CET)"; None when they wrote in English or it is unknown."""
+    code = ((words.language if words else None) or "").strip().lower()[:2]
+    if not words or not code or code == "en":
+        return None
+    name = talktrack.LANGUAGE_NAMES.get(code)
+    if not name:
+        return None
+    line = f"{talktrack.FLAGS.get(code, '🌐')} Wrote in {name}: call in {name}"
+    window: CallbackWindow | None = words.callback
+    if window is not None and window.ends > window.starts:
+        tz = sla_clock.zone(window.zone, "UTC")
+        line += f", {sla_clock.part_of_day(window)} ({plain(window.starts.astimezone(tz).tzname() or window.zone)})"
+    return line
 
 
 def _word_facts(words: OwnWords | None) -> list[Fact]:
@@ -364,10 +459,16 @@ def build_brief(data: BriefInput, rules: Rules | None = None) -> Brief:
     touch_times = touches(touch_rows(human, OFF) + data.older_touch_rows)
     if data.older_touches:
         touch_times += [data.older_first_touch or min(touch_times, default=now)] * data.older_touches
+    state = customer_state.assess(lead, touch_times, now, rules)
+    life = lifecycle.assess(lead, acts, data.notes, touch_times, now, renewal_window_days=rules.renewal_window_days,
+                            quiet_days=rules.reengage_quiet_days,
+                            unhappy_label=state.score_label if state.unhappy else None,
+                            competitor_names=data.triage.competitor_names)
+    if life.win_back:  # a former customer's touches and readiness count from when they came back
+        touch_times = [t for t in touch_times if t >= life.win_back.came_back_at]
     split = TouchSplit(tuple(human), tuple(machine), tuple(touch_times))
     ready = readiness_mod.assess(touch_times, rules, asked_for_sales=bool(hand_form) or (q is not None and q.reason == "hand_raiser"),
                                  machine_opens=split.machine_opens)
-    state = customer_state.assess(lead, touch_times, now, rules)
     flags = data.flags if data.flags is not None else tuple(address_flags(lead, data.triage)) if data.triage.enabled else ()
 
     content_lines, content = _content_lines(acts, now, limit)
@@ -383,6 +484,17 @@ def build_brief(data: BriefInput, rules: Rules | None = None) -> Brief:
         engagement_summary += f" · first touch {day(first)} · last touch {ago(last, now)}"
 
     warning, customer_lines = _customer_lines(state, lead)
+    if life.at_risk:
+        ready = replace(ready, label="Renewal at risk: buyer readiness does not apply")
+        warning = lifecycle.at_risk_warning(life.at_risk)
+        customer_lines = [line for line in customer_lines if "cross-sell" not in line]
+    if life.renewal:
+        customer_lines.insert(1, lifecycle.renewal_line(life.renewal))
+    if state.is_customer and lead.csm_email:
+        customer_lines.insert(1, f"CSM: {lead.csm_email}" + (" (the brief is with them; the owner is copied)"
+                                                             if life.at_risk else ""))
+    if life.win_back:
+        customer_lines = lifecycle.win_back_lines(life.win_back, now, len(touch_times))
     topics = list(OrderedDict.fromkeys(c["topic"] for c in content if c.get("topic")))[:3]
     track = talktrack.select_track(
         unhappy=state.unhappy,
@@ -391,6 +503,8 @@ def build_brief(data: BriefInput, rules: Rules | None = None) -> Brief:
         customer=state.is_customer,
         downloads=len(content),
     )
+    episode = "at_risk" if life.at_risk else "win_back" if life.win_back else None
+    track = episode or track
     context: dict[str, Any] = {
         "greeting": lead.greeting_name,
         "lead": {
@@ -432,17 +546,24 @@ def build_brief(data: BriefInput, rules: Rules | None = None) -> Brief:
             },
         },
         "readiness": {"touches": ready.touches, "stage": ready.stage, "machine_opens": split.machine_opens},
+        "lifecycle": lifecycle.context(life, now),
         # Triage's address flags: a personal or throwaway address, a shared inbox (the company is unverified).
         "address": {
             "personal": any(f.rule in (Rule.FLAG_FREE_MAIL, Rule.FLAG_DISPOSABLE_MAIL) for f in flags),
             "shared": any(f.rule == Rule.FLAG_ROLE_INBOX for f in flags),
         },
+        # Colleagues at the account and what they looked at (None: none known): no "who else is looking".
+        "committee": accounts_mod.talk_context(data.committee),
     }
-    track_result = talktrack.render(track, lead.persona, context, rules.templates_dir)
+    locale = talktrack.locale_of(words.language if words else None)
+    context["locale"] = locale or "en"
+    context["hello"] = talktrack.hello(locale, first_name_case(lead.first_name), lead.last_name, _salutation(hand_form))
+    track_result = _account_track(talktrack.render(track, lead.persona, context, rules.templates_dir, locale=locale),
+                                  data.committee)
 
     role = ", ".join(p for p in (lead.title, lead.company) if p)
     headline = lead.name + (f" · {role}" if role else "")
-    kind = "Customer" if state.is_customer else "Prospect"
+    kind = "Customer" if state.is_customer else "Former customer" if lead.former_customer else "Prospect"
     stage = stage_label(normalise_stage(lead.lifecycle_stage))
     status = [kind + (f" ({stage})" if stage and stage.lower() != kind.lower() else "")]
     if lead.lead_source:
@@ -450,17 +571,38 @@ def build_brief(data: BriefInput, rules: Rules | None = None) -> Brief:
     if lead.lead_status:
         status.append(f"CRM status: {plain(lead_status_label(lead.lead_status))}")
     status.append(f"owner {lead.owner_email}" if lead.owner_email else "no owner yet")
+    if data.account_name:
+        status.append(f"account: {plain(data.account_name)}")
     if q:
-        status.append(f"qualified {ago(q.qualified_at, now)}: {q.detail}")
+        # Qualified when the bot read it, triggered when the lead acted: both said when they differ.
+        late = q.qualified_at - q.triggered_at > timedelta(minutes=5)
+        status.append(f"qualified {ago(q.qualified_at, now)}: {_detail(q.detail)}"
+                      + (f", {ago(q.triggered_at, now)}" if late else ""))
     if lead.score is not None and not (q and q.reason == "score_threshold"):
         status.append(f"score {lead.score}")
 
-    notes = [f"{plain(n.author)} ({ago(n.created_at, now)}): “{plain(n.body)}”" for n in
-             sorted(data.notes, key=lambda n: n.created_at, reverse=True)]
+    ordered = sorted(data.notes, key=lambda n: n.created_at, reverse=True)
+    notes = [f"{plain(n.author)}{_role_label(n.role)} ({ago(n.created_at, now)}): “{plain(n.body)}”" for n in ordered]
     if q and q.note:
         notes.insert(0, f"From the qualification: “{plain(q.note)}”")
 
-    icon = _icon(q.reason if q else None, state, ready)
+    urgency = None
+    if q and q.reason == "hand_raiser" and not lead.is_customer:
+        urgency = sla_clock.urgency(q.triggered_at, now, rules.clock or sla_clock.BriefClock(),
+                                    words.callback if words else None, first_name_case(lead.first_name) or "They")
+    icon = "⚠️" if life.at_risk else "↩️" if life.win_back else _icon(q.reason if q else None, state, ready)
+    # Who gets the brief when not the owner: the author of a "talk to me before anyone calls" note, else an
+    # at-risk renewal's CSM. The owner is copied.
+    consult = lifecycle.consult_first(data.notes)
+    deliver_to = deliver_why = None
+    extra_flags = []
+    if consult:
+        who = plain(consult.author) + (f" ({note_role(consult.role)})" if note_role(consult.role) else "")
+        deliver_to, deliver_why = consult.author_ref, f"{who}, who asked to be consulted before any call"
+        extra_flags.append(f"Talk to {who} before any call: they asked to be consulted first.")
+    elif life.at_risk and lead.csm_email:
+        deliver_to, deliver_why = lead.csm_email, f"their CSM, {lead.csm_email}"
+    copy_to = lead.owner_email if deliver_to and lead.owner_email and lead.owner_email != deliver_to else None
     fallback = f"{icon} {lead.name}" + (f" ({lead.company})" if lead.company else "")
     fallback += f" qualified: {q.detail}" if q else f": {ready.label}"
     return Brief(
@@ -469,18 +611,38 @@ def build_brief(data: BriefInput, rules: Rules | None = None) -> Brief:
         headline=headline,
         status_line=" · ".join(status),
         warning=warning,
-        why_now=_why_now(lead, q, acts, ready, summary, now, rules),
+        why_now=_why_now(lead, q, acts, ready, summary, now, rules, urgency,
+                     at_risk=life.at_risk is not None),
         own_words=words,
         word_facts=_word_facts(words),
         engagement=engagement,
         engagement_summary=engagement_summary,
         readiness=ready,
         touches=split,
-        flags=[f.reason for f in flags],
+        flags=[*extra_flags, *(f.reason for f in flags)],
         customer_lines=customer_lines,
         talk_track=track_result,
         notes=notes,
         crm_url=lead.crm_url,
         qualification=q,
         fallback=fallback,
+        language_line=language_line(words),
+        notes_title=notes_title(ordered),
+        account=data.committee,
+        episode=episode,
+        deliver_to=deliver_to,
+        copy_to=copy_to,
+        deliver_why=deliver_why,
     )
+
+
+def _account_track(track: TalkTrack, committee: accounts_mod.Committee | None) -> TalkTrack:
+    """A committee's security review and integration questions are the next steps."""
+    if committee is None or not committee.next_steps:
+        return track
+    # The question naming colleagues first, then the security review and integration questions, then the rest.
+    names = [p.name.split()[0] for p in committee.people if p.lead_id != committee.lead_id]
+    about = [q for q in track.questions if any(n in q for n in names)]
+    rest = [q for q in track.questions if q not in about]
+    questions = about + [s for s in committee.next_steps[1:] if s not in about] + rest
+    return replace(track, next_step=committee.next_steps[0], questions=questions[:talktrack.MAX_QUESTIONS])

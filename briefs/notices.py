@@ -23,6 +23,7 @@ from briefs.blocks import (
     mrkdwn,
 )
 from briefs.markup import day, fit_mrkdwn, plain, shorten, terminal_safe
+from briefs.model import Brief
 from briefs.signals import ActivityView, LeadView
 from briefs.triage import FORM_TEXT_KEYS, Category, Delivery, TriageResult
 
@@ -119,3 +120,33 @@ def overridden(payload: Message, user_id: str, at: datetime) -> Message:
     blocks = [b for b in payload.get("blocks") or [] if b.get("block_id") != NOTICE_ACTIONS]
     blocks.append({"type": "section", "block_id": "triage_overridden", "text": mrkdwn(line)})
     return {"text": shorten(f"{payload.get('text') or ''} Overridden: a real lead.", MAX_FALLBACK), "blocks": blocks}
+
+
+# --- a copy for the owner of a brief that went to someone else --------------------------------------------------
+
+def _copy_why(brief: Brief) -> str:
+    what = "An at-risk renewal brief" if brief.episode == "at_risk" else "This lead's brief"
+    return f"{what} went to {brief.deliver_why or brief.deliver_to}, who leads on this. Talk to them before any call."
+
+
+def copy_text(brief: Brief) -> str:
+    """The owner's copy of a brief that went to the customer's CSM (an at-risk renewal), as plain text."""
+    lines = [f"📋 Copy: {plain(brief.headline)}", _copy_why(brief)]
+    if brief.warning:
+        lines.append(plain(brief.warning))
+    lines.append(f"The whole brief: /lead {brief.email}")
+    return terminal_safe("\n".join(lines))
+
+
+def copy_message(brief: Brief) -> Message:
+    blocks: list[Block] = [
+        {"type": "section", "block_id": "copy_head", "text": mrkdwn(
+            fit_mrkdwn(f"📋 *Copy:* {plain(brief.headline)}", MAX_SECTION))},
+        {"type": "section", "block_id": "copy_why", "text": mrkdwn(fit_mrkdwn(_copy_why(brief), MAX_SECTION))},
+    ]
+    if brief.warning:
+        blocks.append({"type": "section", "block_id": "copy_risk",
+                       "text": mrkdwn(fit_mrkdwn(plain(brief.warning), MAX_SECTION))})
+    blocks.append({"type": "context", "elements": [mrkdwn(fit_mrkdwn(
+        f"You own the lead and are copied; no SLA runs for you. The whole brief: /lead {brief.email}", MAX_CONTEXT))]})
+    return {"text": shorten(copy_text(brief).replace("\n", " "), MAX_FALLBACK), "blocks": blocks}

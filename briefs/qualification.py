@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -98,6 +99,23 @@ def delivery_order(decision: Decision) -> tuple[bool, float]:
     return decision.reason != Reason.HAND_RAISER, -decision.triggered_at.timestamp()
 
 
+# The systems a rep knows by name; a source id that is not one ("api", "csv", a webhook's own name) is not named.
+SYSTEM_NAMES = {
+    "hubspot": "HubSpot", "marketo": "Marketo", "mautic": "Mautic", "salesforce": "Salesforce", "pardot": "Pardot",
+    "account_engagement": "Pardot", "segment": "Segment", "eloqua": "Eloqua", "pipedrive": "Pipedrive",
+    "zoho": "Zoho CRM", "activecampaign": "ActiveCampaign", "dynamics": "Dynamics 365", "brevo": "Brevo",
+}
+
+
+def system_name(source: str | None) -> str | None:
+    """"hubspot" -> "HubSpot", "marketo_sync" -> "Marketo"; None for "api", "csv" and anything unknown."""
+    key = re.sub(r"[^a-z0-9]+", "_", (source or "").lower()).strip("_")
+    if key in SYSTEM_NAMES:
+        return SYSTEM_NAMES[key]
+    head = key.split("_", 1)[0]
+    return SYSTEM_NAMES.get(head)
+
+
 def decide(change: LeadChange, rules: Rules, now: datetime) -> Decision | None:
     """The strongest fresh trigger, unless an episode is already open. Order: explicit, hand-raiser,
     re-engaged customer, lifecycle, score."""
@@ -115,7 +133,8 @@ def _candidates(change: LeadChange, rules: Rules, now: datetime) -> Iterator[Dec
     for ex in sorted(change.explicit, key=lambda e: e.occurred_at, reverse=True):
         detail = EXPLICIT_DETAIL[Reason(ex.reason)]
         if ex.reason == Reason.SCORE_THRESHOLD and ex.score is not None:
-            detail = f"lead score reached {ex.score} in {ex.source}"
+            system = system_name(ex.source)
+            detail = f"lead score reached {ex.score}" + (f" in {system}" if system else "")
         yield Decision(ex.reason, detail, ex.occurred_at, f"lead.qualified from {ex.source}", ex.score, ex.note)
 
     forms = [

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from typing import Any
 
+from briefs.sla import BriefClock
+
 DEFAULT_HAND_RAISER_FORMS = (
     "contact sales",
     "talk to sales",
@@ -69,10 +71,15 @@ class Rules:
     nps_detractor_max: int = 6
     nps_promoter_min: int = 9
     csat_unhappy_max: int = 2
+    # A customer's renewal this close (days) is watched for risk signals (briefs/lifecycle.py).
+    renewal_window_days: int = 90
     # [briefs]
     notable_pages: tuple[str, ...] = DEFAULT_NOTABLE_PAGES
     templates_dir: str | None = None
     max_items: int = 5
+    # Not a [section] key: [follow_up]'s hours and hand-raiser SLA, set by the settings loader, so the brief says
+    # "Call now" only while the clock runs (None: 09:00-17:00 Monday to Friday, UTC, 5 minutes).
+    clock: BriefClock | None = None
 
     SECTIONS = {
         "qualification": (
@@ -86,7 +93,7 @@ class Rules:
             "reopen_after_days",
         ),
         "readiness": ("ready_min_touches", "ready_max_touches"),
-        "customers": ("nps_detractor_max", "nps_promoter_min", "csat_unhappy_max"),
+        "customers": ("nps_detractor_max", "nps_promoter_min", "csat_unhappy_max", "renewal_window_days"),
         "briefs": ("notable_pages", "templates_dir", "max_items"),
     }
 
@@ -115,7 +122,8 @@ class Rules:
 
     def _check(self) -> None:
         for name in ("score_threshold", "reengage_touches", "reengage_window_days", "reengage_quiet_days",
-                     "trigger_max_age_hours", "reopen_after_days", "ready_min_touches", "max_items"):
+                     "trigger_max_age_hours", "reopen_after_days", "ready_min_touches", "max_items",
+                     "renewal_window_days"):
             if getattr(self, name) < 1:
                 raise RulesError(f"{self._where(name)} must be at least 1, got {getattr(self, name)}")
         if self.ready_max_touches < self.ready_min_touches:

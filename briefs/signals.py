@@ -19,7 +19,7 @@ from briefs.cleaning import short_quote
 from briefs.events import ACTIVITY_KINDS
 from briefs.facts import WordFact
 from briefs.language import NAMES as LANGUAGE_NAMES
-from briefs.people import display_name
+from briefs.people import display_name, first_name_case
 
 # The touch rule (README, "A *touch* is an engagement by the lead"), defined once: `touches` below.
 # Engagement by the lead themselves. Our sends (email_sent, email_delivered) and unsubscribes are not touches.
@@ -74,6 +74,17 @@ class LeadView:
     nps: int | None = None
     csat: int | None = None
     crm_url: str | None = None
+    # Customer facts (briefs/lifecycle.py reads them).
+    renewal_date: date | None = None
+    arr: int | None = None
+    currency: str | None = None
+    plan: str | None = None
+    csm_email: str | None = None
+    former_customer: bool = False
+    churned_on: date | None = None
+    churn_reason: str | None = None
+    open_escalations: int | None = None
+    left_company: bool = False
 
     @property
     def name(self) -> str:
@@ -81,7 +92,7 @@ class LeadView:
 
     @property
     def greeting_name(self) -> str:
-        return self.first_name or (self.name if self.name != self.email else "there")
+        return first_name_case(self.first_name) or (self.name if self.name != self.email else "there")
 
 
 # Not frozen: a lookup builds hundreds of these, and a frozen dataclass costs three times as much to build.
@@ -108,6 +119,8 @@ class NoteView:
     author: str
     body: str
     created_at: datetime
+    role: str | None = None  # who wrote it: "CSM", "marketing", "rep" (briefs.model.note_role); None: unknown
+    author_ref: str | None = None  # how to reach the author: a Slack user id or an email; None: not known
 
 
 def normalise_stage(stage: str | None) -> str | None:
@@ -415,18 +428,46 @@ def page_key(url: str | None) -> str:
     return (url_path(url) or "/").rstrip("/").lower() or "/"
 
 
+# Where sources put a page's own name: ours (page_title), HubSpot's, Segment's and Mautic's spellings.
+PAGE_TITLE_KEYS = ("page_title", "title", "hs_page_title", "hs_title", "page_name", "pageName", "pageTitle")
+# Words a URL path spells in lowercase that a rep knows in capitals (and "soc2" -> "SOC 2").
+ACRONYMS = {w.lower().replace(" ", ""): w for w in (
+    "SAP", "ERP", "CRM", "API", "APIs", "SOC 2", "SOC 1", "ISO 27001", "ISO 9001", "GDPR", "HIPAA", "PCI DSS", "SSO",
+    "SAML", "SCIM", "AWS", "GCP", "AI", "ML", "IoT", "ROI", "TCO", "HR", "IT", "B2B", "B2C", "SaaS", "FAQ", "FAQs",
+    "CPQ", "ESG", "EDI", "WMS", "MES", "PLM", "BI", "KPI", "KPIs", "SLA", "SMB", "US", "UK", "EU", "EMEA", "APAC",
+    "DACH", "HubSpot", "Salesforce", "NetSuite", "SharePoint", "ServiceNow", "OEM", "CAD", "PDF", "CSV", "SQL",
+    "SDK", "UI", "UX", "PoC", "RFP", "RFQ", "SOX", "NIS2", "DORA", "CSRD",
+)}
+_SITE_SUFFIX = re.compile(r"\s+\|\s+[^|]{1,40}$")  # "Pricing | OurCo": the site's name after the bar
+_LOCALE_SEGMENT = re.compile(r"^[a-z]{2}(?:[-_][a-z]{2})?$", re.I)
+
+
+def _path_word(segment: str) -> str:
+    """"soc2" -> "SOC 2", "sap" -> "SAP", "widgets" -> "Widgets"."""
+    words = segment.split()
+    out = [ACRONYMS.get(w.lower(), w) for w in words]
+    text = " ".join(out)
+    return text if out and out[0] != words[0] else text[:1].upper() + text[1:]
+
+
 def page_label(activity: ActivityView) -> str:
-    """A human name for a page: its title when the source sent one, else its path (/solutions/widgets -> Solutions › Widgets)."""
-    title = activity.title or (activity.properties or {}).get("page_title") or (activity.properties or {}).get("title")
+    """A human name for a page: its title when the source sent one ("Pricing | OurCo" -> "Pricing"), else its
+    path with acronyms kept (/integrations/sap -> Integrations › SAP, /trust/soc2 -> Trust › SOC 2)."""
+    props = activity.properties or {}
+    title = activity.title or next((v for k in PAGE_TITLE_KEYS if isinstance(v := props.get(k), str) and v.strip()),
+                                   None)
     if isinstance(title, str) and title.strip():
-        return title.strip()[:120]
+        title = " ".join(title.split())
+        return (_SITE_SUFFIX.sub("", title) or title)[:120]
     if not activity.url:
         return "a page on the website"
     segments = [unquote(s) for s in url_path(activity.url).split("/") if s]
+    if len(segments) > 1 and _LOCALE_SEGMENT.match(segments[0]):
+        segments = segments[1:]  # /de/produkte/…: the site's language, not a section
     if not segments:
         return "Home page"
     words = [re.sub(r"\.(html?|php|aspx?)$", "", s).replace("-", " ").replace("_", " ").strip() for s in segments[-3:]]
-    return " › ".join(w[:1].upper() + w[1:] for w in words if w)[:120]
+    return " › ".join(_path_word(w) for w in words if w)[:120]
 
 
 def is_notable_page(url: str | None, notable: tuple[str, ...]) -> bool:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from briefs.callback import CallbackWindow
 from briefs.followup import LATE, SlaState
 
 DAY_NAMES = {
@@ -162,3 +163,79 @@ def sla_label(due: datetime | None, state: str | None, snoozed_until: datetime |
 def _clock(when: datetime) -> str:
     """Shown in the reader's own time zone by Slack; the fallback is UTC."""
     return f"<!date^{int(when.timestamp())}^{{time}}|{when:%H:%M} UTC>"
+
+
+# --- Urgency: what the brief says about when to call -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BriefClock:
+    """What the brief needs of [follow_up] to say when to call: the team's business hours and time zone, and the
+    hand-raiser's SLA in business minutes (FollowUpPolicy.brief_clock builds it from the settings)."""
+
+    hours: BusinessHours = BusinessHours()
+    timezone: str = "UTC"
+    minutes: int = 5
+
+
+def in_business_hours(at: datetime, tz: ZoneInfo, hours: BusinessHours) -> bool:
+    if _runs_always(hours):
+        return True
+    local = _aware(at).astimezone(tz)
+    w = _window(local.date(), tz, hours)
+    return w is not None and w[0] <= at.astimezone(UTC) < w[1]
+
+
+def honour_window(due: datetime, window: CallbackWindow | None, minutes: float) -> datetime:
+    """The SLA's due time when the lead asked to be called in a window: never before it opens (a call then is
+    one they asked not to get), `minutes` into it at most; a window that ends before the usual due time (or
+    is malformed) changes nothing."""
+    if window is None or window.ends <= window.starts or window.ends <= due:
+        return due
+    if due >= window.starts:
+        return due
+    return min(window.starts + timedelta(minutes=max(0.0, minutes)), window.ends)
+
+
+def _when(at: datetime, tz: ZoneInfo, now: datetime) -> str:
+    local = at.astimezone(tz)
+    if abs((at - now).total_seconds()) > 6 * 86400:
+        return f"{local:%a} {local.day} {local:%b %H:%M}"
+    return f"{local:%a %H:%M}"
+
+
+def window_words(window: CallbackWindow, now: datetime) -> str:
+    """"Mon 09:00–11:00 CET", in the zone the lead meant."""
+    tz = zone(window.zone, "UTC")
+    a, b = window.starts.astimezone(tz), window.ends.astimezone(tz)
+    end = f"{b:%H:%M}" if a.date() == b.date() else _when(window.ends, tz, now)
+    return f"{_when(window.starts, tz, now)}–{end} {a.tzname() or window.zone}"
+
+
+def part_of_day(window: CallbackWindow) -> str:
+    hour = window.starts.astimezone(zone(window.zone, "UTC")).hour
+    return "mornings" if hour < 12 else "afternoons" if hour < 17 else "evenings"
+
+
+def urgency(arrived: datetime, now: datetime, clock: BriefClock, window: CallbackWindow | None = None,
+            who: str = "They") -> str:
+    """"Call now: …" only while the speed-to-lead clock runs, in business hours, and the lead has not asked
+    for a later time; otherwise when to call and why: "Came in Fri 23:04; due Mon 09:05 CET; Pierre asked
+    for Mon 09:00–11:00 CET." Times in the team's zone (the brief is posted once, for everyone)."""
+    tz = zone(clock.timezone)
+    due = honour_window(add_business_minutes(arrived, clock.minutes, tz, clock.hours), window, clock.minutes)
+    asked = ""
+    if window is not None and window.ends > now:
+        asked = f"{who} asked for {window_words(window, now)}"
+    waiting_for_window = window is not None and window.starts > now and window.ends > due
+    if in_business_hours(now, tz, clock.hours) and not waiting_for_window:
+        if window is not None and window.starts <= now < window.ends:
+            return f"Call now: {asked[:1].lower() + asked[1:] if who == 'They' else asked}, and that is now."
+        return "Call now: a call within 5 minutes converts many times better than one within 30."
+    zone_name = due.astimezone(tz).tzname() or clock.timezone
+    lead = "Wait for their window" if waiting_for_window else "Outside business hours"
+    overdue = " (overdue)" if due <= now else ""
+    parts = [f"{lead}: came in {_when(arrived, tz, now)}", f"due {_when(due, tz, now)} {zone_name}{overdue}"]
+    if asked:
+        parts.append(asked)
+    return "; ".join(parts) + "."

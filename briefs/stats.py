@@ -45,6 +45,7 @@ class StatRow:
     triage_category: str | None = None
     triage_rule: str | None = None
     overridden: bool = False
+    episode: str | None = None  # a customer's lifecycle episode: at_risk, win_back (briefs/lifecycle.py)
 
     @property
     def held_back(self) -> bool:
@@ -99,8 +100,10 @@ class Stats:
     by_source: tuple[Group, ...] = field(default_factory=tuple)
     by_campaign: tuple[Group, ...] = field(default_factory=tuple)
     triage: TriageCounts = field(default_factory=TriageCounts)
+    by_episode: tuple[Group, ...] = field(default_factory=tuple)  # at-risk renewals, win-backs (those seen)
 
 
+EPISODE_LABELS = {"at_risk": "At-risk renewals", "win_back": "Win-backs"}
 AUTOMATIC = "Automatic: "
 CATEGORY_LABELS = {"student_or_jobseeker": "Student or job-seeker", "vendor_pitch": "Vendor pitch",
                    "competitor": "Competitor"}
@@ -182,6 +185,8 @@ def build(rows: list[StatRow], days: int, now: datetime) -> Stats:
         by_source=_by(rows, lambda r: (r.source or "").strip() or UNKNOWN_SOURCE),
         by_campaign=_by(rows, lambda r: (r.campaign or "").strip() or NO_CAMPAIGN),
         triage=_triage(rows),
+        by_episode=tuple(_group(label, [r for r in rows if r.episode == key])
+                         for key, label in EPISODE_LABELS.items() if any(r.episode == key for r in rows)),
     )
 
 
@@ -237,6 +242,9 @@ def to_blocks(stats: Stats) -> dict[str, Any]:
     ]
     if t.reasons:
         blocks.append({"type": "section", "text": mrkdwn("*Not a fit, why:* " + _reasons(t))})
+    if stats.by_episode:
+        blocks.append({"type": "section", "block_id": "stats_customers", "text": mrkdwn(
+            "*Customers*\n" + "\n".join(f"• *{g.name}*: {fit_mrkdwn(_summary(g), 600)}" for g in stats.by_episode))})
     if stats.triage.any:
         blocks.append({"type": "section", "block_id": "stats_triage",
                        "text": mrkdwn(fit_mrkdwn("\n".join(triage_lines(stats.triage)), MAX_SECTION, lines=True))})
@@ -269,7 +277,8 @@ def _minutes(value: timedelta | None) -> str:
 def table(stats: Stats) -> list[list[str]]:
     """Rows for CSV (after the COLUMNS header): the total, then each source, then each campaign."""
     out = []
-    for dimension, groups in (("total", (stats.total,)), ("source", stats.by_source), ("campaign", stats.by_campaign)):
+    for dimension, groups in (("total", (stats.total,)), ("source", stats.by_source), ("campaign", stats.by_campaign),
+                              ("customer_episode", stats.by_episode)):
         for g in groups:
             out.append([dimension, g.name, str(g.qualified), str(g.posted), str(g.accepted),
                         f"{100 * g.share(g.accepted):.1f}", str(g.not_a_fit), f"{100 * g.share(g.not_a_fit):.1f}",
@@ -306,6 +315,8 @@ def to_text(stats: Stats) -> str:
     ]
     if t.reasons:
         lines.append(f"  not a fit, why             {_reasons(t)}")
+    for g in stats.by_episode:
+        lines.append(f"  {g.name.lower():<26} {_summary(g)}")
     if stats.triage.any:
         lines += ["  " + terminal_safe(line) for line in triage_lines(stats.triage)]
     header = f"  {'name':<30} {'qual':>5} {'post':>5} {'accepted':>10} {'not a fit':>10} {'open':>5} " \

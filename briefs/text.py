@@ -19,6 +19,8 @@ def _wrap(text: str, indent: str = "", first: str | None = None) -> str:
 
 def to_text_brief(brief: Brief) -> str:
     out = [to_text(f"{brief.icon} {brief.headline}"), _wrap(brief.status_line)]
+    if brief.language_line:
+        out.insert(1, _wrap(brief.language_line))
     if brief.warning:
         out += ["", _wrap(brief.warning)]
     if brief.flags:
@@ -36,6 +38,8 @@ def to_text_brief(brief: Brief) -> str:
     out += [_wrap(brief.engagement_summary, "  "), _wrap(brief.readiness.label, "  ")]
     if brief.customer_lines:
         out += ["", "Customer"] + [_wrap(line, "    ", "  • ") for line in brief.customer_lines]
+    if brief.account:
+        out += ["", to_text(brief.account.headline)] + [_wrap(p.line, "    ", "  • ") for p in brief.account.people]
     t = brief.talk_track
     out += ["", "Talk track"]
     if t.opener:
@@ -44,7 +48,7 @@ def to_text_brief(brief: Brief) -> str:
     if t.next_step:
         out.append(_wrap("Next step: " + t.next_step, "    ", "  • "))
     if brief.notes:
-        out += ["", "Notes from marketing"] + [_wrap(n, "    ", "  • ") for n in brief.notes]
+        out += ["", brief.notes_title] + [_wrap(n, "    ", "  • ") for n in brief.notes]
     if brief.crm_url:
         out += ["", to_text(f"CRM: {brief.crm_url}")]
     if t.problem:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 
-from bot.usecases import lookup, notes, routes, stats
+from bot.usecases import account_view, lookup, notes, routes, stats
 from briefs import commands
 from briefs.commands import Action
 
@@ -41,8 +41,10 @@ def handle(cmd: commands.Command, user_id: str, services) -> dict:
         return {"text": f"{cmd.error}\n\n{commands.HELP}"}
     if cmd.action is Action.LOOKUP:
         return lookup.lookup(services, user_id, cmd.email)
-    if cmd.action is Action.SEARCH:
-        return lookup.search(services, user_id, cmd.text)
+    if cmd.action is Action.SEARCH:  # an account's exact name or domain shows the account (issue 18)
+        return account_view.account_reply(services, user_id, cmd.text) or lookup.search(services, user_id, cmd.text)
+    if cmd.action is Action.ACCOUNT:
+        return account_view.account_reply(services, user_id, cmd.text, explicit=True)
     if cmd.action is Action.NOTE:
         return notes.add_note(services, user_id, cmd.email, cmd.text)
     if cmd.action is Action.ROUTE_SHOW:

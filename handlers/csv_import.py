@@ -11,17 +11,20 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import re
 from collections.abc import Callable, Iterator, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from briefs.events import ACTIVITY_KINDS, EMAIL_RE, FieldError, validate_event
 from briefs.signals import fold
 from handlers.files import FileError, Item
 
+CUSTOMER_FIELDS = ("renewal_date", "arr", "currency", "plan", "csm_email", "former_customer", "churned_on",
+                   "churn_reason", "open_escalations", "left_company")
 LEAD_FIELDS = ("email", "first_name", "last_name", "title", "company", "phone", "owner_email", "lifecycle_stage",
                "lead_status", "lead_source", "score", "persona", "is_customer", "customer_since", "nps", "csat",
-               "crm_url")
+               "crm_url", *CUSTOMER_FIELDS)
 ACTIVITY_FIELDS = ("id", "email", "kind", "occurred_at", "asset_title", "asset_type", "asset_topic", "asset_url",
                    "campaign", "subject", "url", "form", "comments")
 # Header spellings from common CRM and marketing-automation exports, folded (lowercase, no punctuation).
@@ -49,7 +52,19 @@ ALIASES = {
     "campaign": "campaign", "campaignname": "campaign", "subject": "subject", "emailsubject": "subject",
     "url": "url", "pageurl": "url", "form": "form", "formname": "form", "comments": "comments", "message": "comments",
     "id": "id", "activityid": "id",
+    # Customer facts (docs/customers.md), as CRM and CS-tool exports name them.
+    "renewaldate": "renewal_date", "renewal": "renewal_date", "contractenddate": "renewal_date",
+    "contractend": "renewal_date", "nextrenewaldate": "renewal_date",
+    "arr": "arr", "annualrecurringrevenue": "arr", "contractvalue": "arr", "annualcontractvalue": "arr",
+    "acv": "arr", "currency": "currency", "currencycode": "currency", "plan": "plan", "tier": "plan",
+    "csm": "csm_email", "csmemail": "csm_email", "customersuccessmanager": "csm_email",
+    "accountmanager": "csm_email", "accountmanageremail": "csm_email",
+    "formercustomer": "former_customer", "churned": "former_customer", "churndate": "churned_on",
+    "churnedon": "churned_on", "churnreason": "churn_reason", "reasonforchurn": "churn_reason",
+    "lossreason": "churn_reason", "openescalations": "open_escalations", "escalations": "open_escalations",
+    "leftcompany": "left_company", "nolongeratcompany": "left_company",
 }
+CURRENCY_SIGNS = {"€": "EUR", "$": "USD", "£": "GBP", "¥": "JPY", "₹": "INR", "CHF": "CHF"}
 # Salesforce Account Engagement (Pardot) visitor activity type codes.
 PARDOT_KINDS = {"1": "email_click", "2": "web_visit", "4": "form_submit", "6": "email_sent", "11": "email_open",
                 "20": "web_visit", "24": "webinar_attended", "21": "webinar_registered", "12": "unsubscribe"}
@@ -193,13 +208,71 @@ def _lead(values: dict, event_id: str, when: str, source: str, line: int):
                 lead[number] = int(float(lead[number]))
             except (ValueError, OverflowError):  # OverflowError: "inf", "1e999"
                 return None, [FieldError(line, number, f"{lead[number]!r} is not a number")]
-    if "is_customer" in lead:
-        flag = lead["is_customer"].lower()
-        if flag not in TRUE | FALSE:
-            return None, [FieldError(line, "is_customer", f"{lead['is_customer']!r}: expected yes/no, true/false or 1/0")]
-        lead["is_customer"] = flag in TRUE
+    for name in ("is_customer", "former_customer", "left_company"):
+        if name in lead:
+            flag = lead[name].lower()
+            if flag not in TRUE | FALSE:
+                return None, [FieldError(line, name, f"{lead[name]!r}: expected yes/no, true/false or 1/0")]
+            lead[name] = flag in TRUE
+    if "arr" in lead:
+        amount, currency = _amount(lead["arr"])
+        if amount is None:
+            return None, [FieldError(line, "arr", f"{lead['arr']!r} is not an amount (expected e.g. 48000 or €48,000)")]
+        lead["arr"] = amount
+        if currency and "currency" not in lead:
+            lead["currency"] = currency
+    for name in ("renewal_date", "churned_on"):
+        if name in lead:
+            day = _day(lead[name])
+            if day is None:
+                return None, [FieldError(line, name, f"{lead[name]!r} is not a date "
+                                                     "(expected YYYY-MM-DD, DD.MM.YYYY or MM/DD/YYYY)")]
+            lead[name] = day
     return validate_event({"type": "lead.upsert", "id": event_id, "occurred_at": when, "source": source,
                            "lead": lead}, line)
+
+
+def _amount(text: str) -> tuple[float | None, str | None]:
+    """"€48,000", "48.000,00 EUR", "$1,250.50" -> (amount, ISO currency or None). The last of "," and "."
+    is the decimal separator when both appear; a lone one followed by exactly three digits groups thousands."""
+    raw = text.strip()
+    currency = next((code for sign, code in CURRENCY_SIGNS.items() if sign in raw), None)
+    code = re.search(r"\b([A-Za-z]{3})\b", raw)
+    if code:
+        currency = code.group(1).upper()
+    digits = re.sub(r"[^\d.,-]", "", raw)
+    if "," in digits and "." in digits:
+        decimal = "," if digits.rfind(",") > digits.rfind(".") else "."
+        digits = digits.replace("." if decimal == "," else ",", "").replace(",", ".")
+    elif re.fullmatch(r"-?\d{1,3}([.,]\d{3})+", digits):
+        digits = re.sub(r"[.,]", "", digits)
+    else:
+        digits = digits.replace(",", ".")
+    try:
+        value = float(digits)
+    except ValueError:
+        return None, None
+    return (value if value == value and abs(value) != float("inf") else None), currency
+
+
+def _day(text: str) -> str | None:
+    """An export's date as ISO: ISO itself (or a datetime), DD.MM.YYYY (German), MM/DD/YYYY (US reports;
+    DD/MM/YYYY when the first number cannot be a month)."""
+    raw = text.strip()
+    try:
+        return date.fromisoformat(raw[:10]).isoformat()
+    except ValueError:
+        pass
+    for pattern, order in ((r"(\d{1,2})\.(\d{1,2})\.(\d{4})", "dmy"), (r"(\d{1,2})/(\d{1,2})/(\d{4})", "mdy")):
+        m = re.fullmatch(pattern, raw)
+        if m:
+            a, b, year = (int(g) for g in m.groups())
+            day, month = (a, b) if order == "dmy" or a > 12 else (b, a)
+            try:
+                return date(year, month, day).isoformat()
+            except ValueError:
+                return None
+    return None
 
 
 def _activity(values: dict, event_id: str, when: str, source: str, line: int, kind_map: dict[str, str] | None):

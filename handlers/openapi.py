@@ -71,6 +71,19 @@ SCHEMAS: dict[str, dict] = {
             "nps": _nullable({"type": "integer", "minimum": 0, "maximum": 10}),
             "csat": _nullable({"type": "integer", "minimum": 1, "maximum": 5}),
             "crm_url": _nullable(_line(2000, pattern="^[Hh][Tt][Tt][Pp][Ss]?://")),
+            # Customer facts (docs/customers.md).
+            "renewal_date": _nullable({"type": "string", "format": "date",
+                                       "description": "The contract's next renewal (YYYY-MM-DD)."}),
+            "arr": _nullable({"type": "integer", "minimum": 0, "maximum": 10**12,
+                              "description": "Annual recurring revenue, whole currency units."}),
+            "currency": _nullable({"type": "string", "pattern": "^[A-Za-z]{3}$", "description": "ISO 4217"}),
+            "plan": _nullable(_line(100)),
+            "csm_email": _nullable({**_EMAIL, "description": "The CSM or account manager."}),
+            "former_customer": _nullable({"type": "boolean"}),
+            "churned_on": _nullable({"type": "string", "format": "date"}),
+            "churn_reason": _nullable(_line(300)),
+            "open_escalations": _nullable({"type": "integer", "minimum": 0, "maximum": 10_000}),
+            "left_company": _nullable({"type": "boolean", "description": "Marked in the CRM as gone from the company."}),
         },
     },
     "Asset": {
@@ -137,6 +150,11 @@ SCHEMAS: dict[str, dict] = {
             "email": _EMAIL,
             "author": {"type": "string", "minLength": 1, "maxLength": 200},
             "text": {"type": "string", "minLength": 1, "maxLength": 3000},
+            "author_role": {"type": "string", "maxLength": 64,
+                            "description": "Who the author is to the lead (csm, marketing, sales, sdr...): the "
+                                           "brief labels the note with it."},
+            "author_email": _nullable({**_EMAIL, "description": "The author's email: a note asking to be "
+                                                                "consulted first routes the brief to them."}),
         },
     },
     "IdentityLink": {

@@ -192,7 +192,7 @@ def add_source(app: Starlette, source: Source) -> None:
             try:
                 async with gate:
                     result = await run_in_threadpool(
-                        partial(ingest, triage_policy=settings.triage.policy), services.sessions, translated.events,
+                        partial(ingest, triage_policy=settings.triage.policy, accounts=settings.accounts), services.sessions, translated.events,
                         settings.rules, services.clock()
                     )
             except Exception as exc:

@@ -27,12 +27,16 @@ from briefs.followup import OPEN_STATUSES
 from briefs.identity import Target, merged_lead
 from briefs.model import BriefInput
 from briefs.qualification import Decision, Explicit, LeadChange, may_fire_on
+from briefs.search import search_fields
 from briefs.signals import ENGAGEMENT_KINDS, ActivityView, TouchRow, fold, normalise_stage
 from storage import identity
 from storage.driver import Driver
 from storage.models import Activity, ContentAsset, HandoffNote, Lead, Qualification
 from storage.queries import brief_input, lead_view
 
+CUSTOMER_FIELDS = ("renewal_date", "arr", "currency", "plan", "csm_email", "former_customer", "churned_on",
+                   "churn_reason", "open_escalations", "left_company")
+DATE_FIELDS = ("renewal_date", "churned_on")  # stored as ISO text
 PROFILE_FIELDS = (
     "first_name",
     "last_name",
@@ -52,6 +56,8 @@ PROFILE_FIELDS = (
     "crm_url",
     "do_not_contact",
     "email_opt_out",
+    "crm_account_id",
+    *CUSTOMER_FIELDS,
 )
 
 
@@ -173,7 +179,7 @@ def claim_once(sessions: sessionmaker[Session], source: str, event_id: str, type
 
 LEAD_COLUMNS = tuple(c.name for c in Lead.__table__.columns)
 # The columns a batch may change; _save_leads writes back only those that did.
-LEAD_WRITABLE = (*PROFILE_FIELDS, "search_text", "profile_as_of", "updated_at")
+LEAD_WRITABLE = (*PROFILE_FIELDS, "search_text", "name_fold", "company_fold", "profile_as_of", "updated_at")
 
 
 class LeadRow(SimpleNamespace):
@@ -256,6 +262,9 @@ def _apply_upsert(state: _LeadState, event: LeadUpsert) -> None:
     given = event.lead.model_fields_set - {"email"}
     newer = lead.profile_as_of is None or event.occurred_at >= lead.profile_as_of
     values = {name: getattr(event.lead, name) for name in given if name in PROFILE_FIELDS}
+    for name in DATE_FIELDS:
+        if values.get(name) is not None:
+            values[name] = values[name].isoformat()
     if "lifecycle_stage" in values:
         values["lifecycle_stage"] = normalise_stage(values["lifecycle_stage"])
         if values["lifecycle_stage"] == "customer" and "is_customer" not in values:
@@ -273,7 +282,8 @@ def _apply_upsert(state: _LeadState, event: LeadUpsert) -> None:
                 state.stage_changed_at = event.occurred_at
     if newer:
         lead.profile_as_of = event.occurred_at
-    lead.search_text = fold(" ".join(p for p in (lead.first_name, lead.last_name, lead.company, lead.email) if p))
+    found = search_fields(lead.first_name, lead.last_name, lead.company, lead.email)
+    lead.search_text, lead.name_fold, lead.company_fold = found.search_text, found.name_fold, found.company_fold
     state.touched = True
 
 
@@ -356,7 +366,8 @@ def write(session: Session, events: list[Event], now: datetime,
     if notes:
         session.execute(_insert(session, HandoffNote), [
             {"lead_id": ids[e.email][0], "author": e.author, "body": e.text,
-             "created_at": e.occurred_at, "source": e.source}
+             "created_at": e.occurred_at, "source": e.source, "author_role": e.author_role,
+             "author_ref": e.author_email}
             for e in notes
         ])
 

@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from briefs.people import display_name
-from briefs.signals import fold
-from storage.models import Delivery, HandoffNote, Lead, RepRoute
+from storage import search as search_store
+from storage.models import NOT_A_COPY, Delivery, HandoffNote, RepRoute
 from storage.queries import find_lead
-
-MAX_CANDIDATES = 400
 
 
 @dataclass(frozen=True)
@@ -25,45 +22,21 @@ class Match:
     company: str | None
     score: float
     owner_email: str | None = None
+    company_fold: str = ""
+    company_matched: bool = False  # the query named this lead's company
 
 
-def _ratio(query: str, target: str) -> float:
-    """Best similarity of the query to the whole text or to any run of as many words."""
-    if not target:
-        return 0.0
-    if query in target:
-        return 1.0 + len(query) / (len(target) + 1)
-    words = target.split()
-    n = max(1, len(query.split()))
-    windows = {" ".join(words[i:i + n]) for i in range(max(1, len(words) - n + 1))}
-    return max(difflib.SequenceMatcher(None, query, w).ratio() for w in windows | {target})
+def search(session: Session, query: str, limit: int = 10, owner: str | None = None) -> list[Match]:
+    """The leads best matching the query (briefs.search ranks them), `limit` at most; with `owner` (a
+    lower-cased email, under own_leads_only) only that owner's leads, filtered in the database."""
+    found = search_store.candidates(session, query, limit, owner)
+    return [Match(c.email, display_name(c.first_name, c.last_name, c.email), c.title, c.company, s.tier + s.score,
+                  c.owner_email, c.company_fold, s.company_matched)
+            for s in found[:limit] for c in (s.candidate,)]
 
 
-def search(session: Session, query: str, limit: int = 10) -> list[Match]:
-    """Case- and accent-insensitive, tolerant of typos: substring hits first, then near misses."""
-    q = fold(query)
-    if not q:
-        return []
-    tokens = [t for t in q.split() if len(t) >= 2] or [q]
-    # Substrings of each token catch typos anywhere but in every trigram at once.
-    grams = {t[i:i + 3] for t in tokens for i in range(max(1, len(t) - 2))}
-    conditions = [Lead.search_text.contains(t, autoescape=True) for t in tokens]
-    rows = session.scalars(select(Lead).where(or_(*conditions)).limit(MAX_CANDIDATES)).all()
-    if len(rows) < limit:
-        more = session.scalars(
-            select(Lead).where(or_(*(Lead.search_text.contains(g, autoescape=True) for g in grams))).limit(MAX_CANDIDATES)
-        ).all()
-        seen = {r.id for r in rows}
-        rows = list(rows) + [r for r in more if r.id not in seen]
-    scored = []
-    for lead in rows:
-        name = fold(display_name(lead.first_name, lead.last_name, ""))
-        score = max(_ratio(q, name), _ratio(q, fold(lead.company or "")), _ratio(q, lead.email))
-        if score >= 0.6:
-            full = display_name(lead.first_name, lead.last_name, lead.email)
-            scored.append(Match(lead.email, full, lead.title, lead.company, score, lead.owner_email))
-    scored.sort(key=lambda m: (-m.score, m.name.lower()))
-    return scored[:limit]
+def company_totals(session: Session, companies: list[str], owner: str | None = None) -> dict[str, int]:
+    return search_store.company_totals(session, companies, owner)
 
 
 @dataclass(frozen=True)
@@ -76,11 +49,13 @@ class NoteAdded:
     note_id: int | None = None
 
 
-def add_note(session: Session, email: str, author: str, body: str, now: datetime, source: str = "slack") -> NoteAdded | None:
+def add_note(session: Session, email: str, author: str, body: str, now: datetime, source: str = "slack",
+             role: str | None = None, author_ref: str | None = None) -> NoteAdded | None:
     lead = find_lead(session, email)
     if lead is None:
         return None
-    note = HandoffNote(lead_id=lead.id, author=author, body=body, created_at=now, source=source)
+    note = HandoffNote(lead_id=lead.id, author=author, body=body, created_at=now, source=source, author_role=role,
+                       author_ref=author_ref)
     session.add(note)
     session.flush()
     posted = latest_posted(session, lead.id)
@@ -97,7 +72,7 @@ def note_posted(session: Session, note_id: int, channel: str, ts: str) -> None:
 def latest_posted(session: Session, lead_id: int) -> Delivery | None:
     return session.scalars(
         select(Delivery)
-        .where(Delivery.lead_id == lead_id, Delivery.ts.is_not(None))
+        .where(Delivery.lead_id == lead_id, Delivery.ts.is_not(None), NOT_A_COPY)
         .order_by(Delivery.sent_at.desc(), Delivery.id.desc())
         .limit(1)
     ).first()

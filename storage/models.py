@@ -57,6 +57,16 @@ Json = JSON().with_variant(JSONB(), "postgresql")
 BigId = BigInteger().with_variant(Integer(), "sqlite")
 
 
+def FoldedText(length: int):  # noqa: N802 (a type, like String)
+    """Folded text compared bytewise ("C" collation on PostgreSQL; SQLite's default): prefix ranges then
+    use the B-tree index, whatever the database's locale."""
+    return String(length).with_variant(String(length, collation="C"), "postgresql")
+
+
+# Delivery.kind of an owner's copy: every read of "the brief's delivery" leaves it out (NOT_A_COPY).
+COPY = "copy"
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
 
@@ -87,12 +97,58 @@ class Lead(Base):
     # The CRM's do-not-contact and email opt-out flags (None: not known); triage reads them (docs/triage.md).
     do_not_contact: Mapped[bool | None] = mapped_column(Boolean)
     email_opt_out: Mapped[bool | None] = mapped_column(Boolean)
+    # Accounts (issue 18, storage/accounts.py): the CRM's account id a source gave, the account the lead is at and
+    # how it was matched (crm, domain, name, fuzzy, new, admin: an admin's choice is never matched over).
+    crm_account_id: Mapped[str | None] = mapped_column(String(200))
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id", ondelete="SET NULL"), index=True)
+    account_by: Mapped[str | None] = mapped_column(String(16))
+    # Customer facts (docs/customers.md). Dates as ISO text (YYYY-MM-DD), like customer_since.
+    renewal_date: Mapped[str | None] = mapped_column(String(10))
+    arr: Mapped[int | None] = mapped_column(BigInteger)
+    currency: Mapped[str | None] = mapped_column(String(3))
+    plan: Mapped[str | None] = mapped_column(String(100))
+    csm_email: Mapped[str | None] = mapped_column(String(320))
+    former_customer: Mapped[bool | None] = mapped_column(Boolean)
+    churned_on: Mapped[str | None] = mapped_column(String(10))
+    churn_reason: Mapped[str | None] = mapped_column(String(300))
+    open_escalations: Mapped[int | None] = mapped_column(Integer)
+    left_company: Mapped[bool | None] = mapped_column(Boolean)
     # Lowercased, accent-free name/company/email for lookups.
     search_text: Mapped[str] = mapped_column(String(1200), default="")
+    # Folded name and company (briefs.search.search_fields), for exact and prefix search; bytewise order.
+    name_fold: Mapped[str] = mapped_column(FoldedText(420), default="", server_default="", index=True)
+    company_fold: Mapped[str] = mapped_column(FoldedText(320), default="", server_default="", index=True)
     # occurred_at of the newest lead.upsert applied: older upserts only fill empty fields.
     profile_as_of: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Account(Base):
+    """A company several leads may work at (issue 18, docs/accounts.md). A merged account points at the one it
+    went into; its leads and domains moved there."""
+
+    __tablename__ = "accounts"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    name: Mapped[str] = mapped_column(String(300))
+    name_key: Mapped[str | None] = mapped_column(String(300), index=True)  # briefs.accounts.normalise_name
+    crm_id: Mapped[str | None] = mapped_column(String(200), unique=True)
+    owner_email: Mapped[str | None] = mapped_column(String(320))
+    owner_by: Mapped[str | None] = mapped_column(String(16))  # admin | rule (set when its first brief was routed)
+    merged_into: Mapped[int | None] = mapped_column(BigId)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class AccountDomain(Base):
+    """A registrable domain and its account: learned from leads' addresses, or declared by an admin."""
+
+    __tablename__ = "account_domains"
+
+    domain: Mapped[str] = mapped_column(String(253), primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    declared: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class ContentAsset(Base):
@@ -245,6 +301,15 @@ class Qualification(Base):
     # "This is a real lead": who set the verdict aside, when (the lead was briefed again as a new qualification).
     overridden_by: Mapped[str | None] = mapped_column(String(64))
     overridden_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Accounts: the lead's account when it qualified, and the account brief this qualification went into instead
+    # of a brief of its own (None: it is its own brief, and the account brief when account_id is set).
+    account_id: Mapped[int | None] = mapped_column(BigId, index=True)
+    account_brief_id: Mapped[int | None] = mapped_column(BigId)
+    # A customer's lifecycle episode (at_risk, win_back: the stats count them), and who the brief went to when
+    # not the owner (an at-risk renewal's CSM), with the owner copied (briefs/lifecycle.py).
+    episode: Mapped[str | None] = mapped_column(String(16))
+    deliver_to: Mapped[str | None] = mapped_column(String(320))
+    copy_to: Mapped[str | None] = mapped_column(String(320))
 
 
 class HandoffNote(Base):
@@ -257,6 +322,10 @@ class HandoffNote(Base):
     body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     source: Mapped[str] = mapped_column(String(64))
+    # Who wrote it, in the words the brief labels it with ("CSM", "marketing", "rep"); None: not known.
+    author_role: Mapped[str | None] = mapped_column(String(64))
+    # How to reach the author: their Slack user id (a /lead note) or email (a lead.note event's author_email).
+    author_ref: Mapped[str | None] = mapped_column(String(320))
     # The reply that showed the note in the brief's thread, if one was posted: erasure redacts it.
     slack_channel: Mapped[str | None] = mapped_column(String(64))
     slack_ts: Mapped[str | None] = mapped_column(String(32))
@@ -269,12 +338,12 @@ class Delivery(Base):
     __table_args__ = (
         Index("ix_deliveries_status_next_attempt_at", "status", "next_attempt_at"),
         Index("ix_deliveries_sent_at", "sent_at"),  # briefs just posted, for their first thread update
+        UniqueConstraint("qualification_id", "kind"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    qualification_id: Mapped[int] = mapped_column(
-        ForeignKey("qualifications.id", ondelete="CASCADE"), unique=True
-    )
+    # One brief (or notice) per qualification, and at most one owner's copy beside it.
+    qualification_id: Mapped[int] = mapped_column(ForeignKey("qualifications.id", ondelete="CASCADE"))
     lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id", ondelete="CASCADE"), index=True)
     payload: Mapped[dict] = mapped_column(Json)
     text: Mapped[str] = mapped_column(Text)
@@ -302,10 +371,11 @@ class Delivery(Base):
     unclear_at: Mapped[float | None] = mapped_column(Float)
     # `leadbrief outbox retry`: the retry horizon counts from then rather than from created_at.
     retried_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    # "brief" (to the rep, starts follow-through) or "notice" (a triage notice: never does), and for a notice whom
-    # it is for: "do_not_contact" (marketing ops) or a destination (careers...), resolved to a channel when sent.
+    # "brief" (to the rep, starts follow-through), "notice" (a triage notice: never does) or "copy" (the owner's
+    # copy of a brief that went to someone else; beside that brief's own row), and whom a notice or copy is for:
+    # "do_not_contact" (marketing ops), a destination (careers...), or the owner's email for a copy.
     kind: Mapped[str] = mapped_column(String(16), default="brief", server_default="brief")
-    notice_to: Mapped[str | None] = mapped_column(String(64))
+    notice_to: Mapped[str | None] = mapped_column(String(320))
 
 
 class ChannelSlot(Base):
@@ -381,3 +451,7 @@ class AuditEntry(Base):
     lead_ref: Mapped[str | None] = mapped_column(String(320))
     # Short context; never a note's body or other lead data.
     detail: Mapped[str | None] = mapped_column(String(500))
+
+
+# A qualification's own delivery (its brief or triage notice), not an owner's copy beside it.
+NOT_A_COPY = Delivery.kind != COPY

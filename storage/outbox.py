@@ -17,8 +17,9 @@ from sqlalchemy import case, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from storage import accounts as account_store
 from storage.followthrough import followup_state
-from storage.models import ChannelSlot, Delivery, Lead, Qualification
+from storage.models import COPY, ChannelSlot, Delivery, Lead, Qualification
 
 if TYPE_CHECKING:
     from briefs.followup import FollowUp
@@ -75,6 +76,24 @@ def enqueue(session: Session, q: QualificationKey, snapshot: BriefSnapshot, now:
     return d
 
 
+
+
+def record_recipient(session: Session, qualification_id: int, episode: str | None, deliver_to: str | None,
+                     copy_to: str | None) -> None:
+    """The qualification's lifecycle episode and who its brief goes to instead of the owner, if anyone."""
+    if episode or deliver_to or copy_to:
+        session.execute(update(Qualification).where(Qualification.id == qualification_id)
+                        .values(episode=episode, deliver_to=deliver_to, copy_to=copy_to))
+
+
+def enqueue_copy(session: Session, q: QualificationKey, to: str, payload: dict, text: str, now: datetime) -> Delivery:
+    """Queue the owner's copy: posted to their route like a brief, starting nothing."""
+    d = Delivery(qualification_id=q.id, lead_id=q.lead_id, payload=payload, text=text, status="pending", attempts=0,
+                 next_attempt_at=now, created_at=now, kind=COPY, notice_to=to)
+    session.add(d)
+    return d
+
+
 @dataclass(frozen=True)
 class BriefSubject:
     """What delivering a brief reads of its lead and qualification."""
@@ -87,13 +106,16 @@ class BriefSubject:
     claimed_by: str | None
     qualified_at: datetime
     followup: FollowUp  # the follow-up section as stored, with no queue reason yet
+    deliver_to: str | None = None  # who gets the brief instead of the owner (an at-risk renewal's CSM)
 
 
 def subject(session: Session, item: PendingDelivery) -> BriefSubject:
     lead = session.get(Lead, item.lead_id)
     q = session.get(Qualification, item.qualification_id)
-    return BriefSubject(lead.id, lead.owner_email, lead.crm_url, q.reason, q.status, q.claimed_by, q.qualified_at,
-                        followup_state(q, None, lead.crm_url))
+    # An account brief goes to the account's owner (storage/accounts.py), else to the lead's.
+    owner = (account_store.brief_owner(session, q.id) if q.account_id is not None else None) or lead.owner_email
+    return BriefSubject(lead.id, owner, lead.crm_url, q.reason, q.status, q.claimed_by, q.qualified_at,
+                        followup_state(q, None, lead.crm_url), q.deliver_to)
 
 
 def claim(session: Session, worker: str, now: datetime, lease: timedelta, limit: int = 10) -> list[PendingDelivery]:

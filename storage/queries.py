@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -41,7 +41,24 @@ def lead_view(lead: Lead) -> LeadView:
         nps=lead.nps,
         csat=lead.csat,
         crm_url=lead.crm_url,
+        renewal_date=_day(lead.renewal_date),
+        arr=lead.arr,
+        currency=lead.currency,
+        plan=lead.plan,
+        csm_email=lead.csm_email,
+        former_customer=bool(lead.former_customer),
+        churned_on=_day(lead.churned_on),
+        churn_reason=lead.churn_reason,
+        open_escalations=lead.open_escalations,
+        left_company=bool(lead.left_company),
     )
+
+
+def _day(text: str | None) -> date | None:
+    try:
+        return date.fromisoformat(text) if text else None
+    except ValueError:  # written by hand into the database: not a date we can use
+        return None
 
 
 def qualification_view(q: Qualification) -> QualificationView:
@@ -150,12 +167,13 @@ def older_page_views(session: Session, lead_id: int, before: datetime) -> list[T
 
 def note_views(session: Session, lead_id: int, limit: int = 20) -> list[NoteView]:
     rows = session.execute(
-        select(HandoffNote.author, HandoffNote.body, HandoffNote.created_at)
+        select(HandoffNote.author, HandoffNote.body, HandoffNote.created_at, HandoffNote.author_role,
+               HandoffNote.author_ref)
         .where(HandoffNote.lead_id == lead_id)
         .order_by(HandoffNote.created_at.desc())
         .limit(limit)
     ).all()
-    return [NoteView(author=r[0], body=r[1], created_at=r[2]) for r in rows]
+    return [NoteView(author=r[0], body=r[1], created_at=r[2], role=r[3], author_ref=r[4]) for r in rows]
 
 
 def brief_input(session: Session, lead: Lead, now: datetime, qualification: Qualification | None = None) -> BriefInput:

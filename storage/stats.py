@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from briefs.stats import StatRow
 from storage import outbox
-from storage.models import Activity, Delivery, Lead, Qualification
+from storage.models import NOT_A_COPY, Activity, Delivery, Lead, Qualification
 
 
 def rows(session: Session, days: int, now: datetime, owner: str | None = None) -> list[StatRow]:
@@ -36,9 +36,9 @@ def rows(session: Session, days: int, now: datetime, owner: str | None = None) -
                Qualification.claimed_at,
                Qualification.contacted_at, Qualification.status, Qualification.status_reason,
                Qualification.triage_delivery, Qualification.triage_category, Qualification.triage_rule,
-               Qualification.overridden_at)
+               Qualification.overridden_at, Qualification.episode)
         .join(Lead, Lead.id == Qualification.lead_id)
-        .outerjoin(Delivery, Delivery.qualification_id == Qualification.id)
+        .outerjoin(Delivery, and_(Delivery.qualification_id == Qualification.id, NOT_A_COPY))
         .where(and_(Qualification.qualified_at >= since, Qualification.qualified_at <= now))
         .order_by(Qualification.qualified_at, Qualification.id)
     )
@@ -49,9 +49,9 @@ def rows(session: Session, days: int, now: datetime, owner: str | None = None) -
         StatRow(source=source, campaign=camp, qualified_at=qualified_at, posted=delivery == "sent" and kind != "notice",
                 claimed_at=claimed_at, contacted_at=contacted_at, status=status, status_reason=reason,
                 triage_delivery=triaged, triage_category=category, triage_rule=rule,
-                overridden=overridden_at is not None)
+                overridden=overridden_at is not None, episode=episode)
         for (source, camp, qualified_at, delivery, kind, claimed_at, contacted_at, status, reason, triaged, category, rule,
-             overridden_at) in session.execute(stmt)
+             overridden_at, episode) in session.execute(stmt)
     ]
 
 

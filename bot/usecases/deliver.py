@@ -7,6 +7,7 @@ the digest queue in quiet mode) comes back to it as writes carried by the outcom
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -27,10 +28,11 @@ from bot.gateway import (
     route_problem,
     too_long,
 )
+from bot.usecases.accounts import ACCOUNT_NOTICES, notice_target
 from bot.usecases.deps import Services
 from bot.usecases.outcomes import DeferredError, DeliveryError, LeaseLost, Parked, Sent
 from briefs.blocks import delivered, shortened
-from briefs.followthrough import HOT_KINDS, is_high_intent
+from briefs.followthrough import HOT_KINDS, asked_window, is_high_intent
 from briefs.followup import SlaState, Status
 from briefs.qualification import Reason
 from briefs.routing import ROUTE_FAILED, Route, decide_route, rep_route, route_failed, to_queue
@@ -39,12 +41,15 @@ from briefs.triage import Destination
 from storage import audit, outbox
 from storage import followthrough as followthrough_store
 from storage import leads as lead_store
+from storage.models import COPY
 from storage.outbox import BriefSubject, PendingDelivery
 
 log = logging.getLogger("leadbrief.slack")
 
 DELIVERY_EVENT = "leadbrief_brief"
 NOTICE = "notice"  # deliveries.kind of a triage notice
+SLACK_USER = re.compile(r"^[UW][A-Z0-9]{2,}$")  # a Slack user id, as a /lead note's author is stored
+NOT_POSTED = "-"  # Sent.channel of an owner's copy left unposted (the brief went to the owner after all)
 # A rep's route Slack called gone is not tried again for this long (seconds): briefs go to the team queue.
 GONE_FOR = 600.0
 # The window of a channel's history searched for an earlier post: around when it left, allowing for clock skew
@@ -164,8 +169,18 @@ class SlackSink:
         return self.services.settings.triage.channel_for(destination, self.queue) or self.queue
 
     def _deliver_notice(self, item: PendingDelivery) -> Sent:
-        """A notice goes out like a brief (paced, retried, looked for after a fault), but starts nothing."""
-        channel = self.notice_channel(item)
+        """A notice goes out like a brief (paced, retried, looked for after a fault), but starts nothing. An
+        owner's copy (COPY) goes where the owner's briefs go."""
+        if item.kind == COPY:
+            with self.services.sessions() as s:
+                subject = outbox.subject(s, item)
+            if self._recipient_route(subject).channel == self._live_route(subject.owner_email).channel:
+                return Sent(NOT_POSTED)  # the brief itself went to the owner: a copy would say it twice
+            channel, thread_ts = self._live_route(item.notice_to).channel, None
+        elif item.notice_to in ACCOUNT_NOTICES:
+            channel, thread_ts, item = self._account_notice(item)
+        else:
+            channel, thread_ts = self.notice_channel(item), None
         try:
             if item.unclear_channel:
                 found = self._posted_before(item, item.unclear_channel)
@@ -181,19 +196,33 @@ class SlackSink:
         try:
             resp = self.client.chat_postMessage(channel=channel, text=item.payload["text"],
                                                 blocks=item.payload["blocks"], unfurl_links=False,
-                                                unfurl_media=False, metadata=metadata)
+                                                unfurl_media=False, metadata=metadata, thread_ts=thread_ts)
         except SlackApiError as exc:
             raise self._error(exc, item, posting=True) from None
         return Sent(resp["channel"], resp["ts"], paced=(channel, sending))
 
+    def _account_notice(self, item: PendingDelivery) -> tuple[str, str | None, PendingDelivery]:
+        """An account notice (bot/usecases/accounts.py): into the account brief's thread, or to the other rep
+        with a link to it; after the account brief is posted."""
+        target = notice_target(self.services.sessions, item.qualification_id, item.lead_id, item.notice_to or "")
+        if not target.ready:
+            raise DeferredError(timedelta(seconds=5))
+        if target.thread:
+            return target.thread[0], target.thread[1], item
+        if target.link:
+            text = f"{item.payload['text']} <{target.link}|Open the account brief>"
+            block = {"type": "section", "text": {"type": "mrkdwn", "text": text}}
+            item = replace(item, payload={"text": text, "blocks": [block]})
+        return self._live_route(target.owner_email).channel, None, item
+
     def _deliver(self, item: PendingDelivery) -> Sent:
-        if item.kind == NOTICE:
+        if item.kind in (NOTICE, COPY):
             return self._deliver_notice(item)
         with self.services.sessions() as s:
             subject = outbox.subject(s, item)
         urgent = self._raised_hand(subject)
         try:
-            route = self._live_route(subject.owner_email)
+            route = self._recipient_route(subject)
             if item.unclear_channel:
                 found = self._posted_before(item, item.unclear_channel)
                 if found:
@@ -215,6 +244,19 @@ class SlackSink:
                 except SlackApiError as again:
                     raise self._error(again, item, posting=True) from None
             raise self._error(exc, item, posting=True) from None
+
+    def _recipient_route(self, subject: BriefSubject) -> Route:
+        """The owner's route; a brief for someone else (an at-risk renewal's CSM) goes to theirs, or to the
+        owner's when they cannot be reached in Slack."""
+        if subject.deliver_to and SLACK_USER.match(subject.deliver_to):  # a /lead note's author: by DM
+            if subject.owner_email and self.directory.user_id(subject.owner_email) == subject.deliver_to:
+                return self._live_route(subject.owner_email)  # the owner asked: their own route
+            return Route(subject.deliver_to, rep_user=subject.deliver_to)
+        if subject.deliver_to:
+            route = self._live_route(subject.deliver_to)
+            if route.channel != self.queue or not subject.owner_email:
+                return route
+        return self._live_route(subject.owner_email)
 
     def _live_route(self, owner: str | None) -> Route:
         """route(), except that a rep route Slack recently called gone goes straight to the team queue."""
@@ -323,9 +365,13 @@ class SlackSink:
             return None
         policy = self.services.settings.follow_up
         tz = policy.zone(self.time_zone(rep_user))
+        # A callback window the lead asked for: the clock runs out in it, never before it opens.
+        with self.services.sessions() as s:
+            forms = followthrough_store.forms_until(s, subject.lead_id, urgent or subject.qualified_at)
+        window = asked_window(forms, self.services.settings.rules, self.services.clock())
         if urgent:
-            return policy.due(Reason.HAND_RAISER, urgent, tz)
-        return policy.due(subject.reason, subject.qualified_at, tz)
+            return policy.due(Reason.HAND_RAISER, urgent, tz, window)
+        return policy.due(subject.reason, subject.qualified_at, tz, window)
 
     def time_zone(self, user_id: str | None) -> str | None:
         if not user_id:

@@ -7,23 +7,24 @@ One transaction per batch: the events, the qualifications they trigger and the b
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.exc import DataError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.usecases.briefing import brief_of, crm_fields
+from bot.usecases import accounts as account_uc
+from bot.usecases.briefing import brief_of, crm_fields, queue_brief
 from briefs import qualification, signals
 from briefs import words as reading
-from briefs.blocks import to_blocks
+from briefs.accounts import DEFAULT_POLICY as DEFAULT_ACCOUNTS
+from briefs.accounts import AccountPolicy
 from briefs.events import ActivityEvent, Event
 from briefs.notices import notice, notice_text, their_words
 from briefs.qualification import Decision
 from briefs.rules import Rules
 from briefs.signals import ActivityView
-from briefs.text import to_text_brief
 from briefs.triage import (
     DEFAULT_POLICY,
     Delivery,
@@ -35,10 +36,9 @@ from briefs.triage import (
     triage,
 )
 from storage import ingest as store
-from storage import outbox, queries
+from storage import queries
 from storage import triage as triage_store
 from storage.ingest import ChangedLead, NewQualification
-from storage.outbox import BriefSnapshot
 
 __all__ = ["IngestResult", "ingest"]
 
@@ -59,15 +59,16 @@ class IngestResult:
 
 
 def ingest(sessions: sessionmaker[Session], events: list[Event], rules: Rules,
-           now: datetime | None = None, *, triage_policy: TriagePolicy = DEFAULT_POLICY) -> IngestResult:
+           now: datetime | None = None, *, triage_policy: TriagePolicy = DEFAULT_POLICY,
+           accounts: AccountPolicy = DEFAULT_ACCOUNTS) -> IngestResult:
     """Apply one batch atomically. Returns counts and the ids of new qualifications (triaged: see _triage).
-    triage_policy: [triage] (Settings.triage.policy)."""
+    triage_policy: [triage] (Settings.triage.policy); accounts: [accounts] (Settings.accounts)."""
     now = now or datetime.now(UTC)
     readings = read_words(events)  # before the transaction, once whatever the retries
     for attempt in range(RETRIES + 1):
         try:
             with sessions.begin() as session:
-                return _apply(session, events, rules, triage_policy, now, readings)
+                return _apply(session, events, rules, triage_policy, now, readings, accounts)
         except OperationalError as exc:
             # The batch was rolled back whole; a deadlock or serialisation failure is worth another go.
             if attempt == RETRIES or getattr(exc.orig, "sqlstate", None) not in RETRYABLE_SQLSTATES:
@@ -85,18 +86,29 @@ def read_words(events: list[Event]) -> dict[tuple[str, str], dict[str, Any]]:
 
 
 def _apply(session: Session, events: list[Event], rules: Rules, policy: TriagePolicy, now: datetime,
-           readings: dict[tuple[str, str], dict[str, Any]] | None = None) -> IngestResult:
+           readings: dict[tuple[str, str], dict[str, Any]] | None = None,
+           account_policy: AccountPolicy = DEFAULT_ACCOUNTS) -> IngestResult:
     written = store.write(session, events, now, readings)
     result = IngestResult(accepted=written.accepted, duplicates=written.duplicates)
+    at_account = account_uc.assign(session, written.leads, account_policy, now)  # issue 18: leads -> accounts
     decided = _decide(session, written.leads, rules, policy, now)
+    decided += account_uc.surge_decisions(session, written.leads, decided, at_account, account_policy, now)
     created = store.add_qualifications(session, decided, now)
     verdicts = _triage(session, decided, created, rules, policy)
     triage_store.record(session, [(new.id, verdict) for new, verdict in zip(created, verdicts, strict=True)], now)
+    plans = account_uc.plan(session, created, [v.pages_rep for v in verdicts], account_policy, now) if at_account else {}
     for new, verdict in zip(created, verdicts, strict=True):
-        if verdict.pages_rep:
+        account_plan = plans.get(new.id)
+        if verdict.pages_rep and account_plan is not None and account_plan.role != account_uc.Role.BRIEF:
+            # One brief per account: another rep is told, a later qualification goes into the brief's thread.
+            account_uc.enqueue_notice(session, new, account_plan, now)
+        elif verdict.pages_rep:
+            if account_plan is not None:
+                new = replace(new, brief_input=account_uc.with_account(session, new.brief_input, new.lead_id,
+                                                                        account_policy, now))
             # The brief tells machine opens and flags the address as triage did.
             brief = brief_of(new.brief_input, None, rules, policy, verdict.flags)
-            outbox.enqueue(session, new, BriefSnapshot(payload=to_blocks(brief), text=to_text_brief(brief)), now)
+            queue_brief(session, new, brief, now)
         elif verdict.delivery in (Delivery.CLOSE, Delivery.ROUTE):
             lead = new.brief_input.lead
             to = verdict.destination.value if verdict.destination else NOTICE_TO_MARKETING_OPS

@@ -5,14 +5,17 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy.orm import Session
+
 from bot.gateway import SlackContext
+from bot.usecases.accounts import with_account
 from bot.usecases.briefing import brief_of
 from bot.usecases.deps import Services
 from briefs import visibility
 from briefs.blocks import search_blocks, to_blocks
 from briefs.followthrough import mine_message
 from briefs.markup import escape_mrkdwn, shorten
-from briefs.model import Brief
+from briefs.model import Brief, BriefInput
 from storage import audit, queries
 from storage import followthrough as followthrough_store
 from storage import leads as lead_store
@@ -56,8 +59,9 @@ def lookup(services: Services, user_id: str, email: str) -> Reply:
     with services.sessions() as s:  # one read of the lead, for the check and the brief
         lead = queries.find_lead(s, email)
         visible = lead is not None and visibility.may_see(scope, lead.owner_email)
-        brief = (brief_of(queries.brief_input(s, lead, services.clock()), lead, services.settings.rules,
-                          services.settings.triage.policy) if lead is not None and visible else None)
+        brief = (brief_of(_with_account(services, s, queries.brief_input(s, lead, services.clock()), lead.id), lead,
+                          services.settings.rules, services.settings.triage.policy)
+                 if lead is not None and visible else None)
         lead_id = lead.id if lead is not None else None
     _record(services, user_id, "lookup", lead_id=lead_id, lead_ref=email,
             detail=None if lead_id else "no such lead")
@@ -83,19 +87,21 @@ def _not_found(services: Services, user_id: str, email: str) -> Reply:
 
 
 def search(services: Services, user_id: str, query: str, *, audited: bool = True) -> Reply:
-    """`/lead NAME`: up to ten leads the user may see, best match first."""
+    """`/lead NAME`: up to ten leads the user may see, best match first, grouped by company; under
+    own_leads_only the database keeps only the user's leads (before the limit, not after)."""
     scope = viewer_scope(services, user_id)
-    # Under own_leads_only the user's leads are picked from every candidate, not from the first ten.
-    wanted = SEARCH_LIMIT if scope is visibility.EVERY_LEAD else lead_store.MAX_CANDIDATES
+    owner = None if scope is visibility.EVERY_LEAD else scope
     with services.sessions() as s:
-        found = lead_store.search(s, query, wanted)
-    matches = visibility.visible(scope, found, lambda m: m.owner_email)[:SEARCH_LIMIT]
+        found = lead_store.search(s, query, SEARCH_LIMIT, owner)
+        matches = visibility.visible(scope, found, lambda m: m.owner_email)
+        named = list(dict.fromkeys(m.company_fold for m in matches if m.company_matched and m.company_fold))
+        totals = lead_store.company_totals(s, named, owner)
     if audited:  # the query itself may name a person: only how many matched is kept
         _record(services, user_id, "search", detail=f"{len(matches)} matches")
     if not matches:
         return {"text": f"No lead matches “{escape_mrkdwn(shorten(query, 100))}”. Try a last name, a company, "
                         "or an email address; `/lead help` shows everything I can do."}
-    reply: Reply = search_blocks(query, matches)
+    reply: Reply = search_blocks(query, matches, totals)
     return reply
 
 
@@ -109,6 +115,11 @@ def mine(services: Services, user_id: str) -> Reply:
     return reply
 
 
+def _with_account(services: Services, session: Session, data: BriefInput, lead_id: int) -> BriefInput:
+    """The lead's account and its committee in the brief (issue 18), as in the posted brief."""
+    return with_account(session, data, lead_id, services.settings.accounts, services.clock())
+
+
 def read_brief(services: Services, email: str, actor: str) -> Brief | None:
     """`leadbrief brief EMAIL`: the lead's brief (None if there is no such lead); a lookup from the terminal
     is audited like one in Slack."""
@@ -117,8 +128,8 @@ def read_brief(services: Services, email: str, actor: str) -> Brief | None:
         lead = queries.find_lead(s, email)
         if lead is None:
             return None
-        brief = brief_of(queries.brief_input(s, lead, now), lead, services.settings.rules,
-                         services.settings.triage.policy)
+        brief = brief_of(_with_account(services, s, queries.brief_input(s, lead, now), lead.id), lead,
+                         services.settings.rules, services.settings.triage.policy)
         lead_id, lead_ref = lead.id, lead.email
     with services.sessions.begin() as s:
         audit.record(s, actor=actor, action="lookup", at=now, lead_id=lead_id, lead_ref=lead_ref)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from bot.usecases import account_view
 from bot.usecases.deps import Services
 from bot.usecases.lookup import Reply, slack_of, viewer_scope
 from briefs import stats as stats_model
@@ -29,6 +30,7 @@ def stats(services: Services, user_id: str, days: int) -> Reply:
     with services.sessions.begin() as s:
         audit.record(s, actor=user_id, action="stats", at=now, detail=f"{days}d")
     reply: Reply = stats_model.to_blocks(stats_model.build(rows, days, now))
+    reply["blocks"] = [*reply["blocks"], *account_view.stats_block(services, days, owner)][:50]  # issue 18
     return reply
 
 
@@ -46,6 +48,7 @@ def home(services: Services, user_id: str, *, audited: bool = False) -> dict[str
         if audited:
             audit.record(s, actor=user_id, action="home", at=now, detail=f"{len(queue)} open leads")
     summary = stats_model.to_blocks(stats_model.build(rows, SUMMARY_DAYS, now))["blocks"]
+    summary = account_view.home_blocks(services, email) + summary  # issue 18: the rep's active accounts
     view: dict[str, Any] = home_view(user_id, queue, summary, now, bool(prefs and prefs.quiet))
     return view
 

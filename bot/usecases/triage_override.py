@@ -9,16 +9,14 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from bot.usecases.briefing import brief_of
+from bot.usecases.briefing import brief_of, queue_brief
 from bot.usecases.deps import Services
-from briefs.blocks import mention, to_blocks
+from briefs.blocks import mention
 from briefs.notices import overridden
-from briefs.text import to_text_brief
 from briefs.triage import HELD_BACK
-from storage import audit, outbox
+from storage import audit
 from storage import triage as store
 from storage.models import Lead
-from storage.outbox import BriefSnapshot
 
 Visible = Callable[[str | None], bool]
 
@@ -63,7 +61,7 @@ def override(services: Services, qualification_id: int, user: str, visible: Visi
             new = store.reopen(s, qualification_id, now)
             brief = brief_of(new.brief_input, s.get(Lead, found.lead_id), services.settings.rules,
                              services.settings.triage.policy)
-            outbox.enqueue(s, new, BriefSnapshot(payload=to_blocks(brief), text=to_text_brief(brief)), now)
+            queue_brief(s, new, brief, now)
             new_id = new.id
     services.wake_delivery()
     answer = "Thanks: it is briefed and routed as usual now." if new_id else \

@@ -70,9 +70,9 @@ from urllib.parse import unquote
 import httpx
 from starlette.requests import Request
 
-from bot.settings import Settings, SourceConfig, env_text
+from bot.settings import ConfigError, Settings, SourceConfig, env_text
 from briefs.events import FieldError, InvalidBatch, body_json, validate_event
-from handlers.sources.payload import EMAIL_OPT_OUT, consent
+from handlers.sources.payload import EMAIL_OPT_OUT, consent, customer_facts, customer_field_map
 from handlers.webhooks import Source, SourceNotConfigured, Translated, WebhookDoc
 
 log = logging.getLogger("leadbrief.hubspot")
@@ -95,7 +95,7 @@ PROPERTIES = ("email", "firstname", "lastname", "jobtitle", "company", "phone", 
               "hs_analytics_last_url", "hs_analytics_last_visit_timestamp", "hs_analytics_first_url",
               "hs_analytics_first_visit_timestamp", "hs_analytics_num_page_views", "hs_analytics_num_visits",
               "message", "recent_conversion_event_name", "recent_conversion_date", "hs_analytics_source",
-              "hs_email_optout")
+              "hs_email_optout", "associatedcompanyid")
 # HubSpot's checkbox -> our lead's consent field (HubSpot has no standard do-not-call property).
 CONSENT_FIELDS = {"hs_email_optout": EMAIL_OPT_OUT}
 FIELDS = {
@@ -107,6 +107,7 @@ FIELDS = {
     "phone": "phone",
     "lifecyclestage": "lifecycle_stage",
     "hs_lead_status": "lead_status",
+    "associatedcompanyid": "crm_account_id",  # the contact's primary company: its account (issue 18)
 }
 ENGAGEMENT_DAYS = 90
 ENGAGEMENT_LIMIT = 50
@@ -231,15 +232,26 @@ class HubSpotSettings:
     client_secret: str | None = field(default=None, repr=False)
     access_token: str | None = field(default=None, repr=False)
     api_url: str = "https://api.hubapi.com"
+    # Our customer fact -> the contact property holding it, from [sources.hubspot] customer_properties. HubSpot
+    # has no standard renewal or CSM property on contacts; a property of type "HubSpot user" holds an owner id.
+    customer_properties: Mapping[str, str] = field(default_factory=dict)
 
 
-def _load(env: Mapping[str, str], _section: Any, _where: str) -> HubSpotSettings:
+def _load(env: Mapping[str, str], section: Any, where: str) -> HubSpotSettings:
+    if section is not None and (not isinstance(section, dict) or set(section) - {"customer_properties"}):
+        raise ConfigError(f"{where}: [sources.hubspot] takes only customer_properties = "
+                          "{renewal_date = \"renewal_date\", csm_email = \"customer_success_manager\", ...}")
+    try:
+        properties = customer_field_map(section or {}, "customer_properties", f"{where}: sources.hubspot")
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
     return HubSpotSettings(client_secret=env_text(env, "HUBSPOT_CLIENT_SECRET"),
                            access_token=env_text(env, "HUBSPOT_ACCESS_TOKEN"),
-                           api_url=(env_text(env, "HUBSPOT_API_URL") or HubSpotSettings.api_url).rstrip("/"))
+                           api_url=(env_text(env, "HUBSPOT_API_URL") or HubSpotSettings.api_url).rstrip("/"),
+                           customer_properties=properties)
 
 
-CONFIG = SourceConfig(SOURCE_NAME, HubSpotSettings(), _load)
+CONFIG = SourceConfig(SOURCE_NAME, HubSpotSettings(), _load, takes_section=True)
 
 
 def authenticate(request: Request, body: bytes, settings: Settings) -> str | None:
@@ -274,6 +286,8 @@ class HubSpotAPI:
                                       "Accept": "application/json"}
         )
         self.rate_limited = False
+        self.customer_properties = dict(config.customer_properties)
+        self.properties = ",".join(dict.fromkeys((*PROPERTIES, *self.customer_properties.values())))
         # (form id, since) -> the form's submissions since then, read once per delivery
         # Form id -> (how far back it was read, its submissions): one read per form per delivery.
         self._forms: dict[str, tuple[int, list[dict]]] = {}
@@ -320,7 +334,7 @@ class HubSpotAPI:
         raise AssertionError("unreachable")
 
     def contact(self, contact_id: str) -> dict | None:
-        data = self._get(f"/crm/v3/objects/contacts/{contact_id}", {"properties": ",".join(PROPERTIES)})
+        data = self._get(f"/crm/v3/objects/contacts/{contact_id}", {"properties": self.properties})
         if data is None:
             return None
         props = data.get("properties")
@@ -523,6 +537,16 @@ def _lead(contact_id: str, props: dict, portal_id: Any, api: HubSpotAPI) -> tupl
     for ours, value in consent(props, CONSENT_FIELDS).items():
         lead[ours] = value
         origin[f"lead.{ours}"] = f"properties.{next(k for k, v in CONSENT_FIELDS.items() if v == ours)}"
+    facts, where = customer_facts(props, api.customer_properties if api is not None else {})
+    csm = facts.get("csm_email")
+    if isinstance(csm, str | int) and str(csm).strip().isdigit():  # a "HubSpot user" property: an owner id
+        email = api.owner_email(str(csm).strip())
+        if email:
+            facts["csm_email"] = email
+        else:
+            del facts["csm_email"]
+    lead.update(facts)
+    origin.update({ours: f"properties.{theirs}" for ours, theirs in where.items()})
     if _is_int(portal_id) or (isinstance(portal_id, str) and portal_id.isdigit()):
         lead["crm_url"] = f"https://app.hubspot.com/contacts/{portal_id}/record/0-1/{contact_id}"
     return lead, origin

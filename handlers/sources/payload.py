@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 
@@ -47,3 +48,39 @@ def consent(record: Any, fields: dict[str, str]) -> dict[str, bool]:
         if value is not None:
             out[ours] = out.get(ours, False) or value
     return out
+
+
+# The event contract's customer facts (briefs.events.LeadFields). CRMs keep these in fields of the admin's own
+# making (HubSpot custom properties, Salesforce __c fields), so each source maps them from configuration.
+CUSTOMER_FIELDS = ("renewal_date", "arr", "currency", "plan", "csm_email", "former_customer", "churned_on",
+                   "churn_reason", "open_escalations", "left_company")
+CUSTOMER_FLAGS = ("former_customer", "left_company")
+
+
+def customer_field_map(section: Any, key: str, where: str) -> dict[str, str]:
+    """[sources.X] <key> = { renewal_date = "Renewal_Date__c", ... }: our field -> the CRM's field name."""
+    mapping = section.get(key, {}) if isinstance(section, dict) else {}
+    if not isinstance(mapping, dict) or not all(isinstance(v, str) and v.strip() for v in mapping.values()):
+        raise ValueError(f"{where}: {key} must map our customer fields to the CRM's field names")
+    unknown = sorted(set(mapping) - set(CUSTOMER_FIELDS))
+    if unknown:
+        raise ValueError(f"{where}: {key} has {', '.join(unknown)}; expected some of {', '.join(CUSTOMER_FIELDS)}")
+    return {ours: theirs.strip() for ours, theirs in mapping.items()}
+
+
+def customer_facts(record: Mapping[str, Any], mapping: Mapping[str, str]) -> tuple[dict[str, Any], dict[str, str]]:
+    """Our customer fields from a CRM record (values as sent; the contract validates them), and where each came
+    from (lead.renewal_date -> the CRM's name) so that an error names the CRM's field."""
+    lead: dict[str, Any] = {}
+    origin: dict[str, str] = {}
+    for ours, theirs in mapping.items():
+        value = record.get(theirs)
+        if value is None or (isinstance(value, str) and not value.strip()):
+            continue
+        if ours in CUSTOMER_FLAGS:
+            value = flag(value)
+            if value is None:
+                continue
+        lead[ours] = value.strip() if isinstance(value, str) else value
+        origin[f"lead.{ours}"] = theirs
+    return lead, origin

@@ -22,7 +22,13 @@ from starlette.responses import Response
 
 from bot.settings import ConfigError, Settings, SourceConfig, env_secret, env_text
 from briefs.events import FieldError, InvalidBatch, validate_event
-from handlers.sources.payload import DO_NOT_CONTACT, EMAIL_OPT_OUT, consent
+from handlers.sources.payload import (
+    DO_NOT_CONTACT,
+    EMAIL_OPT_OUT,
+    consent,
+    customer_facts,
+    customer_field_map,
+)
 from handlers.webhooks import Source, SourceNotConfigured, Translated, WebhookDoc
 
 SOURCE_NAME = "salesforce"
@@ -39,6 +45,9 @@ FIELDS = {
     "Phone": "phone",
     "Status": "lifecycle_stage",
     "LeadSource": "lead_source",
+    # The account: a converted lead's, or AccountId where the org's outbound message carries one (issue 18).
+    "ConvertedAccountId": "crm_account_id",
+    "AccountId": "crm_account_id",
 }
 # Lead checkboxes -> our lead's consent fields (DoNotCall: do not contact at all; HasOptedOutOfEmail: no email).
 CONSENT_FIELDS = {"DoNotCall": DO_NOT_CONTACT, "HasOptedOutOfEmail": EMAIL_OPT_OUT}
@@ -57,11 +66,18 @@ class SalesforceSettings:
     instance_url: str | None = None  # SALESFORCE_INSTANCE_URL: links the lead's record in the brief
     # User id (15-character form) -> email, from [sources.salesforce] owners.
     owners: Mapping[str, str] = field(default_factory=dict)
+    # Our customer fact -> the Lead field holding it (Renewal_Date__c...), from [sources.salesforce] customer_fields.
+    customer_fields: Mapping[str, str] = field(default_factory=dict)
 
 
 def _load(env: Mapping[str, str], section: Any, where: str) -> SalesforceSettings:
-    if not isinstance(section, dict) or set(section) - {"owners"}:
-        raise ConfigError(f"{where}: [sources.salesforce] takes only owners = {{\"005...\" = \"rep@company.com\"}}")
+    if not isinstance(section, dict) or set(section) - {"owners", "customer_fields"}:
+        raise ConfigError(f"{where}: [sources.salesforce] takes only owners = {{\"005...\" = \"rep@company.com\"}} "
+                          "and customer_fields = {renewal_date = \"Renewal_Date__c\", ...}")
+    try:
+        customer_fields = customer_field_map(section, "customer_fields", f"{where}: sources.salesforce")
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
     owners = section.get("owners", {})
     if not isinstance(owners, dict) or not all(isinstance(v, str) and "@" in v for v in owners.values()):
         raise ConfigError(f"{where}: sources.salesforce.owners must map user ids to emails")
@@ -70,6 +86,7 @@ def _load(env: Mapping[str, str], section: Any, where: str) -> SalesforceSetting
         org_id=env_text(env, "SALESFORCE_ORGANIZATION_ID"),
         instance_url=env_text(env, "SALESFORCE_INSTANCE_URL"),
         owners={k.strip()[:15]: v.strip().lower() for k, v in owners.items()},
+        customer_fields=customer_fields,
     )
 
 
@@ -99,11 +116,13 @@ def _text(element, name: str) -> str | None:
     return None
 
 
-def _field_name(field: str) -> str:
+def _field_name(field: str, customer_fields: Mapping[str, str]) -> str:
     # Our field names back to Salesforce's, so the admin can find them on the Lead.
     ours = {"lead.email": "Email", "occurred_at": "LastModifiedDate", "id": "Id"}
     if field in ours:
         return ours[field]
+    if field.removeprefix("lead.") in customer_fields:
+        return customer_fields[field.removeprefix("lead.")]
     theirs = {v: k for k, v in (*FIELDS.items(), *CONSENT_FIELDS.items())}
     return theirs.get(field.removeprefix("lead."), field)
 
@@ -146,6 +165,9 @@ def translate(body: bytes, _request: Request | None, settings: Settings) -> Tran
             continue
         lead = {ours: _text(sobject, theirs) for theirs, ours in FIELDS.items() if _text(sobject, theirs)}
         lead.update(consent({theirs: _text(sobject, theirs) for theirs in CONSENT_FIELDS}, CONSENT_FIELDS))
+        facts, _origin = customer_facts({theirs: _text(sobject, theirs) for theirs in config.customer_fields.values()},
+                                        config.customer_fields)
+        lead.update(facts)
         owner = config.owners.get((_text(sobject, "OwnerId") or "")[:15])
         if owner:
             lead["owner_email"] = owner
@@ -155,7 +177,8 @@ def translate(body: bytes, _request: Request | None, settings: Settings) -> Tran
         event, errs = validate_event(
             {"type": "lead.upsert", "id": note_id, "source": SOURCE_NAME, "occurred_at": when, "lead": lead}, index
         )
-        skipped += [FieldError(index, f"Notification[{index}].sObject.{_field_name(e.field)}", e.message)
+        skipped += [FieldError(index, f"Notification[{index}].sObject.{_field_name(e.field, config.customer_fields)}",
+                               e.message)
                     for e in errs]
         if event:
             events.append(event)

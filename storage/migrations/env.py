@@ -3,6 +3,7 @@
 from alembic import context
 
 from storage.models import Base
+from storage.search import in_models
 
 connection = context.config.attributes.get("connection")
 if connection is None:
@@ -13,6 +14,7 @@ context.configure(
     target_metadata=Base.metadata,
     render_as_batch=connection.dialect.name == "sqlite",
     compare_type=True,
+    include_name=in_models,
 )
 with context.begin_transaction():
     context.run_migrations()

@@ -88,6 +88,15 @@ def test_demo_prints_the_sample_briefs(run, tmp_path):
     assert "Pat Lee at Initech referred me" in out
     assert "⚠️ Unhappy customer (NPS 3, detractor)" in out
     assert "quiet for 7 months" in out
+    # Each brief whole under its own header, in the order they qualified (issue 17).
+    heads = [line for line in out.splitlines() if "Brief " in line and " of 4" in line]
+    assert [h.split("Brief ")[1][:6] for h in heads] == ["1 of 4", "2 of 4", "3 of 4", "4 of 4"]
+    for head, name in zip(heads, ("Sam Rivera", "Dana Kim", "Jon Doe", "Lee Chen"), strict=True):
+        assert name in head
+    for i, head in enumerate(heads):
+        body = out.split(head, 1)[1].split(heads[i + 1], 1)[0] if i + 1 < len(heads) else out.split(head, 1)[1]
+        assert "Why now." in body and "Talk track" in body
+    assert "Notes from marketing" in out and "Mia, marketing (yesterday)" in out
     # The demo does not touch the configured database.
     assert "accepted 0" not in out
     export = run("demo", "--export", str(tmp_path / "sample.jsonl"), check_rc=0)

@@ -774,3 +774,37 @@ def test_thread_updates_go_only_to_the_leads_latest_brief_and_stop_after_30_days
     before = len(fake_slack.calls_to("chat.postMessage"))
     ft.follow()
     assert not [c for c in fake_slack.calls_to("chat.postMessage")[before:] if c.get("thread_ts")]
+
+
+def test_a_callback_window_the_lead_asked_for_moves_the_clock_and_the_reminder(http, ft, fake_slack, monkeypatch):
+    """Issue 17: "free tomorrow 9-11 CET": no reminder before the window opens; due within it."""
+    from dataclasses import replace as with_
+    from zoneinfo import ZoneInfo
+
+    from briefs import followthrough as domain
+    from briefs.callback import CallbackWindow
+    from briefs.signals import own_words
+
+    paris = ZoneInfo("Europe/Paris")
+    window = CallbackWindow(datetime(2026, 11, 25, 9, tzinfo=paris), datetime(2026, 11, 25, 11, tzinfo=paris),
+                            "Europe/Paris", "tomorrow 9-11 CET")
+    real = own_words  # the words reader finds the window; here, its result for a form that says so
+    monkeypatch.setattr(domain, "own_words",
+                        lambda a: with_(real(a), callback=window if "9-11" in (a.comments or "") else None))
+    ev = events_at(ft)
+    send_webhook(http, ft, [
+        ev.upsert("ines@globex.example", d(days=1), first_name="Inès", last_name="Moreau", company="Globex",
+                  owner_email="jane@ourco.example"),
+        ev.form("ines@globex.example", "Contact Sales", "We need widgets for 12 plants. Call me tomorrow 9-11 CET, "
+                                                        "not before: I am travelling today."),
+    ])
+    assert ft.deliver() == 1
+    q = one(ft, Qualification)
+    assert q.sla_due_at == datetime(2026, 11, 25, 9, 5, tzinfo=paris)
+    ts = one(ft, Delivery).ts
+    ft.clock.advance(d(minutes=30))  # the usual 5 minutes are long gone: still no reminder
+    assert ft.follow() == 0 and posts(fake_slack, thread_ts=ts) == []
+    ft.clock.now = datetime(2026, 11, 25, 9, 6, tzinfo=paris)
+    assert ft.follow() == 1
+    reminder = posts(fake_slack, thread_ts=ts)
+    assert len(reminder) == 1 and "with no call" in text_of(reminder[0])

@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
+from bot.usecases import accounts as account_uc
 from bot.usecases.deliver import HeldForDigest
 from bot.usecases.ingest import ingest
 from bot.usecases.outcomes import Parked, Sent
@@ -34,7 +35,10 @@ def test_the_outbox_keeps_the_snapshot_the_use_case_rendered(services, rules):
     qid = queue_one(services, rules)
     with services.sessions() as s:
         q = s.get(Qualification, qid)
-        brief = build_brief(queries.brief_input(s, queries.find_lead(s, "ann@acme.example"), NOW, q), rules)
+        ann = queries.find_lead(s, "ann@acme.example")
+        # As the use case builds it: with the lead's account (bot/usecases/accounts.py).
+        data = account_uc.with_account(s, queries.brief_input(s, ann, NOW, q), ann.id, services.settings.accounts, NOW)
+        brief = build_brief(data, rules)
     d = delivery(services, qid)
     assert d.status == "pending" and d.payload == to_blocks(brief) and d.text == to_text_brief(brief)
 

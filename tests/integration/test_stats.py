@@ -28,7 +28,10 @@ FORMULA = "=SUM(A1)"  # a lead source that must not run in a spreadsheet
 def _qualify(services, rules, email, at, source=None, campaigns=()) -> int:
     """A lead qualified at `at`; campaigns: (name, how long before `at`) activities (negative: after)."""
     ev = Events(now=at, prefix=f"st{time.time_ns()}")
-    lead = {"first_name": "Test", "company": "Co"}
+    # Six companies: each lead its own account, so that every qualification gets its own brief.
+    company = {"a": "Alpine Logistics", "b": "Brightwater Foods", "c": "Cobalt Mining", "d": "Delta Pharma",
+               "e": "Evergreen Retail", "f": "Falcon Aero"}.get(email[0], "Co")
+    lead = {"first_name": "Test", "company": company}
     if source:
         lead["lead_source"] = source
     events = [ev.upsert(email, d(days=3), **lead)]
@@ -45,13 +48,13 @@ def _qualify(services, rules, email, at, source=None, campaigns=()) -> int:
 def seed(services, rules, now: datetime) -> dict[str, int]:
     """Six leads, 2 to 100 days old: see the expected numbers in the tests below."""
     q = {}
-    q["a"] = _qualify(services, rules, "a@x.example", now - d(days=2), "Web", [("ROI", d(hours=2))])
-    q["b"] = _qualify(services, rules, "b@x.example", now - d(days=5), "Web", [("Expo", d(days=2)), ("ROI", d(hours=1))])
-    q["c"] = _qualify(services, rules, "c@x.example", now - d(days=10), "Trade Show", [(SPICY, d(hours=1))])
-    q["d"] = _qualify(services, rules, "d@x.example", now - d(days=20), FORMULA)
+    q["a"] = _qualify(services, rules, "a@a-corp.example", now - d(days=2), "Web", [("ROI", d(hours=2))])
+    q["b"] = _qualify(services, rules, "b@b-corp.example", now - d(days=5), "Web", [("Expo", d(days=2)), ("ROI", d(hours=1))])
+    q["c"] = _qualify(services, rules, "c@c-corp.example", now - d(days=10), "Trade Show", [(SPICY, d(hours=1))])
+    q["d"] = _qualify(services, rules, "d@d-corp.example", now - d(days=20), FORMULA)
     # e's ROI email came after it qualified: its campaign is still the spicy one.
-    q["e"] = _qualify(services, rules, "e@x.example", now - d(days=40), None, [(SPICY, d(days=1)), ("ROI", -d(hours=5))])
-    q["f"] = _qualify(services, rules, "f@x.example", now - d(days=100), "Web", [("ROI", d(hours=1))])
+    q["e"] = _qualify(services, rules, "e@e-corp.example", now - d(days=40), None, [(SPICY, d(days=1)), ("ROI", -d(hours=5))])
+    q["f"] = _qualify(services, rules, "f@f-corp.example", now - d(days=100), "Web", [("ROI", d(hours=1))])
 
     def at(key, days, minutes):
         return now - d(days=days) + d(minutes=minutes)

@@ -172,7 +172,7 @@ def test_five_thousand_touches_are_summarised_within_block_kit_limits():
     assert "…and 995 more downloads" in engaged
     assert brief.readiness.stage == "past_ready"
     assert "40 campaigns" in brief.engagement_summary
-    notes_text = next(x for x in mrkdwn_texts(payload) if x.startswith("*Notes from marketing*"))
+    notes_text = next(x for x in mrkdwn_texts(payload) if x.startswith("*Notes*"))
     assert notes_text.rstrip().endswith("more") and len(notes_text) <= MAX_SECTION
     # Shortened text ends on a whole word with an ellipsis, never mid-word.
     header = payload["blocks"][0]["text"]["text"]
@@ -230,7 +230,7 @@ def test_notes_and_qualification_note_travel_with_the_brief():
     assert brief.notes == ["From the qualification: “Hot account”",
                            "Mia (yesterday): “Met him at the Widget Expo booth; budget approved in March.”"]
     text = to_text_brief(brief)
-    assert text.index("Talk track") < text.index("Notes from marketing")
+    assert text.index("Talk track") < text.index("\nNotes\n")
 
 
 def test_emails_are_ordered_by_when_they_were_opened_not_sent():

@@ -142,11 +142,12 @@ def test_a_gmail_hand_raiser_is_briefed_with_the_personal_address_flag():
     assert validate_message_blocks(message["blocks"], message["text"]) == []
     flags = next(b for b in message["blocks"] if b.get("block_id") == "brief_flags")
     assert "Personal address (gmail.com)" in flags["text"]["text"]
-    # The talk track checks who they are first: the company is only what the form said.
-    assert brief.talk_track.questions[0] == "Which company is this for, and what is your role there?"
+    # The talk track checks who they are first: the company is only what the form said. She wrote in German,
+    # so the track is German.
+    assert brief.talk_track.questions[0] == "Für welches Unternehmen ist die Anfrage, und welche Rolle haben Sie dort?"
     company_address = brief_of(LeadView(email="jana.novak@brightforge.example", first_name="Jana",
                                         company="Brightforge GmbH"), [*newsletter_week(), hand], reason="hand_raiser")
-    assert "Which company is this for, and what is your role there?" not in company_address.talk_track.questions
+    assert not any("Für welches Unternehmen" in q for q in company_address.talk_track.questions)
 
 
 def test_a_shared_inbox_and_a_throwaway_address_are_flagged_and_escaped():

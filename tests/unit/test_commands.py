@@ -33,4 +33,12 @@ def test_what_cannot_be_done_is_invalid_with_a_reason(text):
 
 def test_actions_keep_their_string_values():
     assert [a.value for a in Action] == ["help", "lookup", "search", "note", "route", "route_show", "mine", "stats",
-                                         "quiet", "invalid"]
+                                         "quiet", "account", "invalid"]
+
+
+def test_lead_account_names_an_account():
+    cmd = parse("account Contoso Ltd.")
+    assert (cmd.action, cmd.text) == (Action.ACCOUNT, "Contoso Ltd.")
+    assert parse("account contoso.co.uk").text == "contoso.co.uk"
+    assert parse("account &lt;Evil &amp; Co&gt;").text == "<Evil & Co>"
+    assert parse("account").action == Action.INVALID and "Usage: `/lead account" in parse("account x").error

@@ -75,7 +75,12 @@ def test_source_sections_of_the_rules_file(tmp_path):
 
 @pytest.mark.parametrize(("toml", "message"), [
     ('[sources.nosuch]\nsecret = "x"\n',
-     "[sources] knows only [sources.mautic] and [sources.salesforce] and [sources.segment]"),
+     "[sources] knows only [sources.hubspot] and [sources.mautic] and [sources.salesforce] and [sources.segment]"),
+    ('[sources.salesforce]\ncustomer_fields = { renewal = "Renewal_Date__c" }\n',
+     "sources.salesforce: customer_fields has renewal; expected some of renewal_date, arr, "),
+    ('[sources.hubspot]\ncustomer_properties = { arr = "" }\n',
+     "sources.hubspot: customer_properties must map our customer fields to the CRM's field names"),
+    ('[sources.hubspot]\nowners = {}\n', "[sources.hubspot] takes only customer_properties = "),
     ('[sources.segment]\nmapping = {}\n', '[sources.segment] takes only events = {"Event Name" = "kind"}'),
     ('[sources.segment]\nevents = "Form Submitted"\n', '[sources.segment] takes only events = {"Event Name" = "kind"}'),
     ('[sources.segment]\nevents = { "Demo" = "demo" }\n', "sources.segment.events 'Demo' = 'demo': expected one of "),

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -100,7 +101,8 @@ def test_hubspot_keeps_bot_filtered_opens_marked_and_the_vendor_fields():
 
 
 def test_hubspot_email_opt_out_checkbox():
-    lead, origin = hubspot._lead("501", {"email": "a@b.example", "hs_email_optout": "true"}, 62515, None)  # type: ignore[arg-type]
+    no_api = SimpleNamespace(customer_properties={})  # no owner to read, no customer properties mapped
+    lead, origin = hubspot._lead("501", {"email": "a@b.example", "hs_email_optout": "true"}, 62515, no_api)  # type: ignore[arg-type]
     assert lead[EMAIL_OPT_OUT] is True and origin[f"lead.{EMAIL_OPT_OUT}"] == "properties.hs_email_optout"
     assert hubspot.CONSENT_FIELDS == {"hs_email_optout": EMAIL_OPT_OUT}
     assert "hs_email_optout" in hubspot.PROPERTIES

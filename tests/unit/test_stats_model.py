@@ -85,3 +85,23 @@ def test_text_report_strips_control_characters_from_names():
     assert "\x1b" not in text and "\u202e" not in text
     assert "  Expo[31m Berlin evil " in text
     assert "x" * 29 + "…" in text  # names are cut to their column
+
+
+def test_customer_episodes_are_counted_with_their_outcomes():
+    from dataclasses import replace
+
+    from briefs.stats import to_blocks
+
+    rows = [replace(row(claimed=d(minutes=20)), episode="at_risk"),
+            replace(row(status="not_a_fit", reason="Already a customer"), episode="at_risk"),
+            replace(row(contacted=d(hours=2)), episode="win_back"),
+            row(), row(source="Trade show")]
+    stats = build(rows, 30, NOW)
+    at_risk, win_back = stats.by_episode
+    assert (at_risk.name, at_risk.qualified, at_risk.accepted, at_risk.not_a_fit) == ("At-risk renewals", 2, 1, 1)
+    assert (win_back.name, win_back.qualified, win_back.accepted, win_back.open) == ("Win-backs", 1, 1, 0)
+    assert "  at-risk renewals           2 qualified, 2 posted · accepted 1 (50%)" in to_text(stats)
+    assert table(stats)[-1][:5] == ["customer_episode", "Win-backs", "1", "1", "1"]
+    customers = next(b for b in to_blocks(stats)["blocks"] if b.get("block_id") == "stats_customers")
+    assert "*At-risk renewals*: 2 qualified" in customers["text"]["text"]
+    assert build([row()], 30, NOW).by_episode == ()

@@ -1,0 +1,358 @@
+"""`/lead` search at CRM scale (issue 20): recall and latency on a store of look-alike companies and people.
+
+Builds a store of `--size` leads (default 100,000) with raw bulk inserts: companies named from a small
+vocabulary, so that "Acme Widget 1255", "Widgetry Acme 88" and a hundred others surround the one lead at
+"Acme Widgets"; people from multilingual first names and generated surnames, with near-homonyms of every
+target ("Jon Doe" beside "Jon Dow", "John Doe", "Jon Doerr"). `--targets` leads (default 200) are planted,
+each alone at its company, each with a unique name. Then, for each target, these queries go through the
+path `/lead NAME` takes (a session, storage.leads.search, the company counts, briefs.blocks.search_blocks):
+
+- company: the exact company ("Acme Widgets"), case and accents as a rep may type them;
+- name: the exact name; email: the email;
+- name+company: "jon doe acme widgets" (folded, in either order);
+- name+word: the name and the company's first word ("jon doe acme");
+- company typo / name typo: one letter wrong (changed, dropped, doubled or swapped) in a word of 4+ letters.
+
+Recall: the target first (exact kinds) or in the top 3 (typo kinds). Latency: p50/p95/p99 over all queries.
+`--ack N` also starts `leadbrief serve` on the store with the fake Slack (benchmarks/slack.py) and times the
+acknowledgement of N `/lead` searches from 20 users.
+
+    .venv/bin/python benchmarks/search.py [--size 100000] [--db PATH | --postgres URL] [--ack 200]
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import sqlite3
+import sys
+import tempfile
+import time
+import unicodedata
+from datetime import UTC, datetime
+from pathlib import Path
+
+import _common
+
+from briefs.blocks import search_blocks
+from briefs.search import search_fields
+from briefs.signals import fold
+from storage import db
+from storage import leads as lead_store
+
+WORDS = ("Acme", "Widget", "Globex", "Initech", "Northwind", "Contoso", "Umbrella", "Hooli", "Vandelay", "Soylent",
+         "Tyrell", "Cyberdyne", "Wonka", "Oscorp", "Stark", "Wayne", "Gringott", "Monarch", "Pioneer", "Summit",
+         "Vertex", "Quantum", "Nimbus", "Atlas", "Orion", "Helios", "Nordic", "Alpine", "Pacific", "Atlantic",
+         "Müller", "Zürich", "Société", "Générale", "Industrias", "Técnica", "Łódź", "Kraków", "Ørsted", "Åland",
+         "São", "Paulo", "Dvořák", "Škoda", "Logística", "Maschinen", "Bäckerei", "Façade", "Crème", "Brûlée",
+         "Redwood", "Granite", "Falcon", "Harbor", "Meridian", "Beacon", "Cascade", "Evergreen", "Lumen", "Keystone")
+SUFFIXES = ("Systems", "Solutions", "GmbH", "S.A.", "Ltd", "Group", "Industries", "Labs", "Holdings", "& Co.",
+            "AG", "SARL", "Sp. z o.o.", "Inc.", "Partners")
+FIRST = ("Jon", "John", "Jonathan", "Joan", "Jöns", "José", "Zoë", "Søren", "François", "Łukasz", "Ana", "Anna",
+         "Hannah", "Chloé", "Mohammed", "Muhammad", "Aïsha", "Björn", "Siobhán", "Noémie", "Renée", "Jürgen",
+         "Dmitri", "Yūko", "Mei", "Priya", "Ngozi", "Oluwaseun", "Mateus", "João", "Inès", "Zoltán", "Ægir",
+         "Kasia", "Wojciech", "Sean", "Shawn", "Seán", "Eoin", "Owen", "Liam", "Léa", "Lea", "Leah", "Maria",
+         "María", "Marie", "Mary", "Pedro", "Peter", "Pieter", "Piotr", "Pierre", "Emma", "Emily", "Emilie",
+         "Ethan", "Aiden", "Aidan", "Noah", "Nora", "Sofia", "Sophia", "Sophie", "Lucas", "Lukas", "Luca")
+SYLLABLES = ("do", "dow", "doe", "mar", "tin", "ber", "ger", "son", "sen", "ha", "ka", "mi", "ro", "la", "vi",
+             "wicz", "ski", "mann", "müll", "er", "al", "ez", "ó", "bri", "ain", "nguy", "ễn", "li", "chen", "wa",
+             "ta", "na", "be", "ck", "stro", "m", "ö", "fa", "ri", "lo", "pez", "gar", "cí", "a", "is", "ak")
+TITLES = ("VP Sales", "Head of Ops", "CTO", "Procurement Lead", "Directeur Commercial", "Einkaufsleiter", None, None)
+EXACT_KINDS = ("company", "name", "email", "name+company")
+TYPO_KINDS = ("company typo", "name typo")
+KINDS = (*EXACT_KINDS, "name+word", *TYPO_KINDS)
+BY_KIND: dict[str, list[float]] = {}  # latencies per kind of query, for the table
+
+
+def strip_accents(s: str) -> str:
+    return "".join(c for c in unicodedata.normalize("NFKD", s) if not unicodedata.combining(c))
+
+
+def typo(rnd: random.Random, text: str) -> str:
+    """One letter wrong in one word of 4+ letters (changed, dropped, doubled or swapped with the next)."""
+    words = text.split()
+    long = [i for i, w in enumerate(words) if len(w) >= 4 and w.isalpha()]
+    if not long:
+        return text
+    i = rnd.choice(long)
+    w = words[i]
+    k = rnd.randrange(1, len(w) - 1)  # reps get the first letter right
+    how = rnd.choice(("change", "drop", "double", "swap"))
+    if how == "change":
+        w = w[:k] + rnd.choice([c for c in "aeioustnrl" if c != w[k].lower()]) + w[k + 1:]
+    elif how == "drop":
+        w = w[:k] + w[k + 1:]
+    elif how == "double":
+        w = w[:k] + w[k] + w[k:]
+    else:
+        w = w[:k] + w[k + 1] + w[k] + w[k + 2:]
+    words[i] = w
+    return " ".join(words)
+
+
+def surname(rnd: random.Random) -> str:
+    return "".join(rnd.choice(SYLLABLES) for _ in range(rnd.choice((2, 2, 3, 3, 4)))).capitalize()
+
+
+def near(rnd: random.Random, name: str) -> str:
+    """A near-homonym: a letter more, or one changed."""
+    k = rnd.randrange(1, len(name))
+    return name[:k] + rnd.choice("aeiourn") + name[k + (rnd.random() < 0.5):]
+
+
+def generate(size: int, targets: int, seed: int = 20) -> tuple[list[tuple], list[dict]]:
+    """(rows: email, first, last, title, company, owner; targets: their fields), the targets spread out."""
+    rnd = random.Random(seed)
+    pairs = [(a, b) for a in WORDS for b in WORDS if a != b]
+    rnd.shuffle(pairs)
+    planted: list[dict] = []
+    used_names: set[str] = set()  # folded: "Léa" and "Lea" are one name to a search
+    for t in range(targets):
+        w1, w2 = pairs[t]
+        first = rnd.choice(FIRST)
+        while True:
+            last = surname(rnd) + rnd.choice(("", "", "son", "ez", "ski"))
+            if len(last) >= 3 and fold(f"{first} {last}") not in used_names:
+                break
+        used_names.add(fold(f"{first} {last}"))
+        company = f"{w1} {w2}s" if t % 2 else f"{w1} {w2} {rnd.choice(SUFFIXES)}"
+        planted.append({"first": first, "last": last, "company": company,
+                        "email": f"{strip_accents(first).lower()}.{strip_accents(last).lower()}{t}@{strip_accents(w1).lower()}{strip_accents(w2).lower()}.example"})
+    companies = []
+    n_companies = max(50, size // 15)
+    for c in range(n_companies):
+        w1, w2 = pairs[rnd.randrange(len(pairs))] if c % 3 else pairs[rnd.randrange(targets)]  # a third near targets
+        style = c % 5
+        companies.append(f"{w1} {w2} {c}" if style < 2 else f"{w2}ry {w1} {c % 997}" if style == 2
+                         else f"{w1} {w2}" + ("s" if c % 2 else "") + f" {rnd.choice(SUFFIXES)} {c % 50}" if style == 3
+                         else f"{w1} {rnd.choice(SUFFIXES)}")
+    rows: list[tuple] = []
+    lookalikes = 6
+    background = max(0, size - targets * (1 + lookalikes))
+    every = max(1, background // max(1, targets))
+    t = 0
+    for i in range(background):
+        if i % every == 0 and t < targets:
+            p = planted[t]
+            rows.append((p["email"], p["first"], p["last"], rnd.choice(TITLES), p["company"], f"rep{t % 25}@ourco.example"))
+            for k in range(lookalikes):  # near-homonyms of the target, at look-alike companies
+                first = p["first"] if k % 2 else rnd.choice(FIRST)
+                last = near(rnd, p["last"]) if k < 4 else p["last"]
+                while fold(f"{first} {last}") in used_names:
+                    last = near(rnd, last)
+                rows.append((f"n{t}.{k}.{len(rows)}@look{t}.example", first, last, rnd.choice(TITLES),
+                             rnd.choice(companies), f"rep{k}@ourco.example"))
+            t += 1
+        first, last = rnd.choice(FIRST), surname(rnd)
+        while fold(f"{first} {last}") in used_names:  # the targets' names are theirs alone
+            last = surname(rnd)
+        company = companies[rnd.randrange(len(companies))]
+        rows.append((f"{strip_accents(first).lower()}.{strip_accents(last).lower()}.{i}@mail{i % 5000}.example",
+                     first, last, rnd.choice(TITLES), company, f"rep{i % 25}@ourco.example"))
+    return rows, planted[:t]
+
+
+def queries(rnd: random.Random, planted: list[dict]) -> list[tuple[str, str, str]]:
+    """(kind, query, target email)."""
+    out = []
+    for p in planted:
+        name = f"{p['first']} {p['last']}"
+        company = p["company"]
+        folded = strip_accents(f"{name} {company}").lower()
+        out += [
+            ("company", rnd.choice((company, company.lower(), strip_accents(company), company.upper())), p["email"]),
+            ("name", rnd.choice((name, name.lower(), strip_accents(name))), p["email"]),
+            ("email", rnd.choice((p["email"], p["email"].upper())), p["email"]),
+            ("name+company", folded if rnd.random() < 0.5 else strip_accents(f"{company} {name}").lower(), p["email"]),
+            ("name+word", f"{name} {company.split()[0]}".lower(), p["email"]),
+            ("company typo", typo(rnd, company), p["email"]),
+            ("name typo", typo(rnd, name), p["email"]),
+        ]
+    return out
+
+
+def load_sqlite(path: Path, rows: list[tuple]) -> float:
+    engine = db.make_engine(f"sqlite:///{path}")
+    db.upgrade(engine)
+    engine.dispose()
+    started = time.perf_counter()
+    stamp = datetime.now(UTC).replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")
+    conn = sqlite3.connect(path)
+    conn.execute("PRAGMA journal_mode=DELETE")
+    conn.execute("PRAGMA synchronous=OFF")
+    conn.execute("PRAGMA cache_size=-1000000")
+    sql = ("INSERT INTO leads (email, first_name, last_name, title, company, owner_email, is_customer, search_text, "
+           "name_fold, company_fold, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?)")
+    for k in range(0, len(rows), 100_000):
+        batch = []
+        for email, first, last, title, company, owner in rows[k:k + 100_000]:
+            f = search_fields(first, last, company, email)
+            batch.append((email, first, last, title, company, owner, f.search_text, f.name_fold, f.company_fold,
+                          stamp, stamp))
+        conn.executemany(sql, batch)  # the triggers fill lead_search
+        conn.commit()
+    conn.execute("ANALYZE")
+    conn.execute("INSERT INTO lead_search (lead_search) VALUES ('optimize')")
+    conn.commit()
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.close()
+    return time.perf_counter() - started
+
+
+def load_postgres(url: str, rows: list[tuple]) -> float:
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    from bot.config import database_url
+
+    started = time.perf_counter()
+    u = make_url(database_url(url))
+    dsn = u.set(drivername="postgresql").render_as_string(hide_password=False)
+    now = datetime.now(UTC)
+    with psycopg.connect(dsn) as conn:
+        conn.execute("DROP INDEX IF EXISTS ix_leads_search_text_trgm")
+        with conn.cursor().copy("COPY leads (email, first_name, last_name, title, company, owner_email, is_customer, "
+                                "search_text, name_fold, company_fold, created_at, updated_at) FROM STDIN") as copy:
+            for email, first, last, title, company, owner in rows:
+                f = search_fields(first, last, company, email)
+                copy.write_row((email, first, last, title, company, owner, False, f.search_text, f.name_fold,
+                                f.company_fold, now, now))
+        schema = conn.execute("SELECT n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace "
+                              "WHERE e.extname = 'pg_trgm'").fetchone()
+        if schema:
+            conn.execute(f'CREATE INDEX ix_leads_search_text_trgm ON leads USING gin (search_text "{schema[0]}".gin_trgm_ops)')
+        conn.execute("ANALYZE leads")
+    return time.perf_counter() - started
+
+
+def measure(url: str, qs: list[tuple[str, str, str]], warmup: int = 20, show: bool = False
+            ) -> tuple[dict[str, list[int | None]], list[float]]:
+    engine = db.make_engine(url)
+    sessions = db.make_sessionmaker(engine)
+    ranks: dict[str, list[int | None]] = {k: [] for k in KINDS}
+    times: list[float] = []
+    BY_KIND.clear()
+    for n, (kind, q, email) in enumerate(qs[:warmup] + qs):
+        started = time.perf_counter()
+        with sessions() as s:
+            found = lead_store.search(s, q, 10)
+            named = list(dict.fromkeys(m.company_fold for m in found if m.company_matched and m.company_fold))
+            totals = lead_store.company_totals(s, named)
+        search_blocks(q, found, totals)
+        took = time.perf_counter() - started
+        if n < warmup:
+            continue
+        times.append(took)
+        BY_KIND.setdefault(kind, []).append(took)
+        emails = [m.email for m in found]
+        rank = emails.index(email) + 1 if email in emails else None
+        ranks[kind].append(rank)
+        if show and (rank is None or rank > (1 if kind in EXACT_KINDS else 3)):
+            print(f"{kind}: {q!r} -> rank {rank} ({took * 1000:.1f} ms); first: "
+                  + "; ".join(f"{m.name} | {m.company}" for m in found[:3]))
+    engine.dispose()
+    return ranks, times
+
+
+def ack(url: str | None, store: Path | None, qs: list[tuple[str, str, str]], n: int) -> tuple[list[float], list[float]]:
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    import slack as slack_bench
+
+    from tests.support.fake_slack import FakeSlack
+
+    texts = [q for _, q, _ in qs]
+    users = 20
+    with tempfile.TemporaryDirectory() as tmp, FakeSlack() as fake:
+        extra = {"DATABASE_URL": url} if url else None
+        proc, base = slack_bench.start(tmp, fake, store, env_extra=extra)
+        try:
+            slack_bench.ack_latency(base, fake, users, 1, texts, tag="w")
+            return slack_bench.ack_latency(base, fake, users, max(1, n // users), texts, tag="s")
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--size", type=int, default=100_000, help="leads in the store")
+    p.add_argument("--targets", type=int, default=200, help="planted leads to look for (7 queries each)")
+    p.add_argument("--db", type=Path, help="SQLite file (built there if missing, reused if present)")
+    p.add_argument("--postgres", help="PostgreSQL URL: the store goes into a fresh schema, dropped afterwards")
+    p.add_argument("--ack", type=int, default=0, help="also time the ack of this many /lead searches")
+    p.add_argument("--no-results", action="store_true")
+    p.add_argument("--misses", action="store_true", help="print each query that missed its target")
+    args = p.parse_args()
+
+    started = time.perf_counter()
+    rows, planted = generate(args.size, args.targets)
+    gen_s = time.perf_counter() - started
+    qs = queries(random.Random(5), planted)
+    random.Random(6).shuffle(qs)
+    pg_version = None
+    if args.postgres:
+        with _common.pg_schema(args.postgres) as url:
+            load_s = load_postgres(url, rows)
+            ranks, times = measure(url, qs, show=args.misses)
+            acks = ack(url, None, qs, args.ack) if args.ack else None
+            from sqlalchemy import text
+            engine = db.make_engine(url)
+            with engine.connect() as c:
+                pg_version = c.execute(text("SHOW server_version")).scalar()
+            engine.dispose()
+        label, section = "PostgreSQL", "search-postgres"
+    else:
+        with tempfile.TemporaryDirectory() as tmp:
+            path = args.db or Path(tmp) / "search.db"
+            load_s = 0.0
+            if not path.exists():
+                load_s = load_sqlite(path, rows)
+            ranks, times = measure(f"sqlite:///{path}", qs, show=args.misses)
+            acks = ack(None, path, qs, args.ack) if args.ack else None
+        label, section = "SQLite", "search-sqlite"
+    report(args, label, section, len(rows), gen_s, load_s, ranks, times, acks, pg_version)
+
+
+def report(args, label, section, size, gen_s, load_s, ranks, times, acks, pg_version) -> None:
+    lines = [f"Store: {size:,} leads ({args.targets} planted targets, each alone at its company, with 6 "
+             f"near-homonyms; about {size // 15:,} companies named from {len(WORDS)} words, so each target's "
+             "company has dozens of look-alikes). Generated in "
+             f"{gen_s:.1f} s, loaded in {load_s:.1f} s" + (" (reused file)" if not load_s else "") + ".", "",
+             "| query | n | first | top 3 | top 10 | missed | p50 | p95 |",
+             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for kind in KINDS:
+        r = ranks[kind]
+        n = len(r)
+        if not n:
+            continue
+
+        def share(k: int, r=r, n=n) -> str:
+            return f"{100 * sum(1 for x in r if x is not None and x <= k) / n:.1f}%"
+        t = BY_KIND.get(kind) or [0.0]
+        lines.append(f"| {kind} | {n} | {share(1)} | {share(3)} | {share(10)} | {sum(1 for x in r if x is None)} | "
+                     f"{_common.percentile(t, 50) * 1000:.1f} ms | {_common.percentile(t, 95) * 1000:.1f} ms |")
+    p = {q: _common.percentile(times, q) * 1000 for q in (50, 95, 99)}
+    lines += ["", "Latency of the search path (session, storage.leads.search, company counts, search_blocks), over "
+              f"{len(times)} queries after 20 untimed ones:", "",
+              "| p50 | p95 | p99 | max |", "| ---: | ---: | ---: | ---: |",
+              f"| {p[50]:.1f} ms | {p[95]:.1f} ms | {p[99]:.1f} ms | {max(times) * 1000:.1f} ms |", ""]
+    exact_ok = all(all(x == 1 for x in ranks[k]) for k in EXACT_KINDS)
+    typo_ok = all(all(x is not None and x <= 3 for x in ranks[k]) for k in TYPO_KINDS)
+    lines += [f"- Target: intended lead first for exact company, name, email, name+company: {_common.met(exact_ok)}.",
+              f"- Target: in the top 3 for one-typo queries: {_common.met(typo_ok)}.",
+              f"- Target p95 ≤ 50 ms (stated for 1M leads): **{p[95]:.1f} ms**: {_common.met(p[95] <= 50)}."]
+    if acks:
+        a, answers = acks
+        a95 = _common.percentile(a, 95) * 1000
+        lines += [f"- `/lead NAME` ack over HTTP (`leadbrief serve`, fake Slack, 20 users, {len(a)} searches): p50 "
+                  f"{_common.percentile(a, 50) * 1000:.0f} ms, p95 {a95:.0f} ms, p99 {_common.percentile(a, 99) * 1000:.0f} ms; "
+                  f"answer at response_url p95 {_common.percentile(answers, 95) * 1000:.0f} ms. Target ack ≤ 300 ms: "
+                  f"{_common.met(_common.percentile(a, 99) * 1000 <= 300)} (p99)."]
+    print("\n".join(lines))
+    if not args.no_results:
+        _common.write_section(f"{section}-{size // 1000}k", f"Lead search: {label}, {size:,} leads (benchmarks/search.py)",
+                              _common.run_header(pg_version) + lines)
+
+
+if __name__ == "__main__":
+    main()

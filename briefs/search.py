@@ -1,0 +1,187 @@
+"""How `/lead NAME` ranks leads: the folded search fields a lead is stored with, and the final score of each
+candidate the database hands back (storage.search fetches only the best few hundred).
+
+Ranking, best first:
+1. exact: the query is the lead's email, name, company, or name and company together (either order);
+2. prefix: one of those starts with the query ("acme wid", "jon do");
+3. every word of the query is a word of the lead (in any order, name and company mixed: "doe acme jon");
+4. near misses: each query word scored against the lead's words (exact 1, prefix 0.9, one typo 0.75, two
+   typos 0.6, inside a word 0.5), averaged: every word counts.
+
+Accents and case never matter (everything is folded with briefs.signals.fold). Within a tier, the closest
+field (least left over after the query) comes first, then the name.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from rapidfuzz import fuzz
+from rapidfuzz.distance import OSA
+
+from briefs.signals import fold
+
+EXACT, PREFIX, ALL_WORDS, NEAR = 3, 2, 1, 0
+# A near miss below this average is not shown.
+MIN_NEAR = 0.55
+_EMAIL_PARTS = re.compile(r"[@._+\-]+")
+
+
+@dataclass(frozen=True)
+class SearchFields:
+    """What a lead is searched by, folded: kept in step with the lead on every write (storage)."""
+
+    search_text: str  # name, company and email together: what the trigram indexes cover
+    name_fold: str
+    company_fold: str
+
+
+def company_key(company: str | None) -> str:
+    """A company's folded name: how search groups and counts the people of one company."""
+    return fold(company or "")[:320]
+
+
+def search_fields(first: str | None, last: str | None, company: str | None, email: str) -> SearchFields:
+    name = fold(" ".join(p for p in (first, last) if p))
+    company_f = company_key(company)
+    text = " ".join(p for p in (name, company_f, fold(email)) if p)
+    return SearchFields(text[:1200], name[:420], company_f)
+
+
+def query_words(query: str) -> list[str]:
+    """The folded words of a query, without repeats (in order)."""
+    return list(dict.fromkeys(fold(query).split()))
+
+
+def typos_allowed(word: str) -> int:
+    """Letters a word may have wrong: none under 3 letters, one up to 5, two from 6 on."""
+    return 0 if len(word) < 3 else 1 if len(word) <= 5 else 2
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A lead as the search reads it."""
+
+    id: int
+    email: str
+    first_name: str | None
+    last_name: str | None
+    title: str | None
+    company: str | None
+    owner_email: str | None
+    name_fold: str
+    company_fold: str
+
+
+@dataclass(frozen=True)
+class Scored:
+    candidate: Candidate
+    tier: int
+    score: float  # average word score, 0..1
+    closeness: float  # 0..1: how like the query the closest field is, as a whole (rapidfuzz ratio)
+    company_matched: bool  # the query named the company (all its words found among the company's)
+    verbatim: bool = False  # typed as stored, accents included (a tie-break between folded twins)
+
+    @property
+    def key(self) -> tuple[int, float, bool, float, str]:
+        c = self.candidate
+        return (-self.tier, -round(self.score, 4), not self.verbatim, -round(self.closeness, 4),
+                c.name_fold or c.email)
+
+
+def _email_words(email: str) -> list[str]:
+    local, _, domain = email.partition("@")
+    return [w for w in _EMAIL_PARTS.split(local) if w] + [w for w in _EMAIL_PARTS.split(domain)[:1] if w]
+
+
+def word_score(word: str, words: Iterable[str]) -> float:
+    """How well one query word matches the best of a lead's words."""
+    best = 0.0
+    allowed = typos_allowed(word)
+    for w in words:
+        if word == w:
+            return 1.0
+        if w.startswith(word):
+            best = max(best, 0.9)
+            continue
+        if allowed:
+            d = OSA.distance(word, w, score_cutoff=allowed)
+            if d <= allowed:
+                best = max(best, 0.75 if d == 1 else 0.6)
+                continue
+            # A typo in what was typed so far of a longer word: "widgt" for "widgetry".
+            if len(w) > len(word) and len(word) >= 4:
+                d = OSA.distance(word, w[:len(word)], score_cutoff=1)
+                if d <= 1:
+                    best = max(best, 0.65)
+                    continue
+        if len(word) >= 3 and word in w:
+            best = max(best, 0.5)
+    return best
+
+
+def score(query: str, c: Candidate, typed: str = "") -> Scored | None:
+    """The candidate's rank for the query (already folded; `typed`: as typed, lower-cased), or None when it
+    is too far off."""
+    words = query.split()
+    if not words:
+        return None
+    email = c.email.lower()
+    fields = list(dict.fromkeys(f for f in (c.name_fold, c.company_fold, email, fold(email)) if f))
+    if c.name_fold and c.company_fold:
+        fields += [f"{c.name_fold} {c.company_fold}", f"{c.company_fold} {c.name_fold}"]
+    name_words = c.name_fold.split()
+    company_words = c.company_fold.split()
+    lead_words = [*name_words, *company_words, *_email_words(email), email]
+    per_word = [word_score(w, lead_words) for w in words]
+    mean = sum(per_word) / len(per_word)
+    company_matched = bool(company_words) and all(word_score(w, company_words) >= 0.75 for w in words)
+    closeness = max((fuzz.ratio(query, f) / 100 for f in fields), default=0.0)
+    verbatim = bool(typed) and typed in (" ".join(p for p in (c.first_name, c.last_name) if p).lower(),
+                                         (c.company or "").lower(), email)
+    if query in fields:
+        return Scored(c, EXACT, mean, closeness, company_matched, verbatim)
+    if any(f.startswith(query) for f in fields):
+        return Scored(c, PREFIX, mean, closeness, company_matched, verbatim)
+    if all(s == 1.0 for s in per_word):
+        return Scored(c, ALL_WORDS, mean, closeness, company_matched, verbatim)
+    if mean < MIN_NEAR:
+        return None
+    return Scored(c, NEAR, mean, closeness, company_matched, verbatim)
+
+
+def rank(query: str, candidates: Iterable[Candidate]) -> list[Scored]:
+    """The candidates worth showing, best first (each lead once)."""
+    q = " ".join(query_words(query))
+    typed = " ".join(query.lower().split())
+    seen: set[int] = set()
+    found = []
+    for c in candidates:
+        if c.id in seen:
+            continue
+        seen.add(c.id)
+        s = score(q, c, typed)
+        if s is not None:
+            found.append(s)
+    found.sort(key=lambda s: s.key)
+    return found
+
+
+def enough(found: Sequence[Scored], want: int, words: int) -> bool:
+    """Whether a fuzzier look is not needed: `want` exact, prefix or every-word matches, or an exact match
+    that no typo explains away: the company itself, or name and company together. An exact name may still
+    be a typo for another ("Jon Dow" for "Jon Doe"): near misses are then looked for too."""
+    if sum(1 for s in found if s.tier > NEAR) >= want:
+        return True
+    return any(s.tier == EXACT and (words >= 3 or s.company_matched) for s in found)
+
+
+def variants(word: str) -> list[str]:
+    """The word with two neighbouring letters swapped, each way: a swap in a short word leaves none of its
+    trigrams ("lbas" for "labs"), so these are looked up as they are."""
+    if not 3 <= len(word) <= 6:
+        return []
+    swapped = (word[:i] + word[i + 1] + word[i] + word[i + 2:] for i in range(len(word) - 1))
+    return [w for w in dict.fromkeys(swapped) if w != word]

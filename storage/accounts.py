@@ -1,0 +1,366 @@
+"""Accounts (issue 18): which account each lead is at, the account's domains and owner, admins' merges and splits,
+and the activity of the people at an account. The matching rules are briefs.accounts'; this module only reads
+what they need and writes what they decided."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.orm import Session
+
+from briefs.accounts import (
+    COMMITTEE_KINDS,
+    AccountIndex,
+    Candidate,
+    Identity,
+    Match,
+    MatchedBy,
+    Member,
+    display_name,
+    identity,
+    match,
+    normalise_name,
+    registrable_domain,
+)
+from briefs.followup import OPEN_STATUSES
+from briefs.signals import ActivityView
+from storage.driver import Driver
+from storage.models import Account, AccountDomain, Delivery, Lead, Qualification
+from storage.queries import _utc
+
+ADMIN = MatchedBy.ADMIN.value
+MAX_MEMBERS = 50  # the people read for an account's committee, most recently active first
+
+
+@dataclass(frozen=True)
+class AccountInfo:
+    id: int
+    name: str
+    owner_email: str | None
+    owner_by: str | None
+    crm_id: str | None
+    domains: tuple[str, ...]
+    people: int
+
+
+def _index_for(session: Session, idents: Sequence[Identity]) -> AccountIndex:
+    """The part of the account index the batch can hit: its CRM ids, domains and exact names."""
+    index = AccountIndex()
+    crm = sorted({i.crm_id for i in idents if i.crm_id})
+    domains = sorted({i.domain for i in idents if i.domain})
+    names = sorted({i.name_key for i in idents if i.name_key})
+    if crm:
+        for id_, crm_id in session.execute(select(Account.id, Account.crm_id).where(
+                Account.crm_id.in_(crm), Account.merged_into.is_(None))):
+            index.add(id_, crm_id=crm_id)
+    if domains:
+        for domain, id_ in session.execute(select(AccountDomain.domain, AccountDomain.account_id).where(
+                AccountDomain.domain.in_(domains))):
+            index.add(id_, domain=domain)
+    if names:
+        for id_, key in session.execute(select(Account.id, Account.name_key).where(
+                Account.name_key.in_(names), Account.merged_into.is_(None)).order_by(Account.id)):
+            index.add(id_, name_key=key)
+    return index
+
+
+def _all_names(session: Session, index: AccountIndex) -> None:
+    """Every account's name, for near misses (read once per batch, and only when a name had no exact match)."""
+    for id_, key in session.execute(select(Account.id, Account.name_key).where(
+            Account.name_key.is_not(None), Account.merged_into.is_(None)).order_by(Account.id)):
+        index.add(id_, name_key=key)
+
+
+def assign(session: Session, leads: Iterable[Any], now: datetime) -> dict[int, int]:
+    """Match each lead (rows with id, email, company, crm_account_id, account_id, account_by) to its account,
+    creating accounts and learning domains as briefs.accounts decides; an admin's choice is left alone.
+    Returns lead id -> account id for the leads that are at one."""
+    rows = [lead for lead in leads if getattr(lead, "account_by", None) != ADMIN]
+    result = {lead.id: lead.account_id for lead in leads
+              if getattr(lead, "account_by", None) == ADMIN and lead.account_id}
+    if not rows:
+        return result
+    idents = [identity(Candidate(lead.email, lead.company, getattr(lead, "crm_account_id", None))) for lead in rows]
+    index = _index_for(session, idents)
+    names_loaded = False
+    changes: list[tuple[int | None, str | None, int]] = []
+    for lead, ident in zip(rows, idents, strict=True):
+        found = match(ident, index)
+        if (found is not None and found.by == MatchedBy.NEW and ident.name_key and not names_loaded
+                and not (ident.crm_id or ident.domain and ident.domain in index.by_domain)):
+            _all_names(session, index)  # a new name: look for near misses among every account's
+            names_loaded = True
+            found = match(ident, index)
+        account_id = _apply(session, found, ident, index, now) if found else None
+        by = found.by.value if found else None
+        if account_id is not None:
+            result[lead.id] = account_id
+        if account_id != lead.account_id:
+            changes.append((account_id, by, lead.id))
+            lead.account_id, lead.account_by = account_id, by
+    if changes:
+        Driver(session).update("leads", ("account_id", "account_by"), changes)
+    return result
+
+
+def _apply(session: Session, found: Match, ident: Identity, index: AccountIndex, now: datetime) -> int:
+    account_id = found.account_id
+    if account_id is not None and ident.crm_id and found.by != MatchedBy.CRM:
+        crm = session.scalar(select(Account.crm_id).where(Account.id == account_id))
+        if crm is None:
+            session.execute(update(Account).where(Account.id == account_id).values(crm_id=ident.crm_id))
+            index.add(account_id, crm_id=ident.crm_id)
+        elif crm != ident.crm_id:
+            account_id = None  # the CRM says another account: its id wins over a shared domain or name
+    if account_id is None:
+        account = Account(name=(display_name([ident.name], ident.domain) if ident.name else ident.domain or "?"),
+                          name_key=ident.name_key, crm_id=ident.crm_id, created_at=now, updated_at=now)
+        session.add(account)
+        session.flush()
+        account_id = account.id
+        index.add(account_id, crm_id=ident.crm_id, name_key=ident.name_key)
+    if ident.domain and ident.may_create and ident.domain not in index.by_domain:
+        session.add(AccountDomain(domain=ident.domain, account_id=account_id, declared=False))
+        session.flush()
+        index.add(account_id, domain=ident.domain)
+    return account_id
+
+
+# --- reading -------------------------------------------------------------------------------------------------
+
+def get(session: Session, account_id: int) -> Account | None:
+    account = session.get(Account, account_id)
+    while account is not None and account.merged_into is not None:
+        account = session.get(Account, account.merged_into)
+    return account
+
+
+def info(session: Session, account_id: int) -> AccountInfo | None:
+    account = get(session, account_id)
+    if account is None:
+        return None
+    domains = tuple(session.scalars(select(AccountDomain.domain).where(AccountDomain.account_id == account.id)
+                                    .order_by(AccountDomain.domain)))
+    people = session.scalar(select(func.count()).select_from(Lead).where(Lead.account_id == account.id)) or 0
+    return AccountInfo(account.id, account.name, account.owner_email, account.owner_by, account.crm_id, domains,
+                       people)
+
+
+def find(session: Session, text: str, limit: int = 10) -> list[AccountInfo]:
+    """Accounts by id, domain, CRM id or name (exact normalised name first, then containing it)."""
+    text = text.strip()
+    ids: list[int] = []
+    if text.isdigit():
+        ids.append(int(text))
+    domain = registrable_domain(text.lower()) if "." in text else None
+    if domain:
+        ids += list(session.scalars(select(AccountDomain.account_id).where(AccountDomain.domain == domain)))
+    ids += list(session.scalars(select(Account.id).where(Account.crm_id == text)))
+    key = normalise_name(text)
+    if key:
+        ids += list(session.scalars(select(Account.id).where(Account.name_key == key, Account.merged_into.is_(None))))
+        like = key.replace("%", "").replace("_", "")
+        ids += list(session.scalars(select(Account.id).where(Account.name_key.like(f"%{like}%"),
+                                                             Account.merged_into.is_(None)).limit(limit)))
+    seen: list[AccountInfo] = []
+    for id_ in dict.fromkeys(ids):
+        found = info(session, id_)
+        if found and all(a.id != found.id for a in seen):
+            seen.append(found)
+    return seen[:limit]
+
+
+_MEMBERS_SELECT = (
+    "SELECT a.lead_id, a.kind, a.occurred_at, c.title, c.type, c.topic, c.url, a.url, a.campaign, a.form "
+    "FROM activities a JOIN leads l ON l.id = a.lead_id LEFT OUTER JOIN content_assets c ON c.id = a.asset_id "
+    "WHERE l.account_id = {m} AND a.occurred_at >= {m} AND a.kind IN ({kinds}) ORDER BY a.occurred_at DESC LIMIT {m}"
+)
+
+
+def members(session: Session, account_id: int, since: datetime) -> list[Member]:
+    """The people at the account with their activity since `since` (COMMITTEE_KINDS), the most recently active
+    first, at most MAX_MEMBERS; each with their open qualification's time, if any."""
+    driver = Driver(session)
+    m = driver.mark
+    sql = _MEMBERS_SELECT.format(m=m, kinds=", ".join([m] * len(COMMITTEE_KINDS)))
+    acts: dict[int, list[ActivityView]] = defaultdict(list)
+    for r in session.connection().exec_driver_sql(sql, (account_id, driver.time(since), *COMMITTEE_KINDS,
+                                                        MAX_MEMBERS * 40)):
+        acts[r[0]].append(ActivityView(kind=r[1], occurred_at=_utc(r[2]), title=r[3], asset_type=r[4], topic=r[5],
+                                       asset_url=r[6], url=r[7], campaign=r[8], form=r[9]))
+    ids = list(acts)[:MAX_MEMBERS]
+    if not ids:
+        return []
+    leads = {lead.id: lead for lead in session.scalars(select(Lead).where(Lead.id.in_(ids)))}
+    open_q = dict(session.execute(
+        select(Qualification.lead_id, func.min(Qualification.qualified_at))
+        .where(Qualification.lead_id.in_(ids), Qualification.status.in_(("open", "claimed", "contacted")))
+        .group_by(Qualification.lead_id)).all())
+    out = []
+    for id_ in ids:
+        lead = leads[id_]
+        name = " ".join(p for p in (lead.first_name, lead.last_name) if p) or lead.email
+        out.append(Member(id_, name, lead.title, lead.owner_email, acts[id_], open_q.get(id_)))
+    return out
+
+
+def open_account_brief(session: Session, account_id: int, leave_out: Sequence[int] = ()) -> Qualification | None:
+    """The account's brief still open (open, claimed or contacted), if any: the newest. `leave_out`: this
+    batch's own qualifications."""
+    query = select(Qualification).where(
+        Qualification.account_id == account_id, Qualification.account_brief_id.is_(None),
+        Qualification.status.in_(OPEN_STATUSES))
+    if leave_out:
+        query = query.where(Qualification.id.not_in(list(leave_out)))
+    return session.scalars(query.order_by(Qualification.qualified_at.desc(), Qualification.id.desc())
+                           .limit(1)).first()
+
+
+def open_leads(session: Session, lead_ids: Sequence[int]) -> set[int]:
+    """Those of `lead_ids` with an open qualification."""
+    if not lead_ids:
+        return set()
+    return set(session.scalars(select(Qualification.lead_id).where(
+        Qualification.lead_id.in_(list(lead_ids)), Qualification.status.in_(OPEN_STATUSES))))
+
+
+def brief_delivery(session: Session, qualification_id: int) -> tuple[str | None, str | None]:
+    """(channel, ts) of a brief once posted."""
+    row = session.execute(select(Delivery.channel, Delivery.ts).where(
+        Delivery.qualification_id == qualification_id)).first()
+    return (row[0], row[1]) if row else (None, None)
+
+
+def account_brief_of(session: Session, qualification_id: int) -> int | None:
+    return session.scalar(select(Qualification.account_brief_id).where(Qualification.id == qualification_id))
+
+
+def brief_owner(session: Session, qualification_id: int) -> str | None:
+    """The owner an account brief goes to: its account's owner (None: not an account brief, or no owner)."""
+    row = session.execute(select(Qualification.account_id, Qualification.account_brief_id).where(
+        Qualification.id == qualification_id)).first()
+    if row is None or row[0] is None or row[1] is not None:
+        return None
+    account = get(session, row[0])
+    return account.owner_email if account else None
+
+
+def set_owner_if_none(session: Session, account_id: int, owner: str | None, now: datetime) -> None:
+    if owner:
+        session.execute(update(Account).where(Account.id == account_id, Account.owner_email.is_(None))
+                        .values(owner_email=owner, owner_by="rule", updated_at=now))
+
+
+# --- admins --------------------------------------------------------------------------------------------------
+
+def set_owner(session: Session, account_id: int, owner: str | None, now: datetime) -> None:
+    session.execute(update(Account).where(Account.id == account_id)
+                    .values(owner_email=owner, owner_by="admin" if owner else None, updated_at=now))
+
+
+def merge(session: Session, into: int, others: Sequence[int], now: datetime) -> int:
+    """Merge `others` into `into`: their leads, domains, CRM id and qualifications move. Returns leads moved."""
+    target = get(session, into)
+    if target is None:
+        raise LookupError(f"no account {into}")
+    moved = 0
+    for other in others:
+        src = get(session, other)
+        if src is None or src.id == target.id:
+            continue
+        moved += session.execute(update(Lead).where(Lead.account_id == src.id)
+                                 .values(account_id=target.id)).rowcount or 0
+        session.execute(update(AccountDomain).where(AccountDomain.account_id == src.id).values(account_id=target.id))
+        session.execute(update(Qualification).where(Qualification.account_id == src.id)
+                        .values(account_id=target.id))
+        if target.crm_id is None and src.crm_id:
+            crm, src.crm_id = src.crm_id, None
+            session.flush()
+            target.crm_id = crm
+        if target.owner_email is None and src.owner_email:
+            target.owner_email, target.owner_by = src.owner_email, src.owner_by
+        src.merged_into, src.updated_at = target.id, now
+        # The name stays findable: merged accounts are left out of matching by name, so keep it on the target.
+    target.updated_at = now
+    session.flush()
+    return moved
+
+
+def split(session: Session, account_id: int, emails: Sequence[str], name: str | None, now: datetime) -> int:
+    """Move the leads with these emails, and the domains only they use, to a new account (an admin's choice:
+    matching never moves them back). Returns the new account's id."""
+    source = get(session, account_id)
+    if source is None:
+        raise LookupError(f"no account {account_id}")
+    wanted = [e.strip().lower() for e in emails if e.strip()]
+    leads = list(session.scalars(select(Lead).where(Lead.account_id == source.id, Lead.email.in_(wanted))))
+    if not leads:
+        raise LookupError("none of those emails is a lead at that account")
+    new_name = name or display_name([lead.company for lead in leads], None)
+    account = Account(name=new_name, name_key=normalise_name(new_name), created_at=now, updated_at=now)
+    session.add(account)
+    session.flush()
+    for lead in leads:
+        lead.account_id, lead.account_by = account.id, ADMIN
+    domains = {registrable_domain(lead.email.rpartition("@")[2]) for lead in leads} - {None}
+    for domain in domains:
+        rest = session.scalar(select(func.count()).select_from(Lead).where(
+            Lead.account_id == source.id, or_(Lead.email.like(f"%@{domain}"), Lead.email.like(f"%.{domain}"))))
+        if not rest:
+            session.execute(update(AccountDomain).where(AccountDomain.domain == domain,
+                                                        AccountDomain.account_id == source.id)
+                            .values(account_id=account.id, declared=True))
+    session.flush()
+    return account.id
+
+
+def declare_domains(session: Session, account_id: int, domains: Sequence[str], now: datetime) -> int:
+    """Say these domains belong to the account (an admin's or the config's [accounts] domains): the domains
+    move, and the leads at them that matching placed join it. Returns leads moved."""
+    target = get(session, account_id)
+    if target is None:
+        raise LookupError(f"no account {account_id}")
+    moved = 0
+    for raw in domains:
+        domain = registrable_domain(raw)
+        if not domain:
+            raise ValueError(f"{raw!r} is not a domain")
+        row = session.get(AccountDomain, domain)
+        if row is None:
+            session.add(AccountDomain(domain=domain, account_id=target.id, declared=True))
+        else:
+            row.account_id, row.declared = target.id, True
+        moved += session.execute(update(Lead).where(
+            or_(Lead.email.like(f"%@{domain}"), Lead.email.like(f"%.{domain}")),
+            or_(Lead.account_by.is_(None), Lead.account_by != ADMIN),
+        ).values(account_id=target.id, account_by=MatchedBy.DOMAIN.value)).rowcount or 0
+    target.updated_at = now
+    session.flush()
+    return moved
+
+
+def lead_account(session: Session, lead_id: int) -> int | None:
+    account_id = session.scalar(select(Lead.account_id).where(Lead.id == lead_id))
+    if account_id is None:
+        return None
+    account = get(session, account_id)
+    return account.id if account else None
+
+
+def leads_without_account(session: Session, limit: int, after_id: int = 0) -> list[Lead]:
+    return list(session.scalars(select(Lead).where(Lead.id > after_id).order_by(Lead.id).limit(limit)))
+
+
+def account_counts(session: Session, since: datetime) -> tuple[int, int]:
+    """(accounts with a qualification since `since`, accounts with an account brief since then)."""
+    with_q = session.scalar(select(func.count(func.distinct(Qualification.account_id))).where(
+        Qualification.qualified_at >= since, Qualification.account_id.is_not(None))) or 0
+    briefs = session.scalar(select(func.count()).select_from(Qualification).where(
+        Qualification.qualified_at >= since, Qualification.account_id.is_not(None),
+        Qualification.account_brief_id.is_(None))) or 0
+    return with_q, briefs

@@ -1,0 +1,170 @@
+"""`/lead NAME` search against a real database (SQLite, or PostgreSQL with LEADBRIEF_TEST_POSTGRES_URL): a store
+of look-alike companies and near-homonyms written through the real ingest path, so that the search columns
+and the trigram index are kept in step the way production keeps them."""
+
+from __future__ import annotations
+
+import random
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import text
+
+from bot.usecases import lookup, privacy
+from bot.usecases.ingest import ingest
+from storage import leads as lead_store
+from storage import search as search_store
+from tests.integration.test_lookup_usecases import JANE, FakeAccess, FakeSlack
+from tests.support.factories import NOW, Events, parsed
+
+FIRST = ("Jon", "John", "Jonathan", "Joan", "José", "Zoë", "Søren", "François", "Łukasz", "Anna", "Chloé", "Björn",
+         "Siobhán", "Jürgen", "Ngozi", "João", "Inès")
+LAST = ("Dow", "Doerr", "Doe-Smith", "Müller", "Mueller", "García", "Ó Briain", "Nowak", "Kowalski", "Dubois",
+        "Nguyễn", "Okafor", "Sørensen", "Martín", "Rossi")
+
+
+def _store(services, rules, lookalikes: int = 260, seed: int = 3) -> list[str]:
+    """Jon Doe alone at "Acme Widgets", among `lookalikes` leads at "Acme Widget 1255", "Widgetry Acme 88",
+    "ACME widgets GmbH 7"… and people named like him; then a few who are not look-alikes at all."""
+    rnd = random.Random(seed)
+    ev = Events(NOW, prefix=f"s{seed}")
+    events = [ev.upsert("jon.doe@acmewidgets.example", first_name="Jon", last_name="Doe", company="Acme Widgets",
+                        title="VP Operations", owner_email="Jane@OurCo.example")]
+    emails = []
+    for i in range(lookalikes):
+        company = rnd.choice((f"Acme Widget {rnd.randrange(3000)}", f"Widgetry Acme {rnd.randrange(100)}",
+                              f"ACME widgets GmbH {i % 9}", f"Acmé Widgèt Systems {i % 13}", "Acme Widget"))
+        first, last = rnd.choice(FIRST), rnd.choice(LAST)
+        email = f"{first[0].lower()}{i}.{rnd.randrange(10**6)}@lookalike{i % 40}.example"
+        emails.append(email)
+        events.append(ev.upsert(email, first_name=first, last_name=last, company=company,
+                                owner_email=rnd.choice(("omar@ourco.example", "li@ourco.example"))))
+    events += [
+        ev.upsert("zoe.kraemer@globex.example", first_name="Zoë", last_name="Krämer", company="Globex Corporation"),
+        ev.upsert("s.obrien@initech.example", first_name="Siobhán", last_name="O'Brien", company="Initech Ltd."),
+        ev.upsert("jp@northwind.example", first_name="Jean-Pierre", last_name="Lefèvre", company="Northwind Traders"),
+        ev.upsert("noname@umbrella.example", company="Umbrella Corp"),
+    ]
+    ingest(services.sessions, parsed(events), rules, NOW)
+    return emails
+
+
+def _search(services, q: str, limit: int = 10, owner: str | None = None) -> list[lead_store.Match]:
+    with services.sessions() as s:
+        return lead_store.search(s, q, limit, owner)
+
+
+@pytest.fixture
+def store(services, rules):
+    _store(services, rules)
+    return services
+
+
+@pytest.mark.parametrize("query", [
+    "Acme Widgets", "acme widgets", "ACME WIDGETS", "Jon Doe", "jon doe", "jon.doe@acmewidgets.example",
+    "JON.DOE@AcmeWidgets.example", "jon doe acme widgets", "acme widgets jon doe", "doe jon acme widgets",
+])
+def test_the_intended_lead_comes_first_for_exact_queries_among_look_alikes(store, query):
+    found = _search(store, query)
+    assert found and found[0].email == "jon.doe@acmewidgets.example", [(m.name, m.company) for m in found[:3]]
+
+
+@pytest.mark.parametrize("query", ["Acme Widgts", "acme widegts", "Jon Deo", "Jnn Doe acme", "jon doe acmr widgets",
+                                   "Acme Wdigets", "jon doe acme"])
+def test_one_typo_or_part_of_the_company_keeps_the_lead_in_the_top_three(store, query):
+    found = _search(store, query)
+    assert "jon.doe@acmewidgets.example" in [m.email for m in found[:3]], [(m.name, m.company) for m in found[:3]]
+
+
+def test_exact_then_prefix_then_near_misses(store):
+    found = _search(store, "acme widget", limit=100)
+    companies = [m.company for m in found]
+    assert companies[0] == "Acme Widget"  # the company itself, whatever the accents or case of the others
+    first_other = next(i for i, c in enumerate(companies) if c != "Acme Widget")
+    assert all(c == "Acme Widget" for c in companies[:first_other])
+    # Then companies starting with it ("Acme Widget 12" before the longer "Acme Widget 1255"), then the others.
+    prefixed = [c for c in companies[first_other:] if c.lower().startswith("acme widget ")]
+    assert prefixed and companies[first_other] in prefixed
+    assert [len(c) for c in prefixed] == sorted(len(c) for c in prefixed)
+
+
+def test_accents_and_case_never_matter(store):
+    assert _search(store, "zoe kramer")[0].email == "zoe.kraemer@globex.example"
+    assert _search(store, "ZOË KRÄMER")[0].email == "zoe.kraemer@globex.example"
+    assert _search(store, "siobhan o brien")[0].email == "s.obrien@initech.example"
+    assert _search(store, "lefevre")[0].email == "jp@northwind.example"
+    assert _search(store, "Jean Pierre")[0].email == "jp@northwind.example"
+
+
+def test_nothing_like_the_query_finds_nothing(store):
+    assert _search(store, "Zyxwvut Qqq") == []
+    assert _search(store, "   ") == []
+    assert _search(store, "%") == [] and _search(store, "_") == []  # LIKE's wildcards are only characters
+
+
+def test_own_leads_only_is_applied_before_the_limit(store):
+    # 260 look-alikes owned by others match "acme widget" better; Jane's one lead is still found.
+    mine = _search(store, "acme widget", owner="jane@ourco.example")
+    assert [m.email for m in mine] == ["jon.doe@acmewidgets.example"]
+    assert _search(store, "acme widget", owner="nobody@ourco.example") == []
+
+
+def test_search_follows_the_leads_changes_and_their_erasure(store, rules):
+    ev = Events(NOW + timedelta(minutes=5), prefix="move")
+    ingest(store.sessions, parsed([ev.upsert("jon.doe@acmewidgets.example", company="Hooli Kraków")]), rules,
+           NOW + timedelta(minutes=5))
+    assert _search(store, "hooli krakow")[0].email == "jon.doe@acmewidgets.example"
+    assert "jon.doe@acmewidgets.example" not in [m.email for m in _search(store, "Acme Widgets", limit=50)
+                                                 if m.company == "Acme Widgets"]
+    store.clock = lambda: NOW + timedelta(minutes=10)
+    privacy.forget(store, "jon.doe@acmewidgets.example", "cli:dpo")
+    assert _search(store, "hooli krakow") == []
+    assert "jon.doe@acmewidgets.example" not in [m.email for m in _search(store, "jon doe hooli")]
+    with store.sessions() as s:
+        if s.get_bind().dialect.name == "sqlite":  # nothing of him is left in the trigram index either
+            left = s.execute(text("SELECT count(*) FROM lead_search WHERE lead_search MATCH '\"hooli\"'")).scalar()
+            assert left == 0
+            s.execute(text("INSERT INTO lead_search (lead_search) VALUES ('integrity-check')"))  # raises if corrupt
+            indexed = s.execute(text("SELECT count(*) FROM lead_search WHERE lead_search MATCH '\"example\"'")).scalar()
+            assert indexed == s.execute(text("SELECT count(*) FROM leads")).scalar()
+
+
+def test_the_index_is_kept_in_step_at_head(services):
+    """The SQLite triggers that keep lead_search in step exist (a later migration that rebuilds leads drops
+    them with the table); on PostgreSQL, the GIN index exists where pg_trgm does."""
+    with services.sessions() as s:
+        if s.get_bind().dialect.name == "sqlite":
+            names = set(s.execute(text("SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'leads'"))
+                        .scalars())
+            assert {"lead_search_insert", "lead_search_update", "lead_search_delete"} <= names
+        elif search_store.trgm_schema(s.connection()):
+            assert s.execute(text("SELECT count(*) FROM pg_indexes WHERE indexname = 'ix_leads_search_text_trgm' "
+                                  "AND schemaname = current_schema()")).scalar() == 1
+
+
+def test_company_totals_count_the_owners_leads_at_each_company(store):
+    with store.sessions() as s:
+        everyone = search_store.company_totals(s, ["acme widget", "acme widgets", "no such co"])
+        janes = search_store.company_totals(s, ["acme widgets"], "jane@ourco.example")
+    assert everyone["acme widgets"] == 1 and everyone["acme widget"] > 10 and "no such co" not in everyone
+    assert janes == {"acme widgets": 1}
+
+
+def test_slack_search_groups_by_company_and_counts_the_rest(store):
+    store.slack = FakeSlack(access=None)
+    reply = lookup.search(store, JANE, "acme widget")
+    blocks = reply["blocks"]
+    headers = [b["elements"][0]["text"] for b in blocks if b["type"] == "context" and "🏢" in b["elements"][0]["text"]]
+    assert headers[0] == "🏢 *Acme Widget*" and len(headers) == len(set(headers))  # each company once
+    with store.sessions() as s:
+        total = search_store.company_totals(s, ["acme widget"])["acme widget"]
+    shown = sum(1 for b in blocks if b["type"] == "section" and "accessory" in b)
+    assert shown == 10
+    more = [b["elements"][0]["text"] for b in blocks if b["type"] == "context" and "more at" in b["elements"][0]["text"]]
+    assert more == [f"…and {total - 10} more at Acme Widget: add a name to narrow it down."]
+
+
+def test_slack_search_under_own_leads_only_filters_in_the_query(store):
+    store.slack = FakeSlack(FakeAccess(own_leads_only=True))
+    reply = lookup.search(store, JANE, "acme")
+    assert "jon.doe@acmewidgets.example" in str(reply["blocks"]) and "lookalike" not in str(reply["blocks"])

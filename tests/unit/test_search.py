@@ -1,0 +1,164 @@
+"""How `/lead NAME` ranks candidates (briefs.search) and shows them grouped by company (briefs.blocks)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from briefs.blocks import search_blocks
+from briefs.search import (
+    ALL_WORDS,
+    EXACT,
+    NEAR,
+    PREFIX,
+    Candidate,
+    company_key,
+    enough,
+    rank,
+    search_fields,
+    typos_allowed,
+    variants,
+    word_score,
+)
+from storage.leads import Match
+from tests.unit.test_hostile import HOSTILE, IDS, assert_message_ok
+from tests.unit.test_limits import assert_under_budget
+
+
+def lead(id_: int, first: str | None, last: str | None, company: str | None, email: str | None = None,
+         title: str | None = None, owner: str | None = None) -> Candidate:
+    email = email or f"lead{id_}@example.org"
+    f = search_fields(first, last, company, email)
+    return Candidate(id_, email, first, last, title, company, owner, f.name_fold, f.company_fold)
+
+
+PEOPLE = [
+    lead(1, "Jon", "Doe", "Acme Widgets", "jon.doe@acmewidgets.example"),
+    lead(2, "Jon", "Dow", "Acme Widget 1255"),
+    lead(3, "John", "Doe", "Widgetry Acme 88"),
+    lead(4, "Jon", "Doerr", "Acme Widget 2280"),
+    lead(5, "Zoë", "Krämer", "Société Générale des Widgets"),
+    lead(6, "Łukasz", "Nowak", "Acme Widget"),
+    lead(7, "Siobhán", "Ó Briain", "ACME widgets GmbH"),
+    lead(8, None, None, "Acme Widget 12"),
+    lead(9, "Ana", "García-Márquez", None, "ana@gmail.example"),
+]
+
+
+def order(query: str) -> list[int]:
+    return [s.candidate.id for s in rank(query, PEOPLE)]
+
+
+def tier(query: str, id_: int) -> int | None:
+    return next((s.tier for s in rank(query, PEOPLE) if s.candidate.id == id_), None)
+
+
+def test_search_fields_fold_accents_case_and_punctuation():
+    f = search_fields("Zoë", "Krämer-Ó Briain", "Société Générale, S.A.", "Zoe.K@Example.ORG")
+    assert f.name_fold == "zoe kramer o briain"
+    assert f.company_fold == "societe generale s.a." == company_key("  SOCIÉTÉ générale, s.a.")
+    assert f.search_text == "zoe kramer o briain societe generale s.a. zoe.k@example.org"
+    assert search_fields(None, None, None, "x@y.example") == search_fields("", "", "", "x@y.example")
+    assert len(search_fields("a" * 500, "b" * 500, "c" * 500, "d" * 300 + "@x.example").search_text) <= 1200
+
+
+def test_exact_company_beats_its_look_alikes_and_keeps_them_after():
+    assert order("Acme Widgets")[:2] == [1, 7]  # the company itself, then the same name as a prefix
+    assert tier("acme widgets", 1) == EXACT and tier("acme widgets", 2) == NEAR
+    assert order("acme widget")[0] == 6 and tier("acme widget", 8) == PREFIX
+    # Among prefixes, the closest first: "Acme Widget 12" before "Acme Widget 1255".
+    prefixes = [i for i in order("acme widget") if tier("acme widget", i) == PREFIX]
+    assert prefixes.index(8) < prefixes.index(2)
+
+
+def test_exact_name_email_and_name_with_company_in_either_order():
+    assert order("Jon Doe")[0] == 1
+    assert order("JON.DOE@ACMEWIDGETS.EXAMPLE")[0] == 1 and tier("jon.doe@acmewidgets.example", 1) == EXACT
+    assert order("jon doe acme widgets")[0] == 1 and tier("jon doe acme widgets", 1) == EXACT
+    assert order("acme widgets jon doe")[0] == 1
+    assert tier("doe jon", 1) == ALL_WORDS  # every word, another order
+
+
+def test_every_word_counts_and_name_and_company_mix():
+    ranked = order("jon doe acme")
+    assert ranked[0] in (1, 4) and ranked.index(1) < ranked.index(2)  # Jon Dow scores lower on "doe"
+    assert order("doe widgetry")[0] == 3
+    assert 5 not in order("jon doe acme")
+
+
+def test_accents_and_case_never_matter():
+    assert order("zoe kramer") == order("ZOË KRÄMER") == order("Zoe  Kramer")
+    assert order("zoe kramer")[0] == 5 and tier("zoe kramer", 5) == EXACT
+    assert order("siobhan o briain")[0] == 7
+    assert order("garcia marquez")[0] == 9 and order("GARCÍA-MÁRQUEZ")[0] == 9
+
+
+@pytest.mark.parametrize("query", ["Acme Widgts", "acme wigdets", "Acme Widgetts", "jon deo", "Jno Doe",
+                                   "Siobhan O Brian", "Societe Generale des Wigets", "zoe kraemer"])
+def test_one_or_two_typos_per_word_are_tolerated(query):
+    intended = {"acme": 1, "jon": 1, "jno": 1, "siobhan": 7, "societe": 5, "zoe": 5}[query.split()[0].lower()]
+    assert intended in order(query)[:3], [(s.candidate.first_name, s.candidate.company) for s in rank(query, PEOPLE)]
+
+
+def test_too_many_typos_or_a_stranger_are_not_matches():
+    assert order("Qwxz Plmk") == []
+    assert word_score("widgets", ["wxyzqts"]) == 0.0
+    assert word_score("doe", ["dxq"]) == 0.0  # three letters: one typo at most
+    assert typos_allowed("jo") == 0 and typos_allowed("doe") == 1 and typos_allowed("widgets") == 2
+    assert word_score("jo", ["ja"]) == 0.0 and word_score("jo", ["jon"]) == 0.9
+
+
+def test_word_scores_rank_exact_prefix_typo_infix():
+    words = ["acme", "widgets", "megawidget"]
+    assert word_score("acme", words) == 1.0
+    assert word_score("wid", words) == 0.9
+    assert word_score("widgest", words) == 0.75
+    assert word_score("widgts", words) == 0.75  # one dropped letter
+    assert word_score("wdgtes", ["widgets"]) == 0.6  # two
+    assert word_score("awidge", ["megawidget"]) == 0.5  # inside a word
+
+
+def test_accents_typed_break_ties_between_folded_twins():
+    twins = [lead(1, "Luca", "Óger", "Nimbus"), lead(2, "Luca", "Öger", "Helios")]
+    assert [s.candidate.id for s in rank("Luca Öger", twins)] == [2, 1]
+    assert [s.candidate.id for s in rank("Luca Óger", twins)] == [1, 2]
+
+
+def test_swapped_letters_and_when_a_closer_look_is_needed():
+    assert variants("lbas") == ["blas", "labs", "lbsa"] and variants("jo") == [] and variants("widgetry") == []
+    found = rank("acme widgets", PEOPLE)
+    assert enough(found, 10, 2)  # the company itself: no near-miss pass
+    assert not enough(rank("jon doe", PEOPLE), 10, 2)  # an exact name may be a typo for another's
+
+
+def _match(name, company, email, title=None):
+    return Match(email=email, name=name, title=title, company=company, score=1.0)
+
+
+def test_blocks_group_by_company_show_it_once_and_count_the_rest():
+    matches = [_match("Jon Doe", "Acme Widgets", "a@x.example", "VP Sales"),
+               _match("Zoë Krämer", "Globex", "b@x.example"),
+               _match("Ana Ruiz", "ACME Widgets", "c@x.example"),
+               _match("No Company", None, "d@x.example")]
+    msg = search_blocks("acme", matches, {"acme widgets": 39})
+    texts = [json.dumps(b, ensure_ascii=False) for b in msg["blocks"]]
+    assert sum("🏢 *Acme Widgets*" in t for t in texts) == 1 and sum("🏢 *Globex*" in t for t in texts) == 1
+    acme = next(i for i, t in enumerate(texts) if "🏢 *Acme Widgets*" in t)
+    assert "Jon Doe" in texts[acme + 1] and "VP Sales" in texts[acme + 1] and "Acme" not in texts[acme + 1]
+    assert "Ana Ruiz" in texts[acme + 2]  # the same company, whatever its case, in the same group
+    assert "…and 37 more at Acme Widgets: add a name to narrow it down." in texts[acme + 3]
+    assert not any("more at Globex" in t for t in texts)
+    assert sum('"accessory"' in t for t in texts) == 4
+    assert_message_ok(msg)
+
+
+@pytest.mark.parametrize("key", IDS)
+def test_grouped_blocks_stay_inert_and_within_limits(key):
+    evil = HOSTILE[key]
+    matches = [Match(email=f"m{i}@x.example", name=evil[:400], title=evil[:300], company=f"{evil[:300]} {i % 3}",
+                     score=1.0) for i in range(10)]
+    msg = search_blocks(evil, matches, {company_key(f"{evil[:300]} {i}"): 10_000 for i in range(3)})
+    assert_message_ok(msg)
+    assert_under_budget(msg)
+    assert len(msg["blocks"]) <= 50
