@@ -22,7 +22,10 @@ from mailparser_reply import EmailReplyParser
 
 LANGUAGES = ("en", "de", "fr", "es")
 QUOTE_LIMIT = 400  # the quote in the brief; the whole message is one click away
-MAX_INPUT = 50_000  # a pasted novel is read up to here
+# A pasted novel is read up to here: its first 20,000 characters and 300 lines (the person's own text is at the
+# top; what runs on past that is a quoted chain), which keeps the reply parsers' time bounded.
+MAX_INPUT = 20_000
+MAX_LINES = 300
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,8 @@ _FORWARD_WORDS = re.compile(
 HEADER_NAMES = ("from", "sent", "to", "cc", "bcc", "date", "subject", "von", "gesendet", "an", "betreff", "datum",
                 "de", "envoyé", "envoye", "à", "a", "objet", "date", "enviado", "para", "asunto", "fecha", "reply-to")
 _HEADER_LINE = re.compile(r"^\s*[>*\s]*(?:" + "|".join(re.escape(h) for h in HEADER_NAMES) + r")\s?:\s*\S", re.I)
+# A subject line standing alone on top of a pasted forward ("FW: Demo request", "AW: Angebot").
+_SUBJECT_LINE = re.compile(r"^\s*(?:(?:re|fw|fwd|wg|aw|tr|rv|sv|vs)\s*:\s*)+.{0,200}$", re.I)
 _WROTE = re.compile(
     r"^\s*(?:on\b.{4,200}\bwrote|am\b.{4,200}\bschrieb|le\b.{4,200}\ba [ée]crit|el\b.{4,200}\bescribi[óo])\s*:?\s*$",
     re.I | re.M)
@@ -125,7 +130,7 @@ def _split_chain(text: str) -> tuple[str, str | None, bool]:
     except Exception:  # a third-party parser on lead text: it must not fail the brief
         unwrapped = None
     if unwrapped:
-        top = unwrapped.get("text_top") or ""
+        top = "\n".join(line for line in (unwrapped.get("text_top") or "").split("\n") if not _SUBJECT_LINE.match(line))
         inner = unwrapped.get("text") or None
         forwarded = forwarded or unwrapped.get("type") in ("forward", "reply", "quote") and bool(
             unwrapped.get("from") or unwrapped.get("subject") or unwrapped.get("date"))
@@ -159,7 +164,7 @@ def _library_body(text: str) -> str:
 
 def _is_contact_line(line: str) -> bool:
     s = line.strip()
-    if not s:
+    if not s or len(s) > 160:
         return False
     if _CONTACT_WORD.match(s) or _URL_OR_MAIL.match(s) or _ADDRESS.search(s):
         return True
@@ -183,11 +188,15 @@ def _drop_disclaimers(lines: list[str], removed: list[str]) -> list[str]:
     paragraph: list[str] = []
 
     def flush() -> None:
-        text = " ".join(paragraph)
-        if paragraph and len(_DISCLAIMER.findall(text)) >= 1 and (
-                len(text) > 80 or re.match(r"\s*(?:\w+\s){0,3}\w+\s*:", text)) and _legal(text):
-            if "a legal disclaimer" not in removed:
-                removed.append("a legal disclaimer")
+        # The notice may start inside a paragraph, right under their last sentence: from that line on.
+        for start in range(len(paragraph)):
+            text = " ".join(paragraph[start:])
+            if _DISCLAIMER.search(paragraph[start]) and (
+                    len(text) > 80 or re.match(r"\s*(?:\w+\s){0,3}\w+\s*:", text)) and _legal(text):
+                if "a legal disclaimer" not in removed:
+                    removed.append("a legal disclaimer")
+                out.extend(paragraph[:start])
+                break
         else:
             out.extend(paragraph)
         paragraph.clear()
@@ -212,15 +221,24 @@ def _legal(text: str) -> bool:
     return len(_DISCLAIMER.findall(text)) >= 2 or (notice is not None and len(text) > 60)
 
 
+def _signature_sized(rest: list[str]) -> bool:
+    """At most ten short lines: what follows a sign-off in a signature, not a message that goes on."""
+    filled = 0
+    for line in rest:
+        if line.strip():
+            filled += 1
+            if filled > 10 or len(line) >= 160:
+                return False
+    return True
+
+
 def _drop_signature(lines: list[str], removed: list[str]) -> list[str]:
     """From a sign-off, a "--" delimiter or "Sent from my phone" to the end, when what follows is a signature's
     size; then trailing contact lines (phones, addresses, web sites) and the names above them."""
     for i, line in enumerate(lines):
-        if i == 0:
+        if i == 0 or len(line) > 80:
             continue
-        rest = [x for x in lines[i + 1:] if x.strip()]
-        if _SIG_DELIMITER.match(line) or _SENT_FROM.match(line) or (
-                _SIGN_OFF.match(line) and len(rest) <= 10 and all(len(x) < 160 for x in rest)):
+        if _SIG_DELIMITER.match(line) or _SENT_FROM.match(line) or (_SIGN_OFF.match(line) and _signature_sized(lines[i + 1:])):
             removed.append("a signature")
             return lines[:i]
     end = len(lines)
@@ -257,7 +275,7 @@ def clean(raw: str | None) -> Cleaned:
     """The person's own message out of a form's comment (see the module's docstring)."""
     if not raw or not raw.strip():
         return Cleaned("", False, ())
-    text = decode(raw[:MAX_INPUT])
+    text = "\n".join(decode(raw[:MAX_INPUT]).split("\n")[:MAX_LINES])
     removed: list[str] = []
     top, inner, chained = _split_chain(text)
     if chained:

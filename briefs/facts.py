@@ -20,6 +20,7 @@ from briefs.cleaning import GREETING_LINE, HEADER_NAMES
 from briefs.language import NAMES
 
 MAX_WORDS = 300  # the supporting words of one fact, at most
+MAX_CLAUSE = 1000  # a clause is read up to here
 
 
 @dataclass(frozen=True)
@@ -80,8 +81,12 @@ TIMELINE = _rx(
     r"\blo antes posible\b", r"\burgente\b", r"\bfecha l[íi]mite\b", r"\bpuesta en marcha\b",
     r"\bcuanto antes\b",
 )
-_AMOUNT = (r"(?:[$€£]\s?\d[\d.,]*\s?(?:k|m|mio|million|millions|tsd|mil)?|\d[\d.,]*\s?(?:k|m|mio|tsd|mil)?\s?"
-           r"(?:€|k€|eur|euros?|usd|dollars?|gbp|£|\$|chf)\b|\b(?:eur|usd|gbp|chf)\s?\d[\d.,]*\s?(?:k|m)?)")
+_SCALE_WORD = r"(?:k|m|mn|mio|million(?:s|en)?|millones|tsd|mil)"
+_NUMBER = r"\d[\d.,]{0,14}"
+_AMOUNT = (r"(?:[$€£]\s?" + _NUMBER + r"\s?" + _SCALE_WORD + r"?(?:\s?[-–]\s?[$€£]?" + _NUMBER + r"\s?" + _SCALE_WORD
+           + r"?)?|(?<![\d.,])" + _NUMBER + r"(?:\s?[-–]\s?" + _NUMBER + r")?\s?" + _SCALE_WORD
+           + r"?\s?(?:€|k€|eur|euros?|usd|dollars?|gbp|£|\$|chf)(?!\w)|\b(?:eur|usd|gbp|chf)\s?" + _NUMBER + r"\s?"
+           + _SCALE_WORD + r"?(?!\w))")
 BUDGET = _rx(r"\bbudget\w*", r"\bpresupuesto\b", r"\betat\b", r"\bspend(?:ing)?\b", _AMOUNT)
 AMOUNT = re.compile(_AMOUNT, re.I)
 INCUMBENT = _rx(
@@ -115,6 +120,11 @@ MUST = _rx(
     r"\bimprescindible\b", r"\bobligatori[oa]\b", r"\brequisitos?\b", r"\bintegraci[óo]n con\b", r"\btiene que\b",
     r"\bes necesario\b",
 )
+# "Budget is approved" is a budget, not who decides: approval words alone do not make a decider of a budget line.
+DECIDES_STRONG = _rx(r"\bdecision\b", r"\bdecide[sd]?\b", r"\bsigns? off\b", r"\bfinal say\b", r"\bcommittee\b",
+                     r"\bentscheid\w*", r"\bd[ée]cision\w*", r"\bd[ée]cide\w*", r"\bdecisi[óo]n\b", r"\bdecide[n]?\b",
+                     r"\bcomit[ée]\b", r"\bpar (?:la|le|notre)\b", r"\bby (?:our|the)\b", r"\bdurch (?:die|den|unsere)\b",
+                     r"\bpor (?:el|la|nuestro)\b")
 _UNITS = (r"sites?|users?|seats?|employees|staff|skus?|plants?|warehouses?|locations?|stores?|shops?|dcs?|"
           r"distribution cent(?:er|re)s?|factories|branches|countries|trucks|vehicles|agents|reps|"
           r"werke[n]?|standorte[n]?|lager(?:standorte)?|lagerhäuser[n]?|nutzer[n]?|benutzer[n]?|mitarbeitende[n]?|"
@@ -168,7 +178,7 @@ _SPLIT = re.compile(
     r"necesitamos|queremos|tenemos)\b)", re.I)
 # A period that ends an abbreviation does not end the sentence ("ca. 80.000 €", "z. B.", "approx. 40").
 _ABBREVIATION = re.compile(r"(?:^|\s)(?:ca|approx|env|aprox|appr|zb|z\.\s?b|e\.g|i\.e|bzw|inkl|incl|etc|nr|no|inc|ltd|"
-                           r"co|st|mr|mrs|ms|dr|prof|vs|sr|sra|m|mme|cf|s\.a|s\.l|gmbh)\.$", re.I)
+                           r"co|st|mr|mrs|ms|dr|prof|vs|sr|sra|m|mme|cf|s\.a|s\.l|gmbh|\d{1,2}\.\d{1,2}|\d{1,2})\.$", re.I)
 
 
 def clauses(text: str) -> list[str]:
@@ -183,7 +193,8 @@ def clauses(text: str) -> list[str]:
         parts.append("\n")
     out = []
     for part in parts:
-        part = _GREETING_PREFIX.sub("", part.strip().strip(",;").strip())
+        # A "sentence" of thousands of characters is not one a rep reads: its first MAX_CLAUSE are looked at.
+        part = _GREETING_PREFIX.sub("", part.strip().strip(",;").strip()[:MAX_CLAUSE])
         if len(part) < 3 or _HEADER.match(part) or GREETING_LINE.match(part):
             continue
         out.append(part)
@@ -236,7 +247,10 @@ def field_values(props: Mapping[str, Any]) -> dict[str, str]:
         for name in names:
             value = folded.get(name)
             if isinstance(value, str | int | float) and not isinstance(value, bool) and str(value).strip():
-                out[key] = _clip(str(value).strip())
+                text = str(value).strip()
+                if key == "scale" and not SCALE.search(text):  # "201-500" says nothing without its field's name
+                    text = f"{name.replace('_', ' ')}: {text}"
+                out[key] = _clip(text)
                 break
     return out
 
@@ -259,13 +273,48 @@ def _search_dates(text: str, language: str | None, base: datetime) -> list[tuple
 _MONTH_WORD = re.compile(r"\b(?:" + MONTHS + r")\b", re.I)
 
 
+def _precision(said: str) -> tuple[bool, bool, bool]:
+    """Whether a date as written names its day, its month, its year."""
+    has_month = _MONTH_WORD.search(said) is not None or re.search(r"\d{1,2}[./]\d{1,2}", said) is not None
+    has_day = bool(re.search(r"\b\d{1,2}(?:st|nd|rd|th|\.|er)?\b(?!\s?(?:k|%|uhr|h\b|am|pm))", said, re.I)) and has_month
+    return has_day, has_month, re.search(r"\b20\d\d\b", said) is not None
+
+
+# A written date in a callback request: "am 15.12.", "on 3 March", "le 10 décembre", "el 9 de marzo".
+DATE_HINT = re.compile(r"\b\d{1,2}[./]\d{1,2}\b|\b\d{1,2}(?:st|nd|rd|th|\.|er)?\s+(?:de\s+)?(?:" + MONTHS + r")\b|"
+                       r"\b(?:" + MONTHS + r")\s+\d{1,2}\b", re.I)
+
+
+def named_day(text: str, language: str | None, base: datetime) -> date | None:
+    """A day they wrote out (day and month), on or after `base`'s day."""
+    if not DATE_HINT.search(text):
+        return None
+    numeric = _NUMERIC_DATE.search(text)
+    if numeric and language not in (None, "en"):  # 15.12. is the 15th of December outside English
+        day_n, month_n = int(numeric.group(1)), int(numeric.group(2))
+        year_n = int(numeric.group(3)) if numeric.group(3) else base.year
+        year_n += 2000 if year_n < 100 else 0
+        try:
+            found = date(year_n, month_n, day_n)
+        except ValueError:
+            return None
+        if found < base.date() and not numeric.group(3):
+            found = found.replace(year=found.year + 1)
+        return found if found >= base.date() else None
+    for said, when in _search_dates(text[:MAX_WORDS], language, base):
+        if _precision(said)[0] and when.date() >= base.date():
+            return when.date()
+    return None
+
+
+_NUMERIC_DATE = re.compile(r"\b(\d{1,2})[./](\d{1,2})\.?(?:[./](\d{2}|\d{4}))?\b")
+
+
 def date_value(text: str, language: str | None, base: datetime) -> str | None:
     """The first real date in their words, written at the precision they gave: "15 Mar 2027", "Sep 2027",
     "2027". A bare weekday, a time or a number is not a deadline."""
-    for said, when in _search_dates(text, language, base):
-        has_month = _MONTH_WORD.search(said) is not None or re.search(r"\d{1,2}[./]\d{1,2}", said) is not None
-        has_day = re.search(r"\b\d{1,2}(?:st|nd|rd|th|\.|er)?\b(?!\s?(?:k|%|uhr|h\b|am|pm))", said, re.I) and has_month
-        has_year = re.search(r"\b20\d\d\b", said) is not None
+    for said, when in _search_dates(text[:MAX_WORDS], language, base):
+        has_day, has_month, has_year = _precision(said)
         if has_day:
             return when.strftime("%-d %b %Y")
         if has_month:
@@ -376,7 +425,8 @@ def callback_window(text: str, language: str | None, at: datetime) -> CallbackWi
     day_m = _DAY.search(text)
     weekday = next((d for d, names in _DAYS.items() if day_m and day_m.group(1).lower() in names), None)
     tomorrow, today = _TOMORROW.search(text), _TODAY.search(text)
-    if hours is None and weekday is None and not tomorrow:
+    dated = DATE_HINT.search(text) is not None
+    if hours is None and weekday is None and not tomorrow and not dated:
         return None
     zone_name, _written = zone_of(text, language)
     if zone_name is None:
@@ -384,7 +434,12 @@ def callback_window(text: str, language: str | None, at: datetime) -> CallbackWi
     zone = ZoneInfo(zone_name)
     local = at.astimezone(zone)
     start_t, end_t = hours or (time(9, 0), time(17, 0))
-    if weekday is not None:
+    written = named_day(text, language, local) if dated else None
+    if written is not None:
+        day = written
+    elif dated and hours is None and weekday is None and not tomorrow:
+        return None
+    elif weekday is not None:
         day = local.date() + timedelta(days=(weekday - local.weekday()) % 7)
         if day == local.date() and local.time() >= end_t:
             day += timedelta(days=7)
@@ -446,7 +501,8 @@ def extract(text: str, props: Mapping[str, Any], at: datetime, language: str | N
 
     # The callback first: "free Monday 9–11 CET" is neither a timeline nor an ask.
     call_clause = fields.get("callback") or _first(cls, CALLBACK, used, also=lambda c: _hours(c) is not None
-                                                   or _DAY.search(c) is not None or _TOMORROW.search(c) is not None)
+                                                   or _DAY.search(c) is not None or _TOMORROW.search(c) is not None
+                                                   or DATE_HINT.search(c) is not None)
     window = callback_window(call_clause, language, at) if call_clause else None
     if call_clause and window is None and "callback" in fields:
         put("callback", call_clause)
@@ -459,7 +515,12 @@ def extract(text: str, props: Mapping[str, Any], at: datetime, language: str | N
         if call_any:
             window = callback_window(call_any, language, at)
             put("callback", call_any, window_words(window) if window else None)
-    put("referral", fields.get("referral") or _first(cls, REFERRAL, used))
+    # "How did you hear about us: Referral" names a channel; their sentence names the person, and wins.
+    said_referral = _first(cls, REFERRAL, used)
+    field_referral = fields.get("referral")
+    if field_referral and said_referral and len(field_referral.split()) <= 2:
+        field_referral = None
+    put("referral", field_referral or said_referral)
     incumbent = fields.get("incumbent") or _first(cls, INCUMBENT, used)
     if incumbent:
         end_words = fields.get("contract_end") or (incumbent if CONTRACT.search(incumbent) else
@@ -475,7 +536,8 @@ def extract(text: str, props: Mapping[str, Any], at: datetime, language: str | N
         cls, re.compile(r"\?\s*$"), used, also=lambda c: CONCRETE.search(c) is not None)
     put("asks", ask)
     put("need", fields.get("need") or _first(cls, NEED, used))
-    put("decides", fields.get("decides") or _first(cls, DECIDES, used))
+    put("decides", fields.get("decides") or _first(cls, DECIDES, used, also=lambda c: DECIDES_STRONG.search(c) is not None
+                                                   or not BUDGET.search(c)))
     musts = [fields["must_haves"]] if "must_haves" in fields else [
         c for c in cls if MUST.search(c) and c not in used and not TIMELINE.search(c.split(" must ")[-1][:20])][:2]
     if musts:

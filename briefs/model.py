@@ -445,8 +445,10 @@ def build_brief(data: BriefInput, rules: Rules | None = None) -> Brief:
     hand_form = next(
         (a for a in acts if a.kind == "form_submit" and is_hand_raiser_form(a.form, rules.hand_raiser_forms)), None
     )
-    # A form whose name is not a hand-raiser's (another language, a custom form) still shows what they wrote.
-    said_form = hand_form or next((a for a in acts if a.kind == "form_submit" and (a.comments or "").strip()), None)
+    # A form whose name is not a hand-raiser's (another language, a custom form) still shows what they wrote,
+    # within the last 90 days.
+    said_form = hand_form or next((a for a in acts if a.kind == "form_submit" and (a.comments or "").strip()
+                                   and (now - a.occurred_at).days <= 90), None)
     words = own_words(said_form) if said_form else None
     if words and not (words.quote or words.facts):
         words = None

@@ -18,7 +18,8 @@ from briefs.callback import CallbackWindow
 from briefs.cleaning import short_quote
 from briefs.events import ACTIVITY_KINDS
 from briefs.facts import WordFact
-from briefs.people import display_name
+from briefs.language import NAMES as LANGUAGE_NAMES
+from briefs.people import display_name, first_name_case
 
 # The touch rule (README, "A *touch* is an engagement by the lead"), defined once: `touches` below.
 # Engagement by the lead themselves. Our sends (email_sent, email_delivered) and unsubscribes are not touches.
@@ -495,6 +496,12 @@ class OwnWords:
     forwarded: bool = False  # the message came inside a forwarded (or replied-to) email
     facts: tuple[WordFact, ...] = ()  # every fact found, with its supporting words (briefs.facts)
     removed: tuple[str, ...] = ()  # what cleaning took out ("a quoted email", "a signature", ...)
+    preferred_language: str | None = None  # ISO 639-1 of the language they asked to be called in ("en français")
+
+    @property
+    def call_language(self) -> str | None:
+        """The language to call them in: the one they asked for, else the one they wrote in."""
+        return self.preferred_language or self.language
 
     @property
     def title(self) -> str:
@@ -529,4 +536,8 @@ def own_words(activity: ActivityView) -> OwnWords:
         forwarded=reading.forwarded,
         facts=reading.facts,
         removed=reading.removed,
+        preferred_language=_LANGUAGE_CODES.get(next((f.value for f in reading.facts if f.key == "language"), None) or ""),
     )
+
+
+_LANGUAGE_CODES = {name: code for code, name in LANGUAGE_NAMES.items()}

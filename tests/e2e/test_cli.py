@@ -181,7 +181,7 @@ def test_serve_prints_new_briefs_without_slack(db_url, tmp_path):
         out, _ = proc.communicate(timeout=15)
     assert "Slack is not configured" in out and "new briefs are printed here" in out
     assert "🙋 Sam Rivera · Globex" in out
-    assert "Referral: Pat Lee at Initech referred me" in out
+    assert "Referral: “Pat Lee at Initech referred me”" in out
     assert SECRET not in out
 
 

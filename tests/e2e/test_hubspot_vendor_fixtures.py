@@ -308,14 +308,18 @@ def test_hand_raisers_brief_quotes_their_form_message_with_stage_score_and_owner
     # Their words, quoted as they wrote them (messy, bilingual), and the facts a rep opens with.
     assert words.startswith("*In their own words (Contact Sales)*\n> hi!! Pat Lee at Initech referred me to you.")
     assert "> Budget is approved. ¿Pueden llamarme el martes? thx" in words
-    assert "• *Referral:* Pat Lee at Initech referred me to you" in words
-    assert "• *Timeline:* This quarter" in words  # the form's own timeline answer
+    assert "• *Referral:* “Pat Lee at Initech referred me to you”" in words
+    assert "• *Timeline:* “This quarter”" in words  # the form's own timeline answer
+    assert "• *Budget:* “Budget is approved”" in words and "Who decides" not in words
+    assert "• *Scale:* “company size: 201-500”" in words  # a bare range is named by its field
+    assert "• *Asks for:* “¿Pueden llamarme el martes?”" in words
     # Stage, score and owner from the CRM; the brief goes to the owner, Jane (U0JANE in the fake Slack).
     status = blocks["brief_status"]["elements"][0]["text"]
     assert "Prospect (SQL)" in status and "score 67" in status and "owner jane@ourco.example" in status
     assert post["channel"] == "U0JANE"
     # What they did on the way: the pricing page and the playbook they downloaded.
-    assert "Pricing | OurCo" in text and "Download: Lead routing playbook" in text
+    # The page by its title, the site's name cut ("Pricing | OurCo" -> "Pricing").
+    assert "🌐 Pricing, " in text and "| OurCo" not in text and "Download: Lead routing playbook" in text
 
 
 def test_a_forms_submissions_are_read_once_per_delivery_however_many_submissions_ask(fake, hubspot_settings):

@@ -11,7 +11,7 @@ from storage.models import Activity
 from tests.e2e.test_followthrough import events_at, ft, home_opened  # noqa: F401
 from tests.e2e.test_slack import click, events_now, send_webhook
 from tests.support import comments as C
-from tests.support.live import post_payload
+from tests.support.live import post_payload, wait_for
 
 LONGER_FR = ("Nos équipes préparent environ 3 000 commandes par jour, avec de fortes pointes en fin de mois, et les "
              "inventaires tournants nous prennent trop de temps. Nous voulons aussi suivre les lots et les dates de "
@@ -80,3 +80,29 @@ def test_show_full_message_in_the_brief_opened_from_the_home_pushes_a_view(http,
     text = json.dumps(pushed["view"]["blocks"], ensure_ascii=False)
     assert "Merci de me rappeler en français le matin" in text and "Cordialement" not in text
     assert fake_slack.responses == []
+
+
+def test_when_slack_will_not_open_the_modal_the_message_comes_by_dm(http, ft, fake_slack):  # noqa: F811
+    ev = events_at(ft, "dm")
+    email = "lucia@distsur.example"
+    send_webhook(http, ft, [
+        ev.upsert(email, first_name="Lucía", last_name="García", company="Distribuciones Sur",
+                  owner_email="jane@ourco.example"),
+        ev.form(email, "Solicitar una demo", C.SPANISH.replace("¿Podrían", LONGER_ES + "¿Podrían")),
+    ])
+    assert ft.deliver() == 1
+    home_opened(http, ft)
+    fake_slack.wait_for("views.publish")
+    post_payload(http, ft, fake_slack.view_click("U0JANE", "lead_open"))
+    modal_id = fake_slack.wait_for("views.update")[0]["view_id"]
+    inner = fake_slack.view_click("U0JANE", ACTION_FULL_MESSAGE, view_id=modal_id)
+    fake_slack.expire_trigger(inner["trigger_id"])
+    post_payload(http, ft, inner)
+    dm = wait_for(lambda: [p for p in fake_slack.calls_to("chat.postMessage")
+                           if p["channel"] == "U0JANE" and p.get("text") == "Their message"])[0]
+    text = json.dumps(dm["blocks"], ensure_ascii=False)
+    assert "¿Podrían enviarnos una propuesta económica?" in text and "Saludos cordiales" not in text
+
+
+LONGER_ES = ("Trabajamos con tres turnos y picos de pedidos en campaña de Navidad; el inventario lo hacemos a mano "
+             "una vez al mes y perdemos mucho tiempo conciliando existencias entre almacenes y la tienda online. ")

@@ -62,6 +62,26 @@ def test_cleaning_in_four_languages(raw, kept, gone):
         assert clutter not in text, clutter
 
 
+@pytest.mark.parametrize("raw,expected,forwarded", [
+    ("Can we get a demo next week? We have 3 DCs and 40 users on NetSuite.\n\nSent from my iPhone\n\n"
+     "On Mon, Nov 30, 2026 at 4:12 PM Klaus Richter <k@x.example> wrote:\n> Can you ask them for a demo?\n> Thanks",
+     "Can we get a demo next week? We have 3 DCs and 40 users on NetSuite.", False),
+    ("Please call me, our Descartes contract ends in March.\nJohn Smith\nVP Operations, Acme Freight\n"
+     "+1 (555) 123-4567\njohn@acme.example", "Please call me, our Descartes contract ends in March.", False),
+    ("We want pricing for 12 stores.\nThis message is confidential and may be privileged. If you are not the "
+     "intended recipient, please delete it.", "We want pricing for 12 stores.", False),
+    ("Wir suchen ein neues WMS.\n\n--\nMax Mustermann\nGeschäftsführer", "Wir suchen ein neues WMS.", False),
+    ("Nous voulons une démo.\n\nLe lun. 30 nov. 2026 à 10:15, Jean Dupont <j@x.fr> a écrit :\n> Peux-tu demander ?",
+     "Nous voulons une démo.", False),
+    ("FW: Demo request\n\n---------- Forwarded message ---------\nFrom: Ana Ruiz <ana@x.example>\n"
+     "Date: Mon, Nov 30, 2026 at 9:00 AM\nSubject: Demo request\nTo: <sales@x.example>\n\n"
+     "Hi, we'd like a demo for 5 sites. Thanks, Ana", "Hi, we'd like a demo for 5 sites. Thanks, Ana", True),
+])
+def test_chains_signatures_and_notices_as_mail_clients_write_them(raw, expected, forwarded):
+    c = clean(raw)
+    assert (c.text, c.forwarded) == (expected, forwarded)
+
+
 def test_a_forward_with_nothing_above_it_is_the_forwarded_message_without_its_headers():
     c = clean(C.FORWARD_ONLY_FR)
     assert c.forwarded
@@ -227,6 +247,7 @@ def test_a_form_not_named_as_a_hand_raisers_still_shows_its_comment():
     act = ActivityView("form_submit", FRIDAY - timedelta(hours=2), form="Formulaire partenaires", comments=C.FRENCH)
     brief = build_brief(BriefInput(PIERRE, [act], [], q("lifecycle_change", "became an MQL"), FRIDAY))
     assert brief.own_words is not None and brief.own_words.language == "fr"
+    assert brief.own_words.preferred_language == "fr" and brief.own_words.call_language == "fr"
     assert brief.talk_track.track != "hand_raiser"  # the track still follows what they did
     labels = [f.label for f in brief.word_facts]
     assert "Current tool" in labels and "Language" in labels
@@ -267,3 +288,72 @@ def test_the_full_message_modal_holds_a_long_message_within_slacks_limits():
     body = "".join(b["text"]["text"] for b in view["blocks"][1:] if b["type"] == "section")
     assert "&lt;everything&gt;" in body and "<everything>" not in body
     assert view["blocks"][-1]["elements"][0]["text"] == "Left out: a signature."
+
+
+@pytest.mark.parametrize("raw", [
+    "We need " + "a very long line of words 12345 Street, " * 1200,
+    "\n".join(f"Line {i} Tel: +49 711 {i:06d}" for i in range(3000)),
+    "\n".join(f"From: x{i}@y.example\nSent: Monday\nSubject: RE: x" for i in range(2000)),
+    "1" * 50000,
+    "<p>" * 20000,
+    "Hallo, wir brauchen bis Ende Juni eine Lösung für 3 Standorte und 200 Nutzer, Budget 50k €. " * 500,
+])
+def test_hostile_comments_are_read_in_bounded_time_and_never_fail(raw):
+    import time
+    started = time.perf_counter()
+    r = reading.read(raw, {"Best time to call": raw[:5000]}, FRIDAY)
+    assert time.perf_counter() - started < 5  # bounded input: seconds at worst on a loaded machine, not minutes
+    assert len(r.text) <= 20_000 and all(len(f.text) <= 300 for f in r.facts)
+
+
+def test_lead_text_in_the_quote_never_formats_or_pings():
+    raw = "<!channel> *urgent* please call &lt;@U0BOSS&gt; <b>today</b> about 5 sites"
+    act = ActivityView("form_submit", FRIDAY, form="Contact Sales", comments=raw)
+    brief = build_brief(BriefInput(LeadView(email="x@y.example"), [act], [], q("hand_raiser", "filled in"), FRIDAY))
+    payload = to_blocks(brief)
+    assert_valid_message(payload)
+    words = next(b for b in payload["blocks"] if b.get("block_id") == "brief_words")["text"]["text"]
+    assert "<!channel>" not in words and "<@U0BOSS>" not in words and "&lt;!channel&gt;" in words
+    assert "*urgent*" not in words and "today" in words and "<b>" not in words
+
+
+def test_a_language_asked_for_is_the_call_language_even_when_they_wrote_in_another():
+    act = ActivityView("form_submit", WEDNESDAY, form="Contact Sales",
+                       comments="We are evaluating tools for our Hamburg team. Please call me in German, ideally on Thursday.")
+    words = own_words(act)
+    assert (words.language, words.preferred_language, words.call_language) == ("en", "de", "de")
+    short = own_words(ActivityView("form_submit", WEDNESDAY, form="Kontakt", comments="Demo bitte!"))
+    assert (short.language, short.call_language) == (None, None)
+
+
+@pytest.mark.parametrize("text,language,zone,starts,ends", [
+    ("Bitte rufen Sie mich am 15.12. zwischen 10 und 12 Uhr an.", "de", "Europe/Berlin", (12, 15, 10), (12, 15, 12)),
+    ("Appelez-moi le 10 décembre le matin.", "fr", "Europe/Paris", (12, 10, 9), (12, 10, 12)),
+    ("Llámeme el 9 de diciembre por la tarde.", "es", "Europe/Madrid", (12, 9, 13), (12, 9, 17)),
+    ("Please call me on December 8 at 2pm ET.", "en", "America/New_York", (12, 8, 14), (12, 8, 14)),
+    ("Bitte am 7. Januar anrufen, vormittags.", "de", "Europe/Berlin", (1, 7, 9), (1, 7, 12)),
+])
+def test_a_callback_on_a_written_date(text, language, zone, starts, ends):
+    _facts, window = extract(text, {}, FRIDAY, language)
+    assert window is not None and window.zone == zone
+    s, e = window.starts.astimezone(ZoneInfo(zone)), window.ends.astimezone(ZoneInfo(zone))
+    assert (s.month, s.day, s.hour) == starts and (e.month, e.day, e.hour) == ends
+    assert s > FRIDAY  # never in the past
+
+
+@pytest.mark.parametrize("text,amount", [
+    ("Notre budget est d'environ 50 k€.", "50 k€"),
+    ("Budget: ca. 80.000 € pro Jahr.", "80.000 €"),
+    ("Budget: $50k-$75k a year.", "$50k-$75k"),
+    ("We have 2 million euros budget for the rollout.", "2 million euros"),
+    ("Presupuesto de 30.000-40.000 € al año.", "30.000-40.000 €"),
+])
+def test_budget_amounts_are_read_as_written(text, amount):
+    _r, f = facts_of(text)
+    assert f["budget"].value == amount
+
+
+def test_an_old_comment_on_another_form_is_not_dug_up():
+    old = ActivityView("form_submit", FRIDAY - timedelta(days=200), form="Formulaire partenaires", comments=C.FRENCH)
+    brief = build_brief(BriefInput(PIERRE, [old], [], q("lifecycle_change", "became an MQL"), FRIDAY))
+    assert brief.own_words is None and brief.word_facts == []
