@@ -6,9 +6,10 @@ Stages, each bounded by a LIMIT, each filtered by owner under own_leads_only:
 2. name or company starting with the query (the same indexes, as a range);
 3. every word of the query, as a whole word, then as part of a word: PostgreSQL matches with LIKE through the
    pg_trgm GIN index on leads.search_text; SQLite through the FTS5 trigram table lead_search;
-4. only when fewer than asked for are strong matches: near misses. PostgreSQL: word_similarity (the `<%`
-   operator, through the same GIN index), best first. SQLite: each word in turn may be misspelt (any of its
-   trigrams), the others must be found; bm25 orders them.
+4. only when fewer than asked for are strong matches: near misses. Each word in turn may be misspelt (any
+   of its trigrams, or two of its letters swapped, will do) while the others must be found; the rows sharing
+   the most of its trigrams first (SQLite: bm25; PostgreSQL: a count of the LIKEs that hold, over the rows
+   the GIN index gives).
 
 lead_search (SQLite) is kept in step with leads.search_text by triggers (migration 0017): an insert, an
 update of search_text and a delete (`leadbrief forget` included) change it in the same transaction.
@@ -27,9 +28,6 @@ from briefs.search import Candidate, Scored, enough, query_words, rank, variants
 STAGE_LIMIT = 100
 WORDS_LIMIT = 200
 FUZZY_LIMIT = 200
-# Word-similarity floor for PostgreSQL near misses (pg_trgm's default is 0.6): one typo in a short word
-# leaves about half its trigrams.
-PG_WORD_SIMILARITY = 0.5
 _TOP = "\U0010ffff"  # sorts after every character: the end of a prefix range
 
 _COLUMNS = ("l.id, l.email, l.first_name, l.last_name, l.title, l.company, l.owner_email, l.name_fold, "
@@ -102,7 +100,6 @@ def candidates(session: Session, query: str, want: int, owner: str | None = None
         return []
     q = " ".join(words)
     f = _Fetch(session, owner)
-    pg_trgm = None if f.sqlite else trgm_schema(f.conn)
     email = query.strip().lower()
     f.run("WHERE (l.email = :email OR l.name_fold = :q OR l.company_fold = :q) LIMIT :n",
           {"email": email, "q": q, "n": STAGE_LIMIT})
@@ -114,7 +111,7 @@ def candidates(session: Session, query: str, want: int, owner: str | None = None
     long_words = [w for w in words if len(w) >= 3]
     if f.sqlite and long_words:
         whole = " AND ".join(_phrase(f" {w} ") for w in long_words)
-        if f.run("WHERE lead_search MATCH :m LIMIT :n", {"m": whole, "n": WORDS_LIMIT}, fts=True) < WORDS_LIMIT:
+        if f.run("WHERE lead_search MATCH :m LIMIT :n", {"m": whole, "n": WORDS_LIMIT}, fts=True) < want:
             part = " AND ".join(_phrase(w) for w in long_words)
             f.run("WHERE lead_search MATCH :m LIMIT :n", {"m": part, "n": WORDS_LIMIT}, fts=True)
     else:
@@ -123,24 +120,57 @@ def candidates(session: Session, query: str, want: int, owner: str | None = None
         where = " AND ".join(f"l.search_text LIKE :w{i} ESCAPE '\\'" for i in range(len(likes)))
         f.run(f"WHERE {where} LIMIT :n", {**{f"w{i}": _like(w) for i, w in enumerate(likes)}, "n": WORDS_LIMIT})
     ranked = rank(q, f.found.values())
-    if enough(ranked, want, len(words)) or not long_words:
+    if enough(ranked) or not long_words:
         return ranked
+    short = [w for w in words if len(w) == 2]  # "ag" in "Wayne Brulee AG": the start of a word, as a filter
     if f.sqlite:
-        _near_sqlite(f, long_words)
-    elif pg_trgm:
-        _near_pg(f, q, pg_trgm)
+        _near_sqlite(f, long_words, short)
+    else:
+        _near_pg(f, long_words, short)
     return rank(q, f.found.values())
 
 
-def _near_pg(f: _Fetch, q: str, schema: str) -> None:
-    f.conn.execute(text("SELECT set_config('pg_trgm.word_similarity_threshold', :t, true)"),
-                   {"t": str(PG_WORD_SIMILARITY)})
-    s = '"' + schema.replace('"', '""') + '"'
-    f.run(f"WHERE :q OPERATOR({s}.<%) l.search_text ORDER BY {s}.word_similarity(:q, l.search_text) DESC, l.id "
-          "LIMIT :n", {"q": q, "n": FUZZY_LIMIT})
+def _near_pg(f: _Fetch, words: list[str], short: list[str]) -> None:
+    """As _near_sqlite, with LIKE through the GIN index: each word in turn may be misspelt (any of its
+    trigrams, or a swap of two letters, will do), the others must be there; the rows sharing the most of its
+    trigrams first. (pg_trgm's word_similarity ranks as well but costs tens of microseconds a row: too slow
+    for the thousands of rows a common first name brings.)"""
+    def grams_sql(word: str, n: int, params: dict[str, object]) -> tuple[str, str]:
+        pieces = [*_grams(word, n), *variants(word)]
+        likes = []
+        for g in pieces:
+            key = f"g{len(params)}"
+            params[key] = _like(g)
+            likes.append(f"l.search_text LIKE :{key}")
+        return "(" + " OR ".join(likes) + ")", " + ".join(f"({x})::int" for x in likes)
+
+    if len(words) == 1:
+        params: dict[str, object] = {"n": FUZZY_LIMIT}
+        any_gram, shared = grams_sql(words[0].split("@")[0], 4, params)
+        f.run(f"WHERE {any_gram} ORDER BY {shared} DESC, length(l.search_text), l.id LIMIT :n", params)
+        return
+    each = max(STAGE_LIMIT, FUZZY_LIMIT // len(words))
+    before = len(f.found)
+    for loose in (False, True):
+        for i, word in enumerate(words):
+            params = {"n": each}
+            others = []
+            for j, w in enumerate(words):
+                if j != i:
+                    params[f"w{j}"] = _like(w)
+                    others.append(f"l.search_text LIKE :w{j}")
+            for k, w in enumerate(short):
+                params[f"s{k}"] = _like(" " + w)
+                others.append(f"(' ' || l.search_text) LIKE :s{k}")
+            any_gram, shared = grams_sql(word, 3, params)
+            where = " AND ".join(others if loose else [*others, any_gram])
+            # Ties (a typo shares as many trigrams with every look-alike): the shorter text first, as bm25 does.
+            f.run(f"WHERE {where} ORDER BY {shared} DESC, length(l.search_text), l.id LIMIT :n", params)
+        if len(f.found) > before:
+            return
 
 
-def _near_sqlite(f: _Fetch, words: list[str]) -> None:
+def _near_sqlite(f: _Fetch, words: list[str], short: list[str]) -> None:
     """Each word in turn may be misspelt: any of its trigrams (any two in a row when it is the only word) will
     do, the other words must be there; bm25 puts the rows sharing the most (and the rarest) trigrams first.
     When that finds nothing, the misspelt word may have no trigram left ("laeh" for "leah"): the other words
@@ -151,11 +181,11 @@ def _near_sqlite(f: _Fetch, words: list[str]) -> None:
         f.run("WHERE lead_search MATCH :m ORDER BY lead_search.rank LIMIT :n", {"m": fuzzy, "n": FUZZY_LIMIT},
               fts=True)
         return
-    each = max(STAGE_LIMIT // 2, FUZZY_LIMIT // len(words))
+    each = max(STAGE_LIMIT, FUZZY_LIMIT // len(words))
     before = len(f.found)
     for loose in (False, True):
         for i, word in enumerate(words):
-            others = [_phrase(w) for j, w in enumerate(words) if j != i]
+            others = [_phrase(w) for j, w in enumerate(words) if j != i] + [_phrase(" " + w) for w in short]
             grams = [_phrase(g) for g in [*_grams(word), *variants(word)]] + ([others[0]] if loose else [])
             f.run("WHERE lead_search MATCH :m ORDER BY lead_search.rank LIMIT :n",
                   {"m": " AND ".join([*others, "(" + " OR ".join(grams) + ")"]), "n": each}, fts=True)
