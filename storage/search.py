@@ -28,6 +28,8 @@ from briefs.search import Candidate, Scored, enough, query_words, rank, variants
 STAGE_LIMIT = 100
 WORDS_LIMIT = 200
 FUZZY_LIMIT = 200
+# SQLite: rows the trigram table hands over for near-miss ranking, at most.
+NEAR_CAP = 5000
 _TOP = "\U0010ffff"  # sorts after every character: the end of a prefix range
 
 _COLUMNS = ("l.id, l.email, l.first_name, l.last_name, l.title, l.company, l.owner_email, l.name_fold, "
@@ -70,6 +72,13 @@ def _grams(word: str, n: int = 3) -> list[str]:
     """The runs of n characters of a word with a space on each side (the trigram table sees them)."""
     padded = f" {word} "
     return list(dict.fromkeys(padded[i:i + n] for i in range(len(padded) - n + 1)))
+
+
+def _gram_size(word: str) -> int:
+    """How many characters in a row a misspelt word is looked up by: as many as leave at least one run
+    untouched by one typo (a typo spoils up to n runs of n), since longer runs are far more selective on a big
+    store: five from eight letters on, four from six, else trigrams."""
+    return 5 if len(word) >= 8 else 4 if len(word) >= 6 else 3
 
 
 class _Fetch:
@@ -123,74 +132,57 @@ def candidates(session: Session, query: str, want: int, owner: str | None = None
     if enough(ranked) or not long_words:
         return ranked
     short = [w for w in words if len(w) == 2]  # "ag" in "Wayne Brulee AG": the start of a word, as a filter
-    if f.sqlite:
-        _near_sqlite(f, long_words, short)
-    else:
-        _near_pg(f, long_words, short)
+    _near(f, long_words, short)
     return rank(q, f.found.values())
 
 
-def _near_pg(f: _Fetch, words: list[str], short: list[str]) -> None:
-    """As _near_sqlite, with LIKE through the GIN index: each word in turn may be misspelt (any of its
-    trigrams, or a swap of two letters, will do), the others must be there; the rows sharing the most of its
-    trigrams first. (pg_trgm's word_similarity ranks as well but costs tens of microseconds a row: too slow
-    for the thousands of rows a common first name brings.)"""
-    def grams_sql(word: str, n: int, params: dict[str, object]) -> tuple[str, str]:
-        pieces = [*_grams(word, n), *variants(word)]
-        likes = []
-        for g in pieces:
-            key = f"g{len(params)}"
-            params[key] = _like(g)
-            likes.append(f"l.search_text LIKE :{key}")
-        return "(" + " OR ".join(likes) + ")", " + ".join(f"({x})::int" for x in likes)
+def _near(f: _Fetch, words: list[str], short: list[str]) -> None:
+    """Near misses. Each word in turn may be misspelt: any run of its letters (_gram_size), or the word with
+    two letters swapped, will do, while the other words must be there; the rows holding the most of those
+    runs come first (then the shorter text). When that finds nothing, the misspelt word may have no run left
+    ("laeh" for "leah"): the other words alone, still ranked by the word's runs.
 
-    if len(words) == 1:
-        params: dict[str, object] = {"n": FUZZY_LIMIT}
-        any_gram, shared = grams_sql(words[0].split("@")[0], 4, params)
-        f.run(f"WHERE {any_gram} ORDER BY {shared} DESC, length(l.search_text), l.id LIMIT :n", params)
-        return
-    each = max(STAGE_LIMIT, FUZZY_LIMIT // len(words))
-    before = len(f.found)
-    for loose in (False, True):
-        for i, word in enumerate(words):
-            params = {"n": each}
-            others = []
-            for j, w in enumerate(words):
-                if j != i:
-                    params[f"w{j}"] = _like(w)
-                    others.append(f"l.search_text LIKE :w{j}")
-            for k, w in enumerate(short):
-                params[f"s{k}"] = _like(" " + w)
-                others.append(f"(' ' || l.search_text) LIKE :s{k}")
-            any_gram, shared = grams_sql(word, 3, params)
-            where = " AND ".join(others if loose else [*others, any_gram])
-            # Ties (a typo shares as many trigrams with every look-alike): the shorter text first, as bm25 does.
-            f.run(f"WHERE {where} ORDER BY {shared} DESC, length(l.search_text), l.id LIMIT :n", params)
-        if len(f.found) > before:
-            return
-
-
-def _near_sqlite(f: _Fetch, words: list[str], short: list[str]) -> None:
-    """Each word in turn may be misspelt: any of its trigrams (any two in a row when it is the only word) will
-    do, the other words must be there; bm25 puts the rows sharing the most (and the rarest) trigrams first.
-    When that finds nothing, the misspelt word may have no trigram left ("laeh" for "leah"): the other words
-    alone, still ranked by the word's trigrams."""
+    The index finds the rows (SQLite: lead_search, at most NEAR_CAP; PostgreSQL: LIKE through the GIN index);
+    the ranking is a count of plain substring tests, microseconds a row where bm25 or word_similarity cost
+    tens."""
     if len(words) == 1:
         word = words[0].split("@")[0]  # an email's domain is shared by many: its local part
-        fuzzy = " OR ".join(_phrase(g) for g in [*_grams(word, 4), *variants(word)])
-        f.run("WHERE lead_search MATCH :m ORDER BY lead_search.rank LIMIT :n", {"m": fuzzy, "n": FUZZY_LIMIT},
-              fts=True)
+        _near_query(f, [], [*_grams(word, max(4, _gram_size(word))), *variants(word)], FUZZY_LIMIT, loose=False)
         return
     each = max(STAGE_LIMIT, FUZZY_LIMIT // len(words))
     before = len(f.found)
     for loose in (False, True):
         for i, word in enumerate(words):
-            others = [_phrase(w) for j, w in enumerate(words) if j != i] + [_phrase(" " + w) for w in short]
-            grams = [_phrase(g) for g in [*_grams(word), *variants(word)]] + ([others[0]] if loose else [])
-            f.run("WHERE lead_search MATCH :m ORDER BY lead_search.rank LIMIT :n",
-                  {"m": " AND ".join([*others, "(" + " OR ".join(grams) + ")"]), "n": each}, fts=True)
+            others = [w for j, w in enumerate(words) if j != i] + [" " + w for w in short]
+            _near_query(f, others, [*_grams(word, _gram_size(word)), *variants(word)], each, loose=loose)
         if len(f.found) > before:
             return
+
+
+def _near_query(f: _Fetch, others: list[str], pieces: list[str], limit: int, *, loose: bool) -> None:
+    params: dict[str, object] = {"n": limit, "cap": NEAR_CAP}
+    for k, piece in enumerate(pieces):
+        params[f"p{k}"] = piece
+    padded = "(' ' || l.search_text || ' ')"
+    find = "instr" if f.sqlite else "strpos"
+    shared = " + ".join(f"({find}({padded}, :p{k}) > 0)" + ("" if f.sqlite else "::int") for k in range(len(pieces)))
+    if f.sqlite:
+        required = [_phrase(w) for w in others]
+        if not loose or not required:
+            required.append("(" + " OR ".join(_phrase(p) for p in pieces) + ")")
+        params["m"] = " AND ".join(required)
+        where = "l.id IN (SELECT rowid FROM lead_search WHERE lead_search MATCH :m LIMIT :cap)"
+    else:
+        conditions = []
+        for j, w in enumerate(others):
+            params[f"w{j}"] = _like(w)
+            conditions.append(f"{padded} LIKE :w{j}" if w.startswith(" ") else f"l.search_text LIKE :w{j}")
+        if not loose or not conditions:
+            for k, piece in enumerate(pieces):
+                params[f"l{k}"] = _like(piece)
+            conditions.append("(" + " OR ".join(f"l.search_text LIKE :l{k}" for k in range(len(pieces))) + ")")
+        where = " AND ".join(conditions)
+    f.run(f"WHERE {where} ORDER BY {shared} DESC, length(l.search_text), l.id LIMIT :n", params)
 
 
 def company_totals(session: Session, companies: list[str], owner: str | None = None) -> dict[str, int]:
