@@ -147,25 +147,37 @@ def _near(f: _Fetch, words: list[str], short: list[str]) -> None:
     tens."""
     if len(words) == 1:
         word = words[0].split("@")[0]  # an email's domain is shared by many: its local part
-        _near_query(f, [], [*_grams(word, max(4, _gram_size(word))), *variants(word)], FUZZY_LIMIT, loose=False)
+        _near_query(f, [], word, _grams(word, max(4, _gram_size(word))), variants(word), FUZZY_LIMIT, loose=False,
+                    length=len(word))
         return
     each = max(STAGE_LIMIT, FUZZY_LIMIT // len(words))
     before = len(f.found)
     for loose in (False, True):
         for i, word in enumerate(words):
             others = [w for j, w in enumerate(words) if j != i] + [" " + w for w in short]
-            _near_query(f, others, [*_grams(word, _gram_size(word)), *variants(word)], each, loose=loose)
+            _near_query(f, others, word, _grams(word, _gram_size(word)), variants(word), each, loose=loose,
+                        length=len(" ".join(words)))
         if len(f.found) > before:
             return
 
 
-def _near_query(f: _Fetch, others: list[str], pieces: list[str], limit: int, *, loose: bool) -> None:
-    params: dict[str, object] = {"n": limit, "cap": NEAR_CAP}
-    for k, piece in enumerate(pieces):
+def _near_query(f: _Fetch, others: list[str], word: str, grams: list[str], swapped: list[str], limit: int, *,
+                loose: bool, length: int) -> None:
+    """One near-miss query: rows with every one of `others` and (unless `loose`) any of the pieces; ranked by
+    how many pieces they hold (a swapped-letter variant, a whole word, counts three), then by how close
+    their name or company is to the query's length, then the shorter text."""
+    pieces = [*grams, *swapped]
+    # Ranked by trigrams whatever the runs matched by: finer ("acmees" shares "es " with "acmes", not "acme").
+    ranked = [*_grams(word, 3), *swapped]
+    params: dict[str, object] = {"n": limit, "cap": NEAR_CAP, "len": length}
+    for k, piece in enumerate(ranked):
         params[f"p{k}"] = piece
     padded = "(' ' || l.search_text || ' ')"
-    find = "instr" if f.sqlite else "strpos"
-    shared = " + ".join(f"({find}({padded}, :p{k}) > 0)" + ("" if f.sqlite else "::int") for k in range(len(pieces)))
+    find, least = ("instr", "min") if f.sqlite else ("strpos", "least")
+    weight = len(ranked) - len(swapped)
+    shared = " + ".join(f"{3 if k >= weight else 1} * ({find}({padded}, :p{k}) > 0)" + ("" if f.sqlite else "::int")
+                        for k in range(len(ranked)))
+    closest = f"{least}(abs(length(l.name_fold) - :len), abs(length(l.company_fold) - :len))"
     if f.sqlite:
         required = [_phrase(w) for w in others]
         if not loose or not required:
@@ -182,7 +194,7 @@ def _near_query(f: _Fetch, others: list[str], pieces: list[str], limit: int, *, 
                 params[f"l{k}"] = _like(piece)
             conditions.append("(" + " OR ".join(f"l.search_text LIKE :l{k}" for k in range(len(pieces))) + ")")
         where = " AND ".join(conditions)
-    f.run(f"WHERE {where} ORDER BY {shared} DESC, length(l.search_text), l.id LIMIT :n", params)
+    f.run(f"WHERE {where} ORDER BY {shared} DESC, {closest}, length(l.search_text), l.id LIMIT :n", params)
 
 
 def company_totals(session: Session, companies: list[str], owner: str | None = None) -> dict[str, int]:
