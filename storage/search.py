@@ -6,10 +6,8 @@ Stages, each bounded by a LIMIT, each filtered by owner under own_leads_only:
 2. name or company starting with the query (the same indexes, as a range);
 3. every word of the query, as a whole word, then as part of a word: PostgreSQL matches with LIKE through the
    pg_trgm GIN index on leads.search_text; SQLite through the FTS5 trigram table lead_search;
-4. only when fewer than asked for are strong matches: near misses. Each word in turn may be misspelt (any
-   of its trigrams, or two of its letters swapped, will do) while the others must be found; the rows sharing
-   the most of its trigrams first (SQLite: bm25; PostgreSQL: a count of the LIKEs that hold, over the rows
-   the GIN index gives).
+4. only when no lead has every word as typed: near misses (_near), each word in turn taken as the
+   misspelt one.
 
 lead_search (SQLite) is kept in step with leads.search_text by triggers (migration 0017): an insert, an
 update of search_text and a delete (`leadbrief forget` included) change it in the same transaction.
