@@ -23,19 +23,20 @@ acknowledgement of N `/lead` searches from 20 users.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import random
 import sqlite3
-import sys
 import tempfile
 import time
 import unicodedata
+import urllib.parse
 from datetime import UTC, datetime
 from pathlib import Path
 
 import _common
 
 from briefs.blocks import search_blocks
-from briefs.search import search_fields
+from briefs.search import EXACT, search_fields
 from briefs.signals import fold
 from storage import db
 from storage import leads as lead_store
@@ -62,6 +63,9 @@ EXACT_KINDS = ("company", "name", "email", "name+company")
 TYPO_KINDS = ("company typo", "name typo")
 KINDS = (*EXACT_KINDS, "name+word", *TYPO_KINDS)
 BY_KIND: dict[str, list[float]] = {}  # latencies per kind of query, for the table
+# Typo queries that spell another lead's name or company exactly ("Jon Dow" for "Jon Doe" when a Jon Dow
+# exists): that lead comes first, as typed; counted apart.
+AMBIGUOUS: dict[str, list[int | None]] = {}
 
 
 def strip_accents(s: str) -> str:
@@ -225,6 +229,35 @@ def load_postgres(url: str, rows: list[tuple]) -> float:
     return time.perf_counter() - started
 
 
+@contextlib.contextmanager
+def _kept_schema(base_url: str, schema: str):
+    from sqlalchemy import text
+    from sqlalchemy.engine import make_url
+
+    from bot.config import database_url
+
+    admin = db.make_engine(database_url(base_url))
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
+    admin.dispose()
+    url = make_url(database_url(base_url)).update_query_dict({"options": f"-csearch_path={schema}"})
+    url_s = url.render_as_string(hide_password=False)
+    engine = db.make_engine(url_s)
+    db.upgrade(engine)
+    engine.dispose()
+    yield url_s
+
+
+def _populated(url: str) -> bool:
+    from sqlalchemy import text
+
+    engine = db.make_engine(url)
+    with engine.connect() as c:
+        n = c.execute(text("SELECT count(*) FROM (SELECT 1 FROM leads LIMIT 10) x")).scalar()
+    engine.dispose()
+    return bool(n)
+
+
 def measure(url: str, qs: list[tuple[str, str, str]], warmup: int = 20, show: bool = False
             ) -> tuple[dict[str, list[int | None]], list[float]]:
     engine = db.make_engine(url)
@@ -232,6 +265,7 @@ def measure(url: str, qs: list[tuple[str, str, str]], warmup: int = 20, show: bo
     ranks: dict[str, list[int | None]] = {k: [] for k in KINDS}
     times: list[float] = []
     BY_KIND.clear()
+    AMBIGUOUS.clear()
     for n, (kind, q, email) in enumerate(qs[:warmup] + qs):
         started = time.perf_counter()
         with sessions() as s:
@@ -246,7 +280,10 @@ def measure(url: str, qs: list[tuple[str, str, str]], warmup: int = 20, show: bo
         BY_KIND.setdefault(kind, []).append(took)
         emails = [m.email for m in found]
         rank = emails.index(email) + 1 if email in emails else None
-        ranks[kind].append(rank)
+        if kind in TYPO_KINDS and any(m.score >= EXACT and m.email != email for m in found):
+            AMBIGUOUS.setdefault(kind, []).append(rank)
+        else:
+            ranks[kind].append(rank)
         if show and (rank is None or rank > (1 if kind in EXACT_KINDS else 3)):
             print(f"{kind}: {q!r} -> rank {rank} ({took * 1000:.1f} ms); first: "
                   + "; ".join(f"{m.name} | {m.company}" for m in found[:3]))
@@ -254,20 +291,59 @@ def measure(url: str, qs: list[tuple[str, str, str]], warmup: int = 20, show: bo
     return ranks, times
 
 
-def ack(url: str | None, store: Path | None, qs: list[tuple[str, str, str]], n: int) -> tuple[list[float], list[float]]:
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+def ack(url: str | None, store: Path | None, qs: list[tuple[str, str, str]], n: int
+        ) -> tuple[list[float], list[float], int]:
+    """`/lead TEXT` from 20 users at once against `leadbrief serve` (fake Slack): the acknowledgement latencies,
+    the answer latencies (request sent -> answer at response_url) and how many were not answered in 90 s."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import httpx
     import slack as slack_bench
+    from slack_sdk.signature import SignatureVerifier
 
     from tests.support.fake_slack import FakeSlack
 
     texts = [q for _, q, _ in qs]
     users = 20
+    verifier = SignatureVerifier(slack_bench.SIGNING_SECRET)
     with tempfile.TemporaryDirectory() as tmp, FakeSlack() as fake:
+        fake.add_channel("C0Q", "leads-queue")
+        fake.set_members("C0Q", [f"U{u:04d}" for u in range(users)])  # the sales team: the users asking
         extra = {"DATABASE_URL": url} if url else None
         proc, base = slack_bench.start(tmp, fake, store, env_extra=extra)
+        sent: dict[str, float] = {}
+
+        def one_user(u: int, per_user: int, tag: str) -> list[float]:
+            out = []
+            with httpx.Client(timeout=10) as client:
+                for k in range(per_user):
+                    name = f"{tag}{u}-{k}"
+                    body = urllib.parse.urlencode({
+                        "command": "/lead", "text": texts[(u * per_user + k) % len(texts)], "user_id": f"U{u:04d}",
+                        "team_id": "T0FAKE", "channel_id": "C0Q", "response_url": fake.response_url(name),
+                        "trigger_id": "t"})
+                    ts = str(int(time.time()))
+                    headers = {"Content-Type": "application/x-www-form-urlencoded", "X-Slack-Request-Timestamp": ts,
+                               "X-Slack-Signature": verifier.generate_signature(timestamp=ts, body=body)}
+                    sent[name] = time.time()
+                    started = time.perf_counter()
+                    r = client.post(f"{base}/slack/events", content=body, headers=headers)
+                    out.append(time.perf_counter() - started)
+                    assert r.status_code == 200, r.text
+            return out
+
         try:
-            slack_bench.ack_latency(base, fake, users, 1, texts, tag="w")
-            return slack_bench.ack_latency(base, fake, users, max(1, n // users), texts, tag="s")
+            with ThreadPoolExecutor(users) as pool:  # warm-up: imports, connection pools
+                list(pool.map(lambda u: one_user(u, 1, "w"), range(users)))
+            sent.clear()
+            per_user = max(1, n // users)
+            with ThreadPoolExecutor(users) as pool:
+                acks = [t for batch in pool.map(lambda u: one_user(u, per_user, "s"), range(users)) for t in batch]
+            deadline = time.monotonic() + 90
+            while time.monotonic() < deadline and any(name not in fake.response_at for name in sent):
+                time.sleep(0.2)
+            answers = [fake.response_at[name] - at for name, at in sent.items() if name in fake.response_at]
+            return acks, answers, sum(1 for name in sent if name not in fake.response_at)
         finally:
             proc.terminate()
             proc.wait(timeout=30)
@@ -279,6 +355,8 @@ def main() -> None:
     p.add_argument("--targets", type=int, default=200, help="planted leads to look for (7 queries each)")
     p.add_argument("--db", type=Path, help="SQLite file (built there if missing, reused if present)")
     p.add_argument("--postgres", help="PostgreSQL URL: the store goes into a fresh schema, dropped afterwards")
+    p.add_argument("--pg-schema", help="with --postgres: build the store in this schema and keep it (reused if "
+                   "present), instead of a fresh schema dropped afterwards")
     p.add_argument("--ack", type=int, default=0, help="also time the ack of this many /lead searches")
     p.add_argument("--no-results", action="store_true")
     p.add_argument("--misses", action="store_true", help="print each query that missed its target")
@@ -291,8 +369,8 @@ def main() -> None:
     random.Random(6).shuffle(qs)
     pg_version = None
     if args.postgres:
-        with _common.pg_schema(args.postgres) as url:
-            load_s = load_postgres(url, rows)
+        with _kept_schema(args.postgres, args.pg_schema) if args.pg_schema else _common.pg_schema(args.postgres) as url:
+            load_s = load_postgres(url, rows) if not _populated(url) else 0.0
             ranks, times = measure(url, qs, show=args.misses)
             acks = ack(url, None, qs, args.ack) if args.ack else None
             from sqlalchemy import text
@@ -331,6 +409,14 @@ def report(args, label, section, size, gen_s, load_s, ranks, times, acks, pg_ver
         t = BY_KIND.get(kind) or [0.0]
         lines.append(f"| {kind} | {n} | {share(1)} | {share(3)} | {share(10)} | {sum(1 for x in r if x is None)} | "
                      f"{_common.percentile(t, 50) * 1000:.1f} ms | {_common.percentile(t, 95) * 1000:.1f} ms |")
+    for kind, r in AMBIGUOUS.items():
+        lines.append(f"| {kind}, spelling another lead exactly | {len(r)} | "
+                     f"{100 * sum(1 for x in r if x == 1) / len(r):.1f}% | "
+                     f"{100 * sum(1 for x in r if x is not None and x <= 3) / len(r):.1f}% | "
+                     f"{100 * sum(1 for x in r if x is not None) / len(r):.1f}% | {sum(1 for x in r if x is None)} | | |")
+    lines += ["", "Ranks are those of the intended (planted) lead among the ten shown. A typo query that spells another "
+              "lead's name or company exactly (the typo made a real name) is counted on its own line: that lead "
+              "rightly comes first, and the target may be pushed out by others of that exact name."]
     p = {q: _common.percentile(times, q) * 1000 for q in (50, 95, 99)}
     lines += ["", "Latency of the search path (session, storage.leads.search, company counts, search_blocks), over "
               f"{len(times)} queries after 20 untimed ones:", "",
@@ -339,15 +425,19 @@ def report(args, label, section, size, gen_s, load_s, ranks, times, acks, pg_ver
     exact_ok = all(all(x == 1 for x in ranks[k]) for k in EXACT_KINDS)
     typo_ok = all(all(x is not None and x <= 3 for x in ranks[k]) for k in TYPO_KINDS)
     lines += [f"- Target: intended lead first for exact company, name, email, name+company: {_common.met(exact_ok)}.",
-              f"- Target: in the top 3 for one-typo queries: {_common.met(typo_ok)}.",
+              f"- Target: in the top 3 for one-typo queries (those not spelling another lead exactly): "
+              f"{_common.met(typo_ok)}.",
               f"- Target p95 ≤ 50 ms (stated for 1M leads): **{p[95]:.1f} ms**: {_common.met(p[95] <= 50)}."]
     if acks:
-        a, answers = acks
+        a, answers, unanswered = acks
         a95 = _common.percentile(a, 95) * 1000
-        lines += [f"- `/lead NAME` ack over HTTP (`leadbrief serve`, fake Slack, 20 users, {len(a)} searches): p50 "
-                  f"{_common.percentile(a, 50) * 1000:.0f} ms, p95 {a95:.0f} ms, p99 {_common.percentile(a, 99) * 1000:.0f} ms; "
-                  f"answer at response_url p95 {_common.percentile(answers, 95) * 1000:.0f} ms. Target ack ≤ 300 ms: "
-                  f"{_common.met(_common.percentile(a, 99) * 1000 <= 300)} (p99)."]
+        answered = (f"answers at response_url: p50 {_common.percentile(answers, 50) * 1000:.0f} ms, p95 "
+                    f"{_common.percentile(answers, 95) * 1000:.0f} ms" if answers else "no answer")
+        lines += [f"- `/lead` ack over HTTP (`leadbrief serve` in its own process, fake Slack, 20 users at once, "
+                  f"{len(a)} requests with the queries above): p50 {_common.percentile(a, 50) * 1000:.0f} ms, p95 "
+                  f"{a95:.0f} ms, p99 {_common.percentile(a, 99) * 1000:.0f} ms; {answered}"
+                  + (f"; {unanswered} not answered within 90 s" if unanswered else "")
+                  + f". Target ack ≤ 300 ms (p99): {_common.met(_common.percentile(a, 99) * 1000 <= 300)}."]
     print("\n".join(lines))
     if not args.no_results:
         _common.write_section(f"{section}-{size // 1000}k", f"Lead search: {label}, {size:,} leads (benchmarks/search.py)",

@@ -169,19 +169,17 @@ def rank(query: str, candidates: Iterable[Candidate]) -> list[Scored]:
     return found
 
 
-def enough(found: Sequence[Scored], want: int, words: int) -> bool:
-    """Whether a fuzzier look is not needed: `want` exact, prefix or every-word matches, or an exact match
-    that no typo explains away: the company itself, or name and company together. An exact name may still
-    be a typo for another ("Jon Dow" for "Jon Doe"): near misses are then looked for too."""
-    if sum(1 for s in found if s.tier > NEAR) >= want:
-        return True
-    return any(s.tier == EXACT and (words >= 3 or s.company_matched) for s in found)
+def enough(found: Sequence[Scored]) -> bool:
+    """Whether the near-miss pass can be skipped: some lead has every word of the query (exactly, as a prefix,
+    or as a word). Near misses are looked for only when nothing matched as typed: on a big store that pass
+    costs more than all the others."""
+    return any(s.tier > NEAR for s in found)
 
 
 def variants(word: str) -> list[str]:
     """The word with two neighbouring letters swapped, each way: a swap in a short word leaves none of its
     trigrams ("lbas" for "labs"), so these are looked up as they are."""
-    if not 3 <= len(word) <= 6:
+    if not 3 <= len(word) <= 16:
         return []
     swapped = (word[:i] + word[i + 1] + word[i] + word[i + 2:] for i in range(len(word) - 1))
     return [w for w in dict.fromkeys(swapped) if w != word]

@@ -6,9 +6,8 @@ Stages, each bounded by a LIMIT, each filtered by owner under own_leads_only:
 2. name or company starting with the query (the same indexes, as a range);
 3. every word of the query, as a whole word, then as part of a word: PostgreSQL matches with LIKE through the
    pg_trgm GIN index on leads.search_text; SQLite through the FTS5 trigram table lead_search;
-4. only when fewer than asked for are strong matches: near misses. PostgreSQL: word_similarity (the `<%`
-   operator, through the same GIN index), best first. SQLite: each word in turn may be misspelt (any of its
-   trigrams), the others must be found; bm25 orders them.
+4. only when no lead has every word as typed: near misses (_near), each word in turn taken as the
+   misspelt one.
 
 lead_search (SQLite) is kept in step with leads.search_text by triggers (migration 0017): an insert, an
 update of search_text and a delete (`leadbrief forget` included) change it in the same transaction.
@@ -27,9 +26,8 @@ from briefs.search import Candidate, Scored, enough, query_words, rank, variants
 STAGE_LIMIT = 100
 WORDS_LIMIT = 200
 FUZZY_LIMIT = 200
-# Word-similarity floor for PostgreSQL near misses (pg_trgm's default is 0.6): one typo in a short word
-# leaves about half its trigrams.
-PG_WORD_SIMILARITY = 0.5
+# SQLite: rows the trigram table hands over for near-miss ranking, at most.
+NEAR_CAP = 5000
 _TOP = "\U0010ffff"  # sorts after every character: the end of a prefix range
 
 _COLUMNS = ("l.id, l.email, l.first_name, l.last_name, l.title, l.company, l.owner_email, l.name_fold, "
@@ -74,6 +72,13 @@ def _grams(word: str, n: int = 3) -> list[str]:
     return list(dict.fromkeys(padded[i:i + n] for i in range(len(padded) - n + 1)))
 
 
+def _gram_size(word: str) -> int:
+    """How many characters in a row a misspelt word is looked up by: as many as leave at least one run
+    untouched by one typo (a typo spoils up to n runs of n), since longer runs are far more selective on a big
+    store: five from eight letters on, four from six, else trigrams."""
+    return 5 if len(word) >= 8 else 4 if len(word) >= 6 else 3
+
+
 class _Fetch:
     def __init__(self, session: Session, owner: str | None):
         self.conn = session.connection()
@@ -102,7 +107,6 @@ def candidates(session: Session, query: str, want: int, owner: str | None = None
         return []
     q = " ".join(words)
     f = _Fetch(session, owner)
-    pg_trgm = None if f.sqlite else trgm_schema(f.conn)
     email = query.strip().lower()
     f.run("WHERE (l.email = :email OR l.name_fold = :q OR l.company_fold = :q) LIMIT :n",
           {"email": email, "q": q, "n": STAGE_LIMIT})
@@ -114,7 +118,7 @@ def candidates(session: Session, query: str, want: int, owner: str | None = None
     long_words = [w for w in words if len(w) >= 3]
     if f.sqlite and long_words:
         whole = " AND ".join(_phrase(f" {w} ") for w in long_words)
-        if f.run("WHERE lead_search MATCH :m LIMIT :n", {"m": whole, "n": WORDS_LIMIT}, fts=True) < WORDS_LIMIT:
+        if f.run("WHERE lead_search MATCH :m LIMIT :n", {"m": whole, "n": WORDS_LIMIT}, fts=True) < want:
             part = " AND ".join(_phrase(w) for w in long_words)
             f.run("WHERE lead_search MATCH :m LIMIT :n", {"m": part, "n": WORDS_LIMIT}, fts=True)
     else:
@@ -123,44 +127,72 @@ def candidates(session: Session, query: str, want: int, owner: str | None = None
         where = " AND ".join(f"l.search_text LIKE :w{i} ESCAPE '\\'" for i in range(len(likes)))
         f.run(f"WHERE {where} LIMIT :n", {**{f"w{i}": _like(w) for i, w in enumerate(likes)}, "n": WORDS_LIMIT})
     ranked = rank(q, f.found.values())
-    if enough(ranked, want, len(words)) or not long_words:
+    if enough(ranked) or not long_words:
         return ranked
-    if f.sqlite:
-        _near_sqlite(f, long_words)
-    elif pg_trgm:
-        _near_pg(f, q, pg_trgm)
+    short = [w for w in words if len(w) == 2]  # "ag" in "Wayne Brulee AG": the start of a word, as a filter
+    _near(f, long_words, short)
     return rank(q, f.found.values())
 
 
-def _near_pg(f: _Fetch, q: str, schema: str) -> None:
-    f.conn.execute(text("SELECT set_config('pg_trgm.word_similarity_threshold', :t, true)"),
-                   {"t": str(PG_WORD_SIMILARITY)})
-    s = '"' + schema.replace('"', '""') + '"'
-    f.run(f"WHERE :q OPERATOR({s}.<%) l.search_text ORDER BY {s}.word_similarity(:q, l.search_text) DESC, l.id "
-          "LIMIT :n", {"q": q, "n": FUZZY_LIMIT})
+def _near(f: _Fetch, words: list[str], short: list[str]) -> None:
+    """Near misses. Each word in turn may be misspelt: any run of its letters (_gram_size), or the word with
+    two letters swapped, will do, while the other words must be there; the rows holding the most of those
+    runs come first (then the shorter text). When that finds nothing, the misspelt word may have no run left
+    ("laeh" for "leah"): the other words alone, still ranked by the word's runs.
 
-
-def _near_sqlite(f: _Fetch, words: list[str]) -> None:
-    """Each word in turn may be misspelt: any of its trigrams (any two in a row when it is the only word) will
-    do, the other words must be there; bm25 puts the rows sharing the most (and the rarest) trigrams first.
-    When that finds nothing, the misspelt word may have no trigram left ("laeh" for "leah"): the other words
-    alone, still ranked by the word's trigrams."""
+    The index finds the rows (SQLite: lead_search, at most NEAR_CAP; PostgreSQL: LIKE through the GIN index);
+    the ranking is a count of plain substring tests, microseconds a row where bm25 or word_similarity cost
+    tens."""
     if len(words) == 1:
         word = words[0].split("@")[0]  # an email's domain is shared by many: its local part
-        fuzzy = " OR ".join(_phrase(g) for g in [*_grams(word, 4), *variants(word)])
-        f.run("WHERE lead_search MATCH :m ORDER BY lead_search.rank LIMIT :n", {"m": fuzzy, "n": FUZZY_LIMIT},
-              fts=True)
+        _near_query(f, [], word, _grams(word, max(4, _gram_size(word))), variants(word), FUZZY_LIMIT, loose=False,
+                    length=len(word))
         return
-    each = max(STAGE_LIMIT // 2, FUZZY_LIMIT // len(words))
+    each = max(STAGE_LIMIT, FUZZY_LIMIT // len(words))
     before = len(f.found)
     for loose in (False, True):
         for i, word in enumerate(words):
-            others = [_phrase(w) for j, w in enumerate(words) if j != i]
-            grams = [_phrase(g) for g in [*_grams(word), *variants(word)]] + ([others[0]] if loose else [])
-            f.run("WHERE lead_search MATCH :m ORDER BY lead_search.rank LIMIT :n",
-                  {"m": " AND ".join([*others, "(" + " OR ".join(grams) + ")"]), "n": each}, fts=True)
+            others = [w for j, w in enumerate(words) if j != i] + [" " + w for w in short]
+            _near_query(f, others, word, _grams(word, _gram_size(word)), variants(word), each, loose=loose,
+                        length=len(" ".join(words)))
         if len(f.found) > before:
             return
+
+
+def _near_query(f: _Fetch, others: list[str], word: str, grams: list[str], swapped: list[str], limit: int, *,
+                loose: bool, length: int) -> None:
+    """One near-miss query: rows with every one of `others` and (unless `loose`) any of the pieces; ranked by
+    how many pieces they hold (a swapped-letter variant, a whole word, counts three), then by how close
+    their name or company is to the query's length, then the shorter text."""
+    pieces = [*grams, *swapped]
+    # Ranked by trigrams whatever the runs matched by: finer ("acmees" shares "es " with "acmes", not "acme").
+    ranked = [*_grams(word, 3), *swapped]
+    params: dict[str, object] = {"n": limit, "cap": NEAR_CAP, "len": length}
+    for k, piece in enumerate(ranked):
+        params[f"p{k}"] = piece
+    padded = "(' ' || l.search_text || ' ')"
+    find, least = ("instr", "min") if f.sqlite else ("strpos", "least")
+    weight = len(ranked) - len(swapped)
+    shared = " + ".join(f"{3 if k >= weight else 1} * ({find}({padded}, :p{k}) > 0)" + ("" if f.sqlite else "::int")
+                        for k in range(len(ranked)))
+    closest = f"{least}(abs(length(l.name_fold) - :len), abs(length(l.company_fold) - :len))"
+    if f.sqlite:
+        required = [_phrase(w) for w in others]
+        if not loose or not required:
+            required.append("(" + " OR ".join(_phrase(p) for p in pieces) + ")")
+        params["m"] = " AND ".join(required)
+        where = "l.id IN (SELECT rowid FROM lead_search WHERE lead_search MATCH :m LIMIT :cap)"
+    else:
+        conditions = []
+        for j, w in enumerate(others):
+            params[f"w{j}"] = _like(w)
+            conditions.append(f"{padded} LIKE :w{j}" if w.startswith(" ") else f"l.search_text LIKE :w{j}")
+        if not loose or not conditions:
+            for k, piece in enumerate(pieces):
+                params[f"l{k}"] = _like(piece)
+            conditions.append("(" + " OR ".join(f"l.search_text LIKE :l{k}" for k in range(len(pieces))) + ")")
+        where = " AND ".join(conditions)
+    f.run(f"WHERE {where} ORDER BY {shared} DESC, {closest}, length(l.search_text), l.id LIMIT :n", params)
 
 
 def company_totals(session: Session, companies: list[str], owner: str | None = None) -> dict[str, int]:

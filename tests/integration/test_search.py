@@ -168,3 +168,33 @@ def test_slack_search_under_own_leads_only_filters_in_the_query(store):
     store.slack = FakeSlack(FakeAccess(own_leads_only=True))
     reply = lookup.search(store, JANE, "acme")
     assert "jon.doe@acmewidgets.example" in str(reply["blocks"]) and "lookalike" not in str(reply["blocks"])
+
+
+def test_upgrading_to_0017_folds_existing_leads_and_indexes_them(empty_db_url):
+    from storage import db
+
+    engine = db.make_engine(empty_db_url)
+    try:
+        db.upgrade(engine, "0015")
+        rows = [(1, "zoe.k@globex.example", "Zoë", "Krämer", "Globex Société"),
+                (2, "jon@acmewidgets.example", "Jon", "Doe", "Acme Widgets"),
+                (3, "nobody@x.example", None, None, None)]
+        with engine.begin() as conn:
+            for id_, email, first, last, company in rows:
+                conn.execute(text("INSERT INTO leads (id, email, first_name, last_name, company, is_customer, "
+                                  "search_text, created_at, updated_at) VALUES (:i, :e, :f, :l, :c, false, :e, :t, :t)"),
+                             {"i": id_, "e": email, "f": first, "l": last, "c": company, "t": NOW})
+        db.upgrade(engine)
+        sessions = db.make_sessionmaker(engine)
+        with sessions() as s:
+            folded = s.execute(text("SELECT id, name_fold, company_fold, search_text FROM leads ORDER BY id")).all()
+            assert [tuple(r) for r in folded] == [
+                (1, "zoe kramer", "globex societe", "zoe kramer globex societe zoe.k@globex.example"),
+                (2, "jon doe", "acme widgets", "jon doe acme widgets jon@acmewidgets.example"),
+                (3, "", "", "nobody@x.example")]
+            assert lead_store.search(s, "Acme Widgts")[0].email == "jon@acmewidgets.example"
+            assert lead_store.search(s, "kramer globex")[0].email == "zoe.k@globex.example"
+        db.downgrade(engine, "0015")
+        db.upgrade(engine)
+    finally:
+        engine.dispose()

@@ -126,10 +126,12 @@ def test_accents_typed_break_ties_between_folded_twins():
 
 
 def test_swapped_letters_and_when_a_closer_look_is_needed():
-    assert variants("lbas") == ["blas", "labs", "lbsa"] and variants("jo") == [] and variants("widgetry") == []
-    found = rank("acme widgets", PEOPLE)
-    assert enough(found, 10, 2)  # the company itself: no near-miss pass
-    assert not enough(rank("jon doe", PEOPLE), 10, 2)  # an exact name may be a typo for another's
+    assert variants("lbas") == ["blas", "labs", "lbsa"] and variants("jo") == []
+    assert "quantums" in variants("quantusm") and len(variants("widgetry")) == 7
+    assert enough(rank("acme widgets", PEOPLE))  # matched as typed: no near-miss pass
+    assert enough(rank("doe jon", PEOPLE))
+    assert not enough(rank("acme wdgets", PEOPLE))  # a typo: near misses are looked for
+    assert not enough([])
 
 
 def _match(name, company, email, title=None):
