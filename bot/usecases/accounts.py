@@ -73,14 +73,12 @@ def committee_for(session: Session, lead_id: int, policy: AccountPolicy, now: da
     """The lead's account name and its committee (None when fewer than two people there are active)."""
     if not policy.enabled:
         return None, None
-    account_id = store.lead_account(session, lead_id)
-    if account_id is None:
+    found = store.lead_account_name(session, lead_id)
+    if found is None:
         return None, None
-    account = store.get(session, account_id)
-    if account is None:
-        return None, None
-    members = store.members(session, account.id, now - timedelta(days=policy.window_days))
-    return account.name, domain.committee(account.id, account.name, members, now, policy.window_days, lead_id)
+    account_id, name = found
+    members = store.members(session, account_id, now - timedelta(days=policy.window_days))
+    return name, domain.committee(account_id, name, members, now, policy.window_days, lead_id)
 
 
 def with_account(session: Session, data: BriefInput, lead_id: int, policy: AccountPolicy,
@@ -104,9 +102,12 @@ def surge_decisions(session: Session, leads: Sequence[ChangedLead], decided: Seq
         if lead.id in accounts:
             by_account[accounts[lead.id]].append(lead)
     out = []
+    busy = store.active_people(session, [a for a, batch in by_account.items()
+                                         if any(lead.change.new_activities for lead in batch)],
+                               now - timedelta(days=rule.days))
     for account_id, batch in by_account.items():
-        if not any(lead.change.new_activities for lead in batch):
-            continue  # a profile sync alone is nobody becoming active
+        if busy.get(account_id, 0) < rule.people:
+            continue  # too few active (or, without new activity here, nobody just became active)
         if any(lead.id in qualified for lead in batch) or store.open_account_brief(session, account_id):
             continue
         members = store.members(session, account_id, now - timedelta(days=rule.days))

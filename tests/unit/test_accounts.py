@@ -184,3 +184,13 @@ def test_the_account_view_blocks():
     dumped = str(message)
     assert "Contoso · 3 people active this week" in dumped and "contoso.co.uk, contoso.com" in dumped
     assert "Next steps" in dumped and "Priya Shah, CFO · priya.shah@contoso.com" in dumped
+
+
+def test_names_that_differ_by_a_number_are_different_companies():
+    index = AccountIndex()
+    index.add(1, name_key=acc.normalise_name("Widget Works 12"))
+    for other in ("Widget Works 13", "Widget Works 2", "Widget Works"):
+        found = acc.match(acc.identity(Candidate("x@widgets-elsewhere.example", other)), index)
+        assert found is not None and found.by == MatchedBy.NEW, other
+    near = acc.match(acc.identity(Candidate("x@widgets-elsewhere.example", "Widget Werks 12 GmbH")), index)
+    assert near == acc.Match(1, MatchedBy.FUZZY)
