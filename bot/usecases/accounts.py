@@ -144,23 +144,25 @@ class Plan:
     owner: str | None = None  # who owns the account brief
 
 
-def plan(session: Session, created: Sequence[NewQualification], pages: Sequence[bool], policy: AccountPolicy,
-         now: datetime) -> dict[int, Plan]:
-    """qualification id -> what happens to it, for the new qualifications that page a rep and are at an account.
-    Records each qualification's account, the account brief it went into, and the account's owner."""
+def plan(session: Session, created: Sequence[NewQualification], pages: Sequence[bool], accounts: dict[int, int],
+         policy: AccountPolicy, now: datetime) -> dict[int, Plan]:
+    """qualification id -> what happens to it, for the new qualifications that page a rep and are at an account
+    (accounts: lead id -> account id, from assign). Records each qualification's account, the account brief it
+    went into, and the account's owner."""
     if not policy.enabled:
         return {}
     groups: dict[int, list[NewQualification]] = defaultdict(list)
     for new, paged in zip(created, pages, strict=True):
-        account_id = store.lead_account(session, new.lead_id)
+        account_id = accounts.get(new.lead_id)
         if paged and account_id is not None:
             groups[account_id].append(new)
     plans: dict[int, Plan] = {}
     for account_id, news in groups.items():
-        account = session.get(Account, account_id)
+        account = store.get(session, account_id)
         assert account is not None
-        rows = {lead.id: lead for lead in session.query(Lead).filter(Lead.id.in_([n.lead_id for n in news]))}
-        qs = {q.id: q for q in session.query(Qualification).filter(Qualification.id.in_([n.id for n in news]))}
+        account_id = account.id
+        rows = {n.lead_id: n.brief_input.lead for n in news}
+        qs = {n.id: q for n in news if (q := session.get(Qualification, n.id)) is not None}
         for q in qs.values():
             q.account_id = account_id
         open_brief = store.open_account_brief(session, account_id, list(qs))
