@@ -130,8 +130,8 @@ def assign(session: Session, leads: Iterable[Any], now: datetime) -> dict[int, i
 
 # Straight to the driver: a batch of new leads can create hundreds of accounts (an ORM insert is ~1 ms each).
 _NEW_ACCOUNT = ("INSERT INTO accounts (name, name_key, crm_id, created_at, updated_at) "
-                "VALUES ({m}, {m}, {m}, {m}, {m}) RETURNING id")
-_NEW_DOMAIN = "INSERT INTO account_domains (domain, account_id, declared) VALUES ({m}, {m}, {m})"
+                "VALUES ({m}, {m}, {m}, {m}, {m}) ON CONFLICT DO NOTHING RETURNING id")
+_NEW_DOMAIN = "INSERT INTO account_domains (domain, account_id, declared) VALUES ({m}, {m}, {m}) ON CONFLICT DO NOTHING"
 
 
 def _apply(session: Session, found: Match, ident: Identity, index: AccountIndex, now: datetime) -> int:
@@ -147,10 +147,14 @@ def _apply(session: Session, found: Match, ident: Identity, index: AccountIndex,
     if account_id is None:
         name = display_name([ident.name], ident.domain) if ident.name else ident.domain or "?"
         stamp = driver.time(now)
-        account_id = session.connection().exec_driver_sql(
-            _NEW_ACCOUNT.format(m=driver.mark), (name[:300], ident.name_key, ident.crm_id, stamp, stamp)).scalar_one()
+        created = session.connection().exec_driver_sql(
+            _NEW_ACCOUNT.format(m=driver.mark), (name[:300], ident.name_key, ident.crm_id, stamp, stamp)).scalar()
+        if created is None:  # a concurrent batch created the account with this CRM id just now: that one
+            created = session.scalar(select(Account.id).where(Account.crm_id == ident.crm_id))
+        account_id = created
         index.add(account_id, crm_id=ident.crm_id, name_key=ident.name_key)
     if ident.domain and ident.may_create and ident.domain not in index.by_domain:
+        # A concurrent batch may have claimed the domain meanwhile: theirs stands, and leads there go to it.
         session.connection().exec_driver_sql(_NEW_DOMAIN.format(m=driver.mark), (ident.domain, account_id, False))
         index.add(account_id, domain=ident.domain)
     return account_id
