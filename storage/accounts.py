@@ -255,12 +255,17 @@ def lead_account_name(session: Session, lead_id: int) -> tuple[int, str] | None:
     return row[0], row[1]
 
 
-def open_account_brief(session: Session, account_id: int, leave_out: Sequence[int] = ()) -> Qualification | None:
+def open_account_brief(session: Session, account_id: int, leave_out: Sequence[int] = (),
+                       since: datetime | None = None, until: datetime | None = None) -> Qualification | None:
     """The account's brief still open (open, claimed or contacted), if any: the newest. `leave_out`: this
-    batch's own qualifications."""
+    batch's own qualifications; since/until: qualified in that span (the committee's window up to now)."""
     query = select(Qualification).where(
         Qualification.account_id == account_id, Qualification.account_brief_id.is_(None),
         Qualification.status.in_(OPEN_STATUSES))
+    if since is not None:
+        query = query.where(Qualification.qualified_at >= since)
+    if until is not None:
+        query = query.where(Qualification.qualified_at <= until)
     if leave_out:
         query = query.where(Qualification.id.not_in(list(leave_out)))
     return session.scalars(query.order_by(Qualification.qualified_at.desc(), Qualification.id.desc())

@@ -108,7 +108,8 @@ def surge_decisions(session: Session, leads: Sequence[ChangedLead], decided: Seq
     for account_id, batch in by_account.items():
         if busy.get(account_id, 0) < rule.people:
             continue  # too few active (or, without new activity here, nobody just became active)
-        if any(lead.id in qualified for lead in batch) or store.open_account_brief(session, account_id):
+        if any(lead.id in qualified for lead in batch) or store.open_account_brief(
+                session, account_id, since=now - timedelta(days=policy.window_days), until=now):
             continue
         members = store.members(session, account_id, now - timedelta(days=rule.days))
         active = {m.lead_id: max(a.occurred_at for a in m.activities) for m in members if m.activities}
@@ -165,7 +166,9 @@ def plan(session: Session, created: Sequence[NewQualification], pages: Sequence[
         qs = {n.id: q for n in news if (q := session.get(Qualification, n.id)) is not None}
         for q in qs.values():
             q.account_id = account_id
-        open_brief = store.open_account_brief(session, account_id, list(qs))
+        # The account's brief, if one is open from the committee's window: older, it is no longer the account's news.
+        open_brief = store.open_account_brief(session, account_id, list(qs),
+                                              now - timedelta(days=policy.window_days), now)
         if open_brief is not None:
             owner = account.owner_email or _owner_of(session, open_brief)
             for new in news:
