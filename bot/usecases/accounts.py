@@ -172,6 +172,9 @@ def plan(session: Session, created: Sequence[NewQualification], pages: Sequence[
         if open_brief is not None:
             owner = account.owner_email or _owner_of(session, open_brief)
             for new in news:
+                if _raised_hand(new):  # asked for sales: a brief of its own (and its SLA), to the account's owner
+                    plans[new.id] = Plan(Role.BRIEF, account_id, account.name, None, owner)
+                    continue
                 qs[new.id].account_brief_id = open_brief.id
                 plans[new.id] = Plan(Role.THREAD, account_id, account.name, open_brief.id, owner)
             continue
@@ -179,11 +182,14 @@ def plan(session: Session, created: Sequence[NewQualification], pages: Sequence[
             Qualified(n.lead_id, rows[n.lead_id].owner_email, rows[n.lead_id].title, qs[n.id].qualified_at)
             for n in news], policy.owner_rule)
         lead_of = [n for n in news if rows[n.lead_id].owner_email == owner] or list(news)
-        main = min(lead_of, key=lambda n: (-domain.seniority(rows[n.lead_id].title), n.id))
+        main = min(lead_of, key=lambda n: (not _raised_hand(n), -domain.seniority(rows[n.lead_id].title), n.id))
         plans[main.id] = Plan(Role.BRIEF, account_id, account.name, None, owner)
         store.set_owner_if_none(session, account_id, owner, now)
         for new in news:
             if new.id == main.id:
+                continue
+            if _raised_hand(new):  # never folded: their own words and the speed-to-lead clock
+                plans[new.id] = Plan(Role.BRIEF, account_id, account.name, None, owner)
                 continue
             qs[new.id].account_brief_id = main.id
             other = rows[new.lead_id].owner_email
@@ -191,6 +197,11 @@ def plan(session: Session, created: Sequence[NewQualification], pages: Sequence[
             plans[new.id] = Plan(role, account_id, account.name, main.id, owner)
     session.flush()
     return plans
+
+
+def _raised_hand(new: NewQualification) -> bool:
+    q = new.brief_input.qualification
+    return q is not None and q.reason == "hand_raiser"
 
 
 def _owner_of(session: Session, q: Qualification) -> str | None:

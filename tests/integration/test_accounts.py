@@ -221,3 +221,23 @@ def test_0018_adds_accounts_to_a_populated_database_and_match_backfills(empty_db
             assert conn.execute(text("SELECT count(*) FROM leads")).scalar() == 3
     finally:
         engine.dispose()
+
+
+def test_a_hand_raiser_at_an_account_with_an_open_brief_still_gets_a_brief_for_the_accounts_owner(services, rules):
+    ev = Events(NOW - d(days=1), "acc7")
+    ingest(services.sessions, parsed(contoso_week(ev)[:-1]), rules, NOW - d(days=1))  # Priya's account brief (Amara)
+    later = Events(NOW, "acc7b")
+    result = ingest(services.sessions, parsed([
+        later.form("tom.reyes@contoso.co.uk", "Request a Demo", "We need the SAP connector live by March.", d(0)),
+    ]), rules, NOW)
+    assert len(result.qualifications) == 1
+    with services.sessions() as s:
+        delivery = s.scalars(select(Delivery).where(Delivery.qualification_id == result.qualifications[0])).one()
+        q = s.get(Qualification, result.qualifications[0])
+        assert delivery.kind == "brief" and q.reason == "hand_raiser" and q.account_brief_id is None
+        from storage import outbox
+        from storage.outbox import PendingDelivery
+        subject = outbox.subject(s, PendingDelivery(delivery.id, delivery.lead_id, q.id, {}, "", 0))
+    assert subject.owner_email == REP_A  # the account's owner, not Tom's own rep
+    text = " ".join(delivery.text.split())
+    assert "We need the SAP connector live by March." in text and "Contoso · 3 people active" in text
