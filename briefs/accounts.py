@@ -190,6 +190,22 @@ class Match:
     by: MatchedBy
 
 
+def name_fits_domain(name_key: str, domain: str | None) -> bool:
+    """Whether a typed company name may join an account by name, given the lead's own (new) domain: only when
+    the domain looks like the name (contoso.co.uk for "Contoso Ltd.", mueller-logistik.de for "Müller Logistik
+    GmbH"). A lead at initech.com who typed "Acme Widgets" is at Initech: its domain says more than the form."""
+    if domain is None:
+        return True
+    label = re.sub(r"[^a-z0-9]", "", domain.split(".", 1)[0])
+    compact = name_key.replace(" ", "")
+    first = name_key.split()[0] if name_key.split() else ""
+    if not label or not compact:
+        return False
+    if (len(first) >= 3 and first in label) or (len(label) >= 3 and label in compact):
+        return True
+    return fuzz.partial_ratio(label, compact) >= 85 if min(len(label), len(compact)) >= 4 else False
+
+
 _DIGITS = re.compile(r"\d+")  # "Company 12" is not "Company 13", however alike the letters
 
 
@@ -201,7 +217,7 @@ def match(ident: Identity, index: AccountIndex) -> Match | None:
         return Match(index.by_crm[ident.crm_id], MatchedBy.CRM)
     if ident.domain and ident.domain in index.by_domain:
         return Match(index.by_domain[ident.domain], MatchedBy.DOMAIN)
-    if ident.name_key:
+    if ident.name_key and name_fits_domain(ident.name_key, ident.domain):
         if ident.name_key in index.by_name:
             return Match(index.by_name[ident.name_key], MatchedBy.NAME)
         if len(ident.name_key) >= MIN_FUZZY_LENGTH and index.by_name:

@@ -431,3 +431,17 @@ def account_counts(session: Session, since: datetime) -> tuple[int, int]:
         Qualification.qualified_at >= since, Qualification.account_id.is_not(None),
         Qualification.account_brief_id.is_(None))) or 0
     return with_q, briefs
+
+
+def forget_if_empty(session: Session, account_id: int) -> bool:
+    """Delete an account no lead is at any more (its domains with it), and the accounts merged into it; for
+    erasure, so that a forgotten lead's company name and domain leave no trace. Returns whether it went."""
+    if session.scalar(select(func.count()).select_from(Lead).where(Lead.account_id == account_id)):
+        return False
+    merged = list(session.scalars(select(Account.id).where(Account.merged_into == account_id)))
+    for other in merged:
+        forget_if_empty(session, other)
+    session.execute(update(Qualification).where(Qualification.account_id == account_id).values(account_id=None))
+    session.execute(AccountDomain.__table__.delete().where(AccountDomain.account_id == account_id))
+    session.execute(Account.__table__.delete().where(Account.id == account_id))
+    return True
