@@ -19,7 +19,7 @@ from briefs.cleaning import short_quote
 from briefs.events import ACTIVITY_KINDS
 from briefs.facts import WordFact
 from briefs.language import NAMES as LANGUAGE_NAMES
-from briefs.people import display_name, first_name_case
+from briefs.people import display_name
 
 # The touch rule (README, "A *touch* is an engagement by the lead"), defined once: `touches` below.
 # Engagement by the lead themselves. Our sends (email_sent, email_delivered) and unsubscribes are not touches.

@@ -4,7 +4,6 @@ what they need and writes what they decided."""
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -48,53 +47,74 @@ class AccountInfo:
     people: int
 
 
+def _settled(lead: Any) -> bool:
+    """A lead at an account whose company and CRM account id this batch left alone: nothing to match again."""
+    loaded = getattr(lead, "_loaded", None)
+    return (lead.account_id is not None and loaded is not None and loaded.get("company") == lead.company
+            and loaded.get("crm_account_id") == getattr(lead, "crm_account_id", None))
+
+
 def _index_for(session: Session, idents: Sequence[Identity]) -> AccountIndex:
     """The part of the account index the batch can hit: its CRM ids, domains and exact names."""
     index = AccountIndex()
     crm = sorted({i.crm_id for i in idents if i.crm_id})
     domains = sorted({i.domain for i in idents if i.domain})
     names = sorted({i.name_key for i in idents if i.name_key})
+    driver = Driver(session)
+    run = session.connection().exec_driver_sql
     if crm:
-        for id_, crm_id in session.execute(select(Account.id, Account.crm_id).where(
-                Account.crm_id.in_(crm), Account.merged_into.is_(None))):
+        for id_, crm_id in run(_BY_CRM.format(marks=", ".join([driver.mark] * len(crm))), tuple(crm)):
             index.add(id_, crm_id=crm_id)
     if domains:
-        for domain, id_ in session.execute(select(AccountDomain.domain, AccountDomain.account_id).where(
-                AccountDomain.domain.in_(domains))):
+        for domain, id_ in run(_BY_DOMAIN.format(marks=", ".join([driver.mark] * len(domains))), tuple(domains)):
             index.add(id_, domain=domain)
     if names:
-        for id_, key in session.execute(select(Account.id, Account.name_key).where(
-                Account.name_key.in_(names), Account.merged_into.is_(None)).order_by(Account.id)):
+        for id_, key in run(_BY_NAME.format(marks=", ".join([driver.mark] * len(names))), tuple(names)):
             index.add(id_, name_key=key)
     return index
 
 
-def _all_names(session: Session, index: AccountIndex) -> None:
-    """Every account's name, for near misses (read once per batch, and only when a name had no exact match)."""
-    for id_, key in session.execute(select(Account.id, Account.name_key).where(
-            Account.name_key.is_not(None), Account.merged_into.is_(None)).order_by(Account.id)):
-        index.add(id_, name_key=key)
+# The index reads, straight to the driver (every batch runs them).
+_BY_CRM = "SELECT id, crm_id FROM accounts WHERE crm_id IN ({marks}) AND merged_into IS NULL"
+_BY_DOMAIN = "SELECT domain, account_id FROM account_domains WHERE domain IN ({marks})"
+_BY_NAME = "SELECT id, name_key FROM accounts WHERE name_key IN ({marks}) AND merged_into IS NULL ORDER BY id"
+
+
+_NEAR_NAMES = ("SELECT id, name_key FROM accounts WHERE substr(name_key, 1, 1) = {m} AND merged_into IS NULL "
+               "ORDER BY id")
+
+
+def _near_names(session: Session, index: AccountIndex, key: str) -> None:
+    """The names a near miss of `key` can be (briefs.accounts: the same first letter), read when a name had no
+    exact match; a first letter is read once per batch."""
+    sql = _NEAR_NAMES.format(m=Driver(session).mark)
+    for id_, name_key in session.connection().exec_driver_sql(sql, (key[:1],)):
+        index.add(id_, name_key=name_key)
 
 
 def assign(session: Session, leads: Iterable[Any], now: datetime) -> dict[int, int]:
     """Match each lead (rows with id, email, company, crm_account_id, account_id, account_by) to its account,
     creating accounts and learning domains as briefs.accounts decides; an admin's choice is left alone.
     Returns lead id -> account id for the leads that are at one."""
-    rows = [lead for lead in leads if getattr(lead, "account_by", None) != ADMIN]
-    result = {lead.id: lead.account_id for lead in leads
-              if getattr(lead, "account_by", None) == ADMIN and lead.account_id}
+    rows, result = [], {}
+    for lead in leads:
+        if getattr(lead, "account_by", None) == ADMIN or _settled(lead):
+            if lead.account_id:
+                result[lead.id] = lead.account_id
+        else:
+            rows.append(lead)
     if not rows:
         return result
     idents = [identity(Candidate(lead.email, lead.company, getattr(lead, "crm_account_id", None))) for lead in rows]
     index = _index_for(session, idents)
-    names_loaded = False
+    letters: set[str] = set()
     changes: list[tuple[int | None, str | None, int]] = []
     for lead, ident in zip(rows, idents, strict=True):
         found = match(ident, index)
-        if (found is not None and found.by == MatchedBy.NEW and ident.name_key and not names_loaded
+        if (found is not None and found.by == MatchedBy.NEW and ident.name_key and ident.name_key[:1] not in letters
                 and not (ident.crm_id or ident.domain and ident.domain in index.by_domain)):
-            _all_names(session, index)  # a new name: look for near misses among every account's
-            names_loaded = True
+            _near_names(session, index, ident.name_key)  # a new name: look for near misses
+            letters.add(ident.name_key[:1])
             found = match(ident, index)
         account_id = _apply(session, found, ident, index, now) if found else None
         by = found.by.value if found else None
@@ -108,6 +128,12 @@ def assign(session: Session, leads: Iterable[Any], now: datetime) -> dict[int, i
     return result
 
 
+# Straight to the driver: a batch of new leads can create hundreds of accounts (an ORM insert is ~1 ms each).
+_NEW_ACCOUNT = ("INSERT INTO accounts (name, name_key, crm_id, created_at, updated_at) "
+                "VALUES ({m}, {m}, {m}, {m}, {m}) ON CONFLICT DO NOTHING RETURNING id")
+_NEW_DOMAIN = "INSERT INTO account_domains (domain, account_id, declared) VALUES ({m}, {m}, {m}) ON CONFLICT DO NOTHING"
+
+
 def _apply(session: Session, found: Match, ident: Identity, index: AccountIndex, now: datetime) -> int:
     account_id = found.account_id
     if account_id is not None and ident.crm_id and found.by != MatchedBy.CRM:
@@ -117,16 +143,19 @@ def _apply(session: Session, found: Match, ident: Identity, index: AccountIndex,
             index.add(account_id, crm_id=ident.crm_id)
         elif crm != ident.crm_id:
             account_id = None  # the CRM says another account: its id wins over a shared domain or name
+    driver = Driver(session)
     if account_id is None:
-        account = Account(name=(display_name([ident.name], ident.domain) if ident.name else ident.domain or "?"),
-                          name_key=ident.name_key, crm_id=ident.crm_id, created_at=now, updated_at=now)
-        session.add(account)
-        session.flush()
-        account_id = account.id
+        name = display_name([ident.name], ident.domain) if ident.name else ident.domain or "?"
+        stamp = driver.time(now)
+        created = session.connection().exec_driver_sql(
+            _NEW_ACCOUNT.format(m=driver.mark), (name[:300], ident.name_key, ident.crm_id, stamp, stamp)).scalar()
+        if created is None:  # a concurrent batch created the account with this CRM id just now: that one
+            created = session.scalar(select(Account.id).where(Account.crm_id == ident.crm_id))
+        account_id = created
         index.add(account_id, crm_id=ident.crm_id, name_key=ident.name_key)
     if ident.domain and ident.may_create and ident.domain not in index.by_domain:
-        session.add(AccountDomain(domain=ident.domain, account_id=account_id, declared=False))
-        session.flush()
+        # A concurrent batch may have claimed the domain meanwhile: theirs stands, and leads there go to it.
+        session.connection().exec_driver_sql(_NEW_DOMAIN.format(m=driver.mark), (ident.domain, account_id, False))
         index.add(account_id, domain=ident.domain)
     return account_id
 
@@ -176,49 +205,87 @@ def find(session: Session, text: str, limit: int = 10) -> list[AccountInfo]:
 
 
 _MEMBERS_SELECT = (
-    "SELECT a.lead_id, a.kind, a.occurred_at, c.title, c.type, c.topic, c.url, a.url, a.campaign, a.form "
-    "FROM activities a JOIN leads l ON l.id = a.lead_id LEFT OUTER JOIN content_assets c ON c.id = a.asset_id "
+    "SELECT a.lead_id, a.kind, a.occurred_at, c.title, c.type, c.topic, c.url, a.url, a.campaign, a.form, "
+    "l.first_name, l.last_name, l.email, l.title, l.owner_email "
+    "FROM leads l JOIN activities a ON a.lead_id = l.id LEFT OUTER JOIN content_assets c ON c.id = a.asset_id "
     "WHERE l.account_id = {m} AND a.occurred_at >= {m} AND a.kind IN ({kinds}) ORDER BY a.occurred_at DESC LIMIT {m}"
 )
+MAX_MEMBER_ROWS = MAX_MEMBERS * 40
 
 
 def members(session: Session, account_id: int, since: datetime) -> list[Member]:
     """The people at the account with their activity since `since` (COMMITTEE_KINDS), the most recently active
-    first, at most MAX_MEMBERS; each with their open qualification's time, if any."""
+    first, at most MAX_MEMBERS. One statement, through the driver (every brief at an account reads it)."""
     driver = Driver(session)
     m = driver.mark
     sql = _MEMBERS_SELECT.format(m=m, kinds=", ".join([m] * len(COMMITTEE_KINDS)))
-    acts: dict[int, list[ActivityView]] = defaultdict(list)
+    acts: dict[int, list[ActivityView]] = {}
+    people: dict[int, tuple] = {}
     for r in session.connection().exec_driver_sql(sql, (account_id, driver.time(since), *COMMITTEE_KINDS,
-                                                        MAX_MEMBERS * 40)):
-        acts[r[0]].append(ActivityView(kind=r[1], occurred_at=_utc(r[2]), title=r[3], asset_type=r[4], topic=r[5],
-                                       asset_url=r[6], url=r[7], campaign=r[8], form=r[9]))
-    ids = list(acts)[:MAX_MEMBERS]
-    if not ids:
-        return []
-    leads = {lead.id: lead for lead in session.scalars(select(Lead).where(Lead.id.in_(ids)))}
-    open_q = dict(session.execute(
-        select(Qualification.lead_id, func.min(Qualification.qualified_at))
-        .where(Qualification.lead_id.in_(ids), Qualification.status.in_(("open", "claimed", "contacted")))
-        .group_by(Qualification.lead_id)).all())
+                                                        MAX_MEMBER_ROWS)):
+        lead_id = r[0]
+        if lead_id not in acts:
+            if len(acts) >= MAX_MEMBERS:
+                continue
+            acts[lead_id] = []
+            people[lead_id] = r[10:15]
+        acts[lead_id].append(ActivityView(kind=r[1], occurred_at=_utc(r[2]), title=r[3], asset_type=r[4], topic=r[5],
+                                          asset_url=r[6], url=r[7], campaign=r[8], form=r[9]))
     out = []
-    for id_ in ids:
-        lead = leads[id_]
-        name = " ".join(p for p in (lead.first_name, lead.last_name) if p) or lead.email
-        out.append(Member(id_, name, lead.title, lead.owner_email, acts[id_], open_q.get(id_)))
+    for lead_id, items in acts.items():
+        first, last, email, title, owner = people[lead_id]
+        name = " ".join(p for p in (first, last) if p) or email
+        out.append(Member(lead_id, name, title, owner, items))
     return out
 
 
-def open_account_brief(session: Session, account_id: int, leave_out: Sequence[int] = ()) -> Qualification | None:
+_LEAD_ACCOUNT = ("SELECT a.id, a.name, a.merged_into FROM leads l JOIN accounts a ON a.id = l.account_id "
+                 "WHERE l.id = {m}")
+
+
+def lead_account_name(session: Session, lead_id: int) -> tuple[int, str] | None:
+    """(account id, name) of the lead's account, in one read (a merged account's leads moved with it)."""
+    driver = Driver(session)
+    row = session.connection().exec_driver_sql(_LEAD_ACCOUNT.format(m=driver.mark), (lead_id,)).first()
+    if row is None:
+        return None
+    if row[2] is not None:
+        account = get(session, row[0])
+        return (account.id, account.name) if account else None
+    return row[0], row[1]
+
+
+def open_account_brief(session: Session, account_id: int, leave_out: Sequence[int] = (),
+                       since: datetime | None = None, until: datetime | None = None) -> Qualification | None:
     """The account's brief still open (open, claimed or contacted), if any: the newest. `leave_out`: this
-    batch's own qualifications."""
+    batch's own qualifications; since/until: qualified in that span (the committee's window up to now)."""
     query = select(Qualification).where(
         Qualification.account_id == account_id, Qualification.account_brief_id.is_(None),
         Qualification.status.in_(OPEN_STATUSES))
+    if since is not None:
+        query = query.where(Qualification.qualified_at >= since)
+    if until is not None:
+        query = query.where(Qualification.qualified_at <= until)
     if leave_out:
         query = query.where(Qualification.id.not_in(list(leave_out)))
     return session.scalars(query.order_by(Qualification.qualified_at.desc(), Qualification.id.desc())
                            .limit(1)).first()
+
+
+_ACTIVE_PEOPLE = ("SELECT l.account_id, COUNT(DISTINCT a.lead_id) FROM leads l JOIN activities a ON a.lead_id = l.id "
+                  "WHERE l.account_id IN ({ids}) AND a.occurred_at >= {m} AND a.kind IN ({kinds}) "
+                  "GROUP BY l.account_id")
+
+
+def active_people(session: Session, account_ids: Sequence[int], since: datetime) -> dict[int, int]:
+    """account id -> how many people there were active since `since` (one statement for the batch's accounts)."""
+    if not account_ids:
+        return {}
+    driver = Driver(session)
+    m = driver.mark
+    ids = sorted(set(account_ids))
+    sql = _ACTIVE_PEOPLE.format(ids=", ".join([m] * len(ids)), m=m, kinds=", ".join([m] * len(COMMITTEE_KINDS)))
+    return dict(session.connection().exec_driver_sql(sql, (*ids, driver.time(since), *COMMITTEE_KINDS)).all())
 
 
 def open_leads(session: Session, lead_ids: Sequence[int]) -> set[int]:
@@ -364,3 +431,17 @@ def account_counts(session: Session, since: datetime) -> tuple[int, int]:
         Qualification.qualified_at >= since, Qualification.account_id.is_not(None),
         Qualification.account_brief_id.is_(None))) or 0
     return with_q, briefs
+
+
+def forget_if_empty(session: Session, account_id: int) -> bool:
+    """Delete an account no lead is at any more (its domains with it), and the accounts merged into it; for
+    erasure, so that a forgotten lead's company name and domain leave no trace. Returns whether it went."""
+    if session.scalar(select(func.count()).select_from(Lead).where(Lead.account_id == account_id)):
+        return False
+    merged = list(session.scalars(select(Account.id).where(Account.merged_into == account_id)))
+    for other in merged:
+        forget_if_empty(session, other)
+    session.execute(update(Qualification).where(Qualification.account_id == account_id).values(account_id=None))
+    session.execute(AccountDomain.__table__.delete().where(AccountDomain.account_id == account_id))
+    session.execute(Account.__table__.delete().where(Account.id == account_id))
+    return True

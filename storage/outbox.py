@@ -112,8 +112,10 @@ class BriefSubject:
 def subject(session: Session, item: PendingDelivery) -> BriefSubject:
     lead = session.get(Lead, item.lead_id)
     q = session.get(Qualification, item.qualification_id)
-    # An account brief goes to the account's owner (storage/accounts.py), else to the lead's.
-    owner = (account_store.brief_owner(session, q.id) if q.account_id is not None else None) or lead.owner_email
+    # An account brief goes to the account's owner (storage/accounts.py), else to the lead's; a rep's reassignment
+    # (which sets the lead's owner) wins over both.
+    owner = (account_store.brief_owner(session, q.id) if q.account_id is not None and q.reassigned_at is None
+             else None) or lead.owner_email
     return BriefSubject(lead.id, owner, lead.crm_url, q.reason, q.status, q.claimed_by, q.qualified_at,
                         followup_state(q, None, lead.crm_url), q.deliver_to)
 

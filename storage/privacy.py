@@ -14,6 +14,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from briefs.events import normalise_email
+from storage import accounts as account_store
 from storage import audit, identity
 from storage.models import (
     Activity,
@@ -103,6 +104,7 @@ def forget(session: Session, email: str, actor: str, now: datetime) -> Forgotten
     found = _describe(session, lead)
     ref = found.lead_ref
     lead_id = lead.id
+    account_id = lead.account_id
     session.expunge(lead)
 
     def gone(stmt):
@@ -117,6 +119,8 @@ def forget(session: Session, email: str, actor: str, now: datetime) -> Forgotten
     # So that a redelivery after this creates the lead anew, and no event id keeps the address.
     gone(delete(ProcessedEvent).where(_claims_of(lead_id, email)))
     gone(delete(Lead).where(Lead.id == lead_id))
+    if account_id is not None:  # an account only this lead made: its name and domain go too (issue 18)
+        account_store.forget_if_empty(session, account_id)
 
     gone(update(AuditEntry)
          .where((AuditEntry.lead_id == lead_id) | (AuditEntry.lead_ref == email))

@@ -12,7 +12,7 @@ from briefs.events import normalise_email
 from briefs.model import BriefInput, QualificationView
 from briefs.signals import ONE_TOUCH_KINDS, PAGE_VIEW_KINDS, ActivityView, LeadView, NoteView, TouchRow
 from storage.driver import Driver
-from storage.models import Activity, HandoffNote, Lead, Qualification
+from storage.models import Account, Activity, HandoffNote, Lead, Qualification
 
 # A brief reads this many recent activities in detail, plus up to OLDER_NOTABLE older ones of the kinds
 # that say the most; the rest are only counted.
@@ -213,5 +213,8 @@ def brief_input(session: Session, lead: Lead, now: datetime, qualification: Qual
         older_touch_rows=page_views,
         older_touches=older,
         older_first_touch=older_first,
+        # The lead's account (issue 18): named in the brief; its committee is added by the use case.
+        account_name=session.scalar(select(Account.name).where(Account.id == lead.account_id))
+        if getattr(lead, "account_id", None) else None,
     )
 

@@ -73,14 +73,12 @@ def committee_for(session: Session, lead_id: int, policy: AccountPolicy, now: da
     """The lead's account name and its committee (None when fewer than two people there are active)."""
     if not policy.enabled:
         return None, None
-    account_id = store.lead_account(session, lead_id)
-    if account_id is None:
+    found = store.lead_account_name(session, lead_id)
+    if found is None:
         return None, None
-    account = store.get(session, account_id)
-    if account is None:
-        return None, None
-    members = store.members(session, account.id, now - timedelta(days=policy.window_days))
-    return account.name, domain.committee(account.id, account.name, members, now, policy.window_days, lead_id)
+    account_id, name = found
+    members = store.members(session, account_id, now - timedelta(days=policy.window_days))
+    return name, domain.committee(account_id, name, members, now, policy.window_days, lead_id)
 
 
 def with_account(session: Session, data: BriefInput, lead_id: int, policy: AccountPolicy,
@@ -104,10 +102,14 @@ def surge_decisions(session: Session, leads: Sequence[ChangedLead], decided: Seq
         if lead.id in accounts:
             by_account[accounts[lead.id]].append(lead)
     out = []
+    busy = store.active_people(session, [a for a, batch in by_account.items()
+                                         if any(lead.change.new_activities for lead in batch)],
+                               now - timedelta(days=rule.days))
     for account_id, batch in by_account.items():
-        if not any(lead.change.new_activities for lead in batch):
-            continue  # a profile sync alone is nobody becoming active
-        if any(lead.id in qualified for lead in batch) or store.open_account_brief(session, account_id):
+        if busy.get(account_id, 0) < rule.people:
+            continue  # too few active (or, without new activity here, nobody just became active)
+        if any(lead.id in qualified for lead in batch) or store.open_account_brief(
+                session, account_id, since=now - timedelta(days=policy.window_days), until=now):
             continue
         members = store.members(session, account_id, now - timedelta(days=rule.days))
         active = {m.lead_id: max(a.occurred_at for a in m.activities) for m in members if m.activities}
@@ -143,29 +145,36 @@ class Plan:
     owner: str | None = None  # who owns the account brief
 
 
-def plan(session: Session, created: Sequence[NewQualification], pages: Sequence[bool], policy: AccountPolicy,
-         now: datetime) -> dict[int, Plan]:
-    """qualification id -> what happens to it, for the new qualifications that page a rep and are at an account.
-    Records each qualification's account, the account brief it went into, and the account's owner."""
+def plan(session: Session, created: Sequence[NewQualification], pages: Sequence[bool], accounts: dict[int, int],
+         policy: AccountPolicy, now: datetime) -> dict[int, Plan]:
+    """qualification id -> what happens to it, for the new qualifications that page a rep and are at an account
+    (accounts: lead id -> account id, from assign). Records each qualification's account, the account brief it
+    went into, and the account's owner."""
     if not policy.enabled:
         return {}
     groups: dict[int, list[NewQualification]] = defaultdict(list)
     for new, paged in zip(created, pages, strict=True):
-        account_id = store.lead_account(session, new.lead_id)
+        account_id = accounts.get(new.lead_id)
         if paged and account_id is not None:
             groups[account_id].append(new)
     plans: dict[int, Plan] = {}
     for account_id, news in groups.items():
-        account = session.get(Account, account_id)
+        account = store.get(session, account_id)
         assert account is not None
-        rows = {lead.id: lead for lead in session.query(Lead).filter(Lead.id.in_([n.lead_id for n in news]))}
-        qs = {q.id: q for q in session.query(Qualification).filter(Qualification.id.in_([n.id for n in news]))}
+        account_id = account.id
+        rows = {n.lead_id: n.brief_input.lead for n in news}
+        qs = {n.id: q for n in news if (q := session.get(Qualification, n.id)) is not None}
         for q in qs.values():
             q.account_id = account_id
-        open_brief = store.open_account_brief(session, account_id, list(qs))
+        # The account's brief, if one is open from the committee's window: older, it is no longer the account's news.
+        open_brief = store.open_account_brief(session, account_id, list(qs),
+                                              now - timedelta(days=policy.window_days), now)
         if open_brief is not None:
             owner = account.owner_email or _owner_of(session, open_brief)
             for new in news:
+                if _raised_hand(new):  # asked for sales: a brief of its own (and its SLA), to the account's owner
+                    plans[new.id] = Plan(Role.BRIEF, account_id, account.name, None, owner)
+                    continue
                 qs[new.id].account_brief_id = open_brief.id
                 plans[new.id] = Plan(Role.THREAD, account_id, account.name, open_brief.id, owner)
             continue
@@ -173,11 +182,14 @@ def plan(session: Session, created: Sequence[NewQualification], pages: Sequence[
             Qualified(n.lead_id, rows[n.lead_id].owner_email, rows[n.lead_id].title, qs[n.id].qualified_at)
             for n in news], policy.owner_rule)
         lead_of = [n for n in news if rows[n.lead_id].owner_email == owner] or list(news)
-        main = min(lead_of, key=lambda n: (-domain.seniority(rows[n.lead_id].title), n.id))
+        main = min(lead_of, key=lambda n: (not _raised_hand(n), -domain.seniority(rows[n.lead_id].title), n.id))
         plans[main.id] = Plan(Role.BRIEF, account_id, account.name, None, owner)
         store.set_owner_if_none(session, account_id, owner, now)
         for new in news:
             if new.id == main.id:
+                continue
+            if _raised_hand(new):  # never folded: their own words and the speed-to-lead clock
+                plans[new.id] = Plan(Role.BRIEF, account_id, account.name, None, owner)
                 continue
             qs[new.id].account_brief_id = main.id
             other = rows[new.lead_id].owner_email
@@ -185,6 +197,11 @@ def plan(session: Session, created: Sequence[NewQualification], pages: Sequence[
             plans[new.id] = Plan(role, account_id, account.name, main.id, owner)
     session.flush()
     return plans
+
+
+def _raised_hand(new: NewQualification) -> bool:
+    q = new.brief_input.qualification
+    return q is not None and q.reason == "hand_raiser"
 
 
 def _owner_of(session: Session, q: Qualification) -> str | None:

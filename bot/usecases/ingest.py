@@ -96,7 +96,7 @@ def _apply(session: Session, events: list[Event], rules: Rules, policy: TriagePo
     created = store.add_qualifications(session, decided, now)
     verdicts = _triage(session, decided, created, rules, policy)
     triage_store.record(session, [(new.id, verdict) for new, verdict in zip(created, verdicts, strict=True)], now)
-    plans = account_uc.plan(session, created, [v.pages_rep for v in verdicts], account_policy, now) if at_account else {}
+    plans = account_uc.plan(session, created, [v.pages_rep for v in verdicts], at_account, account_policy, now)
     for new, verdict in zip(created, verdicts, strict=True):
         account_plan = plans.get(new.id)
         if verdict.pages_rep and account_plan is not None and account_plan.role != account_uc.Role.BRIEF:

@@ -184,3 +184,60 @@ def test_the_crm_account_id_wins_over_a_shared_domain(services, rules):
     ]), rules, NOW)
     at = _accounts(services)
     assert at["x@globex.example"] == at["z@initech.example"] != at["y@globex.example"]
+
+
+def test_0018_adds_accounts_to_a_populated_database_and_match_backfills(empty_db_url):
+    from sqlalchemy import text
+
+    from bot.config import Settings
+    from bot.usecases.deps import Services
+    from storage import db
+
+    engine = db.make_engine(empty_db_url)
+    try:
+        db.upgrade(engine, "0015")
+        with engine.begin() as conn:
+            for i, (email, company) in enumerate([("priya.shah@contoso.com", "Contoso"),
+                                                  ("tom@contoso.co.uk", "CONTOSO LTD"),
+                                                  ("kai.fan@gmail.com", "Contoso")], start=1):
+                conn.execute(text("INSERT INTO leads (id, email, company, is_customer, search_text, created_at, "
+                                  "updated_at) VALUES (:i, :e, :c, false, :e, :t, :t)"),
+                             {"i": i, "e": email, "c": company, "t": NOW})
+            conn.execute(text("INSERT INTO qualifications (id, lead_id, reason, triggered_at, qualified_at, status) "
+                              "VALUES (1, 1, 'score_threshold', :t, :t, 'open')"), {"t": NOW})
+        db.upgrade(engine)
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT account_id, account_by, crm_account_id FROM leads WHERE id = 1")).one() \
+                == (None, None, None)
+            assert conn.execute(text("SELECT account_id, account_brief_id FROM qualifications")).one() == (None, None)
+        services = Services.from_settings(Settings(database_url=empty_db_url))
+        assert account_uc.rematch(services.sessions, AccountPolicy(), NOW) == 2
+        services.engine.dispose()
+        with engine.connect() as conn:
+            ids = [r[0] for r in conn.execute(text("SELECT account_id FROM leads ORDER BY id"))]
+        assert ids[0] == ids[1] is not None and ids[2] is None
+        db.downgrade(engine, "0015")
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT count(*) FROM leads")).scalar() == 3
+    finally:
+        engine.dispose()
+
+
+def test_a_hand_raiser_at_an_account_with_an_open_brief_still_gets_a_brief_for_the_accounts_owner(services, rules):
+    ev = Events(NOW - d(days=1), "acc7")
+    ingest(services.sessions, parsed(contoso_week(ev)[:-1]), rules, NOW - d(days=1))  # Priya's account brief (Amara)
+    later = Events(NOW, "acc7b")
+    result = ingest(services.sessions, parsed([
+        later.form("tom.reyes@contoso.co.uk", "Request a Demo", "We need the SAP connector live by March.", d(0)),
+    ]), rules, NOW)
+    assert len(result.qualifications) == 1
+    with services.sessions() as s:
+        delivery = s.scalars(select(Delivery).where(Delivery.qualification_id == result.qualifications[0])).one()
+        q = s.get(Qualification, result.qualifications[0])
+        assert delivery.kind == "brief" and q.reason == "hand_raiser" and q.account_brief_id is None
+        from storage import outbox
+        from storage.outbox import PendingDelivery
+        subject = outbox.subject(s, PendingDelivery(delivery.id, delivery.lead_id, q.id, {}, "", 0))
+    assert subject.owner_email == REP_A  # the account's owner, not Tom's own rep
+    text = " ".join(delivery.text.split())
+    assert "We need the SAP connector live by March." in text and "Contoso · 3 people active" in text

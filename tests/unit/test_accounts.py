@@ -29,8 +29,9 @@ def test_name_variants_normalise_to_one_key_or_a_near_miss(names):
     keys = [acc.normalise_name(n) for n in names]
     index = AccountIndex()
     index.add(1, name_key=keys[0])
+    domain = "".join(keys[0].split()[:2]) + "-group.example"  # a domain of theirs the account does not know yet
     for name in names:
-        found = acc.match(acc.identity(Candidate(f"x@unknown-domain-{len(name)}.example", name)), index)
+        found = acc.match(acc.identity(Candidate(f"x@{domain}", name)), index)
         assert found is not None and found.account_id == 1, (name, keys)
 
 
@@ -184,3 +185,24 @@ def test_the_account_view_blocks():
     dumped = str(message)
     assert "Contoso · 3 people active this week" in dumped and "contoso.co.uk, contoso.com" in dumped
     assert "Next steps" in dumped and "Priya Shah, CFO · priya.shah@contoso.com" in dumped
+
+
+def test_a_name_joins_by_name_only_when_the_domain_looks_like_it():
+    index = AccountIndex()
+    index.add(1, domain="contoso.com", name_key="contoso")
+    index.add(2, domain="mueller-logistik.de", name_key=acc.normalise_name("Müller Logistik GmbH"))
+    assert acc.match(acc.identity(Candidate("t@contoso.co.uk", "Contoso Ltd.")), index) == acc.Match(1, MatchedBy.NAME)
+    assert acc.match(acc.identity(Candidate("t@mueller-logistics.com", "Mueller Logistik")), index).account_id == 2
+    # Someone at Initech who typed a customer's name is at Initech.
+    assert acc.match(acc.identity(Candidate("ann@initech.example", "Contoso")), index).by == MatchedBy.NEW
+    assert acc.name_fits_domain("contoso", None)
+
+
+def test_names_that_differ_by_a_number_are_different_companies():
+    index = AccountIndex()
+    index.add(1, name_key=acc.normalise_name("Widget Works 12"))
+    for other in ("Widget Works 13", "Widget Works 2", "Widget Works"):
+        found = acc.match(acc.identity(Candidate("x@widgetworks-eu.example", other)), index)
+        assert found is not None and found.by == MatchedBy.NEW, other
+    near = acc.match(acc.identity(Candidate("x@widgetworks-eu.example", "Widget Werks 12 GmbH")), index)
+    assert near == acc.Match(1, MatchedBy.FUZZY)
