@@ -285,7 +285,7 @@ def measure(url: str, qs: list[tuple[str, str, str]], warmup: int = 20, show: bo
         else:
             ranks[kind].append(rank)
         if show and (rank is None or rank > (1 if kind in EXACT_KINDS else 3)):
-            print(f"{kind}: {q!r} -> rank {rank} ({took * 1000:.1f} ms); first: "
+            print(f"{kind}: {q!r} (for {email}) -> rank {rank} ({took * 1000:.1f} ms); first: "
                   + "; ".join(f"{m.name} | {m.company}" for m in found[:3]))
     engine.dispose()
     return ranks, times
