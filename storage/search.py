@@ -26,7 +26,8 @@ from briefs.search import Candidate, Scored, enough, query_words, rank, variants
 STAGE_LIMIT = 100
 WORDS_LIMIT = 200
 FUZZY_LIMIT = 200
-# SQLite: rows the trigram table hands over for near-miss ranking, at most.
+# SQLite: rows the trigram table hands over for near-miss ranking, at most (half that for a one-word query,
+# whose runs of letters are the least selective).
 NEAR_CAP = 5000
 _TOP = "\U0010ffff"  # sorts after every character: the end of a prefix range
 
@@ -146,7 +147,7 @@ def _near(f: _Fetch, words: list[str], short: list[str]) -> None:
     if len(words) == 1:
         word = words[0].split("@")[0]  # an email's domain is shared by many: its local part
         _near_query(f, [], word, _grams(word, max(4, _gram_size(word))), variants(word), FUZZY_LIMIT, loose=False,
-                    length=len(word))
+                    length=len(word), cap=NEAR_CAP // 2)
         return
     each = max(STAGE_LIMIT, FUZZY_LIMIT // len(words))
     before = len(f.found)
@@ -160,14 +161,14 @@ def _near(f: _Fetch, words: list[str], short: list[str]) -> None:
 
 
 def _near_query(f: _Fetch, others: list[str], word: str, grams: list[str], swapped: list[str], limit: int, *,
-                loose: bool, length: int) -> None:
+                loose: bool, length: int, cap: int = 0) -> None:
     """One near-miss query: rows with every one of `others` and (unless `loose`) any of the pieces; ranked by
     how many pieces they hold (a swapped-letter variant, a whole word, counts three), then by how close
     their name or company is to the query's length, then the shorter text."""
     pieces = [*grams, *swapped]
     # Ranked by trigrams whatever the runs matched by: finer ("acmees" shares "es " with "acmes", not "acme").
     ranked = [*_grams(word, 3), *swapped]
-    params: dict[str, object] = {"n": limit, "cap": NEAR_CAP, "len": length}
+    params: dict[str, object] = {"n": limit, "cap": cap or NEAR_CAP, "len": length}
     for k, piece in enumerate(ranked):
         params[f"p{k}"] = piece
     padded = "(' ' || l.search_text || ' ')"
