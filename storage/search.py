@@ -42,6 +42,39 @@ _TRGM_SCHEMA: dict[str, str | None] = {}
 NOT_IN_MODELS = ("ix_leads_search_text_trgm", "lead_search")
 
 
+# SQLite: the triggers that keep lead_search in step with leads (created by migration 0017). A migration that
+# rebuilds leads (an Alembic batch operation on SQLite: a foreign key, a dropped column...) drops them with the
+# table: storage.db.upgrade creates any that are missing once the migrations have run, and indexes the leads
+# anew (ensure_sqlite_triggers).
+SQLITE_TRIGGERS = {
+    "lead_search_insert": "CREATE TRIGGER lead_search_insert AFTER INSERT ON leads BEGIN "
+    "INSERT INTO lead_search (rowid, search_text) VALUES (new.id, ' ' || new.search_text || ' '); END",
+    "lead_search_delete": "CREATE TRIGGER lead_search_delete AFTER DELETE ON leads BEGIN "
+    "INSERT INTO lead_search (lead_search, rowid, search_text) VALUES ('delete', old.id, ' ' || old.search_text || ' '); "
+    "END",
+    "lead_search_update": "CREATE TRIGGER lead_search_update AFTER UPDATE OF search_text ON leads "
+    "WHEN old.search_text IS NOT new.search_text BEGIN "
+    "INSERT INTO lead_search (lead_search, rowid, search_text) VALUES ('delete', old.id, ' ' || old.search_text || ' '); "
+    "INSERT INTO lead_search (rowid, search_text) VALUES (new.id, ' ' || new.search_text || ' '); END",
+}
+
+
+def ensure_sqlite_triggers(conn: Connection) -> list[str]:
+    """Create the lead_search triggers that are missing (SQLite, once lead_search exists); their names."""
+    if conn.dialect.name != "sqlite":
+        return []
+    names = set(conn.exec_driver_sql("SELECT name FROM sqlite_master WHERE type IN ('table', 'trigger')").scalars())
+    if "lead_search" not in names or "leads" not in names:
+        return []
+    missing = [name for name in SQLITE_TRIGGERS if name not in names]
+    for name in missing:
+        conn.exec_driver_sql(SQLITE_TRIGGERS[name])
+    if missing:  # a later migration may have changed leads meanwhile: index them anew
+        conn.exec_driver_sql("INSERT INTO lead_search (lead_search) VALUES ('delete-all')")
+        conn.exec_driver_sql("INSERT INTO lead_search (rowid, search_text) SELECT id, ' ' || search_text || ' ' FROM leads")
+    return missing
+
+
 def in_models(name: str | None, type_: str, parent_names: object) -> bool:
     """Alembic include_name: False for the search index and the FTS5 table with its shadow tables."""
     return not (name and any(name == n or name.startswith(n + "_") for n in NOT_IN_MODELS))
