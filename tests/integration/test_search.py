@@ -161,7 +161,8 @@ def test_slack_search_groups_by_company_and_counts_the_rest(store):
     shown = sum(1 for b in blocks if b["type"] == "section" and "accessory" in b)
     assert shown == 10
     more = [b["elements"][0]["text"] for b in blocks if b["type"] == "context" and "more at" in b["elements"][0]["text"]]
-    assert more == [f"…and {total - 10} more at Acme Widget: add a name to narrow it down."]
+    assert more == [f"…and {total - 10} more at Acme Widget: add a name to narrow it down, or see the account with "
+                    "/lead account Acme Widget"]
 
 
 def test_slack_search_under_own_leads_only_filters_in_the_query(store):
