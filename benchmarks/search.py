@@ -285,7 +285,7 @@ def measure(url: str, qs: list[tuple[str, str, str]], warmup: int = 20, show: bo
         else:
             ranks[kind].append(rank)
         if show and (rank is None or rank > (1 if kind in EXACT_KINDS else 3)):
-            print(f"{kind}: {q!r} -> rank {rank} ({took * 1000:.1f} ms); first: "
+            print(f"{kind}: {q!r} (for {email}) -> rank {rank} ({took * 1000:.1f} ms); first: "
                   + "; ".join(f"{m.name} | {m.company}" for m in found[:3]))
     engine.dispose()
     return ranks, times
@@ -395,7 +395,7 @@ def report(args, label, section, size, gen_s, load_s, ranks, times, acks, pg_ver
     lines = [f"Store: {size:,} leads ({args.targets} planted targets, each alone at its company, with 6 "
              f"near-homonyms; about {size // 15:,} companies named from {len(WORDS)} words, so each target's "
              "company has dozens of look-alikes). Generated in "
-             f"{gen_s:.1f} s, loaded in {load_s:.1f} s" + (" (reused file)" if not load_s else "") + ".", "",
+             f"{gen_s:.1f} s, loaded in {load_s:.1f} s" + (" (the store was reused from an earlier run)" if not load_s else "") + ".", "",
              "| query | n | first | top 3 | top 10 | missed | p50 | p95 |",
              "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for kind in KINDS:
@@ -416,7 +416,10 @@ def report(args, label, section, size, gen_s, load_s, ranks, times, acks, pg_ver
                      f"{100 * sum(1 for x in r if x is not None) / len(r):.1f}% | {sum(1 for x in r if x is None)} | | |")
     lines += ["", "Ranks are those of the intended (planted) lead among the ten shown. A typo query that spells another "
               "lead's name or company exactly (the typo made a real name) is counted on its own line: that lead "
-              "rightly comes first, and the target may be pushed out by others of that exact name."]
+              "rightly comes first, and the target may be pushed out by others of that exact name. The other name-typo "
+              "misses (`--misses` lists them) are typos that turn the name into the start of other people's names, or "
+              "short names where one letter off is another real name (\"Noémie Kal\" with Noémie Kala and Noémie Kalo in "
+              "the store; \"Noa Öis\" for Nora Öis among Noah Óis): a prefix ranks above a typo by design."]
     p = {q: _common.percentile(times, q) * 1000 for q in (50, 95, 99)}
     lines += ["", "Latency of the search path (session, storage.leads.search, company counts, search_blocks), over "
               f"{len(times)} queries after 20 untimed ones:", "",

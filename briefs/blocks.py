@@ -662,7 +662,8 @@ def search_blocks(query: str, matches: Sequence[SearchMatch], at_company: Mappin
             group.append({"type": "section", "text": mrkdwn(line), "accessory": button("Open brief", ACTION_OPEN_BRIEF, m.email)})
         if more:
             group.append({"type": "context", "elements": [mrkdwn(
-                f"…and {more} more at {company}: add a name to narrow it down.")]})
+                f"…and {more} more at {company}: add a name to narrow it down, or see the account with "
+                f"/lead account {company}")]})
         room -= text_size(group)
         if room < 0:
             break

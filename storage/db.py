@@ -71,11 +71,20 @@ def _alembic_config(connection) -> Config:
 def upgrade(engine: Engine, revision: str = "head") -> None:
     with _migrating(engine) as conn:
         command.upgrade(_alembic_config(conn), revision)
+        _after_migrations(conn)
 
 
 def downgrade(engine: Engine, revision: str) -> None:
     with _migrating(engine) as conn:
         command.downgrade(_alembic_config(conn), revision)
+        _after_migrations(conn)
+
+
+def _after_migrations(conn) -> None:
+    """What a migration that rebuilt a table on SQLite dropped with it: the lead search triggers."""
+    from storage.search import ensure_sqlite_triggers
+
+    ensure_sqlite_triggers(conn)
 
 
 @contextmanager

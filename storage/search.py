@@ -26,7 +26,8 @@ from briefs.search import Candidate, Scored, enough, query_words, rank, variants
 STAGE_LIMIT = 100
 WORDS_LIMIT = 200
 FUZZY_LIMIT = 200
-# SQLite: rows the trigram table hands over for near-miss ranking, at most.
+# SQLite: rows the trigram table hands over for near-miss ranking, at most (half that for a one-word query,
+# whose runs of letters are the least selective).
 NEAR_CAP = 5000
 _TOP = "\U0010ffff"  # sorts after every character: the end of a prefix range
 
@@ -39,6 +40,39 @@ _TRGM_SCHEMA: dict[str, str | None] = {}
 
 # Search objects the models do not describe (made by migration 0017): autogenerate leaves them alone.
 NOT_IN_MODELS = ("ix_leads_search_text_trgm", "lead_search")
+
+
+# SQLite: the triggers that keep lead_search in step with leads (created by migration 0017). A migration that
+# rebuilds leads (an Alembic batch operation on SQLite: a foreign key, a dropped column...) drops them with the
+# table: storage.db.upgrade creates any that are missing once the migrations have run, and indexes the leads
+# anew (ensure_sqlite_triggers).
+SQLITE_TRIGGERS = {
+    "lead_search_insert": "CREATE TRIGGER lead_search_insert AFTER INSERT ON leads BEGIN "
+    "INSERT INTO lead_search (rowid, search_text) VALUES (new.id, ' ' || new.search_text || ' '); END",
+    "lead_search_delete": "CREATE TRIGGER lead_search_delete AFTER DELETE ON leads BEGIN "
+    "INSERT INTO lead_search (lead_search, rowid, search_text) VALUES ('delete', old.id, ' ' || old.search_text || ' '); "
+    "END",
+    "lead_search_update": "CREATE TRIGGER lead_search_update AFTER UPDATE OF search_text ON leads "
+    "WHEN old.search_text IS NOT new.search_text BEGIN "
+    "INSERT INTO lead_search (lead_search, rowid, search_text) VALUES ('delete', old.id, ' ' || old.search_text || ' '); "
+    "INSERT INTO lead_search (rowid, search_text) VALUES (new.id, ' ' || new.search_text || ' '); END",
+}
+
+
+def ensure_sqlite_triggers(conn: Connection) -> list[str]:
+    """Create the lead_search triggers that are missing (SQLite, once lead_search exists); their names."""
+    if conn.dialect.name != "sqlite":
+        return []
+    names = set(conn.exec_driver_sql("SELECT name FROM sqlite_master WHERE type IN ('table', 'trigger')").scalars())
+    if "lead_search" not in names or "leads" not in names:
+        return []
+    missing = [name for name in SQLITE_TRIGGERS if name not in names]
+    for name in missing:
+        conn.exec_driver_sql(SQLITE_TRIGGERS[name])
+    if missing:  # a later migration may have changed leads meanwhile: index them anew
+        conn.exec_driver_sql("INSERT INTO lead_search (lead_search) VALUES ('delete-all')")
+        conn.exec_driver_sql("INSERT INTO lead_search (rowid, search_text) SELECT id, ' ' || search_text || ' ' FROM leads")
+    return missing
 
 
 def in_models(name: str | None, type_: str, parent_names: object) -> bool:
@@ -146,7 +180,7 @@ def _near(f: _Fetch, words: list[str], short: list[str]) -> None:
     if len(words) == 1:
         word = words[0].split("@")[0]  # an email's domain is shared by many: its local part
         _near_query(f, [], word, _grams(word, max(4, _gram_size(word))), variants(word), FUZZY_LIMIT, loose=False,
-                    length=len(word))
+                    length=len(word), cap=NEAR_CAP // 2)
         return
     each = max(STAGE_LIMIT, FUZZY_LIMIT // len(words))
     before = len(f.found)
@@ -160,14 +194,14 @@ def _near(f: _Fetch, words: list[str], short: list[str]) -> None:
 
 
 def _near_query(f: _Fetch, others: list[str], word: str, grams: list[str], swapped: list[str], limit: int, *,
-                loose: bool, length: int) -> None:
+                loose: bool, length: int, cap: int = 0) -> None:
     """One near-miss query: rows with every one of `others` and (unless `loose`) any of the pieces; ranked by
     how many pieces they hold (a swapped-letter variant, a whole word, counts three), then by how close
     their name or company is to the query's length, then the shorter text."""
     pieces = [*grams, *swapped]
     # Ranked by trigrams whatever the runs matched by: finer ("acmees" shares "es " with "acmes", not "acme").
     ranked = [*_grams(word, 3), *swapped]
-    params: dict[str, object] = {"n": limit, "cap": NEAR_CAP, "len": length}
+    params: dict[str, object] = {"n": limit, "cap": cap or NEAR_CAP, "len": length}
     for k, piece in enumerate(ranked):
         params[f"p{k}"] = piece
     padded = "(' ' || l.search_text || ' ')"

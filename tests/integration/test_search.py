@@ -161,7 +161,8 @@ def test_slack_search_groups_by_company_and_counts_the_rest(store):
     shown = sum(1 for b in blocks if b["type"] == "section" and "accessory" in b)
     assert shown == 10
     more = [b["elements"][0]["text"] for b in blocks if b["type"] == "context" and "more at" in b["elements"][0]["text"]]
-    assert more == [f"…and {total - 10} more at Acme Widget: add a name to narrow it down."]
+    assert more == [f"…and {total - 10} more at Acme Widget: add a name to narrow it down, or see the account with "
+                    "/lead account Acme Widget"]
 
 
 def test_slack_search_under_own_leads_only_filters_in_the_query(store):
@@ -196,5 +197,32 @@ def test_upgrading_to_0017_folds_existing_leads_and_indexes_them(empty_db_url):
             assert lead_store.search(s, "kramer globex")[0].email == "zoe.k@globex.example"
         db.downgrade(engine, "0015")
         db.upgrade(engine)
+    finally:
+        engine.dispose()
+
+
+def test_a_later_migration_that_rebuilds_leads_on_sqlite_gets_its_search_triggers_back(empty_db_url):
+    """An Alembic batch operation that recreates leads (SQLite) drops the triggers with the table; the
+    upgrade puts them back and indexes the leads anew, rows changed meanwhile included."""
+    from storage import db
+
+    engine = db.make_engine(empty_db_url)
+    try:
+        db.upgrade(engine)
+        if engine.dialect.name != "sqlite":
+            return
+        with engine.begin() as conn:  # what a table rebuild leaves: no triggers, and a lead changed meanwhile
+            conn.execute(text("INSERT INTO leads (email, is_customer, search_text, name_fold, company_fold, created_at, "
+                              "updated_at) VALUES ('jon@acmewidgets.example', false, 'jon doe acme widgets', 'jon doe', "
+                              "'acme widgets', :t, :t)"), {"t": NOW})
+            for name in search_store.SQLITE_TRIGGERS:
+                conn.exec_driver_sql(f"DROP TRIGGER {name}")
+            conn.execute(text("UPDATE leads SET search_text = 'jon doe hooli', company_fold = 'hooli'"))
+        db.upgrade(engine)
+        with db.make_sessionmaker(engine)() as s:
+            assert [m.email for m in lead_store.search(s, "jon doe hooli")] == ["jon@acmewidgets.example"]
+            assert s.execute(text("SELECT count(*) FROM lead_search WHERE lead_search MATCH '\"acme\"'")).scalar() == 0
+            names = set(s.execute(text("SELECT name FROM sqlite_master WHERE type = 'trigger'")).scalars())
+        assert set(search_store.SQLITE_TRIGGERS) <= names
     finally:
         engine.dispose()

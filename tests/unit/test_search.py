@@ -149,7 +149,8 @@ def test_blocks_group_by_company_show_it_once_and_count_the_rest():
     acme = next(i for i, t in enumerate(texts) if "🏢 *Acme Widgets*" in t)
     assert "Jon Doe" in texts[acme + 1] and "VP Sales" in texts[acme + 1] and "Acme" not in texts[acme + 1]
     assert "Ana Ruiz" in texts[acme + 2]  # the same company, whatever its case, in the same group
-    assert "…and 37 more at Acme Widgets: add a name to narrow it down." in texts[acme + 3]
+    assert ("…and 37 more at Acme Widgets: add a name to narrow it down, or see the account with "
+            "/lead account Acme Widgets") in texts[acme + 3]
     assert not any("more at Globex" in t for t in texts)
     assert sum('"accessory"' in t for t in texts) == 4
     assert_message_ok(msg)

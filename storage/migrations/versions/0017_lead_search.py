@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 from briefs.search import search_fields
+from storage.search import SQLITE_TRIGGERS
 
 revision = "0017"
 down_revision = "0016"
@@ -25,19 +26,11 @@ log = logging.getLogger("alembic.runtime.migration")
 TRGM_INDEX = "ix_leads_search_text_trgm"
 # lead_search indexes " " + search_text + " " (the first and last words have a space on each side too). It is
 # contentless (it stores no copy of the text, only the index), so the triggers hand it the old text to delete.
-# A later migration that rebuilds leads on SQLite (batch "recreate") drops these triggers with the table: it
-# must create them again (tests/integration/test_search.py checks they exist at head).
+# A later migration that rebuilds leads on SQLite (batch "recreate") drops the triggers with the table:
+# storage.db.upgrade creates them again (storage.search.ensure_sqlite_triggers).
 SQLITE_OBJECTS = (
     "CREATE VIRTUAL TABLE lead_search USING fts5(search_text, content='', tokenize='trigram')",
-    "CREATE TRIGGER lead_search_insert AFTER INSERT ON leads BEGIN "
-    "INSERT INTO lead_search (rowid, search_text) VALUES (new.id, ' ' || new.search_text || ' '); END",
-    "CREATE TRIGGER lead_search_delete AFTER DELETE ON leads BEGIN "
-    "INSERT INTO lead_search (lead_search, rowid, search_text) VALUES ('delete', old.id, ' ' || old.search_text || ' '); "
-    "END",
-    "CREATE TRIGGER lead_search_update AFTER UPDATE OF search_text ON leads "
-    "WHEN old.search_text IS NOT new.search_text BEGIN "
-    "INSERT INTO lead_search (lead_search, rowid, search_text) VALUES ('delete', old.id, ' ' || old.search_text || ' '); "
-    "INSERT INTO lead_search (rowid, search_text) VALUES (new.id, ' ' || new.search_text || ' '); END",
+    *SQLITE_TRIGGERS.values(),
 )
 
 
