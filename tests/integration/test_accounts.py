@@ -241,3 +241,34 @@ def test_a_hand_raiser_at_an_account_with_an_open_brief_still_gets_a_brief_for_t
     assert subject.owner_email == REP_A  # the account's owner, not Tom's own rep
     text = " ".join(delivery.text.split())
     assert "We need the SAP connector live by March." in text and "Contoso · 3 people active" in text
+
+
+def test_app_home_lists_the_reps_active_accounts_and_stats_count_accounts(services, rules):
+    from dataclasses import replace as dc_replace
+
+    from bot.usecases import account_view
+    from tests.support.blockkit import assert_valid_message
+
+    ingest(services.sessions, parsed(contoso_week(Events(NOW, "acc8"))), rules, NOW)
+    services.clock = lambda: NOW
+    home = account_view.home_blocks(services, REP_A)
+    assert len(home) == 1 and "*Your accounts*" in home[0]["text"]["text"]
+    assert "Contoso: 3 people active (`/lead account Contoso`)" in home[0]["text"]["text"]
+    assert account_view.home_blocks(services, REP_B) == []  # Ben owns no account: the rule gave it to Amara
+    assert account_view.home_blocks(services, None) == []
+    [line] = account_view.stats_block(services, 30, None)
+    assert line["elements"][0]["text"] == "🏢 Accounts: 1 with a qualified lead, 1 account brief"
+    assert account_view.stats_block(services, 30, REP_B) == []  # counts are not per rep
+    # The account view, under own_leads_only: Ben sees his own lead only.
+    from briefs.blocks import account_blocks
+
+    with services.sessions() as s:
+        account_id = account_view.store.find(s, "contoso.com")[0].id
+        everyone = account_view.view(s, account_id, None, services)
+        mine = account_view.view(s, account_id, REP_B, services)
+    message = account_blocks(everyone)
+    assert_valid_message(message)
+    assert "Contoso · 3 people active this week" in str(message) and everyone.people == 3
+    assert [p.email for p in mine.listed] == ["tom.reyes@contoso.co.uk"] and mine.committee is None
+    off = dc_replace(services, settings=dc_replace(services.settings, accounts=AccountPolicy(enabled=False)))
+    assert account_view.home_blocks(off, REP_A) == []
