@@ -208,7 +208,7 @@ _MEMBERS_SELECT = (
     "SELECT a.lead_id, a.kind, a.occurred_at, c.title, c.type, c.topic, c.url, a.url, a.campaign, a.form, "
     "l.first_name, l.last_name, l.email, l.title, l.owner_email "
     "FROM leads l JOIN activities a ON a.lead_id = l.id LEFT OUTER JOIN content_assets c ON c.id = a.asset_id "
-    "WHERE l.account_id = {m} AND a.occurred_at >= {m} AND a.kind IN ({kinds}) ORDER BY a.occurred_at DESC LIMIT {m}"
+    "WHERE l.account_id = {m} AND a.occurred_at >= {m} AND a.kind IN ({kinds}) ORDER BY a.occurred_at DESC, a.id DESC LIMIT {m}"
 )
 MAX_MEMBER_ROWS = MAX_MEMBERS * 40
 

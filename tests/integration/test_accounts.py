@@ -90,7 +90,7 @@ def test_the_contoso_week_gives_one_brief_to_one_rep_naming_the_committee(servic
     assert "Who else" not in text
     ask = next(line for line in briefs[0].text.split("\n•") if "have been looking at" in line)
     assert "Tom" in ask and "Dana" in ask and "how we connect to your systems and our security documentation" in ask
-    assert "Dana Wu, Head of Security: SOC 2 page, Security & Compliance White Paper, SSO SAML page" in text
+    assert "Dana Wu, Head of Security: SOC 2 page, SSO SAML page, Security & Compliance White Paper" in text
     assert "Tom Reyes, Integration Engineer: ERP SAP netsuite integration page, API docs" in text
     assert "SOC 2 report" in text  # the next step
     assert "account: Contoso" in text
