@@ -272,3 +272,23 @@ def test_app_home_lists_the_reps_active_accounts_and_stats_count_accounts(servic
     assert [p.email for p in mine.listed] == ["tom.reyes@contoso.co.uk"] and mine.committee is None
     off = dc_replace(services, settings=dc_replace(services.settings, accounts=AccountPolicy(enabled=False)))
     assert account_view.home_blocks(off, REP_A) == []
+
+
+def test_configured_domains_belong_to_one_account(services, rules):
+    policy = AccountPolicy(domains={"Contoso": ("contoso.com", "contoso-group.example", "contoso.de")})
+    ev = Events(NOW, "acc9")
+    ingest(services.sessions, parsed([
+        ev.upsert("lena.vogel@contoso.de", d(days=2), company="Contoso Deutschland GmbH"),
+        ev.upsert("raj@contoso-group.example", d(days=1), company="CG Holdings"),
+        ev.upsert("amy@fabrikam.example", d(days=1), company="Fabrikam"),
+    ]), rules, NOW, accounts=policy)
+    ingest(services.sessions, parsed([Events(NOW, "acc9b").upsert("ops.lead@contoso.com", company="Contoso Inc.")]),
+           rules, NOW, accounts=policy)
+    at = _accounts(services)
+    assert at["lena.vogel@contoso.de"] == at["raj@contoso-group.example"] == at["ops.lead@contoso.com"] is not None
+    assert at["amy@fabrikam.example"] != at["raj@contoso-group.example"]
+    with services.sessions() as s:
+        account = s.get(Account, at["raj@contoso-group.example"])
+        declared = set(s.scalars(select(AccountDomain.domain).where(AccountDomain.account_id == account.id,
+                                                                    AccountDomain.declared.is_(True))))
+    assert account.name == "Contoso" and declared == {"contoso.com", "contoso-group.example", "contoso.de"}
