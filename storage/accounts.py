@@ -296,11 +296,11 @@ def open_leads(session: Session, lead_ids: Sequence[int]) -> set[int]:
         Qualification.lead_id.in_(list(lead_ids)), Qualification.status.in_(OPEN_STATUSES))))
 
 
-def brief_delivery(session: Session, qualification_id: int) -> tuple[str | None, str | None]:
-    """(channel, ts) of a brief once posted."""
-    row = session.execute(select(Delivery.channel, Delivery.ts).where(
+def brief_delivery(session: Session, qualification_id: int) -> tuple[str | None, str | None, str | None]:
+    """(channel, ts, status) of a brief's delivery: channel and ts once posted."""
+    row = session.execute(select(Delivery.channel, Delivery.ts, Delivery.status).where(
         Delivery.qualification_id == qualification_id)).first()
-    return (row[0], row[1]) if row else (None, None)
+    return (row[0], row[1], row[2]) if row else (None, None, None)
 
 
 def account_brief_of(session: Session, qualification_id: int) -> int | None:
