@@ -475,9 +475,14 @@ def committee(account_id: int, name: str, members: Iterable[Member], now: dateti
     senior = max(people, key=lambda p: p.seniority) if any(p.seniority for p in people) else None
     steps = []
     if tech or sec:
-        names = list(dict.fromkeys((*tech, *sec)))
+        own = next((p.name for p in people if p.lead_id == lead_id), None)  # the brief's own lead is "you"
+        names = [n for n in dict.fromkeys((*tech, *sec)) if n != own]
         with_whom = " and ".join(_first(n) for n in names[:3])
-        steps.append(f"Offer a technical session with {plain(with_whom)}"
+        if own in (*tech, *sec):
+            offer = f"Offer {_first(own or '')} a technical session" + (f" with {with_whom}" if with_whom else "")
+        else:
+            offer = f"Offer a technical session with {with_whom}"
+        steps.append(plain(offer)
                      + (", and send the SOC 2 report and security documentation ahead of it" if sec else "")
                      + ".")
     if tech:

@@ -208,7 +208,7 @@ _MEMBERS_SELECT = (
     "SELECT a.lead_id, a.kind, a.occurred_at, c.title, c.type, c.topic, c.url, a.url, a.campaign, a.form, "
     "l.first_name, l.last_name, l.email, l.title, l.owner_email "
     "FROM leads l JOIN activities a ON a.lead_id = l.id LEFT OUTER JOIN content_assets c ON c.id = a.asset_id "
-    "WHERE l.account_id = {m} AND a.occurred_at >= {m} AND a.kind IN ({kinds}) ORDER BY a.occurred_at DESC LIMIT {m}"
+    "WHERE l.account_id = {m} AND a.occurred_at >= {m} AND a.kind IN ({kinds}) ORDER BY a.occurred_at DESC, a.id DESC LIMIT {m}"
 )
 MAX_MEMBER_ROWS = MAX_MEMBERS * 40
 
@@ -296,11 +296,11 @@ def open_leads(session: Session, lead_ids: Sequence[int]) -> set[int]:
         Qualification.lead_id.in_(list(lead_ids)), Qualification.status.in_(OPEN_STATUSES))))
 
 
-def brief_delivery(session: Session, qualification_id: int) -> tuple[str | None, str | None]:
-    """(channel, ts) of a brief once posted."""
-    row = session.execute(select(Delivery.channel, Delivery.ts).where(
+def brief_delivery(session: Session, qualification_id: int) -> tuple[str | None, str | None, str | None]:
+    """(channel, ts, status) of a brief's delivery: channel and ts once posted."""
+    row = session.execute(select(Delivery.channel, Delivery.ts, Delivery.status).where(
         Delivery.qualification_id == qualification_id)).first()
-    return (row[0], row[1]) if row else (None, None)
+    return (row[0], row[1], row[2]) if row else (None, None, None)
 
 
 def account_brief_of(session: Session, qualification_id: int) -> int | None:

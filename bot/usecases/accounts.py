@@ -264,13 +264,15 @@ class NoticeTarget:
 def notice_target(sessions: sessionmaker[Session], qualification_id: int, lead_id: int, to: str) -> NoticeTarget:
     with sessions() as s:
         brief_id = store.account_brief_of(s, qualification_id)
-        channel, ts = store.brief_delivery(s, brief_id) if brief_id else (None, None)
+        channel, ts, status = store.brief_delivery(s, brief_id) if brief_id else (None, None, None)
         lead = s.get(Lead, lead_id)
         owner = lead.owner_email if lead else None
     if brief_id is None:
         return NoticeTarget(owner, None, None, True)
     if not (channel and ts):
-        return NoticeTarget(owner, None, None, False)
+        # Waits for the account brief, unless it will not be posted on its own (failed, held for a digest, or
+        # gone): then the line goes to the lead's rep without a link rather than never.
+        return NoticeTarget(owner, None, None, status in (None, "failed", "digest"))
     if to == NOTICE_TO_THREAD:
         return NoticeTarget(owner, (channel, ts), None, True)
     return NoticeTarget(owner, None, permalink(channel, ts), True)

@@ -136,7 +136,7 @@ def test_a_digest_of_many_long_leads_is_posted_within_the_limits(http, ft, fake_
     ev = events_at(ft)
     events = []
     for i in range(20):
-        history = researcher_history(ev, email=f"lead{i}@acme.example")
+        history = researcher_history(ev, email=f"lead{i}@acme{i}.example")  # 20 companies (one would be an account)
         history[0]["lead"] |= {"first_name": escape_heavy(200), "last_name": escape_heavy(200),
                                "company": escape_heavy(300)}
         events += history

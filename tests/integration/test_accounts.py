@@ -90,7 +90,7 @@ def test_the_contoso_week_gives_one_brief_to_one_rep_naming_the_committee(servic
     assert "Who else" not in text
     ask = next(line for line in briefs[0].text.split("\n•") if "have been looking at" in line)
     assert "Tom" in ask and "Dana" in ask and "how we connect to your systems and our security documentation" in ask
-    assert "Dana Wu, Head of Security: SOC 2 page, Security & Compliance White Paper, SSO SAML page" in text
+    assert "Dana Wu, Head of Security: SOC 2 page, SSO SAML page, Security & Compliance White Paper" in text
     assert "Tom Reyes, Integration Engineer: ERP SAP netsuite integration page, API docs" in text
     assert "SOC 2 report" in text  # the next step
     assert "account: Contoso" in text
@@ -241,3 +241,54 @@ def test_a_hand_raiser_at_an_account_with_an_open_brief_still_gets_a_brief_for_t
     assert subject.owner_email == REP_A  # the account's owner, not Tom's own rep
     text = " ".join(delivery.text.split())
     assert "We need the SAP connector live by March." in text and "Contoso · 3 people active" in text
+
+
+def test_app_home_lists_the_reps_active_accounts_and_stats_count_accounts(services, rules):
+    from dataclasses import replace as dc_replace
+
+    from bot.usecases import account_view
+    from tests.support.blockkit import assert_valid_message
+
+    ingest(services.sessions, parsed(contoso_week(Events(NOW, "acc8"))), rules, NOW)
+    services.clock = lambda: NOW
+    home = account_view.home_blocks(services, REP_A)
+    assert len(home) == 1 and "*Your accounts*" in home[0]["text"]["text"]
+    assert "Contoso: 3 people active (`/lead account Contoso`)" in home[0]["text"]["text"]
+    assert account_view.home_blocks(services, REP_B) == []  # Ben owns no account: the rule gave it to Amara
+    assert account_view.home_blocks(services, None) == []
+    [line] = account_view.stats_block(services, 30, None)
+    assert line["elements"][0]["text"] == "🏢 Accounts: 1 with a qualified lead, 1 account brief"
+    assert account_view.stats_block(services, 30, REP_B) == []  # counts are not per rep
+    # The account view, under own_leads_only: Ben sees his own lead only.
+    from briefs.blocks import account_blocks
+
+    with services.sessions() as s:
+        account_id = account_view.store.find(s, "contoso.com")[0].id
+        everyone = account_view.view(s, account_id, None, services)
+        mine = account_view.view(s, account_id, REP_B, services)
+    message = account_blocks(everyone)
+    assert_valid_message(message)
+    assert "Contoso · 3 people active this week" in str(message) and everyone.people == 3
+    assert [p.email for p in mine.listed] == ["tom.reyes@contoso.co.uk"] and mine.committee is None
+    off = dc_replace(services, settings=dc_replace(services.settings, accounts=AccountPolicy(enabled=False)))
+    assert account_view.home_blocks(off, REP_A) == []
+
+
+def test_configured_domains_belong_to_one_account(services, rules):
+    policy = AccountPolicy(domains={"Contoso": ("contoso.com", "contoso-group.example", "contoso.de")})
+    ev = Events(NOW, "acc9")
+    ingest(services.sessions, parsed([
+        ev.upsert("lena.vogel@contoso.de", d(days=2), company="Contoso Deutschland GmbH"),
+        ev.upsert("raj@contoso-group.example", d(days=1), company="CG Holdings"),
+        ev.upsert("amy@fabrikam.example", d(days=1), company="Fabrikam"),
+    ]), rules, NOW, accounts=policy)
+    ingest(services.sessions, parsed([Events(NOW, "acc9b").upsert("ops.lead@contoso.com", company="Contoso Inc.")]),
+           rules, NOW, accounts=policy)
+    at = _accounts(services)
+    assert at["lena.vogel@contoso.de"] == at["raj@contoso-group.example"] == at["ops.lead@contoso.com"] is not None
+    assert at["amy@fabrikam.example"] != at["raj@contoso-group.example"]
+    with services.sessions() as s:
+        account = s.get(Account, at["raj@contoso-group.example"])
+        declared = set(s.scalars(select(AccountDomain.domain).where(AccountDomain.account_id == account.id,
+                                                                    AccountDomain.declared.is_(True))))
+    assert account.name == "Contoso" and declared == {"contoso.com", "contoso-group.example", "contoso.de"}

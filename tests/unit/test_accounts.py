@@ -109,6 +109,8 @@ def test_the_committee_shape():
     assert c.people[1].line.endswith("A security review is under way.")
     assert c.people[2].line == "Tom Reyes, Integration Engineer: ERP integration page, API docs"
     assert c.next_steps[0].startswith("Offer a technical session with Tom and Dana, and send the SOC 2 report")
+    toms = acc.committee(9, "Contoso", contoso_members(), NOW, 14, lead_id=2)
+    assert toms is not None and toms.next_steps[0].startswith("Offer Tom a technical session with Dana, and send")
     talk = acc.talk_context(c)
     assert talk is not None and talk["names"] == ["Dana", "Tom"] and talk["security_review"] is True
     # One person active is no committee; a wider window is said so.
