@@ -139,7 +139,8 @@ def test_a_batched_delivery_makes_a_brief_with_what_it_carries_sent_to_the_owner
             post = fake_slack.wait_for("chat.postMessage")[0]
             text = posted_text(post)
             assert post["channel"] == "U0JANE"  # owner id 1 -> jane@ourco.example -> her Slack user
-            assert "&lt;b&gt;bitte&lt;/b&gt;" in text and "<b>" not in text  # the lead's text is data, not markup
+            # The lead's text is data, not markup: the form's HTML tags read as the text they wrap.
+            assert "14 Lager; bitte Rückruf" in text and "<b>" not in text and "&lt;b&gt;" not in text
             assert "Wir suchen eine Lösung für 14 Lager" in text and "Budget ist freigegeben" in text
             assert "Preise | Acme Widgets" in text
             assert "MQL" in text and "40" in text
