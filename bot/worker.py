@@ -38,7 +38,7 @@ class TerminalSink:
         self.console = console or Console(highlight=False, soft_wrap=False)
 
     def __call__(self, item: PendingDelivery) -> Sent:
-        title = "Triage notice" if item.kind == "notice" else "New brief"
+        title = {"notice": "Notice", "copy": "Copy", "rep_notice": "Notice"}.get(item.kind, "New brief")
         self.console.print(Rule(f"{title} #{item.qualification_id}"))
         self.console.print(item.text, markup=False, emoji=False)
         self.console.print()

@@ -29,7 +29,7 @@ from briefs.accounts import (
 from briefs.followup import OPEN_STATUSES
 from briefs.signals import ActivityView
 from storage.driver import Driver
-from storage.models import Account, AccountDomain, Delivery, Lead, Qualification
+from storage.models import OWN_DELIVERY, Account, AccountDomain, Delivery, Lead, Qualification
 from storage.queries import _utc
 
 ADMIN = MatchedBy.ADMIN.value
@@ -299,7 +299,7 @@ def open_leads(session: Session, lead_ids: Sequence[int]) -> set[int]:
 def brief_delivery(session: Session, qualification_id: int) -> tuple[str | None, str | None, str | None]:
     """(channel, ts, status) of a brief's delivery: channel and ts once posted."""
     row = session.execute(select(Delivery.channel, Delivery.ts, Delivery.status).where(
-        Delivery.qualification_id == qualification_id)).first()
+        Delivery.qualification_id == qualification_id, OWN_DELIVERY)).first()
     return (row[0], row[1], row[2]) if row else (None, None, None)
 
 

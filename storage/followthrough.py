@@ -16,7 +16,7 @@ from briefs.followup import OPEN_STATUSES, FollowUp, SlaState, Status
 from briefs.people import display_name
 from briefs.signals import ActivityView
 from storage.models import (
-    NOT_A_COPY,
+    OWN_DELIVERY,
     Activity,
     ContentAsset,
     Delivery,
@@ -93,7 +93,7 @@ def load_followup(session: Session, qualification_id: int) -> Tracked | None:
     if q is None:
         return None
     lead = session.get(Lead, q.lead_id)
-    delivery = session.scalars(select(Delivery).where(Delivery.qualification_id == q.id, NOT_A_COPY)).first()
+    delivery = session.scalars(select(Delivery).where(Delivery.qualification_id == q.id, OWN_DELIVERY)).first()
     state = followup_state(q, delivery.queue_reason if delivery else None, lead.crm_url)
     return Tracked(state, lead.id, lead.email, lead.owner_email, q.reason)
 
@@ -111,7 +111,7 @@ def save_followup(session: Session, state: FollowUp, owner_email: str | None = N
 
 def release_held(session: Session, qualification_id: int, now: datetime) -> None:
     """A brief held for a digest goes out now as a brief of its own (routed afresh)."""
-    session.execute(update(Delivery).where(Delivery.qualification_id == qualification_id, Delivery.status == "digest", NOT_A_COPY)
+    session.execute(update(Delivery).where(Delivery.qualification_id == qualification_id, Delivery.status == "digest", OWN_DELIVERY)
                     .values(status="pending", digest_user=None, next_attempt_at=now)
                     .execution_options(synchronize_session=False))
 
@@ -135,7 +135,7 @@ def start_clock(session: Session, qualification_id: int, rep_user: str | None, d
     """The brief is posted: the clock runs unless the lead was claimed meanwhile. Thread updates start after
     the newest activity the brief showed."""
     # Activities stored after the brief was built (its delivery's created_at) were not in it: they are news.
-    built = select(Delivery.created_at).where(Delivery.qualification_id == qualification_id, NOT_A_COPY).scalar_subquery()
+    built = select(Delivery.created_at).where(Delivery.qualification_id == qualification_id, OWN_DELIVERY).scalar_subquery()
     newest = select(func.max(Activity.id)).where(Activity.lead_id == Qualification.lead_id,
                                                  Activity.received_at <= built).scalar_subquery()
     # A rep the lead was reassigned to before its brief went out keeps it.
@@ -202,7 +202,7 @@ def posted(session: Session, qualification_id: int) -> Posted | None:
     row = session.execute(
         select(Qualification, Lead, Delivery)
         .join(Lead, Lead.id == Qualification.lead_id)
-        .outerjoin(Delivery, and_(Delivery.qualification_id == Qualification.id, NOT_A_COPY))
+        .outerjoin(Delivery, and_(Delivery.qualification_id == Qualification.id, OWN_DELIVERY))
         .where(Qualification.id == qualification_id)
     ).first()
     if row is None:
@@ -230,7 +230,7 @@ def shown_at(session: Session, qualification_id: int) -> Shown | None:
     row = session.execute(
         select(Qualification, Lead, Delivery)
         .join(Lead, Lead.id == Qualification.lead_id)
-        .join(Delivery, and_(Delivery.qualification_id == Qualification.id, NOT_A_COPY))
+        .join(Delivery, and_(Delivery.qualification_id == Qualification.id, OWN_DELIVERY))
         .where(Qualification.id == qualification_id)
     ).first()
     if row is None:
@@ -280,7 +280,7 @@ def engaging(session: Session, now: datetime, since: datetime, hot_kinds: tuple[
     superseded = select(newer.id).where(newer.lead_id == Qualification.lead_id, newer.id > Qualification.id).exists()
     rows = session.execute(
         select(Qualification.id, Qualification.lead_id, Qualification.seen_activity_id, Qualification.update_after)
-        .join(Delivery, and_(Delivery.qualification_id == Qualification.id, Delivery.ts.is_not(None), NOT_A_COPY))
+        .join(Delivery, and_(Delivery.qualification_id == Qualification.id, Delivery.ts.is_not(None), OWN_DELIVERY))
         .where(Qualification.id > after, Qualification.qualified_at >= since,
                *([Qualification.lead_id.in_(lead_ids)] if lead_ids is not None else []),
                Qualification.status.in_(OPEN_STATUSES), Qualification.seen_activity_id.is_not(None), ~superseded,
@@ -485,7 +485,7 @@ def queue(session: Session, owner_email: str | None, slack_user: str, limit: int
     rows = session.execute(
         select(Lead, Qualification, Delivery)
         .join(Qualification, Qualification.lead_id == Lead.id)
-        .outerjoin(Delivery, and_(Delivery.qualification_id == Qualification.id, NOT_A_COPY))
+        .outerjoin(Delivery, and_(Delivery.qualification_id == Qualification.id, OWN_DELIVERY))
         .where(Qualification.status.in_(OPEN_STATUSES), or_(*mine))
         .order_by(Qualification.qualified_at.desc(), Qualification.id.desc()).limit(limit)
     ).all()

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from briefs.people import display_name
 from storage import search as search_store
-from storage.models import NOT_A_COPY, Delivery, HandoffNote, RepRoute
+from storage.models import OWN_DELIVERY, Delivery, HandoffNote, RepRoute
 from storage.queries import find_lead
 
 
@@ -72,7 +72,7 @@ def note_posted(session: Session, note_id: int, channel: str, ts: str) -> None:
 def latest_posted(session: Session, lead_id: int) -> Delivery | None:
     return session.scalars(
         select(Delivery)
-        .where(Delivery.lead_id == lead_id, Delivery.ts.is_not(None), NOT_A_COPY)
+        .where(Delivery.lead_id == lead_id, Delivery.ts.is_not(None), OWN_DELIVERY)
         .order_by(Delivery.sent_at.desc(), Delivery.id.desc())
         .limit(1)
     ).first()

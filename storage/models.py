@@ -63,8 +63,12 @@ def FoldedText(length: int):  # noqa: N802 (a type, like String)
     return String(length).with_variant(String(length, collation="C"), "postgresql")
 
 
-# Delivery.kind of an owner's copy: every read of "the brief's delivery" leaves it out (NOT_A_COPY).
+# Delivery.kind of a side delivery beside a qualification's own brief or notice: an owner's copy of a brief that
+# went to someone else, and the line telling a lead's rep that it went into another rep's account brief. Every
+# read of "the brief's delivery" leaves them out (OWN_DELIVERY).
 COPY = "copy"
+REP_NOTICE = "rep_notice"
+SIDE_KINDS = (COPY, REP_NOTICE)
 
 
 class Base(DeclarativeBase):
@@ -453,5 +457,5 @@ class AuditEntry(Base):
     detail: Mapped[str | None] = mapped_column(String(500))
 
 
-# A qualification's own delivery (its brief or triage notice), not an owner's copy beside it.
-NOT_A_COPY = Delivery.kind != COPY
+# A qualification's own delivery (its brief or notice), not a side delivery beside it.
+OWN_DELIVERY = Delivery.kind.not_in(SIDE_KINDS)

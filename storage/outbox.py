@@ -86,10 +86,12 @@ def record_recipient(session: Session, qualification_id: int, episode: str | Non
                         .values(episode=episode, deliver_to=deliver_to, copy_to=copy_to))
 
 
-def enqueue_copy(session: Session, q: QualificationKey, to: str, payload: dict, text: str, now: datetime) -> Delivery:
-    """Queue the owner's copy: posted to their route like a brief, starting nothing."""
+def enqueue_copy(session: Session, q: QualificationKey, to: str, payload: dict, text: str, now: datetime,
+                 kind: str = COPY) -> Delivery:
+    """Queue a side delivery (SIDE_KINDS): the owner's copy, posted to their route like a brief, or a rep's
+    account line (REP_NOTICE, `to` says how it is addressed); either starts nothing."""
     d = Delivery(qualification_id=q.id, lead_id=q.lead_id, payload=payload, text=text, status="pending", attempts=0,
-                 next_attempt_at=now, created_at=now, kind=COPY, notice_to=to)
+                 next_attempt_at=now, created_at=now, kind=kind, notice_to=to)
     session.add(d)
     return d
 

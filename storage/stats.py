@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from briefs.stats import StatRow
 from storage import outbox
-from storage.models import NOT_A_COPY, Activity, Delivery, Lead, Qualification
+from storage.models import OWN_DELIVERY, Activity, Delivery, Lead, Qualification
 
 
 def rows(session: Session, days: int, now: datetime, owner: str | None = None) -> list[StatRow]:
@@ -38,7 +38,7 @@ def rows(session: Session, days: int, now: datetime, owner: str | None = None) -
                Qualification.triage_delivery, Qualification.triage_category, Qualification.triage_rule,
                Qualification.overridden_at, Qualification.episode)
         .join(Lead, Lead.id == Qualification.lead_id)
-        .outerjoin(Delivery, and_(Delivery.qualification_id == Qualification.id, NOT_A_COPY))
+        .outerjoin(Delivery, and_(Delivery.qualification_id == Qualification.id, OWN_DELIVERY))
         .where(and_(Qualification.qualified_at >= since, Qualification.qualified_at <= now))
         .order_by(Qualification.qualified_at, Qualification.id)
     )

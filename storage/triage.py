@@ -19,7 +19,7 @@ from briefs.signals import PAGE_VIEW_KINDS
 from briefs.triage import Delivery as TriageDelivery
 from briefs.triage import Override, TriageResult
 from storage.ingest import NewQualification
-from storage.models import Activity, Delivery, Lead, Qualification
+from storage.models import OWN_DELIVERY, Activity, Delivery, Lead, Qualification
 from storage.queries import brief_input
 
 # Our comparison pages as visitors reach them (docs/triage.md): every lead's visits are read for them at most
@@ -139,7 +139,7 @@ def overridable(session: Session, qualification_id: int) -> Overridable | None:
     if q is None:
         return None
     lead = session.get(Lead, q.lead_id)
-    notice = session.scalars(select(Delivery).where(Delivery.qualification_id == q.id)).first()
+    notice = session.scalars(select(Delivery).where(Delivery.qualification_id == q.id, OWN_DELIVERY)).first()
     return Overridable(q.id, q.lead_id, lead.owner_email if lead else None, q.triage_delivery, q.triage_rule,
                        q.overridden_by, q.overridden_at, notice.channel if notice else None,
                        notice.ts if notice else None, notice.payload if notice else None)
@@ -149,7 +149,7 @@ def mark_overridden(session: Session, qualification_id: int, by: str, at: dateti
                     notice_payload: dict | None) -> None:
     """Who overrode it, when; and the notice as it now reads (the next edit of the message starts from it)."""
     if notice_payload is not None:
-        session.execute(update(Delivery).where(Delivery.qualification_id == qualification_id)
+        session.execute(update(Delivery).where(Delivery.qualification_id == qualification_id, OWN_DELIVERY)
                         .values(payload=notice_payload).execution_options(synchronize_session=False))
     session.execute(update(Qualification).where(Qualification.id == qualification_id)
                     .values(overridden_by=by, overridden_at=at)

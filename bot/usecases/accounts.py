@@ -19,10 +19,10 @@ from briefs.markup import fit_mrkdwn, plain
 from briefs.model import BriefInput
 from briefs.qualification import Decision
 from storage import accounts as store
-from storage import audit
+from storage import audit, outbox
 from storage import triage as triage_store
 from storage.ingest import ChangedLead, NewQualification
-from storage.models import Account, Lead, Qualification
+from storage.models import REP_NOTICE, Account, Lead, Qualification
 
 SURGE_REASON = "account_surge"
 # deliveries.notice_to of the account's notices: the other rep's one line, and a later qualification in the
@@ -244,6 +244,10 @@ def enqueue_notice(session: Session, new: NewQualification, p: Plan, now: dateti
     payload, text = notice_payload(p, lead.name, lead.title, q.detail if q else "")
     to = NOTICE_TO_THREAD if p.role == Role.THREAD else NOTICE_TO_REP
     triage_store.enqueue_notice(session, new.id, new.lead_id, to, payload, text, now)
+    if p.role == Role.THREAD and lead.owner_email and lead.owner_email != p.owner:
+        # Their lead went into another rep's account brief: told in one line with the link, not paged.
+        told, told_text = notice_payload(replace(p, role=Role.NOTICE), lead.name, lead.title, "")
+        outbox.enqueue_copy(session, new, NOTICE_TO_REP, told, told_text, now, kind=REP_NOTICE)
 
 
 def permalink(channel: str, ts: str) -> str:

@@ -41,7 +41,7 @@ from briefs.triage import Destination
 from storage import audit, outbox
 from storage import followthrough as followthrough_store
 from storage import leads as lead_store
-from storage.models import COPY
+from storage.models import COPY, REP_NOTICE
 from storage.outbox import BriefSubject, PendingDelivery
 
 log = logging.getLogger("leadbrief.slack")
@@ -216,7 +216,7 @@ class SlackSink:
         return self._live_route(target.owner_email).channel, None, item
 
     def _deliver(self, item: PendingDelivery) -> Sent:
-        if item.kind in (NOTICE, COPY):
+        if item.kind in (NOTICE, COPY, REP_NOTICE):
             return self._deliver_notice(item)
         with self.services.sessions() as s:
             subject = outbox.subject(s, item)

@@ -57,15 +57,19 @@ def test_contoso_one_brief_to_one_rep_the_other_told_a_later_qualification_threa
     assert "Priya Shah, CFO: pricing ×2" in text and "Tom Reyes" in text and "Dana Wu" in text
     assert "A security review is under way." in text
     assert "Who else" not in text
-    # Tom qualifies for Omar while the account brief is open: a reply in its thread; Omar is not paged.
+    # Tom qualifies for Omar while the account brief is open: a reply in its thread; Omar is told, not paged.
     later = Events(now=now, prefix=f"acct{time.time_ns()}")
     send(http, slack_server, [later.upsert("tom.reyes@contoso.co.uk", d(0), score=130)])
     reply = wait_for(lambda: [c for c in fake_slack.calls_to("chat.postMessage") if c.get("thread_ts")])[0]
     posted = _posted_brief(fake_slack)
     assert (reply["channel"], reply["thread_ts"]) == (posted["channel"], posted["ts"])
     assert "Also at Contoso: Tom Reyes" in reply["text"]
+    # Omar, whose lead Tom is, is told in one line linking the account brief: not paged with a brief.
+    told = wait_for(lambda: _to(fake_slack, "U0OMAR"))
     time.sleep(0.3)
-    assert _to(fake_slack, "U0OMAR") == []
+    assert len(_to(fake_slack, "U0OMAR")) == 1 and "header" not in json.dumps(told[0]["blocks"])
+    assert "Tom Reyes (your lead) is part of the Contoso buying committee" in told[0]["text"]
+    assert f"/archives/{posted['channel']}/p{posted['ts'].replace('.', '')}|Open the account brief>" in told[0]["text"]
 
 
 def test_two_reps_in_one_batch_one_brief_and_a_notice_with_a_link(http, slack_server, fake_slack):

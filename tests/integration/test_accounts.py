@@ -105,8 +105,14 @@ def test_a_later_qualification_goes_into_the_open_account_briefs_thread(services
     result = ingest(services.sessions, parsed([later.upsert("tom.reyes@contoso.co.uk", d(0), score=140)]), rules, NOW)
     assert len(result.qualifications) == 1
     with services.sessions() as s:
-        delivery = s.scalars(select(Delivery).where(Delivery.qualification_id == result.qualifications[0])).one()
-        assert delivery.kind == "notice" and delivery.notice_to == account_uc.NOTICE_TO_THREAD
+        deliveries = {x.kind: x for x in
+                      s.scalars(select(Delivery).where(Delivery.qualification_id == result.qualifications[0]))}
+        delivery = deliveries["notice"]
+        assert delivery.notice_to == account_uc.NOTICE_TO_THREAD
+        # Tom is another rep's lead: that rep is told in a line of its own (not paged with a brief).
+        told = deliveries["rep_notice"]
+        assert set(deliveries) == {"notice", "rep_notice"} and told.notice_to == account_uc.NOTICE_TO_REP
+        assert "Tom Reyes (your lead) is part of the Contoso buying committee" in told.text
         q = s.get(Qualification, result.qualifications[0])
         first = s.scalars(select(Qualification).where(Qualification.id != q.id)).one()
         assert q.account_brief_id == first.id
