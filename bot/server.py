@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import gc
 import logging
+import threading
 from datetime import timedelta
 
 import uvicorn
@@ -14,6 +15,7 @@ from rich.console import Console
 from bot.app import Services, create_app
 from bot.config import Settings
 from bot.worker import DeliveryWorker, TerminalSink
+from briefs import words
 from storage import db
 
 log = logging.getLogger("leadbrief.server")
@@ -71,6 +73,8 @@ def build(settings: Settings, console: Console | None = None, *, worker: bool = 
 
     @contextlib.asynccontextmanager
     async def lifespan(_app):
+        # The comment reader's libraries load in the background, not on the first hand-raiser's path.
+        threading.Thread(target=words.warm_up, name="warm-up", daemon=True).start()
         try:
             if worker:
                 delivery.start()
