@@ -107,7 +107,7 @@ def decode(text: str) -> str:
         text = unescaped
     if _TAG.search(text):
         text = _TAG.sub("", _BLOCK_TAG.sub("\n", text))
-    text = ftfy.fix_text(text, normalization="NFC")
+    text = ftfy.fix_text(text, normalization="NFC", uncurl_quotes=False)  # their quotes as typed
     text = _INVISIBLE.sub("", text.replace("\r\n", "\n").replace("\r", "\n").replace("\u00a0", " "))
     return text
 

@@ -22,6 +22,7 @@ from briefs.blocks import (
     mention,
     mrkdwn,
 )
+from briefs.cleaning import clean
 from briefs.markup import day, fit_mrkdwn, plain, shorten, terminal_safe
 from briefs.model import Brief
 from briefs.signals import ActivityView, LeadView
@@ -71,8 +72,9 @@ def their_words(result: TriageResult, activities: Sequence[ActivityView]) -> str
         return None
     for a in activities:
         if a.kind == "form_submit" and a.occurred_at == at:
-            text = a.comments or next((str(v) for k, v in (a.properties or {}).items()
-                                       if k.lower() in FORM_TEXT_KEYS and isinstance(v, str) and v.strip()), None)
+            text = (clean(a.comments).text if a.comments else None) or next(
+                (str(v) for k, v in (a.properties or {}).items()
+                 if k.lower() in FORM_TEXT_KEYS and isinstance(v, str) and v.strip()), None)
             if text and text.strip():
                 return text
     return None

