@@ -342,8 +342,16 @@ _CET_BY_LANGUAGE = {"fr": "Europe/Paris", "es": "Europe/Madrid", "it": "Europe/R
 # No zone written: the zone their language is most spoken in, in Europe; English says nothing.
 _ZONE_BY_LANGUAGE = {"de": "Europe/Berlin", "fr": "Europe/Paris", "es": "Europe/Madrid", "it": "Europe/Rome",
                      "nl": "Europe/Amsterdam", "pt": "Europe/Lisbon"}
-_ZONE = re.compile(r"\b(?:" + "|".join(sorted((re.escape(z) for z in ZONES), key=len, reverse=True)) + r")\b"
-                   r"(?:\s+time)?", re.I)
+# Abbreviations count only as written in capitals: "et", "est" and "pt" are words in French, Spanish and English
+# ("entre 9h et 11h", "c'est"); "eastern", "central" and "pacific" only followed by "time".
+_ABBREVIATIONS = frozenset(z for z in ZONES if z.isalpha() and len(z) <= 4 and z not in ("mez", "mesz", "wien"))
+_PLAIN_WORDS = frozenset({"eastern", "central", "pacific"})
+_ZONE = re.compile(
+    r"\b(?:" + "|".join(sorted((re.escape(z.upper()) for z in _ABBREVIATIONS), key=len, reverse=True)) + r")\b"
+    r"(?:\s+[Tt]ime)?"
+    r"|\b(?i:" + "|".join(sorted((re.escape(z) for z in ZONES if z not in _ABBREVIATIONS | _PLAIN_WORDS),
+                                  key=len, reverse=True)) + r")\b(?i:\s+time)?"
+    r"|\b(?i:eastern|central|pacific)\s+(?i:time)\b")
 _DAYS = {
     0: ("monday", "mon", "montag", "lundi", "lunes"), 1: ("tuesday", "tue", "tues", "dienstag", "mardi", "martes"),
     2: ("wednesday", "wed", "mittwoch", "mercredi", "miércoles", "miercoles"),
@@ -410,7 +418,7 @@ def zone_of(text: str, language: str | None) -> tuple[str | None, bool]:
     written."""
     m = _ZONE.search(text)
     if m:
-        key = m.group(0).lower().removesuffix(" time").strip()
+        key = " ".join(m.group(0).lower().split()).removesuffix(" time").strip()
         zone = ZONES.get(key)
         if zone == "Europe/Berlin" and key in ("cet", "cest") and language in _CET_BY_LANGUAGE:
             zone = _CET_BY_LANGUAGE[language]

@@ -357,3 +357,14 @@ def test_an_old_comment_on_another_form_is_not_dug_up():
     old = ActivityView("form_submit", FRIDAY - timedelta(days=200), form="Formulaire partenaires", comments=C.FRENCH)
     brief = build_brief(BriefInput(PIERRE, [old], [], q("lifecycle_change", "became an MQL"), FRIDAY))
     assert brief.own_words is None and brief.word_facts == []
+
+
+def test_zone_words_of_other_languages_are_not_time_zones():
+    from briefs.facts import zone_of
+
+    # French "et" (and), "c'est" (is) and an English "central" are words, not Eastern or Central Time.
+    assert zone_of("merci de me rappeler lundi entre 9h et 11h, c'est urgent", "fr") == ("Europe/Paris", False)
+    assert zone_of("our central warehouse, any time after 2pm", "en") == (None, False)
+    assert zone_of("ring me 9-11 ET", "en") == ("America/New_York", True)
+    assert zone_of("9 am Eastern Time", "en") == ("America/New_York", True)
+    assert zone_of("Rückruf ab 10 Uhr MEZ", "de") == ("Europe/Berlin", True)
