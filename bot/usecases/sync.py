@@ -13,6 +13,8 @@ from datetime import datetime
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.usecases.ingest import ingest
+from briefs.accounts import DEFAULT_POLICY as DEFAULT_ACCOUNTS
+from briefs.accounts import AccountPolicy
 from briefs.events import Event
 from briefs.rules import Rules
 from briefs.triage import DEFAULT_POLICY, TriagePolicy
@@ -56,6 +58,7 @@ def sync(
     now: datetime | None = None,
     progress: Callable[[SyncResult], None] | None = None,
     triage_policy: TriagePolicy = DEFAULT_POLICY,
+    accounts: AccountPolicy = DEFAULT_ACCOUNTS,
 ) -> SyncResult:
     """Store each page as `pages` yields it. resume_token: where to resume should the first page fail.
 
@@ -65,7 +68,7 @@ def sync(
     try:
         for page in pages:
             if page.events:
-                done = ingest(sessions, list(page.events), rules, now, triage_policy=triage_policy)
+                done = ingest(sessions, list(page.events), rules, now, triage_policy=triage_policy, accounts=accounts)
                 result.accepted += done.accepted
                 result.duplicates += done.duplicates
                 result.qualified += len(done.qualifications)

@@ -316,7 +316,7 @@ def sync(
             if token is None:
                 raise SyncError("Marketo returned no nextPageToken for the start date")
         return store_pages(sessions, rules, _pages(api, token), resume_token=token, now=now, progress=progress,
-                           triage_policy=settings.triage.policy)
+                           triage_policy=settings.triage.policy, accounts=settings.accounts)
     except SyncError as exc:
         if exc.result is None:  # failed before the first page
             exc.result = SyncResult()
