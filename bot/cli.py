@@ -206,10 +206,13 @@ class DemoSink:
 
         from bot.usecases.outcomes import Sent
 
-        self.shown += 1
-        kind = "Triage notice" if item.kind == "notice" else "Brief"
         first = (item.text or "").strip().splitlines()[:1]
-        self.console.print(Rule(f"{kind} {self.shown} of {self.total}" + (f": {first[0]}" if first else "")))
+        if item.kind in ("copy", "rep_notice"):  # beside a brief, not one of the qualified leads: no number
+            title = "Copy for the owner" if item.kind == "copy" else "Notice for the lead's rep"
+        else:
+            self.shown += 1
+            title = f"{'Triage notice' if item.kind == 'notice' else 'Brief'} {self.shown} of {self.total}"
+        self.console.print(Rule(title + (f": {first[0]}" if first else "")))
         self.console.print(item.text, markup=False, emoji=False)
         self.console.print()
         return Sent("terminal")

@@ -74,6 +74,40 @@ def demo_events(now: datetime) -> list[dict]:
         "title": "Widget Analytics Buyer's Guide", "type": "e-book", "topic": "widget analytics"})
     add("activity", {"days": 1}, email=lee, kind="web_visit", url="https://ourco.example/products/analytics")
     add("activity", {"minutes": 20}, email=lee, kind="web_visit", url="https://ourco.example/pricing")
+
+    # 5. A German hand-raiser who pasted a forwarded email: the facts come out of it, the opener is German.
+    klaus = "k.brandt@nordlicht-logistik.example"
+    add("lead.upsert", {"days": 6}, lead={
+        "email": klaus, "first_name": "Klaus", "last_name": "Brandt", "title": "Leiter Supply Chain",
+        "company": "Nordlicht Logistik GmbH", "owner_email": "jane@ourco.example", "score": 20})
+    add("activity", {"days": 2}, email=klaus, kind="web_visit", url="https://ourco.example/de/integrationen/sap",
+        properties={"page_title": "Integrationen › SAP S/4HANA"})
+    add("activity", {"minutes": 6}, email=klaus, kind="form_submit", form="Demo anfordern",
+        url="https://ourco.example/de/demo", properties={"salutation": "Herr"}, comments=(
+            "Guten Tag,\n\nwir ersetzen AcmeForecast, der Vertrag l&auml;uft am 31.03.2027 aus. Budget ist "
+            "freigegeben, ca. 60.000 &euro; im Jahr. Die Entscheidung trifft unser COO, die IT gibt die Security "
+            "frei. Wir brauchen SSO und den SAP-Connector f&uuml;r 9 Lager. Bitte rufen Sie mich am Montag "
+            "zwischen 9 und 11 Uhr an.\n\nMit freundlichen Gr&uuml;&szlig;en\nKlaus Brandt\nLeiter Supply Chain\n"
+            "Nordlicht Logistik GmbH | Hafenstra&szlig;e 12 | 20457 Hamburg\nTel. +49 40 1234 5678\n\n"
+            "-----Urspr&uuml;ngliche Nachricht-----\nVon: Petra Vogel\nGesendet: Montag, 30. November 2026 08:12\n"
+            "An: Klaus Brandt\nBetreff: AW: Prognose-Tool\n\nKlaus, bitte k&uuml;mmere dich darum. Keine "
+            "Slideware, wir wollen unsere eigenen Daten sehen.\n\nDiese E-Mail enth&auml;lt vertrauliche "
+            "Informationen. Wenn Sie nicht der richtige Adressat sind, informieren Sie bitte sofort den Absender."))
+
+    # 6. A customer whose renewal is six weeks out reads a competitor comparison: the brief goes to her CSM.
+    helen = "helen.brandt@northwind.example"
+    add("lead.upsert", {"days": 90}, lead={
+        "email": helen, "first_name": "Helen", "last_name": "Brandt", "title": "Head of Procurement",
+        "company": "Northwind Traders", "owner_email": "omar@ourco.example", "is_customer": True,
+        "customer_since": "2022", "nps": 6, "score": 60, "csm_email": "carla@ourco.example",
+        "renewal_date": (now + timedelta(days=42)).date().isoformat(), "arr": 48000, "currency": "EUR",
+        "plan": "Enterprise"})
+    add("activity", {"days": 3}, email=helen, kind="web_visit", url="https://ourco.example/help/cancel-subscription",
+        properties={"page_title": "How to cancel or downgrade your plan"})
+    add("activity", {"days": 1}, email=helen, kind="web_visit",
+        url="https://ourco.example/compare/ourco-vs-acmeforecast",
+        properties={"page_title": "OurCo vs AcmeForecast"})
+    add("lead.upsert", {"minutes": 3}, lead={"email": helen, "score": 105})
     return events
 
 
@@ -82,4 +116,6 @@ DEMO_EMAILS = (
     "sam.rivera@globex.example",
     "dana.kim@initrode.example",
     "lee.chen@umbrella.example",
+    "k.brandt@nordlicht-logistik.example",
+    "helen.brandt@northwind.example",
 )

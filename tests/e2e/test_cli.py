@@ -82,17 +82,24 @@ def test_ingest_missing_file_is_a_clear_error(run, tmp_path):
 def test_demo_prints_the_sample_briefs(run, tmp_path):
     proc = run("demo", check_rc=0)
     out = proc.stdout
-    for name in ("Jon Doe", "Sam Rivera", "Dana Kim", "Lee Chen"):
+    for name in ("Jon Doe", "Sam Rivera", "Dana Kim", "Lee Chen", "Klaus Brandt", "Helen Brandt"):
         assert name in out
     assert "I saw you downloaded “The Lifecycle of a Widget”" in out
     assert "Pat Lee at Initech referred me" in out
     assert "⚠️ Unhappy customer (NPS 3, detractor)" in out
     assert "quiet for 7 months" in out
     # Each brief whole under its own header, in the order they qualified (issue 17).
-    heads = [line for line in out.splitlines() if "Brief " in line and " of 4" in line]
-    assert [h.split("Brief ")[1][:6] for h in heads] == ["1 of 4", "2 of 4", "3 of 4", "4 of 4"]
-    for head, name in zip(heads, ("Sam Rivera", "Dana Kim", "Jon Doe", "Lee Chen"), strict=True):
+    heads = [line for line in out.splitlines() if "Brief " in line and " of 6" in line]
+    assert [h.split("Brief ")[1][:6] for h in heads] == [f"{i} of 6" for i in range(1, 7)]
+    order = ("Sam Rivera", "Klaus Brandt", "Dana Kim", "Jon Doe", "Helen Brandt", "Lee Chen")
+    for head, name in zip(heads, order, strict=True):
         assert name in head
+    # Issue 17: the forwarded German form gives facts and a German opener; issue 19: the renewal at risk goes
+    # to the CSM, and the owner's copy is printed beside it without a number.
+    assert "🇩🇪 Wrote in German: call in German" in out and "Guten Tag Herr Brandt" in out
+    assert "Ursprüngliche Nachricht" not in out and "Hafenstraße" not in out and "&auml;" not in out
+    assert "Current tool: contract ends 31 Mar 2027" in out
+    assert "⚠️ Renewal at risk. Renews" in out and "Copy for the owner" in out
     for i, head in enumerate(heads):
         body = out.split(head, 1)[1].split(heads[i + 1], 1)[0] if i + 1 < len(heads) else out.split(head, 1)[1]
         assert "Why now." in body and "Talk track" in body
@@ -100,8 +107,8 @@ def test_demo_prints_the_sample_briefs(run, tmp_path):
     # The demo does not touch the configured database.
     assert "accepted 0" not in out
     export = run("demo", "--export", str(tmp_path / "sample.jsonl"), check_rc=0)
-    assert "wrote 24 sample events" in export.stdout
-    assert run("ingest", str(tmp_path / "sample.jsonl"), check_rc=0).stdout.startswith("accepted 24")
+    assert "wrote 31 sample events" in export.stdout
+    assert run("ingest", str(tmp_path / "sample.jsonl"), check_rc=0).stdout.startswith("accepted 31")
 
 
 def test_db_upgrade_and_current(run, tmp_path):
