@@ -47,7 +47,7 @@ _FORWARD_WORDS = re.compile(
     r"forward|weitergeleitet|transf[ée]r|r[ée]exp[ée]di|reenviad|\b(?:fw|fwd|wg|tr|rv)\s*:", re.I)
 HEADER_NAMES = ("from", "sent", "to", "cc", "bcc", "date", "subject", "von", "gesendet", "an", "betreff", "datum",
                 "de", "envoyé", "envoye", "à", "a", "objet", "date", "enviado", "para", "asunto", "fecha", "reply-to")
-_HEADER_LINE = re.compile(r"^\s*[>*\s]*(?:" + "|".join(re.escape(h) for h in HEADER_NAMES) + r")\s?:\s*\S", re.I)
+_HEADER_LINE = re.compile(r"^[>*\s]*(?:" + "|".join(re.escape(h) for h in HEADER_NAMES) + r")\s?:\s*\S", re.I)
 # A subject line standing alone on top of a pasted forward ("FW: Demo request", "AW: Angebot").
 _SUBJECT_LINE = re.compile(r"^\s*(?:(?:re|fw|fwd|wg|aw|tr|rv|sv|vs)\s*:\s*)+.{0,200}$", re.I)
 _WROTE = re.compile(
@@ -97,6 +97,9 @@ _BLOCK_TAG = re.compile(r"<(?:br|/p|/div|/li|/tr|/blockquote)\b[^<>]{0,500}>", r
 _INVISIBLE = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad]")
 
 
+_BLANKS = re.compile(r"[^\S\n]{2,}")
+
+
 def decode(text: str) -> str:
     """Entities decoded (twice at most: "&amp;amp;" is how an encoded "&amp;" arrives), HTML line breaks made
     newlines and tags dropped, mojibake fixed, invisible characters gone, line ends normalised."""
@@ -109,7 +112,8 @@ def decode(text: str) -> str:
         text = _TAG.sub("", _BLOCK_TAG.sub("\n", text))
     text = ftfy.fix_text(text, normalization="NFC", uncurl_quotes=False)  # their quotes as typed
     text = _INVISIBLE.sub("", text.replace("\r\n", "\n").replace("\r", "\n").replace("\u00a0", " "))
-    return text
+    # A run of blanks says nothing, and would cost the line patterns time in proportion to its square.
+    return _BLANKS.sub(" ", text)
 
 
 @lru_cache(maxsize=1)

@@ -297,6 +297,9 @@ def test_the_full_message_modal_holds_a_long_message_within_slacks_limits():
     "1" * 50000,
     "<p>" * 20000,
     "Hallo, wir brauchen bis Ende Juni eine Lösung für 3 Standorte und 200 Nutzer, Budget 50k €. " * 500,
+    " " * 50000 + "x",  # a run of blanks: quadratic for a line pattern that starts with \s* (was 80 s)
+    "\t" * 10000 + "Budget 5k",
+    "> " * 10000 + "From: x",
 ])
 def test_hostile_comments_are_read_in_bounded_time_and_never_fail(raw):
     import time
