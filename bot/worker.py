@@ -21,7 +21,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot import metrics
-from bot.usecases.outcomes import DeferredError, DeliveryError, LeaseLost, Parked, Sent
+from bot.usecases.outcomes import NOT_POSTED, DeferredError, DeliveryError, LeaseLost, Parked, Sent
 from storage import outbox
 from storage.outbox import PendingDelivery
 
@@ -173,8 +173,9 @@ class DeliveryWorker:
         # history (storage.outbox.intend) and records it. If the database is away for a moment, keep trying.
         now = self.clock()
         self._record_sent(item, now, sent)
-        metrics.brief_posted("terminal" if sent.channel == "terminal" else "slack",
-                             (now - item.created_at).total_seconds() if item.created_at else None)
+        if sent.channel != NOT_POSTED:  # an owner's copy left unposted: nothing reached anyone
+            metrics.brief_posted("terminal" if sent.channel == "terminal" else "slack",
+                                 (now - item.created_at).total_seconds() if item.created_at else None)
         return 1
 
     def _record_sent(self, item: PendingDelivery, now: datetime, sent: Sent) -> None:

@@ -178,10 +178,14 @@ def risk_signals(lead: LeadView, activities: Sequence[ActivityView], notes: Sequ
     return tuple(found)
 
 
-def consult_first(notes: Sequence[NoteView]) -> NoteView | None:
-    """The newest note asking to be consulted before anyone calls, from an author we can reach."""
+CONSULT_FIRST_DAYS = 90  # an older "talk to me first" is about another time: it no longer redirects briefs
+
+
+def consult_first(notes: Sequence[NoteView], now: datetime) -> NoteView | None:
+    """The newest recent note asking to be consulted before anyone calls, from an author we can reach."""
+    since = now - timedelta(days=CONSULT_FIRST_DAYS)
     for note in sorted(notes, key=lambda n: n.created_at, reverse=True):
-        if note.author_ref and CONSULT_FIRST_WORDS.search(fold(note.body)):
+        if note.created_at >= since and note.author_ref and CONSULT_FIRST_WORDS.search(fold(note.body)):
             return note
     return None
 

@@ -594,7 +594,7 @@ def build_brief(data: BriefInput, rules: Rules | None = None) -> Brief:
     icon = "⚠️" if life.at_risk else "↩️" if life.win_back else _icon(q.reason if q else None, state, ready)
     # Who gets the brief when not the owner: the author of a "talk to me before anyone calls" note, else an
     # at-risk renewal's CSM. The owner is copied.
-    consult = lifecycle.consult_first(data.notes)
+    consult = lifecycle.consult_first(data.notes, now)
     deliver_to = deliver_why = None
     extra_flags = []
     if consult:

@@ -30,7 +30,7 @@ from bot.gateway import (
 )
 from bot.usecases.accounts import ACCOUNT_NOTICES, notice_target
 from bot.usecases.deps import Services
-from bot.usecases.outcomes import DeferredError, DeliveryError, LeaseLost, Parked, Sent
+from bot.usecases.outcomes import NOT_POSTED, DeferredError, DeliveryError, LeaseLost, Parked, Sent
 from briefs.blocks import delivered, shortened
 from briefs.followthrough import HOT_KINDS, asked_window, is_high_intent
 from briefs.followup import SlaState, Status
@@ -49,7 +49,7 @@ log = logging.getLogger("leadbrief.slack")
 DELIVERY_EVENT = "leadbrief_brief"
 NOTICE = "notice"  # deliveries.kind of a triage notice
 SLACK_USER = re.compile(r"^[UW][A-Z0-9]{2,}$")  # a Slack user id, as a /lead note's author is stored
-NOT_POSTED = "-"  # Sent.channel of an owner's copy left unposted (the brief went to the owner after all)
+ACCESS_WAIT = 10.0  # seconds a delivery waits for Slack to say who is on the team (off the request path)
 # A rep's route Slack called gone is not tried again for this long (seconds): briefs go to the team queue.
 GONE_FOR = 600.0
 # The window of a channel's history searched for an earlier post: around when it left, allowing for clock skew
@@ -174,9 +174,10 @@ class SlackSink:
         if item.kind == COPY:
             with self.services.sessions() as s:
                 subject = outbox.subject(s, item)
-            if self._recipient_route(subject).channel == self._live_route(subject.owner_email).channel:
+            owner_route = self._live_route(item.notice_to)
+            if self._recipient_route(subject).channel == owner_route.channel:
                 return Sent(NOT_POSTED)  # the brief itself went to the owner: a copy would say it twice
-            channel, thread_ts = self._live_route(item.notice_to).channel, None
+            channel, thread_ts = owner_route.channel, None
         elif item.notice_to in ACCOUNT_NOTICES:
             channel, thread_ts, item = self._account_notice(item)
         else:
@@ -246,17 +247,24 @@ class SlackSink:
             raise self._error(exc, item, posting=True) from None
 
     def _recipient_route(self, subject: BriefSubject) -> Route:
-        """The owner's route; a brief for someone else (an at-risk renewal's CSM) goes to theirs, or to the
-        owner's when they cannot be reached in Slack."""
-        if subject.deliver_to and SLACK_USER.match(subject.deliver_to):  # a /lead note's author: by DM
-            if subject.owner_email and self.directory.user_id(subject.owner_email) == subject.deliver_to:
-                return self._live_route(subject.owner_email)  # the owner asked: their own route
-            return Route(subject.deliver_to, rep_user=subject.deliver_to)
-        if subject.deliver_to:
-            route = self._live_route(subject.deliver_to)
-            if route.channel != self.queue or not subject.owner_email:
-                return route
+        """The owner's route; a brief for someone else (an at-risk renewal's CSM, a note's author) goes to
+        theirs, only when they are on the sales team ([access]) and not the owner: anyone else, or anyone Slack
+        cannot find, leaves the brief with the owner."""
+        to = subject.deliver_to
+        if to:
+            uid = to if SLACK_USER.match(to) else self.directory.user_id(to)
+            owner_uid = self.directory.user_id(subject.owner_email) if subject.owner_email else None
+            if uid and uid != owner_uid and self._on_team(uid):
+                if SLACK_USER.match(to):  # a /lead note's author: by DM
+                    return Route(uid, rep_user=uid)
+                route = self._live_route(to)
+                if route.channel != self.queue or not subject.owner_email:
+                    return route
         return self._live_route(subject.owner_email)
+
+    def _on_team(self, user_id: str) -> bool:
+        access = self.services.slack.access if self.services.slack else None
+        return access is not None and access.allows(user_id, timeout=ACCESS_WAIT)
 
     def _live_route(self, owner: str | None) -> Route:
         """route(), except that a rep route Slack recently called gone goes straight to the team queue."""

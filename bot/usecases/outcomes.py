@@ -54,6 +54,9 @@ class Parked(Exception):
         self.write = write
 
 
+NOT_POSTED = "-"  # Sent.channel of a side delivery settled without a post (the brief went to its owner after all)
+
+
 @dataclass(frozen=True)
 class Sent:
     channel: str

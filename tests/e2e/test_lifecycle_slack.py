@@ -4,6 +4,7 @@ delivery worker and the Slack fake."""
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta as d
 
 from sqlalchemy import select
@@ -35,6 +36,7 @@ def helen_history(ev, renewal_in_days: int = 42):
 
 def test_an_at_risk_renewal_goes_to_the_csm_and_the_owner_gets_a_copy(http, slack_server, fake_slack):
     fake_slack.add_user("carla@ourco.example", "U0CARLA", "carla", real_name="Carla Csm")
+    fake_slack.set_members("C0QUEUE", ["U0JANE", "U0OMAR", "U0MIA", "U0CARLA"])  # on the team ([access])
     result = send_webhook(http, slack_server, helen_history(events_now()))
     assert result["qualified"] == 1
     posts = fake_slack.wait_for("chat.postMessage", 2)
@@ -66,6 +68,17 @@ def test_without_a_csm_in_slack_the_at_risk_brief_goes_to_the_owner_alone(http, 
     # The owner has the brief itself: the copy is settled without a second post.
     assert wait_for(settled)["copy"] == ("sent", "-")
     assert len(fake_slack.calls_to("chat.postMessage")) == 1
+
+
+def test_a_csm_outside_the_sales_team_never_gets_the_brief(http, slack_server, fake_slack):
+    # Carla is in the workspace but not on the team [access] names (by default the leads channel's members):
+    # no lead data goes to her; the owner gets the brief, and no copy of what they already have.
+    fake_slack.add_user("carla@ourco.example", "U0CARLA", "carla", real_name="Carla Csm")
+    send_webhook(http, slack_server, helen_history(events_now()))
+    post = fake_slack.wait_for("chat.postMessage")[0]
+    assert post["channel"] == "U0JANE" and "Renewal at risk" in str(post["blocks"])
+    time.sleep(0.5)
+    assert [p["channel"] for p in fake_slack.calls_to("chat.postMessage")] == ["U0JANE"]
 
 
 def test_a_talk_to_me_first_note_routes_the_brief_to_its_author_with_the_owner_copied(http, slack_server, fake_slack):

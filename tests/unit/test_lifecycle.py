@@ -190,12 +190,15 @@ def test_a_note_asking_to_be_consulted_first_in_any_of_our_languages():
                  "Merci de me parler avant d'appeler le client, renouvellement sensible.",
                  "Antes de llamar, habla conmigo primero.",
                  "Please loop me in, renewal talks are delicate"):
-        assert consult_first([note(body)]) is not None, body
+        assert consult_first([note(body)], NOW) is not None, body
     calm = [note("Met her at the expo, budget approved"), note("Called her yesterday before lunch")]
-    assert consult_first(calm) is None
+    assert consult_first(calm, NOW) is None
     # Without a way to reach the author the brief cannot go to them.
-    assert consult_first([note("Talk to me first", ref=None)]) is None
-    newest = consult_first([note("Talk to me first", "a@ourco.example", 5), note("Loop me in", "b@ourco.example", 1)])
+    assert consult_first([note("Talk to me first", ref=None)], NOW) is None
+    # A note from long ago is about another time.
+    assert consult_first([note("Talk to me before anyone calls", days=120)], NOW) is None
+    newest = consult_first([note("Talk to me first", "a@ourco.example", 5), note("Loop me in", "b@ourco.example", 1)],
+                           NOW)
     assert newest is not None and newest.author_ref == "b@ourco.example"
     helen = LeadView(**{**HELEN.__dict__, "owner_email": "jane@ourco.example"})
     brief, _ = _brief(helen, HELEN_PAGES, [note("Talk to me before anyone calls her", "U0CARLA")])
