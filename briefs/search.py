@@ -3,9 +3,13 @@ candidate the database hands back (storage.search fetches only the best few hund
 
 Ranking, best first:
 1. exact: the query is the lead's email, name, company, or name and company together (either order);
-2. prefix: one of those starts with the query ("acme wid", "jon do");
+2. prefix: one of those starts with the query followed by a space: every word typed whole ("jon doe acme");
 3. every word of the query is a word of the lead (in any order, name and company mixed: "doe acme jon");
-4. near misses: each query word scored against the lead's words (exact 1, prefix 0.9, one typo 0.75, two
+4. one edit: every word of the query is a word of the lead but one, which is one letter off (changed, missing,
+   extra or two swapped) from one of the lead's words ("noemie kal" for Noémie Kaal, Kala or Kalo): a rep's
+   slip ranks above names that merely start like what was typed;
+5. partial prefix: one of those fields starts with the query, its last word unfinished ("acme wid", "jon do");
+6. near misses: each query word scored against the lead's words (exact 1, prefix 0.9, one typo 0.75, two
    typos 0.6, inside a word 0.5), averaged: every word counts.
 
 Accents and case never matter (everything is folded with briefs.signals.fold). Within a tier, the closest
@@ -23,7 +27,7 @@ from rapidfuzz.distance import OSA
 
 from briefs.signals import fold
 
-EXACT, PREFIX, ALL_WORDS, NEAR = 3, 2, 1, 0
+EXACT, PREFIX, ALL_WORDS, ONE_EDIT, PARTIAL, NEAR = 5, 4, 3, 2, 1, 0
 # A near miss below this average is not shown.
 MIN_NEAR = 0.55
 _EMAIL_PARTS = re.compile(r"[@._+\-]+")
@@ -122,6 +126,13 @@ def word_score(word: str, words: Iterable[str]) -> float:
     return best
 
 
+def _one_edit(words: Sequence[str], per_word: Sequence[float], lead_words: Sequence[str]) -> bool:
+    """Every word is one of the lead's words but one, which is one letter off one of them (OSA distance 1)."""
+    off = [w for w, s in zip(words, per_word, strict=True) if s < 1.0]
+    return (len(off) == 1 and typos_allowed(off[0]) > 0
+            and any(OSA.distance(off[0], w, score_cutoff=1) == 1 for w in lead_words))
+
+
 def score(query: str, c: Candidate, typed: str = "") -> Scored | None:
     """The candidate's rank for the query (already folded; `typed`: as typed, lower-cased), or None when it
     is too far off."""
@@ -143,10 +154,16 @@ def score(query: str, c: Candidate, typed: str = "") -> Scored | None:
                                          (c.company or "").lower(), email)
     if query in fields:
         return Scored(c, EXACT, mean, closeness, company_matched, verbatim)
-    if any(f.startswith(query) for f in fields):
+    if any(f.startswith(query + " ") for f in fields):
         return Scored(c, PREFIX, mean, closeness, company_matched, verbatim)
     if all(s == 1.0 for s in per_word):
         return Scored(c, ALL_WORDS, mean, closeness, company_matched, verbatim)
+    if _one_edit(words, per_word, lead_words):
+        # Every one-edit match scores alike (a completion "kal" > "kala" is no better than "kaal"): the
+        # closest field, then the name, decide.
+        return Scored(c, ONE_EDIT, (len(words) - 0.25) / len(words), closeness, company_matched, verbatim)
+    if any(f.startswith(query) for f in fields):
+        return Scored(c, PARTIAL, mean, closeness, company_matched, verbatim)
     if mean < MIN_NEAR:
         return None
     return Scored(c, NEAR, mean, closeness, company_matched, verbatim)
@@ -170,10 +187,39 @@ def rank(query: str, candidates: Iterable[Candidate]) -> list[Scored]:
 
 
 def enough(found: Sequence[Scored]) -> bool:
-    """Whether the near-miss pass can be skipped: some lead has every word of the query (exactly, as a prefix,
-    or as a word). Near misses are looked for only when nothing matched as typed: on a big store that pass
-    costs more than all the others."""
-    return any(s.tier > NEAR for s in found)
+    """Whether the near-miss pass can be skipped: some lead has every word of the query as a word, or all but
+    one which is one letter off (one_edit_variants finds those cheaply). Lead names that merely start like a
+    word ("kal": Kalo, Kaladoe) are not enough: the rep may have meant Kaal. On a big store that pass costs
+    more than all the others."""
+    return any(s.tier >= ONE_EDIT for s in found)
+
+
+# Letters a one-letter slip may put in (folded text: accents are gone, these letters stay).
+_LETTERS = "abcdefghijklmnopqrstuvwxyz\u00f8\u00e6\u00df\u0153\u0142\u0111\u00fe"
+_DIGITS = "0123456789"
+
+
+def one_edit_variants(query: str) -> list[str]:
+    """The folded query with one letter off in one of its words of 3+ letters (changed, missing, extra, two
+    swapped): looked up as whole names and companies (an index probe each), so that a slip in a short word
+    finds the lead even where no run of its letters is left ("noa ois" for Nora Öis)."""
+    words = query_words(query)
+    out: dict[str, None] = {}
+    for i, word in enumerate(words):
+        if not typos_allowed(word):
+            continue
+        letters = _LETTERS + (_DIGITS if any(ch.isdigit() for ch in word) else "")
+        letters += "".join(ch for ch in dict.fromkeys(word) if ch not in letters)
+        edits: list[str] = [word[:k] + word[k + 1:] for k in range(len(word))]
+        edits += [word[:k] + word[k + 1] + word[k] + word[k + 2:] for k in range(len(word) - 1)]
+        for k in range(len(word) + 1):
+            edits += [word[:k] + ch + word[k:] for ch in letters]
+            if k < len(word):
+                edits += [word[:k] + ch + word[k + 1:] for ch in letters if ch != word[k]]
+        for e in edits:
+            if e and e != word:
+                out[" ".join([*words[:i], e, *words[i + 1:]])] = None
+    return list(out)
 
 
 def variants(word: str) -> list[str]:
