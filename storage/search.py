@@ -6,7 +6,7 @@ Stages, each bounded by a LIMIT, each filtered by owner under own_leads_only:
 2. name or company starting with the query (the same indexes, as a range);
 3. every word of the query, as a whole word, then as part of a word: PostgreSQL matches with LIKE through the
    pg_trgm GIN index on leads.search_text; SQLite through the FTS5 trigram table lead_search;
-4. one letter off: the names and companies that are the query with one letter changed, missing, extra or
+4. unless some lead has every word whole, one letter off: the names and companies that are the query with one letter changed, missing, extra or
    swapped in one word (briefs.search.one_edit_variants; the B-tree indexes again, one probe a variant), so
    that "noemie kal" finds Noémie Kaal beside the Noémie Kala… that merely start like it;
 5. only when no lead has every word as typed, or all but one a letter off: near misses (_near), each word in
@@ -26,7 +26,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
-from briefs.search import Candidate, Scored, enough, one_edit_variants, query_words, rank, variants
+from briefs.search import ALL_WORDS, Candidate, Scored, enough, one_edit_variants, query_words, rank, variants
 
 STAGE_LIMIT = 100
 WORDS_LIMIT = 200
@@ -165,15 +165,16 @@ def candidates(session: Session, query: str, want: int, owner: str | None = None
         likes = long_words or words
         where = " AND ".join(f"l.search_text LIKE :w{i} ESCAPE '\\'" for i in range(len(likes)))
         f.run(f"WHERE {where} LIMIT :n", {**{f"w{i}": _like(w) for i, w in enumerate(likes)}, "n": WORDS_LIMIT})
-    edits = one_edit_variants(q)
-    if edits:
+    ranked = rank(q, f.found.values())
+    edits = [] if any(s.tier >= ALL_WORDS for s in ranked) else one_edit_variants(q)
+    if edits:  # some word was not found whole: it may be a slip
         if f.sqlite:
             f.run("WHERE (l.name_fold IN (SELECT value FROM json_each(:v)) "
                   "OR l.company_fold IN (SELECT value FROM json_each(:v))) LIMIT :n",
                   {"v": json.dumps(edits), "n": STAGE_LIMIT})
         else:
             f.run("WHERE (l.name_fold = ANY(:v) OR l.company_fold = ANY(:v)) LIMIT :n", {"v": edits, "n": STAGE_LIMIT})
-    ranked = rank(q, f.found.values())
+        ranked = rank(q, f.found.values())
     if enough(ranked) or not long_words:
         return ranked
     short = [w for w in words if len(w) == 2]  # "ag" in "Wayne Brulee AG": the start of a word, as a filter
