@@ -126,11 +126,29 @@ def word_score(word: str, words: Iterable[str]) -> float:
     return best
 
 
-def _one_edit(words: Sequence[str], per_word: Sequence[float], lead_words: Sequence[str]) -> bool:
-    """Every word is one of the lead's words but one, which is one letter off one of them (OSA distance 1)."""
+def slip(typed: str, word: str) -> float:
+    """How likely one letter off is a slip of the keyboard (typed for word, at OSA distance 1): two letters
+    swapped, or a doubled letter typed single or a single one doubled, are the commonest (1.0); a letter
+    changed, missing or extra elsewhere 0.5; the first letter wrong, rarest, 0.25."""
+    if len(typed) == len(word):
+        k = next(i for i, (a, b) in enumerate(zip(typed, word, strict=True)) if a != b)
+        if k + 1 < len(word) and typed[k] == word[k + 1] and typed[k + 1] == word[k]:
+            return 1.0
+    else:
+        short, long = sorted((typed, word), key=len)
+        k = next((i for i, (a, b) in enumerate(zip(short, long, strict=False)) if a != b), len(short))
+        if (k > 0 and long[k] == long[k - 1]) or (k + 1 < len(long) and long[k] == long[k + 1]):
+            return 1.0
+    return 0.25 if typed[:1] != word[:1] else 0.5
+
+
+def _one_edit(words: Sequence[str], per_word: Sequence[float], lead_words: Sequence[str]) -> float | None:
+    """Every word is one of the lead's words but one, which is one letter off one of them (OSA distance 1):
+    how likely that is a slip (see `slip`), else None."""
     off = [w for w, s in zip(words, per_word, strict=True) if s < 1.0]
-    return (len(off) == 1 and typos_allowed(off[0]) > 0
-            and any(OSA.distance(off[0], w, score_cutoff=1) == 1 for w in lead_words))
+    if len(off) != 1 or not typos_allowed(off[0]):
+        return None
+    return max((slip(off[0], w) for w in lead_words if OSA.distance(off[0], w, score_cutoff=1) == 1), default=None)
 
 
 def score(query: str, c: Candidate, typed: str = "") -> Scored | None:
@@ -158,10 +176,11 @@ def score(query: str, c: Candidate, typed: str = "") -> Scored | None:
         return Scored(c, PREFIX, mean, closeness, company_matched, verbatim)
     if all(s == 1.0 for s in per_word):
         return Scored(c, ALL_WORDS, mean, closeness, company_matched, verbatim)
-    if _one_edit(words, per_word, lead_words):
-        # Every one-edit match scores alike (a completion "kal" > "kala" is no better than "kaal"): the
-        # closest field, then the name, decide.
-        return Scored(c, ONE_EDIT, (len(words) - 0.25) / len(words), closeness, company_matched, verbatim)
+    likely = _one_edit(words, per_word, lead_words)
+    if likely is not None:
+        # Scored by how likely the slip is, not as a prefix ("kal" for "kala" is no better than for "kaal"),
+        # then the closest field, then the name.
+        return Scored(c, ONE_EDIT, (len(words) - 1 + likely) / len(words), closeness, company_matched, verbatim)
     if any(f.startswith(query) for f in fields):
         return Scored(c, PARTIAL, mean, closeness, company_matched, verbatim)
     if mean < MIN_NEAR:

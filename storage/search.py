@@ -171,9 +171,9 @@ def candidates(session: Session, query: str, want: int, owner: str | None = None
         if f.sqlite:
             f.run("WHERE (l.name_fold IN (SELECT value FROM json_each(:v)) "
                   "OR l.company_fold IN (SELECT value FROM json_each(:v))) LIMIT :n",
-                  {"v": json.dumps(edits), "n": STAGE_LIMIT})
+                  {"v": json.dumps(edits), "n": WORDS_LIMIT})
         else:
-            f.run("WHERE (l.name_fold = ANY(:v) OR l.company_fold = ANY(:v)) LIMIT :n", {"v": edits, "n": STAGE_LIMIT})
+            f.run("WHERE (l.name_fold = ANY(:v) OR l.company_fold = ANY(:v)) LIMIT :n", {"v": edits, "n": WORDS_LIMIT})
         ranked = rank(q, f.found.values())
     if enough(ranked) or not long_words:
         return ranked

@@ -18,6 +18,7 @@ from briefs.search import (
     company_key,
     enough,
     one_edit_variants,
+    slip,
     rank,
     search_fields,
     typos_allowed,
@@ -179,6 +180,16 @@ def test_one_edit_ranks_between_whole_words_and_unfinished_ones():
     assert rank("Inès Rooij", SLIPS)[0].candidate.id == 24
     noa = {s.candidate.id: s.tier for s in rank("Noa Öis", SLIPS)}
     assert noa[31] == ONE_EDIT and noa[32] == NEAR  # "noa" starts "noah", "ois" is inside "warois"
+
+
+def test_likelier_slips_rank_first_among_one_letter_misses():
+    assert slip("josn", "jons") == slip("kal", "kaal") == slip("jno", "jon") == 1.0  # swapped, doubled
+    assert slip("asvi", "alvi") == slip("asvi", "avi") == 0.5 and slip("kal", "ckal") == slip("kal", "akal") == 0.25
+    # "Jösn Ervi": Jöns Ervi (two letters swapped) before the Jon Ervis (a letter extra), however many.
+    people = [lead(40 + i, "Jon", "Ervi", f"Lookalike {i}") for i in range(5)] + [lead(50, "Jöns", "Ervi", "Quantum")]
+    assert rank("Jösn Ervi", people)[0].candidate.id == 50
+    assert [s.candidate.id for s in rank("Noémie Kal", [*SLIPS, lead(18, "Noémie", "Akal", "Acme"),
+                                                        lead(19, "Noémie", "Ckal", "Wayne")])][:3] == [11, 12, 13]
 
 
 def test_one_edit_variants_cover_every_kind_of_slip_in_one_word():
