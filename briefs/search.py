@@ -129,11 +129,11 @@ def word_score(word: str, words: Iterable[str]) -> float:
 def slip(typed: str, word: str) -> float:
     """How likely one letter off is a slip of the keyboard (typed for word, at OSA distance 1): two letters
     swapped, or a doubled letter typed single or a single one doubled, are the commonest (1.0); a letter
-    changed, missing or extra elsewhere 0.5; the first letter wrong, rarest, 0.25."""
+    changed, missing or extra elsewhere, or the first two swapped, 0.5; the first letter wrong, rarest, 0.25."""
     if len(typed) == len(word):
         k = next(i for i, (a, b) in enumerate(zip(typed, word, strict=True)) if a != b)
         if k + 1 < len(word) and typed[k] == word[k + 1] and typed[k + 1] == word[k]:
-            return 1.0
+            return 1.0 if k else 0.5  # the first two swapped: the first letter is wrong, rarer
     else:
         short, long = sorted((typed, word), key=len)
         k = next((i for i, (a, b) in enumerate(zip(short, long, strict=False)) if a != b), len(short))
