@@ -218,14 +218,17 @@ _LETTERS = "abcdefghijklmnopqrstuvwxyz\u00f8\u00e6\u00df\u0153\u0142\u0111\u00fe
 _DIGITS = "0123456789"
 
 
-def one_edit_variants(query: str) -> list[str]:
+def one_edit_variants(query: str, found: Iterable[Candidate] = ()) -> list[str]:
     """The folded query with one letter off in one of its words of 3+ letters (changed, missing, extra, two
     swapped): looked up as whole names and companies (an index probe each), so that a slip in a short word
-    finds the lead even where no run of its letters is left ("noa ois" for Nora Öis)."""
+    finds the lead even where no run of its letters is left ("noa ois" for Nora Öis). Words that some of the
+    leads `found` so far have whole are taken as typed, unless that leaves none to vary."""
     words = query_words(query)
+    whole = {w for c in found for w in (*c.name_fold.split(), *c.company_fold.split())}
+    vary = {w for w in words if typos_allowed(w) and w not in whole} or {w for w in words if typos_allowed(w)}
     out: dict[str, None] = {}
     for i, word in enumerate(words):
-        if not typos_allowed(word):
+        if word not in vary:
             continue
         letters = _LETTERS + (_DIGITS if any(ch.isdigit() for ch in word) else "")
         letters += "".join(ch for ch in dict.fromkeys(word) if ch not in letters)

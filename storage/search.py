@@ -166,7 +166,7 @@ def candidates(session: Session, query: str, want: int, owner: str | None = None
         where = " AND ".join(f"l.search_text LIKE :w{i} ESCAPE '\\'" for i in range(len(likes)))
         f.run(f"WHERE {where} LIMIT :n", {**{f"w{i}": _like(w) for i, w in enumerate(likes)}, "n": WORDS_LIMIT})
     ranked = rank(q, f.found.values())
-    edits = [] if any(s.tier >= ALL_WORDS for s in ranked) else one_edit_variants(q)
+    edits = [] if any(s.tier >= ALL_WORDS for s in ranked) else one_edit_variants(q, f.found.values())
     if edits:  # some word was not found whole: it may be a slip
         if f.sqlite:
             f.run("WHERE (l.name_fold IN (SELECT value FROM json_each(:v)) "

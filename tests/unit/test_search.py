@@ -199,6 +199,10 @@ def test_one_edit_variants_cover_every_kind_of_slip_in_one_word():
     assert "ines romo" in one_edit_variants("ines roo") and "søren tinna" in one_edit_variants("Søren Tina")
     assert "acme widget 1256" in one_edit_variants("acme widget 1255")  # digits in a word that has some
     assert one_edit_variants("jo li") == []  # words under 3 letters take no typo
+    # A word some lead already has whole is taken as typed: only "kal" varies.
+    kal = one_edit_variants("noemie kal", SLIPS[1:3])
+    assert "noemie kaal" in kal and all(v.startswith("noemie ") for v in kal)
+    assert set(one_edit_variants("noemie kalo", SLIPS)) == set(one_edit_variants("noemie kalo"))  # nothing left
 
 
 def _match(name, company, email, title=None):
