@@ -419,7 +419,10 @@ def report(args, label, section, size, gen_s, load_s, ranks, times, acks, pg_ver
               "rightly comes first, and the target may be pushed out by others of that exact name, or by other leads one "
               "letter off it as well. A typo that turns the name into the start of other people's names (\"Noémie Kal\" "
               "for Noémie Kaal, with Noémie Kala, Kalo, Kaladoe… in the store) is found by the one-edit lookup and "
-              "ranks with the other one-letter slips, above names that merely start like it."]
+              "ranks with the other one-letter slips, above names that merely start like it; among those, the likelier "
+              "slip (two letters swapped, a doubled letter) first. Misses left are typos one letter off several real "
+              "leads at once (the store plants near-homonyms one letter off each target): \"Lea Beres\" for Lea "
+              "Beris among Lea Berens, \"Noa Öis\" for Nora Öis among the Noah Óis."]
     p = {q: _common.percentile(times, q) * 1000 for q in (50, 95, 99)}
     lines += ["", "Latency of the search path (session, storage.leads.search, company counts, search_blocks), over "
               f"{len(times)} queries after 20 untimed ones:", "",
