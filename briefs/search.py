@@ -87,6 +87,7 @@ class Scored:
     closeness: float  # 0..1: how like the query the closest field is, as a whole (rapidfuzz ratio)
     company_matched: bool  # the query named the company (all its words found among the company's)
     verbatim: bool = False  # typed as stored, accents included (a tie-break between folded twins)
+    reading: str = ""  # ONE_EDIT: the query as this lead reads it, the slip corrected ("noemie kaal")
 
     @property
     def key(self) -> tuple[int, float, bool, float, str]:
@@ -142,13 +143,17 @@ def slip(typed: str, word: str) -> float:
     return 0.25 if typed[:1] != word[:1] else 0.5
 
 
-def _one_edit(words: Sequence[str], per_word: Sequence[float], lead_words: Sequence[str]) -> float | None:
+def _one_edit(words: Sequence[str], per_word: Sequence[float], lead_words: Sequence[str]) -> tuple[float, str] | None:
     """Every word is one of the lead's words but one, which is one letter off one of them (OSA distance 1):
-    how likely that is a slip (see `slip`), else None."""
+    how likely that is a slip (see `slip`) and the query with the slip corrected, else None."""
     off = [w for w, s in zip(words, per_word, strict=True) if s < 1.0]
     if len(off) != 1 or not typos_allowed(off[0]):
         return None
-    return max((slip(off[0], w) for w in lead_words if OSA.distance(off[0], w, score_cutoff=1) == 1), default=None)
+    best = max(((slip(off[0], w), w) for w in lead_words if OSA.distance(off[0], w, score_cutoff=1) == 1),
+               default=None)
+    if best is None:
+        return None
+    return best[0], " ".join(best[1] if w == off[0] else w for w in words)
 
 
 def score(query: str, c: Candidate, typed: str = "") -> Scored | None:
@@ -176,11 +181,12 @@ def score(query: str, c: Candidate, typed: str = "") -> Scored | None:
         return Scored(c, PREFIX, mean, closeness, company_matched, verbatim)
     if all(s == 1.0 for s in per_word):
         return Scored(c, ALL_WORDS, mean, closeness, company_matched, verbatim)
-    likely = _one_edit(words, per_word, lead_words)
-    if likely is not None:
+    edit = _one_edit(words, per_word, lead_words)
+    if edit is not None:
         # Scored by how likely the slip is, not as a prefix ("kal" for "kala" is no better than for "kaal"),
         # then the closest field, then the name.
-        return Scored(c, ONE_EDIT, (len(words) - 1 + likely) / len(words), closeness, company_matched, verbatim)
+        return Scored(c, ONE_EDIT, (len(words) - 1 + edit[0]) / len(words), closeness, company_matched, verbatim,
+                      edit[1])
     if any(f.startswith(query) for f in fields):
         return Scored(c, PARTIAL, mean, closeness, company_matched, verbatim)
     if mean < MIN_NEAR:
@@ -202,7 +208,24 @@ def rank(query: str, candidates: Iterable[Candidate]) -> list[Scored]:
         if s is not None:
             found.append(s)
     found.sort(key=lambda s: s.key)
-    return found
+    return _each_reading_once_first(found)
+
+
+def _each_reading_once_first(found: list[Scored]) -> list[Scored]:
+    """Among one-letter misses, one lead per reading of the query first, then the rest in the same order: each
+    reading is a guess at what the rep meant ("lea beres": Lea Beren? Lea Beris?), and ten namesakes of the
+    likeliest guess would hide the others."""
+    slips = [s for s in found if s.tier == ONE_EDIT]
+    if len(slips) < 2:
+        return found
+    seen: set[str] = set()
+    first: list[Scored] = []
+    rest: list[Scored] = []
+    for s in slips:
+        (rest if s.reading in seen else first).append(s)
+        seen.add(s.reading)
+    start = found.index(slips[0])
+    return found[:start] + first + rest + found[start + len(slips):]
 
 
 def enough(found: Sequence[Scored]) -> bool:

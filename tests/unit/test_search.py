@@ -192,6 +192,17 @@ def test_likelier_slips_rank_first_among_one_letter_misses():
                                                         lead(19, "Noémie", "Ckal", "Wayne")])][:3] == [11, 12, 13]
 
 
+def test_namesakes_of_one_guess_do_not_hide_the_other_guesses():
+    # "Lea Beres": five Lea Berens (one letter changed) and one Lea Beris (another letter changed).
+    berens = [lead(60 + i, "Léa" if i % 2 else "Lea", "Berễn", f"Alpine Initech {i}") for i in range(6)]
+    people = [*berens, lead(70, "Lea", "Beris", "Beacon Cyberdyne"), lead(71, "Lea", "Beresford", "Umbrella")]
+    ranked = rank("Lea Beres", people)
+    assert [s.candidate.id for s in ranked][:2] in ([60, 70], [61, 70])  # one Beren, then Beris
+    assert {s.candidate.id for s in ranked[2:7]} == {60, 61, 62, 63, 64, 65} - {ranked[0].candidate.id}
+    assert ranked[-1].candidate.id == 71 and ranked[-1].tier == PARTIAL
+    assert [s.candidate.id for s in rank("Lea Berễn", people)][:6] == [60, 62, 64, 61, 63, 65]  # exact: as typed first
+
+
 def test_one_edit_variants_cover_every_kind_of_slip_in_one_word():
     found = one_edit_variants("Noa Öis")
     assert {"nora ois", "no ois", "noa is", "ona ois", "noa ois", "noa oise"} - {"noa ois"} <= set(found)
