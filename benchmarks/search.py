@@ -420,9 +420,10 @@ def report(args, label, section, size, gen_s, load_s, ranks, times, acks, pg_ver
               "letter off it as well. A typo that turns the name into the start of other people's names (\"Noémie Kal\" "
               "for Noémie Kaal, with Noémie Kala, Kalo, Kaladoe… in the store) is found by the one-edit lookup and "
               "ranks with the other one-letter slips, above names that merely start like it; among those, the likelier "
-              "slip (two letters swapped, a doubled letter) first. Misses left are typos one letter off several real "
-              "leads at once (the store plants near-homonyms one letter off each target): \"Lea Beres\" for Lea "
-              "Beris among Lea Berens, \"Noa Öis\" for Nora Öis among the Noah Óis."]
+              "slip (two letters swapped, a doubled letter) first, and one lead per reading of the query before "
+              "its namesakes. Misses left are typos one letter off several real names at once, each as likely (the "
+              "store plants near-homonyms one letter off each target): \"Lea Beres\" for Lea Beris, with Lea "
+              "Beren, Berer and Berez in the store."]
     p = {q: _common.percentile(times, q) * 1000 for q in (50, 95, 99)}
     lines += ["", "Latency of the search path (session, storage.leads.search, company counts, search_blocks), over "
               f"{len(times)} queries after 20 untimed ones:", "",
