@@ -416,10 +416,14 @@ def report(args, label, section, size, gen_s, load_s, ranks, times, acks, pg_ver
                      f"{100 * sum(1 for x in r if x is not None) / len(r):.1f}% | {sum(1 for x in r if x is None)} | | |")
     lines += ["", "Ranks are those of the intended (planted) lead among the ten shown. A typo query that spells another "
               "lead's name or company exactly (the typo made a real name) is counted on its own line: that lead "
-              "rightly comes first, and the target may be pushed out by others of that exact name. The other name-typo "
-              "misses (`--misses` lists them) are typos that turn the name into the start of other people's names, or "
-              "short names where one letter off is another real name (\"Noémie Kal\" with Noémie Kala and Noémie Kalo in "
-              "the store; \"Noa Öis\" for Nora Öis among Noah Óis): a prefix ranks above a typo by design."]
+              "rightly comes first, and the target may be pushed out by others of that exact name, or by other leads one "
+              "letter off it as well. A typo that turns the name into the start of other people's names (\"Noémie Kal\" "
+              "for Noémie Kaal, with Noémie Kala, Kalo, Kaladoe… in the store) is found by the one-edit lookup and "
+              "ranks with the other one-letter slips, above names that merely start like it; among those, the likelier "
+              "slip (two letters swapped, a doubled letter) first, and one lead per reading of the query before "
+              "its namesakes. Misses left are typos one letter off several real names at once, each as likely (the "
+              "store plants near-homonyms one letter off each target): \"Lea Beres\" for Lea Beris, with Lea "
+              "Beren, Berer and Berez in the store."]
     p = {q: _common.percentile(times, q) * 1000 for q in (50, 95, 99)}
     lines += ["", "Latency of the search path (session, storage.leads.search, company counts, search_blocks), over "
               f"{len(times)} queries after 20 untimed ones:", "",

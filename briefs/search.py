@@ -3,9 +3,13 @@ candidate the database hands back (storage.search fetches only the best few hund
 
 Ranking, best first:
 1. exact: the query is the lead's email, name, company, or name and company together (either order);
-2. prefix: one of those starts with the query ("acme wid", "jon do");
+2. prefix: one of those starts with the query followed by a space: every word typed whole ("jon doe acme");
 3. every word of the query is a word of the lead (in any order, name and company mixed: "doe acme jon");
-4. near misses: each query word scored against the lead's words (exact 1, prefix 0.9, one typo 0.75, two
+4. one edit: every word of the query is a word of the lead but one, which is one letter off (changed, missing,
+   extra or two swapped) from one of the lead's words ("noemie kal" for Noémie Kaal, Kala or Kalo): a rep's
+   slip ranks above names that merely start like what was typed;
+5. partial prefix: one of those fields starts with the query, its last word unfinished ("acme wid", "jon do");
+6. near misses: each query word scored against the lead's words (exact 1, prefix 0.9, one typo 0.75, two
    typos 0.6, inside a word 0.5), averaged: every word counts.
 
 Accents and case never matter (everything is folded with briefs.signals.fold). Within a tier, the closest
@@ -23,7 +27,7 @@ from rapidfuzz.distance import OSA
 
 from briefs.signals import fold
 
-EXACT, PREFIX, ALL_WORDS, NEAR = 3, 2, 1, 0
+EXACT, PREFIX, ALL_WORDS, ONE_EDIT, PARTIAL, NEAR = 5, 4, 3, 2, 1, 0
 # A near miss below this average is not shown.
 MIN_NEAR = 0.55
 _EMAIL_PARTS = re.compile(r"[@._+\-]+")
@@ -83,6 +87,7 @@ class Scored:
     closeness: float  # 0..1: how like the query the closest field is, as a whole (rapidfuzz ratio)
     company_matched: bool  # the query named the company (all its words found among the company's)
     verbatim: bool = False  # typed as stored, accents included (a tie-break between folded twins)
+    reading: str = ""  # ONE_EDIT: the query as this lead reads it, the slip corrected ("noemie kaal")
 
     @property
     def key(self) -> tuple[int, float, bool, float, str]:
@@ -122,6 +127,35 @@ def word_score(word: str, words: Iterable[str]) -> float:
     return best
 
 
+def slip(typed: str, word: str) -> float:
+    """How likely one letter off is a slip of the keyboard (typed for word, at OSA distance 1): two letters
+    swapped, or a doubled letter typed single or a single one doubled, are the commonest (1.0); a letter
+    changed, missing or extra elsewhere, or the first two swapped, 0.5; the first letter wrong, rarest, 0.25."""
+    if len(typed) == len(word):
+        k = next(i for i, (a, b) in enumerate(zip(typed, word, strict=True)) if a != b)
+        if k + 1 < len(word) and typed[k] == word[k + 1] and typed[k + 1] == word[k]:
+            return 1.0 if k else 0.5  # the first two swapped: the first letter is wrong, rarer
+    else:
+        short, long = sorted((typed, word), key=len)
+        k = next((i for i, (a, b) in enumerate(zip(short, long, strict=False)) if a != b), len(short))
+        if (k > 0 and long[k] == long[k - 1]) or (k + 1 < len(long) and long[k] == long[k + 1]):
+            return 1.0
+    return 0.25 if typed[:1] != word[:1] else 0.5
+
+
+def _one_edit(words: Sequence[str], per_word: Sequence[float], lead_words: Sequence[str]) -> tuple[float, str] | None:
+    """Every word is one of the lead's words but one, which is one letter off one of them (OSA distance 1):
+    how likely that is a slip (see `slip`) and the query with the slip corrected, else None."""
+    off = [w for w, s in zip(words, per_word, strict=True) if s < 1.0]
+    if len(off) != 1 or not typos_allowed(off[0]):
+        return None
+    best = max(((slip(off[0], w), w) for w in lead_words if OSA.distance(off[0], w, score_cutoff=1) == 1),
+               default=None)
+    if best is None:
+        return None
+    return best[0], " ".join(best[1] if w == off[0] else w for w in words)
+
+
 def score(query: str, c: Candidate, typed: str = "") -> Scored | None:
     """The candidate's rank for the query (already folded; `typed`: as typed, lower-cased), or None when it
     is too far off."""
@@ -143,10 +177,18 @@ def score(query: str, c: Candidate, typed: str = "") -> Scored | None:
                                          (c.company or "").lower(), email)
     if query in fields:
         return Scored(c, EXACT, mean, closeness, company_matched, verbatim)
-    if any(f.startswith(query) for f in fields):
+    if any(f.startswith(query + " ") for f in fields):
         return Scored(c, PREFIX, mean, closeness, company_matched, verbatim)
     if all(s == 1.0 for s in per_word):
         return Scored(c, ALL_WORDS, mean, closeness, company_matched, verbatim)
+    edit = _one_edit(words, per_word, lead_words)
+    if edit is not None:
+        # Scored by how likely the slip is, not as a prefix ("kal" for "kala" is no better than for "kaal"),
+        # then the closest field, then the name.
+        return Scored(c, ONE_EDIT, (len(words) - 1 + edit[0]) / len(words), closeness, company_matched, verbatim,
+                      edit[1])
+    if any(f.startswith(query) for f in fields):
+        return Scored(c, PARTIAL, mean, closeness, company_matched, verbatim)
     if mean < MIN_NEAR:
         return None
     return Scored(c, NEAR, mean, closeness, company_matched, verbatim)
@@ -166,14 +208,63 @@ def rank(query: str, candidates: Iterable[Candidate]) -> list[Scored]:
         if s is not None:
             found.append(s)
     found.sort(key=lambda s: s.key)
-    return found
+    return _each_reading_once_first(found)
+
+
+def _each_reading_once_first(found: list[Scored]) -> list[Scored]:
+    """Among one-letter misses, one lead per reading of the query first, then the rest in the same order: each
+    reading is a guess at what the rep meant ("lea beres": Lea Beren? Lea Beris?), and ten namesakes of the
+    likeliest guess would hide the others."""
+    slips = [s for s in found if s.tier == ONE_EDIT]
+    if len(slips) < 2:
+        return found
+    seen: set[str] = set()
+    first: list[Scored] = []
+    rest: list[Scored] = []
+    for s in slips:
+        (rest if s.reading in seen else first).append(s)
+        seen.add(s.reading)
+    start = found.index(slips[0])
+    return found[:start] + first + rest + found[start + len(slips):]
 
 
 def enough(found: Sequence[Scored]) -> bool:
-    """Whether the near-miss pass can be skipped: some lead has every word of the query (exactly, as a prefix,
-    or as a word). Near misses are looked for only when nothing matched as typed: on a big store that pass
-    costs more than all the others."""
-    return any(s.tier > NEAR for s in found)
+    """Whether the near-miss pass can be skipped: some lead has every word of the query as a word, or all but
+    one which is one letter off (one_edit_variants finds those cheaply). Lead names that merely start like a
+    word ("kal": Kalo, Kaladoe) are not enough: the rep may have meant Kaal. On a big store that pass costs
+    more than all the others."""
+    return any(s.tier >= ONE_EDIT for s in found)
+
+
+# Letters a one-letter slip may put in (folded text: accents are gone, these letters stay).
+_LETTERS = "abcdefghijklmnopqrstuvwxyz\u00f8\u00e6\u00df\u0153\u0142\u0111\u00fe"
+_DIGITS = "0123456789"
+
+
+def one_edit_variants(query: str, found: Iterable[Candidate] = ()) -> list[str]:
+    """The folded query with one letter off in one of its words of 3+ letters (changed, missing, extra, two
+    swapped): looked up as whole names and companies (an index probe each), so that a slip in a short word
+    finds the lead even where no run of its letters is left ("noa ois" for Nora Öis). Words that some of the
+    leads `found` so far have whole are taken as typed, unless that leaves none to vary."""
+    words = query_words(query)
+    whole = {w for c in found for w in (*c.name_fold.split(), *c.company_fold.split())}
+    vary = {w for w in words if typos_allowed(w) and w not in whole} or {w for w in words if typos_allowed(w)}
+    out: dict[str, None] = {}
+    for i, word in enumerate(words):
+        if word not in vary:
+            continue
+        letters = _LETTERS + (_DIGITS if any(ch.isdigit() for ch in word) else "")
+        letters += "".join(ch for ch in dict.fromkeys(word) if ch not in letters)
+        edits: list[str] = [word[:k] + word[k + 1:] for k in range(len(word))]
+        edits += [word[:k] + word[k + 1] + word[k] + word[k + 2:] for k in range(len(word) - 1)]
+        for k in range(len(word) + 1):
+            edits += [word[:k] + ch + word[k:] for ch in letters]
+            if k < len(word):
+                edits += [word[:k] + ch + word[k + 1:] for ch in letters if ch != word[k]]
+        for e in edits:
+            if e and e != word:
+                out[" ".join([*words[:i], e, *words[i + 1:]])] = None
+    return list(out)
 
 
 def variants(word: str) -> list[str]:

@@ -6,8 +6,11 @@ Stages, each bounded by a LIMIT, each filtered by owner under own_leads_only:
 2. name or company starting with the query (the same indexes, as a range);
 3. every word of the query, as a whole word, then as part of a word: PostgreSQL matches with LIKE through the
    pg_trgm GIN index on leads.search_text; SQLite through the FTS5 trigram table lead_search;
-4. only when no lead has every word as typed: near misses (_near), each word in turn taken as the
-   misspelt one.
+4. unless some lead has every word whole, one letter off: the names and companies that are the query with one letter changed, missing, extra or
+   swapped in one word (briefs.search.one_edit_variants; the B-tree indexes again, one probe a variant), so
+   that "noemie kal" finds Noémie Kaal beside the Noémie Kala… that merely start like it;
+5. only when no lead has every word as typed, or all but one a letter off: near misses (_near), each word in
+   turn taken as the misspelt one.
 
 lead_search (SQLite) is kept in step with leads.search_text by triggers (migration 0017): an insert, an
 update of search_text and a delete (`leadbrief forget` included) change it in the same transaction.
@@ -17,11 +20,13 @@ still right.
 
 from __future__ import annotations
 
+import json
+
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
-from briefs.search import Candidate, Scored, enough, query_words, rank, variants
+from briefs.search import ALL_WORDS, Candidate, Scored, enough, one_edit_variants, query_words, rank, variants
 
 STAGE_LIMIT = 100
 WORDS_LIMIT = 200
@@ -161,6 +166,20 @@ def candidates(session: Session, query: str, want: int, owner: str | None = None
         where = " AND ".join(f"l.search_text LIKE :w{i} ESCAPE '\\'" for i in range(len(likes)))
         f.run(f"WHERE {where} LIMIT :n", {**{f"w{i}": _like(w) for i, w in enumerate(likes)}, "n": WORDS_LIMIT})
     ranked = rank(q, f.found.values())
+    edits = [] if any(s.tier >= ALL_WORDS for s in ranked) else one_edit_variants(q, f.found.values())
+    if edits:  # some word was not found whole: it may be a slip
+        if f.sqlite:
+            f.run("WHERE (l.name_fold IN (SELECT value FROM json_each(:v)) "
+                  "OR l.company_fold IN (SELECT value FROM json_each(:v))) LIMIT :n",
+                  {"v": json.dumps(edits), "n": WORDS_LIMIT})
+        else:
+            # One index probe per variant (LATERAL): `= ANY` of a thousand values costs the planner tens of ms
+            # in selectivity estimates, and a join would be hashed over a scan of leads.
+            f.run("WHERE l.id IN (SELECT le.id FROM unnest(CAST(:v AS text[])) AS v(x) CROSS JOIN LATERAL "
+                  "(SELECT id FROM leads WHERE name_fold = v.x COLLATE \"C\" UNION ALL "
+                  "SELECT id FROM leads WHERE company_fold = v.x COLLATE \"C\" LIMIT :n) le) LIMIT :n",
+                  {"v": edits, "n": WORDS_LIMIT})
+        ranked = rank(q, f.found.values())
     if enough(ranked) or not long_words:
         return ranked
     short = [w for w in words if len(w) == 2]  # "ag" in "Wayne Brulee AG": the start of a word, as a filter

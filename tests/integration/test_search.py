@@ -226,3 +226,35 @@ def test_a_later_migration_that_rebuilds_leads_on_sqlite_gets_its_search_trigger
         assert set(search_store.SQLITE_TRIGGERS) <= names
     finally:
         engine.dispose()
+
+
+def test_a_slip_that_spells_the_start_of_other_names_keeps_the_lead_in_the_top_three(services, rules):
+    """One letter off in a short name, where what was typed is the start of dozens of other people's names
+    ("Noémie Kal" for Noémie Kaal among Noémie Kalo, Kaladoe…; "Inès Roö" for Inès Romö among Inès Roówa…), or
+    leaves no run of three letters of the name ("Noa Öis" for Nora Öis among the Noahs)."""
+    rnd = random.Random(11)
+    ev = Events(NOW, prefix="slip")
+    targets = {"noemie.kaal@quantum.example": ("Noémie", "Kaal", "Quantum Vandelay"),
+               "ines.romo@cascade.example": ("Inès", "Romö", "Cascade Initech"),
+               "nora.ois@stark.example": ("Nora", "Öis", "Stark Cascade")}
+    events = [ev.upsert(e, first_name=f, last_name=la, company=c, owner_email="Jane@OurCo.example")
+              for e, (f, la, c) in targets.items()]
+    events.append(ev.upsert("noemie.kala@granite.example", first_name="Noémie", last_name="Kala", company="Granite"))
+    tails = ("a", "o", "adoe", "oain", "inski", "ço", "ander", "éz", "ström", "u", "ibe", "ota")
+    for i in range(150):
+        first, stem = rnd.choice((("Noémie", "Kal"), ("Inès", "Roo"), ("Inès", "Roó"), ("Noah", "Ois"),
+                                  ("Noah", "Warois"), ("Noa", "Oisín"), ("Nora", "Oiss")))
+        last = stem + rnd.choice(tails) + ("" if i < 40 else rnd.choice(("ski", "son", "ez", "berg", str(i))))
+        events.append(ev.upsert(f"look{i}@lookalike{i % 9}.example", first_name=first, last_name=last,
+                                company=rnd.choice(("Harbor Atlantics Group", "Granite GmbH", "São Müller")) + f" {i}",
+                                owner_email=rnd.choice(("omar@ourco.example", "Jane@OurCo.example"))))
+    ingest(services.sessions, parsed(events), rules, NOW)
+    for query, email in [("Noémie Kal", "noemie.kaal@quantum.example"), ("noemie kaal", "noemie.kaal@quantum.example"),
+                         ("Inès Roö", "ines.romo@cascade.example"), ("INES RMO", "ines.romo@cascade.example"),
+                         ("Noa Öis", "nora.ois@stark.example"), ("Quantum Vandelya", "noemie.kaal@quantum.example")]:
+        for owner in (None, "jane@ourco.example"):
+            found = _search(services, query, owner=owner)
+            assert email in [m.email for m in found[:3]], (query, owner, [(m.name, m.company) for m in found[:3]])
+    # What was typed exactly still comes first: a lead named "Noémie Kala" before the slips around it.
+    assert _search(services, "Noémie Kala")[0].name == "Noémie Kala"  # exact first, whoever of that name
+    assert _search(services, "noemie kaal")[0].email == "noemie.kaal@quantum.example"

@@ -11,12 +11,16 @@ from briefs.search import (
     ALL_WORDS,
     EXACT,
     NEAR,
+    ONE_EDIT,
+    PARTIAL,
     PREFIX,
     Candidate,
     company_key,
     enough,
+    one_edit_variants,
     rank,
     search_fields,
+    slip,
     typos_allowed,
     variants,
     word_score,
@@ -65,7 +69,7 @@ def test_search_fields_fold_accents_case_and_punctuation():
 
 def test_exact_company_beats_its_look_alikes_and_keeps_them_after():
     assert order("Acme Widgets")[:2] == [1, 7]  # the company itself, then the same name as a prefix
-    assert tier("acme widgets", 1) == EXACT and tier("acme widgets", 2) == NEAR
+    assert tier("acme widgets", 1) == EXACT and tier("acme widgets", 2) == ONE_EDIT
     assert order("acme widget")[0] == 6 and tier("acme widget", 8) == PREFIX
     # Among prefixes, the closest first: "Acme Widget 12" before "Acme Widget 1255".
     prefixes = [i for i in order("acme widget") if tier("acme widget", i) == PREFIX]
@@ -130,8 +134,86 @@ def test_swapped_letters_and_when_a_closer_look_is_needed():
     assert "quantums" in variants("quantusm") and len(variants("widgetry")) == 7
     assert enough(rank("acme widgets", PEOPLE))  # matched as typed: no near-miss pass
     assert enough(rank("doe jon", PEOPLE))
-    assert not enough(rank("acme wdgets", PEOPLE))  # a typo: near misses are looked for
+    assert enough(rank("acme wdgets", PEOPLE))  # one letter off: found by one_edit_variants, no closer look
+    assert not enough(rank("acme wdgts", PEOPLE))  # two: near misses are looked for
+    assert not enough(rank("jon do", PEOPLE))  # only names that start like it: the rep may have meant a slip
     assert not enough([])
+
+
+# Look-alikes of a CRM where one slip in a short name spells the start of other people's names.
+SLIPS = [
+    lead(11, "Noémie", "Kaal", "Quantum Vandelay"),
+    lead(12, "Noémie", "Kala", "Harbor Atlantics Group 43"),
+    lead(13, "Noémie", "Kalo", "Granite GmbH"),
+    lead(14, "Noémie", "Kaladoe", "São Müller 1556"),
+    lead(15, "Noémie", "Kaloain", "Brûlée Contoso 2680"),
+    lead(16, "Noémie", "Kalinski", "Pacific Falcon"),
+    lead(17, "Noémie", "Kalço", "Lumen Holdings"),
+    lead(21, "Inès", "Romö", "Cascade Initech"),
+    lead(22, "Inès", "Roówa", "Harbor Générale Solutions 48"),
+    lead(23, "Inès", "Roodenburg", "Orion Tyrell 5395"),
+    lead(24, "Inès", "Rooij", "Façade Técnica"),
+    lead(25, "Inès", "Roomba", "Vertex Lumen"),
+    lead(31, "Nora", "Öis", "Stark Cascade"),
+    lead(32, "Noah", "Warois", "Pacific Falcon 6355"),
+    lead(33, "Noah", "Círiöis", "Brûlée Contoso 2680"),
+    lead(34, "Noa", "Oisín", "Hooli"),
+]
+
+
+@pytest.mark.parametrize(("query", "intended"), [("Noémie Kal", 11), ("noemie kaal", 11), ("Inès Roö", 21),
+                                                 ("ines rmo", 21), ("Noa Öis", 31), ("nora ois", 31)])
+def test_a_slip_that_spells_the_start_of_other_names_stays_in_the_top_3(query, intended):
+    ranked = rank(query, SLIPS)
+    assert intended in [s.candidate.id for s in ranked[:3]], [(s.candidate.last_name, s.tier) for s in ranked]
+
+
+def test_one_edit_ranks_between_whole_words_and_unfinished_ones():
+    assert tier("jon doe acme", 1) == PREFIX  # every word whole: "jon doe acme widgets" starts with it
+    assert order("jon doe acme")[0] == 1  # above Jon Dow at Acme Widget 1255, one letter off
+    assert tier("doe acme jon", 1) == ALL_WORDS and tier("doe acme jon", 2) == ONE_EDIT
+    assert order("doe acme jon")[0] == 1
+    ranked = rank("noemie kal", SLIPS)
+    assert {s.candidate.id for s in ranked if s.tier == ONE_EDIT} == {11, 12, 13}
+    assert {s.candidate.id for s in ranked if s.tier == PARTIAL} == {14, 15, 16, 17}  # "kalco": two letters more
+    assert [s.candidate.id for s in rank("Noémie Kalo", SLIPS)][:1] == [13]  # exact still first
+    assert rank("Inès Rooij", SLIPS)[0].candidate.id == 24
+    noa = {s.candidate.id: s.tier for s in rank("Noa Öis", SLIPS)}
+    assert noa[31] == ONE_EDIT and noa[32] == NEAR  # "noa" starts "noah", "ois" is inside "warois"
+
+
+def test_likelier_slips_rank_first_among_one_letter_misses():
+    assert slip("josn", "jons") == slip("kal", "kaal") == slip("jno", "jon") == 1.0 and slip("ojn", "jon") == 0.5
+    assert slip("asvi", "alvi") == slip("asvi", "avi") == 0.5 and slip("kal", "ckal") == slip("kal", "akal") == 0.25
+    # "Jösn Ervi": Jöns Ervi (two letters swapped) before the Jon Ervis (a letter extra), however many.
+    people = [lead(40 + i, "Jon", "Ervi", f"Lookalike {i}") for i in range(5)] + [lead(50, "Jöns", "Ervi", "Quantum")]
+    assert rank("Jösn Ervi", people)[0].candidate.id == 50
+    assert [s.candidate.id for s in rank("Noémie Kal", [*SLIPS, lead(18, "Noémie", "Akal", "Acme"),
+                                                        lead(19, "Noémie", "Ckal", "Wayne")])][:3] == [11, 12, 13]
+
+
+def test_namesakes_of_one_guess_do_not_hide_the_other_guesses():
+    # "Lea Beres": five Lea Berens (one letter changed) and one Lea Beris (another letter changed).
+    berens = [lead(60 + i, "Léa" if i % 2 else "Lea", "Berễn", f"Alpine Initech {i}") for i in range(6)]
+    people = [*berens, lead(70, "Lea", "Beris", "Beacon Cyberdyne"), lead(71, "Lea", "Beresford", "Umbrella")]
+    ranked = rank("Lea Beres", people)
+    assert [s.candidate.id for s in ranked][:2] in ([60, 70], [61, 70])  # one Beren, then Beris
+    assert {s.candidate.id for s in ranked[2:7]} == {60, 61, 62, 63, 64, 65} - {ranked[0].candidate.id}
+    assert ranked[-1].candidate.id == 71 and ranked[-1].tier == PARTIAL
+    assert [s.candidate.id for s in rank("Lea Berễn", people)][:6] == [60, 62, 64, 61, 63, 65]  # exact: as typed first
+
+
+def test_one_edit_variants_cover_every_kind_of_slip_in_one_word():
+    found = one_edit_variants("Noa Öis")
+    assert {"nora ois", "no ois", "noa is", "ona ois", "noa ois", "noa oise"} - {"noa ois"} <= set(found)
+    assert "noa ois" not in found and len(found) == len(set(found))
+    assert "ines romo" in one_edit_variants("ines roo") and "søren tinna" in one_edit_variants("Søren Tina")
+    assert "acme widget 1256" in one_edit_variants("acme widget 1255")  # digits in a word that has some
+    assert one_edit_variants("jo li") == []  # words under 3 letters take no typo
+    # A word some lead already has whole is taken as typed: only "kal" varies.
+    kal = one_edit_variants("noemie kal", SLIPS[1:3])
+    assert "noemie kaal" in kal and all(v.startswith("noemie ") for v in kal)
+    assert set(one_edit_variants("noemie kalo", SLIPS)) == set(one_edit_variants("noemie kalo"))  # nothing left
 
 
 def _match(name, company, email, title=None):
