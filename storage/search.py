@@ -197,7 +197,8 @@ def _near(f: _Fetch, words: list[str], short: list[str]) -> None:
     the ranking is a count of plain substring tests, microseconds a row where bm25 or word_similarity cost
     tens."""
     if len(words) == 1:
-        word = words[0].split("@")[0]  # an email's domain is shared by many: its local part
+        local, _at, domain = words[0].partition("@")
+        word = local or domain  # an email's domain is shared by many: its local part, unless that is all it has
         _near_query(f, [], word, _grams(word, max(4, _gram_size(word))), variants(word), FUZZY_LIMIT, loose=False,
                     length=len(word), cap=NEAR_CAP // 2)
         return
@@ -220,6 +221,8 @@ def _near_query(f: _Fetch, others: list[str], word: str, grams: list[str], swapp
     pieces = [*grams, *swapped]
     # Ranked by trigrams whatever the runs matched by: finer ("acmees" shares "es " with "acmes", not "acme").
     ranked = [*_grams(word, 3), *swapped]
+    if not pieces or not ranked:  # nothing of the word to look for ("@acme.example" has no local part)
+        return
     params: dict[str, object] = {"n": limit, "cap": cap or NEAR_CAP, "len": length}
     for k, piece in enumerate(ranked):
         params[f"p{k}"] = piece
@@ -234,7 +237,9 @@ def _near_query(f: _Fetch, others: list[str], word: str, grams: list[str], swapp
         if not loose or not required:
             required.append("(" + " OR ".join(_phrase(p) for p in pieces) + ")")
         params["m"] = " AND ".join(required)
-        where = "l.id IN (SELECT rowid FROM lead_search WHERE lead_search MATCH :m LIMIT :cap)"
+        # A rep who sees only their own leads: filtered inside, before the cap, or theirs may fall outside it.
+        mine = " AND rowid IN (SELECT id FROM leads WHERE owner_email = :owner)" if f.owner is not None else ""
+        where = f"l.id IN (SELECT rowid FROM lead_search WHERE lead_search MATCH :m{mine} LIMIT :cap)"
     else:
         conditions = []
         for j, w in enumerate(others):

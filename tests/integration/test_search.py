@@ -109,6 +109,14 @@ def test_own_leads_only_is_applied_before_the_limit(store):
     assert _search(store, "acme widget", owner="nobody@ourco.example") == []
 
 
+def test_an_address_typed_from_the_at_sign_does_not_fail(store):
+    # "@acmewidgets.example" has no local part to look for (it was an empty ORDER BY on both databases).
+    for query in ("@acmewidgets.example", "@", "@@", "@a", "jon@"):
+        for owner in (None, "jane@ourco.example"):
+            assert isinstance(_search(store, query, owner=owner), list)
+    assert [m.email for m in _search(store, "jon.doe@acmewidgets")][:1] == ["jon.doe@acmewidgets.example"]
+
+
 def test_search_follows_the_leads_changes_and_their_erasure(store, rules):
     ev = Events(NOW + timedelta(minutes=5), prefix="move")
     ingest(store.sessions, parsed([ev.upsert("jon.doe@acmewidgets.example", company="Hooli Kraków")]), rules,
