@@ -237,12 +237,14 @@ def _urgency(arrived: datetime, now: datetime, clock: BriefClock, window: Callba
     if window is not None and window.ends > now:
         asked = f"{who} asked for {window_words(window, now)}"
     waiting_for_window = window is not None and window.starts > now and window.ends > due
-    if in_business_hours(now, tz, clock.hours) and not waiting_for_window:
-        if window is not None and window.starts <= now < window.ends:
+    in_window = window is not None and window.starts <= now < window.ends
+    if in_business_hours(now, tz, clock.hours) and not waiting_for_window and (now < due or in_window):
+        if in_window:
             return f"Call now: {asked[:1].lower() + asked[1:] if who == 'They' else asked}, and that is now."
         return "Call now: a call within 5 minutes converts many times better than one within 30."
     zone_name = due.astimezone(tz).tzname() or clock.timezone
-    lead = "Wait for their window" if waiting_for_window else "Outside business hours"
+    lead = ("Wait for their window" if waiting_for_window
+            else "Outside business hours" if not in_business_hours(now, tz, clock.hours) else "Late")
     overdue = " (overdue)" if due <= now else ""
     parts = [f"{lead}: came in {_when(arrived, tz, now)}", f"due {_when(due, tz, now)} {zone_name}{overdue}"]
     if asked:

@@ -141,3 +141,12 @@ def test_times_out_of_range_say_nothing_rather_than_fail():
     acts = [ActivityView("form_submit", far, form="Contact Sales", comments="Call me.")]
     brief = build_brief(BriefInput(SOPHIE, acts, [], q, FRI_NIGHT), RULES)
     assert "Call now" not in brief.why_now and "due" not in brief.why_now
+
+
+def test_a_hand_raiser_looked_up_after_the_deadline_is_not_call_now(monkeypatch):
+    # In business hours, but the 5-minute clock ran out an hour ago (a /lead lookup, a brief posted late):
+    # "Call now … within 5 minutes" would be false; the brief says it is late and since when.
+    submitted = datetime(2026, 11, 24, 10, 12, tzinfo=BERLIN)  # a Tuesday
+    brief = brief_at(submitted + timedelta(hours=1), submitted, monkeypatch)
+    assert "Call now" not in brief.why_now
+    assert "Late: came in Tue 10:12; due Tue 10:17 CET (overdue)." in brief.why_now
