@@ -194,6 +194,11 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="ignore", str_strip_whitespace=False)
 
 
+# The lead's customer facts (docs/customers.md): one list for the sources, CSV and storage.
+CUSTOMER_FIELDS = ("renewal_date", "arr", "currency", "plan", "csm_email", "former_customer", "churned_on",
+                   "churn_reason", "open_escalations", "left_company")
+
+
 class LeadFields(_Strict):
     email: Email
     first_name: Line200 | None = None

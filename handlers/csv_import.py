@@ -16,12 +16,10 @@ from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from briefs.events import ACTIVITY_KINDS, EMAIL_RE, FieldError, validate_event
+from briefs.events import ACTIVITY_KINDS, CUSTOMER_FIELDS, EMAIL_RE, FieldError, validate_event
 from briefs.signals import fold
 from handlers.files import FileError, Item
 
-CUSTOMER_FIELDS = ("renewal_date", "arr", "currency", "plan", "csm_email", "former_customer", "churned_on",
-                   "churn_reason", "open_escalations", "left_company")
 LEAD_FIELDS = ("email", "first_name", "last_name", "title", "company", "phone", "owner_email", "lifecycle_stage",
                "lead_status", "lead_source", "score", "persona", "is_customer", "customer_since", "nps", "csat",
                "crm_url", *CUSTOMER_FIELDS)
@@ -232,14 +230,33 @@ def _lead(values: dict, event_id: str, when: str, source: str, line: int):
                            "lead": lead}, line)
 
 
+# ISO 4217 codes an export may write beside an amount; any other three letters ("ARR", "ACV") are not a currency.
+CURRENCY_CODES = frozenset(["EUR", "USD", "GBP", "CHF", "JPY", "CNY", "INR", "CAD", "AUD", "NZD", "SEK", "NOK", "DKK", "PLN", "CZK", "HUF", "RON", "BGN", "HRK", "ISK", "TRY", "BRL", "MXN", "ARS", "CLP", "COP", "PEN", "ZAR", "AED", "SAR", "ILS", "SGD", "HKD", "KRW", "TWD", "THB", "MYR", "IDR", "PHP", "VND"])
+# Thousands and millions as exports and people write them: 48k, 1.5M, 1,5 Mio, 2 Mrd is refused (too large).
+_SCALE = {"k": 1_000, "tsd": 1_000, "t": 1_000, "m": 1_000_000, "mm": 1_000_000, "mio": 1_000_000,
+          "mn": 1_000_000, "million": 1_000_000, "millionen": 1_000_000, "millions": 1_000_000}
+
+
+# What a revenue column may say after the amount: it is yearly already.
+_PER_YEAR = re.compile(r"\s*(?:/\s*(?:yr|year|jahr|an|año)|\b(?:arr|acv|p\.?\s?a\.?|per year|a year|yearly|annual|"
+                       r"jährlich|par an|al año))\s*\.?", re.I)
+
+
 def _amount(text: str) -> tuple[float | None, str | None]:
-    """"€48,000", "48.000,00 EUR", "$1,250.50" -> (amount, ISO currency or None). The last of "," and "."
-    is the decimal separator when both appear; a lone one followed by exactly three digits groups thousands."""
-    raw = text.strip()
+    """"€48,000", "48.000,00 EUR", "$1,250.50", "48k", "EUR 1,5 Mio" -> (amount, ISO currency or None). The
+    last of "," and "." is the decimal separator when both appear; a lone one followed by exactly three digits
+    groups thousands."""
+    raw = _PER_YEAR.sub("", text).strip()
     currency = next((code for sign, code in CURRENCY_SIGNS.items() if sign in raw), None)
-    code = re.search(r"\b([A-Za-z]{3})\b", raw)
-    if code:
-        currency = code.group(1).upper()
+    for word in re.findall(r"[A-Za-z]{3}", raw):
+        if word.upper() in CURRENCY_CODES and re.search(rf"\b{word}\b", raw):
+            currency = word.upper()
+    scale = 1
+    unit = re.search(r"\d\s*([A-Za-z]+)\.?\s*(?:[A-Za-z]{3})?\s*$", raw)
+    if unit and unit.group(1).lower() in _SCALE:
+        scale = _SCALE[unit.group(1).lower()]
+    elif unit and unit.group(1).upper() not in CURRENCY_CODES:
+        return None, None  # "48 apples", "2 Mrd": not an amount we can read
     digits = re.sub(r"[^\d.,-]", "", raw)
     if "," in digits and "." in digits:
         decimal = "," if digits.rfind(",") > digits.rfind(".") else "."
@@ -249,7 +266,7 @@ def _amount(text: str) -> tuple[float | None, str | None]:
     else:
         digits = digits.replace(",", ".")
     try:
-        value = float(digits)
+        value = float(digits) * scale
     except ValueError:
         return None, None
     return (value if value == value and abs(value) != float("inf") else None), currency

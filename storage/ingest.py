@@ -22,7 +22,15 @@ from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
-from briefs.events import ActivityEvent, Event, IdentityLink, LeadUpsert, NoteEvent, QualifiedEvent
+from briefs.events import (
+    CUSTOMER_FIELDS,
+    ActivityEvent,
+    Event,
+    IdentityLink,
+    LeadUpsert,
+    NoteEvent,
+    QualifiedEvent,
+)
 from briefs.followup import OPEN_STATUSES
 from briefs.identity import Target, merged_lead
 from briefs.model import BriefInput
@@ -34,8 +42,6 @@ from storage.driver import Driver
 from storage.models import Activity, ContentAsset, HandoffNote, Lead, Qualification
 from storage.queries import brief_input, lead_view
 
-CUSTOMER_FIELDS = ("renewal_date", "arr", "currency", "plan", "csm_email", "former_customer", "churned_on",
-                   "churn_reason", "open_escalations", "left_company")
 DATE_FIELDS = ("renewal_date", "churned_on")  # stored as ISO text
 PROFILE_FIELDS = (
     "first_name",

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from briefs.events import CUSTOMER_FIELDS
+
 
 def dig(data: Any, path: str) -> Any:
     """data["a"]["b"] for path "a.b"; None as soon as a step is missing or not an object."""
@@ -52,8 +54,6 @@ def consent(record: Any, fields: dict[str, str]) -> dict[str, bool]:
 
 # The event contract's customer facts (briefs.events.LeadFields). CRMs keep these in fields of the admin's own
 # making (HubSpot custom properties, Salesforce __c fields), so each source maps them from configuration.
-CUSTOMER_FIELDS = ("renewal_date", "arr", "currency", "plan", "csm_email", "former_customer", "churned_on",
-                   "churn_reason", "open_escalations", "left_company")
 CUSTOMER_FLAGS = ("former_customer", "left_company")
 
 

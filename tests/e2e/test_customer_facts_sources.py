@@ -96,13 +96,19 @@ def test_a_csv_export_with_customer_columns_in_european_and_us_formats(tmp_path)
         "helen.brandt@northwind.example,Northwind Traders,yes,18.01.2027,\"€48.000,00\",carla.csm@ourco.example,,,\n"
         "m.keller@fabrikam.example,Fabrikam GmbH,no,,,,yes,06/30/2025,\"Price; moved to a competitor\"\n"
         "ana@litware.example,Litware,yes,soon,,,,,\n"
-        "li@contoso.example,Contoso,yes,2027-03-01,\"$1,250,000\",,,,\n",
+        "li@contoso.example,Contoso,yes,2027-03-01,\"$1,250,000\",,,,\n"
+        "kim@fabrikam.example,Fabrikam,yes,2027-02-01,\"€48,000 ARR\",,,,\n"
+        "ola@tailspin.example,Tailspin,yes,2027-02-01,EUR 1.5 Mio,,,,\n"
+        "bo@wingtip.example,Wingtip,yes,2027-02-01,48 apples,,,,\n",
         encoding="utf-8")
     items = list(read_csv(path, "leads", {}))
-    helen, keller, ana, li = (item.event.lead if item.event else item.errors for item in items)
+    helen, keller, ana, li, kim, ola, bo = (item.event.lead if item.event else item.errors for item in items)
     assert (helen.renewal_date, helen.arr, helen.currency, helen.csm_email) == (
         date(2027, 1, 18), 48000, "EUR", "carla.csm@ourco.example")
     assert keller.former_customer and keller.churned_on == date(2025, 6, 30)
     assert keller.churn_reason == "Price; moved to a competitor"
     assert ana[0].field == "renewal_date" and "'soon' is not a date" in ana[0].message
     assert (li.arr, li.currency) == (1_250_000, "USD")
+    # "ARR" after the amount says what it is, not which currency; millions as written; words are refused.
+    assert (kim.arr, kim.currency, ola.arr, ola.currency) == (48_000, "EUR", 1_500_000, "EUR")
+    assert bo[0].field == "arr" and "'48 apples' is not an amount" in bo[0].message
