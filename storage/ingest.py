@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from types import SimpleNamespace
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -39,7 +39,7 @@ from briefs.search import search_fields
 from briefs.signals import ENGAGEMENT_KINDS, ActivityView, TouchRow, fold, normalise_stage
 from storage import identity
 from storage.driver import Driver
-from storage.models import Activity, ContentAsset, HandoffNote, Lead, Qualification
+from storage.models import Activity, ContentAsset, HandoffNote, Lead, ProcessedEvent, Qualification
 from storage.queries import brief_input, lead_view
 
 DATE_FIELDS = ("renewal_date", "churned_on")  # stored as ISO text
@@ -167,6 +167,17 @@ def _link_claims(driver: Driver, rows: list[tuple[int, str, str]]) -> None:
     """rows: (lead_id, source, event_id) of claims written before their lead existed."""
     if rows:
         driver.session.connection().exec_driver_sql(_LINK_CLAIM.format(mark=driver.mark), rows)
+
+
+def already_claimed(session: Session, keys: list[tuple[str, str]]) -> set[tuple[str, str]]:
+    """Which of these (source, event id) were accepted before: replays, which need no work before the batch."""
+    found: set[tuple[str, str]] = set()
+    for start in range(0, len(keys), 500):
+        part = keys[start:start + 500]
+        found |= {(s, e) for s, e in session.execute(
+            select(ProcessedEvent.source, ProcessedEvent.event_id)
+            .where(tuple_(ProcessedEvent.source, ProcessedEvent.event_id).in_(part))).all()}
+    return found
 
 
 def claim_keys(session: Session, keys: list[tuple[str, str, str, datetime]], now: datetime) -> set[tuple[str, str]]:

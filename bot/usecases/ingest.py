@@ -64,7 +64,7 @@ def ingest(sessions: sessionmaker[Session], events: list[Event], rules: Rules,
     """Apply one batch atomically. Returns counts and the ids of new qualifications (triaged: see _triage).
     triage_policy: [triage] (Settings.triage.policy); accounts: [accounts] (Settings.accounts)."""
     now = now or datetime.now(UTC)
-    readings = read_words(events)  # before the transaction, once whatever the retries
+    readings = read_words(sessions, events)  # before the transaction, once whatever the retries
     for attempt in range(RETRIES + 1):
         try:
             with sessions.begin() as session:
@@ -77,12 +77,17 @@ def ingest(sessions: sessionmaker[Session], events: list[Event], rules: Rules,
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def read_words(events: list[Event]) -> dict[tuple[str, str], dict[str, Any]]:
-    """Each form comment read once, here: cleaned, its language and facts found (briefs.words); stored with its
-    activity, so that no brief pays for it again."""
-    return {(e.source, e.id): reading.as_json(reading.read_cached(e.comments, e.properties, e.occurred_at))
-            for e in events
-            if isinstance(e, ActivityEvent) and reading.worth_reading(e.kind, e.comments, e.properties)}
+def read_words(sessions: sessionmaker[Session], events: list[Event]) -> dict[tuple[str, str], dict[str, Any]]:
+    """Each new form comment read once, here: cleaned, its language and facts found (briefs.words); stored with
+    its activity, so that no brief pays for it again. A replay's comment was read when it first came."""
+    wanted = {(e.source, e.id): e for e in events
+              if isinstance(e, ActivityEvent) and reading.worth_reading(e.kind, e.comments, e.properties)}
+    if not wanted:
+        return {}
+    with sessions() as session:
+        replays = store.already_claimed(session, list(wanted))
+    return {key: reading.as_json(reading.read(e.comments, e.properties, e.occurred_at))
+            for key, e in wanted.items() if key not in replays}
 
 
 def _apply(session: Session, events: list[Event], rules: Rules, policy: TriagePolicy, now: datetime,

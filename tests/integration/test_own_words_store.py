@@ -47,6 +47,20 @@ def test_the_reading_is_stored_at_ingestion_and_used_by_the_lookup(services, rul
     assert form is not None and form.form == "Demo anfordern" and reading.from_json(form.words) == stored
 
 
+def test_a_replayed_delivery_does_not_read_its_comments_again(services, rules, monkeypatch):
+    ev = Events()
+    email = "pierre.dupont@transports-dupont.example"
+    batch = [ev.upsert(email, d(days=1), first_name="Pierre", company="Transports Dupont"),
+             ev.form(email, "Contacter le service commercial", C.FRENCH, ago=d(minutes=3))]
+    real, calls = reading.read, []
+    monkeypatch.setattr(reading, "read", lambda *a, **k: calls.append(a[0]) or real(*a, **k))
+    assert ingest(services.sessions, parsed(batch), rules, NOW).accepted == 2
+    assert len(calls) == 1
+    # The vendor retries the same delivery: duplicates, and the comment's reading is not paid for again.
+    again = ingest(services.sessions, parsed(batch), rules, NOW)
+    assert (again.accepted, again.duplicates, len(calls)) == (0, 2, 1)
+
+
 def test_a_row_stored_before_0016_is_read_at_its_first_brief(services, rules):
     ev = Events()
     email = "lucia@distsur.example"
