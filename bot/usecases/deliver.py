@@ -207,7 +207,9 @@ class SlackSink:
         with a link to it; after the account brief is posted."""
         target = notice_target(self.services.sessions, item.qualification_id, item.lead_id, item.notice_to or "")
         if not target.ready:
-            raise DeferredError(timedelta(seconds=5))
+            # The account brief is not posted yet: look again soon, then less often while it is held or retried.
+            waited = (self.services.clock() - item.created_at).total_seconds() if item.created_at else 0.0
+            raise DeferredError(timedelta(seconds=min(300.0, max(5.0, waited / 4))))
         if target.thread:
             return target.thread[0], target.thread[1], item
         if target.link:
