@@ -29,7 +29,6 @@ import sqlite3
 import tempfile
 import time
 import unicodedata
-import urllib.parse
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -318,18 +317,9 @@ def ack(url: str | None, store: Path | None, qs: list[tuple[str, str, str]], n: 
             with httpx.Client(timeout=10) as client:
                 for k in range(per_user):
                     name = f"{tag}{u}-{k}"
-                    body = urllib.parse.urlencode({
-                        "command": "/lead", "text": texts[(u * per_user + k) % len(texts)], "user_id": f"U{u:04d}",
-                        "team_id": "T0FAKE", "channel_id": "C0Q", "response_url": fake.response_url(name),
-                        "trigger_id": "t"})
-                    ts = str(int(time.time()))
-                    headers = {"Content-Type": "application/x-www-form-urlencoded", "X-Slack-Request-Timestamp": ts,
-                               "X-Slack-Signature": verifier.generate_signature(timestamp=ts, body=body)}
                     sent[name] = time.time()
-                    started = time.perf_counter()
-                    r = client.post(f"{base}/slack/events", content=body, headers=headers)
-                    out.append(time.perf_counter() - started)
-                    assert r.status_code == 200, r.text
+                    out.append(slack_bench.post_lead(client, base, fake, texts[(u * per_user + k) % len(texts)],
+                                                     f"U{u:04d}", name, verifier))
             return out
 
         try:

@@ -103,6 +103,22 @@ def webhook_to_post(http: httpx.Client, url: str, fake: FakeSlack, n: int, rate:
     return latencies
 
 
+def post_lead(client: httpx.Client, url: str, fake: FakeSlack, text: str, user_id: str, name: str,
+              verifier: SignatureVerifier) -> float:
+    """One `/lead TEXT` signed and posted as Slack posts it (answers go to fake.response_url(name)); returns the
+    seconds until it was acknowledged."""
+    body = urllib.parse.urlencode({
+        "command": "/lead", "text": text, "user_id": user_id, "team_id": "T0FAKE", "channel_id": "C0Q",
+        "response_url": fake.response_url(name), "trigger_id": "t"})
+    ts = str(int(time.time()))
+    headers = {"Content-Type": "application/x-www-form-urlencoded", "X-Slack-Request-Timestamp": ts,
+               "X-Slack-Signature": verifier.generate_signature(timestamp=ts, body=body)}
+    started = time.perf_counter()
+    r = client.post(f"{url}/slack/events", content=body, headers=headers)
+    assert r.status_code == 200, r.text
+    return time.perf_counter() - started
+
+
 def ack_latency(url: str, fake: FakeSlack, users: int, per_user: int, emails: list[str] | None = None,
                 tag: str = "a", user_prefix: str = "U") -> tuple[list[float], list[float]]:
     """Acknowledgement latencies, and answer latencies (request sent -> the brief arrives at response_url)."""
@@ -115,18 +131,9 @@ def ack_latency(url: str, fake: FakeSlack, users: int, per_user: int, emails: li
         with httpx.Client(timeout=10) as client:
             for k in range(per_user):
                 name = f"{tag}{u}-{k}"
-                body = urllib.parse.urlencode({
-                    "command": "/lead", "text": emails[(u * per_user + k) % len(emails)], "user_id": f"{user_prefix}{u:04d}",
-                    "team_id": "T0FAKE", "channel_id": "C0Q", "response_url": fake.response_url(name),
-                    "trigger_id": "t"})
-                ts = str(int(time.time()))
-                headers = {"Content-Type": "application/x-www-form-urlencoded", "X-Slack-Request-Timestamp": ts,
-                           "X-Slack-Signature": verifier.generate_signature(timestamp=ts, body=body)}
                 sent_at[name] = time.time()
-                started = time.perf_counter()
-                r = client.post(f"{url}/slack/events", content=body, headers=headers)
-                out.append(time.perf_counter() - started)
-                assert r.status_code == 200, r.text
+                out.append(post_lead(client, url, fake, emails[(u * per_user + k) % len(emails)],
+                                     f"{user_prefix}{u:04d}", name, verifier))
         return out
 
     with ThreadPoolExecutor(users) as pool:
