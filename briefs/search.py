@@ -13,14 +13,18 @@ Ranking, best first:
    typos 0.6, inside a word 0.5), averaged: every word counts.
 
 Accents and case never matter (everything is folded with briefs.signals.fold). Within a tier, the closest
-field (least left over after the query) comes first, then the name.
+field (least left over after the query, its slip corrected) comes first. That is all the spelling can say
+(`Scored.spelling`). Leads it cannot tell apart ("lea beres": Lea Beris, Beren, Berer and Berez are each one
+letter off, each as likely) are ordered by what the rep would mean: their own leads first, then the lead most
+recently active (the lead whose brief they just had), then the name. Context never outranks spelling.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from rapidfuzz import fuzz
 from rapidfuzz.distance import OSA
@@ -88,12 +92,23 @@ class Scored:
     company_matched: bool  # the query named the company (all its words found among the company's)
     verbatim: bool = False  # typed as stored, accents included (a tie-break between folded twins)
     reading: str = ""  # ONE_EDIT: the query as this lead reads it, the slip corrected ("noemie kaal")
+    mine: bool = False  # the searching rep owns this lead
 
     @property
-    def key(self) -> tuple[int, float, bool, float, str]:
-        c = self.candidate
-        return (-self.tier, -round(self.score, 4), not self.verbatim, -round(self.closeness, 4),
-                c.name_fold or c.email)
+    def spelling(self) -> tuple[int, float, bool, float]:
+        """All the query's spelling says of this lead, best first: leads equal in it cannot be told apart by
+        what was typed."""
+        return (-self.tier, -round(self.score, 4), not self.verbatim, -round(self.closeness, 4))
+
+
+# Leads with no activity on record sort after every active one.
+_NEVER = float("inf")
+
+
+def _key(s: Scored, last_active: Mapping[int, datetime]) -> tuple[object, ...]:
+    c = s.candidate
+    seen = last_active.get(c.id)
+    return (*s.spelling, not s.mine, -seen.timestamp() if seen else _NEVER, c.name_fold or c.email, c.id)
 
 
 def _email_words(email: str) -> list[str]:
@@ -156,9 +171,9 @@ def _one_edit(words: Sequence[str], per_word: Sequence[float], lead_words: Seque
     return best[0], " ".join(best[1] if w == off[0] else w for w in words)
 
 
-def score(query: str, c: Candidate, typed: str = "") -> Scored | None:
+def score(query: str, c: Candidate, typed: str = "", viewer: str | None = None) -> Scored | None:
     """The candidate's rank for the query (already folded; `typed`: as typed, lower-cased), or None when it
-    is too far off."""
+    is too far off. `viewer`: the searching rep's email, lower-cased (their own leads win ties)."""
     words = query.split()
     if not words:
         return None
@@ -175,27 +190,32 @@ def score(query: str, c: Candidate, typed: str = "") -> Scored | None:
     closeness = max((fuzz.ratio(query, f) / 100 for f in fields), default=0.0)
     verbatim = bool(typed) and typed in (" ".join(p for p in (c.first_name, c.last_name) if p).lower(),
                                          (c.company or "").lower(), email)
+    mine = viewer is not None and (c.owner_email or "").lower() == viewer
     if query in fields:
-        return Scored(c, EXACT, mean, closeness, company_matched, verbatim)
+        return Scored(c, EXACT, mean, closeness, company_matched, verbatim, mine=mine)
     if any(f.startswith(query + " ") for f in fields):
-        return Scored(c, PREFIX, mean, closeness, company_matched, verbatim)
+        return Scored(c, PREFIX, mean, closeness, company_matched, verbatim, mine=mine)
     if all(s == 1.0 for s in per_word):
-        return Scored(c, ALL_WORDS, mean, closeness, company_matched, verbatim)
+        return Scored(c, ALL_WORDS, mean, closeness, company_matched, verbatim, mine=mine)
     edit = _one_edit(words, per_word, lead_words)
     if edit is not None:
         # Scored by how likely the slip is, not as a prefix ("kal" for "kala" is no better than for "kaal"),
-        # then the closest field, then the name.
-        return Scored(c, ONE_EDIT, (len(words) - 1 + edit[0]) / len(words), closeness, company_matched, verbatim,
-                      edit[1])
+        # then by what is left over once the slip is corrected: the rep who typed "lea beres" wrote all of
+        # Lea Beris and of Lea Bere, and less of Lea Beris-Martin.
+        corrected = max((fuzz.ratio(edit[1], f) / 100 for f in fields), default=0.0)
+        return Scored(c, ONE_EDIT, (len(words) - 1 + edit[0]) / len(words), corrected, company_matched, verbatim,
+                      edit[1], mine)
     if any(f.startswith(query) for f in fields):
-        return Scored(c, PARTIAL, mean, closeness, company_matched, verbatim)
+        return Scored(c, PARTIAL, mean, closeness, company_matched, verbatim, mine=mine)
     if mean < MIN_NEAR:
         return None
-    return Scored(c, NEAR, mean, closeness, company_matched, verbatim)
+    return Scored(c, NEAR, mean, closeness, company_matched, verbatim, mine=mine)
 
 
-def rank(query: str, candidates: Iterable[Candidate]) -> list[Scored]:
-    """The candidates worth showing, best first (each lead once)."""
+def rank(query: str, candidates: Iterable[Candidate], viewer: str | None = None,
+         last_active: Mapping[int, datetime] | None = None) -> list[Scored]:
+    """The candidates worth showing, best first (each lead once). `viewer` (lower-cased email) and
+    `last_active` (lead id -> its latest activity) order the leads the spelling cannot tell apart."""
     q = " ".join(query_words(query))
     typed = " ".join(query.lower().split())
     seen: set[int] = set()
@@ -204,11 +224,27 @@ def rank(query: str, candidates: Iterable[Candidate]) -> list[Scored]:
         if c.id in seen:
             continue
         seen.add(c.id)
-        s = score(q, c, typed)
+        s = score(q, c, typed, viewer)
         if s is not None:
             found.append(s)
-    found.sort(key=lambda s: s.key)
-    return _each_reading_once_first(found)
+    return reorder(found, last_active or {})
+
+
+def reorder(found: Iterable[Scored], last_active: Mapping[int, datetime]) -> list[Scored]:
+    """Scored leads in their final order: by spelling, then the rep's own, then the most recently active."""
+    ordered = sorted(found, key=lambda s: _key(s, last_active))
+    return _each_reading_once_first(ordered)
+
+
+def tied(ranked: Sequence[Scored], want: int, cap: int = 1000) -> list[int]:
+    """Ids of the leads whose order the spelling leaves open within the first `want`: every lead that spells
+    as well as one of those, two or more alike (at most `cap`). Their latest activity decides (reorder)."""
+    shown = {s.spelling for s in ranked[:want]}
+    alike: dict[tuple[int, float, bool, float], list[int]] = {}
+    for s in ranked:
+        if s.spelling in shown:
+            alike.setdefault(s.spelling, []).append(s.candidate.id)
+    return [i for ids in alike.values() if len(ids) > 1 for i in ids][:cap]
 
 
 def _each_reading_once_first(found: list[Scored]) -> list[Scored]:

@@ -26,10 +26,12 @@ class Match:
     company_matched: bool = False  # the query named this lead's company
 
 
-def search(session: Session, query: str, limit: int = 10, owner: str | None = None) -> list[Match]:
+def search(session: Session, query: str, limit: int = 10, owner: str | None = None,
+           viewer: str | None = None) -> list[Match]:
     """The leads best matching the query (briefs.search ranks them), `limit` at most; with `owner` (a
-    lower-cased email, under own_leads_only) only that owner's leads, filtered in the database."""
-    found = search_store.candidates(session, query, limit, owner)
+    lower-cased email, under own_leads_only) only that owner's leads, filtered in the database. `viewer`: the
+    searching rep's email, lower-cased: among leads spelt alike, theirs come first."""
+    found = search_store.candidates(session, query, limit, owner, viewer)
     return [Match(c.email, display_name(c.first_name, c.last_name, c.email), c.title, c.company, s.tier + s.score,
                   c.owner_email, c.company_fold, s.company_matched)
             for s in found[:limit] for c in (s.candidate,)]

@@ -6,14 +6,18 @@ Stages, each bounded by a LIMIT, each filtered by owner under own_leads_only:
 2. name or company starting with the query (the same indexes, as a range);
 3. every word of the query, as a whole word, then as part of a word: PostgreSQL matches with LIKE through the
    pg_trgm GIN index on leads.search_text; SQLite through the FTS5 trigram table lead_search;
-4. unless some lead has every word whole, one letter off: the names and companies that are the query with one letter changed, missing, extra or
-   swapped in one word (briefs.search.one_edit_variants; the B-tree indexes again, one probe a variant), so
-   that "noemie kal" finds Noémie Kaal beside the Noémie Kala… that merely start like it;
+4. unless three leads or more have every word whole, one letter off: the names and companies that are the
+   query with one letter changed, missing, extra or swapped in one word (briefs.search.one_edit_variants; the
+   B-tree indexes again, one probe a variant), so that "noemie kal" finds Noémie Kaal beside the Noémie
+   Kala… that merely start like it, and "lea beres" finds Lea Beris below the one Lea Beres;
 5. only when no lead has every word as typed, or all but one a letter off: near misses (_near), each word in
    turn taken as the misspelt one.
 
 lead_search (SQLite) is kept in step with leads.search_text by triggers (migration 0017): an insert, an
 update of search_text and a delete (`leadbrief forget` included) change it in the same transaction.
+Then the leads the spelling cannot tell apart, within the first `want`, are ordered by the searching rep
+(their own leads first) and by their latest activity (one grouped read of the activities index).
+
 Without pg_trgm (a database that refused the extension) stages 3 and 4 use plain LIKE, unindexed: slower,
 still right.
 """
@@ -21,14 +25,28 @@ still right.
 from __future__ import annotations
 
 import json
+from datetime import datetime
 
-from sqlalchemy import text
+from sqlalchemy import func, select, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
-from briefs.search import ALL_WORDS, Candidate, Scored, enough, one_edit_variants, query_words, rank, variants
+from briefs.search import (
+    ALL_WORDS,
+    Candidate,
+    Scored,
+    enough,
+    one_edit_variants,
+    query_words,
+    rank,
+    reorder,
+    tied,
+    variants,
+)
+from storage.models import Activity
 
 STAGE_LIMIT = 100
+SLIPS_BELOW = 3
 WORDS_LIMIT = 200
 FUZZY_LIMIT = 200
 # SQLite: rows the trigram table hands over for near-miss ranking, at most (half that for a one-word query,
@@ -138,19 +156,34 @@ class _Fetch:
         return len(rows)
 
 
-def candidates(session: Session, query: str, want: int, owner: str | None = None) -> list[Scored]:
+def candidates(session: Session, query: str, want: int, owner: str | None = None,
+               viewer: str | None = None) -> list[Scored]:
     """The leads matching the query, ranked (briefs.search.rank); `owner` (lower-cased) keeps only that
-    owner's leads, in every query."""
+    owner's leads, in every query. Leads the spelling cannot tell apart within the first `want` are ordered
+    by `viewer` (the searching rep's email, lower-cased: their own first) and then by their latest activity."""
+    f = _Fetch(session, owner)
+    ranked = _candidates(f, query, want, viewer)
+    ids = tied(ranked, want)
+    return reorder(ranked, _last_active(f, ids)) if ids else ranked
+
+
+def _last_active(f: _Fetch, ids: list[int]) -> dict[int, datetime]:
+    """Lead id -> its latest activity, for these leads (the activities index on lead and time serves it)."""
+    rows = f.conn.execute(select(Activity.lead_id, func.max(Activity.occurred_at))
+                          .where(Activity.lead_id.in_(ids)).group_by(Activity.lead_id)).all()
+    return {lead_id: at for lead_id, at in rows if at is not None}
+
+
+def _candidates(f: _Fetch, query: str, want: int, viewer: str | None) -> list[Scored]:
     words = query_words(query)
     if not words:
         return []
     q = " ".join(words)
-    f = _Fetch(session, owner)
     email = query.strip().lower()
     f.run("WHERE (l.email = :email OR l.name_fold = :q OR l.company_fold = :q) LIMIT :n",
           {"email": email, "q": q, "n": STAGE_LIMIT})
     if "@" in email and any(c.email.lower() == email for c in f.found.values()):
-        return rank(q, f.found.values())  # the email names one lead
+        return rank(q, f.found.values(), viewer)  # the email names one lead
     for column in ("name_fold", "company_fold"):
         f.run(f"WHERE l.{column} >= :q AND l.{column} < :top ORDER BY l.{column} LIMIT :n",
               {"q": q, "top": q + _TOP, "n": STAGE_LIMIT})
@@ -165,9 +198,12 @@ def candidates(session: Session, query: str, want: int, owner: str | None = None
         likes = long_words or words
         where = " AND ".join(f"l.search_text LIKE :w{i} ESCAPE '\\'" for i in range(len(likes)))
         f.run(f"WHERE {where} LIMIT :n", {**{f"w{i}": _like(w) for i, w in enumerate(likes)}, "n": WORDS_LIMIT})
-    ranked = rank(q, f.found.values())
-    edits = [] if any(s.tier >= ALL_WORDS for s in ranked) else one_edit_variants(q, f.found.values())
-    if edits:  # some word was not found whole: it may be a slip
+    ranked = rank(q, f.found.values(), viewer)
+    # Fewer than SLIPS_BELOW leads with every word as typed: the rep may have slipped into another real name
+    # ("lea beres" for Lea Beris, beside a Lea Beres): the names one letter off are shown below those.
+    whole = sum(1 for s in ranked if s.tier >= ALL_WORDS)
+    edits = one_edit_variants(q, f.found.values()) if whole < SLIPS_BELOW else []
+    if edits:
         if f.sqlite:
             f.run("WHERE (l.name_fold IN (SELECT value FROM json_each(:v)) "
                   "OR l.company_fold IN (SELECT value FROM json_each(:v))) LIMIT :n",
@@ -179,12 +215,12 @@ def candidates(session: Session, query: str, want: int, owner: str | None = None
                   "(SELECT id FROM leads WHERE name_fold = v.x COLLATE \"C\" UNION ALL "
                   "SELECT id FROM leads WHERE company_fold = v.x COLLATE \"C\" LIMIT :n) le) LIMIT :n",
                   {"v": edits, "n": WORDS_LIMIT})
-        ranked = rank(q, f.found.values())
+        ranked = rank(q, f.found.values(), viewer)
     if enough(ranked) or not long_words:
         return ranked
     short = [w for w in words if len(w) == 2]  # "ag" in "Wayne Brulee AG": the start of a word, as a filter
     _near(f, long_words, short)
-    return rank(q, f.found.values())
+    return rank(q, f.found.values(), viewer)
 
 
 def _near(f: _Fetch, words: list[str], short: list[str]) -> None:

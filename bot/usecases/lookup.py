@@ -88,11 +88,13 @@ def _not_found(services: Services, user_id: str, email: str) -> Reply:
 
 def search(services: Services, user_id: str, query: str, *, audited: bool = True) -> Reply:
     """`/lead NAME`: up to ten leads the user may see, best match first, grouped by company; under
-    own_leads_only the database keeps only the user's leads (before the limit, not after)."""
+    own_leads_only the database keeps only the user's leads (before the limit, not after). Among leads spelt
+    alike, the user's own come first (their email from Slack, cached)."""
     scope = viewer_scope(services, user_id)
     owner = None if scope is visibility.EVERY_LEAD else scope
+    viewer = owner if owner is not None else slack_of(services).directory.email_of(user_id)
     with services.sessions() as s:
-        found = lead_store.search(s, query, SEARCH_LIMIT, owner)
+        found = lead_store.search(s, query, SEARCH_LIMIT, owner, viewer)
         matches = visibility.visible(scope, found, lambda m: m.owner_email)
         named = list(dict.fromkeys(m.company_fold for m in matches if m.company_matched and m.company_fold))
         totals = lead_store.company_totals(s, named, owner)

@@ -223,6 +223,28 @@ def test_lead_lookup_search_and_help(http, slack_server, fake_slack):
     assert fake_slack.wait_for_responses("open")[0]["blocks"][0]["text"]["text"].startswith("🔥 José Doe")
 
 
+def test_lead_search_puts_the_asking_reps_own_lead_first_among_names_spelt_alike(http, slack_server, fake_slack):
+    """"/lead Lea Beres" is one letter off three leads alike: each rep sees their own first (their email read
+    from Slack's users.info), Mia in marketing owns none and sees the one active most recently."""
+    ev = events_now()
+    send_webhook(http, slack_server, [
+        ev.upsert("lea.beris@summit.example", first_name="Lea", last_name="Beris", company="Summit Vertex",
+                  owner_email="omar@ourco.example"),
+        ev.upsert("lea.berez@helios.example", first_name="Léa", last_name="Berez", company="Helios",
+                  owner_email="Jane@OurCo.example"),
+        ev.upsert("lea@orion.example", first_name="Lea", last_name="Beren", company="Orion Labs",
+                  owner_email="li@ourco.example"),
+        ev.visit("lea@orion.example", "https://ourco.example/pricing", timedelta(minutes=20)),
+    ])
+    firsts = {}
+    for user in ("U0OMAR", "U0JANE", "U0MIA"):
+        slash(http, slack_server, fake_slack, "Lea Beres", user=user, name=f"beres-{user}")
+        blocks = fake_slack.wait_for_responses(f"beres-{user}")[0]["blocks"]
+        firsts[user] = next(b for b in blocks if "accessory" in b)["accessory"]["value"]
+    assert firsts == {"U0OMAR": "lea.beris@summit.example", "U0JANE": "lea.berez@helios.example",
+                      "U0MIA": "lea@orion.example"}
+
+
 def test_note_is_saved_threaded_under_the_brief_and_shown_later(http, slack_server, fake_slack):
     ev = events_now()
     send_webhook(http, slack_server, hand_raiser(ev))

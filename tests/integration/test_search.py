@@ -266,3 +266,66 @@ def test_a_slip_that_spells_the_start_of_other_names_keeps_the_lead_in_the_top_t
     # What was typed exactly still comes first: a lead named "Noémie Kala" before the slips around it.
     assert _search(services, "Noémie Kala")[0].name == "Noémie Kala"  # exact first, whoever of that name
     assert _search(services, "noemie kaal")[0].email == "noemie.kaal@quantum.example"
+
+
+def _beres(services, rules, with_beres: bool = False) -> None:
+    """Lea Beris (Omar's), and four more leads one letter off "Lea Beres" just as she is (Beren, Berer, Berez,
+    Bere), among other Leas whose names are two letters off or more, at look-alike companies; Lea Berer was on the pricing page an hour ago, Léa Beren
+    last came 200 days ago, the others never (a CRM import)."""
+    rnd = random.Random(7)
+    ev = Events(NOW, prefix=f"beres{int(with_beres)}")
+    people = [("lea.beris@summitvertex.example", "Lea", "Beris", "Summit Vertex Systems", "Omar@OurCo.example"),
+              ("l.beren@nimbus.example", "Léa", "Beren", "Nimbus Atlas 4", "li@ourco.example"),
+              ("lea@orion-labs.example", "Lea", "Berer", "Orion Labs", "li@ourco.example"),
+              ("berez@helios.example", "LEA", "BEREZ", "Helios 12", "jane@ourco.example"),
+              ("bere@cascade.example", "Lea", "Bere", "Cascade GmbH", "li@ourco.example")]
+    if with_beres:
+        people.append(("lea.beres@pacific.example", "Lea", "Beres", "Pacific Partners", "li@ourco.example"))
+    events = [ev.upsert(e, timedelta(days=300), first_name=f, last_name=la, company=c, owner_email=o)
+              for e, f, la, c, o in people]
+    for i in range(120):  # other Leas, Léas and Leahs, and other Beri… at look-alike companies
+        first = rnd.choice(("Lea", "Léa", "Leah", "Lena"))
+        last = rnd.choice(("Berisha", "Bertrand", "Beretta", "Breslin", "Berisford", "Berenson", "Perez", "Reyes"))
+        events.append(ev.upsert(f"lea{i}@look{i % 11}.example", timedelta(days=rnd.randrange(1, 900)),
+                                first_name=first, last_name=last, company=f"Summit Vertex {i}",
+                                owner_email=rnd.choice(("omar@ourco.example", "li@ourco.example"))))
+    events += [ev.visit("lea@orion-labs.example", "https://ourco.example/pricing", timedelta(hours=1)),
+               ev.visit("l.beren@nimbus.example", "https://ourco.example/blog/widgets", timedelta(days=200))]
+    ingest(services.sessions, parsed(events), rules, NOW)
+
+
+def _names(found: list[lead_store.Match]) -> list[str]:
+    return [m.email for m in found]
+
+
+def test_slips_spelt_alike_put_the_searching_reps_own_lead_first_then_the_latest_active(services, rules):
+    """"Lea Beres" is one letter off five leads, each as likely a slip: the spelling cannot choose. The rep's
+    own lead comes first; for anyone else, the lead that was active most recently."""
+    _beres(services, rules)
+    with services.sessions() as s:
+        omar = lead_store.search(s, "Lea Beres", 10, viewer="omar@ourco.example")
+        jane = lead_store.search(s, "lea beres", 10, viewer="jane@ourco.example")
+        nobody = lead_store.search(s, "Léa Bérès", 10)
+    assert _names(omar)[0] == "lea.beris@summitvertex.example", _names(omar)
+    assert _names(jane)[0] == "berez@helios.example", _names(jane)
+    # No lead of theirs: the one on the pricing page an hour ago, then the one seen 200 days ago.
+    assert _names(nobody)[:2] == ["lea@orion-labs.example", "l.beren@nimbus.example"], _names(nobody)
+    assert set(_names(nobody)[:5]) == {"lea.beris@summitvertex.example", "l.beren@nimbus.example",
+                                       "lea@orion-labs.example", "berez@helios.example", "bere@cascade.example"}
+    # The same through /lead: the Slack user's email decides whose leads are theirs.
+    services.slack = FakeSlack(access=None)
+    blocks = lookup.search(services, JANE, "Lea Beres")["blocks"]
+    opened = [b["accessory"]["value"] for b in blocks if "accessory" in b]
+    assert opened[0] == "berez@helios.example", opened
+
+
+def test_a_slip_that_spells_another_lead_exactly_still_shows_the_lead_meant(services, rules):
+    """"Lea Beres" for Lea Beris where a Lea Beres exists: she comes first, as typed, and the leads one letter
+    off follow (the rep's own first), where before only the exact match was shown."""
+    _beres(services, rules, with_beres=True)
+    with services.sessions() as s:
+        found = lead_store.search(s, "lea beres", 10, viewer="omar@ourco.example")
+        own_only = lead_store.search(s, "lea beres", 10, owner="omar@ourco.example", viewer="omar@ourco.example")
+    assert _names(found)[:2] == ["lea.beres@pacific.example", "lea.beris@summitvertex.example"], _names(found)
+    assert _names(own_only)[0] == "lea.beris@summitvertex.example"
+    assert all(m.owner_email.lower() == "omar@ourco.example" for m in own_only)

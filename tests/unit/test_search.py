@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -19,8 +20,10 @@ from briefs.search import (
     enough,
     one_edit_variants,
     rank,
+    reorder,
     search_fields,
     slip,
+    tied,
     typos_allowed,
     variants,
     word_score,
@@ -214,6 +217,74 @@ def test_one_edit_variants_cover_every_kind_of_slip_in_one_word():
     kal = one_edit_variants("noemie kal", SLIPS[1:3])
     assert "noemie kaal" in kal and all(v.startswith("noemie ") for v in kal)
     assert set(one_edit_variants("noemie kalo", SLIPS)) == set(one_edit_variants("noemie kalo"))  # nothing left
+
+
+# "Lea Beres": one letter off Lea Beris, Beren, Berer and Berez alike (a letter changed, not first, not a swap).
+BERES = [
+    lead(21, "Lea", "Beris", "Summit Vertex", "lea.beris@summitvertex.example", owner="Omar@OurCo.example"),
+    lead(22, "Léa", "Beren", "Nimbus Atlas 4", "l.beren@nimbus.example", owner="li@ourco.example"),
+    lead(23, "Lea", "Berer", "Orion Labs", "lea@orion.example", owner="li@ourco.example"),
+    lead(24, "Lea", "Berez", "Helios 12", "berez@helios.example", owner="jane@ourco.example"),
+    lead(25, "Lea", "Bere", "Cascade", "bere@cascade.example", owner="li@ourco.example"),  # "beres": one extra
+    lead(26, "Lea", "Veres", "Granite", "veres@granite.example", owner="omar@ourco.example"),  # first letter
+    lead(27, "Lea", "Beris Martin", "Falcon", "lbm@falcon.example", owner="omar@ourco.example"),  # more left over
+]
+AGO = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
+
+
+def test_the_spelling_alone_cannot_tell_equally_likely_slips_apart():
+    found = rank("lea beres", BERES)
+    alike = [s.candidate.id for s in found if s.spelling == found[0].spelling]
+    assert sorted(alike) == [21, 22, 23, 24, 25]  # one letter changed or one extra: each as likely
+    worse = [s.candidate.id for s in found[5:]]
+    # Another guess at what was meant (Veres: the first letter wrong, the rarest slip) before a second reading
+    # as Lea Beris (Lea Beris Martin: more of the name left over); one lead per reading first.
+    assert worse == [26, 27]
+    assert [s.candidate.id for s in found[:5]] == [25, 22, 23, 24, 21]  # by name, with nothing else to go by
+
+
+def test_the_searching_reps_own_lead_comes_first_among_slips_spelt_alike():
+    assert rank("lea beres", BERES, viewer="omar@ourco.example")[0].candidate.id == 21  # owner's case ignored
+    assert rank("lea beres", BERES, viewer="jane@ourco.example")[0].candidate.id == 24
+    # Never above a likelier spelling: Omar's Lea Veres (first letter wrong) stays below the others.
+    order_ = [s.candidate.id for s in rank("lea beres", BERES, viewer="omar@ourco.example")]
+    assert order_.index(26) > order_.index(25) and order_.index(27) > order_.index(24)
+
+
+def test_then_the_most_recently_active_lead_comes_first():
+    active = {23: AGO - timedelta(days=2), 22: AGO - timedelta(days=400), 25: AGO - timedelta(minutes=5)}
+    assert [s.candidate.id for s in rank("lea beres", BERES, last_active=active)[:5]] == [25, 23, 22, 24, 21]
+    # The rep's own lead still comes before a more recent one of someone else's.
+    mine_first = rank("lea beres", BERES, viewer="jane@ourco.example", last_active=active)
+    assert [s.candidate.id for s in mine_first[:3]] == [24, 25, 23]
+    # Recency never lifts a lead above a likelier spelling.
+    stale = rank("lea beres", BERES, last_active={26: AGO, 27: AGO})
+    assert [s.candidate.id for s in stale[5:]] == [26, 27]
+
+
+def test_context_never_outranks_an_exact_match():
+    people = [*BERES, lead(28, "Lea", "Beres", "Pacific", "lea.beres@pacific.example", owner="x@ourco.example")]
+    found = rank("lea beres", people, viewer="omar@ourco.example", last_active={21: AGO})
+    assert [s.candidate.id for s in found[:2]] == [28, 21]
+
+
+def test_reorder_keeps_one_lead_per_reading_first():
+    twins = [*BERES, lead(29, "Lea", "Beris", "Vertex", "lea2@vertex.example", owner="li@ourco.example"),
+             lead(30, "Lea", "Beris", "Atlas", "lea3@atlas.example", owner="li@ourco.example")]
+    found = reorder(rank("lea beres", twins), {29: AGO, 30: AGO - timedelta(hours=1)})
+    readings = [s.reading for s in found if s.tier == ONE_EDIT]
+    first = readings[:5]
+    assert len(set(first)) == 5 and found[0].candidate.id == 29  # the most recent Lea Beris stands for the three
+    assert [s.candidate.id for s in found if s.reading == "lea beris"] == [29, 30, 21, 27]
+
+
+def test_tied_names_only_the_leads_the_spelling_leaves_open_within_what_is_shown():
+    found = rank("lea beres", BERES)
+    assert sorted(tied(found, 3)) == [21, 22, 23, 24, 25]
+    assert sorted(tied(found, 10)) == [21, 22, 23, 24, 25]  # 26 and 27 are each alone in their spelling
+    assert tied(rank("jon doe", PEOPLE), 1) == []  # one exact match, nothing else spelt like it
+    assert sorted(tied(rank("jon doe", PEOPLE), 3)) == [2, 3]  # then John Doe and Jon Dow, each one letter off
+    assert tied(found, 3, cap=2) == [25, 22]
 
 
 def _match(name, company, email, title=None):
