@@ -3,8 +3,10 @@ leads) and `leadbrief brief EMAIL`; each audited, each under the visibility poli
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
+from slack_sdk.errors import SlackApiError
 from sqlalchemy.orm import Session
 
 from bot.gateway import SlackContext
@@ -21,6 +23,7 @@ from storage import followthrough as followthrough_store
 from storage import leads as lead_store
 
 Reply = dict[str, Any]
+log = logging.getLogger(__name__)
 
 SEARCH_LIMIT = 10
 MINE_LIMIT = 20
@@ -92,7 +95,7 @@ def search(services: Services, user_id: str, query: str, *, audited: bool = True
     alike, the user's own come first (their email from Slack, cached)."""
     scope = viewer_scope(services, user_id)
     owner = None if scope is visibility.EVERY_LEAD else scope
-    viewer = owner if owner is not None else slack_of(services).directory.email_of(user_id)
+    viewer = owner if owner is not None else _email_or_none(services, user_id)
     with services.sessions() as s:
         found = lead_store.search(s, query, SEARCH_LIMIT, owner, viewer)
         matches = visibility.visible(scope, found, lambda m: m.owner_email)
@@ -105,6 +108,17 @@ def search(services: Services, user_id: str, query: str, *, audited: bool = True
                         "or an email address; `/lead help` shows everything I can do."}
     reply: Reply = search_blocks(query, matches, totals)
     return reply
+
+
+def _email_or_none(services: Services, user_id: str) -> str | None:
+    """The user's email, to put their own leads first in a search; None when Slack will not say (the search
+    goes on without it: it only orders leads spelt alike)."""
+    try:
+        return slack_of(services).directory.email_of(user_id)
+    except (SlackApiError, OSError) as exc:
+        log.warning("search without the user's own leads first: users.info failed (%s)",
+                    getattr(exc, "response", {}).get("error") if isinstance(exc, SlackApiError) else type(exc).__name__)
+        return None
 
 
 def mine(services: Services, user_id: str) -> Reply:

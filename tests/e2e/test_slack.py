@@ -245,6 +245,21 @@ def test_lead_search_puts_the_asking_reps_own_lead_first_among_names_spelt_alike
                       "U0MIA": "lea@orion.example"}
 
 
+def test_lead_search_answers_when_slack_will_not_say_who_is_asking(http, slack_server, fake_slack):
+    """users.info failing (an error, then a 503) costs the search its "your own first" order, not its answer."""
+    ev = events_now()
+    send_webhook(http, slack_server, [
+        ev.upsert("lea.beris@summit.example", first_name="Lea", last_name="Beris", company="Summit Vertex",
+                  owner_email="mia@ourco.example")])
+    fake_slack.fail("users.info", "fatal_error", times=1)
+    slash(http, slack_server, fake_slack, "Lea Beres", user="U0MIA", name="err")
+    fake_slack.server_error("users.info", times=10)
+    slash(http, slack_server, fake_slack, "Lea Beris", user="U0OMAR", name="503")
+    for name in ("err", "503"):
+        blocks = fake_slack.wait_for_responses(name)[0]["blocks"]
+        assert next(b for b in blocks if "accessory" in b)["accessory"]["value"] == "lea.beris@summit.example"
+
+
 def test_note_is_saved_threaded_under_the_brief_and_shown_later(http, slack_server, fake_slack):
     ev = events_now()
     send_webhook(http, slack_server, hand_raiser(ev))
