@@ -35,6 +35,8 @@ PERMANENT = {
 # The route is wrong, not Slack: fall back to the team queue.
 ROUTE_ERRORS = {"channel_not_found", "not_in_channel", "is_archived", "channel_is_archived", "cannot_dm_bot",
                 "user_not_found", "user_disabled"}
+# The message's place is gone (channel archived, bot removed, brief deleted): no retry can fix it.
+UNREACHABLE = ROUTE_ERRORS | {"message_not_found", "thread_not_found", "cant_update_message"}
 
 def error_code(exc: Exception) -> str:
     """Slack's error code, or the exception's class name, for logs: never the request (it carries the token)."""

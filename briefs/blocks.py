@@ -12,7 +12,7 @@ from typing import Any, Protocol
 from briefs.accounts import AccountView
 from briefs.followup import LATE, Answer, FollowUp, RepAction, SlaState, SnoozeChoice, Status, Transition
 from briefs.markup import escape_mrkdwn, fit_mrkdwn, plain, shorten, split_mrkdwn, to_text
-from briefs.model import Brief
+from briefs.model import Brief, note_role
 from briefs.search import company_key
 from briefs.sla import human_minutes
 
@@ -415,6 +415,11 @@ NOT_A_FIT_REASONS = (
 _USER = re.compile(r"^[UW][A-Z0-9]{2,}$")
 
 
+def is_user_id(value: str | None) -> bool:
+    """Whether this is a Slack user id (as Slack gave it), rather than a name or an email."""
+    return bool(value and _USER.match(value))
+
+
 def mention(user_id: str | None) -> str:
     """A Slack user as mrkdwn: only ids Slack gave us become mentions; anything else is shown as text."""
     return f"<@{user_id}>" if user_id and _USER.match(user_id) else fit_mrkdwn(plain(user_id) or "someone", 200)
@@ -675,10 +680,12 @@ def search_blocks(query: str, matches: Sequence[SearchMatch], at_company: Mappin
     return {"text": f"{len(matches)} leads matching {q}", "blocks": blocks}
 
 
-def note_message(user_id: str, text: str, when: datetime) -> Message:
-    """A `/lead note` in the brief's thread: who wrote it and when, then the note (escaped, its line breaks
-    kept) in as many sections as it needs, within the text budget; a note cut short says so."""
-    by = f"📝 Note from {mention(user_id)}, {_clock(when)}"
+def note_message(user_id: str, text: str, when: datetime, role: str | None = None) -> Message:
+    """A handoff note in the brief's thread: who wrote it (a Slack user id is mentioned, a name or email from
+    a lead.note shown as text), their role if known, and when; then the note (escaped, its line breaks kept)
+    in as many sections as it needs, within the text budget; a note cut short says so."""
+    label = note_role(role)
+    by = f"📝 Note from {mention(user_id)}{f' ({escape_mrkdwn(label)})' if label else ''}, {_clock(when)}"
     blocks: list[Block] = [{"type": "context", "elements": [mrkdwn(by)]}]
     room = TEXT_BUDGET - text_size(blocks) - len(SHORTENED_NOTE)
     pieces, cut = split_mrkdwn(plain(text), MAX_SECTION, room, lines=True)

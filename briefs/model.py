@@ -136,6 +136,7 @@ class Brief:
     deliver_to: str | None = None  # an email or a Slack user id
     copy_to: str | None = None
     deliver_why: str | None = None  # "their CSM, carla@ourco.example": who has the brief, in words (for the copy)
+    notes_through: int = 0  # the newest note shown (its id; 0: none): later ones go into the brief's thread
 
 
 def _asset_type(value: str | None) -> str | None:
@@ -634,6 +635,7 @@ def build_brief(data: BriefInput, rules: Rules | None = None) -> Brief:
         deliver_to=deliver_to,
         copy_to=copy_to,
         deliver_why=deliver_why,
+        notes_through=max((n.id for n in data.notes if n.id is not None), default=0),
     )
 
 

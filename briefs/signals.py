@@ -122,6 +122,7 @@ class NoteView:
     created_at: datetime
     role: str | None = None  # who wrote it: "CSM", "marketing", "rep" (briefs.model.note_role); None: unknown
     author_ref: str | None = None  # how to reach the author: a Slack user id or an email; None: not known
+    id: int | None = None  # as stored (None: not stored yet)
 
 
 def normalise_stage(stage: str | None) -> str | None:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.orm import Session, aliased
 
 from briefs.people import display_name
 from storage import search as search_store
@@ -49,26 +49,98 @@ class NoteAdded:
     thread_ts: str | None
     lead_id: int | None = None
     note_id: int | None = None
+    brief_on_its_way: bool = False  # no brief posted yet, one queued: the note goes into its thread once posted
 
 
 def add_note(session: Session, email: str, author: str, body: str, now: datetime, source: str = "slack",
              role: str | None = None, author_ref: str | None = None) -> NoteAdded | None:
+    """Save a note; when the lead's brief is already posted, the note is claimed for its thread (the caller
+    posts it), so that the worker posting notes the brief never showed (notes_for_threads) leaves it alone."""
     lead = find_lead(session, email)
     if lead is None:
         return None
+    posted = latest_posted(session, lead.id)
     note = HandoffNote(lead_id=lead.id, author=author, body=body, created_at=now, source=source, author_role=role,
-                       author_ref=author_ref)
+                       author_ref=author_ref, thread_claimed_at=now if posted is not None else None)
     session.add(note)
     session.flush()
-    posted = latest_posted(session, lead.id)
-    return NoteAdded(lead.email, display_name(lead.first_name, lead.last_name, lead.email), posted.channel if posted else None, posted.ts if posted else None, lead.id,
-                     note.id)
+    return NoteAdded(lead.email, display_name(lead.first_name, lead.last_name, lead.email),
+                     posted.channel if posted else None, posted.ts if posted else None, lead.id, note.id,
+                     brief_on_its_way=posted is None and _brief_on_its_way(session, lead.id))
+
+
+def _brief_on_its_way(session: Session, lead_id: int) -> bool:
+    """A brief for the lead is queued, being posted or held (for a digest, or retrying): not yet in Slack."""
+    return session.scalar(select(Delivery.id).where(
+        Delivery.lead_id == lead_id, Delivery.kind == "brief", Delivery.status.in_(("pending", "digest", "digesting")))
+        .limit(1)) is not None
 
 
 def note_posted(session: Session, note_id: int, channel: str, ts: str) -> None:
     note = session.get(HandoffNote, note_id)
     if note is not None:
         note.slack_channel, note.slack_ts = channel, ts
+
+
+def newest_note_id(session: Session) -> int:
+    return session.scalar(select(func.max(HandoffNote.id))) or 0
+
+
+# A note claimed for a thread with no ts recorded this long after: the post failed or its process died; it
+# may be taken again.
+NOTE_CLAIM = timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class ThreadNote:
+    """A handoff note its lead's posted brief does not show, and the thread to post it in."""
+
+    note_id: int
+    author: str
+    author_ref: str | None
+    role: str | None
+    body: str
+    created_at: datetime
+    channel: str
+    thread_ts: str
+
+
+def notes_for_threads(session: Session, now: datetime, since: datetime, limit: int = 50) -> list[ThreadNote]:
+    """Notes stored after the latest brief of their lead was built (while it waited in the outbox, or between
+    Slack taking it and its ts being recorded), not yet in its thread and not claimed (or claimed NOTE_CLAIM
+    ago): briefs posted since `since`; oldest first. Briefs queued before migration 0021 are left alone."""
+    newer = aliased(Delivery)
+    later_brief = (select(newer.id).where(newer.lead_id == Delivery.lead_id, newer.kind == "brief",
+                                          newer.ts.is_not(None), newer.id > Delivery.id).exists())
+    rows = session.execute(
+        select(HandoffNote.id, HandoffNote.author, HandoffNote.author_ref, HandoffNote.author_role, HandoffNote.body,
+               HandoffNote.created_at, Delivery.channel, Delivery.ts)
+        .join(Delivery, Delivery.lead_id == HandoffNote.lead_id)
+        .where(Delivery.kind == "brief", Delivery.ts.is_not(None), Delivery.sent_at >= since,
+               Delivery.notes_through.is_not(None), HandoffNote.id > Delivery.notes_through, ~later_brief,
+               HandoffNote.slack_ts.is_(None),
+               or_(HandoffNote.thread_claimed_at.is_(None), HandoffNote.thread_claimed_at < now - NOTE_CLAIM))
+        .order_by(HandoffNote.id).limit(limit)
+    ).all()
+    return [ThreadNote(*row) for row in rows]
+
+
+# A note whose thread is gone (channel archived, brief deleted): claimed for good, never tried again.
+GAVE_UP = datetime(9999, 1, 1, tzinfo=UTC)
+
+
+def give_up_note(session: Session, note_id: int) -> None:
+    session.execute(update(HandoffNote).where(HandoffNote.id == note_id).values(thread_claimed_at=GAVE_UP))
+
+
+def claim_note(session: Session, note_id: int, now: datetime) -> bool:
+    """Take the note to post in a thread; False if another worker has it (or it is posted)."""
+    taken = session.execute(
+        update(HandoffNote)
+        .where(HandoffNote.id == note_id, HandoffNote.slack_ts.is_(None),
+               or_(HandoffNote.thread_claimed_at.is_(None), HandoffNote.thread_claimed_at < now - NOTE_CLAIM))
+        .values(thread_claimed_at=now))
+    return bool(taken.rowcount)
 
 
 def latest_posted(session: Session, lead_id: int) -> Delivery | None:

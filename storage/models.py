@@ -333,6 +333,9 @@ class HandoffNote(Base):
     # The reply that showed the note in the brief's thread, if one was posted: erasure redacts it.
     slack_channel: Mapped[str | None] = mapped_column(String(64))
     slack_ts: Mapped[str | None] = mapped_column(String(32))
+    # When a worker (or the /lead note that saved it) took it to post in the brief's thread: another may try
+    # again once that is NOTE_CLAIM old and no ts was recorded (the post failed or the process died).
+    thread_claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class Delivery(Base):
@@ -373,6 +376,9 @@ class Delivery(Base):
     # when it left (Unix seconds). The next attempt, by any worker, looks for it in that channel's history first.
     unclear_channel: Mapped[str | None] = mapped_column(String(64))
     unclear_at: Mapped[float | None] = mapped_column(Float)
+    # The newest handoff note the brief shows (0: none yet); notes stored after it go into the brief's thread
+    # once it is posted. None: queued before migration 0021 (its notes are left alone).
+    notes_through: Mapped[int | None] = mapped_column(BigInteger)
     # `leadbrief outbox retry`: the retry horizon counts from then rather than from created_at.
     retried_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # "brief" (to the rep, starts follow-through), "notice" (a triage notice: never does) or "copy" (the owner's

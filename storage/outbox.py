@@ -31,6 +31,7 @@ class BriefSnapshot:
 
     payload: dict[str, Any]
     text: str
+    notes_through: int = 0  # the newest handoff note it shows (Delivery.notes_through)
 
 
 class QualificationKey(Protocol):
@@ -71,6 +72,7 @@ def enqueue(session: Session, q: QualificationKey, snapshot: BriefSnapshot, now:
         attempts=0,
         next_attempt_at=now,
         created_at=now,
+        notes_through=snapshot.notes_through,
     )
     session.add(d)
     return d

@@ -168,12 +168,12 @@ def older_page_views(session: Session, lead_id: int, before: datetime) -> list[T
 def note_views(session: Session, lead_id: int, limit: int = 20) -> list[NoteView]:
     rows = session.execute(
         select(HandoffNote.author, HandoffNote.body, HandoffNote.created_at, HandoffNote.author_role,
-               HandoffNote.author_ref)
+               HandoffNote.author_ref, HandoffNote.id)
         .where(HandoffNote.lead_id == lead_id)
         .order_by(HandoffNote.created_at.desc())
         .limit(limit)
     ).all()
-    return [NoteView(author=r[0], body=r[1], created_at=r[2], role=r[3], author_ref=r[4]) for r in rows]
+    return [NoteView(author=r[0], body=r[1], created_at=r[2], role=r[3], author_ref=r[4], id=r[5]) for r in rows]
 
 
 def brief_input(session: Session, lead: Lead, now: datetime, qualification: Qualification | None = None) -> BriefInput:

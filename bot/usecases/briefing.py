@@ -32,7 +32,8 @@ def crm_fields(lead_row: Any) -> dict[str, Any]:
 def queue_brief(session: Session, new: QualificationKey, brief: Brief, now: datetime) -> None:
     """Queue a qualification's brief; one that goes to someone other than the owner (an at-risk renewal's CSM)
     is recorded as such, and the owner gets a copy."""
-    outbox.enqueue(session, new, BriefSnapshot(payload=to_blocks(brief), text=to_text_brief(brief)), now)
+    outbox.enqueue(session, new, BriefSnapshot(payload=to_blocks(brief), text=to_text_brief(brief),
+                                                notes_through=brief.notes_through), now)
     outbox.record_recipient(session, new.id, brief.episode, brief.deliver_to, brief.copy_to)
     if brief.deliver_to and brief.copy_to:
         outbox.enqueue_copy(session, new, brief.copy_to, copy_message(brief), copy_text(brief), now)

@@ -21,9 +21,10 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from bot import metrics
-from bot.gateway import PERMANENT, ROUTE_ERRORS, error_code
+from bot.gateway import PERMANENT, UNREACHABLE, error_code
 from bot.usecases.deps import Services
 from bot.usecases.followup import refresh, render_digest, send
+from bot.usecases.notes import thread_notes
 from briefs import followthrough as domain
 from briefs.blocks import Message
 from briefs.followup import OPEN_STATUSES, Due, NudgeKind, next_step
@@ -37,9 +38,8 @@ RETRY = timedelta(minutes=1)
 SLOW_RETRY = timedelta(minutes=15)  # Slack refuses us outright (token revoked, scope missing): an admin must act
 SKIP_AFTER_FAILURE = timedelta(minutes=5)
 FULL_SCAN_EVERY = timedelta(minutes=1)
+NOTES_OVERLAP = timedelta(seconds=30)
 MAX_INCREMENTAL_ACTIVITIES = 10_000  # stored since the last pass; more: a full scan is quicker
-# The message's place is gone (channel archived, bot removed, brief deleted): no retry can fix it.
-UNREACHABLE = ROUTE_ERRORS | {"message_not_found", "thread_not_found", "cant_update_message"}
 
 
 class FollowThrough:
@@ -59,6 +59,8 @@ class FollowThrough:
         self._failing: dict[tuple[str, int | str], datetime] = {}
         # Thread updates: (newest activity id, time) of the last pass, and the time of the last full scan.
         self._scanned: tuple[int, datetime, datetime] | None = None
+        # Notes for threads: (newest note id, time) of the last look.
+        self._notes_seen: tuple[int, datetime] | None = None
 
     @property
     def policy(self) -> domain.FollowUpPolicy:
@@ -74,7 +76,7 @@ class FollowThrough:
     def run_once(self) -> int:
         """Everything due now; returns how many messages were posted."""
         now = self.now()
-        return self.nudges(now) + self.updates(now) + self.digests(now)
+        return self.nudges(now) + self.updates(now) + self.notes(now) + self.digests(now)
 
     # --- SLA reminders, escalation, snooze endings --------------------------------------------------
 
@@ -267,6 +269,22 @@ class FollowThrough:
             return 0
         metrics.follow_through("update")
         return 1
+
+    # --- Notes the posted brief does not show --------------------------------------------------------
+
+    def notes(self, now: datetime) -> int:
+        """Post in their brief's thread the notes it does not show (notes.thread_notes). Looked for when a note
+        was stored or a brief posted since the last look, and at least once a minute (a claim that ran out)."""
+        with self.services.sessions() as s:
+            newest = lead_store.newest_note_id(s)
+            seen = self._notes_seen
+            # A brief recorded as sent just before the last look may have committed just after it.
+            due = (seen is None or newest != seen[0] or now - seen[1] >= FULL_SCAN_EVERY or now < seen[1]
+                   or bool(store.posted_since(s, seen[1] - NOTES_OVERLAP)))
+        if not due:
+            return 0
+        self._notes_seen = (newest, now)
+        return thread_notes(self.services, self.client, now, now - domain.THREAD_UPDATE_HORIZON)
 
     # --- Quiet mode: daily digests ---------------------------------------------------------------------
 

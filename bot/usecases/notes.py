@@ -1,16 +1,21 @@
 """Handoff notes: `/lead note EMAIL TEXT` saves a note on the lead (audited, without its text) and posts it in
-the thread of the lead's latest brief, so that it travels with the lead."""
+the thread of the lead's latest brief, so that it travels with the lead. A note the posted brief does not
+show (saved while the brief waited, or a lead.note from marketing after it was built) is posted in its
+thread by the follow-through worker (thread_notes)."""
 
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 
+from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot.gateway import UNREACHABLE, error_code
 from bot.usecases.deps import Services
 from bot.usecases.lookup import Reply, slack_of, viewer_scope
 from briefs import visibility
-from briefs.blocks import note_message
+from briefs.blocks import is_user_id, note_message
 from briefs.markup import escape_mrkdwn
 from storage import audit, queries
 from storage import leads as lead_store
@@ -54,19 +59,56 @@ def add_note(services: Services, user_id: str, email: str, text: str) -> Reply:
     if added is None:
         return {"text": f"No lead with the email {escape_mrkdwn(email)}, so the note was not saved. "
                         "Check the address, or find the lead with `/lead NAME`."}
+    name = escape_mrkdwn(added.lead_name)
     if added.thread_ts and added.channel and added.note_id is not None:
         message = note_message(user_id, text, services.clock())
-        posted = slack.client.chat_postMessage(
-            channel=added.channel,
-            thread_ts=added.thread_ts,
-            text=message["text"],
-            blocks=message["blocks"],
-            unfurl_links=False,
-            unfurl_media=False,
-        )
+        try:
+            posted = slack.client.chat_postMessage(channel=added.channel, thread_ts=added.thread_ts,
+                                                   text=message["text"], blocks=message["blocks"],
+                                                   unfurl_links=False, unfurl_media=False)
+        except (SlackApiError, OSError) as exc:
+            # Saved and claimed: once the claim runs out the follow-through worker posts it (thread_notes).
+            log.warning("note %d not posted in the brief's thread yet (%s)", added.note_id, error_code(exc))
+            return {"text": f"Saved your note on {name}. Slack did not take it in the brief's thread just now: "
+                            "I will post it there in a few minutes."}
         with services.sessions.begin() as s:  # so that erasure can find and redact it
             lead_store.note_posted(s, added.note_id, posted["channel"], posted["ts"])
         where = " and posted in the brief's thread"
+    elif added.brief_on_its_way:
+        where = "; their brief is on its way, and the note will be posted in its thread"
     else:
         where = "; it will appear in their brief"
-    return {"text": f"Saved your note on {escape_mrkdwn(added.lead_name)}{where}."}
+    return {"text": f"Saved your note on {name}{where}."}
+
+
+def thread_notes(services: Services, client: WebClient, now: datetime, since: datetime) -> int:
+    """Post in the brief's thread each note the posted brief does not show: one saved while the brief waited
+    in the outbox or was being posted, or sent by marketing (a lead.note) after it was built. Each is claimed
+    first, so that several workers post it once; a post Slack refused is tried again when the claim runs out,
+    unless the thread is gone. Returns how many were posted."""
+    with services.sessions() as s:
+        waiting = lead_store.notes_for_threads(s, now, since)
+    posted = 0
+    for note in waiting:
+        with services.sessions.begin() as s:
+            if not lead_store.claim_note(s, note.note_id, now):
+                continue
+        who = note.author_ref if is_user_id(note.author_ref) else note.author
+        message = note_message(who or note.author, note.body, note.created_at, note.role)
+        try:
+            sent = client.chat_postMessage(channel=note.channel, thread_ts=note.thread_ts, text=message["text"],
+                                           blocks=message["blocks"], unfurl_links=False, unfurl_media=False)
+        except (SlackApiError, OSError) as exc:
+            code = error_code(exc)
+            if code in UNREACHABLE:
+                with services.sessions.begin() as s:
+                    lead_store.give_up_note(s, note.note_id)
+                log.warning("note %d not posted: its brief's thread is gone (%s)", note.note_id, code)
+            else:
+                log.warning("note %d not posted in its brief's thread (%s); trying again in %s", note.note_id, code,
+                            lead_store.NOTE_CLAIM)
+            continue
+        with services.sessions.begin() as s:
+            lead_store.note_posted(s, note.note_id, sent["channel"], sent["ts"])
+        posted += 1
+    return posted
