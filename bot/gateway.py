@@ -8,6 +8,7 @@ import math
 import random
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -335,15 +336,23 @@ def backoff(attempt: int) -> timedelta:
     return timedelta(seconds=min(300.0, base * random.uniform(0.5, 1.5)))  # noqa: S311 - jitter, not crypto
 
 
+# Requests acked and waiting for the work slot, at most: beyond that a request is told to try again.
+MAX_WAITING = 500
+
+
 @dataclass
 class SlackContext:
     client: WebClient  # for listeners: may wait out one 429
     directory: Directory
     bolt: App | None = None
     access: AccessControl | None = None  # None lets everyone in (tests of other things)
-    # Work done after an ack (building briefs, searching) takes the one slot: it is CPU-bound under the GIL,
-    # so more at once adds no throughput and only makes the acknowledgements of new requests wait.
-    work_slots: threading.BoundedSemaphore = field(default_factory=lambda: threading.BoundedSemaphore(1))
+    # Work done after an ack (building briefs, searching) runs here, two at a time: it is mostly CPU under the
+    # GIL, and a second overlaps the first one's database waits (about half a search on PostgreSQL); more only
+    # slow the acknowledgements of new requests. The listener thread that acked is let go at once, so a burst
+    # of requests never waits for a free listener thread to be acknowledged (see after_ack).
+    work: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(max_workers=2, thread_name_prefix="leadbrief-work")
+    )
     # Bolt's listener threads: enough that 20+ concurrent lookups never wait for a free one to be acked.
     executor: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(max_workers=32, thread_name_prefix="leadbrief-bolt")
@@ -353,4 +362,29 @@ class SlackContext:
     deferred: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(max_workers=32, thread_name_prefix="leadbrief-deferred")
     )
+    _waiting: int = 0
+    _waiting_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def after_ack(self, work: Callable[[], None], busy: Callable[[], None]) -> None:
+        """Queue work that follows an ack (in order, two at a time); `busy` instead, at once, when MAX_WAITING
+        are already waiting: a rep told to try again beats an answer minutes late. Failures are logged."""
+        with self._waiting_lock:
+            full = self._waiting >= MAX_WAITING
+            if not full:
+                self._waiting += 1
+        if full:
+            log.warning("after-ack work refused: %d already waiting", MAX_WAITING)
+            busy()
+            return
+
+        def run() -> None:
+            try:
+                work()
+            except Exception:
+                log.exception("work after an ack failed")
+            finally:
+                with self._waiting_lock:
+                    self._waiting -= 1
+
+        self.work.submit(run)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 
@@ -27,6 +28,7 @@ from briefs.blocks import (
 from briefs.followthrough import ACTION_QUIET
 from briefs.followup import RepAction, SnoozeChoice
 from briefs.notices import ACTION_OVERRIDE
+from handlers.commands import BUSY
 from handlers.events import publish_home
 
 log = logging.getLogger("leadbrief.actions")
@@ -259,13 +261,18 @@ def on_not_a_fit_submitted(ack, body, view, context):
 def on_open_brief(ack, body, action, respond, context):
     ack()
     services = context["services"]
-    client, user = services.slack.client, body["user"]["id"]
+    client = services.slack.client
     # From the App Home or a modal (no response_url) the brief opens in a modal: opened at once, while the
     # trigger_id is fresh, and filled in when the brief is built.
     loading = None if body.get("response_url") else _open_view(
         client, body, _modal("Lead brief", [_section("Looking the lead up…")]))
-    with services.slack.work_slots:
-        reply = lookup(services, user, str(action.get("value") or ""))
+    services.slack.after_ack(lambda: _show_brief(services, body, action, respond, loading),
+                             lambda: _busy(services, body, respond, loading))
+
+
+def _show_brief(services, body, action, respond, loading: str | None) -> None:
+    client, user = services.slack.client, body["user"]["id"]
+    reply = lookup(services, user, str(action.get("value") or ""))
     if body.get("response_url"):
         respond(response_type="ephemeral", replace_original=False, **reply)
         return
@@ -276,6 +283,17 @@ def on_open_brief(ack, body, action, respond, context):
         except (SlackApiError, OSError) as exc:
             log.warning("could not show the brief in its modal: %s", error_code(exc))
     _dm(client, user, reply)
+
+
+def _busy(services, body, respond, loading: str | None) -> None:
+    reply = {"text": BUSY}
+    if body.get("response_url"):
+        respond(response_type="ephemeral", replace_original=False, **reply)
+    elif loading is not None:
+        with contextlib.suppress(SlackApiError, OSError):
+            services.slack.client.views_update(view_id=loading, view=_modal("Lead brief", [_section(BUSY)]))
+    else:
+        _dm(services.slack.client, body["user"]["id"], reply)
 
 
 def on_triage_override(ack, body, action, respond, context):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
 
 from bot.usecases import account_view, lookup, notes, routes, stats
@@ -22,15 +21,24 @@ def lead_command(ack, command, respond, context):
     ack()
     services = context["services"]
     cmd = commands.parse(command.get("text"))
-    # A route change waits on Slack (who is in the channel), not the CPU: it does not hold the work slot.
-    slot = contextlib.nullcontext() if cmd.action is Action.ROUTE else services.slack.work_slots
-    try:
-        with slot:
-            reply = handle(cmd, command["user_id"], services)
-    except Exception:
-        log.exception("/lead %s failed", cmd.action)
-        reply = {"text": "Sorry, that did not work. Please try again in a moment."}
-    respond(response_type="ephemeral", replace_original=False, **reply)
+    user_id = command["user_id"]
+
+    def answer() -> None:
+        try:
+            reply = handle(cmd, user_id, services)
+        except Exception:
+            log.exception("/lead %s failed", cmd.action)
+            reply = {"text": "Sorry, that did not work. Please try again in a moment."}
+        respond(response_type="ephemeral", replace_original=False, **reply)
+
+    if cmd.action is Action.ROUTE:  # waits on Slack (who is in the channel), not the CPU: no need to queue
+        answer()
+        return
+    services.slack.after_ack(answer, lambda: respond(response_type="ephemeral", replace_original=False, text=BUSY))
+
+
+# When more requests wait for the work slot than bot.gateway.MAX_WAITING.
+BUSY = "Leadbrief is very busy right now. Please try again in a minute."
 
 
 def handle(cmd: commands.Command, user_id: str, services) -> dict:

@@ -26,7 +26,7 @@ def _thread(fake, ts: str, words: str) -> list[dict]:
         return [m for m in fake.messages.values() if m["thread_ts"] == ts and words in text_of(m)]
 
 
-def test_a_note_saved_while_the_brief_waits_goes_into_its_thread_once_it_is_posted(http, ft, fake_slack):
+def test_a_note_saved_while_the_brief_waits_goes_into_its_thread_once_it_is_posted(http, ft, fake_slack):  # noqa: F811
     send_webhook(http, ft, hand_raiser(events_at(ft)))  # queued: the delivery worker has not run yet
     slash(http, ft, fake_slack, f"note {SAM} Pat says they sign Friday <!channel> & want the EU plan",
           user="U0MIA", name="note")
@@ -49,7 +49,7 @@ def test_a_note_saved_while_the_brief_waits_goes_into_its_thread_once_it_is_post
     assert len(_thread(fake_slack, ts, "sign Friday")) == 1  # posted once
 
 
-def test_a_note_from_marketing_after_the_brief_is_posted_in_its_thread_with_its_role(http, ft, fake_slack):
+def test_a_note_from_marketing_after_the_brief_is_posted_in_its_thread_with_its_role(http, ft, fake_slack):  # noqa: F811
     post_hand_raiser(http, ft, fake_slack)
     ts = one(ft, Delivery).ts
     ev = events_at(ft, "n")
@@ -63,7 +63,7 @@ def test_a_note_from_marketing_after_the_brief_is_posted_in_its_thread_with_its_
     assert _notes(ft)[0].slack_ts == posted["ts"]
 
 
-def test_notes_the_brief_already_shows_are_not_posted_again(http, ft, fake_slack):
+def test_notes_the_brief_already_shows_are_not_posted_again(http, ft, fake_slack):  # noqa: F811
     ev = events_at(ft)
     early = ev.note(SAM, "Mia Marketing", "Sam asked for the ISO 27001 report at the webinar.", d(hours=2))
     send_webhook(http, ft, [early, *hand_raiser(ev)])
@@ -79,7 +79,7 @@ def test_notes_the_brief_already_shows_are_not_posted_again(http, ft, fake_slack
     assert one(ft, Delivery).notes_through == _notes(ft)[0].id
 
 
-def test_a_note_slack_refused_is_posted_once_its_claim_runs_out(http, ft, fake_slack):
+def test_a_note_slack_refused_is_posted_once_its_claim_runs_out(http, ft, fake_slack):  # noqa: F811
     post_hand_raiser(http, ft, fake_slack)
     ts = one(ft, Delivery).ts
     fake_slack.fail("chat.postMessage", "internal_error")
@@ -97,7 +97,7 @@ def test_a_note_slack_refused_is_posted_once_its_claim_runs_out(http, ft, fake_s
     assert len(_thread(fake_slack, ts, "Budget approved")) == 1
 
 
-def test_a_note_whose_thread_is_gone_is_not_tried_again(http, ft, fake_slack):
+def test_a_note_whose_thread_is_gone_is_not_tried_again(http, ft, fake_slack):  # noqa: F811
     send_webhook(http, ft, hand_raiser(events_at(ft)))
     slash(http, ft, fake_slack, f"note {SAM} Wants a call Monday", user="U0MIA", name="note")
     fake_slack.wait_for_responses("note")
@@ -114,7 +114,7 @@ def test_a_note_whose_thread_is_gone_is_not_tried_again(http, ft, fake_slack):
     assert _notes(ft)[0].slack_ts is None
 
 
-def test_briefs_queued_before_the_upgrade_leave_their_notes_alone(http, ft, fake_slack):
+def test_briefs_queued_before_the_upgrade_leave_their_notes_alone(http, ft, fake_slack):  # noqa: F811
     """A brief queued before migration 0021 has no notes_through: which notes it shows is not known, so none
     is posted after it (an upgrade must not flood old threads)."""
     send_webhook(http, ft, hand_raiser(events_at(ft)))

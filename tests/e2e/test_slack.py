@@ -1,6 +1,7 @@
 """Slack end to end: webhooks in, briefs posted to the fake Slack; signed commands and clicks in."""
 
 import json
+import threading
 import time
 import urllib.parse
 from concurrent.futures import ThreadPoolExecutor
@@ -258,6 +259,56 @@ def test_lead_search_answers_when_slack_will_not_say_who_is_asking(http, slack_s
     for name in ("err", "503"):
         blocks = fake_slack.wait_for_responses(name)[0]["blocks"]
         assert next(b for b in blocks if "accessory" in b)["accessory"]["value"] == "lea.beris@summit.example"
+
+
+def _blocked_searches(monkeypatch):
+    """Every /lead search waits until the returned event is set (the work after the ack, held)."""
+    from bot.usecases import lookup
+
+    release, started = threading.Event(), threading.Semaphore(0)
+    real = lookup.search
+
+    def held(*args, **kwargs):
+        started.release()
+        release.wait(30)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(lookup, "search", held)
+    return release, started
+
+
+def test_lead_is_acknowledged_while_earlier_searches_still_work(http, slack_server, fake_slack, monkeypatch):
+    """40 searches at once while the work after each ack is held: every one is acknowledged (Bolt's 32 listener
+    threads are let go at their ack, not kept until the search is done), then every one is answered."""
+    release, _started = _blocked_searches(monkeypatch)
+    users = [f"U0BUSY{i:02d}" for i in range(40)]
+    for i, user in enumerate(users):
+        fake_slack.add_user(f"busy{i}@ourco.example", user, f"busy{i}")
+    fake_slack.set_members(QUEUE, ["U0JANE", "U0OMAR", "U0MIA", *users])
+    with httpx.Client(timeout=8) as client, ThreadPoolExecutor(40) as pool:
+        acked = list(pool.map(lambda u: slash(client, slack_server, fake_slack, "acme", user=u, name=f"busy-{u}"),
+                              users))
+    assert [r.status_code for r in acked] == [200] * 40
+    assert not any(f"busy-{u}" in fake_slack.response_at for u in users)  # acked, none answered yet
+    release.set()
+    for u in users:
+        assert "No lead matches" in fake_slack.wait_for_responses(f"busy-{u}", timeout=20)[0]["text"]
+
+
+def test_lead_says_busy_at_once_when_too_many_wait(http, slack_server, fake_slack, monkeypatch):
+    import bot.gateway
+
+    monkeypatch.setattr(bot.gateway, "MAX_WAITING", 3)
+    release, started = _blocked_searches(monkeypatch)
+    for k in range(3):
+        slash(http, slack_server, fake_slack, "acme", name=f"q{k}")
+    assert started.acquire(timeout=10) and started.acquire(timeout=10)  # two at work, one waiting
+    slash(http, slack_server, fake_slack, "acme", name="over")
+    assert fake_slack.wait_for_responses("over")[0]["text"] == "Leadbrief is very busy right now. Please try " \
+        "again in a minute."
+    release.set()
+    for k in range(3):
+        assert "No lead matches" in fake_slack.wait_for_responses(f"q{k}")[0]["text"]
 
 
 def test_note_is_saved_threaded_under_the_brief_and_shown_later(http, slack_server, fake_slack):

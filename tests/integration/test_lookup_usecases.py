@@ -7,13 +7,13 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from bot.usecases import lookup, notes, privacy, routes, stats
 from bot.usecases.ingest import ingest
 from briefs import visibility
 from storage import stats as stats_store
-from storage.models import AuditEntry
+from storage.models import AuditEntry, Delivery
 from tests.support.factories import NOW, Events, parsed, researcher_history
 
 JANE, OMAR, NOBODY = "U0JANE", "U0OMAR", "U0NOBODY"
@@ -101,9 +101,15 @@ def test_a_note_on_someone_elses_lead_is_refused_and_one_without_a_posted_brief_
     leads.slack = FakeSlack(FakeAccess(own_leads_only=True))
     assert notes.add_note(leads, OMAR, "jon.doe@acme.example", "Hi") == {"text": visibility.NOT_YOURS}
     saved = notes.add_note(leads, JANE, "jon.doe@acme.example", "Met at the expo")
+    # Jon qualified and his brief waits in the outbox: the note will follow it into its thread.
+    assert saved == {"text": "Saved your note on Jon Doe; their brief is on its way, and the note will be posted "
+                             "in its thread."}
+    with leads.sessions.begin() as s:  # a lead who never qualified: the note will be in their first brief
+        s.execute(delete(Delivery))
+    saved = notes.add_note(leads, JANE, "jon.doe@acme.example", "Budget approved")
     assert saved == {"text": "Saved your note on Jon Doe; it will appear in their brief."}
     assert "note was not saved" in notes.add_note(leads, JANE, "x@acme.example", "Hi")["text"]
-    assert [a[:2] for a in _audit(leads)] == [(JANE, "note")]
+    assert [a[:2] for a in _audit(leads)] == [(JANE, "note"), (JANE, "note")]
 
 
 def test_a_route_is_refused_when_outsiders_or_nobody_knows_who_is_in_the_channel(leads):
