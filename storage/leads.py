@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import ColumnElement, and_, func, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
 from briefs.people import display_name
@@ -91,6 +91,12 @@ def newest_note_id(session: Session) -> int:
 NOTE_CLAIM = timedelta(minutes=5)
 
 
+def _claimable(now: datetime) -> ColumnElement[bool]:
+    """Not in a thread yet, and nobody has it (or whoever took it NOTE_CLAIM ago did not post it)."""
+    return and_(HandoffNote.slack_ts.is_(None),
+                or_(HandoffNote.thread_claimed_at.is_(None), HandoffNote.thread_claimed_at < now - NOTE_CLAIM))
+
+
 @dataclass(frozen=True)
 class ThreadNote:
     """A handoff note its lead's posted brief does not show, and the thread to post it in."""
@@ -118,8 +124,7 @@ def notes_for_threads(session: Session, now: datetime, since: datetime, limit: i
         .join(Delivery, Delivery.lead_id == HandoffNote.lead_id)
         .where(Delivery.kind == "brief", Delivery.ts.is_not(None), Delivery.sent_at >= since,
                Delivery.notes_through.is_not(None), HandoffNote.id > Delivery.notes_through, ~later_brief,
-               HandoffNote.slack_ts.is_(None),
-               or_(HandoffNote.thread_claimed_at.is_(None), HandoffNote.thread_claimed_at < now - NOTE_CLAIM))
+               _claimable(now))
         .order_by(HandoffNote.id).limit(limit)
     ).all()
     return [ThreadNote(*row) for row in rows]
@@ -137,8 +142,7 @@ def claim_note(session: Session, note_id: int, now: datetime) -> bool:
     """Take the note to post in a thread; False if another worker has it (or it is posted)."""
     taken = session.execute(
         update(HandoffNote)
-        .where(HandoffNote.id == note_id, HandoffNote.slack_ts.is_(None),
-               or_(HandoffNote.thread_claimed_at.is_(None), HandoffNote.thread_claimed_at < now - NOTE_CLAIM))
+        .where(HandoffNote.id == note_id, _claimable(now))
         .values(thread_claimed_at=now))
     return bool(taken.rowcount)
 
