@@ -73,12 +73,18 @@ def start(tmp: str, fake: FakeSlack, store: Path | None = None, env_extra: dict 
     raise SystemExit("leadbrief serve did not start")
 
 
+def bench_email(i: int) -> str:
+    """Each lead at a company of its own: leads of one account get one brief and one-line notices in its
+    thread (issue 18), paced in that one channel, which is another measurement."""
+    return f"lead{i}@bench{i}.example"
+
+
 def hand_raiser(i: int, now: datetime) -> list[dict]:
-    email = f"lead{i}@bench.example"
+    email = bench_email(i)
     at = now.isoformat().replace("+00:00", "Z")
     return [
         {"type": "lead.upsert", "id": f"u{i}", "occurred_at": at,
-         "lead": {"email": email, "first_name": f"Lead{i}", "company": "Bench Co", "owner_email": f"rep{i % 20}@ourco.example"}},
+         "lead": {"email": email, "first_name": f"Lead{i}", "company": f"Bench Co {i}", "owner_email": f"rep{i % 20}@ourco.example"}},
         {"type": "activity", "id": f"f{i}", "occurred_at": at, "email": email, "kind": "form_submit",
          "form": "Contact Sales", "comments": "We need widgets for 40 plants this quarter."},
     ]
@@ -123,7 +129,7 @@ def ack_latency(url: str, fake: FakeSlack, users: int, per_user: int, emails: li
                 tag: str = "a", user_prefix: str = "U") -> tuple[list[float], list[float]]:
     """Acknowledgement latencies, and answer latencies (request sent -> the brief arrives at response_url)."""
     verifier = SignatureVerifier(SIGNING_SECRET)
-    emails = emails or [f"lead{i}@bench.example" for i in range(50)]
+    emails = emails or [bench_email(i) for i in range(50)]
     sent_at: dict[str, float] = {}
 
     def one_user(u: int) -> list[float]:
