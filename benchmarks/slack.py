@@ -297,7 +297,7 @@ def main() -> None:
             f"concurrent × {args.lookups} | {a[50]:.0f} ms | {a[95]:.0f} ms | {a[99]:.0f} ms | "
             f"p99 ≤ 300 ms: {met(a[99] <= 300)} |",
             f"| the brief arriving at `response_url`, same lookups | {b[50]:.0f} ms | {b[95]:.0f} ms | {b[99]:.0f} ms | "
-            "(no target; 20 at once queue for one CPU-bound slot) |",
+            "(no target; 20 at once queue for the two work slots after the ack) |",
         ]
 
     post_p = {q: percentile(post, q) for q in (50, 95, 99)}
