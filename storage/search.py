@@ -6,7 +6,8 @@ Stages, each bounded by a LIMIT, each filtered by owner under own_leads_only:
 2. name or company starting with the query (the same indexes, as a range);
 3. every word of the query, as a whole word, then as part of a word: PostgreSQL matches with LIKE through the
    pg_trgm GIN index on leads.search_text; SQLite through the FTS5 trigram table lead_search;
-4. unless some lead has every word whole (three leads, for a query of one or two words), one letter off: the names and companies that are the
+4. unless some lead has every word whole (for a query of one or two words: enough of them to fill the
+   list), one letter off: the names and companies that are the
    query with one letter changed, missing, extra or swapped in one word (briefs.search.one_edit_variants; the
    B-tree indexes again, one probe a variant), so that "noemie kal" finds Noémie Kaal beside the Noémie
    Kala… that merely start like it, and "lea beres" finds Lea Beris below the one Lea Beres;
@@ -46,7 +47,6 @@ from briefs.search import (
 from storage.models import Activity
 
 STAGE_LIMIT = 100
-SLIPS_BELOW = 3
 SLIP_WORDS = 2
 WORDS_LIMIT = 200
 FUZZY_LIMIT = 200
@@ -200,12 +200,12 @@ def _candidates(f: _Fetch, query: str, want: int, viewer: str | None) -> list[Sc
         where = " AND ".join(f"l.search_text LIKE :w{i} ESCAPE '\\'" for i in range(len(likes)))
         f.run(f"WHERE {where} LIMIT :n", {**{f"w{i}": _like(w) for i, w in enumerate(likes)}, "n": WORDS_LIMIT})
     ranked = rank(q, f.found.values(), viewer)
-    # Fewer than SLIPS_BELOW leads with every word as typed, for a query of a name's length: the rep may have
-    # slipped into another real name ("lea beres" for Lea Beris, beside a Lea Beres), and the names one letter
-    # off are shown below those. A longer query that matched as typed ("jon doe acme widgets") is specific
-    # enough, and its variants (a few hundred a word) would cost more than the rest of the search.
+    # Some room left below the leads with every word as typed, for a query of a name's length: the rep may
+    # have slipped into another real name ("lea beres" for Lea Beris, beside a Lea Beres), and the names one
+    # letter off fill the list below those. A longer query that matched as typed ("jon doe acme widgets") is
+    # specific enough, and its variants (a few hundred a word) would cost more than the rest of the search.
     whole = sum(1 for s in ranked if s.tier >= ALL_WORDS)
-    slips = whole == 0 or (whole < SLIPS_BELOW and len(words) <= SLIP_WORDS)
+    slips = whole == 0 or (whole < want and len(words) <= SLIP_WORDS)
     edits = one_edit_variants(q, f.found.values()) if slips else []
     if edits:
         if f.sqlite:

@@ -268,7 +268,7 @@ def test_a_slip_that_spells_the_start_of_other_names_keeps_the_lead_in_the_top_t
     assert _search(services, "noemie kaal")[0].email == "noemie.kaal@quantum.example"
 
 
-def _beres(services, rules, with_beres: bool = False) -> None:
+def _beres(services, rules, with_beres: int = 0) -> None:
     """Lea Beris (Omar's), and four more leads one letter off "Lea Beres" just as she is (Beren, Berer, Berez,
     Bere), among other Leas whose names are two letters off or more, at look-alike companies; Lea Berer was on the pricing page an hour ago, Léa Beren
     last came 200 days ago, the others never (a CRM import)."""
@@ -279,8 +279,8 @@ def _beres(services, rules, with_beres: bool = False) -> None:
               ("lea@orion-labs.example", "Lea", "Berer", "Orion Labs", "li@ourco.example"),
               ("berez@helios.example", "LEA", "BEREZ", "Helios 12", "jane@ourco.example"),
               ("bere@cascade.example", "Lea", "Bere", "Cascade GmbH", "li@ourco.example")]
-    if with_beres:
-        people.append(("lea.beres@pacific.example", "Lea", "Beres", "Pacific Partners", "li@ourco.example"))
+    people += [(f"lea.beres{k or ''}@pacific.example", "Lea", "Beres", f"Pacific Partners {k}", "li@ourco.example")
+               for k in range(with_beres)]
     events = [ev.upsert(e, timedelta(days=300), first_name=f, last_name=la, company=c, owner_email=o)
               for e, f, la, c, o in people]
     for i in range(120):  # other Leas, Léas and Leahs, and other Beri… at look-alike companies
@@ -322,10 +322,19 @@ def test_slips_spelt_alike_put_the_searching_reps_own_lead_first_then_the_latest
 def test_a_slip_that_spells_another_lead_exactly_still_shows_the_lead_meant(services, rules):
     """"Lea Beres" for Lea Beris where a Lea Beres exists: she comes first, as typed, and the leads one letter
     off follow (the rep's own first), where before only the exact match was shown."""
-    _beres(services, rules, with_beres=True)
+    _beres(services, rules, with_beres=1)
     with services.sessions() as s:
         found = lead_store.search(s, "lea beres", 10, viewer="omar@ourco.example")
         own_only = lead_store.search(s, "lea beres", 10, owner="omar@ourco.example", viewer="omar@ourco.example")
     assert _names(found)[:2] == ["lea.beres@pacific.example", "lea.beris@summitvertex.example"], _names(found)
     assert _names(own_only)[0] == "lea.beris@summitvertex.example"
     assert all(m.owner_email.lower() == "omar@ourco.example" for m in own_only)
+
+
+def test_a_slip_into_a_common_name_still_shows_the_lead_meant_below_its_namesakes(services, rules):
+    """Four real Lea Beres: they fill the first places, as typed; Lea Beris (Omar's) follows them."""
+    _beres(services, rules, with_beres=4)
+    with services.sessions() as s:
+        found = _names(lead_store.search(s, "lea beres", 10, viewer="omar@ourco.example"))
+    assert sorted(found[:4]) == sorted(f"lea.beres{k or ''}@pacific.example" for k in range(4)), found
+    assert found[4] == "lea.beris@summitvertex.example", found
