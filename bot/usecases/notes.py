@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -15,7 +16,7 @@ from bot.gateway import UNREACHABLE, error_code
 from bot.usecases.deps import Services
 from bot.usecases.lookup import Reply, slack_of, viewer_scope
 from briefs import visibility
-from briefs.blocks import is_user_id, note_message
+from briefs.blocks import Message, is_user_id, note_message
 from briefs.markup import escape_mrkdwn
 from storage import audit, queries
 from storage import leads as lead_store
@@ -61,11 +62,8 @@ def add_note(services: Services, user_id: str, email: str, text: str) -> Reply:
                         "Check the address, or find the lead with `/lead NAME`."}
     name = escape_mrkdwn(added.lead_name)
     if added.thread_ts and added.channel and added.note_id is not None:
-        message = note_message(user_id, text, services.clock())
         try:
-            posted = slack.client.chat_postMessage(channel=added.channel, thread_ts=added.thread_ts,
-                                                   text=message["text"], blocks=message["blocks"],
-                                                   unfurl_links=False, unfurl_media=False)
+            posted = _post(slack.client, added.channel, added.thread_ts, note_message(user_id, text, services.clock()))
         except (SlackApiError, OSError) as exc:
             # Saved and claimed: once the claim runs out the follow-through worker posts it (thread_notes).
             log.warning("note %d not posted in the brief's thread yet (%s)", added.note_id, error_code(exc))
@@ -81,6 +79,12 @@ def add_note(services: Services, user_id: str, email: str, text: str) -> Reply:
     return {"text": f"Saved your note on {name}{where}."}
 
 
+def _post(client: WebClient, channel: str, thread_ts: str, message: Message) -> Any:
+    """A note as a reply in the brief's thread (links not unfurled: they are the lead's or marketing's)."""
+    return client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=message["text"],
+                                   blocks=message["blocks"], unfurl_links=False, unfurl_media=False)
+
+
 def thread_notes(services: Services, client: WebClient, now: datetime, since: datetime) -> int:
     """Post in the brief's thread each note the posted brief does not show: one saved while the brief waited
     in the outbox or was being posted, or sent by marketing (a lead.note) after it was built. Each is claimed
@@ -93,11 +97,9 @@ def thread_notes(services: Services, client: WebClient, now: datetime, since: da
         with services.sessions.begin() as s:
             if not lead_store.claim_note(s, note.note_id, now):
                 continue
-        who = note.author_ref if is_user_id(note.author_ref) else note.author
-        message = note_message(who or note.author, note.body, note.created_at, note.role)
+        who = note.author_ref if note.author_ref and is_user_id(note.author_ref) else note.author
         try:
-            sent = client.chat_postMessage(channel=note.channel, thread_ts=note.thread_ts, text=message["text"],
-                                           blocks=message["blocks"], unfurl_links=False, unfurl_media=False)
+            sent = _post(client, note.channel, note.thread_ts, note_message(who, note.body, note.created_at, note.role))
         except (SlackApiError, OSError) as exc:
             code = error_code(exc)
             if code in UNREACHABLE:
