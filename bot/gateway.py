@@ -386,5 +386,10 @@ class SlackContext:
                 with self._waiting_lock:
                     self._waiting -= 1
 
-        self.work.submit(run)
+        try:
+            self.work.submit(run)
+        except RuntimeError:  # shutting down: no new work is taken
+            with self._waiting_lock:
+                self._waiting -= 1
+            busy()
 

@@ -272,7 +272,11 @@ def on_open_brief(ack, body, action, respond, context):
 
 def _show_brief(services, body, action, respond, loading: str | None) -> None:
     client, user = services.slack.client, body["user"]["id"]
-    reply = lookup(services, user, str(action.get("value") or ""))
+    try:
+        reply = lookup(services, user, str(action.get("value") or ""))
+    except Exception:  # the modal must not stay at "Looking the lead up…"
+        log.exception("Open brief failed")
+        reply = {"text": "Sorry, that did not work. Please try again in a moment."}
     if body.get("response_url"):
         respond(response_type="ephemeral", replace_original=False, **reply)
         return

@@ -318,7 +318,10 @@ class Qualification(Base):
 
 class HandoffNote(Base):
     __tablename__ = "handoff_notes"
-    __table_args__ = (Index("ix_handoff_notes_lead_id_created_at", "lead_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_handoff_notes_lead_id_created_at", "lead_id", "created_at"),
+        Index("ix_handoff_notes_created_at", "created_at"),  # the recent notes a posted brief may not show
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id", ondelete="CASCADE"))

@@ -76,7 +76,7 @@ class FollowThrough:
     def run_once(self) -> int:
         """Everything due now; returns how many messages were posted."""
         now = self.now()
-        return self.nudges(now) + self.updates(now) + self.notes(now) + self.digests(now)
+        return self.nudges(now) + self.updates(now) + self.notes(self.now()) + self.digests(now)
 
     # --- SLA reminders, escalation, snooze endings --------------------------------------------------
 
@@ -284,7 +284,8 @@ class FollowThrough:
         if not due:
             return 0
         self._notes_seen = (newest, now)
-        return thread_notes(self.services, self.client, now, now - domain.THREAD_UPDATE_HORIZON)
+        return self._guarded("notes", "threads", thread_notes, self.services, self.client,
+                             now - domain.THREAD_UPDATE_HORIZON)
 
     # --- Quiet mode: daily digests ---------------------------------------------------------------------
 

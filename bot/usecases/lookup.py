@@ -6,10 +6,10 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from slack_sdk.errors import SlackApiError
+from slack_sdk.errors import SlackClientError
 from sqlalchemy.orm import Session
 
-from bot.gateway import SlackContext
+from bot.gateway import SlackContext, error_code
 from bot.usecases.accounts import with_account
 from bot.usecases.briefing import brief_of
 from bot.usecases.deps import Services
@@ -115,9 +115,8 @@ def _email_or_none(services: Services, user_id: str) -> str | None:
     goes on without it: it only orders leads spelt alike)."""
     try:
         return slack_of(services).directory.email_of(user_id)
-    except (SlackApiError, OSError) as exc:
-        log.warning("search without the user's own leads first: users.info failed (%s)",
-                    getattr(exc, "response", {}).get("error") if isinstance(exc, SlackApiError) else type(exc).__name__)
+    except (SlackClientError, OSError) as exc:
+        log.warning("search without the user's own leads first: users.info failed (%s)", error_code(exc))
         return None
 
 

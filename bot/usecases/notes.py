@@ -66,9 +66,10 @@ def add_note(services: Services, user_id: str, email: str, text: str) -> Reply:
             posted = _post(slack.client, added.channel, added.thread_ts, note_message(user_id, text, services.clock()))
         except (SlackApiError, OSError) as exc:
             # Saved and claimed: once the claim runs out the follow-through worker posts it (thread_notes).
-            log.warning("note %d not posted in the brief's thread yet (%s)", added.note_id, error_code(exc))
-            return {"text": f"Saved your note on {name}. Slack did not take it in the brief's thread just now: "
-                            "I will post it there in a few minutes."}
+            log.warning("note %d not posted in the brief's thread (%s)", added.note_id, error_code(exc))
+            later = ("I will post it there in a few minutes." if added.retried else
+                     f"It is saved with the lead and shown whenever their brief is opened (`/lead {added.lead_email}`).")
+            return {"text": f"Saved your note on {name}. Slack did not take it in the brief's thread just now: {later}"}
         with services.sessions.begin() as s:  # so that erasure can find and redact it
             lead_store.note_posted(s, added.note_id, posted["channel"], posted["ts"])
         where = " and posted in the brief's thread"
@@ -85,32 +86,45 @@ def _post(client: WebClient, channel: str, thread_ts: str, message: Message) -> 
                                    blocks=message["blocks"], unfurl_links=False, unfurl_media=False)
 
 
-def thread_notes(services: Services, client: WebClient, now: datetime, since: datetime) -> int:
+def thread_notes(services: Services, client: WebClient, since: datetime) -> int:
     """Post in the brief's thread each note the posted brief does not show: one saved while the brief waited
     in the outbox or was being posted, or sent by marketing (a lead.note) after it was built. Each is claimed
-    first, so that several workers post it once; a post Slack refused is tried again when the claim runs out,
-    unless the thread is gone. Returns how many were posted."""
-    with services.sessions() as s:
-        waiting = lead_store.notes_for_threads(s, now, since)
+    first, at the moment it is taken, so that several workers post it once; a post Slack refused is tried
+    again when the claim runs out, unless the thread is gone. Returns how many were posted."""
     posted = 0
-    for note in waiting:
-        with services.sessions.begin() as s:
-            if not lead_store.claim_note(s, note.note_id, now):
-                continue
-        who = note.author_ref if note.author_ref and is_user_id(note.author_ref) else note.author
-        try:
-            sent = _post(client, note.channel, note.thread_ts, note_message(who, note.body, note.created_at, note.role))
-        except (SlackApiError, OSError) as exc:
-            code = error_code(exc)
-            if code in UNREACHABLE:
-                with services.sessions.begin() as s:
-                    lead_store.give_up_note(s, note.note_id)
-                log.warning("note %d not posted: its brief's thread is gone (%s)", note.note_id, code)
-            else:
-                log.warning("note %d not posted in its brief's thread (%s); trying again in %s", note.note_id, code,
-                            lead_store.NOTE_CLAIM)
-            continue
-        with services.sessions.begin() as s:
-            lead_store.note_posted(s, note.note_id, sent["channel"], sent["ts"])
-        posted += 1
-    return posted
+    while True:
+        with services.sessions() as s:
+            waiting = lead_store.notes_for_threads(s, services.clock(), since, THREAD_BATCH)
+        for note in waiting:
+            posted += _thread_one(services, client, note)
+        if len(waiting) < THREAD_BATCH:
+            return posted
+
+
+THREAD_BATCH = 50
+
+
+def _thread_one(services: Services, client: WebClient, note: lead_store.ThreadNote) -> int:
+    with services.sessions.begin() as s:
+        claimed = lead_store.claim_note(s, note.note_id, services.clock())
+        if claimed is None:
+            return 0  # another worker has it, or it was erased meanwhile
+        # As it is now, in the claim's transaction: an erasure after this finds the reply and redacts it.
+        body, author, ref, role, at = (claimed.body, claimed.author, claimed.author_ref, claimed.author_role,
+                                       claimed.created_at)
+    who = ref if ref and is_user_id(ref) else author
+    try:
+        sent = _post(client, note.channel, note.thread_ts, note_message(who, body, at, role))
+    except (SlackApiError, OSError) as exc:
+        code = error_code(exc)
+        if code in UNREACHABLE:
+            with services.sessions.begin() as s:
+                lead_store.give_up_note(s, note.note_id)
+            log.warning("note %d not posted: its brief's thread is gone (%s)", note.note_id, code)
+        else:
+            log.warning("note %d not posted in its brief's thread (%s); trying again in %s", note.note_id, code,
+                        lead_store.NOTE_CLAIM)
+        return 0
+    with services.sessions.begin() as s:
+        lead_store.note_posted(s, note.note_id, sent["channel"], sent["ts"])
+    return 1

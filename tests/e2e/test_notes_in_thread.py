@@ -127,3 +127,16 @@ def test_briefs_queued_before_the_upgrade_leave_their_notes_alone(http, ft, fake
     ft.clock.advance(d(seconds=2))
     ft.follow()
     assert _thread(fake_slack, ts, "Old-style note") == []
+
+
+def test_a_refused_note_the_worker_would_not_retry_says_where_it_is_kept(http, ft, fake_slack):  # noqa: F811
+    """A brief queued before migration 0021 (or older than 30 days) is not one the worker posts notes under:
+    the rep is told where the note is, not promised a post that will not come."""
+    post_hand_raiser(http, ft, fake_slack)
+    with ft.services.sessions.begin() as s:
+        s.execute(update(Delivery).values(notes_through=None))
+    fake_slack.fail("chat.postMessage", "internal_error")
+    slash(http, ft, fake_slack, f"note {SAM} Budget approved by the CFO", user="U0MIA", name="note")
+    reply = fake_slack.wait_for_responses("note")[0]["text"]
+    assert "shown whenever their brief is opened (`/lead sam@globex.example`)" in reply
+    assert "in a few minutes" not in reply

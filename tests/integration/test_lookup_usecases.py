@@ -7,13 +7,14 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 
 from bot.usecases import lookup, notes, privacy, routes, stats
 from bot.usecases.ingest import ingest
 from briefs import visibility
+from storage import leads as lead_store
 from storage import stats as stats_store
-from storage.models import AuditEntry, Delivery
+from storage.models import AuditEntry, Delivery, HandoffNote, Qualification
 from tests.support.factories import NOW, Events, parsed, researcher_history
 
 JANE, OMAR, NOBODY = "U0JANE", "U0OMAR", "U0NOBODY"
@@ -176,3 +177,34 @@ def test_purge_preview_forget_and_the_audit_trail(leads):
     trail = privacy.audit_trail(leads, lead_ref="jon.doe@acme.example", actor=None, limit=10)
     assert [line.action for line in trail] == ["redact", "forget"]
     assert trail[0].detail == "0 of 0 posted briefs redacted in Slack"
+
+
+def _copy(row, **changes):
+    """A new row of the same model with the same values (but its id), changed as given."""
+    values = {c.key: getattr(row, c.key) for c in row.__mapper__.column_attrs if c.key != "id"}
+    return type(row)(**{**values, **changes})
+
+
+def test_a_note_waits_for_the_newer_brief_rather_than_the_old_thread(leads):
+    """Jon's first brief is in Slack and a newer one is queued: the note is not posted in the old thread (the
+    new brief, built before it, would not show it); the worker posts it in the new brief's thread."""
+    leads.slack = FakeSlack(access=None)
+    with leads.sessions.begin() as s:
+        first = s.scalars(select(Delivery)).one()
+        first.status, first.channel, first.ts, first.sent_at = "sent", "D0JANE", "1700000000.000100", NOW
+        second_q = _copy(s.get(Qualification, first.qualification_id))
+        s.add(second_q)
+        s.flush()
+        s.add(_copy(first, qualification_id=second_q.id, status="pending", channel=None, ts=None, sent_at=None))
+    saved = notes.add_note(leads, JANE, "jon.doe@acme.example", "Call after the board meeting")
+    assert saved["text"].endswith("their brief is on its way, and the note will be posted in its thread.")
+    with leads.sessions() as s:
+        note = s.scalars(select(HandoffNote)).one()
+        assert (note.slack_ts, note.thread_claimed_at) == (None, None)  # left for the worker, not the old thread
+        assert lead_store.notes_for_threads(s, NOW, NOW - timedelta(days=30)) == []  # nor does the worker use it
+    with leads.sessions.begin() as s:  # the newer brief goes out
+        s.execute(update(Delivery).where(Delivery.status == "pending")
+                  .values(status="sent", channel="D0JANE", ts="1700000500.000200", sent_at=NOW))
+    with leads.sessions() as s:
+        [waiting] = lead_store.notes_for_threads(s, NOW, NOW - timedelta(days=30))
+    assert (waiting.note_id, waiting.thread_ts) == (note.id, "1700000500.000200")

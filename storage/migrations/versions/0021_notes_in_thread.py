@@ -22,10 +22,12 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("notes_through", sa.BigInteger(), nullable=True))
     with op.batch_alter_table("handoff_notes", schema=None) as batch_op:
         batch_op.add_column(sa.Column("thread_claimed_at", sa.DateTime(timezone=True), nullable=True))
+        batch_op.create_index("ix_handoff_notes_created_at", ["created_at"], unique=False)
 
 
 def downgrade() -> None:
     with op.batch_alter_table("handoff_notes", schema=None) as batch_op:
+        batch_op.drop_index("ix_handoff_notes_created_at")
         batch_op.drop_column("thread_claimed_at")
     with op.batch_alter_table("deliveries", schema=None) as batch_op:
         batch_op.drop_column("notes_through")
