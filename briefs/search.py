@@ -7,7 +7,8 @@ Ranking, best first:
 3. every word of the query is a word of the lead (in any order, name and company mixed: "doe acme jon");
 4. one edit: every word of the query is a word of the lead but one, which is one letter off (changed, missing,
    extra or two swapped) from one of the lead's words ("noemie kal" for Noémie Kaal, Kala or Kalo): a rep's
-   slip ranks above names that merely start like what was typed;
+   slip ranks above names that merely start like what was typed, unless some lead has every word as typed
+   (then the slips rank with the partial matches, by how likely they are: "anna" shows Annabelle before Anne);
 5. partial prefix: one of those fields starts with the query, its last word unfinished ("acme wid", "jon do");
 6. near misses: each query word scored against the lead's words (exact 1, prefix 0.9, one typo 0.75, two
    typos 0.6, inside a word 0.5), averaged: every word counts.
@@ -23,7 +24,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from rapidfuzz import fuzz
@@ -227,6 +228,11 @@ def rank(query: str, candidates: Iterable[Candidate], viewer: str | None = None,
         s = score(q, c, typed, viewer)
         if s is not None:
             found.append(s)
+    if any(s.tier >= ALL_WORDS for s in found):
+        # Some lead has every word as typed: the rep most likely typed what they meant, and a name that starts
+        # like it ("anna": Annabelle) is likelier than one a letter off (Anne, Hanna). The slips come after
+        # those, as partial matches ranked by how likely the slip is (below any name typed in full so far).
+        found = [replace(s, tier=PARTIAL) if s.tier == ONE_EDIT else s for s in found]
     return reorder(found, last_active or {})
 
 

@@ -44,7 +44,7 @@ from briefs.search import (
     tied,
     variants,
 )
-from storage.models import Activity
+from storage.models import Activity, Lead
 
 STAGE_LIMIT = 100
 SLIP_WORDS = 2
@@ -144,17 +144,25 @@ class _Fetch:
         self.owner = owner
         self.found: dict[int, Candidate] = {}
 
-    def run(self, sql: str, params: dict[str, object], *, fts: bool = False) -> int:
-        """Rows of `SELECT <columns> FROM leads l [JOIN lead_search]` + sql, added to what was found."""
-        if self.owner is not None:
+    def run(self, sql: str, params: dict[str, object], *, fts: bool = False, owner: str | None = None) -> int:
+        """Rows of `SELECT <columns> FROM leads l [JOIN lead_search]` + sql, added to what was found; only
+        `owner`'s (or, under own_leads_only, self.owner's) leads when given."""
+        owner = self.owner if self.owner is not None else owner
+        if owner is not None:
             sql = sql.replace("WHERE ", "WHERE lower(l.owner_email) = :owner AND ", 1)
-            params = {**params, "owner": self.owner}
+            params = {**params, "owner": owner}
         source = "lead_search JOIN leads l ON l.id = lead_search.rowid" if fts else "leads l"
         rows = self.conn.execute(text(f"SELECT {_COLUMNS} FROM {source} {sql}"), params).all()  # noqa: S608
         for row in rows:
             if row[0] not in self.found:
                 self.found[row[0]] = Candidate(*row)
         return len(rows)
+
+    def run_with_own(self, sql: str, params: dict[str, object], limit: int, viewer: str | None) -> None:
+        """`run`, and when its LIMIT cut the rows short ("john smith": hundreds alike), the viewer's own such
+        leads as well: their John Smith is the likeliest meant, and must not be cut off before the ranking."""
+        if self.run(sql, params) >= limit and viewer is not None and self.owner is None:
+            self.run(sql, params, owner=viewer)
 
 
 def candidates(session: Session, query: str, want: int, owner: str | None = None,
@@ -169,9 +177,10 @@ def candidates(session: Session, query: str, want: int, owner: str | None = None
 
 
 def _last_active(f: _Fetch, ids: list[int]) -> dict[int, datetime]:
-    """Lead id -> its latest activity, for these leads (the activities index on lead and time serves it)."""
-    rows = f.conn.execute(select(Activity.lead_id, func.max(Activity.occurred_at))
-                          .where(Activity.lead_id.in_(ids)).group_by(Activity.lead_id)).all()
+    """Lead id -> its latest activity, for these leads: one probe each of the activities index on lead and
+    time (a max per lead, not every activity of every lead grouped)."""
+    latest = select(func.max(Activity.occurred_at)).where(Activity.lead_id == Lead.id).scalar_subquery()
+    rows = f.conn.execute(select(Lead.id, latest).where(Lead.id.in_(ids))).all()
     return {lead_id: at for lead_id, at in rows if at is not None}
 
 
@@ -181,8 +190,8 @@ def _candidates(f: _Fetch, query: str, want: int, viewer: str | None) -> list[Sc
         return []
     q = " ".join(words)
     email = query.strip().lower()
-    f.run("WHERE (l.email = :email OR l.name_fold = :q OR l.company_fold = :q) LIMIT :n",
-          {"email": email, "q": q, "n": STAGE_LIMIT})
+    f.run_with_own("WHERE (l.email = :email OR l.name_fold = :q OR l.company_fold = :q) LIMIT :n",
+                   {"email": email, "q": q, "n": STAGE_LIMIT}, STAGE_LIMIT, viewer)
     if "@" in email and any(c.email.lower() == email for c in f.found.values()):
         return rank(q, f.found.values(), viewer)  # the email names one lead
     for column in ("name_fold", "company_fold"):
@@ -209,22 +218,30 @@ def _candidates(f: _Fetch, query: str, want: int, viewer: str | None) -> list[Sc
     edits = one_edit_variants(q, f.found.values()) if slips else []
     if edits:
         if f.sqlite:
-            f.run("WHERE (l.name_fold IN (SELECT value FROM json_each(:v)) "
-                  "OR l.company_fold IN (SELECT value FROM json_each(:v))) LIMIT :n",
-                  {"v": json.dumps(edits), "n": WORDS_LIMIT})
+            f.run_with_own("WHERE (l.name_fold IN (SELECT value FROM json_each(:v)) "
+                           "OR l.company_fold IN (SELECT value FROM json_each(:v))) LIMIT :n",
+                           {"v": json.dumps(edits), "n": WORDS_LIMIT}, WORDS_LIMIT, viewer)
         else:
             # One index probe per variant (LATERAL): `= ANY` of a thousand values costs the planner tens of ms
             # in selectivity estimates, and a join would be hashed over a scan of leads.
-            f.run("WHERE l.id IN (SELECT le.id FROM unnest(CAST(:v AS text[])) AS v(x) CROSS JOIN LATERAL "
-                  "(SELECT id FROM leads WHERE name_fold = v.x COLLATE \"C\" UNION ALL "
-                  "SELECT id FROM leads WHERE company_fold = v.x COLLATE \"C\" LIMIT :n) le) LIMIT :n",
-                  {"v": edits, "n": WORDS_LIMIT})
+            params = {"v": edits, "n": WORDS_LIMIT}
+            if f.run(_pg_variants(f.owner is not None), params) >= WORDS_LIMIT and viewer and f.owner is None:
+                f.run(_pg_variants(True), params, owner=viewer)  # as run_with_own, the owner inside the probes
         ranked = rank(q, f.found.values(), viewer)
     if enough(ranked) or not long_words:
         return ranked
     short = [w for w in words if len(w) == 2]  # "ag" in "Wayne Brulee AG": the start of a word, as a filter
     _near(f, long_words, short)
     return rank(q, f.found.values(), viewer)
+
+
+def _pg_variants(owned: bool) -> str:
+    """The leads named like any variant (:v), each an index probe; `owned`: only :owner's, inside each probe,
+    so that other people's namesakes cannot fill its LIMIT first."""
+    own = " AND lower(owner_email) = :owner" if owned else ""
+    return ("WHERE l.id IN (SELECT le.id FROM unnest(CAST(:v AS text[])) AS v(x) CROSS JOIN LATERAL "  # noqa: S608
+            f"(SELECT id FROM leads WHERE name_fold = v.x COLLATE \"C\"{own} UNION ALL "
+            f"SELECT id FROM leads WHERE company_fold = v.x COLLATE \"C\"{own} LIMIT :n) le) LIMIT :n")
 
 
 def _near(f: _Fetch, words: list[str], short: list[str]) -> None:

@@ -338,3 +338,20 @@ def test_a_slip_into_a_common_name_still_shows_the_lead_meant_below_its_namesake
         found = _names(lead_store.search(s, "lea beres", 10, viewer="omar@ourco.example"))
     assert sorted(found[:4]) == sorted(f"lea.beres{k or ''}@pacific.example" for k in range(4)), found
     assert found[4] == "lea.beris@summitvertex.example", found
+
+
+def test_the_reps_own_namesake_is_found_among_more_than_the_database_hands_over(services, rules, monkeypatch):
+    """More people named John Smith than each stage fetches (its LIMIT, here 5); the one Omar owns is written
+    last, and still comes first for him, for the name as typed and for a slip of it."""
+    monkeypatch.setattr(search_store, "STAGE_LIMIT", 5)
+    monkeypatch.setattr(search_store, "WORDS_LIMIT", 5)
+    ev = Events(NOW, prefix="smith")
+    events = [ev.upsert(f"john.smith{i}@company{i}.example", first_name="John", last_name="Smith",
+                        company=f"Company {i}", owner_email="li@ourco.example") for i in range(40)]
+    events.append(ev.upsert("j.smith@harbor.example", first_name="John", last_name="Smith", company="Harbor Labs",
+                            owner_email="omar@ourco.example"))
+    ingest(services.sessions, parsed(events), rules, NOW)
+    with services.sessions() as s:
+        for query in ("John Smith", "Jon Smith"):
+            found = _names(lead_store.search(s, query, 10, viewer="omar@ourco.example"))
+            assert found[0] == "j.smith@harbor.example", (query, found)
